@@ -1,0 +1,109 @@
+// SPDX-License-Identifier: MIT
+// Crypto backends for the data channel: Intel IPsec-MB (fast path) and OpenSSL EVP (reference).
+// Backend and key schedule are chosen once per key at install, never per packet.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string_view>
+
+struct IMB_MGR;
+
+namespace dpvpn::crypto {
+
+enum class cipher_alg : uint8_t { none, aes_128_gcm, aes_256_gcm, chacha20_poly1305, aes_128_cbc, aes_256_cbc };
+enum class digest_alg : uint8_t { none, sha1, sha256, sha512 };
+enum class backend : uint8_t { openssl, ipsec_mb };
+
+constexpr bool is_aead(cipher_alg c) {
+  return c == cipher_alg::aes_128_gcm || c == cipher_alg::aes_256_gcm || c == cipher_alg::chacha20_poly1305;
+}
+constexpr size_t key_len(cipher_alg c) {
+  return (c == cipher_alg::aes_128_gcm || c == cipher_alg::aes_128_cbc) ? 16 : (c == cipher_alg::none ? 0 : 32);
+}
+constexpr size_t digest_len(digest_alg d) {
+  return d == digest_alg::sha1 ? 20 : d == digest_alg::sha256 ? 32 : d == digest_alg::sha512 ? 64 : 0;
+}
+// OpenVPN names, case-insensitive ("AES-256-GCM", "aes-256-gcm", "id-aes256-GCM", "CHACHA20-POLY1305").
+std::optional<cipher_alg> cipher_from_name(std::string_view name) noexcept;
+std::optional<digest_alg> digest_from_name(std::string_view name) noexcept;  // "SHA1", "SHA256", "SHA512"
+const char* name(cipher_alg c) noexcept;  // canonical OpenVPN spelling
+const char* name(digest_alg d) noexcept;
+const char* name(backend b) noexcept;
+
+// Per-thread crypto engine. Owns the IPsec-MB manager, which is not thread-safe: one per thread.
+class engine {
+ public:
+  static std::unique_ptr<engine> create();  // picks the best IPsec-MB arch for this CPU
+  ~engine();
+  engine(const engine&) = delete;
+  engine& operator=(const engine&) = delete;
+  IMB_MGR* imb() noexcept { return mgr_; }
+  const char* arch_name() const noexcept;
+
+ private:
+  engine() = default;
+  IMB_MGR* mgr_ = nullptr;
+};
+
+// One AEAD key for one direction, expanded once. All operations are in place.
+// iv: 12 bytes. tag: 16 bytes. noexcept; no allocation.
+class aead_key {
+ public:
+  static std::unique_ptr<aead_key> create(backend b, cipher_alg c, std::span<const uint8_t> key);
+  virtual ~aead_key() = default;
+  virtual bool seal(engine& e, const uint8_t* iv, const uint8_t* aad, size_t aad_len, uint8_t* data, size_t len,
+                    uint8_t* tag) noexcept = 0;
+  // Returns false on a tag mismatch; `data` content is then unspecified.
+  virtual bool open(engine& e, const uint8_t* iv, const uint8_t* aad, size_t aad_len, uint8_t* data, size_t len,
+                    const uint8_t* tag) noexcept = 0;
+
+  struct op {
+    const uint8_t* iv;
+    const uint8_t* aad;
+    uint32_t aad_len;
+    uint8_t* data;
+    uint32_t len;
+    uint8_t* tag;  // out for seal, in for open
+    bool ok;       // result
+  };
+  // N independent operations with this key. The default loops over seal/open.
+  virtual void seal_burst(engine& e, op* ops, size_t n) noexcept;
+  virtual void open_burst(engine& e, op* ops, size_t n) noexcept;
+
+  cipher_alg alg() const noexcept { return alg_; }
+  backend which() const noexcept { return backend_; }
+
+ protected:
+  aead_key(backend b, cipher_alg c) : backend_(b), alg_(c) {}
+  backend backend_;
+  cipher_alg alg_;
+};
+
+// Legacy CBC + HMAC key for one direction (AES-128/256-CBC with SHA1/SHA256/SHA512).
+class cbc_hmac_key {
+ public:
+  static std::unique_ptr<cbc_hmac_key> create(backend b, cipher_alg c, digest_alg d, std::span<const uint8_t> cipher_key,
+                                               std::span<const uint8_t> hmac_key);
+  virtual ~cbc_hmac_key() = default;
+  // len must be a multiple of 16; in == out allowed. No padding is added or removed here.
+  virtual bool encrypt(engine& e, const uint8_t* iv, const uint8_t* in, size_t len, uint8_t* out) noexcept = 0;
+  virtual bool decrypt(engine& e, const uint8_t* iv, const uint8_t* in, size_t len, uint8_t* out) noexcept = 0;
+  // HMAC of data; writes digest_len(digest()) bytes.
+  virtual void hmac(engine& e, const uint8_t* data, size_t len, uint8_t* out) noexcept = 0;
+  cipher_alg alg() const noexcept { return alg_; }
+  digest_alg digest() const noexcept { return digest_; }
+
+ protected:
+  cbc_hmac_key(cipher_alg c, digest_alg d) : alg_(c), digest_(d) {}
+  cipher_alg alg_;
+  digest_alg digest_;
+};
+
+// Cryptographically secure random bytes (OpenSSL RAND_bytes). Control plane and IV generation.
+void random_bytes(uint8_t* out, size_t n);
+
+}  // namespace dpvpn::crypto

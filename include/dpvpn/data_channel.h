@@ -1,0 +1,97 @@
+// SPDX-License-Identifier: MIT
+// Data channel (§8, §9): seal/open of P_DATA_V1/V2 in place on a buf_view, replay protection,
+// ping/OCC recognition and compression-stub framing. Owner thread only; no allocation per packet.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+
+#include "dpvpn/buf.h"
+#include "dpvpn/crypto.h"
+#include "dpvpn/replay.h"
+#include "dpvpn/wire.h"
+
+namespace dpvpn::proto {
+
+struct data_key_params {
+  crypto::cipher_alg cipher = crypto::cipher_alg::aes_256_gcm;
+  crypto::digest_alg digest = crypto::digest_alg::sha1;  // CBC only; ignored for AEAD
+  crypto::backend backend = crypto::backend::ipsec_mb;
+  uint32_t replay_window = wire::k_replay_window_default;
+  uint32_t replay_time = wire::k_replay_time_default;
+};
+
+// §9.1: what the peer agreed to (pushed comp-lzo no / compress / compress stub-v2).
+enum class comp_framing : uint8_t { none, lzo_no, stub, stub_v2 };
+
+enum class dc_err : uint8_t {
+  ok = 0,
+  too_short,          // shorter than the header + tag (+ IV/HMAC)
+  bad_opcode,         // not P_DATA_V1/V2
+  bad_tag,            // AEAD tag or HMAC mismatch
+  bad_padding,        // CBC PKCS#7 padding invalid
+  replay,             // replay window rejected the packet id
+  bad_framing,        // compression framing byte not what was negotiated
+  no_room,            // not enough headroom/tailroom to seal
+  packet_id_exhausted,  // send packet-id would wrap
+  crypto_failure,
+};
+const char* to_string(dc_err e) noexcept;
+
+// What an opened payload is (§9.2, §9.3).
+enum class dc_kind : uint8_t { ip, ping, occ_exit, occ_other };
+
+// Direction within key2 (§7.3): keys[d]. The server seals with d=1 and opens with d=0;
+// the client seals with d=0 and opens with d=1.
+inline constexpr int k_dir_client_to_server = 0;
+inline constexpr int k_dir_server_to_client = 1;
+
+// Sending state for one key_id.
+class dc_tx {
+ public:
+  static std::unique_ptr<dc_tx> create(const data_key_params& p, std::span<const uint8_t, wire::k_key2_size> key2,
+                                       int dir, std::string* err);
+  // b holds the plaintext payload; on ok it holds the whole data packet starting at the opcode.
+  // peer_id == k_peer_id_none selects P_DATA_V1.
+  dc_err seal(crypto::engine& e, buf_view& b, uint8_t key_id, uint32_t peer_id, comp_framing f) noexcept;
+  // True once the send packet-id reached the wrap trigger (§8.3): renegotiate.
+  bool wrap_due() const noexcept { return packet_id_ >= wire::k_packet_id_wrap_trigger; }
+  uint32_t packet_id() const noexcept { return packet_id_; }
+  void set_packet_id(uint32_t v) noexcept { packet_id_ = v; }  // tests
+  const data_key_params& params() const noexcept { return params_; }
+
+ private:
+  dc_tx() = default;
+  data_key_params params_;
+  uint32_t packet_id_ = 0;  // last id used; the next packet carries packet_id_ + 1
+  std::unique_ptr<crypto::aead_key> aead_;
+  std::unique_ptr<crypto::cbc_hmac_key> cbc_;
+  uint8_t implicit_iv_[wire::k_implicit_iv] = {};
+};
+
+// Receiving state for one key_id.
+class dc_rx {
+ public:
+  static std::unique_ptr<dc_rx> create(const data_key_params& p, std::span<const uint8_t, wire::k_key2_size> key2,
+                                       int dir, std::string* err);
+  // b holds the whole packet from the opcode byte; on ok it holds the inner payload (framing
+  // stripped) and kind says what it is. now = Unix seconds (replay time window).
+  dc_err open(crypto::engine& e, buf_view& b, uint64_t now, comp_framing f, dc_kind& kind) noexcept;
+  const data_key_params& params() const noexcept { return params_; }
+  const replay_window& replay() const noexcept { return replay_; }
+
+ private:
+  dc_rx() = default;
+  data_key_params params_;
+  replay_window replay_{wire::k_replay_window_default, wire::k_replay_time_default};
+  std::unique_ptr<crypto::aead_key> aead_;
+  std::unique_ptr<crypto::cbc_hmac_key> cbc_;
+  uint8_t implicit_iv_[wire::k_implicit_iv] = {};
+};
+
+// Classify an opened plaintext (after framing is stripped).
+dc_kind classify_payload(std::span<const uint8_t> p) noexcept;
+
+}  // namespace dpvpn::proto

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Installs everything dpvpn's build, tests and demo need on Debian 12. Idempotent.
+set -euo pipefail
+PKGS=(meson ninja-build pkg-config g++ clang libclang-rt-14-dev
+      libdpdk-dev dpdk libssl-dev libipsec-mb-dev libgtest-dev
+      openvpn openssl iproute2 iputils-ping iperf3 tcpdump ethtool procps psmisc)
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup-deps: installing ${missing[*]}"
+  SUDO=""; [[ $(id -u) -eq 0 ]] || SUDO=sudo
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+echo "setup-deps: ok"
