@@ -3,6 +3,7 @@
 // push-continuation, PUSH_REPLY accumulation on the client, option parsing, NCP (§11).
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <span>
 #include <string>
@@ -24,6 +25,8 @@ std::vector<std::string> split_control_messages(std::span<const uint8_t> unit);
 std::vector<std::string> build_push_reply(const std::vector<std::string>& options);
 
 // Client side: accumulates PUSH_REPLY parts. feed() returns true when the reply is complete.
+// `push-continuation N` is consumed (not kept in options()); empty options are skipped. A message
+// that is not "PUSH_REPLY" or "PUSH_REPLY,…" is ignored (returns false). reset() before a new reply.
 class push_accumulator {
  public:
   bool feed(std::string_view msg);  // msg starts with "PUSH_REPLY"
@@ -36,7 +39,12 @@ class push_accumulator {
 };
 
 // Splits an option line ("route 10.0.0.0 255.0.0.0") into words (whitespace; quotes honoured).
+// Returns {} when the line is malformed (see the overload below for the reason).
 std::vector<std::string> split_words(std::string_view line);
+enum class words_err : uint8_t { ok = 0, unterminated_quote, trailing_backslash };
+const char* to_string(words_err e) noexcept;
+// Appends the words of `line` to `out`; on an error `out` holds the words before it.
+words_err split_words(std::string_view line, std::vector<std::string>& out);
 
 // The pushed options a client needs, parsed (§10.3).
 struct pushed_options {

@@ -86,6 +86,7 @@ class dc_rx {
   dc_rx() = default;
   data_key_params params_;
   replay_window replay_{wire::k_replay_window_default, wire::k_replay_time_default};
+  uint64_t last_reap_ = 0;  // when replay_.reap() last ran (§8.5: at most every k_seq_reap_interval s)
   std::unique_ptr<crypto::aead_key> aead_;
   std::unique_ptr<crypto::cbc_hmac_key> cbc_;
   uint8_t implicit_iv_[wire::k_implicit_iv] = {};

@@ -53,6 +53,10 @@ struct replay_id {
 // Appends the wrapped packet: op/kid, sid, then per mode (§3.3/§3.4) around body.
 void wrap(const wrap_keys& k, uint8_t op_kid, const wire::session_id& sid, std::span<const uint8_t> body,
           replay_id rid, std::vector<uint8_t>& out);
+// §3.4 primitive (also what §15.7 tests): appends tag = HMAC-SHA256(send Ka, clear || plain), then
+// AES-256-CTR(send Ke, IV = tag[0..15], plain). wrap() calls it with clear = op || sid || replay id.
+void tls_crypt_seal(const wrap_keys& k, std::span<const uint8_t> clear, std::span<const uint8_t> plain,
+                    std::vector<uint8_t>& out);
 // Verifies/decrypts a wrapped packet. Does not run the replay check. body is replaced.
 wrap_err unwrap(const wrap_keys& k, std::span<const uint8_t> pkt, uint8_t& op_kid, wire::session_id& sid,
                 replay_id& rid, std::vector<uint8_t>& body);
@@ -61,6 +65,7 @@ wrap_err unwrap(const wrap_keys& k, std::span<const uint8_t> pkt, uint8_t& op_ki
 wrap_err tcv2_split(std::span<const uint8_t> pkt, std::span<const uint8_t>& wrapped, std::span<const uint8_t>& wkc);
 wrap_err tcv2_unwrap_wkc(const tcv2_server_key& sk, std::span<const uint8_t> wkc, key2& kc,
                          std::vector<uint8_t>& metadata);
+// Returns an empty vector if metadata is longer than the 734 bytes a WKc can hold.
 std::vector<uint8_t> tcv2_wrap_wkc(const tcv2_server_key& sk, const key2& kc, std::span<const uint8_t> metadata);
 
 // §4.2 stateless cookie: first 8 bytes of HMAC-SHA256(key, u32 slot || client_addr || sc).

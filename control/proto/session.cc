@@ -1,0 +1,377 @@
+// SPDX-License-Identifier: MIT
+// session: packet plumbing — unwrap, replay, ACKs, reliability, wrapping, timers (§2, §3, §12, §13).
+#include "dpvpn/session.h"
+
+#include <algorithm>
+#include <limits>
+
+#include "dpvpn/packet.h"
+#include "session_internal.h"
+
+namespace dpvpn::proto {
+
+namespace {
+constexpr uint64_t k_never = std::numeric_limits<uint64_t>::max();
+constexpr size_t k_udp_ipv4_overhead = 28;  // §2.5 datagram overhead estimate
+constexpr size_t k_tcp_ipv4_overhead = 40;
+
+wire::session_id random_sid() {
+  wire::session_id s{};
+  do {
+    crypto::random_bytes(s.data(), s.size());
+  } while (!wire::sid_defined(s));
+  return s;
+}
+}  // namespace
+
+const char* to_string(session_event_type t) noexcept {
+  switch (t) {
+    case session_event_type::key_ready: return "key_ready";
+    case session_event_type::key_retired: return "key_retired";
+    case session_event_type::auth_request: return "auth_request";
+    case session_event_type::established: return "established";
+    case session_event_type::control_message: return "control_message";
+    case session_event_type::exit_received: return "exit_received";
+    case session_event_type::restart_received: return "restart_received";
+    case session_event_type::auth_failed: return "auth_failed";
+    case session_event_type::failed: return "failed";
+  }
+  return "?";
+}
+
+const char* to_string(session_drop d) noexcept {
+  switch (d) {
+    case session_drop::none: return "none";
+    case session_drop::not_control: return "not_control";
+    case session_drop::malformed: return "malformed";
+    case session_drop::unwrap_failed: return "unwrap_failed";
+    case session_drop::replay: return "replay";
+    case session_drop::wrong_session: return "wrong_session";
+    case session_drop::bad_key_id: return "bad_key_id";
+    case session_drop::bad_state: return "bad_state";
+    case session_drop::dead: return "dead";
+  }
+  return "?";
+}
+
+session::session(const session_config& cfg, uint64_t now_ms) : cfg_(cfg) {
+  own_sid_ = random_sid();
+  wrap_time_ = static_cast<uint32_t>(now_ms / 1000);
+  switch (cfg_.wrap) {
+    case wrap_mode::none: wrap_ = wrap_keys::none(); break;
+    case wrap_mode::tls_auth: wrap_ = wrap_keys::tls_auth(cfg_.wrap_key, cfg_.auth_digest, cfg_.key_direction); break;
+    case wrap_mode::tls_crypt: wrap_ = wrap_keys::tls_crypt(cfg_.wrap_key, cfg_.server); break;
+  }
+  if (cfg_.tcv2) {
+    if (cfg_.server) {
+      wrap_ = wrap_keys::none();  // set from the client's WKc (§3.5)
+    } else {
+      wrap_ = wrap_keys::tls_crypt(cfg_.tcv2_client.kc, false);
+      wrap_counter_ = wire::k_early_neg_start;  // first packet carries 0x0f000001 (§4.3)
+    }
+  }
+  if (cfg_.server && cfg_.reneg_sec > 10) {
+    // §12.1: a server subtracts up to 10 % so that it, not the client, usually renegotiates.
+    uint32_t r = 0;
+    crypto::random_bytes(reinterpret_cast<uint8_t*>(&r), sizeof r);
+    reneg_jitter_ms_ = r % (uint64_t{cfg_.reneg_sec} * 100);
+  }
+}
+
+session::~session() = default;
+
+uint8_t session::primary_key_id() const noexcept { return primary_ ? primary_->kid : 0; }
+
+session::key_state* session::find_ks(uint8_t kid) {
+  if (primary_ && primary_->kid == kid) return primary_.get();
+  if (lame_duck_ && lame_duck_->kid == kid) return lame_duck_.get();
+  return nullptr;
+}
+
+session::key_state& session::new_ks(uint8_t kid, uint64_t now_ms) {
+  auto ks = std::make_unique<key_state>(kid, cfg_.tls_timeout_ms, now_ms);
+  if (cfg_.server) ks->tls = std::make_unique<tls_session>(*cfg_.tls);  // the client starts TLS
+  primary_ = std::move(ks);                                             // on the peer's reset
+  return *primary_;
+}
+
+void session::emit(session_event ev) { events_.push_back(std::move(ev)); }
+
+void session::fail(const std::string& why) {
+  if (failed_) return;
+  failed_ = true;
+  session_event ev;
+  ev.type = session_event_type::failed;
+  ev.text = why;
+  emit(std::move(ev));
+}
+
+void session::start(uint64_t now_ms) {
+  if (cfg_.server || primary_) return;
+  key_state& ks = new_ks(0, now_ms);
+  uint8_t op = cfg_.tcv2 ? wire::P_CONTROL_HARD_RESET_CLIENT_V3 : wire::P_CONTROL_HARD_RESET_CLIENT_V2;
+  ks.rel.enqueue(op, {}, now_ms);
+  flush(now_ms);
+}
+
+void session::accept_cookie(const wire::session_id& ours, const wire::session_id& theirs, const key2* kc,
+                            uint64_t now_ms) {
+  own_sid_ = ours;
+  peer_sid_ = theirs;
+  peer_sid_known_ = true;
+  if (cfg_.tcv2 && kc) {
+    kc_ = *kc;
+    wrap_ = wrap_keys::tls_crypt(kc_, true);
+  }
+  key_state& ks = new_ks(0, now_ms);
+  ks.rel.set_next_expected(1);  // the client's reset (message 0) counts as received
+  ks.rel.set_next_send_id(1);   // our reset (message 0) counts as sent and ACKed
+  ks.reset_received = true;
+  wrap_counter_ = 1;            // the stateless reply used replay id 1
+}
+
+session_drop session::on_packet(std::span<const uint8_t> pkt, uint64_t now_ms) {
+  if (failed_) return session_drop::dead;
+  if (pkt.size() < wire::k_ctl_header) return session_drop::malformed;
+  const uint8_t op = wire::op_of(pkt[0]);
+  if (wire::is_data_op(op)) return session_drop::not_control;
+  if (!wire::is_control_op(op)) return session_drop::malformed;
+
+  std::span<const uint8_t> wrapped = pkt;
+  if (op == wire::P_CONTROL_HARD_RESET_CLIENT_V3 || op == wire::P_CONTROL_WKC_V1) {
+    if (!cfg_.tcv2 || !cfg_.server) return session_drop::bad_state;
+    std::span<const uint8_t> wkc;
+    if (tcv2_split(pkt, wrapped, wkc) != wrap_err::ok) return session_drop::malformed;
+    if (wrap_.mode == wrap_mode::none) {
+      key2 kc{};
+      std::vector<uint8_t> meta;
+      if (tcv2_unwrap_wkc(cfg_.tcv2_server, wkc, kc, meta) != wrap_err::ok) return session_drop::unwrap_failed;
+      // Check the wrapped part with Kc before keeping anything.
+      wrap_keys k = wrap_keys::tls_crypt(kc, true);
+      uint8_t op_kid = 0;
+      wire::session_id sid{};
+      replay_id rid;
+      std::vector<uint8_t> body;
+      if (unwrap(k, wrapped, op_kid, sid, rid, body) != wrap_err::ok) return session_drop::unwrap_failed;
+      kc_ = kc;
+      tcv2_meta_ = std::move(meta);
+      wrap_ = k;
+    }
+  } else if (cfg_.tcv2 && cfg_.server && wrap_.mode == wrap_mode::none) {
+    return session_drop::unwrap_failed;  // a tls-crypt-v2 server takes nothing unwrapped (§3.5)
+  }
+
+  uint8_t op_kid = 0;
+  wire::session_id sid{};
+  replay_id rid;
+  std::vector<uint8_t> body;
+  if (unwrap(wrap_, wrapped, op_kid, sid, rid, body) != wrap_err::ok) return session_drop::unwrap_failed;
+  const uint64_t now_s = now_ms / 1000;
+  if (wrap_.mode != wrap_mode::none && wrap_replay_.check(rid.counter, rid.time, now_s) != replay_verdict::ok)
+    return session_drop::replay;
+  control_packet cp;
+  if (decode_control_body(op, body, cp) != pkt_err::ok) return session_drop::malformed;
+  if (!wire::sid_defined(sid)) return session_drop::malformed;
+  const uint8_t kid = wire::key_id_of(op_kid);
+
+  const bool hard_reset_from_client =
+      op == wire::P_CONTROL_HARD_RESET_CLIENT_V2 || op == wire::P_CONTROL_HARD_RESET_CLIENT_V3;
+  if (hard_reset_from_client || op == wire::P_CONTROL_HARD_RESET_SERVER_V2) {
+    if (kid != 0) return session_drop::bad_key_id;
+    if (hard_reset_from_client != cfg_.server) return session_drop::bad_state;
+  }
+  if (peer_sid_known_) {
+    if (sid != peer_sid_) return session_drop::wrong_session;
+  } else if (hard_reset_from_client || op == wire::P_CONTROL_HARD_RESET_SERVER_V2) {
+    peer_sid_ = sid;
+    peer_sid_known_ = true;
+  } else {
+    return session_drop::wrong_session;
+  }
+  if (cp.acks.n > 0 && cp.acks.remote_sid != own_sid_) return session_drop::wrong_session;
+  if (wrap_.mode != wrap_mode::none) wrap_replay_.commit(rid.counter, rid.time, now_s);
+
+  if (cfg_.server && !primary_) {
+    if (!hard_reset_from_client) return session_drop::bad_state;
+    key_state& ks = new_ks(0, now_ms);
+    ks.rel.enqueue(wire::P_CONTROL_HARD_RESET_SERVER_V2, {}, now_ms);
+  }
+  key_state* ks = find_ks(kid);
+  if (!ks && op == wire::P_CONTROL_SOFT_RESET_V1 && primary_ && primary_->generated &&
+      kid == wire::next_key_id(primary_->kid)) {
+    start_soft_reset(now_ms, false);
+    ks = primary_.get();
+  }
+  if (!ks) return session_drop::bad_key_id;
+
+  if (cp.acks.n > 0) ks->rel.on_acks(cp.acks);
+  if (cp.has_msg_id) {
+    ks->rel.receive(cp.msg_id, cp.payload);
+    std::vector<uint8_t> payload;
+    while (!failed_ && ks->rel.pop_in_order(payload)) deliver(*ks, payload, now_ms);
+  }
+  if (!failed_) process_ks(*ks, now_ms);
+  flush(now_ms);
+  return session_drop::none;
+}
+
+size_t session::max_tls_chunk() const noexcept {
+  const size_t mtu = std::min<size_t>(wire::k_tls_channel_buf, std::max(cfg_.tls_mtu, wire::k_tls_mtu_min));
+  size_t overhead = wire::k_ctl_header + wire::ack_record_size(wire::k_ack_piggyback_max) + 4 + wrap_.overhead() +
+                    (cfg_.tcp ? k_tcp_ipv4_overhead : k_udp_ipv4_overhead);
+  if (!cfg_.server && cfg_.tcv2 && resend_wkc_) overhead += cfg_.tcv2_client.wkc.size();
+  return mtu > overhead + 16 ? mtu - overhead : 16;
+}
+
+void session::send_packet(key_state& ks, uint8_t op, bool has_msg_id, uint32_t msg_id,
+                          std::span<const uint8_t> payload, size_t max_acks, uint64_t now_ms) {
+  control_packet cp;
+  cp.op = op;
+  cp.key_id = ks.kid;
+  cp.sid = own_sid_;
+  if (peer_sid_known_) ks.rel.take_acks(cp.acks, max_acks, peer_sid_);
+  cp.has_msg_id = has_msg_id;
+  cp.msg_id = msg_id;
+  cp.payload = payload;
+  // §4.3: after RESEND_WKC the client's message 1 goes out as WKC_V1 with WKc appended.
+  bool append_wkc = false;
+  if (!cfg_.server && cfg_.tcv2) {
+    if (op == wire::P_CONTROL_HARD_RESET_CLIENT_V3) append_wkc = true;
+    if (resend_wkc_ && ks.kid == 0 && has_msg_id && msg_id == 1 && op == wire::P_CONTROL_V1) {
+      cp.op = wire::P_CONTROL_WKC_V1;
+      append_wkc = true;
+    }
+  }
+  std::vector<uint8_t> body;
+  encode_control_body(cp, body);
+  std::vector<uint8_t> out;
+  wrap(wrap_, wire::op_byte(static_cast<wire::opcode>(cp.op), ks.kid), own_sid_, body,
+       replay_id{++wrap_counter_, wrap_time_}, out);
+  if (append_wkc) out.insert(out.end(), cfg_.tcv2_client.wkc.begin(), cfg_.tcv2_client.wkc.end());
+  out_.push_back(std::move(out));
+  (void)now_ms;
+}
+
+void session::flush_ks(key_state& ks, uint64_t now_ms) {
+  if (ks.tls) {
+    while (ks.tls->pending_ciphertext() > 0 && ks.rel.send_window_open())
+      ks.rel.enqueue(wire::P_CONTROL_V1, ks.tls->take_ciphertext(max_tls_chunk()), now_ms);
+  }
+  reliable::out_msg m;
+  while (ks.rel.next_due(now_ms, m)) {
+    std::vector<uint8_t> payload(m.payload.begin(), m.payload.end());
+    send_packet(ks, m.op, true, m.msg_id, payload, wire::k_ack_piggyback_max, now_ms);
+  }
+  if (ks.rel.acks_pending() && peer_sid_known_) send_packet(ks, wire::P_ACK_V1, false, 0, {}, wire::k_ack_max, now_ms);
+}
+
+void session::flush(uint64_t now_ms) {
+  if (failed_) return;
+  if (lame_duck_) flush_ks(*lame_duck_, now_ms);
+  if (primary_) flush_ks(*primary_, now_ms);
+}
+
+bool session::pop_packet(std::vector<uint8_t>& out) {
+  if (out_.empty()) return false;
+  out = std::move(out_.front());
+  out_.pop_front();
+  return true;
+}
+
+bool session::pop_event(session_event& ev) {
+  if (events_.empty()) return false;
+  ev = std::move(events_.front());
+  events_.pop_front();
+  return true;
+}
+
+void session::tick(uint64_t now_ms) {
+  if (failed_) return;
+  timers(now_ms);
+  if (failed_) return;
+  if (lame_duck_) process_ks(*lame_duck_, now_ms);
+  if (primary_) process_ks(*primary_, now_ms);
+  flush(now_ms);
+}
+
+uint64_t session::next_wakeup_ms() const noexcept {
+  if (failed_) return k_never;
+  uint64_t t = k_never;
+  auto consider = [&t](uint64_t v) { t = std::min(t, v); };
+  for (const key_state* ks : {primary_.get(), lame_duck_.get()}) {
+    if (!ks) continue;
+    consider(ks->rel.next_timeout_ms());
+    if (!ks->active) consider(ks->t_start_ms + uint64_t{cfg_.hand_window_s} * 1000);
+  }
+  if (lame_duck_) consider(lame_duck_->must_die_ms);
+  if (primary_ && primary_->generated && cfg_.reneg_sec)
+    consider(primary_->t_active_ms + uint64_t{cfg_.reneg_sec} * 1000 - reneg_jitter_ms_);
+  if (!cfg_.server && primary_ && primary_->active && !established_) consider(next_push_request_ms_);
+  if (fail_at_ms_) consider(fail_at_ms_);
+  return t;
+}
+
+void session::timers(uint64_t now_ms) {
+  if (fail_at_ms_ && now_ms >= fail_at_ms_) {
+    fail(fail_reason_);
+    return;
+  }
+  if (lame_duck_ && now_ms >= lame_duck_->must_die_ms) {
+    session_event ev;
+    ev.type = session_event_type::key_retired;
+    ev.key_id = lame_duck_->kid;
+    emit(std::move(ev));
+    lame_duck_.reset();
+  }
+  if (primary_ && !primary_->active && now_ms >= primary_->t_start_ms + uint64_t{cfg_.hand_window_s} * 1000) {
+    if (!lame_duck_ || primary_->kid == 0) {
+      fail("TLS key negotiation failed to occur within hand-window");
+      return;
+    }
+    // §12.3.5: a failed renegotiation keeps the old key alive.
+    primary_ = std::move(lame_duck_);
+    primary_->must_die_ms = 0;
+  }
+  if (primary_ && primary_->generated) {
+    const bool by_time = cfg_.reneg_sec &&
+                         now_ms >= primary_->t_active_ms + uint64_t{cfg_.reneg_sec} * 1000 - reneg_jitter_ms_;
+    const bool by_bytes = cfg_.reneg_bytes && primary_->data_bytes >= cfg_.reneg_bytes;
+    const bool by_pkts = cfg_.reneg_pkts && primary_->data_pkts >= cfg_.reneg_pkts;
+    if (by_time || by_bytes || by_pkts) start_soft_reset(now_ms, true);
+  }
+  if (!cfg_.server && primary_ && primary_->kid == 0 && primary_->active && !established_ &&
+      now_ms >= next_push_request_ms_) {
+    write_text(*primary_, "PUSH_REQUEST", now_ms);
+    next_push_request_ms_ = now_ms + uint64_t{wire::k_push_request_interval_s} * 1000;
+  }
+}
+
+void session::note_data(uint64_t bytes, uint64_t pkts) noexcept {
+  if (!primary_) return;
+  primary_->data_bytes += bytes;
+  primary_->data_pkts += pkts;
+}
+
+void session::renegotiate(uint64_t now_ms) {
+  if (failed_ || !primary_ || !primary_->generated) return;
+  start_soft_reset(now_ms, true);
+  flush(now_ms);
+}
+
+void session::start_soft_reset(uint64_t now_ms, bool initiated_by_us) {
+  const uint8_t kid = wire::next_key_id(primary_->kid);
+  if (lame_duck_) {
+    session_event ev;
+    ev.type = session_event_type::key_retired;
+    ev.key_id = lame_duck_->kid;
+    emit(std::move(ev));
+  }
+  lame_duck_ = std::move(primary_);
+  lame_duck_->must_die_ms = now_ms + uint64_t{cfg_.tran_window_s} * 1000;
+  key_state& ks = new_ks(kid, now_ms);
+  ks.rel.enqueue(wire::P_CONTROL_SOFT_RESET_V1, {}, now_ms);
+  ++renegs_;
+  (void)initiated_by_us;
+}
+
+}  // namespace dpvpn::proto

@@ -1,0 +1,345 @@
+// SPDX-License-Identifier: MIT
+// TLS over OpenSSL memory BIOs (§5.1, §5.2): context setup, peer checks, and the per-key_id session.
+#include "dpvpn/tls_engine.h"
+
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include <algorithm>
+#include <climits>
+
+namespace dpvpn::proto {
+namespace {
+
+// §5.2: the 2.6 client's default TLS <= 1.2 list (ECDHE or DHE key exchange only).
+constexpr const char* k_default_cipher_list = "DEFAULT:!EXP:!LOW:!MEDIUM:!kDH:!kECDH:!DSS:!PSK:!SRP:!kRSA";
+
+// Drains the thread's OpenSSL error queue into one line: the most specific reason, plus the
+// certificate verification result when that is why the handshake failed.
+std::string drain_errors(const SSL* ssl) {
+  std::string reason;
+  unsigned long e;
+  while ((e = ERR_get_error()) != 0) {
+    const char* r = ERR_reason_error_string(e);
+    if (r) {
+      reason = r;
+    } else {
+      char buf[256];
+      ERR_error_string_n(e, buf, sizeof buf);
+      reason = buf;
+    }
+  }
+  if (ssl) {
+    long vr = SSL_get_verify_result(ssl);
+    if (vr != X509_V_OK) {
+      if (reason.empty()) reason = "certificate verify failed";
+      reason += ": ";
+      reason += X509_verify_cert_error_string(vr);
+    }
+  }
+  return reason;
+}
+
+bool parse_version(const std::string& s, int& out) {
+  if (s.empty()) { out = 0; return true; }
+  if (s == "1.0") { out = TLS1_VERSION; return true; }
+  if (s == "1.1") { out = TLS1_1_VERSION; return true; }
+  if (s == "1.2") { out = TLS1_2_VERSION; return true; }
+  if (s == "1.3") { out = TLS1_3_VERSION; return true; }
+  return false;
+}
+
+// §5.2 remote-cert-tls: the peer's leaf must carry a keyUsage extension (any value) and an
+// extendedKeyUsage that includes serverAuth (checking a server) or clientAuth (a client).
+bool remote_cert_ok(X509* leaf, remote_cert_tls want) {
+  if (want == remote_cert_tls::none) return true;
+  uint32_t flags = X509_get_extension_flags(leaf);
+  if (!(flags & EXFLAG_KUSAGE) || !(flags & EXFLAG_XKUSAGE)) return false;
+  uint32_t xku = X509_get_extended_key_usage(leaf);
+  return want == remote_cert_tls::server ? (xku & XKU_SSL_SERVER) != 0 : (xku & XKU_SSL_CLIENT) != 0;
+}
+
+int verify_cb(int preverify_ok, X509_STORE_CTX* store) {
+  if (!preverify_ok || X509_STORE_CTX_get_error_depth(store) != 0) return preverify_ok;
+  auto* ssl = static_cast<SSL*>(X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
+  auto* owner = ssl ? static_cast<tls_context*>(SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl))) : nullptr;
+  if (!owner) return preverify_ok;
+  if (!remote_cert_ok(X509_STORE_CTX_get_current_cert(store), owner->config().remote_cert)) {
+    X509_STORE_CTX_set_error(store, X509_V_ERR_INVALID_PURPOSE);
+    return 0;
+  }
+  return 1;
+}
+
+// Builds a verify store from the CA bundle and, if configured, the CRL file (leaf CRL check,
+// as OpenVPN's crl-verify does). Rebuilding the whole store is how reload_crl replaces a CRL.
+X509_STORE* build_store(const tls_config& cfg, std::string& err) {
+  X509_STORE* store = X509_STORE_new();
+  if (!store) { err = "out of memory"; return nullptr; }
+  if (X509_STORE_load_file(store, cfg.ca_file.c_str()) != 1) {
+    err = cfg.ca_file + ": cannot load CA certificates: " + drain_errors(nullptr);
+    X509_STORE_free(store);
+    return nullptr;
+  }
+  if (!cfg.crl_file.empty()) {
+    BIO* in = BIO_new_file(cfg.crl_file.c_str(), "r");
+    size_t n = 0;
+    if (in) {
+      while (X509_CRL* crl = PEM_read_bio_X509_CRL(in, nullptr, nullptr, nullptr)) {
+        X509_STORE_add_crl(store, crl);
+        X509_CRL_free(crl);
+        ++n;
+      }
+      BIO_free(in);
+    }
+    ERR_clear_error();  // the read loop ends with a "no start line" error
+    if (n == 0) {
+      err = cfg.crl_file + ": no PEM CRL could be read";
+      X509_STORE_free(store);
+      return nullptr;
+    }
+    X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK);
+  }
+  return store;
+}
+
+}  // namespace
+
+std::unique_ptr<tls_context> tls_context::create(const tls_config& cfg, std::string& err) {
+  ERR_clear_error();
+  std::unique_ptr<tls_context> t(new tls_context());
+  t->cfg_ = cfg;
+  int vmin = 0, vmax = 0;
+  if (!parse_version(cfg.version_min.empty() ? "1.2" : cfg.version_min, vmin)) {
+    err = "tls-version-min: expected 1.0, 1.1, 1.2 or 1.3, got '" + cfg.version_min + "'";
+    return nullptr;
+  }
+  if (!parse_version(cfg.version_max, vmax)) {
+    err = "tls-version-max: expected 1.0, 1.1, 1.2 or 1.3, got '" + cfg.version_max + "'";
+    return nullptr;
+  }
+  if (cfg.ca_file.empty()) { err = "ca: a CA file is required"; return nullptr; }
+  if (cfg.server && (cfg.cert_file.empty() || cfg.key_file.empty())) {
+    err = "cert/key: a server needs a certificate and a key";
+    return nullptr;
+  }
+
+  SSL_CTX* ctx = SSL_CTX_new(TLS_method());
+  if (!ctx) { err = "SSL_CTX_new: " + drain_errors(nullptr); return nullptr; }
+  t->ctx_ = ctx;
+  SSL_CTX_set_app_data(ctx, t.get());
+
+  // §5.1: no renegotiation inside a session, no tickets, no session cache.
+  SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_TICKET);
+  SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+  if (cfg.server) SSL_CTX_set_num_tickets(ctx, 0);
+  if (!SSL_CTX_set_min_proto_version(ctx, vmin) || !SSL_CTX_set_max_proto_version(ctx, vmax)) {
+    err = "cannot set TLS version range: " + drain_errors(nullptr);
+    return nullptr;
+  }
+
+  const std::string& list = cfg.cipher_list.empty() ? std::string(k_default_cipher_list) : cfg.cipher_list;
+  if (SSL_CTX_set_cipher_list(ctx, list.c_str()) != 1) {
+    err = "tls-cipher '" + list + "': " + drain_errors(nullptr);
+    return nullptr;
+  }
+  if (!cfg.ciphersuites.empty() && SSL_CTX_set_ciphersuites(ctx, cfg.ciphersuites.c_str()) != 1) {
+    err = "tls-ciphersuites '" + cfg.ciphersuites + "': " + drain_errors(nullptr);
+    return nullptr;
+  }
+
+  X509_STORE* store = build_store(cfg, err);
+  if (!store) return nullptr;
+  SSL_CTX_set_cert_store(ctx, store);
+
+  if (!cfg.cert_file.empty()) {
+    if (SSL_CTX_use_certificate_chain_file(ctx, cfg.cert_file.c_str()) != 1) {
+      err = cfg.cert_file + ": cannot load certificate: " + drain_errors(nullptr);
+      return nullptr;
+    }
+    if (SSL_CTX_use_PrivateKey_file(ctx, cfg.key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
+      err = cfg.key_file + ": cannot load private key: " + drain_errors(nullptr);
+      return nullptr;
+    }
+    if (SSL_CTX_check_private_key(ctx) != 1) {
+      err = cfg.key_file + ": private key does not match " + cfg.cert_file;
+      ERR_clear_error();
+      return nullptr;
+    }
+  }
+
+  // §5.2: the server asks for a client certificate; the client always verifies the server.
+  int mode = SSL_VERIFY_PEER;
+  if (cfg.server) {
+    switch (cfg.verify_client) {
+      case verify_client_cert::require: mode = SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT; break;
+      case verify_client_cert::optional: mode = SSL_VERIFY_PEER; break;
+      case verify_client_cert::none: mode = SSL_VERIFY_NONE; break;
+    }
+    if (mode != SSL_VERIFY_NONE) {
+      // The CertificateRequest names the CAs we accept, as OpenVPN does.
+      if (STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(cfg.ca_file.c_str()))
+        SSL_CTX_set_client_CA_list(ctx, names);
+    }
+  }
+  SSL_CTX_set_verify(ctx, mode, verify_cb);
+  ERR_clear_error();
+  return t;
+}
+
+tls_context::~tls_context() { SSL_CTX_free(ctx_); }
+
+bool tls_context::reload_crl(std::string& err) {
+  ERR_clear_error();
+  if (cfg_.crl_file.empty()) { err = "no crl-verify file configured"; return false; }
+  X509_STORE* store = build_store(cfg_, err);
+  if (!store) return false;
+  // Frees the old store. Sessions only consult the store while verifying, on this thread.
+  SSL_CTX_set_cert_store(ctx_, store);
+  return true;
+}
+
+tls_session::tls_session(tls_context& ctx) {
+  ERR_clear_error();
+  ssl_ = SSL_new(ctx.ctx());
+  ct_in_ = BIO_new(BIO_s_mem());
+  ct_out_ = BIO_new(BIO_s_mem());
+  if (!ssl_ || !ct_in_ || !ct_out_) {
+    BIO_free(ct_in_);
+    BIO_free(ct_out_);
+    ct_in_ = ct_out_ = nullptr;
+    failed_ = true;
+    error_ = "cannot create TLS session: " + drain_errors(nullptr);
+    return;
+  }
+  // An empty input BIO means "want more", never EOF.
+  BIO_set_mem_eof_return(ct_in_, -1);
+  BIO_set_mem_eof_return(ct_out_, -1);
+  SSL_set_bio(ssl_, ct_in_, ct_out_);  // ssl_ owns both BIOs now
+  if (ctx.config().server)
+    SSL_set_accept_state(ssl_);
+  else
+    SSL_set_connect_state(ssl_);
+}
+
+tls_session::~tls_session() { SSL_free(ssl_); }
+
+void tls_session::feed_ciphertext(std::span<const uint8_t> bytes) {
+  if (failed_) return;
+  while (!bytes.empty()) {
+    int n = static_cast<int>(std::min<size_t>(bytes.size(), INT_MAX));
+    int w = BIO_write(ct_in_, bytes.data(), n);
+    if (w <= 0) {
+      failed_ = true;
+      error_ = "cannot buffer TLS input";
+      return;
+    }
+    bytes = bytes.subspan(static_cast<size_t>(w));
+  }
+}
+
+bool tls_session::advance() {
+  if (failed_) return false;
+  if (done_) return true;
+  ERR_clear_error();
+  int r = SSL_do_handshake(ssl_);
+  if (r == 1) {
+    done_ = true;
+    return true;
+  }
+  int e = SSL_get_error(ssl_, r);
+  if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) return true;
+  failed_ = true;
+  error_ = drain_errors(ssl_);
+  if (error_.empty()) error_ = "TLS handshake failed";
+  return false;
+}
+
+size_t tls_session::pending_ciphertext() const {
+  return ct_out_ ? BIO_ctrl_pending(ct_out_) : 0;
+}
+
+std::vector<uint8_t> tls_session::take_ciphertext(size_t max) {
+  size_t n = std::min(max, pending_ciphertext());
+  n = std::min<size_t>(n, INT_MAX);
+  std::vector<uint8_t> out(n);
+  if (n == 0) return out;
+  int r = BIO_read(ct_out_, out.data(), static_cast<int>(n));
+  out.resize(r > 0 ? static_cast<size_t>(r) : 0);
+  return out;
+}
+
+int tls_session::read_plaintext(uint8_t* out, size_t cap) {
+  if (failed_) return -1;
+  if (!done_ || cap == 0) return 0;
+  ERR_clear_error();
+  int r = SSL_read(ssl_, out, static_cast<int>(std::min<size_t>(cap, INT_MAX)));
+  if (r > 0) return r;
+  int e = SSL_get_error(ssl_, r);
+  if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) return 0;
+  failed_ = true;
+  if (e == SSL_ERROR_ZERO_RETURN) {
+    error_ = "peer closed the TLS session";
+  } else {
+    error_ = drain_errors(ssl_);
+    if (error_.empty()) error_ = "TLS read failed";
+  }
+  return -1;
+}
+
+bool tls_session::write_plaintext(std::span<const uint8_t> msg) {
+  // Only after the handshake: the 2.6 client reads each record as one unit (§5.1), so a
+  // message must go out as exactly one SSL_write.
+  if (failed_ || !done_ || msg.size() > INT_MAX) return false;
+  if (msg.empty()) return true;
+  ERR_clear_error();
+  int r = SSL_write(ssl_, msg.data(), static_cast<int>(msg.size()));
+  if (r == static_cast<int>(msg.size())) return true;
+  failed_ = true;
+  error_ = drain_errors(ssl_);
+  if (error_.empty()) error_ = "TLS write failed";
+  return false;
+}
+
+bool tls_session::export_keying_material(std::string_view label, uint8_t* out, size_t len) {
+  if (failed_ || !done_) return false;
+  ERR_clear_error();
+  // §5.3: use_context = 0; with TLS 1.2, "no context" differs from "empty context".
+  int r = SSL_export_keying_material(ssl_, out, len, label.data(), label.size(), nullptr, 0, 0);
+  ERR_clear_error();
+  return r == 1;
+}
+
+std::string tls_session::peer_common_name() const {
+  if (!ssl_) return {};
+  X509* peer = SSL_get0_peer_certificate(ssl_);
+  if (!peer) return {};
+  X509_NAME* name = X509_get_subject_name(peer);
+  // The last CN in the subject, as OpenVPN picks it.
+  int idx = -1;
+  for (int i = X509_NAME_get_index_by_NID(name, NID_commonName, -1); i >= 0;
+       i = X509_NAME_get_index_by_NID(name, NID_commonName, i))
+    idx = i;
+  if (idx < 0) return {};
+  unsigned char* utf8 = nullptr;
+  int n = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, idx)));
+  if (n < 0) return {};
+  std::string cn(reinterpret_cast<char*>(utf8), static_cast<size_t>(n));
+  OPENSSL_free(utf8);
+  // A NUL inside a CN would let "client1\0x" pass as "client1" in C-string code paths.
+  if (cn.find('\0') != std::string::npos) return {};
+  return cn;
+}
+
+std::string tls_session::version() const { return ssl_ ? SSL_get_version(ssl_) : ""; }
+
+std::string tls_session::cipher() const {
+  const SSL_CIPHER* c = ssl_ ? SSL_get_current_cipher(ssl_) : nullptr;
+  return c ? SSL_CIPHER_get_name(c) : "";
+}
+
+}  // namespace dpvpn::proto

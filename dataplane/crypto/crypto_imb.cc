@@ -1,0 +1,320 @@
+// SPDX-License-Identifier: MIT
+// Intel IPsec-MB backend: the data-channel fast path. Keys are expanded once at create; per packet
+// AES-GCM and CHACHA20-POLY1305 use the direct API, AES-CBC and HMAC the synchronous burst job API.
+#include <intel-ipsec-mb.h>
+#include <openssl/crypto.h>
+
+#include <cstring>
+
+#include "backends.h"
+
+namespace dpvpn::crypto::detail {
+namespace {
+
+constexpr size_t k_tag_len = 16;
+
+// Key setup needs an IMB_MGR for its function pointers, but create() gets no engine. This manager
+// is initialised the same way as engine::create (init_mb_mgr_auto, no flags), so it picks the same
+// arch and the precomputed key layout (which differs between SSE/AVX and AVX-512/VAES) matches.
+// Only its stateless key-expansion functions are called, so sharing it across threads is safe.
+IMB_MGR* setup_mgr() noexcept {
+  struct holder {
+    IMB_MGR* mgr = nullptr;
+    holder() noexcept {
+      mgr = alloc_mb_mgr(0);
+      if (mgr != nullptr) init_mb_mgr_auto(mgr, nullptr);
+    }
+    ~holder() {
+      if (mgr != nullptr) free_mb_mgr(mgr);
+    }
+  };
+  static holder h;
+  return h.mgr;
+}
+
+// IPsec-MB rejects NULL buffers even for zero lengths; an empty vector's data() may be NULL.
+alignas(16) uint8_t g_empty[16];
+inline const uint8_t* nonnull(const uint8_t* p) noexcept { return p != nullptr ? p : g_empty; }
+inline uint8_t* nonnull(uint8_t* p) noexcept { return p != nullptr ? p : g_empty; }
+
+// ---- AES-GCM (§8.1): direct API, one gcm_key_data per key ----
+
+template <bool k256>
+class imb_gcm final : public aead_key {
+ public:
+  imb_gcm() : aead_key(backend::ipsec_mb, k256 ? cipher_alg::aes_256_gcm : cipher_alg::aes_128_gcm) {}
+  ~imb_gcm() override { OPENSSL_cleanse(&key_, sizeof key_); }
+
+  bool init(std::span<const uint8_t> key) noexcept {
+    IMB_MGR* m = setup_mgr();
+    if (m == nullptr) return false;
+    if constexpr (k256)
+      IMB_AES256_GCM_PRE(m, key.data(), &key_);
+    else
+      IMB_AES128_GCM_PRE(m, key.data(), &key_);
+    return imb_get_errno(m) == 0;
+  }
+
+  bool seal(engine& e, const uint8_t* iv, const uint8_t* aad, size_t aad_len, uint8_t* data, size_t len,
+            uint8_t* tag) noexcept override {
+    seal_one(e.imb(), iv, aad, aad_len, data, len, tag);
+    return true;
+  }
+
+  bool open(engine& e, const uint8_t* iv, const uint8_t* aad, size_t aad_len, uint8_t* data, size_t len,
+            const uint8_t* tag) noexcept override {
+    return open_one(e.imb(), iv, aad, aad_len, data, len, tag);
+  }
+
+  // The direct API is faster here than the multi-buffer job API (measured 48.8 vs 28 Mpps at 64 B),
+  // so a burst is a tight loop with no virtual call per packet.
+  void seal_burst(engine& e, op* ops, size_t n) noexcept override {
+    IMB_MGR* m = e.imb();
+    for (size_t i = 0; i < n; ++i) {
+      seal_one(m, ops[i].iv, ops[i].aad, ops[i].aad_len, ops[i].data, ops[i].len, ops[i].tag);
+      ops[i].ok = true;
+    }
+  }
+
+  void open_burst(engine& e, op* ops, size_t n) noexcept override {
+    IMB_MGR* m = e.imb();
+    for (size_t i = 0; i < n; ++i)
+      ops[i].ok = open_one(m, ops[i].iv, ops[i].aad, ops[i].aad_len, ops[i].data, ops[i].len, ops[i].tag);
+  }
+
+ private:
+  void seal_one(IMB_MGR* m, const uint8_t* iv, const uint8_t* aad, size_t aad_len, uint8_t* data, size_t len,
+                uint8_t* tag) noexcept {
+    gcm_context_data ctx;
+    data = nonnull(data);
+    if constexpr (k256)
+      IMB_AES256_GCM_ENC(m, &key_, &ctx, data, data, len, iv, nonnull(aad), aad_len, tag, k_tag_len);
+    else
+      IMB_AES128_GCM_ENC(m, &key_, &ctx, data, data, len, iv, nonnull(aad), aad_len, tag, k_tag_len);
+  }
+
+  bool open_one(IMB_MGR* m, const uint8_t* iv, const uint8_t* aad, size_t aad_len, uint8_t* data, size_t len,
+                const uint8_t* tag) noexcept {
+    gcm_context_data ctx;
+    uint8_t computed[k_tag_len];
+    data = nonnull(data);
+    if constexpr (k256)
+      IMB_AES256_GCM_DEC(m, &key_, &ctx, data, data, len, iv, nonnull(aad), aad_len, computed, k_tag_len);
+    else
+      IMB_AES128_GCM_DEC(m, &key_, &ctx, data, data, len, iv, nonnull(aad), aad_len, computed, k_tag_len);
+    return CRYPTO_memcmp(computed, tag, k_tag_len) == 0;
+  }
+
+  alignas(64) gcm_key_data key_;
+};
+
+// ---- CHACHA20-POLY1305 (§8.1): direct init/update/finalize API, the raw key is the schedule ----
+
+class imb_chacha final : public aead_key {
+ public:
+  imb_chacha() : aead_key(backend::ipsec_mb, cipher_alg::chacha20_poly1305) {}
+  ~imb_chacha() override { OPENSSL_cleanse(key_, sizeof key_); }
+  void init(std::span<const uint8_t> key) noexcept { std::memcpy(key_, key.data(), sizeof key_); }
+
+  bool seal(engine& e, const uint8_t* iv, const uint8_t* aad, size_t aad_len, uint8_t* data, size_t len,
+            uint8_t* tag) noexcept override {
+    IMB_MGR* m = e.imb();
+    chacha20_poly1305_context_data ctx;
+    data = nonnull(data);
+    IMB_CHACHA20_POLY1305_INIT(m, key_, &ctx, iv, nonnull(aad), aad_len);
+    IMB_CHACHA20_POLY1305_ENC_UPDATE(m, key_, &ctx, data, data, len);
+    IMB_CHACHA20_POLY1305_ENC_FINALIZE(m, &ctx, tag, k_tag_len);
+    return true;
+  }
+
+  bool open(engine& e, const uint8_t* iv, const uint8_t* aad, size_t aad_len, uint8_t* data, size_t len,
+            const uint8_t* tag) noexcept override {
+    IMB_MGR* m = e.imb();
+    chacha20_poly1305_context_data ctx;
+    uint8_t computed[k_tag_len];
+    data = nonnull(data);
+    IMB_CHACHA20_POLY1305_INIT(m, key_, &ctx, iv, nonnull(aad), aad_len);
+    IMB_CHACHA20_POLY1305_DEC_UPDATE(m, key_, &ctx, data, data, len);
+    IMB_CHACHA20_POLY1305_DEC_FINALIZE(m, &ctx, computed, k_tag_len);
+    return CRYPTO_memcmp(computed, tag, k_tag_len) == 0;
+  }
+
+ private:
+  alignas(16) uint8_t key_[32];
+};
+
+// ---- AES-CBC + HMAC (§8.2): synchronous cipher-only and hash-only burst jobs ----
+
+struct hmac_params {
+  IMB_HASH_ALG alg;
+  size_t block;
+};
+
+hmac_params hmac_of(digest_alg d) noexcept {
+  switch (d) {
+    case digest_alg::sha1: return {IMB_AUTH_HMAC_SHA_1, IMB_SHA1_BLOCK_SIZE};
+    case digest_alg::sha256: return {IMB_AUTH_HMAC_SHA_256, IMB_SHA_256_BLOCK_SIZE};
+    case digest_alg::sha512: return {IMB_AUTH_HMAC_SHA_512, IMB_SHA_512_BLOCK_SIZE};
+    case digest_alg::none: break;
+  }
+  return {IMB_AUTH_NULL, 0};
+}
+
+class imb_cbc_hmac final : public cbc_hmac_key {
+ public:
+  imb_cbc_hmac(cipher_alg c, digest_alg d) : cbc_hmac_key(c, d), hash_(hmac_of(d)) {}
+  ~imb_cbc_hmac() override {
+    OPENSSL_cleanse(enc_keys_, sizeof enc_keys_);
+    OPENSSL_cleanse(dec_keys_, sizeof dec_keys_);
+    OPENSSL_cleanse(ipad_, sizeof ipad_);
+    OPENSSL_cleanse(opad_, sizeof opad_);
+    OPENSSL_cleanse(kblock_, sizeof kblock_);
+  }
+
+  bool init(std::span<const uint8_t> cipher_key, std::span<const uint8_t> hmac_key) noexcept {
+    IMB_MGR* m = setup_mgr();
+    if (m == nullptr) return false;
+    if (alg_ == cipher_alg::aes_128_cbc)
+      IMB_AES_KEYEXP_128(m, cipher_key.data(), enc_keys_, dec_keys_);
+    else
+      IMB_AES_KEYEXP_256(m, cipher_key.data(), enc_keys_, dec_keys_);
+    if (digest_ != digest_alg::none) precompute_pads(m, hmac_key);
+    return imb_get_errno(m) == 0;
+  }
+
+  bool encrypt(engine& e, const uint8_t* iv, const uint8_t* in, size_t len, uint8_t* out) noexcept override {
+    return run_cbc(e.imb(), IMB_DIR_ENCRYPT, iv, in, len, out);
+  }
+  bool decrypt(engine& e, const uint8_t* iv, const uint8_t* in, size_t len, uint8_t* out) noexcept override {
+    return run_cbc(e.imb(), IMB_DIR_DECRYPT, iv, in, len, out);
+  }
+
+  void hmac(engine& e, const uint8_t* data, size_t len, uint8_t* out) noexcept override {
+    const size_t dl = digest_len(digest_);
+    if (dl == 0) return;
+    if (len == 0) return hmac_empty(e.imb(), out);
+    IMB_JOB job;
+    std::memset(&job, 0, sizeof job);
+    job.cipher_mode = IMB_CIPHER_NULL;
+    job.cipher_direction = IMB_DIR_ENCRYPT;
+    job.chain_order = IMB_ORDER_HASH_CIPHER;
+    job.hash_alg = hash_.alg;
+    job.src = nonnull(data);
+    job.hash_start_src_offset_in_bytes = 0;
+    job.msg_len_to_hash_in_bytes = len;
+    job.auth_tag_output = out;
+    job.auth_tag_output_len_in_bytes = dl;
+    job.u.HMAC._hashed_auth_key_xor_ipad = ipad_;
+    job.u.HMAC._hashed_auth_key_xor_opad = opad_;
+    const uint32_t done = IMB_SUBMIT_HASH_BURST(e.imb(), &job, 1, hash_.alg);
+    // A failed MAC must never compare equal to a real one by accident of leftover bytes.
+    if (done != 1 || job.status != IMB_STATUS_COMPLETED) std::memset(out, 0, dl);
+  }
+
+ private:
+  // HMAC(K, m) = H(K^opad || H(K^ipad || m)); the two one-block states are fixed per key (RFC 2104).
+  void precompute_pads(IMB_MGR* m, std::span<const uint8_t> key) noexcept {
+    uint8_t* k = kblock_;
+    if (key.size() > hash_.block)
+      hash_full(m, key.data(), key.size(), k);  // RFC 2104: long keys are hashed first
+    else if (!key.empty())
+      std::memcpy(k, key.data(), key.size());
+    uint8_t pad[IMB_SHA_512_BLOCK_SIZE];
+    for (size_t i = 0; i < hash_.block; ++i) pad[i] = k[i] ^ 0x36;
+    one_block(m, pad, ipad_);
+    for (size_t i = 0; i < hash_.block; ++i) pad[i] = k[i] ^ 0x5c;
+    one_block(m, pad, opad_);
+    OPENSSL_cleanse(pad, sizeof pad);
+  }
+
+  // The job API rejects an empty message; HMAC of nothing is rare (never on the wire), so it is
+  // computed from the key block with two plain hashes.
+  void hmac_empty(IMB_MGR* m, uint8_t* out) noexcept {
+    const size_t dl = digest_len(digest_);
+    uint8_t buf[IMB_SHA_512_BLOCK_SIZE + IMB_SHA512_DIGEST_SIZE_IN_BYTES];
+    for (size_t i = 0; i < hash_.block; ++i) buf[i] = kblock_[i] ^ 0x36;
+    hash_full(m, buf, hash_.block, buf + hash_.block);
+    for (size_t i = 0; i < hash_.block; ++i) buf[i] = kblock_[i] ^ 0x5c;
+    hash_full(m, buf, hash_.block + dl, out);
+    OPENSSL_cleanse(buf, sizeof buf);
+  }
+
+  void one_block(IMB_MGR* m, const uint8_t* block, uint8_t* state) noexcept {
+    switch (digest_) {
+      case digest_alg::sha1: IMB_SHA1_ONE_BLOCK(m, block, state); break;
+      case digest_alg::sha256: IMB_SHA256_ONE_BLOCK(m, block, state); break;
+      case digest_alg::sha512: IMB_SHA512_ONE_BLOCK(m, block, state); break;
+      case digest_alg::none: break;
+    }
+  }
+
+  void hash_full(IMB_MGR* m, const uint8_t* data, size_t len, uint8_t* out) noexcept {
+    switch (digest_) {
+      case digest_alg::sha1: IMB_SHA1(m, data, len, out); break;
+      case digest_alg::sha256: IMB_SHA256(m, data, len, out); break;
+      case digest_alg::sha512: IMB_SHA512(m, data, len, out); break;
+      case digest_alg::none: break;
+    }
+  }
+
+  bool run_cbc(IMB_MGR* m, IMB_CIPHER_DIRECTION dir, const uint8_t* iv, const uint8_t* in, size_t len,
+               uint8_t* out) noexcept {
+    if (len % 16 != 0) return false;
+    if (len == 0) return true;
+    IMB_JOB job;
+    std::memset(&job, 0, sizeof job);
+    job.cipher_mode = IMB_CIPHER_CBC;
+    job.cipher_direction = dir;
+    job.chain_order = dir == IMB_DIR_ENCRYPT ? IMB_ORDER_CIPHER_HASH : IMB_ORDER_HASH_CIPHER;
+    job.hash_alg = IMB_AUTH_NULL;
+    job.enc_keys = enc_keys_;
+    job.dec_keys = dec_keys_;
+    job.key_len_in_bytes = key_len(alg_);
+    job.src = in;
+    job.dst = out;
+    job.cipher_start_src_offset_in_bytes = 0;
+    job.msg_len_to_cipher_in_bytes = len;
+    job.iv = iv;
+    job.iv_len_in_bytes = 16;
+    const IMB_KEY_SIZE_BYTES ks = alg_ == cipher_alg::aes_128_cbc ? IMB_KEY_128_BYTES : IMB_KEY_256_BYTES;
+    const uint32_t done = IMB_SUBMIT_CIPHER_BURST(m, &job, 1, IMB_CIPHER_CBC, dir, ks);
+    return done == 1 && job.status == IMB_STATUS_COMPLETED;
+  }
+
+  hmac_params hash_;
+  alignas(16) uint8_t enc_keys_[16 * 15];
+  alignas(16) uint8_t dec_keys_[16 * 15];
+  alignas(16) uint8_t ipad_[64];
+  alignas(16) uint8_t opad_[64];
+  uint8_t kblock_[IMB_SHA_512_BLOCK_SIZE] = {};  // the key padded to one block, for hmac_empty
+};
+
+}  // namespace
+
+std::unique_ptr<aead_key> make_imb_aead(cipher_alg c, std::span<const uint8_t> key) {
+  switch (c) {
+    case cipher_alg::aes_128_gcm: {
+      auto k = std::make_unique<imb_gcm<false>>();
+      return k->init(key) ? std::move(k) : nullptr;
+    }
+    case cipher_alg::aes_256_gcm: {
+      auto k = std::make_unique<imb_gcm<true>>();
+      return k->init(key) ? std::move(k) : nullptr;
+    }
+    case cipher_alg::chacha20_poly1305: {
+      auto k = std::make_unique<imb_chacha>();
+      k->init(key);
+      return k;
+    }
+    default: return nullptr;
+  }
+}
+
+std::unique_ptr<cbc_hmac_key> make_imb_cbc_hmac(cipher_alg c, digest_alg d, std::span<const uint8_t> cipher_key,
+                                                std::span<const uint8_t> hmac_key) {
+  auto k = std::make_unique<imb_cbc_hmac>(c, d);
+  if (!k->init(cipher_key, hmac_key)) return nullptr;
+  return k;
+}
+
+}  // namespace dpvpn::crypto::detail

@@ -1,0 +1,317 @@
+// SPDX-License-Identifier: MIT
+// Data channel (§8, §9): in-place seal/open of P_DATA_V1/V2 with AEAD or CBC+HMAC, framing, kinds.
+#include "dpvpn/data_channel.h"
+
+#include <openssl/crypto.h>  // CRYPTO_memcmp: constant-time HMAC compare (§8.2)
+
+#include <cstring>
+#include <exception>
+
+namespace dpvpn::proto {
+namespace {
+
+using crypto::cipher_alg;
+using crypto::digest_alg;
+
+constexpr uint32_t k_pid_len = 4;  // short-form packet-id (§8.3): AEAD and CBC data use it
+constexpr uint32_t k_tag = wire::k_aead_tag;
+constexpr uint32_t k_iv = wire::k_cbc_iv;
+constexpr uint32_t k_block = wire::k_cbc_block;
+constexpr size_t k_max_hmac = 64;  // SHA512
+
+// The peer-id 0xFFFFFF (MAX_PEER_ID) means "no peer-id" and selects P_DATA_V1 (§1.5). Larger
+// values cannot be encoded in 24 bits; they are a caller bug and are treated the same way.
+constexpr bool use_v2(uint32_t peer_id) { return peer_id < wire::k_peer_id_none; }
+constexpr uint32_t op_hdr_len(bool v2) { return v2 ? wire::k_data_v2_hdr : wire::k_data_v1_hdr; }
+
+void write_op_hdr(uint8_t* p, bool v2, uint8_t key_id, uint32_t peer_id) {
+  p[0] = wire::op_byte(v2 ? wire::P_DATA_V2 : wire::P_DATA_V1, key_id);
+  if (v2) wire::put_u24(p + 1, peer_id);
+}
+
+// ---- key setup (§7.3) -------------------------------------------------------------------
+
+struct built_keys {
+  std::unique_ptr<crypto::aead_key> aead;
+  std::unique_ptr<crypto::cbc_hmac_key> cbc;
+  uint8_t implicit_iv[wire::k_implicit_iv] = {};
+};
+
+bool fail(std::string* err, const char* msg) {
+  if (err) *err = msg;
+  return false;
+}
+
+// keys[d].cipher = key2[128d .. 128d+63], keys[d].hmac = key2[128d+64 .. 128d+127].
+bool build_keys(const data_key_params& p, std::span<const uint8_t, wire::k_key2_size> key2, int dir,
+                built_keys& out, std::string* err) {
+  if (dir != k_dir_client_to_server && dir != k_dir_server_to_client) return fail(err, "direction must be 0 or 1");
+  if (p.cipher == cipher_alg::none) return fail(err, "data cipher 'none' is not supported");
+  if (p.replay_window > wire::k_replay_window_max) return fail(err, "replay window above 65536");
+  const size_t base = size_t(dir) * 2 * wire::k_key_slot;
+  const auto cipher_key = key2.subspan(base, crypto::key_len(p.cipher));
+  const auto hmac_slot = key2.subspan(base + wire::k_key_slot, wire::k_key_slot);
+  // §7: a key2 whose cipher part is all zero over the key length is a "bad dynamic key".
+  uint8_t any = 0;
+  for (uint8_t c : cipher_key) any |= c;
+  if (any == 0) return fail(err, "weak data key: cipher key is all zero");
+
+  try {
+    if (crypto::is_aead(p.cipher)) {
+      // §7.3: implicit IV = first 8 bytes of the same direction's hmac slot.
+      std::memcpy(out.implicit_iv, hmac_slot.data(), wire::k_implicit_iv);
+      out.aead = crypto::aead_key::create(p.backend, p.cipher, cipher_key);
+      if (!out.aead) return fail(err, "crypto backend refused the AEAD key");
+    } else {
+      const size_t h = crypto::digest_len(p.digest);
+      if (h == 0) return fail(err, "CBC data cipher needs an HMAC digest (--auth none is not supported)");
+      out.cbc = crypto::cbc_hmac_key::create(p.backend, p.cipher, p.digest, cipher_key, hmac_slot.first(h));
+      if (!out.cbc) return fail(err, "crypto backend refused the CBC/HMAC key");
+    }
+  } catch (const std::exception& e) {
+    if (err) *err = e.what();
+    return false;
+  }
+  return true;
+}
+
+// ---- compression framing (§9.1) ---------------------------------------------------------
+// An empty payload carries no framing byte in any mode (the 2.6 compressors leave len 0 alone).
+
+struct room {
+  uint32_t head;
+  uint32_t tail;
+};
+
+room framing_room(comp_framing f, const buf_view& b) {
+  if (b.len == 0) return {0, 0};
+  switch (f) {
+    case comp_framing::none: return {0, 0};
+    case comp_framing::lzo_no: return {1, 0};
+    // Swap form: [0xFB][d1 .. dn-1][d0]; d0 moves to the tail, 0xFB takes its place.
+    case comp_framing::stub: return {0, 1};
+    // stub-v2 escapes only a payload starting with 0x50. 2.6.14 writes 0x50 0x0A but reads
+    // 0x50 0x00 (§9.1 note 1); we write what a 2.6.14 peer reads. An IP packet never starts
+    // with 0x50 (IP version 5), so on a tun tunnel this does not happen.
+    case comp_framing::stub_v2: return {b.data[0] == wire::k_comp_v2_indicator ? 2u : 0u, 0};
+  }
+  return {0, 0};
+}
+
+// Precondition: framing_room(f, b) fits in b's headroom/tailroom.
+void apply_framing(comp_framing f, buf_view& b, room r) {
+  if (b.len == 0) return;
+  switch (f) {
+    case comp_framing::none: break;
+    case comp_framing::lzo_no: b.prepend(1)[0] = wire::k_no_compress_byte; break;
+    case comp_framing::stub: {
+      const uint8_t first = b.data[0];
+      b.append(1)[0] = first;
+      b.data[0] = wire::k_comp_swap_byte;
+      break;
+    }
+    case comp_framing::stub_v2:
+      if (r.head) {
+        uint8_t* p = b.prepend(2);
+        p[0] = wire::k_comp_v2_indicator;
+        p[1] = 0x00;  // algorithm "uncompressed"
+      }
+      break;
+  }
+}
+
+dc_err undo_framing(comp_framing f, buf_view& b) {
+  if (b.len == 0) return dc_err::ok;
+  switch (f) {
+    case comp_framing::none: break;
+    case comp_framing::lzo_no:
+      if (b.data[0] != wire::k_no_compress_byte) return dc_err::bad_framing;
+      b.adj(1);
+      break;
+    case comp_framing::stub:
+      if (b.data[0] != wire::k_comp_swap_byte) return dc_err::bad_framing;
+      b.data[0] = b.data[b.len - 1];
+      b.trim(1);
+      break;
+    case comp_framing::stub_v2:
+      if (b.data[0] == wire::k_comp_v2_indicator) {
+        if (b.len < 2 || b.data[1] != 0x00) return dc_err::bad_framing;
+        b.adj(2);
+      }
+      break;
+  }
+  return dc_err::ok;
+}
+
+// nonce = packet-id (4, as on the wire) || implicit IV (8)   (§8.1)
+void make_nonce(uint8_t nonce[wire::k_aead_nonce], const uint8_t* pid_on_wire, const uint8_t* implicit_iv) {
+  std::memcpy(nonce, pid_on_wire, k_pid_len);
+  std::memcpy(nonce + k_pid_len, implicit_iv, wire::k_implicit_iv);
+}
+
+}  // namespace
+
+const char* to_string(dc_err e) noexcept {
+  switch (e) {
+    case dc_err::ok: return "ok";
+    case dc_err::too_short: return "too_short";
+    case dc_err::bad_opcode: return "bad_opcode";
+    case dc_err::bad_tag: return "bad_tag";
+    case dc_err::bad_padding: return "bad_padding";
+    case dc_err::replay: return "replay";
+    case dc_err::bad_framing: return "bad_framing";
+    case dc_err::no_room: return "no_room";
+    case dc_err::packet_id_exhausted: return "packet_id_exhausted";
+    case dc_err::crypto_failure: return "crypto_failure";
+  }
+  return "unknown";
+}
+
+dc_kind classify_payload(std::span<const uint8_t> p) noexcept {
+  // §9.2: ping is exactly the 16 magic bytes.
+  if (p.size() == wire::k_ping_magic.size() && std::memcmp(p.data(), wire::k_ping_magic.data(), p.size()) == 0)
+    return dc_kind::ping;
+  // §9.3: OCC = magic (16) || opcode (1) || body. Magic alone (no opcode) is an unreadable OCC.
+  if (p.size() >= wire::k_occ_magic.size() &&
+      std::memcmp(p.data(), wire::k_occ_magic.data(), wire::k_occ_magic.size()) == 0) {
+    const bool is_exit = p.size() > wire::k_occ_magic.size() && p[wire::k_occ_magic.size()] == wire::k_occ_exit;
+    return is_exit ? dc_kind::occ_exit : dc_kind::occ_other;
+  }
+  return dc_kind::ip;
+}
+
+// ---- send ---------------------------------------------------------------------------------
+
+std::unique_ptr<dc_tx> dc_tx::create(const data_key_params& p, std::span<const uint8_t, wire::k_key2_size> key2,
+                                     int dir, std::string* err) {
+  built_keys k;
+  if (!build_keys(p, key2, dir, k, err)) return nullptr;
+  std::unique_ptr<dc_tx> tx(new dc_tx());
+  tx->params_ = p;
+  tx->aead_ = std::move(k.aead);
+  tx->cbc_ = std::move(k.cbc);
+  std::memcpy(tx->implicit_iv_, k.implicit_iv, sizeof tx->implicit_iv_);
+  return tx;
+}
+
+// Room is checked before anything is written, so no_room and packet_id_exhausted leave b and
+// the packet-id untouched.
+dc_err dc_tx::seal(crypto::engine& e, buf_view& b, uint8_t key_id, uint32_t peer_id, comp_framing f) noexcept {
+  const bool v2 = use_v2(peer_id);
+  const uint32_t hdr = op_hdr_len(v2);
+  const room fr = framing_room(f, b);
+
+  if (aead_) {
+    // §8.1: [op/kid (+peer-id)] [packet-id 4] [tag 16] [ciphertext]
+    if (b.headroom < fr.head + hdr + k_pid_len + k_tag || b.tailroom < fr.tail) return dc_err::no_room;
+    if (packet_id_ == UINT32_MAX) return dc_err::packet_id_exhausted;
+    apply_framing(f, b, fr);
+    const uint32_t pid = ++packet_id_;
+    uint8_t* const text = b.data;
+    const uint32_t text_len = b.len;
+    uint8_t* const p = b.prepend(hdr + k_pid_len + k_tag);
+    write_op_hdr(p, v2, key_id, peer_id);
+    wire::put_u32(p + hdr, pid);
+    uint8_t nonce[wire::k_aead_nonce];
+    make_nonce(nonce, p + hdr, implicit_iv_);
+    // AAD: V2 authenticates op/kid, peer-id and packet-id (8 bytes); V1 the packet-id only.
+    const uint8_t* aad = v2 ? p : p + hdr;
+    const size_t aad_len = v2 ? hdr + k_pid_len : k_pid_len;
+    if (!aead_->seal(e, nonce, aad, aad_len, text, text_len, p + hdr + k_pid_len)) return dc_err::crypto_failure;
+    return dc_err::ok;
+  }
+
+  // §8.2: [op/kid (+peer-id)] [HMAC H] [IV 16] [CBC(packet-id 4 || payload || PKCS#7)]
+  const uint32_t h = static_cast<uint32_t>(crypto::digest_len(cbc_->digest()));
+  const uint32_t plain = k_pid_len + b.len + fr.head + fr.tail;
+  const uint32_t pad = k_block - plain % k_block;  // 1..16: a full block when already aligned
+  if (b.headroom < fr.head + k_pid_len + k_iv + h + hdr || b.tailroom < fr.tail + pad) return dc_err::no_room;
+  if (packet_id_ == UINT32_MAX) return dc_err::packet_id_exhausted;
+  apply_framing(f, b, fr);
+  const uint32_t pid = ++packet_id_;
+  uint8_t* const pt = b.prepend(k_pid_len);
+  wire::put_u32(pt, pid);
+  std::memset(b.append(pad), static_cast<int>(pad), pad);
+  const uint32_t ct_len = b.len;
+  uint8_t* const iv = b.prepend(k_iv);
+  crypto::random_bytes(iv, k_iv);
+  if (!cbc_->encrypt(e, iv, pt, ct_len, pt)) return dc_err::crypto_failure;
+  cbc_->hmac(e, iv, k_iv + ct_len, b.prepend(h));
+  write_op_hdr(b.prepend(hdr), v2, key_id, peer_id);
+  return dc_err::ok;
+}
+
+// ---- receive ------------------------------------------------------------------------------
+
+std::unique_ptr<dc_rx> dc_rx::create(const data_key_params& p, std::span<const uint8_t, wire::k_key2_size> key2,
+                                     int dir, std::string* err) {
+  built_keys k;
+  if (!build_keys(p, key2, dir, k, err)) return nullptr;
+  std::unique_ptr<dc_rx> rx(new dc_rx());
+  rx->params_ = p;
+  rx->replay_ = replay_window(p.replay_window, p.replay_time);
+  rx->aead_ = std::move(k.aead);
+  rx->cbc_ = std::move(k.cbc);
+  std::memcpy(rx->implicit_iv_, k.implicit_iv, sizeof rx->implicit_iv_);
+  return rx;
+}
+
+dc_err dc_rx::open(crypto::engine& e, buf_view& b, uint64_t now, comp_framing f, dc_kind& kind) noexcept {
+  if (b.len < 1) return dc_err::too_short;
+  const uint8_t op = wire::op_of(b.data[0]);
+  if (!wire::is_data_op(op)) return dc_err::bad_opcode;
+  const bool v2 = op == wire::P_DATA_V2;
+  const uint32_t hdr = op_hdr_len(v2);
+
+  // §8.5: the time-backtrack expiry pass runs before the test, at most every 5 s.
+  if (now >= last_reap_ + wire::k_seq_reap_interval || now < last_reap_) {
+    replay_.reap(now);
+    last_reap_ = now;
+  }
+
+  if (aead_) {
+    if (b.len < hdr + k_pid_len + k_tag) return dc_err::too_short;
+    uint8_t* const p = b.data;
+    const uint32_t pid = wire::get_u32(p + hdr);
+    // check() is const: a replayed id is dropped before paying for decryption, and the window
+    // moves only after the tag verifies (commit).
+    if (replay_.check(pid, 0, now) != replay_verdict::ok) return dc_err::replay;
+    uint8_t nonce[wire::k_aead_nonce];
+    make_nonce(nonce, p + hdr, implicit_iv_);
+    const uint8_t* aad = v2 ? p : p + hdr;
+    const size_t aad_len = v2 ? hdr + k_pid_len : k_pid_len;
+    const uint32_t off = hdr + k_pid_len + k_tag;
+    if (!aead_->open(e, nonce, aad, aad_len, p + off, b.len - off, p + hdr + k_pid_len)) return dc_err::bad_tag;
+    replay_.commit(pid, 0, now);
+    b.adj(off);
+  } else {
+    const uint32_t h = static_cast<uint32_t>(crypto::digest_len(cbc_->digest()));
+    // The smallest CBC plaintext (packet-id + padding) is one block.
+    if (b.len < hdr + h + k_iv + k_block) return dc_err::too_short;
+    uint8_t* const iv = b.data + hdr + h;
+    uint8_t* const ct = iv + k_iv;
+    const uint32_t ct_len = b.len - (hdr + h + k_iv);
+    // Encrypt-then-MAC (§8.2): HMAC(IV || ciphertext) first, in constant time.
+    uint8_t mac[k_max_hmac];
+    cbc_->hmac(e, iv, k_iv + ct_len, mac);
+    if (CRYPTO_memcmp(mac, b.data + hdr, h) != 0) return dc_err::bad_tag;
+    if (ct_len % k_block != 0) return dc_err::bad_padding;
+    if (!cbc_->decrypt(e, iv, ct, ct_len, ct)) return dc_err::crypto_failure;
+    // PKCS#7; the padding is authenticated already, so no padding oracle arises here.
+    const uint8_t pad = ct[ct_len - 1];
+    if (pad == 0 || pad > k_block || ct_len - pad < k_pid_len) return dc_err::bad_padding;
+    for (uint32_t i = ct_len - pad; i < ct_len; ++i)
+      if (ct[i] != pad) return dc_err::bad_padding;
+    const uint32_t pid = wire::get_u32(ct);
+    if (replay_.check(pid, 0, now) != replay_verdict::ok) return dc_err::replay;
+    replay_.commit(pid, 0, now);
+    b.adj(hdr + h + k_iv + k_pid_len);
+    b.trim(pad);
+  }
+
+  if (const dc_err fe = undo_framing(f, b); fe != dc_err::ok) return fe;
+  kind = classify_payload(b.span());
+  return dc_err::ok;
+}
+
+}  // namespace dpvpn::proto

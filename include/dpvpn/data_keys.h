@@ -1,0 +1,57 @@
+// SPDX-License-Identifier: MIT
+// data_keys: the data-channel key slots of one peer (primary + lame duck, §8.6, §12.3): installs
+// the keys a session derives, opens by the packet's key_id, seals with the newest key.
+// Owner thread only (the dataplane lcore that owns the peer, or a test harness).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "dpvpn/buf.h"
+#include "dpvpn/data_channel.h"
+#include "dpvpn/static_key.h"
+
+namespace dpvpn::proto {
+
+class data_keys {
+ public:
+  // server: seal with keys[1], open with keys[0] (§7.3); client the opposite.
+  data_keys(bool server, const data_key_params& base) : server_(server), base_(base) {}
+
+  // Installs key_id's keys and makes them the sending key. The oldest of three slots is replaced.
+  bool install(uint8_t key_id, const key2& k, crypto::cipher_alg c, crypto::digest_alg d, std::string* err);
+  void retire(uint8_t key_id) noexcept;
+  bool has_key() const noexcept { return newest_ >= 0; }
+
+  // b holds a whole P_DATA_V1/V2 packet; on ok the inner payload. no_key if its key_id has none.
+  struct open_result {
+    bool no_key = false;
+    dc_err err = dc_err::ok;
+    dc_kind kind = dc_kind::ip;
+    uint8_t key_id = 0;
+  };
+  open_result open(crypto::engine& e, buf_view& b, uint64_t now_s) noexcept;
+  // Seals b (payload) with the newest key; peer_id == k_peer_id_none gives P_DATA_V1.
+  dc_err seal(crypto::engine& e, buf_view& b, uint32_t peer_id) noexcept;
+  // True when the sending key's packet-id reached the wrap trigger (§8.3).
+  bool wrap_due() const noexcept;
+
+  comp_framing framing = comp_framing::none;
+
+ private:
+  struct slot {
+    int key_id = -1;
+    uint64_t serial = 0;
+    std::unique_ptr<dc_tx> tx;
+    std::unique_ptr<dc_rx> rx;
+  };
+  bool server_;
+  data_key_params base_;
+  std::array<slot, 3> slots_;
+  int newest_ = -1;  // index into slots_
+  uint64_t serial_ = 0;
+};
+
+}  // namespace dpvpn::proto

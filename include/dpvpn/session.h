@@ -1,0 +1,219 @@
+// SPDX-License-Identifier: MIT
+// One OpenVPN 2.6 connection, server or client role, sans-IO: packets and time in, packets,
+// events and "call me next at" out. Runs the reliability layer, wrapping, TLS, key method 2,
+// push, renegotiation and the control-channel timers. Control thread only.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "dpvpn/control_msg.h"
+#include "dpvpn/crypto.h"
+#include "dpvpn/data_channel.h"
+#include "dpvpn/key_method2.h"
+#include "dpvpn/reliable.h"
+#include "dpvpn/replay.h"
+#include "dpvpn/static_key.h"
+#include "dpvpn/tls_engine.h"
+#include "dpvpn/tls_wrap.h"
+#include "dpvpn/wire.h"
+
+namespace dpvpn::proto {
+
+struct session_config {
+  bool server = true;
+  bool tcp = false;
+  tls_context* tls = nullptr;  // shared, outlives the session
+
+  // Control-channel wrapping (§3).
+  wrap_mode wrap = wrap_mode::none;
+  key2 wrap_key{};                                    // tls-auth / tls-crypt static key
+  crypto::digest_alg auth_digest = crypto::digest_alg::sha1;  // tls-auth HMAC
+  int key_direction = -1;                             // tls-auth only
+  bool tcv2 = false;                                  // tls-crypt-v2
+  tcv2_server_key tcv2_server;                        // server role
+  tcv2_client_key tcv2_client;                        // client role
+
+  // Timers (§13). Milliseconds unless named _s.
+  uint32_t tls_timeout_ms = wire::k_tls_timeout_s * 1000;
+  uint32_t hand_window_s = wire::k_hand_window_s;
+  uint32_t reneg_sec = wire::k_reneg_sec_default;  // 0 = off
+  uint64_t reneg_bytes = 0;                        // 0 = off
+  uint64_t reneg_pkts = 0;                         // 0 = off
+  uint32_t tran_window_s = wire::k_tran_window_s;
+  uint32_t tls_mtu = wire::k_tls_mtu_default;
+
+  // Data channel (§8, §11).
+  std::vector<crypto::cipher_alg> data_ciphers = {crypto::cipher_alg::aes_256_gcm, crypto::cipher_alg::aes_128_gcm,
+                                                  crypto::cipher_alg::chacha20_poly1305};
+  std::optional<crypto::cipher_alg> data_ciphers_fallback;
+  crypto::digest_alg data_auth = crypto::digest_alg::sha1;  // CBC HMAC digest (`auth`)
+  bool allow_ekm = true;  // server: push tls-ekm to clients that support it; client: announce it
+
+  // Server role.
+  uint32_t peer_id = 0;  // pushed as `peer-id`
+
+  // Client role.
+  std::string username, password;    // auth-user-pass (empty = none)
+  std::string peer_info_extra;       // extra "KEY=VALUE\n" lines
+  bool announce_dyn_tls_crypt = false;
+};
+
+enum class session_event_type : uint8_t {
+  key_ready,       // data keys for key_id: install them (key, cipher, digest, ekm used)
+  key_retired,     // key_id is gone: remove it from the dataplane
+  auth_request,    // server: client's km2 read for key_id 0; answer with authorize()
+  established,     // server: PUSH_REPLY sent; client: PUSH_REPLY applied (pushed options in text)
+  control_message, // a text message the session does not handle itself (text)
+  exit_received,   // peer sent EXIT (cc-exit) or OCC exit was reported
+  restart_received,  // client: server sent RESTART (text has the message)
+  auth_failed,     // client: server sent AUTH_FAILED (text)
+  failed,          // the session is dead (text = reason); drop it
+};
+const char* to_string(session_event_type t) noexcept;
+
+struct session_event {
+  session_event_type type{};
+  uint8_t key_id = 0;
+  key2 key{};  // key_ready only
+  crypto::cipher_alg cipher = crypto::cipher_alg::none;
+  crypto::digest_alg digest = crypto::digest_alg::none;
+  std::string text;
+};
+
+// Why a packet was not accepted (counted by the caller).
+enum class session_drop : uint8_t {
+  none = 0,
+  not_control,     // a data packet: not the session's business
+  malformed,       // parse error
+  unwrap_failed,   // HMAC / tag / WKc check failed
+  replay,          // wrapper replay check failed
+  wrong_session,   // peer sid or remote sid mismatch
+  bad_key_id,      // key_id does not match any key state and is not a valid soft reset
+  bad_state,       // opcode not valid now (e.g. a second hard reset)
+  dead,            // session already failed
+};
+const char* to_string(session_drop d) noexcept;
+
+class session {
+ public:
+  explicit session(const session_config& cfg, uint64_t now_ms);
+  ~session();
+  session(const session&) = delete;
+  session& operator=(const session&) = delete;
+
+  // Client role: send the hard reset.
+  void start(uint64_t now_ms);
+  // Server role, stateless-cookie path (§4.2): the client echoed our cookie sid `ours`; create
+  // the session as if our reset (message 0) was sent and ACKed and theirs received.
+  // kc is the tls-crypt-v2 client key when the session uses tls-crypt-v2 (else nullptr).
+  void accept_cookie(const wire::session_id& ours, const wire::session_id& theirs, const key2* kc,
+                     uint64_t now_ms);
+
+  // One datagram (UDP) or deframed packet (TCP) from the peer.
+  session_drop on_packet(std::span<const uint8_t> pkt, uint64_t now_ms);
+  // Timers; call at or after next_wakeup_ms().
+  void tick(uint64_t now_ms);
+  uint64_t next_wakeup_ms() const noexcept;
+
+  // Outputs.
+  bool pop_packet(std::vector<uint8_t>& out);
+  bool pop_event(session_event& ev);
+
+  // Server: answer an auth_request. ok=false sends AUTH_FAILED[,reason] and fails the session
+  // a few seconds later. push: the options to push (global and per-client); the session adds
+  // peer-id, cipher and protocol-flags itself.
+  void authorize(bool ok, std::vector<std::string> push, const std::string& reason, uint64_t now_ms);
+  // Send a text control message (EXIT, RESTART, ...) on the primary key_id.
+  void send_text(std::string_view msg, uint64_t now_ms);
+  // Start a renegotiation now (SOFT_RESET with the next key_id).
+  void renegotiate(uint64_t now_ms);
+  // Data-channel activity for reneg-bytes / reneg-pkts on the primary key.
+  void note_data(uint64_t bytes, uint64_t pkts) noexcept;
+
+  // State.
+  bool failed() const noexcept { return failed_; }
+  bool established() const noexcept { return established_; }
+  uint8_t primary_key_id() const noexcept;
+  crypto::cipher_alg cipher() const noexcept { return cipher_; }
+  bool ekm() const noexcept { return ekm_; }
+  uint32_t peer_id() const noexcept { return peer_id_; }
+  const peer_info& peer() const noexcept { return peer_info_; }
+  const std::string& common_name() const noexcept { return common_name_; }
+  const std::string& username() const noexcept { return username_; }
+  const wire::session_id& own_sid() const noexcept { return own_sid_; }
+  const wire::session_id& peer_sid() const noexcept { return peer_sid_; }
+  const pushed_options& pushed() const noexcept { return pushed_; }  // client role
+  const std::vector<uint8_t>& tcv2_metadata() const noexcept { return tcv2_meta_; }
+  uint32_t renegotiations() const noexcept { return renegs_; }
+
+ private:
+  struct key_state;
+  // session.cc: packet plumbing
+  key_state* find_ks(uint8_t kid);
+  key_state& new_ks(uint8_t kid, uint64_t now_ms);
+  void emit(session_event ev);
+  void fail(const std::string& why);
+  void flush(uint64_t now_ms);
+  void flush_ks(key_state& ks, uint64_t now_ms);
+  void send_packet(key_state& ks, uint8_t op, bool has_msg_id, uint32_t msg_id, std::span<const uint8_t> payload,
+                   size_t max_acks, uint64_t now_ms);
+  size_t max_tls_chunk() const noexcept;
+  // session_ks.cc: the per-key_id state machine
+  void process_ks(key_state& ks, uint64_t now_ms);
+  void deliver(key_state& ks, std::vector<uint8_t>& payload, uint64_t now_ms);
+  void handle_km2(key_state& ks, std::span<const uint8_t> unit, uint64_t now_ms);
+  void handle_text(key_state& ks, const std::string& msg, uint64_t now_ms);
+  void on_active(key_state& ks, uint64_t now_ms);
+  bool derive_keys(key_state& ks);
+  void send_push_reply(uint64_t now_ms);
+  void start_soft_reset(uint64_t now_ms, bool initiated_by_us);
+  void write_text(key_state& ks, std::string_view msg, uint64_t now_ms);
+  void timers(uint64_t now_ms);
+
+  session_config cfg_;
+  wrap_keys wrap_;
+  replay_window wrap_replay_{wire::k_replay_window_default, wire::k_replay_time_default};
+  uint32_t wrap_counter_ = 0;
+  uint32_t wrap_time_ = 0;
+  wire::session_id own_sid_{};
+  wire::session_id peer_sid_{};
+  bool peer_sid_known_ = false;
+  key2 kc_{};                      // tls-crypt-v2 Kc (server: from WKc)
+  std::vector<uint8_t> tcv2_meta_;
+  bool resend_wkc_ = false;        // client: server asked for WKC_V1 (§4.3)
+
+  std::unique_ptr<key_state> primary_;
+  std::unique_ptr<key_state> lame_duck_;
+
+  std::deque<std::vector<uint8_t>> out_;
+  std::deque<session_event> events_;
+
+  bool failed_ = false;
+  bool established_ = false;
+  bool authorized_ = false;       // server: authorize(true) was called
+  bool auth_rejected_ = false;
+  bool push_requested_ = false;   // server: PUSH_REQUEST seen, or client may receive unasked
+  bool push_sent_ = false;
+  std::vector<std::string> push_options_;
+  uint64_t fail_at_ms_ = 0;       // deferred failure (after AUTH_FAILED / EXIT)
+  std::string fail_reason_;
+  uint64_t next_push_request_ms_ = 0;
+  crypto::cipher_alg cipher_ = crypto::cipher_alg::none;
+  bool ekm_ = false;
+  uint32_t peer_id_ = wire::k_peer_id_none;
+  peer_info peer_info_;
+  std::string common_name_;
+  std::string username_;
+  pushed_options pushed_;
+  push_accumulator push_acc_;
+  uint64_t reneg_jitter_ms_ = 0;
+  uint32_t renegs_ = 0;
+};
+
+}  // namespace dpvpn::proto
