@@ -4,7 +4,8 @@
 # Never use any of it for a real deployment; never write it into the repository.
 #
 # usage: tools/gen-test-pki.sh DIR [--rsa] [--force]
-#   DIR/ca.crt ca.key            test CA (EC P-256, or RSA-2048 with --rsa)
+#   DIR/ca.crt ca.key            test CA (EC P-256, or RSA-2048 with --rsa: then the client-side
+#                                certificates share one key, to stay fast)
 #   DIR/server.crt server.key    CN=server, EKU serverAuth, keyUsage present (§5.2)
 #   DIR/client1..8.crt .key      CN=client1..8, EKU clientAuth
 #   DIR/revoked.crt .key, crl.pem  CN=revoked, listed in the CRL
@@ -53,9 +54,16 @@ mkca() {  # name CN
     -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign"
 }
 
+# RSA key generation is slow (~0.3 s a key), so with --rsa all client-side certificates share
+# one key; the CAs and the server still get their own.
 serial=16
 leaf() {  # name CN keyUsage [EKU]
-  genkey "$1.key"
+  if [ "$rsa" -eq 1 ] && [ "$1" != server ]; then
+    [ -f shared-client.key ] || genkey shared-client.key
+    cp shared-client.key "$1.key"
+  else
+    genkey "$1.key"
+  fi
   printf 'basicConstraints=CA:FALSE\nkeyUsage=%s\nsubjectKeyIdentifier=hash\n' "$3" > "$1.ext"
   [ -z "${4:-}" ] || printf 'extendedKeyUsage=%s\n' "$4" >> "$1.ext"
   openssl req -new -key "$1.key" -subj "/O=dpvpn THROWAWAY TEST/CN=$2" -out "$1.csr"
@@ -75,6 +83,7 @@ leaf revoked revoked "critical,digitalSignature" clientAuth
 leaf noeku noeku "critical,digitalSignature"
 
 # A minimal "openssl ca" database, only to revoke one certificate and sign the CRL.
+rm -f shared-client.key
 rm -rf ca-db && mkdir ca-db && : > ca-db/index.txt
 cat > ca-db/ca.cnf <<CNF
 [ca]

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Intel IPsec-MB backend: the data-channel fast path. Keys are expanded once at create; per packet
-// AES-GCM and CHACHA20-POLY1305 use the direct API, AES-CBC and HMAC the synchronous burst job API.
+// AES-GCM and CHACHA20-POLY1305 use the direct API, AES-CBC and HMAC the synchronous burst job API
+// (HMAC and CBC encryption on engine::imb_single(), see there).
 #include <intel-ipsec-mb.h>
 #include <openssl/crypto.h>
 
@@ -183,7 +184,7 @@ class imb_cbc_hmac final : public cbc_hmac_key {
   }
 
   bool encrypt(engine& e, const uint8_t* iv, const uint8_t* in, size_t len, uint8_t* out) noexcept override {
-    return run_cbc(e.imb(), IMB_DIR_ENCRYPT, iv, in, len, out);
+    return run_cbc(e.imb_single(), IMB_DIR_ENCRYPT, iv, in, len, out);
   }
   bool decrypt(engine& e, const uint8_t* iv, const uint8_t* in, size_t len, uint8_t* out) noexcept override {
     return run_cbc(e.imb(), IMB_DIR_DECRYPT, iv, in, len, out);
@@ -192,7 +193,7 @@ class imb_cbc_hmac final : public cbc_hmac_key {
   void hmac(engine& e, const uint8_t* data, size_t len, uint8_t* out) noexcept override {
     const size_t dl = digest_len(digest_);
     if (dl == 0) return;
-    if (len == 0) return hmac_empty(e.imb(), out);
+    if (len == 0) return hmac_empty(e.imb_single(), out);
     IMB_JOB job;
     std::memset(&job, 0, sizeof job);
     job.cipher_mode = IMB_CIPHER_NULL;
@@ -206,7 +207,7 @@ class imb_cbc_hmac final : public cbc_hmac_key {
     job.auth_tag_output_len_in_bytes = dl;
     job.u.HMAC._hashed_auth_key_xor_ipad = ipad_;
     job.u.HMAC._hashed_auth_key_xor_opad = opad_;
-    const uint32_t done = IMB_SUBMIT_HASH_BURST(e.imb(), &job, 1, hash_.alg);
+    const uint32_t done = IMB_SUBMIT_HASH_BURST(e.imb_single(), &job, 1, hash_.alg);
     // A failed MAC must never compare equal to a real one by accident of leftover bytes.
     if (done != 1 || job.status != IMB_STATUS_COMPLETED) std::memset(out, 0, dl);
   }

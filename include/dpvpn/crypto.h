@@ -42,11 +42,15 @@ class engine {
   engine(const engine&) = delete;
   engine& operator=(const engine&) = delete;
   IMB_MGR* imb() noexcept { return mgr_; }
+  // For one packet at a time where multi-buffer code wastes its lanes (HMAC, CBC encryption): an
+  // SSE manager when the CPU has SHA-NI, which IPsec-MB 1.3 uses only there; otherwise imb().
+  IMB_MGR* imb_single() noexcept { return single_ != nullptr ? single_ : mgr_; }
   const char* arch_name() const noexcept;
 
  private:
   engine() = default;
   IMB_MGR* mgr_ = nullptr;
+  IMB_MGR* single_ = nullptr;
 };
 
 // One AEAD key for one direction, expanded once. All operations are in place.

@@ -3,9 +3,13 @@
 // tools/gen-fuzz-seeds-wrap.py from the same vectors) authenticate and reach the decode paths.
 #pragma once
 
+#include <algorithm>
+#include <array>
 #include <cstdint>
 #include <cstdlib>
+#include <span>
 #include <string_view>
+#include <vector>
 
 #include "dpvpn/static_key.h"
 #include "dpvpn/tls_wrap.h"

@@ -7,6 +7,7 @@
 //   dpvpn-interop client --remote IP:PORT --pki DIR --ping-target IP [options]
 // options: --wrap none|tls-auth|tls-crypt|tls-crypt-v2  --ciphers A:B  --fallback CIPHER
 //          --auth SHA1|SHA256  --no-ekm  --reneg-sec N  --duration S  --pings N  --no-cookie
+//          --net A.B.C (server: pushes A.B.C.2.. with gateway A.B.C.1)
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -42,7 +43,7 @@ uint64_t now_ms() {
 
 struct options {
   std::string role, addr, pki, wrap = "tls-crypt", ciphers = "AES-256-GCM:AES-128-GCM:CHACHA20-POLY1305";
-  std::string fallback, auth = "SHA1", ping_target;
+  std::string fallback, auth = "SHA1", ping_target, net = "10.8.0";
   bool ekm = true, cookie = true;
   uint32_t reneg_sec = 0, duration = 0, pings = 0;
 };
@@ -179,11 +180,9 @@ struct harness {
     switch (ev.type) {
       case session_event_type::auth_request: {
         const uint32_t host = next_host++;
-        p.vpn_ip = 0x0a080000u | host;  // 10.8.0.N
-        char ifc[64];
-        std::snprintf(ifc, sizeof ifc, "ifconfig 10.8.0.%u 255.255.255.0", host);
-        p.s->authorize(true, {"route-gateway 10.8.0.1", "topology subnet", "ping 10", "ping-restart 60", ifc}, "",
-                       now);
+        const std::string ifc = "ifconfig " + o.net + "." + std::to_string(host) + " 255.255.255.0";
+        p.s->authorize(true, {"route-gateway " + o.net + ".1", "topology subnet", "ping 10", "ping-restart 60", ifc},
+                       "", now);
         break;
       }
       case session_event_type::key_ready: {
@@ -294,9 +293,11 @@ int main(int argc, char** argv) {
     else if (a == "--duration") o.duration = static_cast<uint32_t>(std::stoul(val()));
     else if (a == "--pings") o.pings = static_cast<uint32_t>(std::stoul(val()));
     else if (a == "--ping-target") o.ping_target = val();
+    else if (a == "--net") o.net = val();
     else die("unknown option " + a);
   }
   if (o.role != "server" && o.role != "client") die("role must be server or client");
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);
   std::signal(SIGTERM, on_signal);
   std::signal(SIGINT, on_signal);
 

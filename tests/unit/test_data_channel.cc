@@ -394,7 +394,7 @@ TEST(DataChannelTamper, EveryFlippedBitFailsAndLeavesTheWindow) {
           if (unauthenticated_bit(s, v2, i, bit)) {
             EXPECT_EQ(e, dc_err::ok) << i << ":" << bit;
             rx = make_rx(params(s, backend::ipsec_mb), k, 1);  // forget the id it recorded
-          } else if (i == 0) {
+          } else if (i == 0 && bit >= 3) {
             EXPECT_EQ(e, dc_err::bad_opcode) << bit;
           } else {
             EXPECT_EQ(e, dc_err::bad_tag) << i << ":" << bit;
