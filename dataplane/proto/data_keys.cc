@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: MIT
-// data_keys: key slots per peer — open by key_id, seal with the newest (§8.6, §12.3).
+// data_keys: key slots per peer — open by key_id, seal with the confirmed newest key (§8.6, §12.3).
 #include "dpvpn/data_keys.h"
 
 namespace dpvpn::proto {
 
-bool data_keys::install(uint8_t key_id, const key2& k, crypto::cipher_alg c, crypto::digest_alg d, std::string* err) {
+bool data_keys::install(uint8_t key_id, const key2& k, crypto::cipher_alg c, crypto::digest_alg d, uint64_t now_s,
+                        std::string* err) {
   data_key_params p = base_;
   p.cipher = c;
   p.digest = d;
@@ -14,28 +15,45 @@ bool data_keys::install(uint8_t key_id, const key2& k, crypto::cipher_alg c, cry
   auto tx = dc_tx::create(p, ks, tx_dir, err);
   auto rx = dc_rx::create(p, ks, rx_dir, err);
   if (!tx || !rx) return false;
-  // Reuse the slot of the same key_id, else the oldest one.
+  // Reuse the slot of the same key_id, else the oldest one that is not sending.
   int idx = -1;
   for (size_t i = 0; i < slots_.size(); ++i)
     if (slots_[i].key_id == key_id) idx = static_cast<int>(i);
   if (idx < 0) {
-    idx = 0;
-    for (size_t i = 1; i < slots_.size(); ++i)
-      if (slots_[i].serial < slots_[static_cast<size_t>(idx)].serial) idx = static_cast<int>(i);
+    for (size_t i = 0; i < slots_.size(); ++i) {
+      if (static_cast<int>(i) == tx_) continue;
+      if (idx < 0 || slots_[i].serial < slots_[static_cast<size_t>(idx)].serial) idx = static_cast<int>(i);
+    }
   }
   slot& s = slots_[static_cast<size_t>(idx)];
   s.key_id = key_id;
   s.serial = ++serial_;
   s.tx = std::move(tx);
   s.rx = std::move(rx);
-  newest_ = idx;
+  if (tx_ < 0 || tx_ == idx) {
+    tx_ = idx;
+    pending_ = -1;
+  } else {
+    pending_ = idx;
+    pending_since_s_ = now_s;
+  }
   return true;
+}
+
+void data_keys::promote_pending() noexcept {
+  if (pending_ < 0) return;
+  tx_ = pending_;
+  pending_ = -1;
 }
 
 void data_keys::retire(uint8_t key_id) noexcept {
   for (size_t i = 0; i < slots_.size(); ++i) {
     if (slots_[i].key_id != key_id) continue;
-    if (newest_ == static_cast<int>(i)) continue;  // never retire the sending key
+    if (tx_ == static_cast<int>(i)) {
+      if (pending_ < 0) continue;  // never retire the only sending key
+      promote_pending();
+    }
+    if (pending_ == static_cast<int>(i)) pending_ = -1;
     slots_[i] = slot{};
   }
 }
@@ -47,23 +65,26 @@ data_keys::open_result data_keys::open(crypto::engine& e, buf_view& b, uint64_t 
     return r;
   }
   r.key_id = wire::key_id_of(b.data[0]);
-  for (slot& s : slots_) {
+  for (size_t i = 0; i < slots_.size(); ++i) {
+    slot& s = slots_[i];
     if (s.key_id != r.key_id || !s.rx) continue;
     r.err = s.rx->open(e, b, now_s, framing, r.kind);
+    if (r.err == dc_err::ok && pending_ == static_cast<int>(i)) promote_pending();  // the peer has it
     return r;
   }
   r.no_key = true;
   return r;
 }
 
-dc_err data_keys::seal(crypto::engine& e, buf_view& b, uint32_t peer_id) noexcept {
-  if (newest_ < 0) return dc_err::crypto_failure;
-  slot& s = slots_[static_cast<size_t>(newest_)];
+dc_err data_keys::seal(crypto::engine& e, buf_view& b, uint32_t peer_id, uint64_t now_s) noexcept {
+  if (pending_ >= 0 && now_s >= pending_since_s_ + switch_after_s) promote_pending();
+  if (tx_ < 0) return dc_err::crypto_failure;
+  slot& s = slots_[static_cast<size_t>(tx_)];
   return s.tx->seal(e, b, static_cast<uint8_t>(s.key_id), peer_id, framing);
 }
 
 bool data_keys::wrap_due() const noexcept {
-  return newest_ >= 0 && slots_[static_cast<size_t>(newest_)].tx->wrap_due();
+  return tx_ >= 0 && slots_[static_cast<size_t>(tx_)].tx->wrap_due();
 }
 
 }  // namespace dpvpn::proto

@@ -20,10 +20,16 @@ class data_keys {
   // server: seal with keys[1], open with keys[0] (§7.3); client the opposite.
   data_keys(bool server, const data_key_params& base) : server_(server), base_(base) {}
 
-  // Installs key_id's keys and makes them the sending key. The oldest of three slots is replaced.
-  bool install(uint8_t key_id, const key2& k, crypto::cipher_alg c, crypto::digest_alg d, std::string* err);
+  // Installs key_id's keys; the oldest of three slots is replaced. The first key sends at once.
+  // A renegotiated key becomes the sending key only once the peer has proven it has it (a packet
+  // on that key_id opened) or `switch_after_s` have passed: the peer may derive its keys later
+  // than we do (its last key-method-2 ACK can be lost), and data sent on a key it lacks is lost.
+  bool install(uint8_t key_id, const key2& k, crypto::cipher_alg c, crypto::digest_alg d, uint64_t now_s,
+               std::string* err);
   void retire(uint8_t key_id) noexcept;
-  bool has_key() const noexcept { return newest_ >= 0; }
+  bool has_key() const noexcept { return tx_ >= 0; }
+  int tx_key_id() const noexcept { return tx_ >= 0 ? slots_[static_cast<size_t>(tx_)].key_id : -1; }
+  uint32_t switch_after_s = 5;
 
   // b holds a whole P_DATA_V1/V2 packet; on ok the inner payload. no_key if its key_id has none.
   struct open_result {
@@ -33,8 +39,8 @@ class data_keys {
     uint8_t key_id = 0;
   };
   open_result open(crypto::engine& e, buf_view& b, uint64_t now_s) noexcept;
-  // Seals b (payload) with the newest key; peer_id == k_peer_id_none gives P_DATA_V1.
-  dc_err seal(crypto::engine& e, buf_view& b, uint32_t peer_id) noexcept;
+  // Seals b (payload) with the sending key; peer_id == k_peer_id_none gives P_DATA_V1.
+  dc_err seal(crypto::engine& e, buf_view& b, uint32_t peer_id, uint64_t now_s) noexcept;
   // True when the sending key's packet-id reached the wrap trigger (§8.3).
   bool wrap_due() const noexcept;
 
@@ -50,7 +56,10 @@ class data_keys {
   bool server_;
   data_key_params base_;
   std::array<slot, 3> slots_;
-  int newest_ = -1;  // index into slots_
+  void promote_pending() noexcept;
+  int tx_ = -1;       // index into slots_: the sending key
+  int pending_ = -1;  // index into slots_: installed, not yet sending
+  uint64_t pending_since_s_ = 0;
   uint64_t serial_ = 0;
 };
 

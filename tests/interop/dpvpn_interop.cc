@@ -169,7 +169,7 @@ struct harness {
   void seal_send(peer& p, std::span<const uint8_t> payload, uint64_t now) {
     if (!p.dk->has_key()) return;
     owned_buf b(payload);
-    if (p.dk->seal(*eng, b.view(), p.s->peer_id()) != dc_err::ok) return;
+    if (p.dk->seal(*eng, b.view(), p.s->peer_id(), now / 1000) != dc_err::ok) return;
     p.s->note_data(b.view().len, 1);
     send_to(p.sa, b.view().span());
     p.last_tx_ms = now;
@@ -187,7 +187,7 @@ struct harness {
       }
       case session_event_type::key_ready: {
         std::string err;
-        if (!p.dk->install(ev.key_id, ev.key, ev.cipher, ev.digest, &err)) die("key install: " + err);
+        if (!p.dk->install(ev.key_id, ev.key, ev.cipher, ev.digest, now / 1000, &err)) die("key install: " + err);
         ++keys_installed;
         std::printf("keys kid=%u cipher=%s ekm=%d\n", ev.key_id, crypto::name(ev.cipher), p.s->ekm());
         break;
