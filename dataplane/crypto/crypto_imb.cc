@@ -53,7 +53,7 @@ class imb_gcm final : public aead_key {
       IMB_AES256_GCM_PRE(m, key.data(), &key_);
     else
       IMB_AES128_GCM_PRE(m, key.data(), &key_);
-    return imb_get_errno(m) == 0;
+    return true;  // the key length was checked by aead_key::create
   }
 
   bool seal(engine& e, const uint8_t* iv, const uint8_t* aad, size_t aad_len, uint8_t* data, size_t len,
@@ -257,7 +257,7 @@ class imb_cbc_hmac final : public cbc_hmac_key {
     else
       IMB_AES_KEYEXP_256(m, cipher_key.data(), enc_keys_, dec_keys_);
     if (digest_ != digest_alg::none) precompute_pads(m, hmac_key);
-    return imb_get_errno(m) == 0;
+    return true;
   }
 
   bool encrypt(engine& e, const uint8_t* iv, const uint8_t* in, size_t len, uint8_t* out) noexcept override {
