@@ -17,9 +17,7 @@ namespace {
 
 using bytes = std::span<const uint8_t>;
 
-constexpr size_t k_ke_len = 32;  // §3.4: AES-256-CTR key = first 32 bytes of .cipher
 constexpr size_t k_ka_len = 32;  // HMAC-SHA256 key = first 32 bytes of .hmac
-constexpr size_t k_ctr_iv = 16;
 constexpr size_t k_clear_hdr = wire::k_ctl_header + wire::k_replay_long;  // 17 bytes HMACed in clear
 constexpr size_t k_wkc_len_field = 2;
 constexpr size_t k_wkc_min = wire::k_tls_crypt_tag + k_wkc_len_field;

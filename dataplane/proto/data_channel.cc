@@ -227,6 +227,13 @@ dc_err dc_tx::seal(crypto::engine& e, buf_view& b, uint8_t key_id, uint32_t peer
   const uint32_t pad = k_block - plain % k_block;  // 1..16: a full block when already aligned
   if (b.headroom < fr.head + k_pid_len + k_iv + h + hdr || b.tailroom < fr.tail + pad) return dc_err::no_room;
   if (packet_id_ == UINT32_MAX) return dc_err::packet_id_exhausted;
+  // Random IV per packet (§8.2), drawn before anything changes so a failure leaves b intact.
+  uint8_t fresh_iv[k_iv];
+  try {
+    crypto::random_bytes(fresh_iv, k_iv);
+  } catch (const std::exception&) {
+    return dc_err::crypto_failure;
+  }
   apply_framing(f, b, fr);
   const uint32_t pid = ++packet_id_;
   uint8_t* const pt = b.prepend(k_pid_len);
@@ -234,7 +241,7 @@ dc_err dc_tx::seal(crypto::engine& e, buf_view& b, uint8_t key_id, uint32_t peer
   std::memset(b.append(pad), static_cast<int>(pad), pad);
   const uint32_t ct_len = b.len;
   uint8_t* const iv = b.prepend(k_iv);
-  crypto::random_bytes(iv, k_iv);
+  std::memcpy(iv, fresh_iv, k_iv);
   if (!cbc_->encrypt(e, iv, pt, ct_len, pt)) return dc_err::crypto_failure;
   cbc_->hmac(e, iv, k_iv + ct_len, b.prepend(h));
   write_op_hdr(b.prepend(hdr), v2, key_id, peer_id);

@@ -15,21 +15,30 @@ bool data_keys::install(uint8_t key_id, const key2& k, crypto::cipher_alg c, cry
   auto tx = dc_tx::create(p, ks, tx_dir, err);
   auto rx = dc_rx::create(p, ks, rx_dir, err);
   if (!tx || !rx) return false;
+  install_prebuilt(key_id, tx, rx, now_s);
+  return true;  // tx/rx now hold the evicted keys (if any) and free them here
+}
+
+int data_keys::pick_slot(uint8_t key_id) const noexcept {
   // Reuse the slot of the same key_id, else the oldest one that is not sending.
   int idx = -1;
   for (size_t i = 0; i < slots_.size(); ++i)
-    if (slots_[i].key_id == key_id) idx = static_cast<int>(i);
-  if (idx < 0) {
-    for (size_t i = 0; i < slots_.size(); ++i) {
-      if (static_cast<int>(i) == tx_) continue;
-      if (idx < 0 || slots_[i].serial < slots_[static_cast<size_t>(idx)].serial) idx = static_cast<int>(i);
-    }
+    if (slots_[i].key_id == key_id) return static_cast<int>(i);
+  for (size_t i = 0; i < slots_.size(); ++i) {
+    if (static_cast<int>(i) == tx_) continue;
+    if (idx < 0 || slots_[i].serial < slots_[static_cast<size_t>(idx)].serial) idx = static_cast<int>(i);
   }
+  return idx;
+}
+
+void data_keys::install_prebuilt(uint8_t key_id, std::unique_ptr<dc_tx>& tx, std::unique_ptr<dc_rx>& rx,
+                                 uint64_t now_s) noexcept {
+  const int idx = pick_slot(key_id);
   slot& s = slots_[static_cast<size_t>(idx)];
   s.key_id = key_id;
   s.serial = ++serial_;
-  s.tx = std::move(tx);
-  s.rx = std::move(rx);
+  std::swap(s.tx, tx);
+  std::swap(s.rx, rx);
   if (tx_ < 0 || tx_ == idx) {
     tx_ = idx;
     pending_ = -1;
@@ -37,7 +46,21 @@ bool data_keys::install(uint8_t key_id, const key2& k, crypto::cipher_alg c, cry
     pending_ = idx;
     pending_since_s_ = now_s;
   }
-  return true;
+}
+
+void data_keys::retire(uint8_t key_id, std::unique_ptr<dc_tx>& tx_out, std::unique_ptr<dc_rx>& rx_out) noexcept {
+  for (size_t i = 0; i < slots_.size(); ++i) {
+    if (slots_[i].key_id != key_id) continue;
+    if (tx_ == static_cast<int>(i)) {
+      if (pending_ < 0) continue;  // never retire the only sending key
+      promote_pending();
+    }
+    if (pending_ == static_cast<int>(i)) pending_ = -1;
+    std::swap(tx_out, slots_[i].tx);
+    std::swap(rx_out, slots_[i].rx);
+    slots_[i].key_id = -1;
+    slots_[i].serial = 0;
+  }
 }
 
 void data_keys::promote_pending() noexcept {
@@ -47,15 +70,9 @@ void data_keys::promote_pending() noexcept {
 }
 
 void data_keys::retire(uint8_t key_id) noexcept {
-  for (size_t i = 0; i < slots_.size(); ++i) {
-    if (slots_[i].key_id != key_id) continue;
-    if (tx_ == static_cast<int>(i)) {
-      if (pending_ < 0) continue;  // never retire the only sending key
-      promote_pending();
-    }
-    if (pending_ == static_cast<int>(i)) pending_ = -1;
-    slots_[i] = slot{};
-  }
+  std::unique_ptr<dc_tx> tx;
+  std::unique_ptr<dc_rx> rx;
+  retire(key_id, tx, rx);
 }
 
 data_keys::open_result data_keys::open(crypto::engine& e, buf_view& b, uint64_t now_s) noexcept {

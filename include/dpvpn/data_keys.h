@@ -27,6 +27,12 @@ class data_keys {
   bool install(uint8_t key_id, const key2& k, crypto::cipher_alg c, crypto::digest_alg d, uint64_t now_s,
                std::string* err);
   void retire(uint8_t key_id) noexcept;
+
+  // Dataplane forms: the keys were built by the control thread; whatever the call evicts is moved
+  // into tx/rx (in-out) so that it is freed and wiped outside the packet path. No allocation.
+  void install_prebuilt(uint8_t key_id, std::unique_ptr<dc_tx>& tx, std::unique_ptr<dc_rx>& rx,
+                        uint64_t now_s) noexcept;
+  void retire(uint8_t key_id, std::unique_ptr<dc_tx>& tx_out, std::unique_ptr<dc_rx>& rx_out) noexcept;
   bool has_key() const noexcept { return tx_ >= 0; }
   int tx_key_id() const noexcept { return tx_ >= 0 ? slots_[static_cast<size_t>(tx_)].key_id : -1; }
   uint32_t switch_after_s = 5;
@@ -57,6 +63,7 @@ class data_keys {
   data_key_params base_;
   std::array<slot, 3> slots_;
   void promote_pending() noexcept;
+  int pick_slot(uint8_t key_id) const noexcept;
   int tx_ = -1;       // index into slots_: the sending key
   int pending_ = -1;  // index into slots_: installed, not yet sending
   uint64_t pending_since_s_ = 0;

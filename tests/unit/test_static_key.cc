@@ -125,14 +125,16 @@ TEST(static_key, errors_name_the_line) {
 TEST(static_key, rejects_wrong_sizes) {
   key2 k{};
   std::string err;
-  std::string shorter = replace_all(k_upstream_key_file, "2b4126b999005ade802797b0eeb8b9e6", "2b4126b999005ade802797b0eeb8b9");
+  const std::string_view last = "2b4126b999005ade802797b0eeb8b9e6";  // the last line of the key
+  std::string shorter = replace_all(k_upstream_key_file, last, last.substr(0, 30));
   EXPECT_FALSE(parse_static_key(shorter, k, err));
   EXPECT_NE(err.find("255 bytes"), std::string::npos) << err;
-  std::string longer = replace_all(k_upstream_key_file, "2b4126b999005ade802797b0eeb8b9e6", "2b4126b999005ade802797b0eeb8b9e600");
+  std::string longer = replace_all(k_upstream_key_file, last, std::string(last) + "00");
   EXPECT_FALSE(parse_static_key(longer, k, err));
-  std::string odd = replace_all(k_upstream_key_file, "2b4126b999005ade802797b0eeb8b9e6", "2b4126b999005ade802797b0eeb8b9e60");
+  std::string odd = replace_all(k_upstream_key_file, last, std::string(last) + "0");
   EXPECT_FALSE(parse_static_key(odd, k, err));
-  EXPECT_FALSE(parse_static_key("-----BEGIN OpenVPN Static key V1-----\n-----END OpenVPN Static key V1-----\n", k, err));
+  EXPECT_FALSE(
+      parse_static_key("-----BEGIN OpenVPN Static key V1-----\n-----END OpenVPN Static key V1-----\n", k, err));
 }
 
 // §15.8 server key 00..7f; the expected PEM was produced by Python's base64 module.

@@ -116,7 +116,9 @@ TEST(tls_wrap, overhead_per_mode) {
 // §3.2 direction table.
 TEST(tls_wrap, key_direction_slots) {
   auto at = [](size_t off) { return std::span<const uint8_t>(k_upstream.data() + off, 64); };
-  auto eq = [](const std::array<uint8_t, 64>& a, std::span<const uint8_t> b) { return std::equal(a.begin(), a.end(), b.begin()); };
+  auto eq = [](const std::array<uint8_t, 64>& a, std::span<const uint8_t> b) {
+    return std::equal(a.begin(), a.end(), b.begin());
+  };
   auto n = wrap_keys::tls_auth(k_upstream, crypto::digest_alg::sha1, 0);
   EXPECT_TRUE(eq(n.send_hmac, at(64)) && eq(n.recv_hmac, at(192)));
   auto i = wrap_keys::tls_auth(k_upstream, crypto::digest_alg::sha1, 1);
@@ -124,9 +126,11 @@ TEST(tls_wrap, key_direction_slots) {
   auto b = wrap_keys::tls_auth(k_upstream, crypto::digest_alg::sha1, -1);
   EXPECT_TRUE(eq(b.send_hmac, at(64)) && eq(b.recv_hmac, at(64)));
   auto s = wrap_keys::tls_crypt(k_upstream, true);
-  EXPECT_TRUE(eq(s.send_cipher, at(0)) && eq(s.send_hmac, at(64)) && eq(s.recv_cipher, at(128)) && eq(s.recv_hmac, at(192)));
+  EXPECT_TRUE(eq(s.send_cipher, at(0)) && eq(s.send_hmac, at(64)));
+  EXPECT_TRUE(eq(s.recv_cipher, at(128)) && eq(s.recv_hmac, at(192)));
   auto c = wrap_keys::tls_crypt(k_upstream, false);
-  EXPECT_TRUE(eq(c.send_cipher, at(128)) && eq(c.send_hmac, at(192)) && eq(c.recv_cipher, at(0)) && eq(c.recv_hmac, at(64)));
+  EXPECT_TRUE(eq(c.send_cipher, at(128)) && eq(c.send_hmac, at(192)));
+  EXPECT_TRUE(eq(c.recv_cipher, at(0)) && eq(c.recv_hmac, at(64)));
 }
 
 // §15.3
@@ -322,7 +326,8 @@ TEST(tls_wrap, lab_a_tls_crypt) {
       "40 4faf881fec4a79d4 00000001 6b0a894e 72e95ac496a2d2cdb62f2a5331a340666b11545acce1a7b700a1c3b7090eb32e"
       "0a519590dd5b6797de6ca77332a13d712a");
   ASSERT_EQ(p2.size(), 66u);
-  unwrapped s2{wrap_err::ok, 0x40, arr<8>("4faf881fec4a79d4"), {1, 0x6b0a894e}, hx("01 00000000 13c9813c6d92523c 00000000")};
+  unwrapped s2{wrap_err::ok, 0x40, arr<8>("4faf881fec4a79d4"), {1, 0x6b0a894e},
+               hx("01 00000000 13c9813c6d92523c 00000000")};
   EXPECT_EQ(do_wrap(server, s2), p2);
   auto u2 = do_unwrap(client, p2);
   ASSERT_EQ(u2.err, wrap_err::ok);

@@ -1,0 +1,623 @@
+// SPDX-License-Identifier: MIT
+// server.conf parser: OpenVPN 2.6 line syntax, one table row per directive, then cross-checks.
+// The directive list with defaults and status is docs/config.md; keep the two in step.
+#include "dpvpn/config.h"
+
+#include <charconv>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <span>
+
+#include "dpvpn/static_key.h"
+
+namespace dpvpn::cp {
+
+config_error::config_error(std::string file, unsigned line, std::string directive, std::string detail)
+    : std::runtime_error(file + (line != 0 ? ":" + std::to_string(line) : std::string()) + ": " + directive + ": " +
+                         detail),
+      file_(std::move(file)),
+      line_(line),
+      directive_(std::move(directive)),
+      detail_(std::move(detail)) {}
+
+std::string file_ref::load(const std::string& config_file) const {
+  if (is_inline) return inline_text;
+  std::string out, err;
+  if (!proto::read_file(path, out, err))
+    throw config_error(config_file, line, directive, "expected a readable file, got " + err);
+  return out;
+}
+
+unsigned server_subnet::prefix_len() const noexcept {
+  unsigned n = 0;
+  for (uint32_t m = netmask; (m & 0x80000000u) != 0; m <<= 1) ++n;
+  return n;
+}
+
+std::string format_ipv4(uint32_t a) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%u.%u.%u.%u", a >> 24, (a >> 16) & 0xFF, (a >> 8) & 0xFF, a & 0xFF);
+  return buf;
+}
+
+std::optional<uint32_t> parse_ipv4(std::string_view s) noexcept {
+  uint32_t out = 0;
+  for (int part = 0; part < 4; ++part) {
+    if (part > 0) {
+      if (s.empty() || s.front() != '.') return std::nullopt;
+      s.remove_prefix(1);
+    }
+    size_t digits = 0;
+    while (digits < s.size() && s[digits] >= '0' && s[digits] <= '9') ++digits;
+    // No leading zeros: inet_aton would read "010" as octal.
+    if (digits == 0 || digits > 3 || (digits > 1 && s[0] == '0')) return std::nullopt;
+    unsigned v = 0;
+    for (size_t i = 0; i < digits; ++i) v = v * 10 + static_cast<unsigned>(s[i] - '0');
+    if (v > 255) return std::nullopt;
+    out = (out << 8) | v;
+    s.remove_prefix(digits);
+  }
+  if (!s.empty()) return std::nullopt;
+  return out;
+}
+
+namespace {
+
+constexpr uint64_t k_max_seconds = 365 * 24 * 3600;  // a year: larger timer values are typos
+constexpr uint64_t k_max_u32 = 0xFFFFFFFFu;
+constexpr uint64_t k_max_i64 = 0x7FFFFFFFFFFFFFFFull;
+constexpr uint64_t k_max_clients = wire::k_peer_id_none - 1;  // peer-id is 24 bits, 0xFFFFFF = none
+constexpr uint64_t k_max_replay_time = 600;  // OpenVPN's upper bound for the replay time window
+constexpr size_t k_ifnamsiz = 16;            // Linux IFNAMSIZ, including the NUL
+
+using args = std::span<const std::string>;
+
+// `got "..."` text: printable, escaped, and short enough for one log line.
+std::string shown(std::string_view s) {
+  std::string out = "\"";
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (i == 60) {
+      out += "...";
+      break;
+    }
+    auto c = static_cast<unsigned char>(s[i]);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 0x20 || c >= 0x7F) {
+      char hex[5];
+      std::snprintf(hex, sizeof hex, "\\x%02x", c);
+      out += hex;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out + "\"";
+}
+
+struct ctx {
+  const std::string& file;
+  server_config cfg;
+  std::filesystem::path base_dir;  // relative paths resolve here (the config's directory, then `cd`)
+  unsigned line = 0;
+  std::string directive;
+  std::map<std::string, unsigned, std::less<>> seen;  // directive -> last line, for cross-checks
+  std::optional<dev_kind> dev_type_given;
+  std::optional<exception_port_kind> dp_exception_given;
+  std::optional<uint8_t> tls_auth_arg;
+
+  [[noreturn]] void fail(const std::string& detail) const { throw config_error(file, line, directive, detail); }
+  [[noreturn]] void fail_at(unsigned at, std::string_view dir, const std::string& detail) const {
+    throw config_error(file, at, std::string(dir), detail);
+  }
+  unsigned line_of(std::string_view name) const {
+    auto it = seen.find(name);
+    return it == seen.end() ? 0 : it->second;
+  }
+
+  uint64_t number(const std::string& s, uint64_t lo, uint64_t hi) const {
+    uint64_t v = 0;
+    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (s.empty() || ec != std::errc() || end != s.data() + s.size() || v < lo || v > hi)
+      fail("expected a number " + std::to_string(lo) + ".." + std::to_string(hi) + ", got " + shown(s));
+    return v;
+  }
+  unsigned u32(const std::string& s, uint64_t lo, uint64_t hi) const {
+    return static_cast<unsigned>(number(s, lo, hi));
+  }
+  uint32_t ipv4(const std::string& s) const {
+    auto a = parse_ipv4(s);
+    if (!a) fail("expected an IPv4 address such as 10.8.0.0, got " + shown(s));
+    return *a;
+  }
+  uint32_t netmask(const std::string& s) const {
+    auto m = parse_ipv4(s);
+    // Contiguous: the inverted mask plus one is a power of two (or zero for 255.255.255.255).
+    if (!m || ((~*m + 1) & ~*m) != 0 || *m == 0)
+      fail("expected a contiguous netmask such as 255.255.255.0, got " + shown(s));
+    return *m;
+  }
+  // One of `words`; returns its index.
+  template <size_t N>
+  size_t word(const std::string& s, const std::string_view (&words)[N]) const {
+    for (size_t i = 0; i < N; ++i)
+      if (s == words[i]) return i;
+    std::string list;
+    for (size_t i = 0; i < N; ++i) list += (i == 0 ? "" : i + 1 == N ? " or " : ", ") + std::string(words[i]);
+    fail("expected " + list + ", got " + shown(s));
+  }
+  crypto::cipher_alg cipher(const std::string& s) const {
+    auto c = crypto::cipher_from_name(s);
+    if (!c || *c == crypto::cipher_alg::none)
+      fail("expected a cipher: AES-256-GCM, AES-128-GCM, CHACHA20-POLY1305, AES-256-CBC or AES-128-CBC, got " +
+           shown(s));
+    return *c;
+  }
+  file_ref file_arg(const std::string& s) const {
+    if (s.empty()) fail("expected a file name, got \"\"");
+    file_ref f;
+    std::filesystem::path p(s);
+    f.path = (p.is_absolute() || base_dir.empty()) ? s : (base_dir / p).string();
+    f.line = line;
+    f.directive = directive;
+    return f;
+  }
+  std::string path_arg(const std::string& s) const { return file_arg(s).path; }
+};
+
+using handler = void (*)(ctx&, args);
+
+struct directive_row {
+  std::string_view name;
+  uint8_t min_args;
+  uint8_t max_args;
+  std::string_view usage;  // quoted in the "wrong number of arguments" error
+  handler fn;
+};
+
+void no_op(ctx&, args) {}
+
+constexpr std::string_view k_dev_types[] = {"tun", "tap"};
+constexpr std::string_view k_topologies[] = {"net30", "p2p", "subnet"};
+constexpr std::string_view k_verify_modes[] = {"none", "optional", "require"};
+constexpr std::string_view k_tcv2_modes[] = {"allow-noncookie", "force-cookie"};
+constexpr std::string_view k_tls_versions[] = {"1.0", "1.1", "1.2", "1.3"};
+constexpr std::string_view k_exception_kinds[] = {"tun", "tap", "virtio-user"};
+constexpr std::string_view k_backends[] = {"openssl", "ipsec-mb"};  // order of crypto::backend
+constexpr std::string_view k_directions[] = {"0", "1"};
+
+// clang-format off
+// One row per directive. Handlers see the arguments only (a[0] is the first); the shared checks
+// (argument count, numbers, addresses, enum words) live in ctx. Repeating a directive overrides it,
+// except `push`, which accumulates (OpenVPN does the same).
+constexpr directive_row k_directives[] = {
+  // transport
+  {"local", 1, 1, "local ADDRESS", [](ctx& c, args a) { c.cfg.local = c.ipv4(a[0]); }},
+  {"port", 1, 1, "port NUMBER", [](ctx& c, args a) { c.cfg.port = static_cast<uint16_t>(c.number(a[0], 1, 65535)); }},
+  {"proto", 1, 1, "proto udp", [](ctx& c, args a) {
+     if (a[0].starts_with("tcp"))
+       c.fail("expected udp, udp4 or udp6, got " + shown(a[0]) + ": TCP is not supported yet "
+              "(dp-mirror can hand TCP to a kernel openvpn)");
+     constexpr std::string_view protos[] = {"udp", "udp4", "udp6"};
+     c.cfg.proto_family = static_cast<ip_family>(c.word(a[0], protos));
+   }},
+  {"mode", 1, 1, "mode server", [](ctx& c, args a) {
+     constexpr std::string_view modes[] = {"server"};
+     c.word(a[0], modes);
+     c.cfg.mode_server = true;
+   }},
+  {"tls-server", 0, 0, "tls-server", [](ctx& c, args) { c.cfg.tls_server = true; }},
+  {"float", 0, 0, "float", [](ctx& c, args) { c.cfg.float_ok = true; }},
+  {"cd", 1, 1, "cd DIRECTORY", [](ctx& c, args a) { c.base_dir = c.path_arg(a[0]); }},
+
+  // tunnel device and addressing
+  {"dev", 1, 1, "dev tun|tunN|tap|tapN", [](ctx& c, args a) {
+     if (a[0].empty()) c.fail("expected a device name such as tun, got \"\"");
+     c.cfg.dev = a[0];
+   }},
+  {"dev-type", 1, 1, "dev-type tun|tap", [](ctx& c, args a) { c.dev_type_given = static_cast<dev_kind>(c.word(a[0], k_dev_types)); }},
+  {"topology", 1, 1, "topology subnet|net30|p2p", [](ctx& c, args a) { c.cfg.topology = static_cast<topology_kind>(c.word(a[0], k_topologies)); }},
+  {"server", 2, 3, "server NETWORK NETMASK [nopool]", [](ctx& c, args a) {
+     server_subnet s;
+     s.network = c.ipv4(a[0]);
+     s.netmask = c.netmask(a[1]);
+     if ((s.network & ~s.netmask) != 0)
+       c.fail("expected a network address with the host bits zero for netmask " + a[1] + ", got " + shown(a[0]));
+     if (a.size() == 3) {
+       constexpr std::string_view opts[] = {"nopool"};
+       c.word(a[2], opts);
+       s.nopool = true;
+     }
+     c.cfg.server = s;
+     c.cfg.mode_server = true;  // `server` expands to `mode server` + `tls-server` + a pool
+     c.cfg.tls_server = true;
+   }},
+  {"server-ipv6", 1, 1, "server-ipv6 NETWORK/BITS", [](ctx& c, args) {
+     c.fail("expected no server-ipv6 line: IPv6 inside the tunnel is not supported yet");
+   }},
+  {"tun-mtu", 1, 1, "tun-mtu BYTES", [](ctx& c, args a) { c.cfg.tun_mtu = c.u32(a[0], 68, 9000); }},
+  {"mssfix", 0, 2, "mssfix [BYTES [mtu|fixed]]", [](ctx& c, args a) {
+     if (!a.empty()) c.cfg.mssfix = c.u32(a[0], 0, 65535);
+     if (a.size() == 2) {
+       constexpr std::string_view modes[] = {"mtu", "fixed"};
+       c.cfg.mssfix_mode = modes[c.word(a[1], modes)];
+     }
+   }},
+  {"txqueuelen", 1, 1, "txqueuelen PACKETS", [](ctx& c, args a) { c.cfg.txqueuelen = c.u32(a[0], 0, 1000000); }},
+  {"client-to-client", 0, 0, "client-to-client", [](ctx& c, args) { c.cfg.client_to_client = true; }},
+  {"duplicate-cn", 0, 0, "duplicate-cn", [](ctx& c, args) { c.cfg.duplicate_cn = true; }},
+  {"max-clients", 1, 1, "max-clients NUMBER", [](ctx& c, args a) { c.cfg.max_clients = c.u32(a[0], 1, k_max_clients); }},
+  {"push", 1, 1, "push 'OPTION ...'", [](ctx& c, args a) {
+     // The whole PUSH_REPLY has to fit in one control message (§10.3).
+     if (a[0].empty() || a[0].size() >= wire::k_push_bundle_size)
+       c.fail("expected one option of 1.." + std::to_string(wire::k_push_bundle_size - 1) + " characters, got " +
+              shown(a[0]));
+     c.cfg.push.push_back(a[0]);
+   }},
+  {"explicit-exit-notify", 0, 1, "explicit-exit-notify [0|1|2]", [](ctx& c, args a) {
+     // Server side: 1 = tell clients RESTART on exit, 2 = RESTART,[N] (go to the next server) (§10.5).
+     c.cfg.explicit_exit_notify = a.empty() ? 1 : c.u32(a[0], 0, 2);
+   }},
+  {"ifconfig-pool-persist", 1, 2, "ifconfig-pool-persist FILE [SECONDS]", [](ctx& c, args a) {
+     c.cfg.ifconfig_pool_persist_path = c.path_arg(a[0]);
+     if (a.size() == 2) c.cfg.ifconfig_pool_persist_interval = c.u32(a[1], 0, k_max_seconds);
+   }},
+
+  // TLS and keys (files are read later, by the caller)
+  {"ca", 1, 1, "ca FILE", [](ctx& c, args a) { c.cfg.ca = c.file_arg(a[0]); }},
+  {"cert", 1, 1, "cert FILE", [](ctx& c, args a) { c.cfg.cert = c.file_arg(a[0]); }},
+  {"key", 1, 1, "key FILE", [](ctx& c, args a) { c.cfg.key = c.file_arg(a[0]); }},
+  {"dh", 1, 1, "dh none|FILE", [](ctx& c, args a) {
+     c.cfg.dh_none = a[0] == "none";
+     c.cfg.dh = c.cfg.dh_none ? file_ref{} : c.file_arg(a[0]);
+   }},
+  {"crl-verify", 1, 2, "crl-verify FILE", [](ctx& c, args a) {
+     if (a.size() == 2) c.fail("expected \"crl-verify FILE\": the directory form is not supported yet");
+     c.cfg.crl_verify = c.file_arg(a[0]);
+   }},
+  {"tls-auth", 1, 2, "tls-auth FILE [0|1]", [](ctx& c, args a) {
+     c.cfg.tls_auth = c.file_arg(a[0]);
+     c.tls_auth_arg.reset();
+     if (a.size() == 2) c.tls_auth_arg = static_cast<uint8_t>(c.word(a[1], k_directions));
+   }},
+  {"key-direction", 1, 1, "key-direction 0|1", [](ctx& c, args a) { c.cfg.key_direction = static_cast<uint8_t>(c.word(a[0], k_directions)); }},
+  {"tls-crypt", 1, 1, "tls-crypt FILE", [](ctx& c, args a) { c.cfg.tls_crypt = c.file_arg(a[0]); }},
+  {"tls-crypt-v2", 1, 2, "tls-crypt-v2 FILE [force-cookie|allow-noncookie]", [](ctx& c, args a) {
+     c.cfg.tls_crypt_v2 = c.file_arg(a[0]);
+     c.cfg.tcv2_cookie = a.size() == 2 ? static_cast<tcv2_cookie_mode>(c.word(a[1], k_tcv2_modes))
+                                       : tcv2_cookie_mode::allow_noncookie;
+   }},
+  {"verify-client-cert", 1, 1, "verify-client-cert none|optional|require", [](ctx& c, args a) {
+     c.cfg.verify_client_cert = static_cast<verify_client_cert_mode>(c.word(a[0], k_verify_modes));
+   }},
+  {"remote-cert-tls", 1, 1, "remote-cert-tls client", [](ctx& c, args a) {
+     constexpr std::string_view kinds[] = {"client"};  // a server checks its clients' certificates
+     c.word(a[0], kinds);
+     c.cfg.remote_cert_tls_client = true;
+   }},
+  {"tls-version-min", 1, 2, "tls-version-min 1.2|1.3 [or-highest]", [](ctx& c, args a) {
+     c.cfg.tls_version_min = static_cast<tls_version>(c.word(a[0], k_tls_versions));
+     c.cfg.tls_version_min_or_highest = false;
+     if (a.size() == 2) {
+       constexpr std::string_view opts[] = {"or-highest"};
+       c.word(a[1], opts);
+       c.cfg.tls_version_min_or_highest = true;
+     }
+   }},
+
+  // data channel (§8, §11)
+  {"data-ciphers", 1, 1, "data-ciphers CIPHER[:CIPHER...]", [](ctx& c, args a) {
+     std::vector<crypto::cipher_alg> list;
+     std::string_view rest = a[0];
+     while (true) {
+       auto colon = rest.find(':');
+       auto c_alg = c.cipher(std::string(rest.substr(0, colon)));
+       bool dup = false;
+       for (auto x : list) dup = dup || x == c_alg;
+       if (!dup) list.push_back(c_alg);
+       if (colon == std::string_view::npos) break;
+       rest.remove_prefix(colon + 1);
+     }
+     c.cfg.data_ciphers = std::move(list);
+   }},
+  {"data-ciphers-fallback", 1, 1, "data-ciphers-fallback CIPHER", [](ctx& c, args a) { c.cfg.data_ciphers_fallback = c.cipher(a[0]); }},
+  {"cipher", 1, 1, "cipher CIPHER", [](ctx& c, args a) { c.cfg.cipher = c.cipher(a[0]); }},
+  {"auth", 1, 1, "auth SHA1|SHA256|SHA512", [](ctx& c, args a) {
+     auto d = crypto::digest_from_name(a[0]);
+     if (!d) c.fail("expected a digest: SHA1, SHA256, SHA512 or none, got " + shown(a[0]));
+     c.cfg.auth = *d;
+   }},
+  {"replay-window", 1, 2, "replay-window PACKETS [SECONDS]", [](ctx& c, args a) {
+     c.cfg.replay_window = c.u32(a[0], 0, wire::k_replay_window_max);
+     if (a.size() == 2) c.cfg.replay_time = c.u32(a[1], 0, k_max_replay_time);
+   }},
+
+  // timers (§12, §13)
+  {"keepalive", 2, 2, "keepalive PING RESTART", [](ctx& c, args a) {
+     unsigned ping = c.u32(a[0], 1, k_max_seconds), restart = c.u32(a[1], 1, k_max_seconds);
+     if (restart < 2 * ping)
+       c.fail("expected the restart time (" + a[1] + ") to be at least twice the ping time (" + a[0] + ")");
+     c.cfg.keepalive = {ping, restart};
+   }},
+  {"ping", 1, 1, "ping SECONDS", [](ctx& c, args a) { c.cfg.ping = c.u32(a[0], 0, k_max_seconds); }},
+  {"ping-restart", 1, 1, "ping-restart SECONDS", [](ctx& c, args a) { c.cfg.ping_restart = c.u32(a[0], 0, k_max_seconds); }},
+  {"reneg-sec", 1, 2, "reneg-sec MAX [MIN]", [](ctx& c, args a) {
+     c.cfg.reneg_sec_max = c.u32(a[0], 0, k_max_seconds);
+     // A server renegotiates at a random time in [MIN, MAX]; MIN defaults to 90 % of MAX (§12.1).
+     c.cfg.reneg_sec_min = a.size() == 2 ? c.u32(a[1], 0, c.cfg.reneg_sec_max) : c.cfg.reneg_sec_max - c.cfg.reneg_sec_max / 10;
+   }},
+  {"reneg-bytes", 1, 1, "reneg-bytes BYTES", [](ctx& c, args a) { c.cfg.reneg_bytes = c.number(a[0], 0, k_max_i64); }},
+  {"reneg-pkts", 1, 1, "reneg-pkts PACKETS", [](ctx& c, args a) { c.cfg.reneg_pkts = c.number(a[0], 0, k_max_i64); }},
+  {"hand-window", 1, 1, "hand-window SECONDS", [](ctx& c, args a) { c.cfg.hand_window = c.u32(a[0], 1, k_max_seconds); }},
+  {"tran-window", 1, 1, "tran-window SECONDS", [](ctx& c, args a) { c.cfg.tran_window = c.u32(a[0], 1, k_max_seconds); }},
+  {"tls-timeout", 1, 1, "tls-timeout SECONDS", [](ctx& c, args a) { c.cfg.tls_timeout = c.u32(a[0], 1, k_max_seconds); }},
+
+  // housekeeping
+  {"verb", 1, 1, "verb 0..11", [](ctx& c, args a) { c.cfg.verb = c.u32(a[0], 0, 11); }},
+  {"status", 1, 2, "status FILE [SECONDS]", [](ctx& c, args a) {
+     c.cfg.status_path = c.path_arg(a[0]);
+     if (a.size() == 2) c.cfg.status_interval = c.u32(a[1], 1, k_max_seconds);
+   }},
+  {"log", 1, 1, "log FILE", [](ctx& c, args a) { c.cfg.log_path = c.path_arg(a[0]); c.cfg.log_append = false; }},
+  {"log-append", 1, 1, "log-append FILE", [](ctx& c, args a) { c.cfg.log_path = c.path_arg(a[0]); c.cfg.log_append = true; }},
+  {"fast-io", 0, 0, "fast-io", [](ctx& c, args) { c.cfg.fast_io = true; }},
+  {"sndbuf", 1, 1, "sndbuf BYTES", [](ctx& c, args a) { c.cfg.sndbuf = c.u32(a[0], 0, 1u << 30); }},
+  {"rcvbuf", 1, 1, "rcvbuf BYTES", [](ctx& c, args a) { c.cfg.rcvbuf = c.u32(a[0], 0, 1u << 30); }},
+
+  // accepted and ignored: they describe a process model dpvpn does not have (no privileges to drop,
+  // no kernel tun to keep open across restarts) or only tune logging
+  {"persist-key", 0, 0, "persist-key", no_op},
+  {"persist-tun", 0, 0, "persist-tun", no_op},
+  {"user", 1, 1, "user NAME", no_op},
+  {"group", 1, 1, "group NAME", no_op},
+  {"nobind", 0, 0, "nobind", no_op},
+  {"daemon", 0, 1, "daemon [NAME]", no_op},
+  {"mute", 1, 1, "mute NUMBER", no_op},
+  {"mute-replay-warnings", 0, 0, "mute-replay-warnings", no_op},
+  {"script-security", 1, 1, "script-security LEVEL", no_op},
+
+  // dpvpn-only. A new one is a field in server_config, a row here and a line in docs/config.md.
+  {"dp-exception", 1, 1, "dp-exception tun|tap|virtio-user", [](ctx& c, args a) {
+     c.dp_exception_given = static_cast<exception_port_kind>(c.word(a[0], k_exception_kinds));
+   }},
+  {"dp-rx-burst", 1, 1, "dp-rx-burst 1..256", [](ctx& c, args a) { c.cfg.dp_rx_burst = c.u32(a[0], 1, 256); }},
+  {"dp-mbufs", 1, 1, "dp-mbufs NUMBER", [](ctx& c, args a) { c.cfg.dp_mbufs = c.u32(a[0], 0, 1u << 26); }},
+  {"dp-stats-interval", 1, 1, "dp-stats-interval SECONDS", [](ctx& c, args a) { c.cfg.dp_stats_interval = c.u32(a[0], 0, 86400); }},
+  {"dp-mirror", 1, 1, "dp-mirror IFNAME", [](ctx& c, args a) {
+     bool ok = !a[0].empty() && a[0].size() < k_ifnamsiz && a[0] != "." && a[0] != "..";
+     for (char ch : a[0]) ok = ok && ch > ' ' && ch != '/' && ch != ':' && ch != 0x7F;
+     if (!ok) c.fail("expected an interface name of 1..15 characters without '/', ':' or spaces, got " + shown(a[0]));
+     c.cfg.dp_mirror = a[0];
+   }},
+  {"dp-crypto", 1, 1, "dp-crypto ipsec-mb|openssl", [](ctx& c, args a) { c.cfg.dp_crypto = static_cast<crypto::backend>(c.word(a[0], k_backends)); }},
+  {"dp-ring-size", 1, 1, "dp-ring-size POWER-OF-TWO", [](ctx& c, args a) {
+     unsigned n = c.u32(a[0], 64, 65536);
+     if ((n & (n - 1)) != 0) c.fail("expected a power of two 64..65536, got " + shown(a[0]));
+     c.cfg.dp_ring_size = n;
+   }},
+};
+// clang-format on
+
+// Inline blocks <tag>...</tag> and the field each fills (OpenVPN's inline files).
+struct inline_row {
+  std::string_view tag;
+  file_ref server_config::*field;
+};
+constexpr inline_row k_inline[] = {
+    {"ca", &server_config::ca},
+    {"cert", &server_config::cert},
+    {"key", &server_config::key},
+    {"dh", &server_config::dh},
+    {"tls-auth", &server_config::tls_auth},
+    {"tls-crypt", &server_config::tls_crypt},
+    {"tls-crypt-v2", &server_config::tls_crypt_v2},
+    {"crl-verify", &server_config::crl_verify},
+};
+
+// OpenVPN's line syntax: words split on blanks. A word that starts with " runs to the next
+// unescaped " and one that starts with ' to the next ' (no escapes inside), and either ends there;
+// a quote inside a word is an ordinary character. Outside single quotes a backslash takes the next
+// character literally. # or ; where a word would start begins a comment. Returns an error text,
+// or empty.
+std::string split_words(std::string_view line, std::vector<std::string>& out) {
+  std::string cur;
+  bool in_word = false, escape = false;
+  char quote = 0;
+  auto end_word = [&] {
+    out.push_back(std::move(cur));
+    cur.clear();
+    in_word = false;
+    quote = 0;
+  };
+  for (char ch : line) {
+    if (escape) {
+      cur += ch;
+      escape = false;
+    } else if (quote == '\'') {
+      if (ch == '\'') end_word();
+      else cur += ch;
+    } else if (ch == '\\') {
+      escape = in_word = true;
+    } else if (quote == '"') {
+      if (ch == '"') end_word();
+      else cur += ch;
+    } else if (ch == ' ' || ch == '\t' || ch == '\v' || ch == '\f') {
+      if (in_word) end_word();
+    } else if (!in_word && (ch == '#' || ch == ';')) {
+      break;
+    } else if (!in_word && (ch == '"' || ch == '\'')) {
+      quote = ch;
+      in_word = true;
+    } else {
+      cur += ch;
+      in_word = true;
+    }
+  }
+  if (quote != 0) return std::string("expected a closing ") + quote + " on this line";
+  if (escape) return "expected a character after the backslash at the end of the line";
+  if (in_word) out.push_back(std::move(cur));
+  return {};
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  return s;
+}
+
+class line_reader {
+ public:
+  explicit line_reader(std::string_view text) : rest_(text) {
+    if (rest_.starts_with("\xEF\xBB\xBF")) rest_.remove_prefix(3);  // UTF-8 BOM, as editors on Windows write
+  }
+  bool next(std::string_view& line) {
+    if (rest_.empty()) return false;
+    auto nl = rest_.find('\n');
+    line = rest_.substr(0, nl);
+    rest_.remove_prefix(nl == std::string_view::npos ? rest_.size() : nl + 1);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    ++number_;
+    return true;
+  }
+  unsigned number() const { return number_; }
+
+ private:
+  std::string_view rest_;
+  unsigned number_ = 0;
+};
+
+// Reads <tag> ... </tag>; `c.line` is the opening line.
+void read_inline(ctx& c, line_reader& lines, std::string_view tag) {
+  const inline_row* row = nullptr;
+  for (const auto& r : k_inline)
+    if (r.tag == tag) row = &r;
+  c.directive = "<" + std::string(tag) + ">";
+  if (row == nullptr) c.fail("unknown or unsupported inline block");
+  file_ref f;
+  f.is_inline = true;
+  f.line = c.line;
+  f.directive = std::string(tag);
+  std::string close = "</" + std::string(tag) + ">";
+  std::string_view l;
+  while (true) {
+    if (!lines.next(l)) c.fail("expected " + close + " before the end of the file");
+    if (trim(l) == close) break;
+    f.inline_text.append(l).push_back('\n');
+  }
+  c.cfg.*(row->field) = std::move(f);
+  c.seen[std::string(tag)] = c.line;
+}
+
+// What one directive's presence costs another, and the values derived from several.
+void cross_check(ctx& c) {
+  auto& cfg = c.cfg;
+  auto missing = [&](std::string_view name, const std::string& expected) {
+    if (c.line_of(name) == 0) c.fail_at(0, name, "expected " + expected + " (required)");
+  };
+  missing("server", "\"server NETWORK NETMASK\" (the VPN subnet)");
+  missing("dev", "\"dev tun\"");
+  missing("ca", "\"ca FILE\" or a <ca> block");
+  missing("cert", "\"cert FILE\" or a <cert> block");
+  missing("key", "\"key FILE\" or a <key> block");
+
+  // dev-type wins; otherwise the name says it (OpenVPN's rule).
+  if (c.dev_type_given) cfg.dev_type = *c.dev_type_given;
+  else if (cfg.dev.starts_with("tun")) cfg.dev_type = dev_kind::tun;
+  else if (cfg.dev.starts_with("tap")) cfg.dev_type = dev_kind::tap;
+  else c.fail_at(c.line_of("dev"), "dev", "expected a name starting with tun or tap (or a dev-type line), got " + shown(cfg.dev));
+
+  // The exception port carries what the device would: IP packets for tun, frames for tap.
+  cfg.dp_exception = cfg.dev_type == dev_kind::tun ? exception_port_kind::tun : exception_port_kind::tap;
+  if (c.dp_exception_given) {
+    auto want = cfg.dev_type == dev_kind::tun ? exception_port_kind::tap : exception_port_kind::tun;
+    if (*c.dp_exception_given == want)
+      c.fail_at(c.line_of("dp-exception"), "dp-exception",
+                std::string("expected ") + (cfg.dev_type == dev_kind::tun ? "tun" : "tap") +
+                    " or virtio-user to match \"dev " + cfg.dev + "\"");
+    cfg.dp_exception = *c.dp_exception_given;
+  }
+
+  // OpenVPN 2.6 asks for a /29 with dev tun (whatever the topology) and a /30 with dev tap.
+  unsigned max_prefix = cfg.dev_type == dev_kind::tun ? 29 : 30;
+  if (cfg.server->prefix_len() > max_prefix)
+    c.fail_at(c.line_of("server"), "server",
+              "expected a subnet of /" + std::to_string(max_prefix) + " or larger, got /" +
+                  std::to_string(cfg.server->prefix_len()));
+
+  // One control-channel wrapping at a time (§3): report it at the later line.
+  const file_ref* wraps[] = {&cfg.tls_auth, &cfg.tls_crypt, &cfg.tls_crypt_v2};
+  const file_ref* first = nullptr;
+  for (const file_ref* w : wraps) {
+    if (!w->present()) continue;
+    if (first == nullptr) {
+      first = w;
+      continue;
+    }
+    const file_ref* later = w->line > first->line ? w : first;
+    const file_ref* earlier = later == w ? first : w;
+    c.fail_at(later->line, later->directive,
+              "expected only one of tls-auth, tls-crypt and tls-crypt-v2, but " + earlier->directive +
+                  " is set at line " + std::to_string(earlier->line));
+  }
+  if (cfg.tls_auth.present()) cfg.tls_auth_direction = c.tls_auth_arg ? c.tls_auth_arg : cfg.key_direction;
+
+  // keepalive A B: the server pushes `ping A`, `ping-restart B` and uses 2*B itself (§13).
+  if (cfg.keepalive) {
+    for (std::string_view other : {"ping", "ping-restart"})
+      if (c.line_of(other) != 0)
+        c.fail_at(std::max(c.line_of(other), c.line_of("keepalive")),
+                  c.line_of(other) > c.line_of("keepalive") ? other : "keepalive",
+                  "expected either keepalive or ping/ping-restart, not both (keepalive sets them)");
+    cfg.ping = cfg.push_ping = cfg.keepalive->first;
+    cfg.push_ping_restart = cfg.keepalive->second;
+    cfg.ping_restart = 2 * cfg.keepalive->second;
+  }
+
+  if (!cfg.data_ciphers_fallback) cfg.data_ciphers_fallback = cfg.cipher;
+}
+
+}  // namespace
+
+server_config parse_server_config_text(std::string_view text, const std::string& name) {
+  ctx c{name, {}, std::filesystem::path(name).parent_path(), 0, {}, {}, {}, {}, {}};
+  c.cfg.source = name;
+  line_reader lines(text);
+  std::string_view raw;
+  std::vector<std::string> words;
+  while (lines.next(raw)) {
+    c.line = lines.number();
+    std::string_view t = trim(raw);
+    if (t.size() > 2 && t.front() == '<' && t.back() == '>' && t[1] != '/') {
+      read_inline(c, lines, t.substr(1, t.size() - 2));
+      continue;
+    }
+    words.clear();
+    std::string err = split_words(t, words);
+    c.directive = words.empty() ? std::string("?") : words[0];
+    if (c.directive.starts_with("--")) c.directive.erase(0, 2);
+    if (!err.empty()) c.fail(err);
+    if (words.empty()) continue;
+
+    const directive_row* row = nullptr;
+    for (const auto& r : k_directives)
+      if (r.name == c.directive) row = &r;
+    if (row == nullptr) c.fail("unknown or unsupported directive");
+    size_t n = words.size() - 1;
+    if (n < row->min_args || n > row->max_args)
+      c.fail("expected \"" + std::string(row->usage) + "\" (" + (n < row->min_args ? "missing" : "too many") +
+             " arguments)");
+    row->fn(c, args(words).subspan(1));
+    c.seen[c.directive] = c.line;
+  }
+  cross_check(c);
+  return std::move(c.cfg);
+}
+
+server_config parse_server_config(const std::string& path) {
+  std::string text, err;
+  if (!proto::read_file(path, text, err)) throw config_error(path, 0, "config", "expected a readable file, got " + err);
+  return parse_server_config_text(text, path);
+}
+
+}  // namespace dpvpn::cp

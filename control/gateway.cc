@@ -1,0 +1,235 @@
+// SPDX-License-Identifier: MIT
+// gateway_control: the control thread's loop — punted frames, done ring, signals, counters.
+#include <poll.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+
+#include "dpvpn/gateway.h"
+#include "gateway_internal.h"
+
+namespace dpvpn::cp {
+
+namespace {
+uint64_t wall_ms() {
+  return static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count());
+}
+}  // namespace
+
+void gateway_control::log(int level, const std::string& msg) const {
+  if (static_cast<unsigned>(level) > cfg_.verb) return;
+  char ts[32];
+  std::time_t t = std::time(nullptr);
+  std::strftime(ts, sizeof ts, "%Y-%m-%d %H:%M:%S", std::localtime(&t));
+  std::printf("%s %s\n", ts, msg.c_str());
+  std::fflush(stdout);
+}
+
+gateway_control::gateway_control(const server_config& cfg, control_setup setup, dp::dp_shared& sh, int signal_fd)
+    : cfg_(cfg), setup_(std::move(setup)), sh_(sh), signal_fd_(signal_fd), front_(setup_.session) {
+  for (uint32_t i = sh_.cfg.max_peers; i-- > 0;) free_peer_ids_.push_back(i);
+  vpn_ip_used_.assign(setup_.pool_last >= setup_.pool_first ? setup_.pool_last - setup_.pool_first + 1 : 0, false);
+}
+
+gateway_control::~gateway_control() = default;
+
+void gateway_control::send_frame(uint16_t worker, uint32_t ip, uint16_t port, const net::mac& mac,
+                                 std::span<const uint8_t> payload) {
+  rte_mbuf* m = rte_pktmbuf_alloc(sh_.pool);
+  if (!m) {
+    ++ctl_tx_dropped_;
+    return;
+  }
+  auto* h = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, static_cast<uint16_t>(net::k_outer_v4 + payload.size())));
+  if (!h) {
+    rte_pktmbuf_free(m);
+    ++ctl_tx_dropped_;
+    return;
+  }
+  net::udp_endpoints e;
+  e.src_mac = sh_.cfg.wan_mac;
+  e.dst_mac = mac;
+  e.src_ip = sh_.cfg.local_ip;
+  e.dst_ip = ip;
+  e.src_port = sh_.cfg.local_port;
+  e.dst_port = port;
+  std::memcpy(h + net::k_outer_v4, payload.data(), payload.size());
+  net::write_outer_v4(h, e, payload.size(), 0, true);
+  if (rte_ring_sp_enqueue(sh_.lcores[worker]->ctl_tx, m) != 0) {
+    rte_pktmbuf_free(m);
+    ++ctl_tx_dropped_;
+  }
+}
+
+bool gateway_control::poll_punt(uint64_t now_ms) {
+  void* objs[32];
+  const unsigned n = rte_ring_sc_dequeue_burst(sh_.punt, objs, 32, nullptr);
+  for (unsigned i = 0; i < n; ++i) on_frame(static_cast<rte_mbuf*>(objs[i]), now_ms);
+  return n > 0;
+}
+
+void gateway_control::poll_done() {
+  void* objs[32];
+  unsigned n;
+  while ((n = rte_ring_sc_dequeue_burst(sh_.done, objs, 32, nullptr)) > 0) {
+    for (unsigned i = 0; i < n; ++i) {
+      std::unique_ptr<dp::peer_cmd> cmd(static_cast<dp::peer_cmd*>(objs[i]));
+      if (cmd->type == dp::cmd_type::del_peer) {
+        delete cmd->peer;  // the lcore handed it back; its keys are wiped by their destructors
+        free_peer_ids_.push_back(cmd->peer_id);
+      } else if (cmd->type == dp::cmd_type::new_peer) {
+        delete cmd->peer;  // not adopted (slot was taken): should not happen
+      }
+      // Evicted keys in cmd->tx / cmd->rx are destroyed here, off the packet path.
+    }
+  }
+}
+
+void gateway_control::poll_signals(uint64_t now_ms) {
+  signalfd_siginfo si;
+  while (::read(signal_fd_, &si, sizeof si) == static_cast<ssize_t>(sizeof si)) {
+    switch (si.ssi_signo) {
+      case SIGTERM:
+      case SIGINT:
+        if (!stopping_) {
+          log(1, std::string("SIG") + (si.ssi_signo == SIGTERM ? "TERM" : "INT") +
+                     " received, notifying " + std::to_string(clients_.size()) + " client(s) and exiting");
+          stopping_ = true;
+          for (auto& [k, c] : clients_) notify_exit(*c, now_ms);
+          stop_at_ms_ = now_ms + (clients_.empty() ? 0 : 1500);
+        }
+        break;
+      case SIGHUP: {
+        std::string err;
+        if (setup_.session.tls && !cfg_.crl_verify.path.empty() && !setup_.session.tls->reload_crl(err))
+          log(1, "SIGHUP: CRL reload failed: " + err);
+        else
+          log(1, "SIGHUP: CRL reloaded");
+        break;
+      }
+      case SIGUSR1:
+      case SIGUSR2: print_counters("SIGUSR"); break;
+      default: break;
+    }
+  }
+}
+
+void gateway_control::on_frame(rte_mbuf* m, uint64_t now_ms) {
+  const dp::mbuf_meta mm = *static_cast<dp::mbuf_meta*>(rte_mbuf_to_priv(m));
+  std::span<const uint8_t> pkt(rte_pktmbuf_mtod(m, const uint8_t*) + mm.payload_off, mm.payload_len);
+  const uint64_t key = (uint64_t{mm.src_ip} << 16) | mm.src_port;
+  auto it = clients_.find(key);
+  if (it != clients_.end() && it->second->dead) {
+    clients_.erase(it);
+    it = clients_.end();
+  }
+  client* c = it == clients_.end() ? nullptr : it->second.get();
+  if (!c) {
+    if (stopping_) {
+      rte_pktmbuf_free(m);
+      return;
+    }
+    uint8_t addr[6];
+    wire::put_u32(addr, mm.src_ip);
+    wire::put_u16(addr + 4, mm.src_port);
+    auto r = front_.on_packet(pkt, addr, now_ms);
+    if (r.v == proto::server_front::verdict::reply) {
+      send_frame(mm.from_worker, mm.src_ip, mm.src_port, mm.src_mac, r.reply);
+    } else if (r.v == proto::server_front::verdict::drop) {
+      ++front_dropped_;
+    } else {
+      c = create_client(mm.src_ip, mm.src_port, mm.src_mac, mm.from_worker, now_ms);
+      if (c && r.v == proto::server_front::verdict::accept)
+        c->s->accept_cookie(r.ours, r.theirs, r.has_kc ? &r.kc : nullptr, now_ms);
+    }
+  }
+  if (c) {
+    const auto d = c->s->on_packet(pkt, now_ms);
+    if (d == proto::session_drop::none) c->last_ctl_rx_ms = now_ms;
+    else log(5, c->name + ": control packet dropped: " + to_string(d));
+    drain(*c, now_ms);
+  }
+  rte_pktmbuf_free(m);
+}
+
+void gateway_control::print_counters(const char* why) const {
+  uint64_t tot[dp::k_drop_count] = {};
+  std::string s = std::string("counters (") + why + "):";
+  for (uint16_t w = 0; w < sh_.cfg.n_workers; ++w) {
+    const auto& c = sh_.lcores[w]->ctr;
+    auto ld = [](const std::atomic<uint64_t>& a) { return a.load(std::memory_order_relaxed); };
+    char line[512];
+    std::snprintf(line, sizeof line,
+                  "\n  lcore %u: wan rx %llu/%llu B tx %llu/%llu B | tun rx %llu tx %llu | dec %llu enc %llu | "
+                  "punt %llu ctl_tx %llu arp %llu | handoff out %llu in %llu | pings rx %llu tx %llu",
+                  sh_.lcores[w]->lcore_id, (unsigned long long)ld(c.wan_rx_pkts), (unsigned long long)ld(c.wan_rx_bytes),
+                  (unsigned long long)ld(c.wan_tx_pkts), (unsigned long long)ld(c.wan_tx_bytes),
+                  (unsigned long long)ld(c.tun_rx_pkts), (unsigned long long)ld(c.tun_tx_pkts),
+                  (unsigned long long)ld(c.decrypted), (unsigned long long)ld(c.encrypted),
+                  (unsigned long long)ld(c.punted), (unsigned long long)ld(c.ctl_tx),
+                  (unsigned long long)ld(c.arp_replies), (unsigned long long)ld(c.handoff_out),
+                  (unsigned long long)ld(c.handoff_in), (unsigned long long)ld(c.pings_rx),
+                  (unsigned long long)ld(c.pings_tx));
+    s += line;
+    for (size_t i = 0; i < dp::k_drop_count; ++i) tot[i] += ld(c.drops[i]);
+  }
+  s += "\n  drops:";
+  bool any = false;
+  for (size_t i = 0; i < dp::k_drop_count; ++i) {
+    if (!tot[i]) continue;
+    s += std::string(" ") + dp::drop_name(i) + "=" + std::to_string(tot[i]);
+    any = true;
+  }
+  if (!any) s += " none";
+  s += "\n  control: clients " + std::to_string(clients_.size()) + ", cookie/front drops " +
+       std::to_string(front_dropped_) + ", refused " + std::to_string(refused_) + ", ctl_tx drops " +
+       std::to_string(ctl_tx_dropped_);
+  std::printf("%s\n", s.c_str());
+  std::fflush(stdout);
+}
+
+void gateway_control::run() {
+  log(1, "control thread up: " + std::to_string(sh_.cfg.n_workers) + " worker lcore(s), listening on " +
+             format_ipv4(sh_.cfg.local_ip) + ":" + std::to_string(sh_.cfg.local_port));
+  for (;;) {
+    const uint64_t now = wall_ms();
+    sh_.now_s.store(now / 1000, std::memory_order_relaxed);
+    bool work = poll_punt(now);
+    poll_done();
+    poll_signals(now);
+    uint64_t wake = now + 50;
+    for (auto& [k, c] : clients_) {
+      if (c->s->next_wakeup_ms() <= now) {
+        c->s->tick(now);
+        drain(*c, now);
+      }
+      wake = std::min(wake, c->s->next_wakeup_ms());
+    }
+    if (now >= next_housekeeping_ms_) {
+      housekeeping(now);
+      next_housekeeping_ms_ = now + 500;
+    }
+    if (cfg_.verb >= 4 && cfg_.dp_stats_interval && now >= next_stats_ms_) {
+      if (next_stats_ms_) print_counters("periodic");
+      next_stats_ms_ = now + uint64_t{cfg_.dp_stats_interval} * 1000;
+    }
+    if (stopping_ && now >= stop_at_ms_) break;
+    if (!work) {
+      pollfd p{signal_fd_, POLLIN, 0};
+      const uint64_t t = wake > now ? std::min<uint64_t>(wake - now, 1) : 0;
+      ::poll(&p, 1, static_cast<int>(t));
+    }
+  }
+  sh_.stop.store(true, std::memory_order_release);
+}
+
+}  // namespace dpvpn::cp

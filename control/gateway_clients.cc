@@ -1,0 +1,265 @@
+// SPDX-License-Identifier: MIT
+// gateway_control: client lifecycle — create, session events, key install by message to the
+// owner lcore, liveness, teardown, address pool.
+#include <rte_hash.h>
+#include <rte_ring.h>
+#include <unistd.h>
+
+#include "dpvpn/gateway.h"
+#include "gateway_internal.h"
+
+namespace dpvpn::cp {
+
+namespace {
+uint64_t addr_key(uint32_t ip, uint16_t port) { return (uint64_t{ip} << 16) | port; }
+}  // namespace
+
+control_setup make_control_setup(const server_config& cfg, proto::tls_context* tls) {
+  control_setup st;
+  proto::session_config& s = st.session;
+  s.server = true;
+  s.tls = tls;
+  s.tls_timeout_ms = cfg.tls_timeout * 1000;
+  s.hand_window_s = cfg.hand_window;
+  s.reneg_sec = cfg.reneg_sec_max;
+  s.reneg_bytes = cfg.reneg_bytes;
+  s.reneg_pkts = cfg.reneg_pkts;
+  s.tran_window_s = cfg.tran_window;
+  s.data_ciphers = cfg.data_ciphers;
+  s.data_ciphers_fallback = cfg.data_ciphers_fallback;
+  s.data_auth = cfg.auth;
+  std::string err;
+  if (cfg.tls_crypt.present()) {
+    s.wrap = proto::wrap_mode::tls_crypt;
+    if (!proto::parse_static_key(cfg.tls_crypt.load(cfg.source), s.wrap_key, err))
+      throw config_error(cfg.source, cfg.tls_crypt.line, "tls-crypt", "expected an OpenVPN static key: " + err);
+  } else if (cfg.tls_auth.present()) {
+    s.wrap = proto::wrap_mode::tls_auth;
+    s.auth_digest = cfg.auth;
+    s.key_direction = cfg.tls_auth_direction ? *cfg.tls_auth_direction : -1;
+    if (!proto::parse_static_key(cfg.tls_auth.load(cfg.source), s.wrap_key, err))
+      throw config_error(cfg.source, cfg.tls_auth.line, "tls-auth", "expected an OpenVPN static key: " + err);
+  } else if (cfg.tls_crypt_v2.present()) {
+    s.tcv2 = true;
+    if (!proto::parse_tcv2_server_key(cfg.tls_crypt_v2.load(cfg.source), s.tcv2_server, err))
+      throw config_error(cfg.source, cfg.tls_crypt_v2.line, "tls-crypt-v2", "expected a tls-crypt-v2 server key: " + err);
+  }
+  st.data.backend = cfg.dp_crypto;
+  st.data.replay_window = cfg.replay_window;
+  st.data.replay_time = cfg.replay_time;
+  st.data.digest = cfg.auth;
+
+  const server_subnet& sn = *cfg.server;
+  st.netmask = sn.netmask;
+  st.server_vpn_ip = sn.network + 1;
+  const uint32_t bcast = sn.network | ~sn.netmask;
+  if (cfg.topology == topology_kind::subnet) {
+    st.pool_first = sn.network + 2;
+    st.pool_last = bcast - 1;
+    st.push.push_back("topology subnet");
+    st.push.push_back("route-gateway " + format_ipv4(st.server_vpn_ip));
+  } else {
+    // net30: one /30 per client from base+4; the client is .2 of its /30, its peer .1 (§10.3).
+    st.pool_first = sn.network + 4;
+    st.pool_last = bcast >= 4 ? bcast - 3 : 0;
+    st.push.push_back("route " + format_ipv4(st.server_vpn_ip));
+  }
+  if (cfg.push_ping) st.push.push_back("ping " + std::to_string(cfg.push_ping));
+  if (cfg.push_ping_restart) st.push.push_back("ping-restart " + std::to_string(cfg.push_ping_restart));
+  for (const std::string& p : cfg.push) st.push.push_back(p);
+  return st;
+}
+
+uint32_t gateway_control::alloc_vpn_ip() {
+  const uint32_t step = cfg_.topology == topology_kind::subnet ? 1 : 4;
+  for (uint32_t i = 0; i < vpn_ip_used_.size(); i += step) {
+    if (vpn_ip_used_[i]) continue;
+    vpn_ip_used_[i] = true;
+    return setup_.pool_first + i + (step == 4 ? 2 : 0);
+  }
+  return 0;
+}
+
+gateway_control::client* gateway_control::create_client(uint32_t ip, uint16_t port, const net::mac& mac,
+                                                         uint16_t owner, uint64_t now_ms) {
+  if (clients_.size() >= cfg_.max_clients || free_peer_ids_.empty()) {
+    ++refused_;
+    log(1, "refusing " + format_ipv4(ip) + ":" + std::to_string(port) + ": max-clients reached");
+    return nullptr;
+  }
+  auto c = std::make_unique<client>();
+  c->ip = ip;
+  c->port = port;
+  c->mac = mac;
+  c->owner = owner;
+  c->peer_id = free_peer_ids_.back();
+  free_peer_ids_.pop_back();
+  c->name = format_ipv4(ip) + ":" + std::to_string(port);
+  c->created_ms = now_ms;
+  proto::session_config sc = setup_.session;
+  sc.peer_id = c->peer_id;
+  c->s = std::make_unique<proto::session>(sc, now_ms);
+  client* raw = c.get();
+  clients_[addr_key(ip, port)] = std::move(c);
+  log(4, raw->name + ": new session, peer-id " + std::to_string(raw->peer_id) + ", owner lcore " +
+             std::to_string(sh_.lcores[owner]->lcore_id));
+  return raw;
+}
+
+void gateway_control::drain(client& c, uint64_t now_ms) {
+  std::vector<uint8_t> out;
+  while (c.s->pop_packet(out)) send_frame(c.owner, c.ip, c.port, c.mac, out);
+  proto::session_event ev;
+  while (c.s->pop_event(ev)) on_event(c, ev, now_ms);
+  while (c.s->pop_packet(out)) send_frame(c.owner, c.ip, c.port, c.mac, out);
+}
+
+void gateway_control::on_event(client& c, const proto::session_event& ev, uint64_t now_ms) {
+  using proto::session_event_type;
+  switch (ev.type) {
+    case session_event_type::auth_request: {
+      if (!c.s->common_name().empty()) c.name = c.s->common_name() + "/" + format_ipv4(c.ip) + ":" + std::to_string(c.port);
+      c.vpn_ip = alloc_vpn_ip();
+      if (!c.vpn_ip) {
+        log(1, c.name + ": address pool exhausted");
+        c.s->authorize(false, {}, "no free address in the pool", now_ms);
+        return;
+      }
+      std::vector<std::string> push = setup_.push;
+      if (cfg_.topology == topology_kind::subnet)
+        push.push_back("ifconfig " + format_ipv4(c.vpn_ip) + " " + format_ipv4(setup_.netmask));
+      else
+        push.push_back("ifconfig " + format_ipv4(c.vpn_ip) + " " + format_ipv4(c.vpn_ip - 1));
+      c.s->authorize(true, push, "", now_ms);
+      break;
+    }
+    case session_event_type::key_ready: install_key(c, ev); break;
+    case session_event_type::key_retired: {
+      auto cmd = std::make_unique<dp::peer_cmd>();
+      cmd->type = dp::cmd_type::del_key;
+      cmd->key_id = ev.key_id;
+      if (c.dp_installed) send_cmd(c, std::move(cmd));
+      break;
+    }
+    case session_event_type::established:
+      log(1, c.name + ": connected, VPN address " + format_ipv4(c.vpn_ip) + ", cipher " + crypto::name(c.s->cipher()) +
+                 (c.s->ekm() ? ", tls-ekm" : ", PRF") + ", peer-id " + std::to_string(c.peer_id));
+      break;
+    case session_event_type::exit_received:
+      log(1, c.name + ": client sent EXIT");
+      c.linger_until_ms = now_ms + 5000;
+      break;
+    case session_event_type::failed: teardown(c, ev.text); break;
+    case session_event_type::control_message: log(3, c.name + ": control message '" + ev.text + "'"); break;
+    default: break;
+  }
+}
+
+void gateway_control::send_cmd(client& c, std::unique_ptr<dp::peer_cmd> cmd) {
+  cmd->peer_id = c.peer_id;
+  rte_ring* r = sh_.lcores[c.owner]->cmd;
+  // The control thread may wait here (never a worker): the owner drains its ring every loop.
+  for (int i = 0; i < 10000; ++i) {
+    if (rte_ring_sp_enqueue(r, cmd.get()) == 0) {
+      cmd.release();
+      return;
+    }
+    ::usleep(100);
+  }
+  log(1, c.name + ": command ring to lcore stuck; command dropped");
+}
+
+void gateway_control::install_key(client& c, const proto::session_event& ev) {
+  proto::data_key_params p = setup_.data;
+  p.cipher = ev.cipher;
+  p.digest = ev.digest;
+  std::span<const uint8_t, wire::k_key2_size> k(ev.key.data(), ev.key.size());
+  std::string err;
+  auto cmd = std::make_unique<dp::peer_cmd>();
+  cmd->type = dp::cmd_type::new_key;
+  cmd->key_id = ev.key_id;
+  cmd->tx = proto::dc_tx::create(p, k, proto::k_dir_server_to_client, &err);
+  cmd->rx = proto::dc_rx::create(p, k, proto::k_dir_client_to_server, &err);
+  if (!cmd->tx || !cmd->rx) {
+    teardown(c, "data key setup failed: " + err);
+    return;
+  }
+  if (!c.dp_installed) {
+    auto* peer = new dp::dp_peer();
+    peer->peer_id = c.peer_id;
+    peer->vpn_ip = c.vpn_ip;
+    peer->data_v2 = (c.s->peer().iv_proto & wire::k_iv_proto_data_v2) != 0;
+    peer->ping_interval_s = cfg_.ping;
+    peer->client_ip = c.ip;
+    peer->client_port = c.port;
+    peer->client_mac = c.mac;
+    peer->keys = proto::data_keys(true, setup_.data);
+    peer->last_rx_s.store(sh_.now_s.load());
+    auto np = std::make_unique<dp::peer_cmd>();
+    np->type = dp::cmd_type::new_peer;
+    np->peer = peer;
+    c.peer = peer;
+    send_cmd(c, std::move(np));
+    send_cmd(c, std::move(cmd));
+    // Publish after the commands: a packet that beats them is dropped as peer_not_ready.
+    sh_.owner[c.peer_id].store(c.owner, std::memory_order_release);
+    const uint64_t ak = addr_key(c.ip, c.port);
+    rte_hash_add_key_data(sh_.addrs, &ak, reinterpret_cast<void*>(uintptr_t{c.peer_id}));
+    rte_hash_add_key_data(sh_.routes, &c.vpn_ip, reinterpret_cast<void*>(uintptr_t{c.peer_id}));
+    c.dp_installed = true;
+    return;
+  }
+  send_cmd(c, std::move(cmd));
+}
+
+void gateway_control::teardown(client& c, const std::string& why) {
+  if (c.dead) return;
+  c.dead = true;
+  log(1, c.name + ": session closed: " + why);
+  if (c.dp_installed) {
+    sh_.owner[c.peer_id].store(dp::k_no_owner, std::memory_order_release);
+    const uint64_t ak = addr_key(c.ip, c.port);
+    rte_hash_del_key(sh_.addrs, &ak);
+    rte_hash_del_key(sh_.routes, &c.vpn_ip);
+    auto cmd = std::make_unique<dp::peer_cmd>();
+    cmd->type = dp::cmd_type::del_peer;
+    send_cmd(c, std::move(cmd));  // the peer id is reused when the lcore hands the peer back
+    c.peer = nullptr;
+  } else {
+    free_peer_ids_.push_back(c.peer_id);
+  }
+  if (c.vpn_ip) {
+    const uint32_t step = cfg_.topology == topology_kind::subnet ? 0 : 2;
+    vpn_ip_used_[c.vpn_ip - step - setup_.pool_first] = false;
+  }
+}
+
+void gateway_control::notify_exit(client& c, uint64_t now_ms) {
+  if (!c.s->established() || !cfg_.explicit_exit_notify) return;
+  if (!(c.s->peer().iv_proto & wire::k_iv_proto_cc_exit_notify)) return;  // OCC_EXIT: not yet
+  c.s->send_text(cfg_.explicit_exit_notify >= 2 ? "RESTART,[N]" : "RESTART", now_ms);
+  drain(c, now_ms);
+}
+
+void gateway_control::housekeeping(uint64_t now_ms) {
+  for (auto it = clients_.begin(); it != clients_.end();) {
+    client& c = *it->second;
+    if (!c.dead) {
+      if (c.linger_until_ms && now_ms >= c.linger_until_ms) {
+        teardown(c, "exit");
+      } else if (c.peer && c.peer->occ_exit.load(std::memory_order_relaxed)) {
+        teardown(c, "OCC exit");
+      } else if (c.peer && cfg_.ping_restart) {
+        const uint64_t last = std::max(c.peer->last_rx_s.load(std::memory_order_relaxed) * 1000, c.last_ctl_rx_ms);
+        if (now_ms > last + uint64_t{cfg_.ping_restart} * 1000) teardown(c, "ping-restart (no traffic)");
+      }
+    }
+    if (c.dead) {
+      it = clients_.erase(it);
+      continue;
+    }
+    ++it;
+  }
+}
+
+}  // namespace dpvpn::cp

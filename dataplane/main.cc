@@ -1,0 +1,278 @@
+// SPDX-License-Identifier: MIT
+// dpvpn: build/dpvpn [EAL options] -- --config server.conf
+// Brings up EAL, the exception port and the WAN port, the shared rings/tables, the control
+// thread and one worker per EAL lcore; stops cleanly on SIGTERM/SIGINT.
+#include <pthread.h>
+#include <rte_eal.h>
+#include <rte_ethdev.h>
+#include <rte_hash.h>
+#include <rte_jhash.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+#include <rte_rcu_qsbr.h>
+#include <rte_ring.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <thread>
+
+#include "dpvpn/config.h"
+#include "dpvpn/exception_port.h"
+#include "dpvpn/gateway.h"
+#include "dpvpn/ports.h"
+
+using namespace dpvpn;
+
+namespace {
+
+[[noreturn]] void fatal(const std::string& m) {
+  std::fprintf(stderr, "dpvpn: %s\n", m.c_str());
+  std::fflush(stderr);
+  rte_eal_cleanup();
+  std::exit(1);
+}
+
+void usage() {
+  std::fprintf(stderr,
+               "usage: dpvpn [EAL options] -- --config server.conf\n"
+               "  e.g. dpvpn --no-huge -m 1024 --no-shconf --no-pci -l 0-1 \\\n"
+               "         --vdev=net_af_packet0,iface=veth0,qpairs=2 -- --config server.conf\n");
+}
+
+rte_ring* make_ring(const std::string& name, unsigned size, unsigned flags) {
+  rte_ring* r = rte_ring_create(name.c_str(), size, static_cast<int>(rte_socket_id()), flags);
+  if (!r) fatal("ring " + name + ": " + rte_strerror(rte_errno));
+  return r;
+}
+
+rte_hash* make_hash(const char* name, uint32_t entries, uint32_t key_len, rte_rcu_qsbr* qsbr) {
+  rte_hash_parameters hp{};
+  hp.name = name;
+  hp.entries = std::max<uint32_t>(entries, 64);
+  hp.key_len = key_len;
+  hp.hash_func = rte_jhash;
+  hp.socket_id = static_cast<int>(rte_socket_id());
+  // Lock-free readers; the control thread is the only writer.
+  hp.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF;
+  rte_hash* h = rte_hash_create(&hp);
+  if (!h) fatal(std::string("hash ") + name + ": " + rte_strerror(rte_errno));
+  rte_hash_rcu_config rc{};
+  rc.v = qsbr;
+  rc.mode = RTE_HASH_QSBR_MODE_DQ;  // freed key slots are reclaimed after every reader reported
+  if (rte_hash_rcu_qsbr_add(h, &rc) != 0) fatal(std::string("hash rcu ") + name);
+  return h;
+}
+
+struct launch_arg {
+  dp::dp_shared* sh;
+  dp::dp_lcore* me;
+};
+int launch_worker(void* a) {
+  auto* la = static_cast<launch_arg*>(a);
+  return dp::worker_main(*la->sh, *la->me);
+}
+
+std::string exception_ifname(const std::string& dev) {
+  // `dev tun` -> tun0 (openvpn picks the first free tunN; we take tun0), `dev tun3` -> tun3.
+  if (dev == "tun" || dev == "tap") return dev + "0";
+  return dev;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Signals go to the control thread only (one mechanism, a signalfd): block them in this thread
+  // before EAL creates its lcore threads, which inherit the mask.
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  for (int s : {SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2}) sigaddset(&sigs, s);
+  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+
+  const int consumed = rte_eal_init(argc, argv);
+  if (consumed < 0) {
+    usage();
+    std::fprintf(stderr, "dpvpn: EAL init failed: %s\n", rte_strerror(rte_errno));
+    return 1;
+  }
+  argc -= consumed;
+  argv += consumed;
+  std::string config_path;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--config" && i + 1 < argc) config_path = argv[++i];
+    else if (a == "--help" || a == "-h") { usage(); return 0; }
+    else { usage(); fatal("unknown argument " + a); }
+  }
+  if (config_path.empty()) { usage(); fatal("--config is required"); }
+
+  cp::server_config cfg;
+  try {
+    cfg = cp::parse_server_config(config_path);
+  } catch (const cp::config_error& e) {
+    fatal(e.what());
+  }
+  if (!cfg.local) fatal(config_path + ": local: required (the WAN address the dataplane owns)");
+  if (cfg.dev_type != cp::dev_kind::tun) fatal(config_path + ": dev: only tun is supported by the dataplane yet");
+
+  const uint16_t n_workers = static_cast<uint16_t>(rte_lcore_count());
+  if (n_workers > dp::k_max_workers) fatal("too many lcores");
+
+  // Exception port ("TUN"), then the WAN port (the first other ethdev).
+  kni::exception_conf ec;
+  ec.kind = cfg.dp_exception == cp::exception_port_kind::tap ? "tap"
+            : cfg.dp_exception == cp::exception_port_kind::virtio_user ? "virtio-user"
+                                                                       : "tun";
+  ec.ifname = exception_ifname(cfg.dev);
+  ec.queues = n_workers;
+  ec.mtu = cfg.tun_mtu;
+  std::string err;
+  uint16_t exc_port = 0;
+  if (kni::create_exception_port(ec, exc_port, err) != 0) fatal(err);
+  const int wan = dp::find_wan_port(exc_port);
+  if (wan < 0) fatal("no WAN port: give one with --vdev=net_af_packet0,iface=IF or a NIC");
+
+  const uint32_t n_mbufs = cfg.dp_mbufs ? cfg.dp_mbufs
+                                        : dp::mbufs_needed(n_workers, n_workers, n_workers, 1024, 1024,
+                                                           static_cast<uint16_t>(cfg.dp_ring_size));
+  rte_mempool* pool = dp::create_mbuf_pool("dpvpn_mbufs", n_mbufs, static_cast<int>(rte_socket_id()), err);
+  if (!pool) fatal(err);
+  dp::port_info wan_info, exc_info;
+  dp::port_conf pc;
+  pc.port_id = static_cast<uint16_t>(wan);
+  pc.queues = n_workers;
+  pc.pool = pool;
+  if (dp::setup_port(pc, wan_info, err) != 0) fatal(err);
+  pc.port_id = exc_port;
+  pc.want_rss = false;
+  if (dp::setup_port(pc, exc_info, err) != 0) fatal(err);
+  const uint32_t server_ip = cfg.server->network + 1;
+  if (kni::configure_kernel_iface(ec.ifname, server_ip, static_cast<uint8_t>(cfg.server->prefix_len()), cfg.tun_mtu,
+                                  err) != 0)
+    fatal(err);
+
+  // Shared state.
+  dp::dp_shared sh;
+  sh.cfg.wan_port = static_cast<uint16_t>(wan);
+  sh.cfg.exc_port = exc_port;
+  sh.cfg.n_workers = n_workers;
+  sh.cfg.local_ip = *cfg.local;
+  sh.cfg.local_port = cfg.port;
+  std::memcpy(sh.cfg.wan_mac.data(), wan_info.mac, 6);
+  sh.cfg.rx_burst = static_cast<uint16_t>(cfg.dp_rx_burst);
+  sh.cfg.max_peers = cfg.max_clients;
+  sh.pool = pool;
+  const unsigned ring = cfg.dp_ring_size;
+  sh.punt = make_ring("dpvpn_punt", ring, RING_F_SC_DEQ);
+  sh.done = make_ring("dpvpn_done", rte_align32pow2(ring * n_workers * 2), RING_F_SC_DEQ);
+  sh.owner = std::make_unique<std::atomic<uint16_t>[]>(sh.cfg.max_peers);
+  for (uint32_t i = 0; i < sh.cfg.max_peers; ++i) sh.owner[i].store(dp::k_no_owner);
+  const size_t qsz = rte_rcu_qsbr_get_memsize(n_workers);
+  sh.qsbr = static_cast<rte_rcu_qsbr*>(rte_zmalloc("dpvpn_qsbr", qsz, RTE_CACHE_LINE_SIZE));
+  if (!sh.qsbr || rte_rcu_qsbr_init(sh.qsbr, n_workers) != 0) fatal("QSBR init failed");
+  sh.routes = make_hash("dpvpn_routes", sh.cfg.max_peers * 2, sizeof(uint32_t), sh.qsbr);
+  sh.addrs = make_hash("dpvpn_addrs", sh.cfg.max_peers * 2, sizeof(uint64_t), sh.qsbr);
+  sh.now_s.store(static_cast<uint64_t>(time(nullptr)));
+
+  std::vector<std::unique_ptr<dp::dp_lcore>> lcores;
+  std::vector<unsigned> lcore_ids;
+  unsigned lid;
+  RTE_LCORE_FOREACH(lid) lcore_ids.push_back(lid);
+  for (uint16_t i = 0; i < n_workers; ++i) {
+    auto l = std::make_unique<dp::dp_lcore>();
+    l->index = i;
+    l->lcore_id = lcore_ids[i];
+    l->eng = crypto::engine::create();
+    l->peers = std::make_unique<dp::dp_peer*[]>(sh.cfg.max_peers);
+    l->owned = std::make_unique<uint32_t[]>(sh.cfg.max_peers);
+    l->cmd = make_ring("dpvpn_cmd" + std::to_string(i), ring, RING_F_SP_ENQ | RING_F_SC_DEQ);
+    l->ctl_tx = make_ring("dpvpn_ctltx" + std::to_string(i), ring, RING_F_SP_ENQ | RING_F_SC_DEQ);
+    sh.lcores[i] = l.get();
+    lcores.push_back(std::move(l));
+  }
+  for (uint16_t to = 0; to < n_workers; ++to)
+    for (uint16_t from = 0; from < n_workers; ++from)
+      if (from != to)
+        sh.lcores[to]->handoff_in[from] = make_ring("dpvpn_ho" + std::to_string(from) + "_" + std::to_string(to),
+                                                    ring, RING_F_SP_ENQ | RING_F_SC_DEQ);
+
+  // TLS and the control thread.
+  proto::tls_config tc;
+  tc.server = true;
+  auto path_of = [&](const cp::file_ref& f, const char* what) {
+    if (!f.present()) fatal(std::string(what) + " is required");
+    if (!f.is_inline) return f.path;
+    char tmpl[] = "/tmp/dpvpn-inline-XXXXXX";
+    int fd = mkstemp(tmpl);
+    if (fd < 0 || write(fd, f.inline_text.data(), f.inline_text.size()) < 0) fatal("cannot store inline " + std::string(what));
+    close(fd);
+    return std::string(tmpl);
+  };
+  tc.ca_file = path_of(cfg.ca, "ca");
+  tc.cert_file = path_of(cfg.cert, "cert");
+  tc.key_file = path_of(cfg.key, "key");
+  if (cfg.crl_verify.present()) tc.crl_file = path_of(cfg.crl_verify, "crl-verify");
+  if (cfg.tls_version_min) {
+    static const char* v[] = {"1.0", "1.1", "1.2", "1.3"};
+    tc.version_min = v[static_cast<int>(*cfg.tls_version_min)];
+  }
+  tc.verify_client = cfg.verify_client_cert == cp::verify_client_cert_mode::none       ? proto::verify_client_cert::none
+                     : cfg.verify_client_cert == cp::verify_client_cert_mode::optional ? proto::verify_client_cert::optional
+                                                                                        : proto::verify_client_cert::require;
+  tc.remote_cert = cfg.remote_cert_tls_client ? proto::remote_cert_tls::client : proto::remote_cert_tls::none;
+  auto tls = proto::tls_context::create(tc, err);
+  if (!tls) fatal("TLS: " + err);
+
+  int sfd = signalfd(-1, &sigs, SFD_NONBLOCK | SFD_CLOEXEC);
+  if (sfd < 0) fatal("signalfd failed");
+  std::unique_ptr<cp::gateway_control> control;
+  try {
+    control = std::make_unique<cp::gateway_control>(cfg, cp::make_control_setup(cfg, tls.get()), sh, sfd);
+  } catch (const cp::config_error& e) {
+    fatal(e.what());
+  }
+  std::printf("dpvpn: WAN port %d (%s, %u queue(s), RSS %s), exception port %u (%s %s), %u worker lcore(s), "
+              "%u mbufs\n",
+              wan, wan_info.driver, n_workers, wan_info.rss_on ? "on" : "off", exc_port, ec.kind.c_str(),
+              ec.ifname.c_str(), n_workers, n_mbufs);
+  std::fflush(stdout);
+  std::thread control_thread([&] { control->run(); });
+
+  std::vector<launch_arg> args(n_workers);
+  for (uint16_t i = 0; i < n_workers; ++i) args[i] = {&sh, sh.lcores[i]};
+  for (uint16_t i = 1; i < n_workers; ++i) rte_eal_remote_launch(launch_worker, &args[i], sh.lcores[i]->lcore_id);
+  launch_worker(&args[0]);  // the main lcore is a worker too
+  rte_eal_mp_wait_lcore();
+  control_thread.join();
+  control->print_counters("exit");
+
+  // Peers still owned by the lcores, and anything left in the rings, go back to the pool.
+  for (auto& l : lcores)
+    for (uint32_t i = 0; i < l->n_owned; ++i) delete l->peers[l->owned[i]];
+  auto drain_ring = [](rte_ring* r, bool mbufs) {
+    void* o;
+    while (rte_ring_dequeue(r, &o) == 0) {
+      if (mbufs) rte_pktmbuf_free(static_cast<rte_mbuf*>(o));
+      else delete static_cast<dp::peer_cmd*>(o);
+    }
+  };
+  drain_ring(sh.punt, true);
+  drain_ring(sh.done, false);
+  for (auto& l : lcores) {
+    drain_ring(l->ctl_tx, true);
+    drain_ring(l->cmd, false);
+    for (auto* r : l->handoff_in)
+      if (r) drain_ring(r, true);
+  }
+  dp::close_port(static_cast<uint16_t>(wan), err);
+  kni::destroy_exception_port(exc_port, err);
+  std::printf("dpvpn: mbufs in use at exit: %u of %u\n", rte_mempool_in_use_count(pool), n_mbufs);
+  control.reset();
+  rte_eal_cleanup();
+  return 0;
+}

@@ -1,0 +1,140 @@
+// SPDX-License-Identifier: MIT
+// Ethernet / ARP / IPv4 / UDP header parsing and building for the gateway (no DPDK).
+#include "dpvpn/netpkt.h"
+
+#include <cstring>
+
+#include "dpvpn/wire.h"
+
+namespace dpvpn::net {
+
+using wire::get_u16;
+using wire::get_u32;
+using wire::put_u16;
+using wire::put_u32;
+
+uint32_t csum_partial(const uint8_t* p, size_t n, uint32_t sum) noexcept {
+  uint64_t s = sum;
+  size_t i = 0;
+  for (; i + 1 < n; i += 2) s += static_cast<uint32_t>(p[i] << 8 | p[i + 1]);
+  if (i < n) s += static_cast<uint32_t>(p[i] << 8);
+  while (s >> 16) s = (s & 0xffff) + (s >> 16);
+  return static_cast<uint32_t>(s);
+}
+
+uint16_t csum_fold(uint32_t sum) noexcept {
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  return static_cast<uint16_t>(~sum & 0xffff);
+}
+
+uint16_t ipv4_header_checksum(const uint8_t* ip, size_t ihl_bytes) noexcept {
+  return csum_fold(csum_partial(ip, ihl_bytes));
+}
+
+frame_info parse_frame(const uint8_t* f, size_t len) noexcept {
+  frame_info fi;
+  if (len < k_eth_hdr) return fi;
+  std::memcpy(fi.dst_mac.data(), f, 6);
+  std::memcpy(fi.src_mac.data(), f + 6, 6);
+  const uint16_t et = get_u16(f + 12);
+  if (et == k_ethertype_arp) {
+    fi.kind = len >= k_eth_hdr + 28 ? frame_kind::arp : frame_kind::malformed;
+    return fi;
+  }
+  if (et == k_ethertype_ipv6) {
+    fi.kind = frame_kind::ipv6;
+    return fi;
+  }
+  if (et != k_ethertype_ipv4) {
+    fi.kind = frame_kind::other;
+    return fi;
+  }
+  const uint8_t* ip = f + k_eth_hdr;
+  const size_t avail = len - k_eth_hdr;
+  if (avail < k_ipv4_hdr || (ip[0] >> 4) != 4) return fi;
+  const size_t ihl = (ip[0] & 0x0f) * 4u;
+  const size_t tot = get_u16(ip + 2);
+  if (ihl < k_ipv4_hdr || tot < ihl || tot > avail) return fi;
+  fi.src_ip = get_u32(ip + 12);
+  fi.dst_ip = get_u32(ip + 16);
+  if ((get_u16(ip + 6) & 0x3fff) != 0) {  // MF set or fragment offset != 0
+    fi.kind = frame_kind::ipv4_fragment;
+    return fi;
+  }
+  if (ip[9] != k_proto_udp) {
+    fi.kind = frame_kind::ipv4_other;
+    return fi;
+  }
+  if (tot < ihl + k_udp_hdr) return fi;
+  const uint8_t* udp = ip + ihl;
+  const size_t ulen = get_u16(udp + 4);
+  if (ulen < k_udp_hdr || ulen > tot - ihl) return fi;
+  fi.src_port = get_u16(udp);
+  fi.dst_port = get_u16(udp + 2);
+  fi.l4_off = k_eth_hdr + ihl;
+  fi.payload_off = fi.l4_off + k_udp_hdr;
+  fi.payload_len = ulen - k_udp_hdr;
+  fi.kind = frame_kind::ipv4_udp;
+  return fi;
+}
+
+bool arp_make_reply(uint8_t* f, size_t len, uint32_t target_ip, const mac& our_mac) noexcept {
+  if (len < k_eth_hdr + 28 || get_u16(f + 12) != k_ethertype_arp) return false;
+  uint8_t* a = f + k_eth_hdr;
+  // htype 1 (Ethernet), ptype IPv4, hlen 6, plen 4, oper 1 (request)
+  if (get_u16(a) != 1 || get_u16(a + 2) != k_ethertype_ipv4 || a[4] != 6 || a[5] != 4 || get_u16(a + 6) != 1)
+    return false;
+  if (get_u32(a + 24) != target_ip) return false;
+  uint8_t sha[6], spa[4];
+  std::memcpy(sha, a + 8, 6);
+  std::memcpy(spa, a + 14, 4);
+  put_u16(a + 6, 2);  // reply
+  std::memcpy(a + 8, our_mac.data(), 6);
+  put_u32(a + 14, target_ip);
+  std::memcpy(a + 18, sha, 6);
+  std::memcpy(a + 24, spa, 4);
+  std::memcpy(f, sha, 6);
+  std::memcpy(f + 6, our_mac.data(), 6);
+  return true;
+}
+
+void write_outer_v4(uint8_t* h, const udp_endpoints& e, size_t payload_len, uint16_t ip_id, bool udp_csum) noexcept {
+  std::memcpy(h, e.dst_mac.data(), 6);
+  std::memcpy(h + 6, e.src_mac.data(), 6);
+  put_u16(h + 12, k_ethertype_ipv4);
+  uint8_t* ip = h + k_eth_hdr;
+  ip[0] = 0x45;
+  ip[1] = 0;
+  put_u16(ip + 2, static_cast<uint16_t>(k_ipv4_hdr + k_udp_hdr + payload_len));
+  put_u16(ip + 4, ip_id);
+  put_u16(ip + 6, 0x4000);  // DF
+  ip[8] = 64;
+  ip[9] = k_proto_udp;
+  put_u16(ip + 10, 0);
+  put_u32(ip + 12, e.src_ip);
+  put_u32(ip + 16, e.dst_ip);
+  put_u16(ip + 10, ipv4_header_checksum(ip, k_ipv4_hdr));
+  uint8_t* udp = ip + k_ipv4_hdr;
+  put_u16(udp, e.src_port);
+  put_u16(udp + 2, e.dst_port);
+  const uint16_t ulen = static_cast<uint16_t>(k_udp_hdr + payload_len);
+  put_u16(udp + 4, ulen);
+  put_u16(udp + 6, 0);
+  if (udp_csum) {
+    uint32_t s = csum_partial(ip + 12, 8);  // pseudo header: src, dst
+    s += k_proto_udp;
+    s += ulen;
+    s = csum_partial(udp, ulen, s);
+    uint16_t c = csum_fold(s);
+    put_u16(udp + 6, c == 0 ? 0xffff : c);
+  }
+}
+
+bool inner_v4_addrs(const uint8_t* p, size_t len, uint32_t& src, uint32_t& dst) noexcept {
+  if (len < k_ipv4_hdr || (p[0] >> 4) != 4 || (p[0] & 0x0f) < 5) return false;
+  src = get_u32(p + 12);
+  dst = get_u32(p + 16);
+  return true;
+}
+
+}  // namespace dpvpn::net

@@ -1,0 +1,204 @@
+// SPDX-License-Identifier: MIT
+// The worker lcore loop: commands, control-thread frames, handoffs, WAN and exception-port
+// bursts, keepalives. No locks, no allocation, no syscalls on the packet path.
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_rcu_qsbr.h>
+#include <rte_ring.h>
+
+#include <cstring>
+
+#include "worker_internal.h"
+
+namespace dpvpn::dp {
+
+buf_view view_of(rte_mbuf* m) noexcept {
+  buf_view v;
+  v.data = rte_pktmbuf_mtod(m, uint8_t*);
+  v.len = m->data_len;
+  v.headroom = rte_pktmbuf_headroom(m);
+  v.tailroom = rte_pktmbuf_tailroom(m);
+  return v;
+}
+
+void apply_view(rte_mbuf* m, const buf_view& v) noexcept {
+  m->data_off = static_cast<uint16_t>(v.data - static_cast<uint8_t*>(m->buf_addr));
+  m->data_len = static_cast<uint16_t>(v.len);
+  m->pkt_len = v.len;
+}
+
+void handoff(worker_ctx& c, rte_mbuf* m, uint16_t owner) noexcept {
+  rte_ring* r = c.sh.lcores[owner]->handoff_in[c.me.index];
+  if (rte_ring_sp_enqueue(r, m) != 0) return drop_pkt(c, m, drop::handoff_full);
+  lcore_counters::bump(c.me.ctr.handoff_out);
+}
+
+namespace {
+
+void owned_add(dp_lcore& me, uint32_t pid) { me.owned[me.n_owned++] = pid; }
+void owned_remove(dp_lcore& me, uint32_t pid) {
+  for (uint32_t i = 0; i < me.n_owned; ++i) {
+    if (me.owned[i] == pid) {
+      me.owned[i] = me.owned[--me.n_owned];
+      return;
+    }
+  }
+}
+
+// Applies control commands between bursts; each goes back on the done ring.
+unsigned apply_cmds(worker_ctx& c) noexcept {
+  void* objs[16];
+  const unsigned n = rte_ring_sc_dequeue_burst(c.me.cmd, objs, 16, nullptr);
+  for (unsigned i = 0; i < n; ++i) {
+    auto* cmd = static_cast<peer_cmd*>(objs[i]);
+    dp_peer*& slot = c.me.peers[cmd->peer_id];
+    switch (cmd->type) {
+      case cmd_type::new_peer:
+        if (!slot) {
+          slot = cmd->peer;
+          cmd->peer = nullptr;
+          owned_add(c.me, cmd->peer_id);
+        }
+        break;
+      case cmd_type::new_key:
+        if (slot) slot->keys.install_prebuilt(cmd->key_id, cmd->tx, cmd->rx, c.now_s);
+        break;
+      case cmd_type::del_key:
+        if (slot) slot->keys.retire(cmd->key_id, cmd->tx, cmd->rx);
+        break;
+      case cmd_type::set_addr:
+        if (slot) {
+          slot->client_ip = cmd->client_ip;
+          slot->client_port = cmd->client_port;
+          slot->client_mac = cmd->client_mac;
+        }
+        break;
+      case cmd_type::del_peer:
+        if (slot) {
+          cmd->peer = slot;
+          slot = nullptr;
+          owned_remove(c.me, cmd->peer_id);
+        }
+        break;
+    }
+    lcore_counters::bump(c.me.ctr.cmds);
+    // The done ring is sized for every command in flight; it cannot be full.
+    while (rte_ring_mp_enqueue(c.sh.done, cmd) != 0) rte_pause();
+  }
+  return n;
+}
+
+// Keepalive (§9.2): a ping to every owned peer that has been sent nothing for its interval.
+void keepalives(worker_ctx& c) noexcept {
+  for (uint32_t i = 0; i < c.me.n_owned && c.tx.n_wan < k_max_burst; ++i) {
+    dp_peer* p = c.me.peers[c.me.owned[i]];
+    if (!p || !p->keys.has_key() || !p->ping_interval_s) continue;
+    if (c.now_s < p->last_tx_s.load(std::memory_order_relaxed) + p->ping_interval_s) continue;
+    rte_mbuf* m = rte_pktmbuf_alloc(c.sh.pool);
+    if (!m) {
+      c.me.ctr.dropped(drop::alloc_failed);
+      return;
+    }
+    uint8_t* d = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, wire::k_ping_magic.size()));
+    std::memcpy(d, wire::k_ping_magic.data(), wire::k_ping_magic.size());
+    if (!seal_and_frame(c, *p, m)) {
+      drop_pkt(c, m, drop::seal_failed);
+      continue;
+    }
+    lcore_counters::bump(c.me.ctr.pings_tx);
+    c.tx.wan[c.tx.n_wan++] = m;
+  }
+}
+
+void flush_tx(worker_ctx& c) noexcept {
+  const dp_config& cfg = c.sh.cfg;
+  auto& ctr = c.me.ctr;
+  if (c.tx.n_wan) {
+    uint64_t bytes[k_max_burst * 2 + 1];  // prefix sums, read before the PMD owns the mbufs
+    bytes[0] = 0;
+    for (uint16_t i = 0; i < c.tx.n_wan; ++i) bytes[i + 1] = bytes[i] + c.tx.wan[i]->pkt_len;
+    const uint16_t sent = rte_eth_tx_burst(cfg.wan_port, c.me.index, c.tx.wan, c.tx.n_wan);
+    lcore_counters::bump(ctr.wan_tx_pkts, sent);
+    lcore_counters::bump(ctr.wan_tx_bytes, bytes[sent]);
+    for (uint16_t i = sent; i < c.tx.n_wan; ++i) drop_pkt(c, c.tx.wan[i], drop::wan_tx_full);
+    c.tx.n_wan = 0;
+  }
+  if (c.tx.n_tun) {
+    uint64_t bytes[k_max_burst * 2 + 1];
+    bytes[0] = 0;
+    for (uint16_t i = 0; i < c.tx.n_tun; ++i) bytes[i + 1] = bytes[i] + c.tx.tun[i]->pkt_len;
+    const uint16_t sent = rte_eth_tx_burst(cfg.exc_port, c.me.index, c.tx.tun, c.tx.n_tun);
+    lcore_counters::bump(ctr.tun_tx_pkts, sent);
+    lcore_counters::bump(ctr.tun_tx_bytes, bytes[sent]);
+    for (uint16_t i = sent; i < c.tx.n_tun; ++i) drop_pkt(c, c.tx.tun[i], drop::tun_tx_full);
+    c.tx.n_tun = 0;
+  }
+}
+
+}  // namespace
+
+int worker_main(dp_shared& sh, dp_lcore& me) {
+  const dp_config& cfg = sh.cfg;
+  worker_ctx c{sh, me, {}, sh.now_s.load(), 0};
+  rte_rcu_qsbr_thread_register(sh.qsbr, me.index);
+  rte_rcu_qsbr_thread_online(sh.qsbr, me.index);
+  const uint16_t burst = std::min<uint16_t>(cfg.rx_burst, k_max_burst);
+  rte_mbuf* pkts[k_max_burst];
+  const uint64_t hz = rte_get_tsc_hz();
+  uint64_t next_housekeeping = rte_rdtsc() + hz;
+  uint32_t idle = 0;
+
+  while (!sh.stop.load(std::memory_order_relaxed)) {
+    c.now_s = sh.now_s.load(std::memory_order_relaxed);
+    unsigned work = apply_cmds(c);
+
+    // Frames the control thread built for this lcore's WAN queue (it never touches our queues).
+    unsigned n = rte_ring_sc_dequeue_burst(me.ctl_tx, reinterpret_cast<void**>(pkts), burst, nullptr);
+    for (unsigned i = 0; i < n; ++i) c.tx.wan[c.tx.n_wan++] = pkts[i];
+    lcore_counters::bump(me.ctr.ctl_tx, n);
+    work += n;
+
+    // Packets other lcores handed to us, the owner.
+    for (uint16_t from = 0; from < cfg.n_workers; ++from) {
+      if (!me.handoff_in[from]) continue;
+      n = rte_ring_sc_dequeue_burst(me.handoff_in[from], reinterpret_cast<void**>(pkts), burst, nullptr);
+      lcore_counters::bump(me.ctr.handoff_in, n);
+      for (unsigned i = 0; i < n; ++i) {
+        if (meta_of(pkts[i]).dir == pkt_dir::wan) wan_data_owner(c, pkts[i]);
+        else tun_data_owner(c, pkts[i]);
+      }
+      work += n;
+      if (c.tx.n_wan > k_max_burst || c.tx.n_tun > k_max_burst) flush_tx(c);
+    }
+
+    n = rte_eth_rx_burst(cfg.wan_port, me.index, pkts, burst);
+    for (unsigned i = 0; i < n; ++i) wan_input(c, pkts[i]);
+    work += n;
+    if (c.tx.n_wan > k_max_burst || c.tx.n_tun > k_max_burst) flush_tx(c);
+
+    n = rte_eth_rx_burst(cfg.exc_port, me.index, pkts, burst);
+    for (unsigned i = 0; i < n; ++i) tun_input(c, pkts[i]);
+    work += n;
+
+    const uint64_t tsc = rte_rdtsc();
+    if (tsc >= next_housekeeping) {
+      keepalives(c);
+      next_housekeeping = tsc + hz;
+    }
+    flush_tx(c);
+    rte_rcu_qsbr_quiescent(sh.qsbr, me.index);
+
+    // Adaptive idle: after a run of empty polls, yield the CPU briefly (not on the packet path).
+    if (work) {
+      idle = 0;
+    } else if (cfg.adaptive_idle && ++idle > 256) {
+      rte_delay_us_sleep(idle > 4096 ? 200 : 20);
+    }
+  }
+  flush_tx(c);
+  rte_rcu_qsbr_thread_offline(sh.qsbr, me.index);
+  rte_rcu_qsbr_thread_unregister(sh.qsbr, me.index);
+  return 0;
+}
+
+}  // namespace dpvpn::dp

@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: MIT
+// Exception-port receive path: inner destination -> owner -> seal in place -> outer UDP/IPv4 -> WAN TX.
+#include <rte_hash.h>
+
+#include "worker_internal.h"
+
+namespace dpvpn::dp {
+
+void tun_input(worker_ctx& c, rte_mbuf* m) noexcept {
+  auto& ctr = c.me.ctr;
+  lcore_counters::bump(ctr.tun_rx_pkts);
+  lcore_counters::bump(ctr.tun_rx_bytes, m->pkt_len);
+  if (m->nb_segs != 1) return drop_pkt(c, m, drop::multi_segment);
+  uint32_t src = 0, dst = 0;
+  if (!net::inner_v4_addrs(rte_pktmbuf_mtod(m, const uint8_t*), m->data_len, src, dst))
+    return drop_pkt(c, m, drop::inner_not_ip);
+  void* data = nullptr;
+  if (rte_hash_lookup_data(c.sh.routes, &dst, &data) < 0) return drop_pkt(c, m, drop::no_route);
+  const uint32_t pid = static_cast<uint32_t>(reinterpret_cast<uintptr_t>(data));
+  if (pid >= c.sh.cfg.max_peers) return drop_pkt(c, m, drop::no_route);
+  const uint16_t owner = c.sh.owner[pid].load(std::memory_order_acquire);
+  if (owner == k_no_owner) return drop_pkt(c, m, drop::no_route);
+  mbuf_meta& mm = meta_of(m);
+  mm.peer_id = pid;
+  mm.dir = pkt_dir::tun;
+  if (owner != c.me.index) return handoff(c, m, owner);
+  tun_data_owner(c, m);
+}
+
+void tun_data_owner(worker_ctx& c, rte_mbuf* m) noexcept {
+  dp_peer* p = c.me.peers[meta_of(m).peer_id];
+  if (!p) return drop_pkt(c, m, drop::peer_not_ready);
+  if (!seal_and_frame(c, *p, m)) return drop_pkt(c, m, drop::seal_failed);
+  c.tx.wan[c.tx.n_wan++] = m;
+}
+
+// Owner lcore only. m holds the plaintext; on success it holds the whole outer frame.
+bool seal_and_frame(worker_ctx& c, dp_peer& p, rte_mbuf* m) noexcept {
+  buf_view v = view_of(m);
+  const uint32_t len_in = v.len;
+  if (p.keys.seal(*c.me.eng, v, p.data_v2 ? p.peer_id : wire::k_peer_id_none, c.now_s) != proto::dc_err::ok)
+    return false;
+  const uint32_t payload = v.len;
+  uint8_t* h = v.prepend(static_cast<uint32_t>(net::k_outer_v4));
+  if (!h) return false;
+  const dp_config& cfg = c.sh.cfg;
+  net::udp_endpoints e;
+  e.src_mac = cfg.wan_mac;
+  e.dst_mac = p.client_mac;
+  e.src_ip = cfg.local_ip;
+  e.dst_ip = p.client_ip;
+  e.src_port = cfg.local_port;
+  e.dst_port = p.client_port;
+  net::write_outer_v4(h, e, payload, c.ip_id++, cfg.udp_checksum);
+  apply_view(m, v);
+  lcore_counters::bump(c.me.ctr.encrypted);
+  p.last_tx_s.store(c.now_s, std::memory_order_relaxed);
+  lcore_counters::bump(p.tx_pkts);
+  lcore_counters::bump(p.tx_bytes, len_in);
+  return true;
+}
+
+}  // namespace dpvpn::dp

@@ -1,0 +1,162 @@
+// SPDX-License-Identifier: MIT
+// server.conf: the OpenVPN 2.6 server directives dpvpn understands, plus its own dp- settings.
+// Every directive, its default and its status is listed in docs/config.md.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "dpvpn/crypto.h"
+#include "dpvpn/wire.h"
+
+namespace dpvpn::cp {
+
+// "FILE:LINE: DIRECTIVE: expected ..." (style.md 14). line is 0 for a required directive that is
+// missing; what() then reads "FILE: DIRECTIVE: ...".
+class config_error : public std::runtime_error {
+ public:
+  config_error(std::string file, unsigned line, std::string directive, std::string detail);
+  const std::string& file() const noexcept { return file_; }
+  unsigned line() const noexcept { return line_; }
+  const std::string& directive() const noexcept { return directive_; }
+  const std::string& detail() const noexcept { return detail_; }  // the text after "DIRECTIVE: "
+
+ private:
+  std::string file_;
+  unsigned line_;
+  std::string directive_;
+  std::string detail_;
+};
+
+// A file the config names, either by path or as an inline <tag>...</tag> block. Paths are resolved
+// against the directory of the config file (or the last `cd`) at parse time; nothing is read then.
+struct file_ref {
+  std::string path;         // resolved path; empty when inline
+  std::string inline_text;  // the block's lines, each ending in '\n'; empty when given by path
+  bool is_inline = false;
+  unsigned line = 0;        // where it was set, for errors; 0 = never set
+  std::string directive;    // "ca", "tls-crypt", ...
+
+  bool present() const noexcept { return line != 0; }
+  // The text: inline_text, or the file's contents. Throws config_error naming the directive's line
+  // when the file cannot be read. Control thread only (blocks on file I/O).
+  std::string load(const std::string& config_file) const;
+};
+
+enum class dev_kind : uint8_t { tun, tap };
+enum class ip_family : uint8_t { any, v4, v6 };  // proto udp / udp4 / udp6
+enum class topology_kind : uint8_t { net30, p2p, subnet };
+enum class verify_client_cert_mode : uint8_t { none, optional, require };
+enum class tcv2_cookie_mode : uint8_t { allow_noncookie, force_cookie };  // tls-crypt-v2's 2nd arg
+enum class tls_version : uint8_t { v1_0, v1_1, v1_2, v1_3 };
+enum class exception_port_kind : uint8_t { tun, tap, virtio_user };  // dp-exception
+
+// `server NETWORK NETMASK [nopool]`. Addresses are IPv4 in host byte order.
+struct server_subnet {
+  uint32_t network = 0;
+  uint32_t netmask = 0;
+  bool nopool = false;
+  unsigned prefix_len() const noexcept;
+};
+
+struct server_config {
+  std::string source;  // the file name errors print
+
+  // transport
+  std::optional<uint32_t> local;  // `local`: the WAN address to answer on (host order)
+  uint16_t port = 1194;
+  ip_family proto_family = ip_family::any;
+
+  // tunnel device
+  std::string dev = "tun";   // as written (tun, tun0, tap3, ...)
+  dev_kind dev_type = dev_kind::tun;  // from dev-type, else from the dev name's prefix
+  topology_kind topology = topology_kind::net30;  // OpenVPN 2.6's default; say `topology subnet`
+  std::optional<server_subnet> server;  // required
+  unsigned tun_mtu = 1500;
+  unsigned mssfix = 1492;  // 0 = off
+  std::string mssfix_mode;  // "", "mtu" or "fixed"
+  unsigned txqueuelen = 0;  // 0 = the kernel default
+
+  // TLS and key files
+  file_ref ca, cert, key, dh;  // dh is recorded only: 2.6 servers use ECDHE (`dh none`)
+  bool dh_none = false;
+  file_ref crl_verify;
+  file_ref tls_auth, tls_crypt, tls_crypt_v2;  // at most one of the three
+  std::optional<uint8_t> tls_auth_direction;  // tls-auth's 2nd arg, else key-direction; none = both
+  std::optional<uint8_t> key_direction;       // as written
+  tcv2_cookie_mode tcv2_cookie = tcv2_cookie_mode::allow_noncookie;
+  verify_client_cert_mode verify_client_cert = verify_client_cert_mode::require;
+  bool remote_cert_tls_client = false;
+  std::optional<tls_version> tls_version_min;
+  bool tls_version_min_or_highest = false;
+
+  // data channel
+  std::vector<crypto::cipher_alg> data_ciphers = {crypto::cipher_alg::aes_256_gcm, crypto::cipher_alg::aes_128_gcm,
+                                                  crypto::cipher_alg::chacha20_poly1305};
+  // data-ciphers-fallback, else the legacy `cipher` (data-ciphers-fallback wins when both are set).
+  std::optional<crypto::cipher_alg> data_ciphers_fallback;
+  std::optional<crypto::cipher_alg> cipher;  // `cipher` as written
+  crypto::digest_alg auth = crypto::digest_alg::sha1;
+  uint32_t replay_window = wire::k_replay_window_default;
+  uint32_t replay_time = wire::k_replay_time_default;
+
+  // timers (§12, §13), seconds; 0 = off
+  std::optional<std::pair<unsigned, unsigned>> keepalive;  // as written
+  unsigned ping = 0;          // the server's own: keepalive A -> A, else `ping`
+  unsigned ping_restart = 0;  // the server's own: keepalive A B -> 2*B, else `ping-restart`
+  unsigned push_ping = 0;          // pushed as `ping A` (keepalive only; 0 = not pushed)
+  unsigned push_ping_restart = 0;  // pushed as `ping-restart B` (keepalive only)
+  unsigned reneg_sec_max = wire::k_reneg_sec_default;
+  unsigned reneg_sec_min = wire::k_reneg_sec_default - wire::k_reneg_sec_default / 10;  // 90% of max unless given
+  uint64_t reneg_bytes = 0;
+  uint64_t reneg_pkts = 0;
+  unsigned hand_window = wire::k_hand_window_s;
+  unsigned tran_window = wire::k_tran_window_s;
+  unsigned tls_timeout = wire::k_tls_timeout_s;
+
+  // clients
+  bool mode_server = false;  // `mode server` / `server` (which implies it)
+  bool tls_server = false;
+  unsigned max_clients = 1024;
+  bool client_to_client = false;
+  bool duplicate_cn = false;
+  bool float_ok = false;  // `float`: recorded; dpvpn keys sessions by peer-id anyway
+  unsigned explicit_exit_notify = 0;
+  std::vector<std::string> push;  // `push "..."` in file order
+
+  // housekeeping, recorded for the control plane
+  unsigned verb = 1;
+  std::string status_path;
+  unsigned status_interval = 60;
+  std::string log_path;
+  bool log_append = false;
+  std::string ifconfig_pool_persist_path;
+  unsigned ifconfig_pool_persist_interval = 600;
+  bool fast_io = false;
+  unsigned sndbuf = 0;  // 0 = the default
+  unsigned rcvbuf = 0;
+
+  // dpvpn-only (dp-*)
+  exception_port_kind dp_exception = exception_port_kind::tun;  // default follows dev_type
+  unsigned dp_rx_burst = 32;
+  unsigned dp_mbufs = 0;  // 0 = sized from cores, queues and ring sizes
+  unsigned dp_stats_interval = 10;  // counters printed at verb >= 4; 0 = never
+  std::string dp_mirror;            // kernel mirror port for unhandled WAN traffic; empty = drop
+  crypto::backend dp_crypto = crypto::backend::ipsec_mb;
+  unsigned dp_ring_size = 1024;  // power of two
+};
+
+// Reads and parses a server config. Throws config_error (also when the file cannot be read).
+server_config parse_server_config(const std::string& path);
+// Parses config text. `name` is used in errors, and its directory anchors relative paths.
+server_config parse_server_config_text(std::string_view text, const std::string& name);
+
+std::string format_ipv4(uint32_t host_order);
+std::optional<uint32_t> parse_ipv4(std::string_view s) noexcept;  // dotted quad only
+
+}  // namespace dpvpn::cp

@@ -1,0 +1,118 @@
+// SPDX-License-Identifier: MIT
+// Dataplane state shared between the worker lcores and the control thread, with who writes what.
+// DPDK types are forward-declared so that this header compiles on its own.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+
+#include "dpvpn/crypto.h"
+#include "dpvpn/data_keys.h"
+#include "dpvpn/dp_stats.h"
+#include "dpvpn/netpkt.h"
+
+struct rte_ring;
+struct rte_mempool;
+struct rte_hash;
+struct rte_rcu_qsbr;
+struct rte_mbuf;
+
+namespace dpvpn::dp {
+
+inline constexpr unsigned k_max_workers = 64;
+inline constexpr uint16_t k_no_owner = 0xffff;
+
+// Per-packet metadata in the mbuf private area (see mbuf_meta_of()).
+enum class pkt_dir : uint8_t { wan = 0, tun = 1 };
+struct mbuf_meta {
+  uint32_t peer_id;
+  uint32_t src_ip;        // outer source (WAN packets), host order
+  uint16_t src_port;
+  uint16_t payload_off;   // offset of the OpenVPN packet in the frame (WAN packets)
+  uint16_t payload_len;
+  pkt_dir dir;
+  uint8_t from_worker;    // ingress worker (punted control packets)
+  net::mac src_mac;       // outer source MAC (WAN packets)
+};
+
+// A client's dataplane state. Owned by exactly one worker (its owner lcore), which is the only
+// writer of everything here except where a field says otherwise.
+struct dp_peer {
+  uint32_t peer_id = 0;     // immutable
+  uint32_t vpn_ip = 0;      // immutable, host order
+  bool data_v2 = true;      // immutable: send P_DATA_V2 with peer_id
+  uint32_t ping_interval_s = 10;  // immutable: send a keepalive ping when idle this long
+  // dp: wo (owner), cp: ro until del_peer hands the peer back
+  uint32_t client_ip = 0;   // host order
+  uint16_t client_port = 0;
+  net::mac client_mac{};
+  proto::data_keys keys{true, proto::data_key_params{}};
+  // dp: wo (owner, relaxed), cp: ro (liveness, stats)
+  std::atomic<uint64_t> last_rx_s{0}, last_tx_s{0};
+  std::atomic<uint64_t> rx_pkts{0}, rx_bytes{0}, tx_pkts{0}, tx_bytes{0};
+  std::atomic<bool> occ_exit{false};
+};
+
+// control -> owner lcore, on that lcore's cmd ring. The lcore applies it between bursts and
+// returns it on the done ring with whatever it replaced (evicted keys, the deleted peer), so
+// that the control thread frees and wipes them outside the packet path.
+enum class cmd_type : uint8_t { new_peer, new_key, del_key, del_peer, set_addr };
+struct peer_cmd {
+  cmd_type type = cmd_type::new_peer;
+  uint32_t peer_id = 0;
+  dp_peer* peer = nullptr;  // new_peer: adopted by the lcore; del_peer: handed back
+  uint8_t key_id = 0;
+  std::unique_ptr<proto::dc_tx> tx;  // new_key: in; evicted key: out
+  std::unique_ptr<proto::dc_rx> rx;
+  uint32_t client_ip = 0;   // set_addr
+  uint16_t client_port = 0;
+  net::mac client_mac{};
+};
+
+// Per-worker state. Cache-line aligned; `ctr` is read by the control thread.
+struct alignas(64) dp_lcore {
+  uint16_t index = 0;        // worker index == WAN and exception-port queue id
+  unsigned lcore_id = 0;
+  std::unique_ptr<crypto::engine> eng;  // this lcore's IPsec-MB manager
+  std::unique_ptr<dp_peer*[]> peers;    // [max_peers], owner only
+  std::unique_ptr<uint32_t[]> owned;    // compact list of owned peer ids (keepalive scan)
+  uint32_t n_owned = 0;
+  rte_ring* cmd = nullptr;     // control -> this lcore (SP/SC)
+  rte_ring* ctl_tx = nullptr;  // control -> this lcore: ready WAN frames (SP/SC)
+  rte_ring* handoff_in[k_max_workers] = {};  // from worker i -> this one (SP/SC each)
+  lcore_counters ctr;
+};
+
+struct dp_config {
+  uint16_t wan_port = 0;
+  uint16_t exc_port = 0;
+  uint16_t n_workers = 1;
+  uint32_t local_ip = 0;     // host order
+  uint16_t local_port = 1194;
+  net::mac wan_mac{};
+  uint16_t rx_burst = 32;
+  uint32_t max_peers = 1024;
+  bool udp_checksum = true;  // outer UDP checksum on TX (af_packet has no offload)
+  bool adaptive_idle = true; // sleep briefly when idle (functional tests on 2 vCPUs)
+};
+
+struct dp_shared {
+  dp_config cfg;
+  rte_mempool* pool = nullptr;
+  rte_ring* punt = nullptr;  // workers -> control: control-channel frames (MP/SC)
+  rte_ring* done = nullptr;  // workers -> control: applied peer_cmds (MP/SC)
+  // peer-id -> owner worker index; control: wo, dp: ro
+  std::unique_ptr<std::atomic<uint16_t>[]> owner;
+  rte_hash* routes = nullptr;  // inner IPv4 (host order) -> peer id; control: wo, dp: ro (lock-free, QSBR)
+  rte_hash* addrs = nullptr;   // outer (ip << 16 | port) -> peer id; control: wo, dp: ro
+  rte_rcu_qsbr* qsbr = nullptr;
+  std::atomic<uint64_t> now_s{0};  // control: wo (coarse clock), dp: ro
+  std::atomic<bool> stop{false};   // control/main: wo
+  dp_lcore* lcores[k_max_workers] = {};
+};
+
+// The worker loop. Runs until shared.stop. Owner-lcore rules apply to everything it touches.
+int worker_main(dp_shared& shared, dp_lcore& me);
+
+}  // namespace dpvpn::dp

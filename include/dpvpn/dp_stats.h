@@ -1,0 +1,73 @@
+// SPDX-License-Identifier: MIT
+// Per-lcore dataplane counters. Every drop has a named reason from one X-macro list, which
+// also generates the counter names printed by the control thread.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+namespace dpvpn::dp {
+
+#define DPVPN_DROP_REASONS(X)                                                      \
+  X(malformed_frame)     /* Ethernet/IP/UDP headers inconsistent */              \
+  X(multi_segment)       /* chained mbufs are not handled */                      \
+  X(not_for_us)          /* WAN frame for another address/port (no mirror) */     \
+  X(ipv4_fragment)       /* outer IPv4 fragments are not reassembled */           \
+  X(ipv6_outer)          /* outer IPv6 not enabled */                             \
+  X(arp_other)           /* ARP that is not a request for our address */          \
+  X(bad_opcode)          /* OpenVPN classify failed */                            \
+  X(unknown_peer)        /* peer-id / address has no session */                  \
+  X(peer_not_ready)      /* directory says us, table not yet installed */         \
+  X(no_key)              /* no key for the packet's key_id */                     \
+  X(bad_tag)             /* AEAD tag / HMAC mismatch */                           \
+  X(replay)              /* replay window rejected the packet id */               \
+  X(decrypt_other)       /* other data-channel open errors */                     \
+  X(addr_mismatch)       /* authenticated data from another address (float) */   \
+  X(spoofed_src)         /* inner source is not the client's address */         \
+  X(inner_not_ip)        /* inner packet is not IPv4 */                           \
+  X(no_route)            /* tun packet for an address no client owns */           \
+  X(seal_failed)         /* no room / packet-id exhausted / crypto failure */     \
+  X(handoff_full)        /* SPSC handoff ring to the owner is full */             \
+  X(punt_full)           /* control punt ring is full */                          \
+  X(tun_tx_full)         /* exception port TX queue did not take the packet */    \
+  X(wan_tx_full)         /* WAN TX queue did not take the packet */               \
+  X(alloc_failed)        /* mempool empty */
+
+enum class drop : uint8_t {
+#define DPVPN_X(name) name,
+  DPVPN_DROP_REASONS(DPVPN_X)
+#undef DPVPN_X
+  count_
+};
+inline constexpr size_t k_drop_count = static_cast<size_t>(drop::count_);
+
+inline const char* drop_name(size_t i) noexcept {
+  static const char* const names[] = {
+#define DPVPN_X(name) #name,
+      DPVPN_DROP_REASONS(DPVPN_X)
+#undef DPVPN_X
+  };
+  return i < k_drop_count ? names[i] : "?";
+}
+
+// Written by one lcore (relaxed stores), read by the control thread without stopping it.
+struct alignas(64) lcore_counters {
+  std::atomic<uint64_t> wan_rx_pkts{0}, wan_rx_bytes{0};
+  std::atomic<uint64_t> wan_tx_pkts{0}, wan_tx_bytes{0};
+  std::atomic<uint64_t> tun_rx_pkts{0}, tun_rx_bytes{0};
+  std::atomic<uint64_t> tun_tx_pkts{0}, tun_tx_bytes{0};
+  std::atomic<uint64_t> decrypted{0}, encrypted{0};
+  std::atomic<uint64_t> pings_rx{0}, pings_tx{0};
+  std::atomic<uint64_t> punted{0}, ctl_tx{0}, arp_replies{0};
+  std::atomic<uint64_t> handoff_out{0}, handoff_in{0};
+  std::atomic<uint64_t> cmds{0};
+  std::atomic<uint64_t> drops[k_drop_count] = {};
+
+  // Owner-only increment: a relaxed load + store (no locked RMW on the packet path).
+  static void bump(std::atomic<uint64_t>& c, uint64_t n = 1) noexcept {
+    c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  }
+  void dropped(drop d, uint64_t n = 1) noexcept { bump(drops[static_cast<size_t>(d)], n); }
+};
+
+}  // namespace dpvpn::dp

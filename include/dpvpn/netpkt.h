@@ -1,0 +1,57 @@
+// SPDX-License-Identifier: MIT
+// Outer and inner packet headers the gateway reads and writes: Ethernet, ARP, IPv4, UDP.
+// Pure functions on bytes (no DPDK), so the dataplane's header work is unit-testable.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+
+namespace dpvpn::net {
+
+using mac = std::array<uint8_t, 6>;
+
+inline constexpr size_t k_eth_hdr = 14;
+inline constexpr size_t k_ipv4_hdr = 20;
+inline constexpr size_t k_udp_hdr = 8;
+inline constexpr size_t k_outer_v4 = k_eth_hdr + k_ipv4_hdr + k_udp_hdr;  // 42
+inline constexpr uint16_t k_ethertype_ipv4 = 0x0800;
+inline constexpr uint16_t k_ethertype_arp = 0x0806;
+inline constexpr uint16_t k_ethertype_ipv6 = 0x86dd;
+inline constexpr uint8_t k_proto_udp = 17;
+
+// RFC 1071 ones' complement sum folded to 16 bits (not inverted).
+uint32_t csum_partial(const uint8_t* p, size_t n, uint32_t sum = 0) noexcept;
+uint16_t csum_fold(uint32_t sum) noexcept;  // inverted, ready to store
+uint16_t ipv4_header_checksum(const uint8_t* ip, size_t ihl_bytes) noexcept;
+
+// What the WAN receive path needs to know about a frame.
+enum class frame_kind : uint8_t { arp, ipv4_udp, ipv4_other, ipv4_fragment, ipv6, other, malformed };
+struct frame_info {
+  frame_kind kind = frame_kind::malformed;
+  size_t l4_off = 0;        // offset of the UDP header (ipv4_udp)
+  size_t payload_off = 0;   // offset of the UDP payload
+  size_t payload_len = 0;
+  uint32_t src_ip = 0, dst_ip = 0;  // host order
+  uint16_t src_port = 0, dst_port = 0;
+  mac src_mac{}, dst_mac{};
+};
+frame_info parse_frame(const uint8_t* f, size_t len) noexcept;
+
+// ARP: if f is a request for target_ip (host order), rewrite it in place into the reply from
+// our_mac and return true.
+bool arp_make_reply(uint8_t* f, size_t len, uint32_t target_ip, const mac& our_mac) noexcept;
+
+// Writes Ethernet + IPv4 + UDP headers in front of a UDP payload of payload_len bytes at
+// hdr + 42. UDP checksum computed over the payload when udp_csum is true, else 0 (RFC 768).
+struct udp_endpoints {
+  mac src_mac{}, dst_mac{};
+  uint32_t src_ip = 0, dst_ip = 0;  // host order
+  uint16_t src_port = 0, dst_port = 0;
+};
+void write_outer_v4(uint8_t* hdr, const udp_endpoints& e, size_t payload_len, uint16_t ip_id, bool udp_csum) noexcept;
+
+// Inner IPv4 packet (tun side): source and destination, or false if not a valid IPv4 header.
+bool inner_v4_addrs(const uint8_t* p, size_t len, uint32_t& src, uint32_t& dst) noexcept;
+
+}  // namespace dpvpn::net

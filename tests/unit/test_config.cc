@@ -1,0 +1,419 @@
+// SPDX-License-Identifier: MIT
+// server.conf parser: the shipped example, OpenVPN line syntax, every error path's
+// "FILE:LINE: DIRECTIVE: expected ..." text, and the cross-checks.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include <unistd.h>
+
+#include "dpvpn/config.h"
+
+using namespace dpvpn;
+using namespace dpvpn::cp;
+
+namespace {
+
+// The smallest config that passes the cross-checks: six lines, so extra lines start at 7.
+const std::string k_base =
+    "dev tun\n"
+    "server 10.8.0.0 255.255.255.0\n"
+    "ca ca.crt\n"
+    "cert server.crt\n"
+    "key server.key\n"
+    "topology subnet\n";
+
+server_config parse(const std::string& text, const std::string& name = "server.conf") {
+  return parse_server_config_text(text, name);
+}
+
+// The 1-based number of the first line equal to `text` in a file.
+unsigned line_of(const std::string& path, const std::string& text) {
+  std::ifstream in(path);
+  std::string l;
+  for (unsigned n = 1; std::getline(in, l); ++n)
+    if (l == text) return n;
+  return 0;
+}
+
+std::string error_of(const std::string& text) {
+  try {
+    parse(text);
+  } catch (const config_error& e) {
+    return e.what();
+  }
+  return "(parsed)";
+}
+
+TEST(config, shipped_example) {
+  std::string root = DPVPN_SOURCE_ROOT;
+  server_config c = parse_server_config(root + "/conf/server.conf");
+  EXPECT_EQ(c.source, root + "/conf/server.conf");
+  EXPECT_EQ(format_ipv4(*c.local), "192.0.2.1");
+  EXPECT_EQ(c.port, 1194);
+  EXPECT_EQ(c.proto_family, ip_family::any);
+  EXPECT_EQ(c.dev, "tun");
+  EXPECT_EQ(c.dev_type, dev_kind::tun);
+  EXPECT_EQ(c.topology, topology_kind::subnet);
+  ASSERT_TRUE(c.server);
+  EXPECT_EQ(format_ipv4(c.server->network), "10.8.0.0");
+  EXPECT_EQ(c.server->prefix_len(), 24u);
+  EXPECT_FALSE(c.server->nopool);
+  EXPECT_TRUE(c.mode_server);
+  EXPECT_TRUE(c.tls_server);
+  EXPECT_EQ(c.max_clients, 250u);
+  EXPECT_FALSE(c.client_to_client);
+  // Relative names resolve against the config file's directory.
+  EXPECT_EQ(c.ca.path, root + "/conf/ca.crt");
+  EXPECT_EQ(c.cert.path, root + "/conf/server.crt");
+  EXPECT_EQ(c.key.path, root + "/conf/server.key");
+  EXPECT_EQ(c.ca.line, line_of(root + "/conf/server.conf", "ca ca.crt"));
+  EXPECT_TRUE(c.dh_none);
+  EXPECT_FALSE(c.dh.present());
+  EXPECT_EQ(c.tls_crypt.path, root + "/conf/ta.key");
+  EXPECT_FALSE(c.tls_auth.present());
+  EXPECT_FALSE(c.tls_crypt_v2.present());
+  EXPECT_EQ(c.verify_client_cert, verify_client_cert_mode::require);
+  EXPECT_TRUE(c.remote_cert_tls_client);
+  EXPECT_EQ(c.tls_version_min, tls_version::v1_2);
+  EXPECT_EQ(c.data_ciphers, (std::vector<crypto::cipher_alg>{crypto::cipher_alg::aes_256_gcm,
+                                                             crypto::cipher_alg::aes_128_gcm,
+                                                             crypto::cipher_alg::chacha20_poly1305}));
+  EXPECT_FALSE(c.data_ciphers_fallback);
+  EXPECT_EQ(c.auth, crypto::digest_alg::sha256);
+  // keepalive 10 60: push ping 10 / ping-restart 60, the server itself waits 120 s (§13).
+  EXPECT_EQ(c.push_ping, 10u);
+  EXPECT_EQ(c.push_ping_restart, 60u);
+  EXPECT_EQ(c.ping, 10u);
+  EXPECT_EQ(c.ping_restart, 120u);
+  EXPECT_EQ(c.reneg_sec_max, 3600u);
+  EXPECT_EQ(c.reneg_sec_min, 3240u);
+  EXPECT_EQ(c.explicit_exit_notify, 1u);
+  EXPECT_EQ(c.push, (std::vector<std::string>{"route 192.168.10.0 255.255.255.0", "dhcp-option DNS 10.8.0.1"}));
+  EXPECT_EQ(c.status_path, root + "/conf/openvpn-status.log");
+  EXPECT_EQ(c.status_interval, 60u);
+  EXPECT_EQ(c.verb, 3u);
+  // The dp- lines are commented out: defaults.
+  EXPECT_EQ(c.dp_exception, exception_port_kind::tun);
+  EXPECT_EQ(c.dp_rx_burst, 32u);
+  EXPECT_EQ(c.dp_crypto, crypto::backend::ipsec_mb);
+}
+
+TEST(config, defaults) {
+  server_config c = parse(k_base);
+  EXPECT_FALSE(c.local);
+  EXPECT_EQ(c.port, 1194);
+  EXPECT_EQ(c.tun_mtu, 1500u);
+  EXPECT_EQ(c.auth, crypto::digest_alg::sha1);
+  EXPECT_EQ(c.replay_window, 64u);
+  EXPECT_EQ(c.replay_time, 15u);
+  EXPECT_EQ(c.hand_window, 60u);
+  EXPECT_EQ(c.tran_window, 3600u);
+  EXPECT_EQ(c.tls_timeout, 2u);
+  EXPECT_EQ(c.ping, 0u);
+  EXPECT_EQ(c.push_ping, 0u);
+  EXPECT_EQ(c.verify_client_cert, verify_client_cert_mode::require);
+  EXPECT_EQ(c.data_ciphers.size(), 3u);
+  EXPECT_EQ(c.dp_rx_burst, 32u);
+  EXPECT_EQ(c.dp_mbufs, 0u);
+  EXPECT_EQ(c.dp_stats_interval, 10u);
+  EXPECT_EQ(c.dp_ring_size, 1024u);
+  EXPECT_EQ(c.dp_crypto, crypto::backend::ipsec_mb);
+  EXPECT_TRUE(c.dp_mirror.empty());
+  // No directory in the name: relative paths stay relative (to the current directory).
+  EXPECT_EQ(c.ca.path, "ca.crt");
+}
+
+TEST(config, syntax_quotes_comments_prefix) {
+  server_config c = parse(k_base +
+                          "  # a comment\n"
+                          "; another\n"
+                          "\n"
+                          "--port 1195   # trailing comment\n"
+                          "push \"route 10.9.0.0 255.255.0.0\" ; trailing\n"
+                          "push \"dhcp-option DOMAIN \\\"x y\\\"\"\n"
+                          "push 'dhcp-option DOMAIN a\\b'\n"
+                          "push a#b\n"
+                          "push 'q\"r'\n"
+                          "push x\"y;z\n"
+                          "push with\\ space\n"
+                          "\tverb\t5\r\n"
+                          "cd /etc/dpvpn\n"
+                          "tls-crypt \"my keys/ta.key\"\n");
+  EXPECT_EQ(c.port, 1195);
+  EXPECT_EQ(c.push, (std::vector<std::string>{"route 10.9.0.0 255.255.0.0", "dhcp-option DOMAIN \"x y\"",
+                                              "dhcp-option DOMAIN a\\b", "a#b", "q\"r", "x\"y;z",
+                                              "with space"}));
+  EXPECT_EQ(c.verb, 5u);
+  EXPECT_EQ(c.tls_crypt.path, "/etc/dpvpn/my keys/ta.key");
+  EXPECT_EQ(c.tls_crypt.line, 20u);
+}
+
+TEST(config, inline_blocks) {
+  server_config c = parse(
+      "\xEF\xBB\xBF"
+      "dev tap0\n"
+      "server 10.8.0.0 255.255.255.0\n"
+      "<ca>\n-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n</ca>\n"
+      "  <cert>\r\nCERT\r\n  </cert>  \n"
+      "<key>\n</key>\n"
+      "key-direction 1\n"
+      "<tls-auth>\nKEY\n</tls-auth>\n",
+      "/etc/x/server.conf");
+  EXPECT_EQ(c.dev_type, dev_kind::tap);
+  EXPECT_EQ(c.dp_exception, exception_port_kind::tap);
+  EXPECT_TRUE(c.ca.is_inline);
+  EXPECT_TRUE(c.ca.path.empty());
+  EXPECT_EQ(c.ca.line, 3u);
+  EXPECT_EQ(c.ca.inline_text, "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n");
+  EXPECT_EQ(c.ca.load("x"), c.ca.inline_text);
+  EXPECT_EQ(c.cert.inline_text, "CERT\n");
+  EXPECT_TRUE(c.key.present());
+  EXPECT_EQ(c.key.inline_text, "");
+  EXPECT_EQ(c.tls_auth.inline_text, "KEY\n");
+  EXPECT_EQ(c.tls_auth.directive, "tls-auth");
+  EXPECT_EQ(c.tls_auth_direction, 1);
+}
+
+TEST(config, derived_values) {
+  server_config c = parse(k_base + "tls-auth ta.key 0\nkey-direction 1\ncipher AES-128-CBC\n");
+  EXPECT_EQ(c.tls_auth_direction, 0);  // the tls-auth argument wins over key-direction
+  EXPECT_EQ(c.data_ciphers_fallback, crypto::cipher_alg::aes_128_cbc);  // legacy cipher = fallback
+
+  c = parse(k_base + "tls-auth ta.key\ndata-ciphers-fallback AES-256-CBC\ncipher AES-128-CBC\n");
+  EXPECT_FALSE(c.tls_auth_direction);  // bidirectional
+  EXPECT_EQ(c.data_ciphers_fallback, crypto::cipher_alg::aes_256_cbc);
+  EXPECT_EQ(c.cipher, crypto::cipher_alg::aes_128_cbc);
+
+  c = parse(k_base + "ping 5\nping-restart 30\nreneg-sec 600 300\ndata-ciphers id-aes128-GCM:aes-128-gcm\n");
+  EXPECT_EQ(c.ping, 5u);
+  EXPECT_EQ(c.ping_restart, 30u);
+  EXPECT_EQ(c.push_ping, 0u);  // not pushed without keepalive
+  EXPECT_EQ(c.reneg_sec_min, 300u);
+  EXPECT_EQ(c.data_ciphers, std::vector<crypto::cipher_alg>{crypto::cipher_alg::aes_128_gcm});
+
+  c = parse(k_base + "tls-crypt-v2 s.key force-cookie\ndp-exception virtio-user\ndp-crypto openssl\n"
+                     "dp-ring-size 4096\ndp-mirror mirror0\nproto udp6\nserver 10.8.0.0 255.255.255.248 nopool\n");
+  EXPECT_EQ(c.tcv2_cookie, tcv2_cookie_mode::force_cookie);
+  EXPECT_EQ(c.dp_exception, exception_port_kind::virtio_user);
+  EXPECT_EQ(c.dp_crypto, crypto::backend::openssl);
+  EXPECT_EQ(c.dp_ring_size, 4096u);
+  EXPECT_EQ(c.dp_mirror, "mirror0");
+  EXPECT_EQ(c.proto_family, ip_family::v6);
+  EXPECT_TRUE(c.server->nopool);
+  EXPECT_EQ(c.server->prefix_len(), 29u);
+}
+
+struct error_case {
+  const char* extra;  // appended to k_base (lines 7, 8, ...)
+  const char* want;
+};
+
+const error_case k_errors[] = {
+    // unknown, argument counts
+    {"frobnicate 1\n", "server.conf:7: frobnicate: unknown or unsupported directive"},
+    {"--frob\n", "server.conf:7: frob: unknown or unsupported directive"},
+    {"port\n", "server.conf:7: port: expected \"port NUMBER\" (missing arguments)"},
+    {"\nport 1 2\n", "server.conf:8: port: expected \"port NUMBER\" (too many arguments)"},
+    {"server 10.0.0.0\n", "server.conf:7: server: expected \"server NETWORK NETMASK [nopool]\" (missing arguments)"},
+    {"persist-key yes\n", "server.conf:7: persist-key: expected \"persist-key\" (too many arguments)"},
+    // numbers
+    {"port abc\n", "server.conf:7: port: expected a number 1..65535, got \"abc\""},
+    {"port 0\n", "server.conf:7: port: expected a number 1..65535, got \"0\""},
+    {"port 65536\n", "server.conf:7: port: expected a number 1..65535, got \"65536\""},
+    {"port -1\n", "server.conf:7: port: expected a number 1..65535, got \"-1\""},
+    {"port 99999999999999999999999\n",
+     "server.conf:7: port: expected a number 1..65535, got \"99999999999999999999999\""},
+    {"verb 12\n", "server.conf:7: verb: expected a number 0..11, got \"12\""},
+    {"dp-rx-burst 0\n", "server.conf:7: dp-rx-burst: expected a number 1..256, got \"0\""},
+    {"dp-rx-burst 257\n", "server.conf:7: dp-rx-burst: expected a number 1..256, got \"257\""},
+    {"dp-ring-size 1000\n", "server.conf:7: dp-ring-size: expected a power of two 64..65536, got \"1000\""},
+    {"replay-window 65537\n", "server.conf:7: replay-window: expected a number 0..65536, got \"65537\""},
+    {"replay-window 64 601\n", "server.conf:7: replay-window: expected a number 0..600, got \"601\""},
+    {"reneg-sec 100 200\n", "server.conf:7: reneg-sec: expected a number 0..100, got \"200\""},
+    {"explicit-exit-notify 3\n", "server.conf:7: explicit-exit-notify: expected a number 0..2, got \"3\""},
+    {"keepalive 10 15\n",
+     "server.conf:7: keepalive: expected the restart time (15) to be at least twice the ping time (10)"},
+    {"keepalive 0 60\n", "server.conf:7: keepalive: expected a number 1..31536000, got \"0\""},
+    // addresses
+    {"local 10.0.0\n", "server.conf:7: local: expected an IPv4 address such as 10.8.0.0, got \"10.0.0\""},
+    {"local 1.2.3.256\n", "server.conf:7: local: expected an IPv4 address such as 10.8.0.0, got \"1.2.3.256\""},
+    {"local 01.2.3.4\n", "server.conf:7: local: expected an IPv4 address such as 10.8.0.0, got \"01.2.3.4\""},
+    {"local vpn.example.com\n",
+     "server.conf:7: local: expected an IPv4 address such as 10.8.0.0, got \"vpn.example.com\""},
+    {"server 10.8.0.0 255.0.255.0\n",
+     "server.conf:7: server: expected a contiguous netmask such as 255.255.255.0, got \"255.0.255.0\""},
+    {"server 10.8.0.0 255.255.255.1\n",
+     "server.conf:7: server: expected a contiguous netmask such as 255.255.255.0, got \"255.255.255.1\""},
+    {"server 10.8.0.0 0.0.0.0\n",
+     "server.conf:7: server: expected a contiguous netmask such as 255.255.255.0, got \"0.0.0.0\""},
+    {"server 10.8.0.1 255.255.255.0\n",
+     "server.conf:7: server: expected a network address with the host bits zero for netmask 255.255.255.0, got "
+     "\"10.8.0.1\""},
+    {"server 10.8.0.0 255.255.255.0 pool\n", "server.conf:7: server: expected nopool, got \"pool\""},
+    {"server 10.8.0.0 255.255.255.252\n", "server.conf:7: server: expected a subnet of /29 or larger, got /30"},
+    {"dev tap\nserver 10.8.0.0 255.255.255.254\n",
+     "server.conf:8: server: expected a subnet of /30 or larger, got /31"},
+    // enum words
+    {"proto tcp-server\n",
+     "server.conf:7: proto: expected udp, udp4 or udp6, got \"tcp-server\": TCP is not supported yet (dp-mirror can "
+     "hand TCP to a kernel openvpn)"},
+    {"proto sctp\n", "server.conf:7: proto: expected udp, udp4 or udp6, got \"sctp\""},
+    {"mode p2p\n", "server.conf:7: mode: expected server, got \"p2p\""},
+    {"topology star\n", "server.conf:7: topology: expected net30, p2p or subnet, got \"star\""},
+    {"dev-type tunnel\n", "server.conf:7: dev-type: expected tun or tap, got \"tunnel\""},
+    {"verify-client-cert maybe\n",
+     "server.conf:7: verify-client-cert: expected none, optional or require, got \"maybe\""},
+    {"remote-cert-tls server\n", "server.conf:7: remote-cert-tls: expected client, got \"server\""},
+    {"tls-auth ta.key 2\n", "server.conf:7: tls-auth: expected 0 or 1, got \"2\""},
+    {"key-direction x\n", "server.conf:7: key-direction: expected 0 or 1, got \"x\""},
+    {"tls-crypt-v2 k cookie\n",
+     "server.conf:7: tls-crypt-v2: expected allow-noncookie or force-cookie, got \"cookie\""},
+    {"tls-version-min 1.4\n", "server.conf:7: tls-version-min: expected 1.0, 1.1, 1.2 or 1.3, got \"1.4\""},
+    {"mssfix 1400 auto\n", "server.conf:7: mssfix: expected mtu or fixed, got \"auto\""},
+    {"dp-exception kni\n", "server.conf:7: dp-exception: expected tun, tap or virtio-user, got \"kni\""},
+    {"dp-crypto aesni\n", "server.conf:7: dp-crypto: expected openssl or ipsec-mb, got \"aesni\""},
+    {"dp-mirror eth/0\n",
+     "server.conf:7: dp-mirror: expected an interface name of 1..15 characters without '/', ':' or spaces, got "
+     "\"eth/0\""},
+    {"dp-mirror 0123456789abcdef\n",
+     "server.conf:7: dp-mirror: expected an interface name of 1..15 characters without '/', ':' or spaces, got "
+     "\"0123456789abcdef\""},
+    // crypto names
+    {"data-ciphers AES-256-GCM:BF-CBC\n",
+     "server.conf:7: data-ciphers: expected a cipher: AES-256-GCM, AES-128-GCM, CHACHA20-POLY1305, AES-256-CBC or "
+     "AES-128-CBC, got \"BF-CBC\""},
+    {"data-ciphers AES-256-GCM:\n",
+     "server.conf:7: data-ciphers: expected a cipher: AES-256-GCM, AES-128-GCM, CHACHA20-POLY1305, AES-256-CBC or "
+     "AES-128-CBC, got \"\""},
+    {"cipher none\n",
+     "server.conf:7: cipher: expected a cipher: AES-256-GCM, AES-128-GCM, CHACHA20-POLY1305, AES-256-CBC or "
+     "AES-128-CBC, got \"none\""},
+    {"auth MD5\n", "server.conf:7: auth: expected a digest: SHA1, SHA256, SHA512 or none, got \"MD5\""},
+    // not supported yet
+    {"server-ipv6 fd00::/64\n",
+     "server.conf:7: server-ipv6: expected no server-ipv6 line: IPv6 inside the tunnel is not supported yet"},
+    {"crl-verify crls dir\n",
+     "server.conf:7: crl-verify: expected \"crl-verify FILE\": the directory form is not supported yet"},
+    // values
+    {"ca \"\"\n", "server.conf:7: ca: expected a file name, got \"\""},
+    {"push \"\"\n", "server.conf:7: push: expected one option of 1..1023 characters, got \"\""},
+    {"dev eth0\n", "server.conf:7: dev: expected a name starting with tun or tap (or a dev-type line), got \"eth0\""},
+    {"dp-exception tap\n", "server.conf:7: dp-exception: expected tun or virtio-user to match \"dev tun\""},
+    // syntax
+    {"push \"route 10.0.0.0\n", "server.conf:7: push: expected a closing \" on this line"},
+    {"push 'route\n", "server.conf:7: push: expected a closing ' on this line"},
+    {"push a\"b c\"\n", "server.conf:7: push: expected \"push 'OPTION ...'\" (too many arguments)"},
+    {"push \"a b\"c\n", "server.conf:7: push: expected \"push 'OPTION ...'\" (too many arguments)"},
+    {"push x\\\n", "server.conf:7: push: expected a character after the backslash at the end of the line"},
+    {"<ca>\nX\n", "server.conf:7: <ca>: expected </ca> before the end of the file"},
+    {"<pkcs12>\nX\n</pkcs12>\n", "server.conf:7: <pkcs12>: unknown or unsupported inline block"},
+    // cross-checks, reported at the later line
+    {"tls-auth ta.key 0\ntls-crypt tc.key\n",
+     "server.conf:8: tls-crypt: expected only one of tls-auth, tls-crypt and tls-crypt-v2, but tls-auth is set at "
+     "line 7"},
+    {"tls-crypt-v2 v2.key\n<tls-auth>\nK\n</tls-auth>\n",
+     "server.conf:8: tls-auth: expected only one of tls-auth, tls-crypt and tls-crypt-v2, but tls-crypt-v2 is set "
+     "at line 7"},
+    {"keepalive 10 60\nping 5\n",
+     "server.conf:8: ping: expected either keepalive or ping/ping-restart, not both (keepalive sets them)"},
+    {"ping-restart 60\nkeepalive 10 60\n",
+     "server.conf:8: keepalive: expected either keepalive or ping/ping-restart, not both (keepalive sets them)"},
+};
+
+TEST(config, error_messages) {
+  for (size_t i = 0; i < std::size(k_errors); ++i)
+    EXPECT_EQ(error_of(k_base + k_errors[i].extra), k_errors[i].want) << "case " << i << ": " << k_errors[i].extra;
+}
+
+TEST(config, missing_required) {
+  const struct {
+    int drop_line;  // index into k_base's lines
+    const char* want;
+  } cases[] = {
+      {0, "server.conf: dev: expected \"dev tun\" (required)"},
+      {1, "server.conf: server: expected \"server NETWORK NETMASK\" (the VPN subnet) (required)"},
+      {2, "server.conf: ca: expected \"ca FILE\" or a <ca> block (required)"},
+      {3, "server.conf: cert: expected \"cert FILE\" or a <cert> block (required)"},
+      {4, "server.conf: key: expected \"key FILE\" or a <key> block (required)"},
+  };
+  for (const auto& c : cases) {
+    std::string text;
+    size_t start = 0;
+    for (int l = 0; start < k_base.size(); ++l) {
+      size_t end = k_base.find('\n', start) + 1;
+      if (l != c.drop_line) text += k_base.substr(start, end - start);
+      start = end;
+    }
+    EXPECT_EQ(error_of(text), c.want) << "without line " << c.drop_line;
+  }
+  try {
+    parse("");
+    FAIL();
+  } catch (const config_error& e) {
+    EXPECT_EQ(e.file(), "server.conf");
+    EXPECT_EQ(e.line(), 0u);
+    EXPECT_EQ(e.directive(), "server");
+  }
+}
+
+TEST(config, error_fields) {
+  try {
+    parse(k_base + "port abc\n", "/etc/dpvpn/a.conf");
+    FAIL();
+  } catch (const config_error& e) {
+    EXPECT_STREQ(e.what(), "/etc/dpvpn/a.conf:7: port: expected a number 1..65535, got \"abc\"");
+    EXPECT_EQ(e.file(), "/etc/dpvpn/a.conf");
+    EXPECT_EQ(e.line(), 7u);
+    EXPECT_EQ(e.directive(), "port");
+    EXPECT_EQ(e.detail(), "expected a number 1..65535, got \"abc\"");
+  }
+  // Control characters in the echoed value are escaped and long values are cut.
+  EXPECT_EQ(error_of(k_base + "port 1\x01\n"), "server.conf:7: port: expected a number 1..65535, got \"1\\x01\"");
+  EXPECT_EQ(error_of(k_base + "port " + std::string(100, '9') + "\n"),
+            "server.conf:7: port: expected a number 1..65535, got \"" + std::string(60, '9') + "...\"");
+}
+
+TEST(config, files) {
+  auto dir = std::filesystem::temp_directory_path() / ("dpvpn_test_config_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  std::string conf = (dir / "server.conf").string();
+  {
+    std::ofstream(conf) << k_base;
+    std::ofstream(dir / "ca.crt") << "CA PEM\n";
+  }
+  server_config c = parse_server_config(conf);
+  EXPECT_EQ(c.ca.path, (dir / "ca.crt").string());
+  EXPECT_EQ(c.ca.load(conf), "CA PEM\n");
+  try {
+    c.cert.load(conf);
+    FAIL();
+  } catch (const config_error& e) {
+    EXPECT_EQ(e.line(), 4u);
+    EXPECT_EQ(e.directive(), "cert");
+    EXPECT_NE(std::string(e.what()).find(conf + ":4: cert: expected a readable file, got "), std::string::npos);
+  }
+  std::filesystem::remove_all(dir);
+  try {
+    parse_server_config(conf);
+    FAIL();
+  } catch (const config_error& e) {
+    EXPECT_EQ(e.line(), 0u);
+    EXPECT_EQ(std::string(e.what()).rfind(conf + ": config: expected a readable file, got ", 0), 0u);
+  }
+}
+
+TEST(config, ipv4_helpers) {
+  EXPECT_EQ(parse_ipv4("0.0.0.0"), 0u);
+  EXPECT_EQ(parse_ipv4("255.255.255.255"), 0xFFFFFFFFu);
+  EXPECT_EQ(parse_ipv4("10.8.0.1"), 0x0A080001u);
+  for (const char* bad : {"", "1", "1.2.3", "1.2.3.4.", "1.2.3.4.5", "a.b.c.d", " 1.2.3.4", "1.2.3.4 ", "1..2.3",
+                          "1234.1.1.1", "00.1.1.1"})
+    EXPECT_FALSE(parse_ipv4(bad)) << bad;
+  EXPECT_EQ(format_ipv4(0xC0000201u), "192.0.2.1");
+}
+
+}  // namespace
