@@ -3,6 +3,7 @@
 // The directive list with defaults and status is docs/config.md; keep the two in step.
 #include "dpvpn/config.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 #include <filesystem>
@@ -133,7 +134,7 @@ struct ctx {
   }
   uint32_t netmask(const std::string& s) const {
     auto m = parse_ipv4(s);
-    // Contiguous: the inverted mask plus one is a power of two (or zero for 255.255.255.255).
+    // Contiguous: the inverted mask has the form 2^k - 1 (ones only at the bottom).
     if (!m || ((~*m + 1) & ~*m) != 0 || *m == 0)
       fail("expected a contiguous netmask such as 255.255.255.0, got " + shown(s));
     return *m;
@@ -177,6 +178,20 @@ struct directive_row {
 };
 
 void no_op(ctx&, args) {}
+
+// data-ciphers / ncp-ciphers: a ':'-separated list in preference order (§11), duplicates dropped.
+void set_data_ciphers(ctx& c, args a) {
+  std::vector<crypto::cipher_alg> list;
+  std::string_view rest = a[0];
+  while (true) {
+    auto colon = rest.find(':');
+    auto alg = c.cipher(std::string(rest.substr(0, colon)));
+    if (std::find(list.begin(), list.end(), alg) == list.end()) list.push_back(alg);
+    if (colon == std::string_view::npos) break;
+    rest.remove_prefix(colon + 1);
+  }
+  c.cfg.data_ciphers = std::move(list);
+}
 
 constexpr std::string_view k_dev_types[] = {"tun", "tap"};
 constexpr std::string_view k_topologies[] = {"net30", "p2p", "subnet"};
@@ -307,20 +322,8 @@ constexpr directive_row k_directives[] = {
    }},
 
   // data channel (§8, §11)
-  {"data-ciphers", 1, 1, "data-ciphers CIPHER[:CIPHER...]", [](ctx& c, args a) {
-     std::vector<crypto::cipher_alg> list;
-     std::string_view rest = a[0];
-     while (true) {
-       auto colon = rest.find(':');
-       auto c_alg = c.cipher(std::string(rest.substr(0, colon)));
-       bool dup = false;
-       for (auto x : list) dup = dup || x == c_alg;
-       if (!dup) list.push_back(c_alg);
-       if (colon == std::string_view::npos) break;
-       rest.remove_prefix(colon + 1);
-     }
-     c.cfg.data_ciphers = std::move(list);
-   }},
+  {"data-ciphers", 1, 1, "data-ciphers CIPHER[:CIPHER...]", set_data_ciphers},
+  {"ncp-ciphers", 1, 1, "ncp-ciphers CIPHER[:CIPHER...]", set_data_ciphers},  // the pre-2.5 name
   {"data-ciphers-fallback", 1, 1, "data-ciphers-fallback CIPHER", [](ctx& c, args a) { c.cfg.data_ciphers_fallback = c.cipher(a[0]); }},
   {"cipher", 1, 1, "cipher CIPHER", [](ctx& c, args a) { c.cfg.cipher = c.cipher(a[0]); }},
   {"auth", 1, 1, "auth SHA1|SHA256|SHA512", [](ctx& c, args a) {

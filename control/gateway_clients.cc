@@ -133,8 +133,12 @@ void gateway_control::on_event(client& c, const proto::session_event& ev, uint64
       c.s->authorize(true, push, "", now_ms);
       break;
     }
-    case session_event_type::key_ready: install_key(c, ev); break;
+    case session_event_type::key_ready:
+      log(4, c.name + ": new data key, key_id " + std::to_string(ev.key_id) + " (" + crypto::name(ev.cipher) + ")");
+      install_key(c, ev);
+      break;
     case session_event_type::key_retired: {
+      log(4, c.name + ": data key retired, key_id " + std::to_string(ev.key_id));
       auto cmd = std::make_unique<dp::peer_cmd>();
       cmd->type = dp::cmd_type::del_key;
       cmd->key_id = ev.key_id;

@@ -132,10 +132,10 @@ void session::accept_cookie(const wire::session_id& ours, const wire::session_id
 
 session_drop session::on_packet(std::span<const uint8_t> pkt, uint64_t now_ms) {
   if (failed_) return session_drop::dead;
-  if (pkt.size() < wire::k_ctl_header) return session_drop::malformed;
+  if (pkt.empty()) return session_drop::malformed;
   const uint8_t op = wire::op_of(pkt[0]);
   if (wire::is_data_op(op)) return session_drop::not_control;
-  if (!wire::is_control_op(op)) return session_drop::malformed;
+  if (!wire::is_control_op(op) || pkt.size() < wire::k_ctl_header) return session_drop::malformed;
 
   std::span<const uint8_t> wrapped = pkt;
   if (op == wire::P_CONTROL_HARD_RESET_CLIENT_V3 || op == wire::P_CONTROL_WKC_V1) {

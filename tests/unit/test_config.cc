@@ -188,7 +188,7 @@ TEST(config, derived_values) {
   EXPECT_EQ(c.data_ciphers_fallback, crypto::cipher_alg::aes_256_cbc);
   EXPECT_EQ(c.cipher, crypto::cipher_alg::aes_128_cbc);
 
-  c = parse(k_base + "ping 5\nping-restart 30\nreneg-sec 600 300\ndata-ciphers id-aes128-GCM:aes-128-gcm\n");
+  c = parse(k_base + "ping 5\nping-restart 30\nreneg-sec 600 300\nncp-ciphers id-aes128-GCM:aes-128-gcm\n");
   EXPECT_EQ(c.ping, 5u);
   EXPECT_EQ(c.ping_restart, 30u);
   EXPECT_EQ(c.push_ping, 0u);  // not pushed without keepalive

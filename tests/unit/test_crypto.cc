@@ -2,6 +2,7 @@
 // Crypto backends: known-answer vectors, and IPsec-MB checked byte for byte against OpenSSL.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <array>
 #include <random>
 #include <string>
