@@ -40,7 +40,9 @@ TEST(pool, mbufs_needed_counts_queues_rings_and_caches) {
   EXPECT_EQ(dp::mbufs_needed(2, 2, 2, 1024, 1024, 1024), 16383u);
   // 1 lcore: no handoff rings. 2048 + 2 * 448 = 2944 -> 4095.
   EXPECT_EQ(dp::mbufs_needed(1, 1, 1, 512, 512, 1024), 4095u);
-  // Exactly at a boundary: stays, does not double.
+  // Exactly 2^12 - 1 needed (3199 + 2 * 448) stays; one more doubles.
+  EXPECT_EQ(dp::mbufs_needed(1, 1, 0, 3199, 0, 0), 4095u);
+  EXPECT_EQ(dp::mbufs_needed(1, 1, 0, 3200, 0, 0), 8191u);
   uint32_t prev = 0;
   for (uint16_t l = 1; l <= 16; ++l) {
     uint32_t n = dp::mbufs_needed(l, l, l, 1024, 1024, 512);
