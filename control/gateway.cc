@@ -153,7 +153,29 @@ void gateway_control::on_frame(rte_mbuf* m, uint64_t now_ms) {
     }
   }
   if (c) {
-    const auto d = c->s->on_packet(pkt, now_ms);
+    auto d = c->s->on_packet(pkt, now_ms);
+    if (d == proto::session_drop::wrong_session && !stopping_) {
+      // §B.2: the same address with a new client session id: the client restarted. Answer it like
+      // a new contact; the old session goes once the new one proves itself with our cookie.
+      uint8_t addr[6];
+      wire::put_u32(addr, mm.src_ip);
+      wire::put_u16(addr + 4, mm.src_port);
+      auto r = front_.on_packet(pkt, addr, now_ms);
+      if (r.v == proto::server_front::verdict::reply) {
+        send_frame(mm.from_worker, mm.src_ip, mm.src_port, mm.src_mac, r.reply);
+      } else if (r.v == proto::server_front::verdict::accept || r.v == proto::server_front::verdict::new_session) {
+        teardown(*c, "client restarted (new session from the same address)");
+        clients_.erase(key);
+        c = create_client(mm.src_ip, mm.src_port, mm.src_mac, mm.from_worker, now_ms);
+        if (c && r.v == proto::server_front::verdict::accept)
+          c->s->accept_cookie(r.ours, r.theirs, r.has_kc ? &r.kc : nullptr, now_ms);
+        if (c) d = c->s->on_packet(pkt, now_ms);
+      }
+    }
+    if (!c) {
+      rte_pktmbuf_free(m);
+      return;
+    }
     if (d == proto::session_drop::none) c->last_ctl_rx_ms = now_ms;
     else log(5, c->name + ": control packet dropped: " + to_string(d));
     drain(*c, now_ms);

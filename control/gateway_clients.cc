@@ -3,6 +3,7 @@
 // owner lcore, liveness, teardown, address pool.
 #include <rte_hash.h>
 #include <rte_ring.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "dpvpn/gateway.h"
@@ -245,7 +246,24 @@ void gateway_control::notify_exit(client& c, uint64_t now_ms) {
   drain(c, now_ms);
 }
 
+void gateway_control::check_crl() {
+  if (!cfg_.crl_verify.present() || cfg_.crl_verify.is_inline || !setup_.session.tls) return;
+  struct stat st {};
+  if (::stat(cfg_.crl_verify.path.c_str(), &st) != 0) return;
+  const int64_t m = int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec;
+  if (crl_mtime_ns_ == 0) {
+    crl_mtime_ns_ = m;
+    return;
+  }
+  if (m == crl_mtime_ns_) return;
+  crl_mtime_ns_ = m;
+  std::string err;
+  if (setup_.session.tls->reload_crl(err)) log(1, "CRL " + cfg_.crl_verify.path + " changed: reloaded");
+  else log(1, "CRL " + cfg_.crl_verify.path + " changed but could not be loaded: " + err);
+}
+
 void gateway_control::housekeeping(uint64_t now_ms) {
+  check_crl();
   for (auto it = clients_.begin(); it != clients_.end();) {
     client& c = *it->second;
     if (!c.dead) {

@@ -22,6 +22,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -73,8 +74,8 @@ struct options {
   uint32_t pkts = 2048;  // per pass: about what a NIC ring holds, so the packets stay in L2/L3
   bool decrypt = true, encrypt = true;
   bool udp_csum = true;
-  bool raw = true;
-  uint32_t raw_offset = 0;  // raw buffers' offset from a 64-byte boundary  // --no-raw: skip the raw reference (for profiling the dataplane alone)
+  bool raw = true;          // --no-raw: skip the raw reference (for profiling the dataplane alone)
+  uint32_t raw_offset = 0;  // raw buffers' offset from a 64-byte boundary
   std::vector<std::string> eal_extra;
 };
 
@@ -87,6 +88,7 @@ struct point {
   double cpu_s = 0;
   double pps = 0;
   double raw_pps = 0;
+  double ratio = 0;  // median over rounds of (dpvpn round / raw round right after it)
   const char* raw_api = "-";
 };
 
@@ -399,12 +401,86 @@ void verify(worker_ctx& c, sessions& ss, std::vector<rte_mbuf*>& pkts, const tem
   n_out = 0;
 }
 
-// ---- one measured point ------------------------------------------------------------------------
+// ---- raw AEAD reference ----------------------------------------------------------------------
 
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   return v[v.size() / 2];
 }
+
+// aead_key alone, in place on k_raw_bufs buffers (hot in cache), with the data channel's 8-byte
+// AAD; each round takes the faster of the single-op and burst APIs. Open re-runs on the same
+// buffers: after the first pass the tag no longer matches, but neither backend's cost depends on
+// that (the whole tag is computed and compared in constant time); checked once before timing.
+class raw_ref {
+ public:
+  raw_ref(crypto::engine& eng, const options& o, const size_spec& sz, bool seal) : eng_(eng), seal_(seal) {
+    std::vector<uint8_t> key(crypto::key_len(o.cipher));
+    crypto::random_bytes(key.data(), key.size());
+    key_ = crypto::aead_key::create(o.backend, o.cipher, key);
+    if (!key_) fatal("raw AEAD key setup failed");
+    data_.resize(k_raw_bufs);
+    meta_.assign(k_raw_bufs, std::vector<uint8_t>(64));
+    ops_.resize(k_raw_bufs);
+    for (uint32_t i = 0; i < k_raw_bufs; ++i) {
+      const uint32_t len = sz.pattern[i % sz.pattern.size()];
+      data_[i].resize(len + 128);
+      // 64-byte aligned plus --raw-offset (the dataplane opens at 194 mod 64 = 2: after the outer
+      // headers and the data-channel header in a 128-byte mbuf headroom; it seals at offset 0).
+      uint8_t* d = data_[i].data() + (64 - reinterpret_cast<uintptr_t>(data_[i].data()) % 64) % 64 + o.raw_offset;
+      crypto::random_bytes(d, len);
+      crypto::random_bytes(meta_[i].data(), meta_[i].size());
+      ops_[i] = {meta_[i].data(), meta_[i].data() + 16, 8, d, len, meta_[i].data() + 32, false};
+    }
+    key_->seal_burst(eng_, ops_.data(), ops_.size());
+    key_->open_burst(eng_, ops_.data(), ops_.size());
+    for (const auto& op : ops_)
+      if (!op.ok) fatal("raw AEAD self-check failed");
+    for (int i = 0; i < 32; ++i) single_batch(), burst_batch();  // warm caches and predictors
+  }
+
+  // One round of `seconds` CPU time, split between the two APIs; packets/s of the faster.
+  double round(double seconds) {
+    const double single = time_it(seconds / 2, [this] { single_batch(); });
+    const double burst = time_it(seconds / 2, [this] { burst_batch(); });
+    (burst > single ? n_burst_ : n_single_)++;
+    return std::max(single, burst);
+  }
+  const char* api() const { return n_burst_ > n_single_ ? "burst" : "single"; }
+
+ private:
+  void single_batch() {
+    for (auto& op : ops_)
+      sink_ = sink_ + (seal_ ? key_->seal(eng_, op.iv, op.aad, op.aad_len, op.data, op.len, op.tag)
+                             : key_->open(eng_, op.iv, op.aad, op.aad_len, op.data, op.len, op.tag));
+  }
+  void burst_batch() {
+    seal_ ? key_->seal_burst(eng_, ops_.data(), ops_.size()) : key_->open_burst(eng_, ops_.data(), ops_.size());
+    sink_ = sink_ + ops_[0].ok;
+  }
+  template <class F>
+  static double time_it(double seconds, F&& batch) {
+    const double t0 = thread_cpu_s();
+    uint64_t n = 0;
+    double el = 0;
+    do {
+      for (int i = 0; i < 16; ++i) batch();
+      n += 16 * k_raw_bufs;
+      el = thread_cpu_s() - t0;
+    } while (el < seconds);
+    return static_cast<double>(n) / el;
+  }
+
+  crypto::engine& eng_;
+  bool seal_;
+  std::unique_ptr<crypto::aead_key> key_;
+  std::vector<std::vector<uint8_t>> data_, meta_;
+  std::vector<crypto::aead_key::op> ops_;
+  volatile uint64_t sink_ = 0;
+  uint32_t n_single_ = 0, n_burst_ = 0;
+};
+
+// ---- one measured point ------------------------------------------------------------------------
 
 void measure(worker_ctx& c, sessions& ss, const size_spec& sz, bool wan, const options& o, point& pt) {
   dp::dp_shared& sh = c.sh;
@@ -426,8 +502,11 @@ void measure(worker_ctx& c, sessions& ss, const size_spec& sz, bool wan, const o
   pt.size = sz.label;
   pt.avg_bytes = static_cast<double>(sets[0].inner_bytes) / static_cast<double>(o.pkts);
   pt.sessions = ss.n;
-  // k_rounds rounds of whole passes; the point is the median round (the machine may be shared).
-  std::vector<double> rates;
+  // k_rounds rounds of whole passes, each followed by a raw AEAD round at the same sizes, so
+  // that load from other processes affects both alike; the medians are reported.
+  std::optional<raw_ref> raw;
+  if (o.raw) raw.emplace(*c.me.eng, o, sz, !wan);
+  std::vector<double> rates, raw_rates, ratios;
   uint64_t pass = 0;
   for (uint32_t r = 0; r < k_rounds; ++r) {
     double cpu = 0;
@@ -451,65 +530,17 @@ void measure(worker_ctx& c, sessions& ss, const size_spec& sz, bool wan, const o
     rates.push_back(static_cast<double>(packets) / cpu);
     pt.packets += packets;
     pt.cpu_s += cpu;
+    if (raw) {
+      raw_rates.push_back(raw->round(o.seconds / k_rounds));
+      ratios.push_back(rates.back() / raw_rates.back());
+    }
   }
   pt.pps = median(rates);
-}
-
-// ---- raw AEAD reference ----------------------------------------------------------------------
-
-// The fastest of aead_key's single-op and burst APIs, in place on k_raw_bufs buffers (hot in
-// cache), with the data channel's 8-byte AAD. Open re-runs on the same buffers: after the first
-// pass the tag no longer matches, but neither backend's cost depends on that (the whole tag is
-// computed and compared in constant time); correctness is checked once before timing.
-double raw_rate(crypto::engine& eng, const options& o, const size_spec& sz, bool seal, const char*& api) {
-  std::vector<uint8_t> key(crypto::key_len(o.cipher));
-  crypto::random_bytes(key.data(), key.size());
-  auto k = crypto::aead_key::create(o.backend, o.cipher, key);
-  if (!k) fatal("raw AEAD key setup failed");
-  std::vector<std::vector<uint8_t>> data(k_raw_bufs), meta(k_raw_bufs, std::vector<uint8_t>(64));
-  std::vector<crypto::aead_key::op> ops(k_raw_bufs);
-  for (uint32_t i = 0; i < k_raw_bufs; ++i) {
-    const uint32_t len = sz.pattern[i % sz.pattern.size()];
-    data[i].resize(len + 128);
-    // 64-byte aligned plus --raw-offset (the dataplane opens at 194 mod 64 = 2: after the outer
-    // headers and the data-channel header in a 128-byte mbuf headroom; it seals at offset 0).
-    uint8_t* d = data[i].data() + (64 - reinterpret_cast<uintptr_t>(data[i].data()) % 64) % 64 + o.raw_offset;
-    crypto::random_bytes(d, len);
-    crypto::random_bytes(meta[i].data(), meta[i].size());
-    ops[i] = {meta[i].data(), meta[i].data() + 16, 8, d, len, meta[i].data() + 32, false};
+  if (raw) {
+    pt.raw_pps = median(raw_rates);
+    pt.ratio = median(ratios);
+    pt.raw_api = raw->api();
   }
-  k->seal_burst(eng, ops.data(), ops.size());
-  k->open_burst(eng, ops.data(), ops.size());
-  for (const auto& op : ops)
-    if (!op.ok) fatal("raw AEAD self-check failed");
-  volatile uint64_t sink = 0;
-  auto time_it = [&](auto&& batch) {
-    for (int i = 0; i < 32; ++i) batch();
-    std::vector<double> rates;
-    for (uint32_t r = 0; r < k_rounds; ++r) {
-      const double t0 = thread_cpu_s();
-      uint64_t n = 0;
-      double el = 0;
-      do {
-        for (int i = 0; i < 16; ++i) batch();
-        n += 16 * k_raw_bufs;
-        el = thread_cpu_s() - t0;
-      } while (el < o.seconds / 2 / k_rounds);
-      rates.push_back(static_cast<double>(n) / el);
-    }
-    return median(rates);
-  };
-  const double single = time_it([&] {
-    for (auto& op : ops)
-      sink = sink + (seal ? k->seal(eng, op.iv, op.aad, op.aad_len, op.data, op.len, op.tag)
-                          : k->open(eng, op.iv, op.aad, op.aad_len, op.data, op.len, op.tag));
-  });
-  const double burst = time_it([&] {
-    seal ? k->seal_burst(eng, ops.data(), ops.size()) : k->open_burst(eng, ops.data(), ops.size());
-    sink = sink + ops[0].ok;
-  });
-  api = burst > single ? "burst" : "single";
-  return std::max(single, burst);
 }
 
 // ---- output ----------------------------------------------------------------------------------
@@ -532,7 +563,7 @@ void print_text(const std::vector<point>& pts, const options& o, const char* arc
     for (const auto& p : pts) {
       if (std::strcmp(p.dir, dir) != 0) continue;
       std::printf("%-6s %8u %8.3f %8.2f %8.1f %9.3f %-6s %6.2f\n", p.size.c_str(), p.sessions, p.pps / 1e6, gbps(p),
-                  1e9 / p.pps, p.raw_pps / 1e6, p.raw_api, p.raw_pps > 0 ? p.pps / p.raw_pps : 0.0);
+                  1e9 / p.pps, p.raw_pps / 1e6, p.raw_api, p.ratio);
     }
   }
 }
@@ -546,7 +577,7 @@ void print_json(const std::vector<point>& pts, const options& o, const char* arc
     std::printf("%s\n{\"dir\":\"%s\",\"size\":\"%s\",\"avg_bytes\":%.1f,\"sessions\":%u,\"packets\":%llu,"
                 "\"cpu_s\":%.4f,\"pps\":%.0f,\"gbps\":%.3f,\"raw_pps\":%.0f,\"raw_api\":\"%s\",\"ratio\":%.3f}",
                 i ? "," : "", p.dir, p.size.c_str(), p.avg_bytes, p.sessions, (unsigned long long)p.packets, p.cpu_s,
-                p.pps, gbps(p), p.raw_pps, p.raw_api, p.raw_pps > 0 ? p.pps / p.raw_pps : 0.0);
+                p.pps, gbps(p), p.raw_pps, p.raw_api, p.ratio);
   }
   std::printf("\n]}\n");
 }
@@ -649,7 +680,8 @@ uint16_t port_by_name(const char* name) {
 int main(int argc, char** argv) {
   options o = parse_args(argc, argv);
   std::vector<std::string> eal{"dpvpn-bench", "--no-huge", "-m", "2048", "--no-shconf", "--no-pci", "-l", "0",
-                               "--vdev=net_null0,no-rx=1", "--vdev=net_null1,no-rx=1", "--log-level=lib.eal:warning"};
+                               "--vdev=net_null0,no-rx=1", "--vdev=net_null1,no-rx=1", "--no-telemetry",
+                               "--log-level=lib.eal:warning"};
   eal.insert(eal.end(), o.eal_extra.begin(), o.eal_extra.end());
   std::vector<char*> eal_argv;
   for (auto& s : eal) eal_argv.push_back(s.data());
@@ -710,20 +742,6 @@ int main(int argc, char** argv) {
       }
     }
     remove_sessions(sh, *lc);
-  }
-  // Raw AEAD at the same sizes, once per size and direction (it does not depend on sessions).
-  for (const auto& sz : o.sizes) {
-    for (bool wan : {true, false}) {
-      if ((wan && !o.decrypt) || (!wan && !o.encrypt) || !o.raw) continue;
-      const char* api = "-";
-      const double raw = raw_rate(*lc->eng, o, sz, !wan, api);
-      for (auto& p : pts) {
-        if (p.size == sz.label && std::strcmp(p.dir, wan ? "decrypt" : "encrypt") == 0) {
-          p.raw_pps = raw;
-          p.raw_api = api;
-        }
-      }
-    }
   }
   if (o.json) print_json(pts, o, lc->eng->arch_name());
   else print_text(pts, o, lc->eng->arch_name());

@@ -5,7 +5,7 @@
 
 #include <netinet/in.h>
 
-#include <array>
+#include <csignal>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -20,7 +20,7 @@ namespace dpvpn::loadgen {
 // A session that has not reached `established` this long after its start counts as failed.
 inline constexpr uint64_t k_handshake_timeout_ms = 5000;
 // Steady (--clients) sessions get longer: a thousand of them queue behind each other's TLS.
-inline constexpr uint64_t k_steady_timeout_ms = 30000;
+inline constexpr uint64_t k_steady_timeout_ms = 15000;
 // After --duration the loop keeps receiving this long, for packets still in flight.
 inline constexpr uint64_t k_grace_ms = 500;
 inline constexpr uint16_t k_default_target_port = 9000;
@@ -59,12 +59,13 @@ struct report {
   uint64_t tx_packets = 0, tx_bytes = 0, tx_dropped = 0;  // bytes: inner IP bytes
   uint64_t rx_packets = 0, rx_bytes = 0, rx_pings = 0, rx_decrypt_failures = 0, rx_control_drops = 0;
   uint64_t renegotiations = 0;
+  bool lost = false;      // an established steady session ended before the run did
   double duration_s = 0;  // the measured window
   std::vector<std::string> vpn_addresses;
   bool ok = false;
 };
 
 // Runs the whole load generation; returns the counters. stop: set by a signal handler.
-report run(const options& o, volatile int* stop);
+report run(const options& o, volatile std::sig_atomic_t* stop);
 
 }  // namespace dpvpn::loadgen

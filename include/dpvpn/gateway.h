@@ -74,6 +74,8 @@ class gateway_control {
   bool stopping_ = false;
   uint64_t stop_at_ms_ = 0;
   uint64_t ctl_tx_dropped_ = 0, front_dropped_ = 0, refused_ = 0;
+  int64_t crl_mtime_ns_ = 0;  // crl-verify file: re-read when it changes (no restart needed)
+  void check_crl();
 };
 
 }  // namespace dpvpn::cp

@@ -38,7 +38,9 @@ struct port_conf {
   uint16_t rx_desc = 1024;    // adjusted to the device limits (rte_eth_dev_adjust_nb_rx_tx_desc)
   uint16_t tx_desc = 1024;
   rte_mempool* pool = nullptr;
-  bool want_rss = true;       // spread on the outer UDP 4-tuple when the device can
+  // Spread on the outer UDP 4-tuple when the device can. false for exception ports: net_tap claims
+  // RSS (BPF flow rules, often unavailable) but the kernel's automq picks the queue anyway.
+  bool want_rss = true;
 };
 
 // What setup_port learned; the control plane keeps it to predict the owner lcore of a client.
