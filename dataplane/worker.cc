@@ -2,6 +2,7 @@
 // The worker lcore loop: commands, control-thread frames, handoffs, WAN and exception-port
 // bursts, keepalives. No locks, no allocation, no syscalls on the packet path.
 #include <rte_cycles.h>
+#include <rte_prefetch.h>
 #include <rte_ethdev.h>
 #include <rte_rcu_qsbr.h>
 #include <rte_ring.h>
@@ -172,12 +173,20 @@ int worker_main(dp_shared& sh, dp_lcore& me) {
     }
 
     n = rte_eth_rx_burst(cfg.wan_port, me.index, pkts, burst);
-    for (unsigned i = 0; i < n; ++i) wan_input(c, pkts[i]);
+    for (unsigned i = 0; i < n && i < 4; ++i) rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void*));
+    for (unsigned i = 0; i < n; ++i) {
+      if (i + 4 < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 4], void*));
+      wan_input(c, pkts[i]);
+    }
     work += n;
     if (c.tx.n_wan > k_max_burst || c.tx.n_tun > k_max_burst) flush_tx(c);
 
     n = rte_eth_rx_burst(cfg.exc_port, me.index, pkts, burst);
-    for (unsigned i = 0; i < n; ++i) tun_input(c, pkts[i]);
+    for (unsigned i = 0; i < n && i < 4; ++i) rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void*));
+    for (unsigned i = 0; i < n; ++i) {
+      if (i + 4 < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 4], void*));
+      tun_input(c, pkts[i]);
+    }
     work += n;
 
     const uint64_t tsc = rte_rdtsc();

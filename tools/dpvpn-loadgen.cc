@@ -9,7 +9,7 @@
 //
 // The steady population (--clients, default 1) connects first; then for --duration seconds each
 // established session sends UDP-in-IPv4 packets of --size inner bytes (imix: 7:4:1 of
-// 64/576/1500) to --target:--target-port at --rate packets/s in total, or (--reverse) only
+// 64/576/1420) to --target:--target-port at --rate packets/s in total, or (--reverse) only
 // keepalives while it counts what the server sends. --handshakes-per-sec runs a reconnect storm
 // alongside: sessions that handshake, send EXIT and close. When the population is up, one line
 // on stderr lists the pushed VPN addresses (for `dpvpn-udp source --dst`).

@@ -8,7 +8,7 @@
 //                    [--rate PPS|max] [--duration S] [--bind IP] [--json]
 //
 // --size is the IP packet size (20 + 8 + payload), as dpvpn-loadgen's --size is its inner packet
-// size; imix = 7:4:1 of 64/576/1500. Rates (pps, Gbit/s) count IP bytes. The sink runs for
+// size; imix = 7:4:1 of 64/576/1420. Rates (pps, Gbit/s) count IP bytes. The sink runs for
 // --duration seconds, or until SIGTERM/SIGINT when none is given; its rate is over the window
 // from the first to the last datagram. Exit 0, or 2 on bad usage or a socket error.
 #include <arpa/inet.h>
@@ -135,7 +135,7 @@ options parse(int argc, char** argv) {
       o.port = static_cast<uint16_t>(to_num(a, val(), 1, 65535));
     } else if (a == "--size") {
       const std::string v = val();
-      if (v == "imix") o.sizes = {64, 576, 64, 64, 576, 64, 1500, 64, 576, 64, 576, 64};
+      if (v == "imix") o.sizes = {64, 576, 64, 64, 576, 64, 1420, 64, 576, 64, 576, 64};
       else o.sizes = {static_cast<uint32_t>(to_num(a, v, k_ip_udp, k_ip_udp + k_max_payload))};
     } else if (a == "--rate") {
       const std::string v = val();

@@ -45,7 +45,7 @@ struct options {
   in_addr bind{};                 // INADDR_ANY unless --bind
 };
 
-// Inner packet sizes the sender cycles through: one entry, or imix 7:4:1 of 64/576/1500.
+// Inner packet sizes the sender cycles through: one entry, or imix 7:4:1 of 64/576/1420.
 std::vector<uint32_t> size_pattern(const std::string& spec, std::string* err);
 
 // IPv4 + UDP (checksum 0) of ip_len bytes total, DF set, id 0, so one template per size.

@@ -24,6 +24,10 @@ wire::session_id random_sid() {
 }
 }  // namespace
 
+std::vector<crypto::cipher_alg> default_data_ciphers() {
+  return {crypto::cipher_alg::aes_256_gcm, crypto::cipher_alg::aes_128_gcm, crypto::cipher_alg::chacha20_poly1305};
+}
+
 const char* to_string(session_event_type t) noexcept {
   switch (t) {
     case session_event_type::key_ready: return "key_ready";

@@ -14,10 +14,30 @@ using wire::put_u16;
 using wire::put_u32;
 
 uint32_t csum_partial(const uint8_t* p, size_t n, uint32_t sum) noexcept {
-  uint64_t s = sum;
+  // Ones' complement sum of big-endian 16-bit words, 8 bytes per step: add native 32-bit halves
+  // into a 64-bit accumulator (end-around carries are deferred to the fold), then byte-swap the
+  // folded result once (RFC 1071 §2(B): the sum is byte-order independent up to that swap).
+  uint64_t acc = 0;
   size_t i = 0;
-  for (; i + 1 < n; i += 2) s += static_cast<uint32_t>(p[i] << 8 | p[i + 1]);
-  if (i < n) s += static_cast<uint32_t>(p[i] << 8);
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w;
+    std::memcpy(&w, p + i, 8);
+    acc += (w & 0xffffffffu) + (w >> 32);
+  }
+  for (; i + 2 <= n; i += 2) {
+    uint16_t h;
+    std::memcpy(&h, p + i, 2);
+    acc += h;
+  }
+  if (i < n) {
+    const uint8_t last[2] = {p[i], 0};
+    uint16_t h;
+    std::memcpy(&h, last, 2);
+    acc += h;
+  }
+  while (acc >> 16) acc = (acc & 0xffff) + (acc >> 16);
+  uint64_t s = __builtin_bswap16(static_cast<uint16_t>(acc));  // native (little-endian) -> BE words
+  s += sum;
   while (s >> 16) s = (s & 0xffff) + (s >> 16);
   return static_cast<uint32_t>(s);
 }

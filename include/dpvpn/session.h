@@ -25,6 +25,9 @@
 
 namespace dpvpn::proto {
 
+// OpenVPN 2.6's default data-ciphers: AES-256-GCM:AES-128-GCM:CHACHA20-POLY1305.
+std::vector<crypto::cipher_alg> default_data_ciphers();
+
 struct session_config {
   bool server = true;
   bool tcp = false;
@@ -49,8 +52,7 @@ struct session_config {
   uint32_t tls_mtu = wire::k_tls_mtu_default;
 
   // Data channel (§8, §11).
-  std::vector<crypto::cipher_alg> data_ciphers = {crypto::cipher_alg::aes_256_gcm, crypto::cipher_alg::aes_128_gcm,
-                                                  crypto::cipher_alg::chacha20_poly1305};
+  std::vector<crypto::cipher_alg> data_ciphers = default_data_ciphers();
   std::optional<crypto::cipher_alg> data_ciphers_fallback;
   crypto::digest_alg data_auth = crypto::digest_alg::sha1;  // CBC HMAC digest (`auth`)
   bool allow_ekm = true;  // server: push tls-ekm to clients that support it; client: announce it

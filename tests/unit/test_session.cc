@@ -212,8 +212,11 @@ TEST(session, auth_rejected_reaches_the_client_as_auth_failed) {
   server.authorize(false, {}, "wrong password", f.now);
   pump(client, server, f.now, &cev, &sev, false);
   ASSERT_TRUE(has(cev, session_event_type::auth_failed));
-  for (auto& e : cev)
-    if (e.type == session_event_type::auth_failed) EXPECT_EQ(e.text, "AUTH_FAILED,wrong password");
+  for (auto& e : cev) {
+    if (e.type == session_event_type::auth_failed) {
+      EXPECT_EQ(e.text, "AUTH_FAILED,wrong password");
+    }
+  }
   EXPECT_FALSE(has(sev, session_event_type::key_ready));  // no data keys for a rejected client
   server.tick(f.now + 6000);
   EXPECT_TRUE(server.failed());

@@ -148,10 +148,11 @@ TEST_P(two_party, noisy_wire_handshake_data_renegotiation_exit) {
   base.data_ciphers = {tc.cipher};
   base.data_auth = crypto::digest_alg::sha256;
   base.reneg_sec = 0;
-  if (tc.wrap != wrap_mode::none)
+  if (tc.wrap != wrap_mode::none) {
     ASSERT_TRUE(parse_static_key(slurp(dir + (tc.wrap == wrap_mode::tls_auth ? "/ta.key" : "/tls-crypt.key")),
                                  base.wrap_key, err))
         << err;
+  }
   if (tc.tcv2) {
     if (!std::filesystem::exists(dir + "/tc2-client.key")) GTEST_SKIP() << "openvpn not installed: no tls-crypt-v2 keys";
     ASSERT_TRUE(parse_tcv2_server_key(slurp(dir + "/tc2-server.key"), base.tcv2_server, err)) << err;
@@ -295,7 +296,9 @@ TEST_P(two_party, noisy_wire_handshake_data_renegotiation_exit) {
   EXPECT_GT(cl.data_rx, seq / 2);
   EXPECT_LT(sv.max_gap_ms, 2000u) << "longest client->server data stall";
   EXPECT_LT(cl.max_gap_ms, 2000u) << "longest server->client data stall";
-  if (tc.corrupt > 0) EXPECT_GT(c2s.corrupted + s2c.corrupted, 0u);
+  if (tc.corrupt > 0) {
+    EXPECT_GT(c2s.corrupted + s2c.corrupted, 0u);
+  }
   std::printf("[%s] t=%.1fs renegs=%u+%u data c->s %llu s->c %llu bad %llu/%llu gaps %llu/%llu ms wire sent=%llu "
               "dropped=%llu dup=%llu corrupt=%llu\n",
               tc.name, (now - t0) / 1000.0, sv.s->renegotiations(), cl.s->renegotiations(),

@@ -58,7 +58,12 @@ else
   HS_D=6 HS_RATES="25 50 100 200 400 800 1600"
   IDLE_N="1000 10000" ST_D=8 CB_T=0.3
 fi
-SIZES="64 512 1420 imix"
+IDLE_N=${BENCH_IDLE_N:-$IDLE_N}  # for debugging
+SIZES=${BENCH_SIZES:-64 512 1420 imix}  # BENCH_SIZES: a subset, for debugging
+# Links carry 1600-byte frames so that a 1500-byte inner packet (IMIX) needs no outer IP
+# fragmentation with either server (dpvpn does not fragment what it sends; OpenVPN lets the
+# kernel do it). The benchmark measures the VPN, not IP fragmentation.
+MTU=1600
 
 log() { echo "[bench $(date +%T)] $*" >&2; }
 die() { log "FAIL: $*"; exit 1; }
@@ -193,8 +198,10 @@ setup_net() {
   ip -n "$NS_SW" link set br0 up
   ip link add gw-wan netns "$NS_GW" type veth peer name sw-gw netns "$NS_SW"
   ip link add wan netns "$NS_CL" type veth peer name sw-cl netns "$NS_SW"
-  ip -n "$NS_SW" link set sw-gw master br0 up
-  ip -n "$NS_SW" link set sw-cl master br0 up
+  ip -n "$NS_SW" link set sw-gw mtu "$MTU" master br0 up
+  ip -n "$NS_SW" link set sw-cl mtu "$MTU" master br0 up
+  ip -n "$NS_GW" link set gw-wan mtu "$MTU"
+  ip -n "$NS_CL" link set wan mtu "$MTU"
   # af_packet would see CHECKSUM_PARTIAL packets from the client side otherwise.
   ip netns exec "$NS_CL" ethtool -K wan tx off >/dev/null
   ip -n "$NS_CL" addr add "$CL_ADDR/24" dev wan
@@ -343,14 +350,19 @@ tp_search() {
   tp_step "$dir" "$size" max
   rec scen=a_step srv="$SRV_KIND" dir="$dir" size="$size" rate=max off="$ST_OFF" del="$ST_DEL" loss="$ST_LOSS"
   rate=$(calc "int($ST_DEL * 0.9 > 1000 ? $ST_DEL * 0.9 : 1000)")
-  local fb=("$ST_DEL" "$ST_LOSS" "$ST_GBPS" "$ST_SRV" "$ST_GEN" "$ST_RCV" "$ST_MACH" max)
+  local fb=("$ST_DEL" "$ST_LOSS" "$ST_GBPS" "$ST_SRV" "$ST_GEN" "$ST_RCV" "$ST_MACH" max "$ST_OFF")
+  # An unpaced probe that lost < 1 % is a valid point too (then the search only goes up).
+  if [[ $(calc "$ST_LOSS < 0.01") == 1 ]]; then
+    best_del=$ST_DEL best=("${fb[@]}") last=pass
+    rate=$(calc "int($ST_DEL * $TP_UP)")
+  fi
   for ((s = 0; s < TP_STEPS; s++)); do
     tp_step "$dir" "$size" "$rate"
     rec scen=a_step srv="$SRV_KIND" dir="$dir" size="$size" rate="$rate" off="$ST_OFF" del="$ST_DEL" loss="$ST_LOSS"
     if [[ $(calc "$ST_LOSS < 0.01") == 1 ]]; then
       if [[ $(calc "$ST_DEL > $best_del") == 1 ]]; then
         best_del=$ST_DEL
-        best=("$ST_DEL" "$ST_LOSS" "$ST_GBPS" "$ST_SRV" "$ST_GEN" "$ST_RCV" "$ST_MACH" "$rate")
+        best=("$ST_DEL" "$ST_LOSS" "$ST_GBPS" "$ST_SRV" "$ST_GEN" "$ST_RCV" "$ST_MACH" "$rate" "$ST_OFF")
       fi
       [[ $last == fail ]] && break
       last=pass
@@ -364,7 +376,7 @@ tp_search() {
   local ok=1
   ((${#best[@]})) || { best=("${fb[@]}"); ok=0; }
   rec scen=a srv="$SRV_KIND" dir="$dir" size="$size" pps="${best[0]}" loss="${best[1]}" gbps="${best[2]}" \
-    cpu_srv="${best[3]}" cpu_gen="${best[4]}" cpu_rcv="${best[5]}" cpu_mach="${best[6]}" rate="${best[7]}" ok=$ok
+    cpu_srv="${best[3]}" cpu_gen="${best[4]}" cpu_rcv="${best[5]}" cpu_mach="${best[6]}" rate="${best[7]}" off="${best[8]}" ok=$ok
 }
 
 scenario_a() {
@@ -394,7 +406,7 @@ scenario_b() {
         read -r att est p50 p99 pmax dur < <(jv "$W/lg.out" storm_attempted storm_established handshake_p50_ms \
           handshake_p99_ms handshake_max_ms duration_s | paste -sd' ')
         att=${att:-0} est=${est:-0}
-        ok=$(calc "$att > 0 && $est >= 0.99 * $att")
+        ok=$(calc "$att > 0 && $est >= 0.95 * $att")
         log "  $srv $cert offered $r/s: $est/$att within 5 s, p50 $p50 p99 $p99 max $pmax ms," \
             "cpu srv $WIN_SRV% loadgen $(bg_cpu_pct lg)% machine $WIN_MACH%"
         rec scen=b_step srv="$srv" cert="$cert" offered="$r" attempted="$att" established="$est" \
@@ -410,25 +422,45 @@ scenario_b() {
 }
 
 # ---------------------------------------------------------------- scenario (c): idle clients
+# hs_cap SRV: SRV's best ECDSA handshake completion rate in (b) (empty when (b) did not run).
+hs_cap() {
+  python3 - "$W/records.jsonl" "$1" <<'EOF'
+import json, sys
+best = 0
+for l in open(sys.argv[1]):
+    x = json.loads(l)
+    if x.get("scen") == "b_step" and x["srv"] == sys.argv[2] and x["cert"] == "ecdsa" and x["ok"] == 1:
+        best = max(best, x["established"] / (x["dur"] + x["max"] / 1000))
+print(f"{best:.0f}" if best > 0 else "")
+EOF
+}
+
+# Clients arrive at the server's own handshake rate from (b) (stagger = 1000 / rate ms): offered
+# faster, the queue would outlast dpvpn-loadgen's per-session limit (k_steady_timeout_ms) with
+# 10 000 clients.
 scenario_c() {
-  local srv n rss0 rss1 est ms t0 cpu0
+  local srv n rss0 rss1 est ms cap stagger
   for n in $IDLE_N; do
     for srv in dpvpn openvpn; do
+      cap=$(hs_cap "$srv")
+      stagger=$(calc "${cap:-0} > 0 ? int(1000 / ${cap:-1}) : 5")
+      [[ $stagger -ge 1 ]] || stagger=1
       srv_start "$srv" "$PKI_EC"
       rss0=$(rss_kb "$SRV_PID")
       # --reverse without a source: the sessions only exchange keepalives (idle clients).
-      bg lg "$NS_CL" "$LG" $(lg_common "$PKI_EC") --clients "$n" --stagger-ms 1 --reverse --duration 3600
+      bg lg "$NS_CL" "$LG" $(lg_common "$PKI_EC") --clients "$n" --stagger-ms "$stagger" --reverse --duration 3600
       win_start
-      wait_line "$W/lg.err" "established .* sessions" $((n / 50 + 120)) || die "loadgen: $n sessions did not come up"
+      wait_line "$W/lg.err" "established .* sessions" $((n * stagger / 1000 + 120)) ||
+        die "loadgen: $n sessions did not come up"
       win_end
       read -r est ms < <(sed -nE 's#.*established ([0-9]+)/[0-9]+ sessions in ([0-9]+) ms.*#\1 \2#p' "$W/lg.err")
-      sleep 2
+      sleep "$((2 - quick))"
       rss1=$(rss_kb "$SRV_PID")
       bg_signal lg INT
       bg_wait lg
-      log "  $srv $n idle clients: $est up in $ms ms; RSS $rss0 -> $rss1 KiB; cpu srv $WIN_SRV% loadgen" \
+      log "  $srv $n idle clients, ${stagger} ms apart: $est up in $ms ms; RSS $rss0 -> $rss1 KiB; cpu srv $WIN_SRV% loadgen" \
           "$(bg_cpu_pct lg)% machine $WIN_MACH%"
-      rec scen=c srv="$srv" n="$n" established="${est:-0}" up_ms="${ms:-0}" rss0="$rss0" rss1="$rss1" \
+      rec scen=c srv="$srv" n="$n" stagger="$stagger" established="${est:-0}" up_ms="${ms:-0}" rss0="$rss0" rss1="$rss1" \
         per_client_kb="$(calc "${est:-0} > 0 ? ($rss1 - $rss0) / ${est:-1} : 0")" cpu_srv="$WIN_SRV" \
         cpu_gen="$(bg_cpu_pct lg)" cpu_mach="$WIN_MACH"
       srv_stop
@@ -438,7 +470,8 @@ scenario_c() {
 
 # ---------------------------------------------------------------- scenario (d): storm + data
 # The same offered load for both: 80 % of the lower 512-byte c->s rate of (a), and a storm of
-# half the lower ECDSA handshake completion rate of (b) (both from this run; defaults if skipped).
+# the lower ECDSA handshake completion rate of (b) (both from this run; defaults if skipped), so
+# that the slower server's control plane is at its limit.
 scenario_d() {
   local rate storm srv mode g0 tx rx dur est att p99
   rate=$(python3 - "$W/records.jsonl" <<'EOF'
@@ -456,7 +489,7 @@ for x in r:
     if x.get("scen") == "b_step" and x["cert"] == "ecdsa" and x["ok"] == 1:
         rate = x["established"] / (x["dur"] + x["max"] / 1000)
         best[x["srv"]] = max(best.get(x["srv"], 0), rate)
-print(max(10, int(0.5 * min(best.values()))) if len(best) == 2 else 50)
+print(max(10, int(min(best.values()))) if len(best) == 2 else 50)
 EOF
   )
   log "(d): data $rate pps of 512 B from $NC sessions, storm $storm handshakes/s"
@@ -509,7 +542,8 @@ cd "$W"
 : >"$W/commands.log"
 SRV_RUNS=0
 START=$(date +%s)
-ulimit -n "$(ulimit -Hn)"
+# One socket per emulated client: 10 000 clients need more descriptors than the usual 1024.
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
 log "scratch $W; mode $([[ $quick == 1 ]] && echo quick || echo full)"
 PKI_EC=$W/pki-ec PKI_RSA=$W/pki-rsa
