@@ -50,11 +50,11 @@ HZ=$(getconf CLK_TCK)
 NC=4  # sessions that carry the throughput load (dpvpn spreads them over its 2 lcores)
 
 if ((quick)); then
-  TP_D=1 TP_STEPS=2 TP_UP=1.5 TP_DOWN=0.7   # throughput: seconds per step, steps after the probe
-  HS_D=2 HS_RATES="30 90 270"               # handshake storm: seconds per step, offered rates
-  IDLE_N="200 1000" ST_D=3 CB_T=0.05
+  TP_D=1 TP_STEPS=2                         # throughput: seconds per step, steps after the probe
+  HS_D=2 HS_RATES="40 160"                  # handshake storm: seconds per step, offered rates
+  IDLE_N="200 1000" ST_D=2 CB_T=0.05
 else
-  TP_D=3 TP_STEPS=6 TP_UP=1.25 TP_DOWN=0.8
+  TP_D=3 TP_STEPS=6
   HS_D=6 HS_RATES="25 50 100 200 400 800 1600"
   IDLE_N="1000 10000" ST_D=8 CB_T=0.3
 fi
@@ -122,7 +122,11 @@ bg() {
   for ((i = 0; i < 50; i++)); do [[ -s $W/$name.pid ]] && break; sleep 0.02; done
 }
 bg_wait() { local v="BG_$1"; wait "${!v}" 2>/dev/null || true; }
-bg_signal() { local p; p=$(cat "$W/$1.pid" 2>/dev/null) && kill -"$2" "$p" 2>/dev/null || true; }
+bg_signal() {
+  local p
+  p=$(cat "$W/$1.pid" 2>/dev/null) || return 0
+  kill -"$2" "$p" 2>/dev/null || true
+}
 # bg_cpu_pct NAME: its CPU time over its lifetime, in % of one CPU.
 bg_cpu_pct() {
   awk -v c="$(cat "$W/$1.cpu" 2>/dev/null || echo 0)" '{ w = $2 - $1; printf "%.0f", (w > 0 ? 100 * c / w : 0) }' \
@@ -152,21 +156,21 @@ win_end() {
   WIN_MACH=$(awk -v a="$W_B0" -v b="$b1" -v c="$W_A0" -v d="$a1" 'BEGIN { printf "%.0f", (d > c ? 100 * (b - a) / (d - c) : 0) }')
 }
 
-# jv FILE KEY...: prints the values of top-level keys of a one-object JSON file, one a line
-# (empty line for a missing key or an unreadable file).
+# jv FILE KEY...: prints the values of top-level keys of a flat one-line JSON object (what the
+# bench tools print), one a line; an empty line for a missing key or file. awk, not python:
+# it runs a few times per step, and interpreter start-up costs show on a busy 2-vCPU machine.
 jv() {
-  python3 - "$@" <<'EOF'
-import json, sys
-try:
-    with open(sys.argv[1]) as f:
-        txt = f.read()
-    d = json.loads(txt[txt.index("{"):txt.rindex("}") + 1])
-except Exception:
-    d = {}
-for k in sys.argv[2:]:
-    v = d.get(k, "")
-    print(str(v).lower() if isinstance(v, bool) else v)
-EOF
+  local f=$1
+  shift
+  awk -v keys="$*" 'BEGIN { n = split(keys, k, " ") }
+    /^\{/ { line = $0 }
+    END {
+      for (i = 1; i <= n; i++) {
+        v = ""
+        if (match(line, "\"" k[i] "\":[^,}]*")) { v = substr(line, RSTART + length(k[i]) + 3, RLENGTH - length(k[i]) - 3); gsub(/"/, "", v) }
+        print v
+      }
+    }' "$f" 2>/dev/null || printf '\n%.0s' "$@"
 }
 
 # rec KEY=VALUE...: one JSON record for the report (numbers unquoted).
@@ -290,8 +294,8 @@ srv_stop() {
   for ((i = 0; i < 50; i++)); do ip -n "$NS_GW" link show tun0 >/dev/null 2>&1 || break; sleep 0.1; done
 }
 
-# lg_args PKI: the loadgen options every scenario shares.
-lg_common() { echo "--remote $GW_ADDR:$PORT --pki $1 --bind $CL_ADDR --wrap tls-crypt --ciphers AES-256-GCM --json"; }
+# lg_common PKI: LGC = the loadgen options every scenario shares.
+lg_common() { LGC=(--remote "$GW_ADDR:$PORT" --pki "$1" --bind "$CL_ADDR" --wrap tls-crypt --ciphers AES-256-GCM --json); }
 
 # ---------------------------------------------------------------- scenario (a): throughput
 # tp_step DIR SIZE RATE: one measurement; sets ST_OFF ST_DEL (pps), ST_LOSS (fraction), ST_GBPS,
@@ -301,7 +305,8 @@ tp_step() {
   if [[ $dir == c2s ]]; then
     bg sink "$NS_GW" "$UDP" sink --bind "$TUN_GW:$SINK_PORT" --duration $((TP_D + 40)) --json
     sleep 0.2
-    bg lg "$NS_CL" "$LG" $(lg_common "$PKI_EC") --clients "$NC" --stagger-ms 0 --size "$size" --rate "$rate" \
+    lg_common "$PKI_EC"
+    bg lg "$NS_CL" "$LG" "${LGC[@]}" --clients "$NC" --stagger-ms 0 --size "$size" --rate "$rate" \
       --duration "$TP_D"
     wait_line "$W/lg.err" "established" 30 || true
     win_start
@@ -314,7 +319,8 @@ tp_step() {
     rx=$(jv "$W/sink.out" packets)
     ST_GEN=$(bg_cpu_pct lg) ST_RCV=$(bg_cpu_pct sink)
   else
-    bg lg "$NS_CL" "$LG" $(lg_common "$PKI_EC") --clients "$NC" --stagger-ms 0 --reverse --duration $((TP_D + 60))
+    lg_common "$PKI_EC"
+    bg lg "$NS_CL" "$LG" "${LGC[@]}" --clients "$NC" --stagger-ms 0 --reverse --duration $((TP_D + 60))
     wait_line "$W/lg.err" "established .* sessions" 30 || { cat "$W/lg.err" >&2; die "loadgen --reverse: no sessions"; }
     addrs=$(sed -n 's/.*vpn addresses: //p' "$W/lg.err" | head -n1)
     win_start
@@ -345,18 +351,25 @@ tp_step() {
 mean_size() { if [[ $1 == imix ]]; then calc "(7 * 64 + 4 * 576 + 1500) / 12"; else echo "$1"; fi; }
 
 # tp_search DIR SIZE: highest delivered rate with < 1 % loss (see Method in the report).
+# An unpaced probe first: if it lost < 1 %, it is the answer (nothing can offer more). Else the
+# answer lies between lo = 0.9 x its delivered rate and hi = its sent rate (a flood can make a
+# server deliver less than it could when paced), and each step offers sqrt(lo * hi): a pass
+# raises lo to what was sent, a loss lowers hi. If no step has passed when one is left, that
+# one verifies lo (and a failing lo moves down by 0.7), so that the figure is a measured pass.
 tp_search() {
-  local dir=$1 size=$2 rate s last="" best_del=-1 best=()
+  local dir=$1 size=$2 rate s lo hi best_del=-1 best=() fb
   tp_step "$dir" "$size" max
   rec scen=a_step srv="$SRV_KIND" dir="$dir" size="$size" rate=max off="$ST_OFF" del="$ST_DEL" loss="$ST_LOSS"
-  rate=$(calc "int($ST_DEL * 0.9 > 1000 ? $ST_DEL * 0.9 : 1000)")
-  local fb=("$ST_DEL" "$ST_LOSS" "$ST_GBPS" "$ST_SRV" "$ST_GEN" "$ST_RCV" "$ST_MACH" max "$ST_OFF")
-  # An unpaced probe that lost < 1 % is a valid point too (then the search only goes up).
+  fb=("$ST_DEL" "$ST_LOSS" "$ST_GBPS" "$ST_SRV" "$ST_GEN" "$ST_RCV" "$ST_MACH" max "$ST_OFF")
   if [[ $(calc "$ST_LOSS < 0.01") == 1 ]]; then
-    best_del=$ST_DEL best=("${fb[@]}") last=pass
-    rate=$(calc "int($ST_DEL * $TP_UP)")
+    rec scen=a srv="$SRV_KIND" dir="$dir" size="$size" pps="${fb[0]}" loss="${fb[1]}" gbps="${fb[2]}" \
+      cpu_srv="${fb[3]}" cpu_gen="${fb[4]}" cpu_rcv="${fb[5]}" cpu_mach="${fb[6]}" rate=max off="${fb[8]}" ok=1
+    return 0
   fi
+  lo=$(calc "int($ST_DEL * 0.9 > 1000 ? $ST_DEL * 0.9 : 1000)")
+  hi=$(calc "int($ST_OFF > $lo ? $ST_OFF : $lo * 2)")
   for ((s = 0; s < TP_STEPS; s++)); do
+    if ((${#best[@]} == 0 && s == TP_STEPS - 1)); then rate=$lo; else rate=$(calc "int(sqrt($lo * $hi))"); fi
     tp_step "$dir" "$size" "$rate"
     rec scen=a_step srv="$SRV_KIND" dir="$dir" size="$size" rate="$rate" off="$ST_OFF" del="$ST_DEL" loss="$ST_LOSS"
     if [[ $(calc "$ST_LOSS < 0.01") == 1 ]]; then
@@ -364,19 +377,18 @@ tp_search() {
         best_del=$ST_DEL
         best=("$ST_DEL" "$ST_LOSS" "$ST_GBPS" "$ST_SRV" "$ST_GEN" "$ST_RCV" "$ST_MACH" "$rate" "$ST_OFF")
       fi
-      [[ $last == fail ]] && break
-      last=pass
-      rate=$(calc "int($rate * $TP_UP)")
+      lo=$(calc "int($ST_OFF > $lo ? $ST_OFF : $lo)")
+    elif [[ $rate == "$lo" ]]; then
+      hi=$lo lo=$(calc "int($lo * 0.7)")
     else
-      [[ $last == pass ]] && break
-      last=fail
-      rate=$(calc "int($rate * $TP_DOWN)")
+      hi=$rate
     fi
   done
   local ok=1
   ((${#best[@]})) || { best=("${fb[@]}"); ok=0; }
   rec scen=a srv="$SRV_KIND" dir="$dir" size="$size" pps="${best[0]}" loss="${best[1]}" gbps="${best[2]}" \
-    cpu_srv="${best[3]}" cpu_gen="${best[4]}" cpu_rcv="${best[5]}" cpu_mach="${best[6]}" rate="${best[7]}" off="${best[8]}" ok=$ok
+    cpu_srv="${best[3]}" cpu_gen="${best[4]}" cpu_rcv="${best[5]}" cpu_mach="${best[6]}" rate="${best[7]}" \
+    off="${best[8]}" ok=$ok
 }
 
 scenario_a() {
@@ -399,7 +411,8 @@ scenario_b() {
       srv_start "$srv" "$pki"
       best=0
       for r in $HS_RATES; do
-        bg lg "$NS_CL" "$LG" $(lg_common "$pki") --handshakes-per-sec "$r" --duration "$HS_D"
+        lg_common "$pki"
+        bg lg "$NS_CL" "$LG" "${LGC[@]}" --handshakes-per-sec "$r" --duration "$HS_D"
         win_start
         bg_wait lg
         win_end
@@ -448,7 +461,8 @@ scenario_c() {
       srv_start "$srv" "$PKI_EC"
       rss0=$(rss_kb "$SRV_PID")
       # --reverse without a source: the sessions only exchange keepalives (idle clients).
-      bg lg "$NS_CL" "$LG" $(lg_common "$PKI_EC") --clients "$n" --stagger-ms "$stagger" --reverse --duration 3600
+      lg_common "$PKI_EC"
+      bg lg "$NS_CL" "$LG" "${LGC[@]}" --clients "$n" --stagger-ms "$stagger" --reverse --duration 3600
       win_start
       wait_line "$W/lg.err" "established .* sessions" $((n * stagger / 1000 + 120)) ||
         die "loadgen: $n sessions did not come up"
@@ -473,7 +487,7 @@ scenario_c() {
 # the lower ECDSA handshake completion rate of (b) (both from this run; defaults if skipped), so
 # that the slower server's control plane is at its limit.
 scenario_d() {
-  local rate storm srv mode g0 tx rx dur est att p99
+  local rate storm srv mode tx rx dur est att p99
   rate=$(python3 - "$W/records.jsonl" <<'EOF'
 import json, sys
 r = [json.loads(l) for l in open(sys.argv[1])]
@@ -498,11 +512,13 @@ EOF
     for mode in base storm; do
       bg sink "$NS_GW" "$UDP" sink --bind "$TUN_GW:$SINK_PORT" --duration $((ST_D + 40)) --json
       sleep 0.2
-      bg lg "$NS_CL" "$LG" $(lg_common "$PKI_EC") --clients "$NC" --stagger-ms 0 --size 512 --rate "$rate" \
+      lg_common "$PKI_EC"
+      bg lg "$NS_CL" "$LG" "${LGC[@]}" --clients "$NC" --stagger-ms 0 --size 512 --rate "$rate" \
         --duration "$ST_D"
       wait_line "$W/lg.err" "established" 30 || true
       win_start
-      [[ $mode == storm ]] && bg storm "$NS_CL" "$LG" $(lg_common "$PKI_EC") --handshakes-per-sec "$storm" \
+      lg_common "$PKI_EC"
+      [[ $mode == storm ]] && bg storm "$NS_CL" "$LG" "${LGC[@]}" --handshakes-per-sec "$storm" \
         --duration "$ST_D"
       bg_wait lg
       win_end
