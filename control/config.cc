@@ -165,6 +165,16 @@ struct ctx {
     return f;
   }
   std::string path_arg(const std::string& s) const { return file_arg(s).path; }
+  // A script command line: split like a config line (OpenVPN splits it the same way); a program
+  // given with a '/' resolves like a key file.
+  std::vector<std::string> command(const std::string& s) const {
+    std::vector<std::string> w;
+    std::string err = split_config_words(s, w);
+    if (!err.empty()) fail("expected a command line, got " + shown(s) + ": " + err);
+    if (w.empty() || w[0].empty()) fail("expected a command, got " + shown(s));
+    if (w[0].find('/') != std::string::npos) w[0] = path_arg(w[0]);
+    return w;
+  }
 };
 
 using handler = void (*)(ctx&, args);
@@ -356,6 +366,18 @@ constexpr directive_row k_directives[] = {
   {"tran-window", 1, 1, "tran-window SECONDS", [](ctx& c, args a) { c.cfg.tran_window = c.u32(a[0], 1, k_max_seconds); }},
   {"tls-timeout", 1, 1, "tls-timeout SECONDS", [](ctx& c, args a) { c.cfg.tls_timeout = c.u32(a[0], 1, k_max_seconds); }},
 
+  // scripts, run without blocking the control thread (§10.4 AUTH_FAILED on rejection)
+  {"script-security", 1, 1, "script-security 0..3", [](ctx& c, args a) { c.cfg.script_security = c.u32(a[0], 0, 3); }},
+  {"auth-user-pass-verify", 2, 2, "auth-user-pass-verify COMMAND via-file|via-env", [](ctx& c, args a) {
+     constexpr std::string_view methods[] = {"via-file", "via-env"};
+     c.cfg.auth_user_pass_via_env = c.word(a[1], methods) == 1;
+     c.cfg.auth_user_pass_verify = c.command(a[0]);
+   }},
+  {"username-as-common-name", 0, 0, "username-as-common-name", [](ctx& c, args) { c.cfg.username_as_common_name = true; }},
+  {"client-connect", 1, 1, "client-connect COMMAND", [](ctx& c, args a) { c.cfg.client_connect = c.command(a[0]); }},
+  {"client-disconnect", 1, 1, "client-disconnect COMMAND", [](ctx& c, args a) { c.cfg.client_disconnect = c.command(a[0]); }},
+  {"tmp-dir", 1, 1, "tmp-dir DIRECTORY", [](ctx& c, args a) { c.cfg.tmp_dir = c.path_arg(a[0]); }},
+
   // housekeeping
   {"verb", 1, 1, "verb 0..11", [](ctx& c, args a) { c.cfg.verb = c.u32(a[0], 0, 11); }},
   {"status", 1, 2, "status FILE [SECONDS]", [](ctx& c, args a) {
@@ -378,7 +400,6 @@ constexpr directive_row k_directives[] = {
   {"daemon", 0, 1, "daemon [NAME]", no_op},
   {"mute", 1, 1, "mute NUMBER", no_op},
   {"mute-replay-warnings", 0, 0, "mute-replay-warnings", no_op},
-  {"script-security", 1, 1, "script-security LEVEL", no_op},
 
   // dpvpn-only. A new one is a field in server_config, a row here and a line in docs/config.md.
   {"dp-exception", 1, 1, "dp-exception tun|tap|virtio-user", [](ctx& c, args a) {
@@ -418,12 +439,14 @@ constexpr inline_row k_inline[] = {
     {"crl-verify", &server_config::crl_verify},
 };
 
+}  // namespace
+
 // OpenVPN's line syntax: words split on blanks. A word that starts with " runs to the next
 // unescaped " and one that starts with ' to the next ' (no escapes inside), and either ends there;
 // a quote inside a word is an ordinary character. Outside single quotes a backslash takes the next
 // character literally. # or ; where a word would start begins a comment. Returns an error text,
 // or empty.
-std::string split_words(std::string_view line, std::vector<std::string>& out) {
+std::string split_config_words(std::string_view line, std::vector<std::string>& out) {
   std::string cur;
   bool in_word = false, escape = false;
   char quote = 0;
@@ -462,6 +485,8 @@ std::string split_words(std::string_view line, std::vector<std::string>& out) {
   if (in_word) out.push_back(std::move(cur));
   return {};
 }
+
+namespace {
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -578,6 +603,16 @@ void cross_check(ctx& c) {
   }
 
   if (!cfg.data_ciphers_fallback) cfg.data_ciphers_fallback = cfg.cipher;
+
+  // OpenVPN refuses to run user scripts below script-security 2, and to put passwords into the
+  // environment below 3; it finds out when a client connects, dpvpn at start-up.
+  for (std::string_view name : {"auth-user-pass-verify", "client-connect", "client-disconnect"})
+    if (c.line_of(name) != 0 && cfg.script_security < 2)
+      c.fail_at(c.line_of(name), name, "expected script-security 2 or higher to run a script (it is " +
+                                           std::to_string(cfg.script_security) + ")");
+  if (c.line_of("auth-user-pass-verify") != 0 && cfg.auth_user_pass_via_env && cfg.script_security < 3)
+    c.fail_at(c.line_of("auth-user-pass-verify"), "auth-user-pass-verify",
+              "expected script-security 3 for via-env (the password goes into the environment), or via-file");
 }
 
 }  // namespace
@@ -596,7 +631,7 @@ server_config parse_server_config_text(std::string_view text, const std::string&
       continue;
     }
     words.clear();
-    std::string err = split_words(t, words);
+    std::string err = split_config_words(t, words);
     c.directive = words.empty() ? std::string("?") : words[0];
     if (c.directive.starts_with("--")) c.directive.erase(0, 2);
     if (!err.empty()) c.fail(err);

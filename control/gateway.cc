@@ -35,7 +35,12 @@ void gateway_control::log(int level, const std::string& msg) const {
 }
 
 gateway_control::gateway_control(const server_config& cfg, control_setup setup, dp::dp_shared& sh, int signal_fd)
-    : cfg_(cfg), setup_(std::move(setup)), sh_(sh), signal_fd_(signal_fd), front_(setup_.session) {
+    : cfg_(cfg),
+      setup_(std::move(setup)),
+      sh_(sh),
+      signal_fd_(signal_fd),
+      front_(setup_.session),
+      scripts_(cfg.tmp_dir) {
   for (uint32_t i = sh_.cfg.max_peers; i-- > 0;) free_peer_ids_.push_back(i);
   vpn_ip_used_.assign(setup_.pool_last >= setup_.pool_first ? setup_.pool_last - setup_.pool_first + 1 : 0, false);
 }
@@ -189,10 +194,11 @@ void gateway_control::print_counters(const char* why) const {
   for (uint16_t w = 0; w < sh_.cfg.n_workers; ++w) {
     const auto& c = sh_.lcores[w]->ctr;
     auto ld = [](const std::atomic<uint64_t>& a) { return a.load(std::memory_order_relaxed); };
-    char line[512];
+    char line[640];
     std::snprintf(line, sizeof line,
                   "\n  lcore %u: wan rx %llu/%llu B tx %llu/%llu B | tun rx %llu tx %llu | dec %llu enc %llu | "
-                  "punt %llu ctl_tx %llu arp %llu | handoff out %llu in %llu | pings rx %llu tx %llu",
+                  "punt %llu ctl_tx %llu arp %llu | handoff out %llu in %llu | pings rx %llu tx %llu | hairpin %llu "
+                  "floats %llu mss_clamped %llu",
                   sh_.lcores[w]->lcore_id, (unsigned long long)ld(c.wan_rx_pkts), (unsigned long long)ld(c.wan_rx_bytes),
                   (unsigned long long)ld(c.wan_tx_pkts), (unsigned long long)ld(c.wan_tx_bytes),
                   (unsigned long long)ld(c.tun_rx_pkts), (unsigned long long)ld(c.tun_tx_pkts),
@@ -200,7 +206,8 @@ void gateway_control::print_counters(const char* why) const {
                   (unsigned long long)ld(c.punted), (unsigned long long)ld(c.ctl_tx),
                   (unsigned long long)ld(c.arp_replies), (unsigned long long)ld(c.handoff_out),
                   (unsigned long long)ld(c.handoff_in), (unsigned long long)ld(c.pings_rx),
-                  (unsigned long long)ld(c.pings_tx));
+                  (unsigned long long)ld(c.pings_tx), (unsigned long long)ld(c.hairpin),
+                  (unsigned long long)ld(c.floats), (unsigned long long)ld(c.mss_clamped));
     s += line;
     for (size_t i = 0; i < dp::k_drop_count; ++i) tot[i] += ld(c.drops[i]);
   }
@@ -228,6 +235,7 @@ void gateway_control::run() {
     bool work = poll_punt(now);
     poll_done();
     poll_signals(now);
+    poll_scripts(now);
     uint64_t wake = now + 50;
     for (auto& [k, c] : clients_) {
       if (c->s->next_wakeup_ms() <= now) {

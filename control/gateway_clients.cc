@@ -118,22 +118,9 @@ void gateway_control::drain(client& c, uint64_t now_ms) {
 void gateway_control::on_event(client& c, const proto::session_event& ev, uint64_t now_ms) {
   using proto::session_event_type;
   switch (ev.type) {
-    case session_event_type::auth_request: {
-      if (!c.s->common_name().empty()) c.name = c.s->common_name() + "/" + format_ipv4(c.ip) + ":" + std::to_string(c.port);
-      c.vpn_ip = alloc_vpn_ip();
-      if (!c.vpn_ip) {
-        log(1, c.name + ": address pool exhausted");
-        c.s->authorize(false, {}, "no free address in the pool", now_ms);
-        return;
-      }
-      std::vector<std::string> push = setup_.push;
-      if (cfg_.topology == topology_kind::subnet)
-        push.push_back("ifconfig " + format_ipv4(c.vpn_ip) + " " + format_ipv4(setup_.netmask));
-      else
-        push.push_back("ifconfig " + format_ipv4(c.vpn_ip) + " " + format_ipv4(c.vpn_ip - 1));
-      c.s->authorize(true, push, "", now_ms);
+    case session_event_type::auth_request:
+      start_auth(c, now_ms);  // scripts run asynchronously; authorize() follows (gateway_auth.cc)
       break;
-    }
     case session_event_type::key_ready:
       log(4, c.name + ": new data key, key_id " + std::to_string(ev.key_id) + " (" + crypto::name(ev.cipher) + ")");
       install_key(c, ev);
@@ -221,6 +208,7 @@ void gateway_control::teardown(client& c, const std::string& why) {
   if (c.dead) return;
   c.dead = true;
   log(1, c.name + ": session closed: " + why);
+  end_auth(c, sh_.now_s.load(std::memory_order_relaxed) * 1000);
   if (c.dp_installed) {
     sh_.owner[c.peer_id].store(dp::k_no_owner, std::memory_order_release);
     const uint64_t ak = addr_key(c.ip, c.port);
@@ -233,10 +221,7 @@ void gateway_control::teardown(client& c, const std::string& why) {
   } else {
     free_peer_ids_.push_back(c.peer_id);
   }
-  if (c.vpn_ip) {
-    const uint32_t step = cfg_.topology == topology_kind::subnet ? 0 : 2;
-    vpn_ip_used_[c.vpn_ip - step - setup_.pool_first] = false;
-  }
+  release_vpn_ip(c);
 }
 
 void gateway_control::notify_exit(client& c, uint64_t now_ms) {
@@ -262,8 +247,41 @@ void gateway_control::check_crl() {
   else log(1, "CRL " + cfg_.crl_verify.path + " changed but could not be loaded: " + err);
 }
 
+// A peer the owner lcore moved to a new outer address (authenticated float): follow it here, so
+// control frames, the addrs hash and this map use the new address.
+void gateway_control::follow_floats() {
+  std::vector<std::pair<uint64_t, uint64_t>> moves;  // old key -> new key
+  for (auto& [k, cp] : clients_) {
+    client& c = *cp;
+    uint64_t a = 0;
+    net::mac mac{};
+    if (c.dead || !c.peer || !dp::read_float(*c.peer, a, mac) || a == k) continue;
+    const uint64_t old = k;
+    rte_hash_del_key(sh_.addrs, &old);
+    rte_hash_add_key_data(sh_.addrs, &a, reinterpret_cast<void*>(uintptr_t{c.peer_id}));
+    log(1, c.name + ": floated to " + format_ipv4(static_cast<uint32_t>(a >> 16)) + ":" +
+               std::to_string(a & 0xffff));
+    c.ip = static_cast<uint32_t>(a >> 16);
+    c.port = static_cast<uint16_t>(a & 0xffff);
+    c.mac = mac;
+    c.name = (c.s->common_name().empty() ? std::string() : c.s->common_name() + "/") + format_ipv4(c.ip) + ":" +
+             std::to_string(c.port);
+    moves.emplace_back(old, a);
+  }
+  for (auto [old, a] : moves) {
+    auto node = clients_.extract(old);
+    if (auto it = clients_.find(a); it != clients_.end()) {
+      teardown(*it->second, "replaced by an authenticated float from the same address");
+      clients_.erase(it);
+    }
+    node.key() = a;
+    clients_.insert(std::move(node));
+  }
+}
+
 void gateway_control::housekeeping(uint64_t now_ms) {
   check_crl();
+  follow_floats();
   for (auto it = clients_.begin(); it != clients_.end();) {
     client& c = *it->second;
     if (!c.dead) {

@@ -24,6 +24,14 @@ struct gateway_control::client {
   bool dead = false;             // torn down; erased by housekeeping
   uint64_t linger_until_ms = 0;  // EXIT / AUTH_FAILED: drop the session then
   dp::dp_peer* peer = nullptr;   // owned by the lcore once new_peer is applied; read-only here
+
+  // Authentication (gateway_auth.cc): auth_request -> [auth-user-pass-verify] -> [client-connect]
+  // -> authorize(). Each script runs on its own; the client waits, nobody else does.
+  enum class auth_stage : uint8_t { none, verify, connect, accepted, rejected };
+  auth_stage auth = auth_stage::none;
+  uint64_t script_id = 0;     // the script running for this client; 0 = none
+  std::string cn;             // common name as scripts see it (username with username-as-common-name)
+  uint64_t accepted_ms = 0;
 };
 
 }  // namespace dpvpn::cp

@@ -16,6 +16,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -82,6 +83,33 @@ std::string exception_ifname(const std::string& dev) {
   // `dev tun` -> tun0 (openvpn picks the first free tunN; we take tun0), `dev tun3` -> tun3.
   if (dev == "tun" || dev == "tap") return dev + "0";
   return dev;
+}
+
+// `mssfix N [mtu|fixed]` -> the MSS ceiling the workers clamp TCP SYNs to (0 = off). Our formula:
+// N bounds the whole outer packet (OpenVPN 2.6's default `mssfix 1492 mtu`; we read a bare N the
+// same way), so MSS = N - 28 (outer IPv4 + UDP) - data overhead - 40 (inner IPv4 + TCP), with the
+// data overhead the largest over the ciphers this server may negotiate (§1.5, §8): AEAD 4 (op +
+// peer-id) + 4 (packet id) + 16 (tag) = 24; CBC 4 + HMAC + 16 (IV) + 4 (packet id) + 16 (worst
+// padding); no cipher 4 + HMAC + 4. `fixed`: N is the inner packet ceiling, MSS = N - 40.
+// Defaults (1492, AES-GCM/ChaCha20 only): 1492 - 28 - 24 - 40 = 1400.
+uint16_t mss_clamp_for(const cp::server_config& cfg) {
+  if (cfg.mssfix == 0) return 0;
+  long mss = static_cast<long>(cfg.mssfix) - 40;
+  if (cfg.mssfix_mode != "fixed") {
+    size_t overhead = 0;
+    auto consider = [&](crypto::cipher_alg a) {
+      const size_t hmac = crypto::digest_len(cfg.auth);
+      const size_t o = crypto::is_aead(a) ? 4 + 4 + 16
+                       : a == crypto::cipher_alg::none ? 4 + hmac + 4
+                                                       : 4 + hmac + 16 + 4 + 16;
+      overhead = std::max(overhead, o);
+    };
+    for (auto a : cfg.data_ciphers) consider(a);
+    if (cfg.data_ciphers_fallback) consider(*cfg.data_ciphers_fallback);
+    if (cfg.cipher) consider(*cfg.cipher);
+    mss -= static_cast<long>(net::k_ipv4_hdr + net::k_udp_hdr + overhead);
+  }
+  return static_cast<uint16_t>(std::clamp(mss, 64L, 65535L));
 }
 
 }  // namespace
@@ -166,6 +194,8 @@ int main(int argc, char** argv) {
   std::memcpy(sh.cfg.wan_mac.data(), wan_info.mac, 6);
   sh.cfg.rx_burst = static_cast<uint16_t>(cfg.dp_rx_burst);
   sh.cfg.max_peers = cfg.max_clients;
+  sh.cfg.client_to_client = cfg.client_to_client;
+  sh.cfg.mss_clamp = mss_clamp_for(cfg);
   sh.pool = pool;
   const unsigned ring = cfg.dp_ring_size;
   sh.punt = make_ring("dpvpn_punt", ring, RING_F_SC_DEQ);
@@ -237,9 +267,10 @@ int main(int argc, char** argv) {
     fatal(e.what());
   }
   std::printf("dpvpn: WAN port %d (%s, %u queue(s), RSS %s), exception port %u (%s %s), %u worker lcore(s), "
-              "%u mbufs\n",
+              "%u mbufs, client-to-client %s, TCP MSS clamp %u\n",
               wan, wan_info.driver, n_workers, wan_info.rss_on ? "on" : "off", exc_port, ec.kind.c_str(),
-              ec.ifname.c_str(), n_workers, n_mbufs);
+              ec.ifname.c_str(), n_workers, n_mbufs, sh.cfg.client_to_client ? "on" : "off",
+              unsigned{sh.cfg.mss_clamp});
   std::fflush(stdout);
   std::thread control_thread([&] { control->run(); });
 

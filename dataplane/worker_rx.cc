@@ -9,7 +9,46 @@
 namespace dpvpn::dp {
 
 namespace {
+
 uint64_t addr_key(uint32_t ip, uint16_t port) { return (uint64_t{ip} << 16) | port; }
+
+// Float (§1.5, §B.1): the packet opened with this peer's key and passed the replay check, so the
+// client itself sent it from a new address (NAT rebinding): move the peer there, no re-handshake.
+// A packet that does not authenticate never gets here. The control thread learns the move from
+// the seqlock fields (read_float) and re-keys its own tables.
+void float_peer(worker_ctx& c, dp_peer& p, const mbuf_meta& mm) noexcept {
+  p.client_ip = mm.src_ip;
+  p.client_port = mm.src_port;
+  p.client_mac = mm.src_mac;
+  uint64_t mac = 0;
+  for (uint8_t b : mm.src_mac) mac = (mac << 8) | b;
+  const uint32_t seq = p.float_seq.load(std::memory_order_relaxed);
+  p.float_seq.store(seq + 1, std::memory_order_relaxed);
+  std::atomic_thread_fence(std::memory_order_release);
+  p.floated_addr.store(addr_key(mm.src_ip, mm.src_port), std::memory_order_relaxed);
+  p.floated_mac.store(mac, std::memory_order_relaxed);
+  p.float_seq.store(seq + 2, std::memory_order_release);
+  lcore_counters::bump(c.me.ctr.floats);
+}
+
+// client-to-client: a packet for another client's VPN address goes straight to that client's
+// owner on the tun path, never through the kernel. False when dst is not a client.
+bool hairpin(worker_ctx& c, rte_mbuf* m, uint32_t dst) noexcept {
+  void* data = nullptr;
+  if (rte_hash_lookup_data(c.sh.routes, &dst, &data) < 0) return false;
+  const uint32_t pid = static_cast<uint32_t>(reinterpret_cast<uintptr_t>(data));
+  if (pid >= c.sh.cfg.max_peers) return false;
+  const uint16_t owner = c.sh.owner[pid].load(std::memory_order_acquire);
+  if (owner == k_no_owner) return false;
+  mbuf_meta& mm = meta_of(m);
+  mm.peer_id = pid;
+  mm.dir = pkt_dir::tun;
+  lcore_counters::bump(c.me.ctr.hairpin);
+  if (owner != c.me.index) handoff(c, m, owner);
+  else tun_data_owner(c, m);
+  return true;
+}
+
 }  // namespace
 
 void wan_input(worker_ctx& c, rte_mbuf* m) noexcept {
@@ -67,7 +106,8 @@ void wan_input(worker_ctx& c, rte_mbuf* m) noexcept {
   wan_data_owner(c, m);
 }
 
-// Owner lcore only: open in place, checks, then to this lcore's exception-port queue.
+// Owner lcore only: open in place, checks (float on an authenticated new address), MSS clamp,
+// then to this lcore's exception-port queue, or to the destination client (client-to-client).
 void wan_data_owner(worker_ctx& c, rte_mbuf* m) noexcept {
   mbuf_meta& mm = meta_of(m);
   dp_peer* p = c.me.peers[mm.peer_id];
@@ -83,7 +123,7 @@ void wan_data_owner(worker_ctx& c, rte_mbuf* m) noexcept {
                                                      : drop::decrypt_other;
     return drop_pkt(c, m, d);
   }
-  if (mm.src_ip != p->client_ip || mm.src_port != p->client_port) return drop_pkt(c, m, drop::addr_mismatch);
+  if (mm.src_ip != p->client_ip || mm.src_port != p->client_port) float_peer(c, *p, mm);
   auto& ctr = c.me.ctr;
   lcore_counters::bump(ctr.decrypted);
   p->last_rx_s.store(c.now_s, std::memory_order_relaxed);
@@ -98,7 +138,11 @@ void wan_data_owner(worker_ctx& c, rte_mbuf* m) noexcept {
   uint32_t src = 0, dst = 0;
   if (!net::inner_v4_addrs(v.data, v.len, src, dst)) return drop_pkt(c, m, drop::inner_not_ip);
   if (src != p->vpn_ip) return drop_pkt(c, m, drop::spoofed_src);
+  const dp_config& cfg = c.sh.cfg;
+  if (cfg.mss_clamp && net::tcp_mss_clamp(v.data, v.len, cfg.mss_clamp) == net::mss_result::clamped)
+    lcore_counters::bump(ctr.mss_clamped);
   apply_view(m, v);
+  if (cfg.client_to_client && hairpin(c, m, dst)) return;
   c.tx.tun[c.tx.n_tun++] = m;
 }
 

@@ -30,6 +30,9 @@ void tun_input(worker_ctx& c, rte_mbuf* m) noexcept {
 void tun_data_owner(worker_ctx& c, rte_mbuf* m) noexcept {
   dp_peer* p = c.me.peers[meta_of(m).peer_id];
   if (!p) return drop_pkt(c, m, drop::peer_not_ready);
+  if (const uint16_t mss = c.sh.cfg.mss_clamp; mss && m->nb_segs == 1 &&
+      net::tcp_mss_clamp(rte_pktmbuf_mtod(m, uint8_t*), m->data_len, mss) == net::mss_result::clamped)
+    lcore_counters::bump(c.me.ctr.mss_clamped);
   if (!seal_and_frame(c, *p, m)) return drop_pkt(c, m, drop::seal_failed);
   c.tx.wan[c.tx.n_wan++] = m;
 }

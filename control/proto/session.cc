@@ -2,6 +2,8 @@
 // session: packet plumbing — unwrap, replay, ACKs, reliability, wrapping, timers (§2, §3, §12, §13).
 #include "dpvpn/session.h"
 
+#include <openssl/crypto.h>
+
 #include <algorithm>
 #include <limits>
 
@@ -82,7 +84,7 @@ session::session(const session_config& cfg, uint64_t now_ms) : cfg_(cfg) {
   }
 }
 
-session::~session() = default;
+session::~session() { OPENSSL_cleanse(password_.data(), password_.size()); }
 
 uint8_t session::primary_key_id() const noexcept { return primary_ ? primary_->kid : 0; }
 

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include <openssl/crypto.h>
+
 #include "dpvpn/key_derive.h"
 #include "dpvpn/session.h"
 #include "session_internal.h"
@@ -120,11 +122,15 @@ void session::handle_km2(key_state& ks, std::span<const uint8_t> unit, uint64_t 
     if (ks.kid == 0) {
       peer_info_ = parse_peer_info(ks.ckm.peer_info);
       username_ = ks.ckm.username;
+      password_ = ks.ckm.password;
       session_event ev;
       ev.type = session_event_type::auth_request;
       ev.text = username_;
       emit(std::move(ev));
     }
+    // Only key_id 0's password is kept (in password_, until authorize()); no copy stays behind.
+    OPENSSL_cleanse(ks.ckm.password.data(), ks.ckm.password.size());
+    ks.ckm.password.clear();
   } else {
     const km2_err e = parse_km2(unit, ks.skm);
     if (e != km2_err::ok) return fail(std::string("bad key method 2 message: ") + to_string(e));
@@ -260,6 +266,8 @@ void session::write_text(key_state& ks, std::string_view msg, uint64_t now_ms) {
 }
 
 void session::authorize(bool ok, std::vector<std::string> push, const std::string& reason, uint64_t now_ms) {
+  OPENSSL_cleanse(password_.data(), password_.size());
+  password_.clear();
   if (failed_ || !cfg_.server || !primary_) return;
   if (!ok) {
     auth_rejected_ = true;

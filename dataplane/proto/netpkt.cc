@@ -157,4 +157,60 @@ bool inner_v4_addrs(const uint8_t* p, size_t len, uint32_t& src, uint32_t& dst) 
   return true;
 }
 
+uint16_t csum_update16(uint16_t csum, uint16_t old_word, uint16_t new_word) noexcept {
+  // HC' = ~(~HC + ~m + m'), all ones' complement 16-bit arithmetic.
+  uint32_t s = static_cast<uint16_t>(~csum);
+  s += static_cast<uint16_t>(~old_word);
+  s += new_word;
+  while (s >> 16) s = (s & 0xffff) + (s >> 16);
+  return static_cast<uint16_t>(~s & 0xffff);
+}
+
+mss_result tcp_mss_clamp(uint8_t* ip, size_t len, uint16_t max_mss) noexcept {
+  if (len < k_ipv4_hdr || (ip[0] >> 4) != 4) return mss_result::malformed;
+  const size_t ihl = (ip[0] & 0x0f) * 4u;
+  const size_t tot = get_u16(ip + 2);
+  if (ihl < k_ipv4_hdr || tot < ihl || tot > len) return mss_result::malformed;
+  if (ip[9] != k_proto_tcp || (get_u16(ip + 6) & 0x1fff) != 0) return mss_result::not_syn;
+  uint8_t* tcp = ip + ihl;
+  const size_t l4 = tot - ihl;
+  if (l4 < k_tcp_hdr) return mss_result::malformed;
+  if ((tcp[13] & 0x02) == 0) return mss_result::not_syn;  // SYN flag (RFC 9293 §3.1)
+  const size_t doff = (tcp[12] >> 4) * 4u;
+  if (doff < k_tcp_hdr || doff > l4) return mss_result::malformed;
+  // Options (RFC 9293 §3.1): kind 0 = end, 1 = NOP, else kind, length (>= 2), data.
+  for (size_t i = k_tcp_hdr; i < doff;) {
+    const uint8_t kind = tcp[i];
+    if (kind == 0) break;
+    if (kind == 1) {
+      ++i;
+      continue;
+    }
+    if (i + 2 > doff) return mss_result::malformed;
+    const size_t olen = tcp[i + 1];
+    if (olen < 2 || i + olen > doff) return mss_result::malformed;
+    if (kind == 2) {  // MSS: kind 2, length 4, u16
+      if (olen != 4) return mss_result::malformed;
+      const uint16_t mss = get_u16(tcp + i + 2);
+      if (mss <= max_mss) return mss_result::within;
+      // The option may sit at an odd offset; the checksum covers 16-bit words from the TCP
+      // header start (even), so update the word(s) that hold the two MSS bytes.
+      const size_t at = i + 2;
+      if (at % 2 == 0) {
+        put_u16(tcp + 16, csum_update16(get_u16(tcp + 16), mss, max_mss));
+        put_u16(tcp + at, max_mss);
+      } else {
+        const uint16_t w1 = get_u16(tcp + at - 1), w2 = get_u16(tcp + at + 1);
+        put_u16(tcp + at, max_mss);
+        uint16_t c = csum_update16(get_u16(tcp + 16), w1, get_u16(tcp + at - 1));
+        c = csum_update16(c, w2, get_u16(tcp + at + 1));
+        put_u16(tcp + 16, c);
+      }
+      return mss_result::clamped;
+    }
+    i += olen;
+  }
+  return mss_result::no_option;
+}
+
 }  // namespace dpvpn::net

@@ -129,6 +129,16 @@ struct server_config {
   unsigned explicit_exit_notify = 0;
   std::vector<std::string> push;  // `push "..."` in file order
 
+  // scripts (run asynchronously by the control thread; control/gateway_auth.cc)
+  unsigned script_security = 1;  // OpenVPN's default: built-in programs only, no user scripts
+  // A command is its words (program first). A program with a '/' is resolved like a key file;
+  // a bare name is searched in PATH. Empty = not configured.
+  std::vector<std::string> auth_user_pass_verify;
+  bool auth_user_pass_via_env = false;  // via-env; else via-file
+  bool username_as_common_name = false;
+  std::vector<std::string> client_connect, client_disconnect;
+  std::string tmp_dir;  // tmp-dir; empty = $TMPDIR, else /tmp
+
   // housekeeping, recorded for the control plane
   unsigned verb = 1;
   std::string status_path;
@@ -155,6 +165,10 @@ struct server_config {
 server_config parse_server_config(const std::string& path);
 // Parses config text. `name` is used in errors, and its directory anchors relative paths.
 server_config parse_server_config_text(std::string_view text, const std::string& name);
+
+// OpenVPN's word splitting of one config line (quotes, backslash escapes, # and ; comments); also
+// used for the lines a client-connect script writes. Returns an error text, or empty.
+std::string split_config_words(std::string_view line, std::vector<std::string>& out);
 
 std::string format_ipv4(uint32_t host_order);
 std::optional<uint32_t> parse_ipv4(std::string_view s) noexcept;  // dotted quad only

@@ -52,7 +52,27 @@ struct dp_peer {
   std::atomic<uint64_t> last_rx_s{0}, last_tx_s{0};
   std::atomic<uint64_t> rx_pkts{0}, rx_bytes{0}, tx_pkts{0}, tx_bytes{0};
   std::atomic<bool> occ_exit{false};
+  // Float (§1.5, §B.1): an authenticated data packet from a new outer address moved the peer
+  // there. dp: wo (owner, a seqlock: float_seq is odd while it writes), cp: ro via read_float().
+  // floated_addr = ip << 16 | port (0 = never floated); floated_mac = the 6 MAC bytes, big-endian.
+  std::atomic<uint32_t> float_seq{0};
+  std::atomic<uint64_t> floated_addr{0};
+  std::atomic<uint64_t> floated_mac{0};
 };
+
+// Control thread: the peer's latest float, if any (addr = ip << 16 | port). A consistent snapshot
+// of the owner's last write; false when it never floated (or the owner is writing: retry later).
+inline bool read_float(const dp_peer& p, uint64_t& addr, net::mac& mac) noexcept {
+  const uint32_t s1 = p.float_seq.load(std::memory_order_acquire);
+  if (s1 & 1) return false;
+  const uint64_t a = p.floated_addr.load(std::memory_order_relaxed);
+  const uint64_t m = p.floated_mac.load(std::memory_order_relaxed);
+  std::atomic_thread_fence(std::memory_order_acquire);
+  if (p.float_seq.load(std::memory_order_relaxed) != s1 || a == 0) return false;
+  addr = a;
+  for (int i = 0; i < 6; ++i) mac[i] = static_cast<uint8_t>(m >> (40 - 8 * i));
+  return true;
+}
 
 // control -> owner lcore, on that lcore's cmd ring. The lcore applies it between bursts and
 // returns it on the done ring with whatever it replaced (evicted keys, the deleted peer), so
@@ -95,6 +115,8 @@ struct dp_config {
   uint32_t max_peers = 1024;
   bool udp_checksum = true;  // outer UDP checksum on TX (af_packet has no offload)
   bool adaptive_idle = true; // sleep briefly when idle (functional tests on 2 vCPUs)
+  bool client_to_client = false;  // `client-to-client`: hairpin client -> client in the dataplane
+  uint16_t mss_clamp = 0;    // `mssfix`: TCP SYN MSS ceiling, both directions; 0 = off
 };
 
 struct dp_shared {

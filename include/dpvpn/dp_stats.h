@@ -22,7 +22,6 @@ namespace dpvpn::dp {
   X(bad_tag)             /* AEAD tag / HMAC mismatch */                           \
   X(replay)              /* replay window rejected the packet id */               \
   X(decrypt_other)       /* other data-channel open errors */                     \
-  X(addr_mismatch)       /* authenticated data from another address (float) */   \
   X(spoofed_src)         /* inner source is not the client's address */         \
   X(inner_not_ip)        /* inner packet is not IPv4 */                           \
   X(no_route)            /* tun packet for an address no client owns */           \
@@ -61,6 +60,9 @@ struct alignas(64) lcore_counters {
   std::atomic<uint64_t> punted{0}, ctl_tx{0}, arp_replies{0};
   std::atomic<uint64_t> handoff_out{0}, handoff_in{0};
   std::atomic<uint64_t> cmds{0};
+  std::atomic<uint64_t> hairpin{0};      // client -> client packets kept in the dataplane (client-to-client)
+  std::atomic<uint64_t> floats{0};       // peers moved to a new outer address (authenticated float)
+  std::atomic<uint64_t> mss_clamped{0};  // TCP SYNs whose MSS was lowered (mssfix)
   std::atomic<uint64_t> drops[k_drop_count] = {};
 
   // Owner-only increment: a relaxed load + store (no locked RMW on the packet path).

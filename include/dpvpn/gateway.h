@@ -8,10 +8,12 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <set>
 #include <span>
 #include <string>
 #include <vector>
 
+#include "dpvpn/auth_scripts.h"
 #include "dpvpn/config.h"
 #include "dpvpn/dp_state.h"
 #include "dpvpn/server_front.h"
@@ -61,6 +63,17 @@ class gateway_control {
   void housekeeping(uint64_t now_ms);
   uint32_t alloc_vpn_ip();
   void log(int level, const std::string& msg) const;
+  // gateway_auth.cc: scripts and the address bookkeeping they need
+  void start_auth(client& c, uint64_t now_ms);
+  void start_connect(client& c, uint64_t now_ms);
+  void accept(client& c, const client_connect_options* cc, uint64_t now_ms);
+  void reject(client& c, const std::string& why, uint64_t now_ms);
+  void poll_scripts(uint64_t now_ms);
+  bool run_script(client& c, const std::vector<std::string>& argv, script_request req, uint64_t now_ms);
+  script_env client_env(const client& c, const char* script_type, uint64_t now_ms) const;
+  void end_auth(client& c, uint64_t now_ms);  // teardown: cancel the script, client-disconnect
+  bool reserve_vpn_ip(uint32_t ip);
+  void release_vpn_ip(client& c);
 
   server_config cfg_;
   control_setup setup_;
@@ -74,8 +87,12 @@ class gateway_control {
   bool stopping_ = false;
   uint64_t stop_at_ms_ = 0;
   uint64_t ctl_tx_dropped_ = 0, front_dropped_ = 0, refused_ = 0;
+  script_runner scripts_;
+  std::map<uint64_t, uint64_t> script_clients_;  // running script id -> client (outer address key)
+  std::set<uint32_t> static_ips_;  // ifconfig-push addresses outside the pool, in use
   int64_t crl_mtime_ns_ = 0;  // crl-verify file: re-read when it changes (no restart needed)
   void check_crl();
+  void follow_floats();
 };
 
 }  // namespace dpvpn::cp

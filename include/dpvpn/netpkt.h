@@ -19,6 +19,8 @@ inline constexpr uint16_t k_ethertype_ipv4 = 0x0800;
 inline constexpr uint16_t k_ethertype_arp = 0x0806;
 inline constexpr uint16_t k_ethertype_ipv6 = 0x86dd;
 inline constexpr uint8_t k_proto_udp = 17;
+inline constexpr uint8_t k_proto_tcp = 6;
+inline constexpr size_t k_tcp_hdr = 20;
 
 // RFC 1071 ones' complement sum folded to 16 bits (not inverted).
 uint32_t csum_partial(const uint8_t* p, size_t n, uint32_t sum = 0) noexcept;
@@ -53,5 +55,20 @@ void write_outer_v4(uint8_t* hdr, const udp_endpoints& e, size_t payload_len, ui
 
 // Inner IPv4 packet (tun side): source and destination, or false if not a valid IPv4 header.
 bool inner_v4_addrs(const uint8_t* p, size_t len, uint32_t& src, uint32_t& dst) noexcept;
+
+// TCP MSS clamp (`mssfix`) on an inner IPv4 packet: if it is a TCP SYN (with or without ACK)
+// whose MSS option exceeds max_mss, the option is lowered to max_mss in place and the TCP checksum
+// is adjusted incrementally (RFC 1624 eqn. 3). Anything else is left as it is.
+enum class mss_result : uint8_t {
+  clamped,      // MSS lowered
+  within,       // SYN whose MSS is already <= max_mss
+  no_option,    // SYN without an MSS option
+  not_syn,      // not a TCP SYN (or not TCP, or a non-first fragment)
+  malformed,    // IPv4/TCP header or options inconsistent with the length (left untouched)
+};
+mss_result tcp_mss_clamp(uint8_t* ip, size_t len, uint16_t max_mss) noexcept;
+
+// RFC 1624 eqn. 3: the checksum after one 16-bit word of the covered data changed old -> new.
+uint16_t csum_update16(uint16_t csum, uint16_t old_word, uint16_t new_word) noexcept;
 
 }  // namespace dpvpn::net

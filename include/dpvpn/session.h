@@ -148,6 +148,9 @@ class session {
   const peer_info& peer() const noexcept { return peer_info_; }
   const std::string& common_name() const noexcept { return common_name_; }
   const std::string& username() const noexcept { return username_; }
+  // Server: the client's auth-user-pass password from key_id 0's key method 2 message (§6), for
+  // an auth-user-pass-verify script. Wiped by authorize() (and never kept for later key_ids).
+  const std::string& password() const noexcept { return password_; }
   const wire::session_id& own_sid() const noexcept { return own_sid_; }
   const wire::session_id& peer_sid() const noexcept { return peer_sid_; }
   const pushed_options& pushed() const noexcept { return pushed_; }  // client role
@@ -212,6 +215,7 @@ class session {
   peer_info peer_info_;
   std::string common_name_;
   std::string username_;
+  std::string password_;  // server: until authorize()
   pushed_options pushed_;
   push_accumulator push_acc_;
   uint64_t reneg_jitter_ms_ = 0;

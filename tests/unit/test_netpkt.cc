@@ -131,4 +131,138 @@ TEST(netpkt, inner_v4_addresses) {
   EXPECT_FALSE(inner_v4_addrs(ip, 20, s, d));
 }
 
+// An IPv4/TCP packet with the given options and payload, checksums correct.
+std::vector<uint8_t> tcp_packet(uint8_t flags, const std::vector<uint8_t>& opts, size_t payload = 0) {
+  const size_t doff = 20 + opts.size();
+  std::vector<uint8_t> p(20 + doff + payload, 0);
+  p[0] = 0x45;
+  wire::put_u16(p.data() + 2, static_cast<uint16_t>(p.size()));
+  p[8] = 64;
+  p[9] = k_proto_tcp;
+  wire::put_u32(p.data() + 12, 0x0a080002);
+  wire::put_u32(p.data() + 16, 0x0a080003);
+  uint8_t* t = p.data() + 20;
+  wire::put_u16(t, 40000);
+  wire::put_u16(t + 2, 5201);
+  wire::put_u32(t + 4, 0x12345678);
+  t[12] = static_cast<uint8_t>((doff / 4) << 4);
+  t[13] = flags;
+  wire::put_u16(t + 14, 64240);
+  std::copy(opts.begin(), opts.end(), t + 20);
+  for (size_t i = 0; i < payload; ++i) t[doff + i] = static_cast<uint8_t>(i * 7 + 1);
+  wire::put_u16(p.data() + 10, ipv4_header_checksum(p.data(), 20));
+  const size_t l4 = p.size() - 20;
+  uint32_t ps = naive_sum(p.data() + 12, 8) + k_proto_tcp + static_cast<uint32_t>(l4);
+  wire::put_u16(t + 16, static_cast<uint16_t>(~naive_sum(t, l4, ps) & 0xffff));
+  return p;
+}
+
+bool tcp_checksum_ok(const std::vector<uint8_t>& p) {
+  const size_t l4 = p.size() - 20;
+  uint32_t ps = naive_sum(p.data() + 12, 8) + k_proto_tcp + static_cast<uint32_t>(l4);
+  return naive_sum(p.data() + 20, l4, ps) == 0xffff;
+}
+
+uint16_t mss_at(const std::vector<uint8_t>& p, size_t opt_off) { return wire::get_u16(p.data() + 40 + opt_off + 2); }
+
+constexpr uint8_t k_syn = 0x02, k_ack = 0x10;
+
+TEST(netpkt_mss, syn_with_mss_1460_is_clamped_and_checksum_verifies) {
+  // A Linux SYN: MSS 1460, SACK permitted, timestamps, NOP, window scale.
+  const std::vector<uint8_t> opts = {2, 4, 0x05, 0xb4, 4, 2, 8, 10, 0, 0, 0, 1, 0, 0, 0, 0, 1, 3, 3, 7};
+  auto p = tcp_packet(k_syn, opts);
+  ASSERT_TRUE(tcp_checksum_ok(p));
+  EXPECT_EQ(tcp_mss_clamp(p.data(), p.size(), 1400), mss_result::clamped);
+  EXPECT_EQ(mss_at(p, 0), 1400);
+  EXPECT_TRUE(tcp_checksum_ok(p));
+  EXPECT_EQ(tcp_mss_clamp(p.data(), p.size(), 1400), mss_result::within);  // idempotent
+  auto sa = tcp_packet(k_syn | k_ack, opts);
+  EXPECT_EQ(tcp_mss_clamp(sa.data(), sa.size(), 1360), mss_result::clamped);
+  EXPECT_EQ(mss_at(sa, 0), 1360);
+  EXPECT_TRUE(tcp_checksum_ok(sa));
+}
+
+TEST(netpkt_mss, checksum_verifies_for_many_values_and_odd_offsets) {
+  for (uint32_t mss = 600; mss < 65536; mss += 997) {
+    for (uint16_t clamp : {uint16_t{536}, uint16_t{1200}, uint16_t{1400}, uint16_t{1}}) {
+      // Even offset (MSS first) and odd offset (one NOP before it), with and without payload.
+      for (size_t nops = 0; nops < 4; ++nops) {
+        std::vector<uint8_t> opts(nops, 1);
+        for (uint8_t b : {uint8_t{2}, uint8_t{4}, static_cast<uint8_t>(mss >> 8), static_cast<uint8_t>(mss)})
+          opts.push_back(b);
+        while (opts.size() % 4) opts.push_back(0);
+        auto p = tcp_packet(k_syn, opts, nops);
+        const auto r = tcp_mss_clamp(p.data(), p.size(), clamp);
+        ASSERT_EQ(r, mss > clamp ? mss_result::clamped : mss_result::within) << mss << " " << clamp;
+        ASSERT_EQ(mss_at(p, nops), mss > clamp ? clamp : mss);
+        ASSERT_TRUE(tcp_checksum_ok(p)) << "mss " << mss << " clamp " << clamp << " nops " << nops;
+      }
+    }
+  }
+}
+
+TEST(netpkt_mss, non_syn_and_non_tcp_untouched) {
+  const std::vector<uint8_t> opts = {2, 4, 0x05, 0xb4};
+  auto p = tcp_packet(k_ack, opts, 10);
+  const auto before = p;
+  EXPECT_EQ(tcp_mss_clamp(p.data(), p.size(), 1000), mss_result::not_syn);
+  EXPECT_EQ(p, before);
+  auto u = tcp_packet(k_syn, opts);
+  u[9] = k_proto_udp;
+  EXPECT_EQ(tcp_mss_clamp(u.data(), u.size(), 1000), mss_result::not_syn);
+  auto frag = tcp_packet(k_syn, opts);
+  wire::put_u16(frag.data() + 6, 0x0001);  // fragment offset 8: no TCP header here
+  EXPECT_EQ(tcp_mss_clamp(frag.data(), frag.size(), 1000), mss_result::not_syn);
+  auto none = tcp_packet(k_syn, {1, 1, 1, 0});
+  EXPECT_EQ(tcp_mss_clamp(none.data(), none.size(), 1000), mss_result::no_option);
+  auto after_eol = tcp_packet(k_syn, {0, 0, 0, 0, 2, 4, 0x05, 0xb4});  // MSS after end-of-list
+  EXPECT_EQ(tcp_mss_clamp(after_eol.data(), after_eol.size(), 1000), mss_result::no_option);
+}
+
+TEST(netpkt_mss, malformed_options_and_headers_left_untouched) {
+  auto check = [](std::vector<uint8_t> p, size_t len) {
+    const auto before = p;
+    EXPECT_EQ(tcp_mss_clamp(p.data(), len, 1000), mss_result::malformed);
+    EXPECT_EQ(p, before);
+  };
+  check(tcp_packet(k_syn, {3, 0, 0, 0}), 44);               // option length 0
+  check(tcp_packet(k_syn, {3, 1, 0, 0}), 44);               // option length 1
+  check(tcp_packet(k_syn, {1, 1, 3, 9}), 44);               // runs past data offset
+  check(tcp_packet(k_syn, {1, 1, 1, 2}), 44);               // kind without its length byte
+  check(tcp_packet(k_syn, {2, 3, 0x05, 0}), 44);            // MSS with length 3
+  check(tcp_packet(k_syn, {2, 6, 0x05, 0xb4, 0, 0, 0, 0}), 48);  // MSS with length 6
+  auto p = tcp_packet(k_syn, {2, 4, 0x05, 0xb4});
+  check(p, 43);                                             // truncated: total length > buffer
+  check(p, 19);                                             // no IPv4 header
+  auto bad_doff = p;
+  bad_doff[32] = 0xf0;                                      // data offset 60 > segment
+  check(bad_doff, bad_doff.size());
+  auto small_doff = p;
+  small_doff[32] = 0x40;                                    // data offset 16 < 20
+  check(small_doff, small_doff.size());
+  auto short_tcp = p;
+  wire::put_u16(short_tcp.data() + 2, 30);                  // IPv4 total length cuts the TCP header
+  check(short_tcp, short_tcp.size());
+  auto v6 = p;
+  v6[0] = 0x60;
+  check(v6, v6.size());
+}
+
+TEST(netpkt_mss, incremental_update_matches_recompute) {
+  std::mt19937 rng(7);
+  for (int i = 0; i < 2000; ++i) {
+    uint8_t d[32];
+    for (auto& b : d) b = static_cast<uint8_t>(rng());
+    const uint16_t c0 = csum_fold(csum_partial(d, 32));
+    const size_t w = (rng() % 16) * 2;
+    const uint16_t old_w = wire::get_u16(d + w), new_w = static_cast<uint16_t>(rng());
+    wire::put_u16(d + w, new_w);
+    const uint16_t c1 = csum_update16(c0, old_w, new_w);
+    uint8_t tmp[34];
+    std::copy(d, d + 32, tmp);
+    wire::put_u16(tmp + 32, c1);
+    ASSERT_EQ(naive_sum(tmp, 34), 0xffffu);  // the data plus the new checksum sums to -0
+  }
+}
+
 }  // namespace

@@ -1,0 +1,236 @@
+// SPDX-License-Identifier: MIT
+// script_runner: user scripts started with posix_spawn and reaped with waitpid(WNOHANG), so that a
+// slow script delays only its own client; plus the reader for a client-connect script's file.
+#include "dpvpn/auth_scripts.h"
+
+#include <fcntl.h>
+#include <openssl/crypto.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+#include "dpvpn/config.h"
+
+extern char** environ;
+
+namespace dpvpn::cp {
+
+namespace {
+
+constexpr size_t k_max_read_back = 64 * 1024;  // a client-connect file larger than this is cut
+
+void wipe(std::string& s) {
+  OPENSSL_cleanse(s.data(), s.size());
+  s.clear();
+}
+
+bool write_all(int fd, std::string_view s) {
+  while (!s.empty()) {
+    const ssize_t n = ::write(fd, s.data(), s.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    s.remove_prefix(static_cast<size_t>(n));
+  }
+  return true;
+}
+
+std::string read_small_file(const std::string& path) {
+  std::string out;
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return out;
+  char buf[4096];
+  for (;;) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    out.append(buf, static_cast<size_t>(n));
+    if (out.size() >= k_max_read_back) break;
+  }
+  ::close(fd);
+  return out;
+}
+
+// The environment of the child: ours, with req's variables added or replacing ours.
+std::vector<std::string> build_env(const script_env& extra) {
+  std::vector<std::string> env;
+  for (char** e = environ; e && *e; ++e) {
+    std::string_view kv(*e);
+    const std::string_view key = kv.substr(0, kv.find('='));
+    bool replaced = false;
+    for (const auto& [k, v] : extra) replaced = replaced || k == key;
+    if (!replaced) env.emplace_back(kv);
+  }
+  for (const auto& [k, v] : extra) env.push_back(k + "=" + v);
+  return env;
+}
+
+}  // namespace
+
+std::string env_safe(std::string_view v) {
+  std::string out(v);
+  for (char& ch : out)
+    if (ch < 0x20 || ch > 0x7E) ch = '_';
+  return out;
+}
+
+script_runner::script_runner(std::string tmp_dir) : tmp_dir_(std::move(tmp_dir)) {
+  if (tmp_dir_.empty()) {
+    const char* t = std::getenv("TMPDIR");
+    tmp_dir_ = (t && *t) ? t : "/tmp";
+  }
+}
+
+script_runner::~script_runner() {
+  for (job& j : jobs_) {
+    ::kill(-j.pid, SIGKILL);
+    ::waitpid(j.pid, nullptr, 0);
+    if (!j.file.empty()) ::unlink(j.file.c_str());
+  }
+}
+
+uint64_t script_runner::start(script_request req, std::string& err) {
+  std::vector<std::string> env = build_env(req.env);
+  for (auto& [k, v] : req.env) wipe(v);
+  std::string file;
+  if (req.pass_file) {
+    std::string tmpl = tmp_dir_ + "/dpvpn_script_XXXXXX";
+    const int fd = ::mkostemp(tmpl.data(), O_CLOEXEC);  // mode 0600
+    if (fd < 0) {
+      err = "cannot create a temp file in " + tmp_dir_ + ": " + std::strerror(errno);
+      wipe(req.file_text);
+      for (std::string& e : env) wipe(e);
+      return 0;
+    }
+    const bool ok = write_all(fd, req.file_text);
+    ::close(fd);
+    wipe(req.file_text);
+    if (!ok) {
+      err = "cannot write " + tmpl + ": " + std::strerror(errno);
+      ::unlink(tmpl.c_str());
+      for (std::string& e : env) wipe(e);
+      return 0;
+    }
+    file = tmpl;
+    req.argv.push_back(file);
+  }
+
+  std::vector<char*> argv, envp;
+  for (std::string& a : req.argv) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  for (std::string& e : env) envp.push_back(e.data());
+  envp.push_back(nullptr);
+
+  // The child gets an empty signal mask and default handlers (dpvpn blocks SIGTERM & co. in every
+  // thread), its own process group (so that a timeout kills what it started too), /dev/null as
+  // stdin, and none of our descriptors beyond stdout/stderr (DPDK's are not all close-on-exec).
+  posix_spawnattr_t attr;
+  posix_spawn_file_actions_t fa;
+  posix_spawnattr_init(&attr);
+  posix_spawn_file_actions_init(&fa);
+  sigset_t none, all;
+  sigemptyset(&none);
+  sigfillset(&all);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setsigdefault(&attr, &all);
+  posix_spawnattr_setpgroup(&attr, 0);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+  pid_t pid = -1;
+  const bool search = req.argv[0].find('/') == std::string::npos;
+  const int rc = search ? ::posix_spawnp(&pid, argv[0], &fa, &attr, argv.data(), envp.data())
+                        : ::posix_spawn(&pid, argv[0], &fa, &attr, argv.data(), envp.data());
+  posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&attr);
+  for (std::string& e : env) wipe(e);
+  if (rc != 0) {
+    err = "cannot run " + req.argv[0] + ": " + std::strerror(rc);
+    if (!file.empty()) ::unlink(file.c_str());
+    return 0;
+  }
+  const uint64_t id = next_id_++;
+  jobs_.push_back(job{id, pid, file, req.read_back, false, false, req.deadline_ms});
+  return id;
+}
+
+void script_runner::cancel(uint64_t id) {
+  for (job& j : jobs_) {
+    if (j.id != id || j.cancelled) continue;
+    j.cancelled = true;
+    ::kill(-j.pid, SIGKILL);
+  }
+}
+
+void script_runner::poll(uint64_t now_ms, std::vector<script_result>& done) {
+  for (size_t i = 0; i < jobs_.size();) {
+    job& j = jobs_[i];
+    if (!j.killed && j.deadline_ms && now_ms >= j.deadline_ms) {
+      ::kill(-j.pid, SIGKILL);
+      j.killed = true;
+    }
+    int st = 0;
+    const pid_t r = ::waitpid(j.pid, &st, WNOHANG);
+    if (r == 0 || (r < 0 && errno == EINTR)) {
+      ++i;
+      continue;
+    }
+    // Reaped (or gone: ECHILD). A killed script's children were killed with its process group.
+    if (!j.cancelled) {
+      script_result res;
+      res.id = j.id;
+      res.timed_out = j.killed;
+      if (r < 0) res.status = std::string("lost: ") + std::strerror(errno);
+      else if (j.killed) res.status = "timed out";
+      else if (WIFEXITED(st)) res.status = "exit " + std::to_string(WEXITSTATUS(st));
+      else if (WIFSIGNALED(st)) res.status = "signal " + std::to_string(WTERMSIG(st));
+      res.ok = r > 0 && !j.killed && WIFEXITED(st) && WEXITSTATUS(st) == 0;
+      if (res.ok && j.read_back) res.file_text = read_small_file(j.file);
+      done.push_back(std::move(res));
+    }
+    if (!j.file.empty()) ::unlink(j.file.c_str());
+    jobs_.erase(jobs_.begin() + static_cast<std::ptrdiff_t>(i));
+  }
+}
+
+client_connect_options parse_client_connect(std::string_view text) {
+  client_connect_options o;
+  unsigned line_no = 0;
+  std::vector<std::string> w;
+  while (!text.empty() && o.error.empty()) {
+    const size_t nl = text.find('\n');
+    std::string_view line = text.substr(0, nl);
+    text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
+    ++line_no;
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    w.clear();
+    const std::string err = split_config_words(line, w);
+    const std::string at = "line " + std::to_string(line_no) + ": ";
+    if (!err.empty()) {
+      o.error = at + err;
+    } else if (w.empty()) {
+      continue;
+    } else if (w[0] == "disable" && w.size() == 1) {
+      o.disable = true;
+    } else if (w[0] == "push-reset" && w.size() == 1) {
+      o.push_reset = true;
+    } else if (w[0] == "push" && w.size() == 2 && !w[1].empty()) {
+      o.push.push_back(w[1]);
+    } else if (w[0] == "ifconfig-push" && (w.size() == 3 || w.size() == 4)) {  // 4th: pool alias
+      auto a = parse_ipv4(w[1]), b = parse_ipv4(w[2]);
+      if (!a || !b) o.error = at + "ifconfig-push: expected two IPv4 addresses";
+      else o.ifconfig_push = std::make_pair(*a, *b);
+    } else if (w[0] == "disable" || w[0] == "push" || w[0] == "push-reset" || w[0] == "ifconfig-push") {
+      o.error = at + w[0] + ": wrong number of arguments";
+    } else {
+      o.ignored.push_back(w[0]);
+    }
+  }
+  return o;
+}
+
+}  // namespace dpvpn::cp

@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Dataplane features of the dpvpn gateway with stock OpenVPN 2.6 clients (topology: gwlib.sh).
+#
+# Cases:
+#   c2c    client-to-client, 2 clients: client1 pings client2's VPN address, 0% loss, and the
+#          kernel tun0 of the gateway sees none of those packets (the workers hairpin them)
+#   float  the client's outer address changes under a live session (a new address on its WAN,
+#          the old one removed): pings keep working, no new handshake, and the gateway's replies
+#          reach the new address (the old one is gone, so nothing else could answer)
+#   mssfix `mssfix 1300` on the gateway, the client's own clamp off: iperf3 TCP passes and the
+#          SYN seen on the gateway's tun0 and the SYN-ACK seen on the client's tun0 carry
+#          MSS 1208 = 1300 - 28 (outer IPv4+UDP) - 24 (AEAD data overhead) - 40 (dataplane/main.cc)
+#
+# usage: gateway-dp.sh DPVPN_EXE CASE
+# Exit: 0 pass, 1 fail, 77 skip (not root, no /dev/net/tun, tools or DPDK/af_packet missing).
+set -euo pipefail
+dpvpn=${1:-}
+case_name=${2:-}
+# shellcheck source-path=SCRIPTDIR
+source "$(dirname "$0")/gwlib.sh"
+
+stop_and_check() {
+  ivg_stop_dpvpn
+  ivg_print_counters
+  [[ $IVG_DP_RC == 0 ]] || ivp_fail "dpvpn exit status $IVG_DP_RC after SIGTERM (124: not within 10 s)"
+  grep -q "mbufs in use at exit: 0 of" "$IVG_DP_LOG" || ivp_fail "dpvpn leaked mbufs (or did not report them)"
+}
+
+# tun_stat NS IF COUNTER: one of the interface's statistics (rx_packets, tx_packets, ...).
+tun_stat() { ip netns exec "$1" cat "/sys/class/net/$2/statistics/$3"; }
+
+case_c2c() {
+  local c1 vpn2 loss rx0 tx0 rx1 tx1
+  ivg_setup "$dpvpn" 2
+  ivg_server_conf "$IVG_DIR/server.conf" "client-to-client"
+  ivg_start_dpvpn "$IVG_DIR/server.conf"
+  grep -q "client-to-client on" "$IVG_DP_LOG" || ivp_fail "dpvpn did not turn client-to-client on"
+  ivg_start_client 1
+  ivg_start_client 2
+  ivg_wait_client 1 || ivp_fail "client1 did not connect"
+  ivg_wait_client 2 || ivp_fail "client2 did not connect"
+  c1=$(ivg_ns_client 1)
+  vpn2=$(ivg_client_vpn_addr 2)
+  [[ -n $vpn2 ]] || ivp_fail "client2 has no VPN address"
+
+  rx0=$(tun_stat "$IVG_NS_GW" tun0 rx_packets)
+  tx0=$(tun_stat "$IVG_NS_GW" tun0 tx_packets)
+  loss=$(ivp_ping "$c1" "$vpn2" 30)
+  rx1=$(tun_stat "$IVG_NS_GW" tun0 rx_packets)
+  tx1=$(tun_stat "$IVG_NS_GW" tun0 tx_packets)
+  [[ $loss == 0 ]] || ivp_fail "ping client1 -> client2 ($vpn2): ${loss}% loss"
+  # 60 ICMP packets crossed the gateway; the kernel saw none of them (a few stray packets allowed).
+  ivp_log "gateway tun0 during 30 pings client1 -> client2: rx +$((rx1 - rx0)), tx +$((tx1 - tx0))"
+  (((rx1 - rx0) < 5 && (tx1 - tx0) < 5)) || ivp_fail "client-to-client packets went through the kernel tun0"
+
+  stop_and_check
+  ivp_log "PASS c2c: 30/30 pings client1 -> client2, hairpinned in the dataplane"
+}
+
+case_float() {
+  local c1 old new loss n
+  ivg_setup "$dpvpn" 1
+  ivg_server_conf "$IVG_DIR/server.conf"
+  ivg_start_dpvpn "$IVG_DIR/server.conf"
+  ivg_start_client 1
+  ivg_wait_client 1 || ivp_fail "client1 did not connect"
+  c1=$(ivg_ns_client 1)
+  loss=$(ivp_ping "$c1" "$IVG_TUN_GW" 5)
+  [[ $loss == 0 ]] || ivp_fail "ping before the float: ${loss}% loss"
+
+  # NAT rebinding, seen from the gateway: the same session now arrives from another address.
+  # The client's socket is unbound (nobind), so its next datagram leaves from the new address.
+  old=$(ivg_client_addr 1)
+  new=10.203.0.111
+  ip netns exec "$c1" sysctl -qw net.ipv4.conf.wan.promote_secondaries=1
+  ip -n "$c1" addr add "$new/24" dev wan
+  ip -n "$c1" addr del "$old/24" dev wan
+  ip -n "$c1" -4 -o addr show dev wan | grep -q "inet $new/" || ivp_fail "could not move client1 to $new"
+  ivp_log "client1 moved from $old to $new"
+
+  loss=$(ivp_ping "$c1" "$IVG_TUN_GW" 20)
+  [[ $loss == 0 ]] || ivp_fail "ping after the float: ${loss}% loss"
+  n=$(grep -c "Initialization Sequence Completed" "${IVG_CLIENT_LOG[1]}" || true)
+  [[ $n == 1 ]] || ivp_fail "client1 connected $n times: the float cost a new session"
+
+  stop_and_check
+  ivp_log "PASS float: 20/20 pings from the new address, same session"
+}
+
+case_mssfix() {
+  local c1 rate mss_gw mss_cl
+  ivg_setup "$dpvpn" 1
+  ivg_server_conf "$IVG_DIR/server.conf" "mssfix 1300"
+  ivg_start_dpvpn "$IVG_DIR/server.conf"
+  grep -q "TCP MSS clamp 1208" "$IVG_DP_LOG" || ivp_fail "dpvpn did not compute MSS 1208 from mssfix 1300"
+  # The client's own clamp off, so that only the gateway's is seen.
+  ivg_start_client 1 extra="mssfix 0"
+  ivg_wait_client 1 || ivp_fail "client1 did not connect"
+  c1=$(ivg_ns_client 1)
+
+  ivp_run "$IVG_NS_GW" "$IVG_DIR/tcpdump-gw.log" tcpdump -l -n -v -i tun0 -c 2 "tcp[tcpflags] & tcp-syn != 0"
+  ivp_run "$c1" "$IVG_DIR/tcpdump-cl.log" tcpdump -l -n -v -i tun0 -c 2 "tcp[tcpflags] & tcp-syn != 0"
+  sleep 1
+  ivp_run "$IVG_NS_GW" "$IVG_DIR/iperf-s.log" iperf3 -s -1 --forceflush -B "$IVG_TUN_GW"
+  ivg_wait_listen "$IVG_NS_GW" 5201 10 || ivp_fail "iperf3 server did not start"
+  ip netns exec "$c1" timeout 20 iperf3 -c "$IVG_TUN_GW" -t 2 -f m >"$IVG_DIR/iperf-c.log" 2>&1 || {
+    IVP_LOGS+=("$IVG_DIR/iperf-c.log")
+    ivp_fail "iperf3 through the tunnel failed"
+  }
+  rate=$(awk '/receiver/ {print $(NF-2)}' "$IVG_DIR/iperf-c.log")
+  awk -v r="${rate:-0}" 'BEGIN { exit !(r > 0) }' || ivp_fail "iperf3 reported no throughput"
+  ivp_log "iperf3 TCP client1 -> gateway: $rate Mbits/sec"
+  sleep 1
+  # The SYN as the gateway's kernel got it (clamped after decrypt), the SYN-ACK as the client got
+  # it (clamped before encrypt).
+  mss_gw=$(grep -m1 "Flags \[S\]" "$IVG_DIR/tcpdump-gw.log" | sed -nE 's/.*mss ([0-9]+).*/\1/p')
+  mss_cl=$(grep -m1 "Flags \[S\.\]" "$IVG_DIR/tcpdump-cl.log" | sed -nE 's/.*mss ([0-9]+).*/\1/p')
+  ivp_log "MSS: SYN on the gateway's tun0 ${mss_gw:-?}, SYN-ACK on the client's tun0 ${mss_cl:-?}"
+  [[ $mss_gw == 1208 ]] || ivp_fail "SYN MSS on the gateway's tun0 is '${mss_gw}', expected 1208"
+  [[ $mss_cl == 1208 ]] || ivp_fail "SYN-ACK MSS on the client's tun0 is '${mss_cl}', expected 1208"
+
+  stop_and_check
+  ivp_log "PASS mssfix: MSS 1208 both ways, iperf3 $rate Mbits/sec"
+}
+
+case "$case_name" in
+  c2c) case_c2c ;;
+  float) case_float ;;
+  mssfix) case_mssfix ;;
+  *) echo "usage: $0 DPVPN_EXE c2c|float|mssfix" >&2; exit 2 ;;
+esac
