@@ -1,33 +1,41 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# dpvpn demo: a stock openvpn 2.6 client connects to dpvpn's server role and pings through it.
+# dpvpn demo: the DPDK gateway (build/dpvpn) with two stock openvpn 2.6 clients in network
+# namespaces on one bridged segment; pings both ways, an iperf3 run, then SIGTERM.
 #
-#   netns ivp-demo-s                               netns ivp-demo-c
-#   +------------------------------+               +-------------------------------+
-#   | dpvpn-interop server         |  veth pair    | openvpn 2.6 (stock client)    |
-#   | 10.201.X.1:1194/udp          |===============| 10.201.X.2, tun0 10.202.X.2   |
-#   | answers ICMP in the tunnel   |               | ping 10.202.X.1 -> tunnel     |
-#   +------------------------------+               +-------------------------------+
+#                          netns ivg-sw: bridge br0
+#        +---------------------+---------------+----------------+
+#   netns ivg-gw               netns ivg-c1    netns ivg-c2
+#   dpvpn on gw-wan            10.203.0.11     10.203.0.12
+#   (af_packet, owns           tun0 10.8.0.2   tun0 10.8.0.3
+#   10.203.0.1), tun0 10.8.0.1
 # Everything lives in throwaway namespaces that are removed on exit. Needs root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/setup-deps.sh
 [[ -f build/build.ninja ]] || meson setup build >/dev/null
-ninja -C build tests/interop/dpvpn-interop >/dev/null
-source tests/interop/lib.sh
-ivp_setup demo
-ivp_pki "$IVP_DIR/pki"
-net=${IVP_TUN_NET%.0}
-ivp_run "$IVP_NS_S" "$IVP_DIR/dpvpn.log" build/tests/interop/dpvpn-interop server \
-  --listen "$IVP_SERVER_ADDR:$IVP_PORT" --net "$net" --pki "$IVP_PKI" --wrap tls-crypt
-ivp_wait_log "$IVP_DIR/dpvpn.log" "^ready" 10 || ivp_fail "dpvpn did not start"
-ivp_client_conf "$IVP_DIR/client.conf" wrap=tls-crypt ciphers=AES-256-GCM:CHACHA20-POLY1305
-ivp_run_openvpn "$IVP_NS_C" "$IVP_DIR/client.conf" "$IVP_DIR/client.log"
-ivp_wait_log "$IVP_DIR/client.log" "Initialization Sequence Completed" 30 || ivp_fail "client did not connect"
-echo "== openvpn client log (excerpt)"
-grep -E "Control Channel:|PUSH: Received|Data Channel:|Initialization Sequence" "$IVP_DIR/client.log" | cut -c1-220
-echo "== dpvpn events"
-cat "$IVP_DIR/dpvpn.log"
-echo "== ping through the tunnel: client (tun0) -> $IVP_TUN_SERVER (answered by dpvpn)"
-ip netns exec "$IVP_NS_C" ping -n -c 10 -i 0.2 "$IVP_TUN_SERVER"
-echo "== demo ok"
+ninja -C build dpvpn >/dev/null
+source tests/interop/gwlib.sh
+ivg_setup "$PWD/build/dpvpn" 2
+ivg_server_conf "$IVG_DIR/server.conf"
+echo "== server.conf"
+cat "$IVG_DIR/server.conf"
+ivg_start_dpvpn "$IVG_DIR/server.conf"
+for i in 1 2; do ivg_start_client "$i"; done
+for i in 1 2; do ivg_wait_client "$i" || ivp_fail "client$i did not connect"; done
+echo "== client1's openvpn log (excerpt)"
+grep -E "Control Channel:|PUSH: Received|Data Channel:|Initialization Sequence" "${IVG_CLIENT_LOG[1]}" | cut -c1-200
+echo "== ping through the tunnel: client1 -> gateway tun0 ($IVG_TUN_GW)"
+ip netns exec "$(ivg_ns_client 1)" ping -n -c 5 -i 0.2 "$IVG_TUN_GW"
+vpn2=$(ivg_client_vpn_addr 2)
+echo "== ping from the gateway's kernel side to client2 ($vpn2)"
+ip netns exec "$IVG_NS_GW" ping -n -c 5 -i 0.2 "$vpn2"
+echo "== iperf3 TCP, client1 -> gateway, 3 s"
+ivp_run "$IVG_NS_GW" "$IVG_DIR/iperf-s.log" iperf3 -s -1 -B "$IVG_TUN_GW"
+ivg_wait_listen "$IVG_NS_GW" 5201 10 || ivp_fail "iperf3 server did not start"
+ip netns exec "$(ivg_ns_client 1)" iperf3 -c "$IVG_TUN_GW" -t 3 -f m | tail -4
+echo "== SIGTERM: clients are told, counters printed, clean exit"
+ivg_stop_dpvpn
+grep -A12 "SIGTERM received" "$IVG_DP_LOG" || true
+grep -h "server-pushed-connection-reset" "${IVG_CLIENT_LOG[1]}" | cut -c1-160 || true
+echo "== demo ok (dpvpn exit status $IVG_DP_RC)"
