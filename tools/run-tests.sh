@@ -40,4 +40,12 @@ else
   nobuild=
 fi
 export ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-meson test -C "$builddir" $nobuild --print-errorlogs --num-processes 2 "${suites[@]}"
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+rc=0
+meson test -C "$builddir" $nobuild --print-errorlogs --num-processes 2 "${suites[@]}" 2>&1 | tee "$log" || rc=$?
+ok=$(sed -nE 's/^Ok:[[:space:]]+([0-9]+).*/\1/p' "$log" | tail -1)
+fail=$(sed -nE 's/^Fail:[[:space:]]+([0-9]+).*/\1/p' "$log" | tail -1)
+skip=$(sed -nE 's/^Skipped:[[:space:]]+([0-9]+).*/\1/p' "$log" | tail -1)
+echo "${ok:-0} passed, ${fail:-0} failed, ${skip:-0} skipped"
+exit "$rc"
