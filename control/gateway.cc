@@ -128,6 +128,33 @@ void gateway_control::poll_signals(uint64_t now_ms) {
   }
 }
 
+// A packet from an address with no (live) session, or a new client session id from a known address
+// (§B.2: the client restarted). server_front answers resets statelessly; a session is created only
+// when the client echoes our cookie. `old` (if any) is replaced then. Returns the new client or null.
+gateway_control::client* gateway_control::first_contact(const dp::mbuf_meta& mm, std::span<const uint8_t> pkt,
+                                                         uint64_t now_ms, client* old) {
+  uint8_t addr[6];
+  wire::put_u32(addr, mm.src_ip);
+  wire::put_u16(addr + 4, mm.src_port);
+  auto r = front_.on_packet(pkt, addr, now_ms);
+  if (r.v == proto::server_front::verdict::reply) {
+    send_frame(mm.from_worker, mm.src_ip, mm.src_port, mm.src_mac, r.reply);
+    return nullptr;
+  }
+  if (r.v == proto::server_front::verdict::drop) {
+    ++front_dropped_;
+    return nullptr;
+  }
+  if (old) {
+    teardown(*old, "client restarted (new session from the same address)");
+    clients_.erase((uint64_t{mm.src_ip} << 16) | mm.src_port);
+  }
+  client* c = create_client(mm.src_ip, mm.src_port, mm.src_mac, mm.from_worker, now_ms);
+  if (c && r.v == proto::server_front::verdict::accept)
+    c->s->accept_cookie(r.ours, r.theirs, r.has_kc ? &r.kc : nullptr, now_ms);
+  return c;
+}
+
 void gateway_control::on_frame(rte_mbuf* m, uint64_t now_ms) {
   const dp::mbuf_meta mm = *static_cast<dp::mbuf_meta*>(rte_mbuf_to_priv(m));
   std::span<const uint8_t> pkt(rte_pktmbuf_mtod(m, const uint8_t*) + mm.payload_off, mm.payload_len);
@@ -138,49 +165,20 @@ void gateway_control::on_frame(rte_mbuf* m, uint64_t now_ms) {
     it = clients_.end();
   }
   client* c = it == clients_.end() ? nullptr : it->second.get();
-  if (!c) {
-    if (stopping_) {
-      rte_pktmbuf_free(m);
-      return;
-    }
-    uint8_t addr[6];
-    wire::put_u32(addr, mm.src_ip);
-    wire::put_u16(addr + 4, mm.src_port);
-    auto r = front_.on_packet(pkt, addr, now_ms);
-    if (r.v == proto::server_front::verdict::reply) {
-      send_frame(mm.from_worker, mm.src_ip, mm.src_port, mm.src_mac, r.reply);
-    } else if (r.v == proto::server_front::verdict::drop) {
-      ++front_dropped_;
-    } else {
-      c = create_client(mm.src_ip, mm.src_port, mm.src_mac, mm.from_worker, now_ms);
-      if (c && r.v == proto::server_front::verdict::accept)
-        c->s->accept_cookie(r.ours, r.theirs, r.has_kc ? &r.kc : nullptr, now_ms);
-    }
-  }
+  proto::session_drop d = proto::session_drop::none;
   if (c) {
-    auto d = c->s->on_packet(pkt, now_ms);
+    d = c->s->on_packet(pkt, now_ms);
     if (d == proto::session_drop::wrong_session && !stopping_) {
-      // §B.2: the same address with a new client session id: the client restarted. Answer it like
-      // a new contact; the old session goes once the new one proves itself with our cookie.
-      uint8_t addr[6];
-      wire::put_u32(addr, mm.src_ip);
-      wire::put_u16(addr + 4, mm.src_port);
-      auto r = front_.on_packet(pkt, addr, now_ms);
-      if (r.v == proto::server_front::verdict::reply) {
-        send_frame(mm.from_worker, mm.src_ip, mm.src_port, mm.src_mac, r.reply);
-      } else if (r.v == proto::server_front::verdict::accept || r.v == proto::server_front::verdict::new_session) {
-        teardown(*c, "client restarted (new session from the same address)");
-        clients_.erase(key);
-        c = create_client(mm.src_ip, mm.src_port, mm.src_mac, mm.from_worker, now_ms);
-        if (c && r.v == proto::server_front::verdict::accept)
-          c->s->accept_cookie(r.ours, r.theirs, r.has_kc ? &r.kc : nullptr, now_ms);
-        if (c) d = c->s->on_packet(pkt, now_ms);
+      if (client* fresh = first_contact(mm, pkt, now_ms, c)) {
+        c = fresh;
+        d = c->s->on_packet(pkt, now_ms);
       }
     }
-    if (!c) {
-      rte_pktmbuf_free(m);
-      return;
-    }
+  } else if (!stopping_) {
+    c = first_contact(mm, pkt, now_ms, nullptr);
+    if (c) d = c->s->on_packet(pkt, now_ms);
+  }
+  if (c) {
     if (d == proto::session_drop::none) c->last_ctl_rx_ms = now_ms;
     else log(5, c->name + ": control packet dropped: " + to_string(d));
     drain(*c, now_ms);

@@ -51,6 +51,7 @@ class gateway_control {
   void poll_done();
   void poll_signals(uint64_t now_ms);
   void on_frame(rte_mbuf* m, uint64_t now_ms);
+  client* first_contact(const dp::mbuf_meta& mm, std::span<const uint8_t> pkt, uint64_t now_ms, client* old);
   void send_frame(uint16_t worker, uint32_t ip, uint16_t port, const net::mac& mac, std::span<const uint8_t> payload);
   // gateway_clients.cc
   client* create_client(uint32_t ip, uint16_t port, const net::mac& mac, uint16_t owner, uint64_t now_ms);
