@@ -67,13 +67,6 @@ unsigned apply_cmds(worker_ctx& c) noexcept {
       case cmd_type::del_key:
         if (slot) slot->keys.retire(cmd->key_id, cmd->tx, cmd->rx);
         break;
-      case cmd_type::set_addr:
-        if (slot) {
-          slot->client_ip = cmd->client_ip;
-          slot->client_port = cmd->client_port;
-          slot->client_mac = cmd->client_mac;
-        }
-        break;
       case cmd_type::del_peer:
         if (slot) {
           cmd->peer = slot;

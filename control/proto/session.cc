@@ -205,7 +205,7 @@ session_drop session::on_packet(std::span<const uint8_t> pkt, uint64_t now_ms) {
   key_state* ks = find_ks(kid);
   if (!ks && op == wire::P_CONTROL_SOFT_RESET_V1 && primary_ && primary_->generated &&
       kid == wire::next_key_id(primary_->kid)) {
-    start_soft_reset(now_ms, false);
+    start_soft_reset(now_ms);
     ks = primary_.get();
   }
   if (!ks) return session_drop::bad_key_id;
@@ -343,7 +343,7 @@ void session::timers(uint64_t now_ms) {
                          now_ms >= primary_->t_active_ms + uint64_t{cfg_.reneg_sec} * 1000 - reneg_jitter_ms_;
     const bool by_bytes = cfg_.reneg_bytes && primary_->data_bytes >= cfg_.reneg_bytes;
     const bool by_pkts = cfg_.reneg_pkts && primary_->data_pkts >= cfg_.reneg_pkts;
-    if (by_time || by_bytes || by_pkts) start_soft_reset(now_ms, true);
+    if (by_time || by_bytes || by_pkts) start_soft_reset(now_ms);
   }
   if (!cfg_.server && primary_ && primary_->kid == 0 && primary_->active && !established_ &&
       now_ms >= next_push_request_ms_) {
@@ -360,11 +360,11 @@ void session::note_data(uint64_t bytes, uint64_t pkts) noexcept {
 
 void session::renegotiate(uint64_t now_ms) {
   if (failed_ || !primary_ || !primary_->generated) return;
-  start_soft_reset(now_ms, true);
+  start_soft_reset(now_ms);
   flush(now_ms);
 }
 
-void session::start_soft_reset(uint64_t now_ms, bool initiated_by_us) {
+void session::start_soft_reset(uint64_t now_ms) {
   const uint8_t kid = wire::next_key_id(primary_->kid);
   if (lame_duck_) {
     session_event ev;
@@ -377,7 +377,6 @@ void session::start_soft_reset(uint64_t now_ms, bool initiated_by_us) {
   key_state& ks = new_ks(kid, now_ms);
   ks.rel.enqueue(wire::P_CONTROL_SOFT_RESET_V1, {}, now_ms);
   ++renegs_;
-  (void)initiated_by_us;
 }
 
 }  // namespace dpvpn::proto

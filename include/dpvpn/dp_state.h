@@ -77,7 +77,7 @@ inline bool read_float(const dp_peer& p, uint64_t& addr, net::mac& mac) noexcept
 // control -> owner lcore, on that lcore's cmd ring. The lcore applies it between bursts and
 // returns it on the done ring with whatever it replaced (evicted keys, the deleted peer), so
 // that the control thread frees and wipes them outside the packet path.
-enum class cmd_type : uint8_t { new_peer, new_key, del_key, del_peer, set_addr };
+enum class cmd_type : uint8_t { new_peer, new_key, del_key, del_peer };
 struct peer_cmd {
   cmd_type type = cmd_type::new_peer;
   uint32_t peer_id = 0;
@@ -85,9 +85,6 @@ struct peer_cmd {
   uint8_t key_id = 0;
   std::unique_ptr<proto::dc_tx> tx;  // new_key: in; evicted key: out
   std::unique_ptr<proto::dc_rx> rx;
-  uint32_t client_ip = 0;   // set_addr
-  uint16_t client_port = 0;
-  net::mac client_mac{};
 };
 
 // Per-worker state. Cache-line aligned; `ctr` is read by the control thread.

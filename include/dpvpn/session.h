@@ -177,7 +177,7 @@ class session {
   void on_active(key_state& ks, uint64_t now_ms);
   bool derive_keys(key_state& ks);
   void send_push_reply(uint64_t now_ms);
-  void start_soft_reset(uint64_t now_ms, bool initiated_by_us);
+  void start_soft_reset(uint64_t now_ms);
   void write_text(key_state& ks, std::string_view msg, uint64_t now_ms);
   void timers(uint64_t now_ms);
 

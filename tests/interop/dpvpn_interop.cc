@@ -140,7 +140,6 @@ struct peer {
   std::unique_ptr<data_keys> dk;
   uint64_t last_tx_ms = 0;
   uint64_t answered = 0, requests = 0, replies = 0;
-  uint32_t vpn_ip = 0;
 };
 
 struct harness {
