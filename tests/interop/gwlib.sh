@@ -30,8 +30,11 @@
 # shellcheck source-path=SCRIPTDIR
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-IVG_NS_SW=ivg-sw
-IVG_NS_GW=ivg-gw
+# IVG_PREFIX (default ivg) names the namespaces, so that two developers' runs on one machine can
+# use different prefixes; CI uses the default and runs gateway tests one at a time.
+IVG_PREFIX=${IVG_PREFIX:-ivg}
+IVG_NS_SW=$IVG_PREFIX-sw
+IVG_NS_GW=$IVG_PREFIX-gw
 IVG_GW_ADDR=10.203.0.1
 IVG_TUN_NET=10.8.0.0
 IVG_TUN_GW=10.8.0.1
@@ -42,14 +45,14 @@ IVG_DP_LOG=""
 IVG_DP_RC=""
 IVG_CLIENT_LOG=()
 
-ivg_ns_client() { echo "ivg-c$1"; }
+ivg_ns_client() { echo "$IVG_PREFIX-c$1"; }
 ivg_client_addr() { echo "10.203.0.$((10 + $1))"; }
 
-# Deletes every ivg-* namespace (ours, or the leftovers of a crashed run), killing what runs in it.
+# Deletes every $IVG_PREFIX-* namespace (ours, or the leftovers of a crashed run), killing what runs in it.
 _ivg_del_all_ns() {
   local ns pid
   for ns in $(ip netns list 2>/dev/null | awk '{print $1}'); do
-    [[ $ns == ivg-* ]] || continue
+    [[ $ns == "$IVG_PREFIX"-* ]] || continue
     for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null || true; done
     ip netns del "$ns" 2>/dev/null || true
   done
@@ -162,7 +165,7 @@ ivg_server_conf() {
 ivg_start_dpvpn() {
   local conf=$1 i
   IVG_DP_LOG=$IVG_DIR/dpvpn.log
-  ivp_run "$IVG_NS_GW" "$IVG_DP_LOG" "$IVG_DPVPN" --no-huge -m 1024 --no-shconf --no-pci -l 0-1 \
+  ivp_run "$IVG_NS_GW" "$IVG_DP_LOG" "$IVG_DPVPN" --no-huge -m 1024 --no-shconf --no-pci -l 0-1 --file-prefix "$IVG_PREFIX" \
     --vdev=net_af_packet0,iface=gw-wan,qpairs=2 -- --config "$conf"
   IVG_DP_PID=$IVP_LAST_PID
   for ((i = 0; i < 300; i++)); do
