@@ -36,33 +36,6 @@ unsigned server_subnet::prefix_len() const noexcept {
   return n;
 }
 
-std::string format_ipv4(uint32_t a) {
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "%u.%u.%u.%u", a >> 24, (a >> 16) & 0xFF, (a >> 8) & 0xFF, a & 0xFF);
-  return buf;
-}
-
-std::optional<uint32_t> parse_ipv4(std::string_view s) noexcept {
-  uint32_t out = 0;
-  for (int part = 0; part < 4; ++part) {
-    if (part > 0) {
-      if (s.empty() || s.front() != '.') return std::nullopt;
-      s.remove_prefix(1);
-    }
-    size_t digits = 0;
-    while (digits < s.size() && s[digits] >= '0' && s[digits] <= '9') ++digits;
-    // No leading zeros: inet_aton would read "010" as octal.
-    if (digits == 0 || digits > 3 || (digits > 1 && s[0] == '0')) return std::nullopt;
-    unsigned v = 0;
-    for (size_t i = 0; i < digits; ++i) v = v * 10 + static_cast<unsigned>(s[i] - '0');
-    if (v > 255) return std::nullopt;
-    out = (out << 8) | v;
-    s.remove_prefix(digits);
-  }
-  if (!s.empty()) return std::nullopt;
-  return out;
-}
-
 namespace {
 
 constexpr uint64_t k_max_seconds = 365 * 24 * 3600;  // a year: larger timer values are typos
@@ -165,6 +138,17 @@ struct ctx {
     return f;
   }
   std::string path_arg(const std::string& s) const { return file_arg(s).path; }
+  // NET/BITS with the host bits zero and BITS in [min_len, max_len].
+  ipv6_net ipv6_network(const std::string& s, unsigned min_len, unsigned max_len) const {
+    auto n = parse_ipv6_net(s);
+    if (!n) fail("expected an IPv6 network such as fd00:8::/64, got " + shown(s));
+    if (n->len < min_len || n->len > max_len)
+      fail("expected a prefix length of /" + std::to_string(min_len) + " to /" + std::to_string(max_len) + ", got " +
+           shown(s));
+    if (!ipv6_is_network(n->addr, n->len))
+      fail("expected the host bits to be zero for /" + std::to_string(n->len) + ", got " + shown(s));
+    return *n;
+  }
   // A script command line: split like a config line (OpenVPN splits it the same way); a program
   // given with a '/' resolves like a key file.
   std::vector<std::string> command(const std::string& s) const {
@@ -218,7 +202,13 @@ constexpr std::string_view k_directions[] = {"0", "1"};
 // except `push`, which accumulates (OpenVPN does the same).
 constexpr directive_row k_directives[] = {
   // transport
-  {"local", 1, 1, "local ADDRESS", [](ctx& c, args a) { c.cfg.local = c.ipv4(a[0]); }},
+  {"local", 1, 1, "local ADDRESS", [](ctx& c, args a) {
+     c.cfg.local.reset();
+     c.cfg.local6.reset();
+     if (auto v6 = a[0].find(':') != std::string::npos ? parse_ipv6(a[0]) : std::nullopt) c.cfg.local6 = *v6;
+     else if (auto v4 = parse_ipv4(a[0])) c.cfg.local = *v4;
+     else c.fail("expected an IPv4 or IPv6 address such as 192.0.2.1 or 2001:db8::1, got " + shown(a[0]));
+   }},
   {"port", 1, 1, "port NUMBER", [](ctx& c, args a) { c.cfg.port = static_cast<uint16_t>(c.number(a[0], 1, 65535)); }},
   {"proto", 1, 1, "proto udp", [](ctx& c, args a) {
      if (a[0].starts_with("tcp"))
@@ -258,8 +248,35 @@ constexpr directive_row k_directives[] = {
      c.cfg.mode_server = true;  // `server` expands to `mode server` + `tls-server` + a pool
      c.cfg.tls_server = true;
    }},
-  {"server-ipv6", 1, 1, "server-ipv6 NETWORK/BITS", [](ctx& c, args) {
-     c.fail("expected no server-ipv6 line: IPv6 inside the tunnel is not supported yet");
+  // OpenVPN takes /64 to /124 (the pool starts at NET+0x1000 and needs room).
+  {"server-ipv6", 1, 1, "server-ipv6 NETWORK/BITS", [](ctx& c, args a) { c.cfg.server_ipv6 = c.ipv6_network(a[0], 64, 124); }},
+  {"ifconfig-ipv6-pool", 1, 1, "ifconfig-ipv6-pool START/BITS", [](ctx& c, args a) {
+     auto n = parse_ipv6_net(a[0]);
+     if (!n || n->len < 64 || n->len > 124)
+       c.fail("expected START/BITS with BITS 64..124, such as fd00:8::1000/64, got " + shown(a[0]));
+     c.cfg.ifconfig_ipv6_pool = *n;
+   }},
+  {"ifconfig-pool", 2, 3, "ifconfig-pool START END [NETMASK]", [](ctx& c, args a) {
+     uint32_t first = c.ipv4(a[0]), last = c.ipv4(a[1]);
+     if (first > last) c.fail("expected START <= END, got " + a[0] + " > " + a[1]);
+     if (a.size() == 3) c.netmask(a[2]);  // the pushed netmask comes from `server` with topology subnet
+     c.cfg.ifconfig_pool = {first, last};
+   }},
+  {"route", 1, 4, "route NETWORK [NETMASK [GATEWAY [METRIC]]]", [](ctx& c, args a) {
+     route4 r;
+     r.network = c.ipv4(a[0]);
+     if (a.size() >= 2 && a[1] != "default") r.netmask = c.netmask(a[1]);
+     if ((r.network & ~r.netmask) != 0) c.fail("expected the host bits of " + a[0] + " to be zero for its netmask");
+     // A gateway or metric is accepted and unused: the route points into the tunnel device and
+     // the dataplane picks the client by iroute (longest prefix).
+     if (a.size() >= 3 && a[2] != "vpn_gateway" && a[2] != "default") c.ipv4(a[2]);
+     if (a.size() == 4) c.u32(a[3], 0, 0xFFFF);
+     c.cfg.routes.push_back(r);
+   }},
+  {"route-ipv6", 1, 3, "route-ipv6 NETWORK/BITS [GATEWAY [METRIC]]", [](ctx& c, args a) {
+     c.cfg.routes_v6.push_back(c.ipv6_network(a[0], 0, 128));
+     if (a.size() >= 2 && a[1] != "default" && !parse_ipv6(a[1])) c.fail("expected an IPv6 gateway, got " + shown(a[1]));
+     if (a.size() == 3) c.u32(a[2], 0, 0xFFFF);
    }},
   {"tun-mtu", 1, 1, "tun-mtu BYTES", [](ctx& c, args a) { c.cfg.tun_mtu = c.u32(a[0], 68, 9000); }},
   {"mssfix", 0, 2, "mssfix [BYTES [mtu|fixed]]", [](ctx& c, args a) {
@@ -284,9 +301,32 @@ constexpr directive_row k_directives[] = {
      // Server side: 1 = tell clients RESTART on exit, 2 = RESTART,[N] (go to the next server) (§10.5).
      c.cfg.explicit_exit_notify = a.empty() ? 1 : c.u32(a[0], 0, 2);
    }},
+  {"client-config-dir", 1, 1, "client-config-dir DIRECTORY", [](ctx& c, args a) { c.cfg.client_config_dir = c.path_arg(a[0]); }},
+  {"ccd-exclusive", 0, 0, "ccd-exclusive", [](ctx& c, args) { c.cfg.ccd_exclusive = true; }},
+  {"connect-freq", 2, 2, "connect-freq NEW-CLIENTS SECONDS", [](ctx& c, args a) {
+     c.cfg.connect_freq = std::pair<unsigned, unsigned>{c.u32(a[0], 1, k_max_u32), c.u32(a[1], 1, k_max_seconds)};
+   }},
+  {"max-routes-per-client", 1, 1, "max-routes-per-client NUMBER", [](ctx& c, args a) {
+     c.cfg.max_routes_per_client = c.u32(a[0], 1, 1u << 20);
+   }},
   {"ifconfig-pool-persist", 1, 2, "ifconfig-pool-persist FILE [SECONDS]", [](ctx& c, args a) {
      c.cfg.ifconfig_pool_persist_path = c.path_arg(a[0]);
      if (a.size() == 2) c.cfg.ifconfig_pool_persist_interval = c.u32(a[1], 0, k_max_seconds);
+   }},
+
+  // compression framing only (§9.1): nothing is ever compressed
+  {"comp-lzo", 0, 1, "comp-lzo [yes|no|adaptive]", [](ctx& c, args a) {
+     constexpr std::string_view modes[] = {"yes", "no", "adaptive"};
+     c.cfg.comp = !a.empty() && c.word(a[0], modes) == 1 ? comp_mode::lzo_no : comp_mode::lzo;
+   }},
+  {"compress", 0, 1, "compress [stub|stub-v2|lzo|lz4|lz4-v2]", [](ctx& c, args a) {
+     constexpr std::string_view algs[] = {"stub", "stub-v2", "lzo", "lz4", "lz4-v2"};
+     constexpr comp_mode modes[] = {comp_mode::stub, comp_mode::stub_v2, comp_mode::lzo, comp_mode::lz4, comp_mode::lz4_v2};
+     c.cfg.comp = a.empty() ? comp_mode::stub : modes[c.word(a[0], algs)];
+   }},
+  {"allow-compression", 1, 1, "allow-compression no|asym|yes", [](ctx& c, args a) {
+     constexpr std::string_view modes[] = {"no", "asym", "yes"};
+     c.cfg.allow_compression = static_cast<allow_compression_mode>(c.word(a[0], modes));
    }},
 
   // TLS and keys (files are read later, by the caller)
@@ -376,6 +416,19 @@ constexpr directive_row k_directives[] = {
   {"username-as-common-name", 0, 0, "username-as-common-name", [](ctx& c, args) { c.cfg.username_as_common_name = true; }},
   {"client-connect", 1, 1, "client-connect COMMAND", [](ctx& c, args a) { c.cfg.client_connect = c.command(a[0]); }},
   {"client-disconnect", 1, 1, "client-disconnect COMMAND", [](ctx& c, args a) { c.cfg.client_disconnect = c.command(a[0]); }},
+  {"tls-verify", 1, 1, "tls-verify COMMAND", [](ctx& c, args a) { c.cfg.tls_verify = c.command(a[0]); }},
+  {"auth-gen-token", 0, 3, "auth-gen-token [LIFETIME [RENEWAL]] [external-auth]", [](ctx& c, args a) {
+     c.cfg.auth_gen_token = true;
+     size_t n = a.size();
+     if (n > 0 && a[n - 1] == "external-auth") {
+       c.cfg.auth_gen_token_external = true;
+       --n;
+     }
+     if (n > 0) c.cfg.auth_gen_token_lifetime = c.u32(a[0], 0, k_max_seconds);
+     if (n > 1) c.cfg.auth_gen_token_renewal = c.u32(a[1], 0, k_max_seconds);
+     if (n > 2) c.fail("expected at most LIFETIME RENEWAL external-auth, got " + shown(a[2]));
+   }},
+  {"auth-gen-token-secret", 1, 1, "auth-gen-token-secret FILE", [](ctx& c, args a) { c.cfg.auth_gen_token_secret = c.file_arg(a[0]); }},
   {"tmp-dir", 1, 1, "tmp-dir DIRECTORY", [](ctx& c, args a) { c.cfg.tmp_dir = c.path_arg(a[0]); }},
 
   // housekeeping
@@ -437,6 +490,7 @@ constexpr inline_row k_inline[] = {
     {"tls-crypt", &server_config::tls_crypt},
     {"tls-crypt-v2", &server_config::tls_crypt_v2},
     {"crl-verify", &server_config::crl_verify},
+    {"auth-gen-token-secret", &server_config::auth_gen_token_secret},
 };
 
 }  // namespace
@@ -604,9 +658,27 @@ void cross_check(ctx& c) {
 
   if (!cfg.data_ciphers_fallback) cfg.data_ciphers_fallback = cfg.cipher;
 
+  // Addressing: the IPv4 pool must lie in the VPN subnet; IPv6 pools need server-ipv6.
+  if (cfg.ifconfig_pool) {
+    const uint32_t net = cfg.server->network, mask = cfg.server->netmask;
+    if ((cfg.ifconfig_pool->first & mask) != net || (cfg.ifconfig_pool->second & mask) != net)
+      c.fail_at(c.line_of("ifconfig-pool"), "ifconfig-pool",
+                "expected a range inside " + format_ipv4(net) + "/" + std::to_string(cfg.server->prefix_len()));
+  }
+  if (cfg.ifconfig_ipv6_pool && !cfg.server_ipv6)
+    c.fail_at(c.line_of("ifconfig-ipv6-pool"), "ifconfig-ipv6-pool", "expected a server-ipv6 line as well");
+  if (cfg.ccd_exclusive && cfg.client_config_dir.empty())
+    c.fail_at(c.line_of("ccd-exclusive"), "ccd-exclusive", "expected a client-config-dir line as well");
+
+  // The WAN side is IPv4 for now: refuse IPv6 outright rather than listen on the wrong family.
+  if (cfg.local6)
+    c.fail_at(c.line_of("local"), "local", "expected an IPv4 address: the IPv6 WAN (proto udp6) is not supported yet");
+  if (cfg.proto_family == ip_family::v6)
+    c.fail_at(c.line_of("proto"), "proto", "expected udp or udp4: the IPv6 WAN (proto udp6) is not supported yet");
+
   // OpenVPN refuses to run user scripts below script-security 2, and to put passwords into the
   // environment below 3; it finds out when a client connects, dpvpn at start-up.
-  for (std::string_view name : {"auth-user-pass-verify", "client-connect", "client-disconnect"})
+  for (std::string_view name : {"auth-user-pass-verify", "client-connect", "client-disconnect", "tls-verify"})
     if (c.line_of(name) != 0 && cfg.script_security < 2)
       c.fail_at(c.line_of(name), name, "expected script-security 2 or higher to run a script (it is " +
                                            std::to_string(cfg.script_security) + ")");

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "dpvpn/crypto.h"
+#include "dpvpn/ipaddr.h"
 #include "dpvpn/wire.h"
 
 namespace dpvpn::cp {
@@ -64,11 +65,24 @@ struct server_subnet {
   unsigned prefix_len() const noexcept;
 };
 
+// `route NETWORK [NETMASK]` (host order).
+struct route4 {
+  uint32_t network = 0;
+  uint32_t netmask = 0xFFFFFFFFu;
+  bool operator==(const route4&) const = default;
+};
+
+// `comp-lzo` / `compress` as written (framing only: dpvpn never compresses, §9.1).
+enum class comp_mode : uint8_t { none, lzo_no, lzo, stub, stub_v2, lz4, lz4_v2 };
+// `allow-compression` (2.6 default: no = framing only, nothing compressed either way).
+enum class allow_compression_mode : uint8_t { no, asym, yes };
+
 struct server_config {
   std::string source;  // the file name errors print
 
   // transport
   std::optional<uint32_t> local;  // `local`: the WAN address to answer on (host order)
+  std::optional<ipv6_addr> local6;  // `local` with an IPv6 address (proto udp6)
   uint16_t port = 1194;
   ip_family proto_family = ip_family::any;
 
@@ -77,6 +91,11 @@ struct server_config {
   dev_kind dev_type = dev_kind::tun;  // from dev-type, else from the dev name's prefix
   topology_kind topology = topology_kind::net30;  // OpenVPN 2.6's default; say `topology subnet`
   std::optional<server_subnet> server;  // required
+  std::optional<std::pair<uint32_t, uint32_t>> ifconfig_pool;  // `ifconfig-pool START END`, host order
+  std::optional<ipv6_net> server_ipv6;         // `server-ipv6 NET/BITS`: server NET+1, pool from NET+0x1000
+  std::optional<ipv6_net> ifconfig_ipv6_pool;  // `ifconfig-ipv6-pool START/BITS` (overrides server-ipv6's)
+  std::vector<route4> routes;                  // `route`: kernel routes into the tunnel
+  std::vector<ipv6_net> routes_v6;             // `route-ipv6`
   unsigned tun_mtu = 1500;
   unsigned mssfix = 1492;  // 0 = off
   std::string mssfix_mode;  // "", "mtu" or "fixed"
@@ -128,6 +147,10 @@ struct server_config {
   bool float_ok = false;  // `float`: recorded; dpvpn keys sessions by peer-id anyway
   unsigned explicit_exit_notify = 0;
   std::vector<std::string> push;  // `push "..."` in file order
+  std::string client_config_dir;  // resolved path; empty = none
+  bool ccd_exclusive = false;     // refuse a client without a CCD file (or DEFAULT)
+  std::optional<std::pair<unsigned, unsigned>> connect_freq;  // `connect-freq N SECONDS`
+  unsigned max_routes_per_client = 256;  // iroutes a client may add
 
   // scripts (run asynchronously by the control thread; control/gateway_auth.cc)
   unsigned script_security = 1;  // OpenVPN's default: built-in programs only, no user scripts
@@ -138,6 +161,18 @@ struct server_config {
   bool username_as_common_name = false;
   std::vector<std::string> client_connect, client_disconnect;
   std::string tmp_dir;  // tmp-dir; empty = $TMPDIR, else /tmp
+  std::vector<std::string> tls_verify;  // `tls-verify COMMAND`: per certificate depth, before auth
+  // auth-gen-token [LIFETIME [RENEWAL]] [external-auth]: push a session token; a client that
+  // presents it (reconnect, renegotiation) skips auth-user-pass-verify.
+  bool auth_gen_token = false;
+  unsigned auth_gen_token_lifetime = 0;  // seconds; 0 = the session's lifetime only
+  unsigned auth_gen_token_renewal = 0;   // seconds; 0 = reneg-sec
+  bool auth_gen_token_external = false;
+  file_ref auth_gen_token_secret;  // `auth-gen-token-secret FILE`; absent = a random key per run
+
+  // compression framing (§9.1); dpvpn never compresses
+  comp_mode comp = comp_mode::none;
+  allow_compression_mode allow_compression = allow_compression_mode::no;
 
   // housekeeping, recorded for the control plane
   unsigned verb = 1;
@@ -170,7 +205,5 @@ server_config parse_server_config_text(std::string_view text, const std::string&
 // used for the lines a client-connect script writes. Returns an error text, or empty.
 std::string split_config_words(std::string_view line, std::vector<std::string>& out);
 
-std::string format_ipv4(uint32_t host_order);
-std::optional<uint32_t> parse_ipv4(std::string_view s) noexcept;  // dotted quad only
 
 }  // namespace dpvpn::cp

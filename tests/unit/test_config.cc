@@ -196,13 +196,13 @@ TEST(config, derived_values) {
   EXPECT_EQ(c.data_ciphers, std::vector<crypto::cipher_alg>{crypto::cipher_alg::aes_128_gcm});
 
   c = parse(k_base + "tls-crypt-v2 s.key force-cookie\ndp-exception virtio-user\ndp-crypto openssl\n"
-                     "dp-ring-size 4096\ndp-mirror mirror0\nproto udp6\nserver 10.8.0.0 255.255.255.248 nopool\n");
+                     "dp-ring-size 4096\ndp-mirror mirror0\nproto udp4\nserver 10.8.0.0 255.255.255.248 nopool\n");
   EXPECT_EQ(c.tcv2_cookie, tcv2_cookie_mode::force_cookie);
   EXPECT_EQ(c.dp_exception, exception_port_kind::virtio_user);
   EXPECT_EQ(c.dp_crypto, crypto::backend::openssl);
   EXPECT_EQ(c.dp_ring_size, 4096u);
   EXPECT_EQ(c.dp_mirror, "mirror0");
-  EXPECT_EQ(c.proto_family, ip_family::v6);
+  EXPECT_EQ(c.proto_family, ip_family::v4);
   EXPECT_TRUE(c.server->nopool);
   EXPECT_EQ(c.server->prefix_len(), 29u);
 }
@@ -239,11 +239,11 @@ const error_case k_errors[] = {
      "server.conf:7: keepalive: expected the restart time (15) to be at least twice the ping time (10)"},
     {"keepalive 0 60\n", "server.conf:7: keepalive: expected a number 1..31536000, got \"0\""},
     // addresses
-    {"local 10.0.0\n", "server.conf:7: local: expected an IPv4 address such as 10.8.0.0, got \"10.0.0\""},
-    {"local 1.2.3.256\n", "server.conf:7: local: expected an IPv4 address such as 10.8.0.0, got \"1.2.3.256\""},
-    {"local 01.2.3.4\n", "server.conf:7: local: expected an IPv4 address such as 10.8.0.0, got \"01.2.3.4\""},
+    {"local 10.0.0\n", "server.conf:7: local: expected an IPv4 or IPv6 address such as 192.0.2.1 or 2001:db8::1, got \"10.0.0\""},
+    {"local 1.2.3.256\n", "server.conf:7: local: expected an IPv4 or IPv6 address such as 192.0.2.1 or 2001:db8::1, got \"1.2.3.256\""},
+    {"local 01.2.3.4\n", "server.conf:7: local: expected an IPv4 or IPv6 address such as 192.0.2.1 or 2001:db8::1, got \"01.2.3.4\""},
     {"local vpn.example.com\n",
-     "server.conf:7: local: expected an IPv4 address such as 10.8.0.0, got \"vpn.example.com\""},
+     "server.conf:7: local: expected an IPv4 or IPv6 address such as 192.0.2.1 or 2001:db8::1, got \"vpn.example.com\""},
     {"server 10.8.0.0 255.0.255.0\n",
      "server.conf:7: server: expected a contiguous netmask such as 255.255.255.0, got \"255.0.255.0\""},
     {"server 10.8.0.0 255.255.255.1\n",
@@ -294,8 +294,25 @@ const error_case k_errors[] = {
      "AES-128-CBC, got \"none\""},
     {"auth MD5\n", "server.conf:7: auth: expected a digest: SHA1, SHA256, SHA512 or none, got \"MD5\""},
     // not supported yet
-    {"server-ipv6 fd00::/64\n",
-     "server.conf:7: server-ipv6: expected no server-ipv6 line: IPv6 inside the tunnel is not supported yet"},
+    {"proto udp6\n", "server.conf:7: proto: expected udp or udp4: the IPv6 WAN (proto udp6) is not supported yet"},
+    {"local 2001:db8::1\n",
+     "server.conf:7: local: expected an IPv4 address: the IPv6 WAN (proto udp6) is not supported yet"},
+    // addressing
+    {"server-ipv6 fd00::/48\n", "server.conf:7: server-ipv6: expected a prefix length of /64 to /124, got \"fd00::/48\""},
+    {"server-ipv6 fd00::1/64\n", "server.conf:7: server-ipv6: expected the host bits to be zero for /64, got \"fd00::1/64\""},
+    {"server-ipv6 10.8.0.0/24\n",
+     "server.conf:7: server-ipv6: expected an IPv6 network such as fd00:8::/64, got \"10.8.0.0/24\""},
+    {"ifconfig-ipv6-pool fd00::1000/64\n", "server.conf:7: ifconfig-ipv6-pool: expected a server-ipv6 line as well"},
+    {"ifconfig-pool 10.8.0.50 10.8.0.10\n", "server.conf:7: ifconfig-pool: expected START <= END, got 10.8.0.50 > 10.8.0.10"},
+    {"ifconfig-pool 10.8.0.10 10.9.0.10\n", "server.conf:7: ifconfig-pool: expected a range inside 10.8.0.0/24"},
+    {"route 192.168.1.1 255.255.255.0\n", "server.conf:7: route: expected the host bits of 192.168.1.1 to be zero for its netmask"},
+    {"route-ipv6 fd01::/200\n", "server.conf:7: route-ipv6: expected an IPv6 network such as fd00:8::/64, got \"fd01::/200\""},
+    {"ccd-exclusive\n", "server.conf:7: ccd-exclusive: expected a client-config-dir line as well"},
+    {"connect-freq 0 10\n", "server.conf:7: connect-freq: expected a number 1..4294967295, got \"0\""},
+    {"tls-verify /bin/true\n", "server.conf:7: tls-verify: expected script-security 2 or higher to run a script (it is 1)"},
+    {"auth-gen-token 10 20 30\n", "server.conf:7: auth-gen-token: expected at most LIFETIME RENEWAL external-auth, got \"30\""},
+    {"compress zstd\n", "server.conf:7: compress: expected stub, stub-v2, lzo, lz4 or lz4-v2, got \"zstd\""},
+    {"allow-compression maybe\n", "server.conf:7: allow-compression: expected no, asym or yes, got \"maybe\""},
     {"crl-verify crls dir\n",
      "server.conf:7: crl-verify: expected \"crl-verify FILE\": the directory form is not supported yet"},
     // values
@@ -404,6 +421,52 @@ TEST(config, files) {
     EXPECT_EQ(e.line(), 0u);
     EXPECT_EQ(std::string(e.what()).rfind(conf + ": config: expected a readable file, got ", 0), 0u);
   }
+}
+
+TEST(config, addressing_auth_compression) {
+  server_config c = parse(k_base + "server-ipv6 fd00:8::/64\nifconfig-pool 10.8.0.10 10.8.0.99\n"
+                                   "route 192.168.50.0 255.255.255.0\nroute 172.16.1.1\nroute-ipv6 fd01::/48 default 5\n"
+                                   "client-config-dir ccd\nccd-exclusive\nconnect-freq 10 60\n"
+                                   "script-security 2\ntls-verify \"/bin/check depth\"\nauth-gen-token 3600 external-auth\n"
+                                   "comp-lzo no\nallow-compression asym\n");
+  ASSERT_TRUE(c.server_ipv6);
+  EXPECT_EQ(format_ipv6_net(*c.server_ipv6), "fd00:8::/64");
+  EXPECT_EQ(c.ifconfig_pool, (std::pair<uint32_t, uint32_t>{0x0A08000Au, 0x0A080063u}));
+  ASSERT_EQ(c.routes.size(), 2u);
+  EXPECT_EQ(c.routes[0], (route4{0xC0A83200u, 0xFFFFFF00u}));
+  EXPECT_EQ(c.routes[1], (route4{0xAC100101u, 0xFFFFFFFFu}));
+  ASSERT_EQ(c.routes_v6.size(), 1u);
+  EXPECT_EQ(format_ipv6_net(c.routes_v6[0]), "fd01::/48");
+  EXPECT_EQ(c.client_config_dir, "ccd");  // relative to the config's directory (none here)
+  EXPECT_TRUE(c.ccd_exclusive);
+  EXPECT_EQ(c.connect_freq, (std::pair<unsigned, unsigned>{10, 60}));
+  EXPECT_EQ(c.tls_verify, (std::vector<std::string>{"/bin/check", "depth"}));
+  EXPECT_TRUE(c.auth_gen_token);
+  EXPECT_EQ(c.auth_gen_token_lifetime, 3600u);
+  EXPECT_TRUE(c.auth_gen_token_external);
+  EXPECT_EQ(c.comp, comp_mode::lzo_no);
+  EXPECT_EQ(c.allow_compression, allow_compression_mode::asym);
+
+  c = parse(k_base + "compress\n");
+  EXPECT_EQ(c.comp, comp_mode::stub);
+  c = parse(k_base + "compress stub-v2\ncomp-lzo\n");  // the later line wins
+  EXPECT_EQ(c.comp, comp_mode::lzo);
+}
+
+TEST(config, ipv6_helpers) {
+  auto n = parse_ipv6_net("fd00:8::/64");
+  ASSERT_TRUE(n);
+  EXPECT_EQ(n->len, 64u);
+  EXPECT_EQ(format_ipv6(ipv6_add(n->addr, 0x1000)), "fd00:8::1000");
+  EXPECT_EQ(format_ipv6(ipv6_add(*parse_ipv6("fd00::ffff"), 1)), "fd00::1:0");
+  EXPECT_TRUE(ipv6_in(*parse_ipv6("fd00:8::1:2"), *n));
+  EXPECT_FALSE(ipv6_in(*parse_ipv6("fd00:9::1"), *n));
+  EXPECT_TRUE(ipv6_is_network(n->addr, 64));
+  EXPECT_FALSE(ipv6_is_network(*parse_ipv6("fd00::1"), 127));
+  EXPECT_TRUE(ipv6_is_network(*parse_ipv6("fd00::1"), 128));
+  EXPECT_EQ(parse_ipv6_net("fd00::1", 128)->len, 128u);
+  for (const char* bad : {"", "fd00::/", "fd00::/129", "fd00::/064", "fd00::/6a", "fd00::1", "10.0.0.1/8", "::g/64"})
+    EXPECT_FALSE(parse_ipv6_net(bad)) << bad;
 }
 
 TEST(config, ipv4_helpers) {
