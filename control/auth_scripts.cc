@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // script_runner: user scripts started with posix_spawn and reaped with waitpid(WNOHANG), so that a
-// slow script delays only its own client; plus the reader for a client-connect script's file.
+// slow script delays only its own client. What a client-connect script writes is read by
+// parse_client_connect (client_options.h).
 #include "dpvpn/auth_scripts.h"
 
 #include <fcntl.h>
@@ -14,7 +15,6 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "dpvpn/config.h"
 
 extern char** environ;
 
@@ -195,42 +195,6 @@ void script_runner::poll(uint64_t now_ms, std::vector<script_result>& done) {
     if (!j.file.empty()) ::unlink(j.file.c_str());
     jobs_.erase(jobs_.begin() + static_cast<std::ptrdiff_t>(i));
   }
-}
-
-client_connect_options parse_client_connect(std::string_view text) {
-  client_connect_options o;
-  unsigned line_no = 0;
-  std::vector<std::string> w;
-  while (!text.empty() && o.error.empty()) {
-    const size_t nl = text.find('\n');
-    std::string_view line = text.substr(0, nl);
-    text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
-    ++line_no;
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    w.clear();
-    const std::string err = split_config_words(line, w);
-    const std::string at = "line " + std::to_string(line_no) + ": ";
-    if (!err.empty()) {
-      o.error = at + err;
-    } else if (w.empty()) {
-      continue;
-    } else if (w[0] == "disable" && w.size() == 1) {
-      o.disable = true;
-    } else if (w[0] == "push-reset" && w.size() == 1) {
-      o.push_reset = true;
-    } else if (w[0] == "push" && w.size() == 2 && !w[1].empty()) {
-      o.push.push_back(w[1]);
-    } else if (w[0] == "ifconfig-push" && (w.size() == 3 || w.size() == 4)) {  // 4th: pool alias
-      auto a = parse_ipv4(w[1]), b = parse_ipv4(w[2]);
-      if (!a || !b) o.error = at + "ifconfig-push: expected two IPv4 addresses";
-      else o.ifconfig_push = std::make_pair(*a, *b);
-    } else if (w[0] == "disable" || w[0] == "push" || w[0] == "push-reset" || w[0] == "ifconfig-push") {
-      o.error = at + w[0] + ": wrong number of arguments";
-    } else {
-      o.ignored.push_back(w[0]);
-    }
-  }
-  return o;
 }
 
 }  // namespace dpvpn::cp

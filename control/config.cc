@@ -10,6 +10,7 @@
 #include <map>
 #include <span>
 
+#include "dpvpn/config_known.h"
 #include "dpvpn/static_key.h"
 
 namespace dpvpn::cp {
@@ -437,6 +438,7 @@ constexpr directive_row k_directives[] = {
      c.cfg.status_path = c.path_arg(a[0]);
      if (a.size() == 2) c.cfg.status_interval = c.u32(a[1], 1, k_max_seconds);
    }},
+  {"status-version", 1, 1, "status-version 1|2|3", [](ctx& c, args a) { c.cfg.status_version = c.u32(a[0], 1, 3); }},
   {"log", 1, 1, "log FILE", [](ctx& c, args a) { c.cfg.log_path = c.path_arg(a[0]); c.cfg.log_append = false; }},
   {"log-append", 1, 1, "log-append FILE", [](ctx& c, args a) { c.cfg.log_path = c.path_arg(a[0]); c.cfg.log_append = true; }},
   {"fast-io", 0, 0, "fast-io", [](ctx& c, args) { c.cfg.fast_io = true; }},
@@ -444,6 +446,7 @@ constexpr directive_row k_directives[] = {
   {"rcvbuf", 1, 1, "rcvbuf BYTES", [](ctx& c, args a) { c.cfg.rcvbuf = c.u32(a[0], 0, 1u << 30); }},
 
   // accepted and ignored: they describe a process model dpvpn does not have (no privileges to drop,
+  // (more harmless ones, accepted unchecked, are option_class::ignored in control/config_known.cc)
   // no kernel tun to keep open across restarts) or only tune logging
   {"persist-key", 0, 0, "persist-key", no_op},
   {"persist-tun", 0, 0, "persist-tun", no_op},
@@ -575,7 +578,6 @@ void read_inline(ctx& c, line_reader& lines, std::string_view tag) {
   for (const auto& r : k_inline)
     if (r.tag == tag) row = &r;
   c.directive = "<" + std::string(tag) + ">";
-  if (row == nullptr) c.fail("unknown or unsupported inline block");
   file_ref f;
   f.is_inline = true;
   f.line = c.line;
@@ -587,6 +589,7 @@ void read_inline(ctx& c, line_reader& lines, std::string_view tag) {
     if (trim(l) == close) break;
     f.inline_text.append(l).push_back('\n');
   }
+  if (row == nullptr) c.fail("unknown or unsupported inline block");
   c.cfg.*(row->field) = std::move(f);
   c.seen[std::string(tag)] = c.line;
 }
@@ -687,6 +690,51 @@ void cross_check(ctx& c) {
               "expected script-security 3 for via-env (the password goes into the environment), or via-file");
 }
 
+
+// Why a directive without a row is refused: docs/directives.md's reason, or a spelling hint when
+// the name is close to a known one (one edit for short names, two otherwise).
+std::string unknown_directive_detail(std::string_view name) {
+  std::string_view best;
+  unsigned best_d = name.size() <= 4 ? 2 : 3;
+  auto consider = [&](std::string_view known) {
+    unsigned d = edit_distance(name, known, best_d);
+    if (d < best_d) best_d = d, best = known;
+  };
+  for (const auto& r : k_directives) consider(r.name);
+  for (const auto& o : openvpn_options()) consider(o.name);
+  std::string out = "unknown directive (not an OpenVPN 2.6 option; check the spelling)";
+  return best.empty() ? out : out + ": did you mean \"" + std::string(best) + "\"?";
+}
+
+// One line: an inline block, a directive with a row, or an OpenVPN option dpvpn ignores or refuses.
+void parse_line(ctx& c, line_reader& lines, std::string_view t, std::vector<std::string>& words) {
+  if (t.size() > 2 && t.front() == '<' && t.back() == '>' && t[1] != '/')
+    return read_inline(c, lines, t.substr(1, t.size() - 2));
+  words.clear();
+  std::string err = split_config_words(t, words);
+  c.directive = words.empty() ? std::string("?") : words[0];
+  if (c.directive.starts_with("--")) c.directive.erase(0, 2);
+  if (!err.empty()) c.fail(err);
+  if (words.empty()) return;
+
+  const directive_row* row = nullptr;
+  for (const auto& r : k_directives)
+    if (r.name == c.directive) row = &r;
+  if (row == nullptr) {
+    const openvpn_option* o = find_openvpn_option(c.directive);
+    if (o == nullptr) c.fail(unknown_directive_detail(c.directive));
+    if (o->kind != option_class::ignored) c.fail(refused_option_detail(*o));
+    c.seen[c.directive] = c.line;
+    return;
+  }
+  size_t n = words.size() - 1;
+  if (n < row->min_args || n > row->max_args)
+    c.fail("expected \"" + std::string(row->usage) + "\" (" + (n < row->min_args ? "missing" : "too many") +
+           " arguments)");
+  row->fn(c, args(words).subspan(1));
+  c.seen[c.directive] = c.line;
+}
+
 }  // namespace
 
 server_config parse_server_config_text(std::string_view text, const std::string& name) {
@@ -695,31 +743,16 @@ server_config parse_server_config_text(std::string_view text, const std::string&
   line_reader lines(text);
   std::string_view raw;
   std::vector<std::string> words;
+  std::vector<config_error> errors;  // every bad line, reported together (config_known.cc)
   while (lines.next(raw)) {
     c.line = lines.number();
-    std::string_view t = trim(raw);
-    if (t.size() > 2 && t.front() == '<' && t.back() == '>' && t[1] != '/') {
-      read_inline(c, lines, t.substr(1, t.size() - 2));
-      continue;
+    try {
+      parse_line(c, lines, trim(raw), words);
+    } catch (const config_error& e) {
+      errors.push_back(e);
     }
-    words.clear();
-    std::string err = split_config_words(t, words);
-    c.directive = words.empty() ? std::string("?") : words[0];
-    if (c.directive.starts_with("--")) c.directive.erase(0, 2);
-    if (!err.empty()) c.fail(err);
-    if (words.empty()) continue;
-
-    const directive_row* row = nullptr;
-    for (const auto& r : k_directives)
-      if (r.name == c.directive) row = &r;
-    if (row == nullptr) c.fail("unknown or unsupported directive");
-    size_t n = words.size() - 1;
-    if (n < row->min_args || n > row->max_args)
-      c.fail("expected \"" + std::string(row->usage) + "\" (" + (n < row->min_args ? "missing" : "too many") +
-             " arguments)");
-    row->fn(c, args(words).subspan(1));
-    c.seen[c.directive] = c.line;
   }
+  if (!errors.empty()) throw combined_config_error(name, errors);
   cross_check(c);
   return std::move(c.cfg);
 }

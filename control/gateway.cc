@@ -42,7 +42,7 @@ gateway_control::gateway_control(const server_config& cfg, control_setup setup, 
       front_(setup_.session),
       scripts_(cfg.tmp_dir) {
   for (uint32_t i = sh_.cfg.max_peers; i-- > 0;) free_peer_ids_.push_back(i);
-  vpn_ip_used_.assign(setup_.pool_last >= setup_.pool_first ? setup_.pool_last - setup_.pool_first + 1 : 0, false);
+  init_addressing();
 }
 
 gateway_control::~gateway_control() = default;
@@ -145,6 +145,7 @@ gateway_control::client* gateway_control::first_contact(const dp::mbuf_meta& mm,
     ++front_dropped_;
     return nullptr;
   }
+  if (!admit_new_session(mm.src_ip, mm.src_port, now_ms)) return nullptr;  // connect-freq
   if (old) {
     teardown(*old, "client restarted (new session from the same address)");
     clients_.erase((uint64_t{mm.src_ip} << 16) | mm.src_port);
@@ -218,7 +219,8 @@ void gateway_control::print_counters(const char* why) const {
   }
   if (!any) s += " none";
   s += "\n  control: clients " + std::to_string(clients_.size()) + ", cookie/front drops " +
-       std::to_string(front_dropped_) + ", refused " + std::to_string(refused_) + ", ctl_tx drops " +
+       std::to_string(front_dropped_) + ", refused " + std::to_string(refused_) + ", connect-freq refused " +
+       std::to_string(connect_freq_refused_) + ", ctl_tx drops " +
        std::to_string(ctl_tx_dropped_);
   std::printf("%s\n", s.c_str());
   std::fflush(stdout);
@@ -250,7 +252,15 @@ void gateway_control::run() {
       if (next_stats_ms_) print_counters("periodic");
       next_stats_ms_ = now + uint64_t{cfg_.dp_stats_interval} * 1000;
     }
-    if (stopping_ && now >= stop_at_ms_) break;
+    if (!cfg_.status_path.empty() && now >= next_status_ms_) {
+      write_status(now);
+      next_status_ms_ = now + uint64_t{cfg_.status_interval} * 1000;
+    }
+    if (stopping_ && now >= stop_at_ms_) {
+      persist_pool(now, true);  // ifconfig-pool-persist: written at exit too
+      write_status(now);
+      break;
+    }
     if (!work) {
       pollfd p{signal_fd_, POLLIN, 0};
       const uint64_t t = wake > now ? std::min<uint64_t>(wake - now, 1) : 0;

@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: MIT
-// gateway_control: client authentication — auth-user-pass-verify and client-connect scripts run
-// asynchronously (OpenVPN semantics), then authorize() or AUTH_FAILED (§10.4); client-disconnect;
-// the VPN address bookkeeping for pool and pushed static addresses.
+// gateway_control: client authentication — tls-verify, auth-user-pass-verify and client-connect
+// scripts run asynchronously (OpenVPN semantics), then authorize() or AUTH_FAILED (§10.4);
+// client-disconnect. Addresses, CCD files and routes are gateway_addr.cc's.
+#include <algorithm>
 #include <ctime>
+
+#include <openssl/crypto.h>
 
 #include "dpvpn/gateway.h"
 #include "gateway_internal.h"
@@ -29,12 +32,24 @@ script_env gateway_control::client_env(const client& c, const char* script_type,
   if (!c.s->common_name().empty()) add("X509_0_CN", c.s->common_name());
   if (!c.s->username().empty()) add("username", c.s->username());
   // Before authentication OpenVPN calls the address untrusted_*, afterwards trusted_*.
-  const bool verified = c.auth != client::auth_stage::verify && c.auth != client::auth_stage::none;
+  const bool verified = c.auth != client::auth_stage::verify && c.auth != client::auth_stage::none &&
+                        c.auth != client::auth_stage::tls_verify;
   add(verified ? "trusted_ip" : "untrusted_ip", format_ipv4(c.ip));
   add(verified ? "trusted_port" : "untrusted_port", std::to_string(c.port));
   if (c.vpn_ip) {
     add("ifconfig_pool_remote_ip", format_ipv4(c.vpn_ip));
     if (cfg_.topology == topology_kind::subnet) add("ifconfig_pool_netmask", format_ipv4(setup_.netmask));
+    else if (c.lease.v4_local) add("ifconfig_pool_local_ip", format_ipv4(c.lease.v4_local));
+  }
+  if (c.lease.v6) {  // openvpn's names for the client's IPv6 address and the server's end
+    add("ifconfig_pool_remote_ip6", format_ipv6(*c.lease.v6));
+    const ipv6_net& p6 = c.opts.ifconfig_ipv6_push ? *c.opts.ifconfig_ipv6_push : *cfg_.server_ipv6;
+    add("ifconfig_pool_ip6_netbits", std::to_string(p6.len));
+    if (cfg_.server_ipv6) add("ifconfig_pool_local_ip6", format_ipv6(ipv6_add(cfg_.server_ipv6->addr, 1)));
+  }
+  if (cfg_.server_ipv6) {
+    add("ifconfig_ipv6_local", format_ipv6(ipv6_add(cfg_.server_ipv6->addr, 1)));
+    add("ifconfig_ipv6_netbits", std::to_string(cfg_.server_ipv6->len));
   }
   add("ifconfig_local", format_ipv4(setup_.server_vpn_ip));
   add("ifconfig_netmask", format_ipv4(setup_.netmask));
@@ -42,6 +57,10 @@ script_env gateway_control::client_env(const client& c, const char* script_type,
     if ((k.starts_with("IV_") || k.starts_with("UV_")) && k.size() < 64 &&
         k.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_") == std::string::npos)
       add(k, v);
+  if (c.session_state) {  // auth-gen-token: openvpn's session_state and the token's session id
+    add("session_state", c.session_state);
+    add("session_id", proto::auth_token_session_id(c.auth_token));
+  }
   add("time_unix", std::to_string(now_ms / 1000));
   if (c.accepted_ms) add("time_duration", std::to_string(now_ms > c.accepted_ms ? (now_ms - c.accepted_ms) / 1000 : 0));
   return e;
@@ -66,7 +85,55 @@ void gateway_control::start_auth(client& c, uint64_t now_ms) {
   const std::string& user = c.s->username();
   c.cn = cfg_.username_as_common_name && !user.empty() ? user : c.s->common_name();
   if (!c.cn.empty()) c.name = c.cn + "/" + format_ipv4(c.ip) + ":" + std::to_string(c.port);
+  // tls-verify: openvpn runs it inside the TLS handshake, blocking every client; here it is the
+  // first auth stage, one run per certificate, the CA's first, as openvpn's verify callback does.
+  if (!cfg_.tls_verify.empty() && !c.s->peer_certs().empty()) {
+    c.auth = client::auth_stage::tls_verify;
+    c.verify_depth = static_cast<int>(c.s->peer_certs().size()) - 1;
+    return start_tls_verify(c, now_ms);
+  }
+  start_user_pass(c, now_ms);
+}
+
+// What openvpn shows a tls-verify script for depth d: argv "d SUBJECT"; the X509_<n>_<field>,
+// tls_id_<n>, tls_serial[_hex]_<n> and tls_digest[_sha256]_<n> variables of the certificates seen
+// so far (depth >= d); the untrusted address; no username (TLS has not sent one yet).
+void gateway_control::start_tls_verify(client& c, uint64_t now_ms) {
+  const std::vector<proto::peer_cert>& certs = c.s->peer_certs();
+  const proto::peer_cert& cur = certs.at(static_cast<size_t>(c.verify_depth));
+  script_request req;
+  for (auto& kv : client_env(c, "tls-verify", now_ms))
+    if (kv.first != "username" && kv.first != "common_name" && !kv.first.starts_with("X509_"))
+      req.env.push_back(std::move(kv));
+  for (size_t d = certs.size(); d-- > static_cast<size_t>(c.verify_depth);) {
+    const proto::peer_cert& pc = certs[d];
+    const std::string n = std::to_string(d);
+    std::vector<std::string> seen;
+    for (const auto& [field, value] : pc.fields) {
+      // A repeated field (two OU=) gets _1, _2, ... as openvpn's setenv_str_incr names them.
+      std::string k = "X509_" + n + "_" + env_safe(field);
+      const std::string base = k;
+      for (int i = 1; std::find(seen.begin(), seen.end(), k) != seen.end(); ++i) k = base + "_" + std::to_string(i);
+      seen.push_back(k);
+      req.env.emplace_back(k, env_safe(value));
+    }
+    req.env.emplace_back("tls_id_" + n, env_safe(pc.subject));
+    req.env.emplace_back("tls_serial_" + n, pc.serial);
+    req.env.emplace_back("tls_serial_hex_" + n, pc.serial_hex);
+    req.env.emplace_back("tls_digest_" + n, pc.sha1);
+    req.env.emplace_back("tls_digest_sha256_" + n, pc.sha256);
+  }
+  std::vector<std::string> argv = cfg_.tls_verify;
+  argv.push_back(std::to_string(c.verify_depth));
+  argv.push_back(env_safe(cur.subject));
+  log(4, c.name + ": running tls-verify for depth " + std::to_string(c.verify_depth) + ", " + env_safe(cur.subject));
+  if (!run_script(c, argv, std::move(req), now_ms)) reject(c, "tls-verify could not be started", now_ms);
+}
+
+void gateway_control::start_user_pass(client& c, uint64_t now_ms) {
+  const std::string& user = c.s->username();
   if (cfg_.auth_user_pass_verify.empty()) return start_connect(c, now_ms);
+  if (check_auth_token(c, now_ms)) return;
 
   c.auth = client::auth_stage::verify;
   script_request req;
@@ -83,9 +150,9 @@ void gateway_control::start_auth(client& c, uint64_t now_ms) {
 }
 
 void gateway_control::start_connect(client& c, uint64_t now_ms) {
-  // The pool address is picked first, so that client-connect sees it (ifconfig_pool_remote_ip);
-  // an ifconfig-push from the script replaces it.
-  c.vpn_ip = alloc_vpn_ip();
+  // openvpn's order: the old session of this name goes, the CCD file is read and the addresses
+  // picked (so that client-connect sees them); the script's output then overrides (accept()).
+  if (!assign_addresses(c, now_ms)) return;  // gateway_addr.cc; rejected when false
   if (cfg_.client_connect.empty()) return accept(c, nullptr, now_ms);
   c.auth = client::auth_stage::connect;
   script_request req;
@@ -97,41 +164,27 @@ void gateway_control::start_connect(client& c, uint64_t now_ms) {
 }
 
 void gateway_control::accept(client& c, const client_connect_options* cc, uint64_t now_ms) {
-  std::vector<std::string> push;
-  uint32_t mask = setup_.netmask, remote = 0;
   if (cc) {
     if (!cc->error.empty()) return reject(c, "client-connect file: " + cc->error, now_ms);
     if (cc->disable) return reject(c, "disabled by client-connect", now_ms);
     for (const std::string& w : cc->ignored) log(3, c.name + ": client-connect: '" + env_safe(w) + "' ignored");
-    if (cc->ifconfig_push && cc->ifconfig_push->first != c.vpn_ip) {
-      release_vpn_ip(c);
-      if (!reserve_vpn_ip(cc->ifconfig_push->first))
-        return reject(c, "ifconfig-push " + format_ipv4(cc->ifconfig_push->first) + ": address in use or reserved",
-                      now_ms);
-      c.vpn_ip = cc->ifconfig_push->first;
-    }
-    if (cc->ifconfig_push) (cfg_.topology == topology_kind::subnet ? mask : remote) = cc->ifconfig_push->second;
+    if (!apply_script_options(c, client_connect_options(*cc), now_ms)) return;  // gateway_addr.cc
   }
   if (!c.vpn_ip) return reject(c, "no free address in the pool", now_ms);
-  // push-reset drops the configured `push` lines; topology, route-gateway and ping stay, because
-  // the client cannot work without them.
-  const size_t keep = cc && cc->push_reset ? setup_.push.size() - cfg_.push.size() : setup_.push.size();
-  push.assign(setup_.push.begin(), setup_.push.begin() + static_cast<std::ptrdiff_t>(keep));
-  if (cc) push.insert(push.end(), cc->push.begin(), cc->push.end());
-  if (cfg_.topology == topology_kind::subnet)
-    push.push_back("ifconfig " + format_ipv4(c.vpn_ip) + " " + format_ipv4(mask));
-  else
-    push.push_back("ifconfig " + format_ipv4(c.vpn_ip) + " " + format_ipv4(remote ? remote : c.vpn_ip - 1));
+  std::vector<std::string> push = client_push(c);
+  if (!c.auth_token.empty()) push.push_back("auth-token " + c.auth_token);  // auth-gen-token (gateway_token.cc)
   c.auth = client::auth_stage::accepted;
   c.accepted_ms = now_ms;
   c.s->authorize(true, push, "", now_ms);
 }
 
-void gateway_control::reject(client& c, const std::string& why, uint64_t now_ms) {
+void gateway_control::reject(client& c, const std::string& why, uint64_t now_ms, const std::string& client_reason) {
   log(1, c.name + ": authentication failed: " + why);
   c.auth = client::auth_stage::rejected;
   release_vpn_ip(c);  // nothing else exists yet: no dataplane peer before authorize(true)
-  c.s->authorize(false, {}, "", now_ms);  // plain AUTH_FAILED: the reason stays in our log
+  // Plain AUTH_FAILED unless openvpn too tells the client why (SESSION: token expired): the
+  // reason stays in our log.
+  c.s->authorize(false, {}, client_reason, now_ms);
 }
 
 void gateway_control::poll_scripts(uint64_t now_ms) {
@@ -149,7 +202,17 @@ void gateway_control::poll_scripts(uint64_t now_ms) {
     if (ci == clients_.end() || ci->second->dead || ci->second->script_id != r.id) continue;
     client& c = *ci->second;
     c.script_id = 0;
-    if (c.auth == client::auth_stage::verify) {
+    if (c.auth == client::auth_stage::tls_verify) {
+      if (!r.ok) {
+        reject(c, "tls-verify script (depth " + std::to_string(c.verify_depth) + "): " + r.status, now_ms);
+      } else if (c.verify_depth > 0) {
+        --c.verify_depth;
+        start_tls_verify(c, now_ms);
+      } else {
+        log(3, c.name + ": tls-verify accepted the certificate chain");
+        start_user_pass(c, now_ms);
+      }
+    } else if (c.auth == client::auth_stage::verify) {
       if (!r.ok) reject(c, "auth-user-pass-verify script: " + r.status, now_ms);
       else {
         log(3, c.name + ": auth-user-pass-verify accepted user '" + env_safe(c.s->username()) + "'");
@@ -173,9 +236,16 @@ void gateway_control::end_auth(client& c, uint64_t now_ms) {
     script_clients_.erase(c.script_id);
     c.script_id = 0;
   }
-  if (c.auth != client::auth_stage::accepted || cfg_.client_disconnect.empty()) return;
+  // The auth-gen-token secrets go; client-disconnect still sees the token's session_id.
   script_request req;
-  req.env = client_env(c, "client-disconnect", now_ms);
+  const bool disconnect = c.auth == client::auth_stage::accepted && !cfg_.client_disconnect.empty();
+  if (disconnect) req.env = client_env(c, "client-disconnect", now_ms);
+  for (std::string* t : {&c.auth_token, &c.auth_token_initial}) {
+    OPENSSL_cleanse(t->data(), t->size());
+    t->clear();
+  }
+  c.token_renew_ms = 0;
+  if (!disconnect) return;
   if (c.peer) {
     req.env.emplace_back("bytes_received", std::to_string(c.peer->rx_bytes.load(std::memory_order_relaxed)));
     req.env.emplace_back("bytes_sent", std::to_string(c.peer->tx_bytes.load(std::memory_order_relaxed)));
@@ -184,34 +254,6 @@ void gateway_control::end_auth(client& c, uint64_t now_ms) {
   req.deadline_ms = now_ms + uint64_t{cfg_.hand_window} * 1000;
   std::string err;
   if (scripts_.start(std::move(req), err) == 0) log(1, c.name + ": client-disconnect: " + err);
-}
-
-// Pool slots are per address (subnet) or per /30 (net30, the client is .2 of it, §10.3); a pushed
-// address inside the pool takes its slot, one outside is kept in static_ips_.
-bool gateway_control::reserve_vpn_ip(uint32_t ip) {
-  const uint32_t net = setup_.server_vpn_ip - 1, bcast = net | ~setup_.netmask;
-  if (ip == setup_.server_vpn_ip || ip == net || ip == bcast) return false;
-  if (ip >= setup_.pool_first && ip - setup_.pool_first < vpn_ip_used_.size()) {
-    uint32_t i = ip - setup_.pool_first;
-    if (cfg_.topology != topology_kind::subnet) i &= ~3u;
-    if (vpn_ip_used_[i]) return false;
-    vpn_ip_used_[i] = true;
-    return true;
-  }
-  return static_ips_.insert(ip).second;
-}
-
-void gateway_control::release_vpn_ip(client& c) {
-  const uint32_t ip = c.vpn_ip;
-  c.vpn_ip = 0;
-  if (!ip) return;
-  if (ip >= setup_.pool_first && ip - setup_.pool_first < vpn_ip_used_.size()) {
-    uint32_t i = ip - setup_.pool_first;
-    if (cfg_.topology != topology_kind::subnet) i &= ~3u;
-    vpn_ip_used_[i] = false;
-  } else {
-    static_ips_.erase(ip);
-  }
 }
 
 }  // namespace dpvpn::cp

@@ -45,10 +45,45 @@ control_setup make_control_setup(const server_config& cfg, proto::tls_context* t
     if (!proto::parse_tcv2_server_key(cfg.tls_crypt_v2.load(cfg.source), s.tcv2_server, err))
       throw config_error(cfg.source, cfg.tls_crypt_v2.line, "tls-crypt-v2", "expected a tls-crypt-v2 server key: " + err);
   }
+  // auth-gen-token (openvpn's checks: a finite renewal interval of at least two hand-windows).
+  if (cfg.auth_gen_token) {
+    if (cfg.auth_gen_token_secret.present()) {
+      auto k = proto::parse_auth_token_key(cfg.auth_gen_token_secret.load(cfg.source), err);
+      if (!k) throw config_error(cfg.source, cfg.auth_gen_token_secret.line, "auth-gen-token-secret", err);
+      st.auth_token_key = *k;
+    } else {
+      st.auth_token_key = proto::random_auth_token_key();  // tokens die with this process
+    }
+    st.auth_token_renewal_s = cfg.auth_gen_token_renewal ? cfg.auth_gen_token_renewal : cfg.reneg_sec_max;
+    if (st.auth_token_renewal_s == 0)
+      throw config_error(cfg.source, 0, "auth-gen-token", "expected a finite reneg-sec (or a RENEWAL time)");
+    if (st.auth_token_renewal_s < 2 * cfg.hand_window)
+      throw config_error(cfg.source, 0, "auth-gen-token", "expected a renewal time of at least two hand-windows (" +
+                                                             std::to_string(2 * cfg.hand_window) + " s)");
+  }
   st.data.backend = cfg.dp_crypto;
   st.data.replay_window = cfg.replay_window;
   st.data.replay_time = cfg.replay_time;
   st.data.digest = cfg.auth;
+  // §9.1: the server's comp-lzo / compress framing applies to every client and, as in openvpn
+  // 2.6, is not pushed. dpvpn never compresses nor decompresses (allow-compression changes
+  // nothing): a real algorithm is served as its uncompressed framing, and its stub is pushed so
+  // that a client whose own config compresses (2.4-era comp-lzo yes) stops doing so.
+  switch (cfg.comp) {
+    case comp_mode::none: break;
+    case comp_mode::lzo_no: s.comp = proto::comp_framing::lzo_no; break;
+    case comp_mode::stub: s.comp = proto::comp_framing::stub; break;
+    case comp_mode::stub_v2: s.comp = proto::comp_framing::stub_v2; break;
+    case comp_mode::lzo: s.comp = proto::comp_framing::lzo_no; break;
+    case comp_mode::lz4: s.comp = proto::comp_framing::stub; break;
+    case comp_mode::lz4_v2: s.comp = proto::comp_framing::stub_v2; break;
+  }
+  const bool real = cfg.comp == comp_mode::lzo || cfg.comp == comp_mode::lz4 || cfg.comp == comp_mode::lz4_v2;
+  if (real && !proto::pushed_framing(cfg.push)) {
+    st.push.push_back(s.comp == proto::comp_framing::lzo_no ? "comp-lzo no"
+                      : s.comp == proto::comp_framing::stub ? "compress stub"
+                                                            : "compress stub-v2");
+  }
 
   const server_subnet& sn = *cfg.server;
   st.netmask = sn.netmask;
@@ -67,18 +102,9 @@ control_setup make_control_setup(const server_config& cfg, proto::tls_context* t
   }
   if (cfg.push_ping) st.push.push_back("ping " + std::to_string(cfg.push_ping));
   if (cfg.push_ping_restart) st.push.push_back("ping-restart " + std::to_string(cfg.push_ping_restart));
+  if (cfg.server_ipv6) st.push.push_back("tun-ipv6");  // what server-ipv6 adds (openvpn helper.c)
   for (const std::string& p : cfg.push) st.push.push_back(p);
   return st;
-}
-
-uint32_t gateway_control::alloc_vpn_ip() {
-  const uint32_t step = cfg_.topology == topology_kind::subnet ? 1 : 4;
-  for (uint32_t i = 0; i < vpn_ip_used_.size(); i += step) {
-    if (vpn_ip_used_[i]) continue;
-    vpn_ip_used_[i] = true;
-    return setup_.pool_first + i + (step == 4 ? 2 : 0);
-  }
-  return 0;
 }
 
 gateway_control::client* gateway_control::create_client(uint32_t ip, uint16_t port, const net::mac& mac,
@@ -124,6 +150,7 @@ void gateway_control::on_event(client& c, const proto::session_event& ev, uint64
     case session_event_type::key_ready:
       log(4, c.name + ": new data key, key_id " + std::to_string(ev.key_id) + " (" + crypto::name(ev.cipher) + ")");
       install_key(c, ev);
+      if (ev.key_id != 0) renew_auth_token(c, now_ms);  // auth-gen-token: a fresh token per renegotiation
       break;
     case session_event_type::key_retired: {
       log(4, c.name + ": data key retired, key_id " + std::to_string(ev.key_id));
@@ -135,11 +162,15 @@ void gateway_control::on_event(client& c, const proto::session_event& ev, uint64
     }
     case session_event_type::established:
       log(1, c.name + ": connected, VPN address " + format_ipv4(c.vpn_ip) + ", cipher " + crypto::name(c.s->cipher()) +
-                 (c.s->ekm() ? ", tls-ekm" : ", PRF") + ", peer-id " + std::to_string(c.peer_id));
+                 (c.s->ekm() ? ", tls-ekm" : ", PRF") + ", peer-id " + std::to_string(c.peer_id) +
+                 (c.s->framing() != proto::comp_framing::none ? std::string(", framing ") + to_string(c.s->framing())
+                                                               : std::string()));
       break;
     case session_event_type::exit_received:
-      log(1, c.name + ": client sent EXIT");
-      c.linger_until_ms = now_ms + 5000;
+      // The client is leaving (explicit-exit-notify, cc-exit): free its address and peer-id now.
+      // openvpn keeps the instance ~5 s to absorb retransmits; here a late retransmit reaches
+      // server_front, which answers nothing that is not a reset or a valid cookie echo (§4.2).
+      teardown(c, "client sent EXIT");
       break;
     case session_event_type::failed: teardown(c, ev.text); break;
     case session_event_type::control_message: log(3, c.name + ": control message '" + ev.text + "'"); break;
@@ -186,6 +217,7 @@ void gateway_control::install_key(client& c, const proto::session_event& ev) {
     peer->client_port = c.port;
     peer->client_mac = c.mac;
     peer->keys = proto::data_keys(true, setup_.data);
+    peer->keys.framing = ev.framing;  // per peer, fixed for the session (§9.1)
     peer->last_rx_s.store(sh_.now_s.load());
     auto np = std::make_unique<dp::peer_cmd>();
     np->type = dp::cmd_type::new_peer;
@@ -197,7 +229,8 @@ void gateway_control::install_key(client& c, const proto::session_event& ev) {
     sh_.owner[c.peer_id].store(c.owner, std::memory_order_release);
     const uint64_t ak = addr_key(c.ip, c.port);
     rte_hash_add_key_data(sh_.addrs, &ak, reinterpret_cast<void*>(uintptr_t{c.peer_id}));
-    rte_hash_add_key_data(sh_.routes, &c.vpn_ip, reinterpret_cast<void*>(uintptr_t{c.peer_id}));
+    dp::route_add_v4(sh_.rt, c.vpn_ip, 32, c.peer_id);
+    add_client_routes(c);  // its /128 and iroutes (gateway_addr.cc)
     c.dp_installed = true;
     return;
   }
@@ -213,7 +246,8 @@ void gateway_control::teardown(client& c, const std::string& why) {
     sh_.owner[c.peer_id].store(dp::k_no_owner, std::memory_order_release);
     const uint64_t ak = addr_key(c.ip, c.port);
     rte_hash_del_key(sh_.addrs, &ak);
-    rte_hash_del_key(sh_.routes, &c.vpn_ip);
+    dp::route_del_v4(sh_.rt, c.vpn_ip, 32);
+    del_client_routes(c);
     auto cmd = std::make_unique<dp::peer_cmd>();
     cmd->type = dp::cmd_type::del_peer;
     send_cmd(c, std::move(cmd));  // the peer id is reused when the lcore hands the peer back
@@ -282,6 +316,8 @@ void gateway_control::follow_floats() {
 void gateway_control::housekeeping(uint64_t now_ms) {
   check_crl();
   follow_floats();
+  renew_auth_tokens(now_ms);
+  persist_pool(now_ms, false);
   for (auto it = clients_.begin(); it != clients_.end();) {
     client& c = *it->second;
     if (!c.dead) {

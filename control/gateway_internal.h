@@ -17,6 +17,7 @@ struct gateway_control::client {
   uint32_t peer_id = 0;
   uint32_t vpn_ip = 0;  // 0 until assigned
   std::string name;     // "ip:port" until the CN is known
+  std::string real_address() const { return format_ipv4(ip) + ":" + std::to_string(port); }  // "ip:port"
   std::unique_ptr<proto::session> s;
   bool dp_installed = false;  // new_peer sent and published
   uint64_t created_ms = 0;
@@ -25,13 +26,29 @@ struct gateway_control::client {
   uint64_t linger_until_ms = 0;  // EXIT / AUTH_FAILED: drop the session then
   dp::dp_peer* peer = nullptr;   // owned by the lcore once new_peer is applied; read-only here
 
-  // Authentication (gateway_auth.cc): auth_request -> [auth-user-pass-verify] -> [client-connect]
-  // -> authorize(). Each script runs on its own; the client waits, nobody else does.
-  enum class auth_stage : uint8_t { none, verify, connect, accepted, rejected };
+  // Authentication (gateway_auth.cc): auth_request -> [tls-verify per certificate depth] ->
+  // [auth-gen-token check | auth-user-pass-verify] -> [client-connect] -> authorize(). Each script
+  // runs on its own; the client waits, nobody else does.
+  enum class auth_stage : uint8_t { none, tls_verify, verify, connect, accepted, rejected };
   auth_stage auth = auth_stage::none;
   uint64_t script_id = 0;     // the script running for this client; 0 = none
   std::string cn;             // common name as scripts see it (username with username-as-common-name)
   uint64_t accepted_ms = 0;
+
+  // Addressing (gateway_addr.cc)
+  address_lease lease;          // pool / pushed addresses; vpn_ip == lease.v4
+  client_connect_options opts;  // the CCD file, then the client-connect output merged in
+  std::vector<iroute4> iroutes_on;     // installed in the dataplane under peer_id
+  std::vector<ipv6_net> iroutes6_on;
+  bool v6_route_on = false;            // lease.v6's /128 installed
+  bool cn_indexed = false;             // in gateway_control::by_cn_
+  int verify_depth = -1;      // tls-verify: the certificate depth whose script runs now
+  // auth-gen-token: the token pushed to this client and the session's first token (its session id
+  // and initial timestamp are kept in renewals); wiped at teardown.
+  std::string auth_token, auth_token_initial;
+  bool auth_token_empty_user = false;
+  const char* session_state = nullptr;  // openvpn's session_state for scripts; null = no token logic
+  uint64_t token_renew_ms = 0;          // next renewal push; 0 = none scheduled
 };
 
 }  // namespace dpvpn::cp

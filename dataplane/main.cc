@@ -2,6 +2,7 @@
 // dpvpn: build/dpvpn [EAL options] -- --config server.conf
 // Brings up EAL, the exception port and the WAN port, the shared rings/tables, the control
 // thread and one worker per EAL lcore; stops cleanly on SIGTERM/SIGINT.
+#include <fcntl.h>
 #include <pthread.h>
 #include <rte_eal.h>
 #include <rte_ethdev.h>
@@ -17,6 +18,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <bit>
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -91,10 +94,11 @@ std::string exception_ifname(const std::string& dev) {
 // data overhead the largest over the ciphers this server may negotiate (§1.5, §8): AEAD 4 (op +
 // peer-id) + 4 (packet id) + 16 (tag) = 24; CBC 4 + HMAC + 16 (IV) + 4 (packet id) + 16 (worst
 // padding); no cipher 4 + HMAC + 4. `fixed`: N is the inner packet ceiling, MSS = N - 40.
-// Defaults (1492, AES-GCM/ChaCha20 only): 1492 - 28 - 24 - 40 = 1400.
-uint16_t mss_clamp_for(const cp::server_config& cfg) {
+// Defaults (1492, AES-GCM/ChaCha20 only): 1492 - 28 - 24 - 40 = 1400. Inner IPv6 (inner_hdr 60:
+// a 40-byte IPv6 header instead of 20) gets 20 bytes less for the same packet size: 1380.
+uint16_t mss_clamp_for(const cp::server_config& cfg, long inner_hdr) {
   if (cfg.mssfix == 0) return 0;
-  long mss = static_cast<long>(cfg.mssfix) - 40;
+  long mss = static_cast<long>(cfg.mssfix) - inner_hdr;
   if (cfg.mssfix_mode != "fixed") {
     size_t overhead = 0;
     auto consider = [&](crypto::cipher_alg a) {
@@ -110,6 +114,29 @@ uint16_t mss_clamp_for(const cp::server_config& cfg) {
     mss -= static_cast<long>(net::k_ipv4_hdr + net::k_udp_hdr + overhead);
   }
   return static_cast<uint16_t>(std::clamp(mss, 64L, 65535L));
+}
+
+// Route capacity: every client's own address plus an iroute budget shared by all clients (each
+// one is also limited to max-routes-per-client): as many as the clients, at least this many.
+constexpr uint32_t k_min_iroute_budget = 4096;
+
+// The server's kernel side of IPv6 in the tunnel (`server-ipv6 NET/BITS`: the server is NET+1,
+// as openvpn's tun gets) and every `route` / `route-ipv6` of server.conf as a kernel route into
+// the tunnel, as openvpn installs them on a server (the dataplane routes them on by iroute).
+void configure_kernel_routes(const cp::server_config& cfg, const std::string& ifname) {
+  std::string err;
+  if (cfg.server_ipv6) {
+    const cp::ipv6_addr self = cp::ipv6_add(cfg.server_ipv6->addr, 1);
+    if (kni::configure_kernel_iface_v6(ifname, self.data(), static_cast<uint8_t>(cfg.server_ipv6->len), err) != 0)
+      fatal(err);
+  }
+  for (const cp::route4& r : cfg.routes) {
+    const uint8_t len = static_cast<uint8_t>(std::popcount(r.netmask));
+    if (kni::add_kernel_route(ifname, r.network, len, err) != 0) fatal(cfg.source + ": route: " + err);
+  }
+  for (const cp::ipv6_net& r : cfg.routes_v6)
+    if (kni::add_kernel_route_v6(ifname, r.addr.data(), static_cast<uint8_t>(r.len), err) != 0)
+      fatal(cfg.source + ": route-ipv6: " + err);
 }
 
 }  // namespace
@@ -144,6 +171,15 @@ int main(int argc, char** argv) {
     cfg = cp::parse_server_config(config_path);
   } catch (const cp::config_error& e) {
     fatal(e.what());
+  }
+  // `log FILE` / `log-append FILE`: from here on stdout and stderr go to the file, as openvpn's do.
+  if (!cfg.log_path.empty()) {
+    const int fd = ::open(cfg.log_path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | (cfg.log_append ? O_APPEND : O_TRUNC), 0640);
+    if (fd < 0) fatal(config_path + ": log: cannot open " + cfg.log_path + ": " + std::strerror(errno));
+    std::fflush(stdout);
+    std::fflush(stderr);
+    if (::dup2(fd, STDOUT_FILENO) < 0 || ::dup2(fd, STDERR_FILENO) < 0) fatal("log: dup2 failed");
+    ::close(fd);
   }
   if (!cfg.local) fatal(config_path + ": local: required (the WAN address the dataplane owns)");
   if (cfg.dev_type != cp::dev_kind::tun) fatal(config_path + ": dev: only tun is supported by the dataplane yet");
@@ -183,6 +219,7 @@ int main(int argc, char** argv) {
   if (kni::configure_kernel_iface(ec.ifname, server_ip, static_cast<uint8_t>(cfg.server->prefix_len()), cfg.tun_mtu,
                                   err) != 0)
     fatal(err);
+  configure_kernel_routes(cfg, ec.ifname);
 
   // Shared state.
   dp::dp_shared sh;
@@ -195,7 +232,8 @@ int main(int argc, char** argv) {
   sh.cfg.rx_burst = static_cast<uint16_t>(cfg.dp_rx_burst);
   sh.cfg.max_peers = cfg.max_clients;
   sh.cfg.client_to_client = cfg.client_to_client;
-  sh.cfg.mss_clamp = mss_clamp_for(cfg);
+  sh.cfg.mss_clamp = mss_clamp_for(cfg, net::k_ipv4_hdr + net::k_tcp_hdr);
+  sh.cfg.mss_clamp_v6 = mss_clamp_for(cfg, net::k_ipv6_hdr + net::k_tcp_hdr);
   sh.pool = pool;
   const unsigned ring = cfg.dp_ring_size;
   sh.punt = make_ring("dpvpn_punt", ring, RING_F_SC_DEQ);
@@ -205,7 +243,9 @@ int main(int argc, char** argv) {
   const size_t qsz = rte_rcu_qsbr_get_memsize(n_workers);
   sh.qsbr = static_cast<rte_rcu_qsbr*>(rte_zmalloc("dpvpn_qsbr", qsz, RTE_CACHE_LINE_SIZE));
   if (!sh.qsbr || rte_rcu_qsbr_init(sh.qsbr, n_workers) != 0) fatal("QSBR init failed");
-  sh.routes = make_hash("dpvpn_routes", sh.cfg.max_peers * 2, sizeof(uint32_t), sh.qsbr);
+  const uint32_t max_routes = sh.cfg.max_peers + std::max(sh.cfg.max_peers, k_min_iroute_budget);
+  sh.rt = dp::routes_create(sh.qsbr, max_routes, max_routes, err);
+  if (!sh.rt) fatal(err);
   sh.addrs = make_hash("dpvpn_addrs", sh.cfg.max_peers * 2, sizeof(uint64_t), sh.qsbr);
   sh.now_s.store(static_cast<uint64_t>(time(nullptr)));
 
@@ -267,10 +307,11 @@ int main(int argc, char** argv) {
     fatal(e.what());
   }
   std::printf("dpvpn: WAN port %d (%s, %u queue(s), RSS %s), exception port %u (%s %s), %u worker lcore(s), "
-              "%u mbufs, client-to-client %s, TCP MSS clamp %u\n",
+              "%u mbufs, client-to-client %s, TCP MSS clamp %u (IPv6 %u), route tables %zu KiB\n",
               wan, wan_info.driver, n_workers, wan_info.rss_on ? "on" : "off", exc_port, ec.kind.c_str(),
               ec.ifname.c_str(), n_workers, n_mbufs, sh.cfg.client_to_client ? "on" : "off",
-              unsigned{sh.cfg.mss_clamp});
+              unsigned{sh.cfg.mss_clamp}, unsigned{sh.cfg.mss_clamp_v6},
+              (dp::routes_memory(sh.rt).v4_bytes + dp::routes_memory(sh.rt).v6_bytes) / 1024);
   std::fflush(stdout);
   std::thread control_thread([&] { control->run(); });
 
@@ -304,6 +345,7 @@ int main(int argc, char** argv) {
   kni::destroy_exception_port(exc_port, err);
   std::printf("dpvpn: mbufs in use at exit: %u of %u\n", rte_mempool_in_use_count(pool), n_mbufs);
   control.reset();
+  dp::routes_destroy(sh.rt);
   rte_eal_cleanup();
   return 0;
 }

@@ -40,7 +40,17 @@ void wan_data_owner(worker_ctx& c, rte_mbuf* m) noexcept;         // worker_rx.c
 void tun_input(worker_ctx& c, rte_mbuf* m) noexcept;              // worker_tx.cc
 void tun_data_owner(worker_ctx& c, rte_mbuf* m) noexcept;         // worker_tx.cc
 bool seal_and_frame(worker_ctx& c, dp_peer& p, rte_mbuf* m) noexcept;  // worker_tx.cc
+bool route_dst(const dp_shared& sh, const uint8_t* p, size_t len, uint32_t& pid, drop& why) noexcept;  // worker_tx.cc
 void handoff(worker_ctx& c, rte_mbuf* m, uint16_t owner) noexcept;     // worker.cc
+
+// `mssfix` (both directions, both inner families): true when a TCP SYN's MSS was lowered.
+inline bool mss_clamp(const dp_config& cfg, uint8_t* ip, size_t len) noexcept {
+  switch (net::ip_version(ip, len)) {
+    case 4: return cfg.mss_clamp && net::tcp_mss_clamp(ip, len, cfg.mss_clamp) == net::mss_result::clamped;
+    case 6: return cfg.mss_clamp_v6 && net::tcp_mss_clamp_v6(ip, len, cfg.mss_clamp_v6) == net::mss_result::clamped;
+    default: return false;
+  }
+}
 
 inline void drop_pkt(worker_ctx& c, rte_mbuf* m, drop why) noexcept {
   c.me.ctr.dropped(why);

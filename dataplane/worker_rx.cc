@@ -31,13 +31,13 @@ void float_peer(worker_ctx& c, dp_peer& p, const mbuf_meta& mm) noexcept {
   lcore_counters::bump(c.me.ctr.floats);
 }
 
-// client-to-client: a packet for another client's VPN address goes straight to that client's
-// owner on the tun path, never through the kernel. False when dst is not a client.
-bool hairpin(worker_ctx& c, rte_mbuf* m, uint32_t dst) noexcept {
-  void* data = nullptr;
-  if (rte_hash_lookup_data(c.sh.routes, &dst, &data) < 0) return false;
-  const uint32_t pid = static_cast<uint32_t>(reinterpret_cast<uintptr_t>(data));
-  if (pid >= c.sh.cfg.max_peers) return false;
+// client-to-client: a packet for another client's VPN address (or a network behind one) goes
+// straight to that client's owner on the tun path, never through the kernel. False when dst is
+// not a client.
+bool hairpin(worker_ctx& c, rte_mbuf* m) noexcept {
+  uint32_t pid = 0;
+  drop why{};
+  if (!route_dst(c.sh, rte_pktmbuf_mtod(m, const uint8_t*), m->data_len, pid, why)) return false;
   const uint16_t owner = c.sh.owner[pid].load(std::memory_order_acquire);
   if (owner == k_no_owner) return false;
   mbuf_meta& mm = meta_of(m);
@@ -47,6 +47,34 @@ bool hairpin(worker_ctx& c, rte_mbuf* m, uint32_t dst) noexcept {
   if (owner != c.me.index) handoff(c, m, owner);
   else tun_data_owner(c, m);
   return true;
+}
+
+// Anti-spoofing (§B.1 iroute): a decrypted packet's source must route back to the client that
+// sent it, i.e. be its own VPN address or inside a network behind it. False with the reason.
+bool source_routes_back(const dp_shared& sh, uint32_t peer_id, const uint8_t* ip, size_t len, drop& why) noexcept {
+  uint32_t back = 0;
+  bool found = false;
+  why = drop::inner_not_ip;
+  switch (net::ip_version(ip, len)) {
+    case 4: {
+      uint32_t src = 0, dst = 0;
+      if (!net::inner_v4_addrs(ip, len, src, dst)) return false;
+      found = route_lookup_v4(sh.rt, src, back);
+      break;
+    }
+    case 6: {
+      net::inner_v6 h;
+      if (!net::inner_v6_addrs(ip, len, h)) {
+        why = drop::inner_bad_ipv6;
+        return false;
+      }
+      found = route_lookup_v6(sh.rt, h.src, back);
+      break;
+    }
+    default: return false;
+  }
+  why = drop::spoofed_src;
+  return found && back == peer_id;
 }
 
 }  // namespace
@@ -135,14 +163,12 @@ void wan_data_owner(worker_ctx& c, rte_mbuf* m) noexcept {
     rte_pktmbuf_free(m);
     return;
   }
-  uint32_t src = 0, dst = 0;
-  if (!net::inner_v4_addrs(v.data, v.len, src, dst)) return drop_pkt(c, m, drop::inner_not_ip);
-  if (src != p->vpn_ip) return drop_pkt(c, m, drop::spoofed_src);
+  drop why{};
+  if (!source_routes_back(c.sh, p->peer_id, v.data, v.len, why)) return drop_pkt(c, m, why);
   const dp_config& cfg = c.sh.cfg;
-  if (cfg.mss_clamp && net::tcp_mss_clamp(v.data, v.len, cfg.mss_clamp) == net::mss_result::clamped)
-    lcore_counters::bump(ctr.mss_clamped);
+  if (mss_clamp(cfg, v.data, v.len)) lcore_counters::bump(ctr.mss_clamped);
   apply_view(m, v);
-  if (cfg.client_to_client && hairpin(c, m, dst)) return;
+  if (cfg.client_to_client && hairpin(c, m)) return;
   c.tx.tun[c.tx.n_tun++] = m;
 }
 

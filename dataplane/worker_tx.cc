@@ -1,23 +1,45 @@
 // SPDX-License-Identifier: MIT
-// Exception-port receive path: inner destination -> owner -> seal in place -> outer UDP/IPv4 -> WAN TX.
-#include <rte_hash.h>
-
+// Exception-port receive path: inner destination (LPM, IPv4/IPv6) -> owner -> seal in place ->
+// outer UDP/IPv4 -> WAN TX.
 #include "worker_internal.h"
 
 namespace dpvpn::dp {
+
+// The peer an inner packet's destination routes to (longest prefix: a client's address or an
+// iroute behind it), by IP version. False with the drop reason when malformed or unrouted.
+bool route_dst(const dp_shared& sh, const uint8_t* p, size_t len, uint32_t& pid, drop& why) noexcept {
+  bool found = false;
+  why = drop::inner_not_ip;
+  switch (net::ip_version(p, len)) {
+    case 4: {
+      uint32_t src = 0, dst = 0;
+      if (!net::inner_v4_addrs(p, len, src, dst)) return false;
+      found = route_lookup_v4(sh.rt, dst, pid);
+      break;
+    }
+    case 6: {
+      net::inner_v6 h;
+      if (!net::inner_v6_addrs(p, len, h)) {
+        why = drop::inner_bad_ipv6;
+        return false;
+      }
+      found = route_lookup_v6(sh.rt, h.dst, pid);
+      break;
+    }
+    default: return false;
+  }
+  why = drop::no_route;
+  return found && pid < sh.cfg.max_peers;
+}
 
 void tun_input(worker_ctx& c, rte_mbuf* m) noexcept {
   auto& ctr = c.me.ctr;
   lcore_counters::bump(ctr.tun_rx_pkts);
   lcore_counters::bump(ctr.tun_rx_bytes, m->pkt_len);
   if (m->nb_segs != 1) return drop_pkt(c, m, drop::multi_segment);
-  uint32_t src = 0, dst = 0;
-  if (!net::inner_v4_addrs(rte_pktmbuf_mtod(m, const uint8_t*), m->data_len, src, dst))
-    return drop_pkt(c, m, drop::inner_not_ip);
-  void* data = nullptr;
-  if (rte_hash_lookup_data(c.sh.routes, &dst, &data) < 0) return drop_pkt(c, m, drop::no_route);
-  const uint32_t pid = static_cast<uint32_t>(reinterpret_cast<uintptr_t>(data));
-  if (pid >= c.sh.cfg.max_peers) return drop_pkt(c, m, drop::no_route);
+  uint32_t pid = 0;
+  drop why{};
+  if (!route_dst(c.sh, rte_pktmbuf_mtod(m, const uint8_t*), m->data_len, pid, why)) return drop_pkt(c, m, why);
   const uint16_t owner = c.sh.owner[pid].load(std::memory_order_acquire);
   if (owner == k_no_owner) return drop_pkt(c, m, drop::no_route);
   mbuf_meta& mm = meta_of(m);
@@ -30,8 +52,7 @@ void tun_input(worker_ctx& c, rte_mbuf* m) noexcept {
 void tun_data_owner(worker_ctx& c, rte_mbuf* m) noexcept {
   dp_peer* p = c.me.peers[meta_of(m).peer_id];
   if (!p) return drop_pkt(c, m, drop::peer_not_ready);
-  if (const uint16_t mss = c.sh.cfg.mss_clamp; mss && m->nb_segs == 1 &&
-      net::tcp_mss_clamp(rte_pktmbuf_mtod(m, uint8_t*), m->data_len, mss) == net::mss_result::clamped)
+  if (m->nb_segs == 1 && mss_clamp(c.sh.cfg, rte_pktmbuf_mtod(m, uint8_t*), m->data_len))
     lcore_counters::bump(c.me.ctr.mss_clamped);
   if (!seal_and_frame(c, *p, m)) return drop_pkt(c, m, drop::seal_failed);
   c.tx.wan[c.tx.n_wan++] = m;

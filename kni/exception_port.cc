@@ -100,6 +100,11 @@ std::string ipv4_str(uint32_t host_order) {
   return inet_ntop(AF_INET, &a, s, sizeof s) ? s : "?";
 }
 
+std::string ipv6_str(const uint8_t a[16]) {
+  char s[INET6_ADDRSTRLEN];
+  return inet_ntop(AF_INET6, a, s, sizeof s) ? s : "?";
+}
+
 }  // namespace
 
 int create_exception_port(const exception_conf& conf, uint16_t& port_id, std::string& err) {
@@ -228,6 +233,56 @@ int add_kernel_route(const std::string& ifname, uint32_t net, uint8_t prefix, st
   int rc = nl_transact(req);
   if (rc != 0)
     return set_err(err, ifname + ": add route " + ipv4_str(net) + "/" + std::to_string(prefix), rc);
+  return 0;
+}
+
+int configure_kernel_iface_v6(const std::string& ifname, const uint8_t addr[16], uint8_t prefix, std::string& err) {
+  int idx = ifindex_of(ifname, err);
+  if (idx < 0) return idx;
+  if (prefix > 128) return set_err(err, ifname + ": prefix /" + std::to_string(prefix), -EINVAL);
+  nl_req req{};
+  req.hdr.nlmsg_len = NLMSG_LENGTH(sizeof(ifaddrmsg));
+  req.hdr.nlmsg_type = RTM_NEWADDR;
+  req.hdr.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE;
+  req.ifa.ifa_family = AF_INET6;
+  req.ifa.ifa_prefixlen = prefix;
+  req.ifa.ifa_scope = RT_SCOPE_UNIVERSE;
+  req.ifa.ifa_flags = IFA_F_NODAD;  // a point-to-point tun: nobody else can hold the address
+  req.ifa.ifa_index = static_cast<unsigned>(idx);
+  add_attr(req, IFA_LOCAL, addr, 16);
+  add_attr(req, IFA_ADDRESS, addr, 16);
+  int rc = nl_transact(req);
+  if (rc != 0) {
+    std::string why = ifname + ": add address " + ipv6_str(addr) + "/" + std::to_string(prefix);
+    if (rc == -EACCES || rc == -EPERM) why += " (is IPv6 disabled? net.ipv6.conf." + ifname + ".disable_ipv6)";
+    return set_err(err, why, rc);
+  }
+  return 0;
+}
+
+int add_kernel_route_v6(const std::string& ifname, const uint8_t net[16], uint8_t prefix, std::string& err) {
+  int idx = ifindex_of(ifname, err);
+  if (idx < 0) return idx;
+  bool host_bits = false;
+  for (unsigned b = prefix; b < 128 && !host_bits; ++b) host_bits = net[b / 8] & (0x80 >> (b % 8));
+  if (prefix > 128 || host_bits)
+    return set_err(err, ifname + ": route " + ipv6_str(net) + "/" + std::to_string(prefix) +
+                            " (host bits set or prefix > 128)", -EINVAL);
+  nl_req req{};
+  req.hdr.nlmsg_len = NLMSG_LENGTH(sizeof(rtmsg));
+  req.hdr.nlmsg_type = RTM_NEWROUTE;
+  req.hdr.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE;
+  req.rt.rtm_family = AF_INET6;
+  req.rt.rtm_dst_len = prefix;
+  req.rt.rtm_table = RT_TABLE_MAIN;
+  req.rt.rtm_protocol = RTPROT_STATIC;
+  req.rt.rtm_scope = RT_SCOPE_UNIVERSE;  // IPv6 routes carry universe scope
+  req.rt.rtm_type = RTN_UNICAST;
+  uint32_t oif = static_cast<uint32_t>(idx);
+  add_attr(req, RTA_DST, net, 16);
+  add_attr(req, RTA_OIF, &oif, sizeof oif);
+  int rc = nl_transact(req);
+  if (rc != 0) return set_err(err, ifname + ": add route " + ipv6_str(net) + "/" + std::to_string(prefix), rc);
   return 0;
 }
 

@@ -161,7 +161,9 @@ void install_sessions(dp::dp_shared& sh, dp::dp_lcore& lc, sessions& ss, uint32_
   sh.owner = std::make_unique<std::atomic<uint16_t>[]>(sh.cfg.max_peers);
   for (uint32_t i = 0; i < sh.cfg.max_peers; ++i) sh.owner[i].store(dp::k_no_owner);
   const std::string sfx = std::to_string(n);
-  sh.routes = make_hash("bench_routes" + sfx, sh.cfg.max_peers * 2, sizeof(uint32_t), sh.qsbr);
+  std::string rt_err;
+  sh.rt = dp::routes_create(sh.qsbr, sh.cfg.max_peers, sh.cfg.max_peers, rt_err);
+  if (!sh.rt) fatal(rt_err);
   sh.addrs = make_hash("bench_addrs" + sfx, sh.cfg.max_peers * 2, sizeof(uint64_t), sh.qsbr);
   lc.peers = std::make_unique<dp::dp_peer*[]>(sh.cfg.max_peers);
   lc.owned = std::make_unique<uint32_t[]>(sh.cfg.max_peers);
@@ -193,17 +195,18 @@ void install_sessions(dp::dp_shared& sh, dp::dp_lcore& lc, sessions& ss, uint32_
     sh.owner[i].store(lc.index, std::memory_order_release);
     const uint64_t ak = (uint64_t{p->client_ip} << 16) | p->client_port;
     if (rte_hash_add_key_data(sh.addrs, &ak, reinterpret_cast<void*>(uintptr_t{i})) != 0 ||
-        rte_hash_add_key_data(sh.routes, &p->vpn_ip, reinterpret_cast<void*>(uintptr_t{i})) != 0)
-      fatal("hash add failed");
+        dp::route_add_v4(sh.rt, p->vpn_ip, 32, i) != 0)
+      fatal("hash/route add failed");
   }
 }
 
 void remove_sessions(dp::dp_shared& sh, dp::dp_lcore& lc) {
   for (uint32_t i = 0; i < lc.n_owned; ++i) delete lc.peers[lc.owned[i]];
   lc.n_owned = 0;
-  rte_hash_free(sh.routes);
+  dp::routes_destroy(sh.rt);
   rte_hash_free(sh.addrs);
-  sh.routes = sh.addrs = nullptr;
+  sh.rt = nullptr;
+  sh.addrs = nullptr;
 }
 
 // A legitimate rekey of the given sessions on the same key_id and key (what a new_key command

@@ -10,6 +10,7 @@
 #   DIR/client1..8.crt .key      CN=client1..8, EKU clientAuth
 #   DIR/revoked.crt .key, crl.pem  CN=revoked, listed in the CRL
 #   DIR/crl-empty.pem            the same CA's CRL before the revocation (for reload tests)
+#   DIR/crl-client2.pem          a later CRL that revokes client2 as well (for reload tests)
 #   DIR/noeku.crt .key           CN=noeku, keyUsage but no EKU (fails remote-cert-tls)
 #   DIR/other-ca.crt .key        a second CA nobody trusts
 #   DIR/tls-crypt.key ta.key tc2-server.key tc2-client.key   (only if openvpn is on PATH)
@@ -96,6 +97,8 @@ CNF
 openssl ca -config ca-db/ca.cnf -keyfile ca.key -cert ca.crt -gencrl -out crl-empty.pem 2>/dev/null
 openssl ca -config ca-db/ca.cnf -keyfile ca.key -cert ca.crt -revoke revoked.crt 2>/dev/null
 openssl ca -config ca-db/ca.cnf -keyfile ca.key -cert ca.crt -gencrl -out crl.pem 2>/dev/null
+openssl ca -config ca-db/ca.cnf -keyfile ca.key -cert ca.crt -revoke client2.crt 2>/dev/null
+openssl ca -config ca-db/ca.cnf -keyfile ca.key -cert ca.crt -gencrl -out crl-client2.pem 2>/dev/null
 
 if command -v openvpn >/dev/null 2>&1; then
   openvpn --genkey secret tls-crypt.key >/dev/null
@@ -103,4 +106,4 @@ if command -v openvpn >/dev/null 2>&1; then
   openvpn --genkey tls-crypt-v2-server tc2-server.key >/dev/null
   openvpn --tls-crypt-v2 tc2-server.key --genkey tls-crypt-v2-client tc2-client.key >/dev/null
 fi
-chmod 644 ./*.crt crl.pem crl-empty.pem
+chmod 644 ./*.crt crl.pem crl-empty.pem crl-client2.pem

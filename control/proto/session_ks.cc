@@ -2,6 +2,7 @@
 // session: the per-key_id state machine — TLS, key method 2, push, key derivation (§2.6, §5-§7, §10-§12).
 #include <algorithm>
 #include <cstring>
+#include <string_view>
 
 #include <openssl/crypto.h>
 
@@ -40,6 +41,23 @@ uint32_t client_iv_proto(const session_config& c) {
   return v;
 }
 }  // namespace
+
+std::optional<comp_framing> pushed_framing(const std::vector<std::string>& options) {
+  std::optional<comp_framing> f;
+  for (const std::string& line : options) {
+    const size_t sp = line.find(' ');
+    const std::string_view k = std::string_view(line).substr(0, sp);
+    const std::string_view a = sp == std::string::npos ? std::string_view{} : std::string_view(line).substr(sp + 1);
+    if (k == "comp-lzo") {
+      f = comp_framing::lzo_no;
+    } else if (k == "compress") {
+      if (a.empty() || a == "stub" || a == "lz4") f = comp_framing::stub;
+      else if (a == "stub-v2" || a == "lz4-v2") f = comp_framing::stub_v2;
+      else if (a == "lzo") f = comp_framing::lzo_no;
+    }
+  }
+  return f;
+}
 
 void session::deliver(key_state& ks, std::vector<uint8_t>& payload, uint64_t now_ms) {
   if (!ks.reset_received) {
@@ -123,6 +141,7 @@ void session::handle_km2(key_state& ks, std::span<const uint8_t> unit, uint64_t 
       peer_info_ = parse_peer_info(ks.ckm.peer_info);
       username_ = ks.ckm.username;
       password_ = ks.ckm.password;
+      peer_certs_ = ks.tls->peer_chain();  // for tls-verify, which runs as the first auth stage
       session_event ev;
       ev.type = session_event_type::auth_request;
       ev.text = username_;
@@ -165,6 +184,7 @@ void session::handle_text(key_state& ks, const std::string& msg, uint64_t now_ms
     cipher_ = *c;
     peer_id_ = pushed_.peer_id.value_or(wire::k_peer_id_none);
     ekm_ = pushed_.tls_ekm && cfg_.allow_ekm;
+    framing_ = pushed_framing(push_acc_.options()).value_or(cfg_.comp);
     if (!derive_keys(*primary_)) return;
     established_ = true;
     ev.type = session_event_type::established;
@@ -217,6 +237,7 @@ bool session::derive_keys(key_state& ks) {
   ev.key = k;
   ev.cipher = cipher_;
   ev.digest = cfg_.data_auth;
+  ev.framing = framing_;
   emit(std::move(ev));
   return true;
 }
@@ -234,6 +255,9 @@ void session::send_push_reply(uint64_t now_ms) {
   }
   cipher_ = *c;
   ekm_ = cfg_.allow_ekm && (peer_info_.iv_proto & wire::k_iv_proto_tls_key_export);
+  // The push list (global and per-client) is final here; what it says the client will use
+  // is what the keys are installed with. Without one, the server's own framing (§9.1).
+  framing_ = pushed_framing(push_options_).value_or(cfg_.comp);
   if (!derive_keys(ks)) return;
   std::vector<std::string> opts = push_options_;
   if (peer_info_.iv_proto & wire::k_iv_proto_data_v2) {

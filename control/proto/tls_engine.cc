@@ -3,6 +3,7 @@
 #include "dpvpn/tls_engine.h"
 
 #include <openssl/bio.h>
+#include <openssl/bn.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
@@ -333,6 +334,64 @@ std::string tls_session::peer_common_name() const {
   // A NUL inside a CN would let "client1\0x" pass as "client1" in C-string code paths.
   if (cn.find('\0') != std::string::npos) return {};
   return cn;
+}
+
+namespace {
+std::string hex_colon(const unsigned char* p, size_t n) {
+  static const char digits[] = "0123456789abcdef";
+  std::string s;
+  for (size_t i = 0; i < n; ++i) {
+    if (i) s += ':';
+    s += digits[p[i] >> 4];
+    s += digits[p[i] & 15];
+  }
+  return s;
+}
+
+peer_cert describe(X509* x, int depth) {
+  peer_cert c;
+  c.depth = depth;
+  X509_NAME* name = X509_get_subject_name(x);
+  if (BIO* b = BIO_new(BIO_s_mem())) {
+    X509_NAME_print_ex(b, name, 0, XN_FLAG_SEP_CPLUS_SPC | XN_FLAG_FN_SN | ASN1_STRFLGS_UTF8_CONVERT | ASN1_STRFLGS_ESC_CTRL);
+    char* data = nullptr;
+    const long n = BIO_get_mem_data(b, &data);
+    if (n > 0) c.subject.assign(data, static_cast<size_t>(n));
+    BIO_free(b);
+  }
+  for (int i = 0; i < X509_NAME_entry_count(name); ++i) {
+    X509_NAME_ENTRY* e = X509_NAME_get_entry(name, i);
+    const int nid = OBJ_obj2nid(X509_NAME_ENTRY_get_object(e));
+    const char* sn = nid == NID_undef ? nullptr : OBJ_nid2sn(nid);
+    unsigned char* utf8 = nullptr;
+    const int n = sn ? ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(e)) : -1;
+    if (n < 0) continue;
+    c.fields.emplace_back(sn, std::string(reinterpret_cast<char*>(utf8), static_cast<size_t>(n)));
+    OPENSSL_free(utf8);
+  }
+  const ASN1_INTEGER* serial = X509_get0_serialNumber(x);
+  if (BIGNUM* bn = ASN1_INTEGER_to_BN(serial, nullptr)) {
+    if (char* dec = BN_bn2dec(bn)) {
+      c.serial = dec;
+      OPENSSL_free(dec);
+    }
+    BN_free(bn);
+  }
+  c.serial_hex = hex_colon(serial->data, static_cast<size_t>(serial->length));
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned len = 0;
+  if (X509_digest(x, EVP_sha1(), md, &len) == 1) c.sha1 = hex_colon(md, len);
+  if (X509_digest(x, EVP_sha256(), md, &len) == 1) c.sha256 = hex_colon(md, len);
+  return c;
+}
+}  // namespace
+
+std::vector<peer_cert> tls_session::peer_chain() const {
+  std::vector<peer_cert> out;
+  STACK_OF(X509)* chain = ssl_ ? SSL_get0_verified_chain(ssl_) : nullptr;
+  if (!chain || !SSL_get0_peer_certificate(ssl_)) return out;
+  for (int i = 0; i < sk_X509_num(chain); ++i) out.push_back(describe(sk_X509_value(chain, i), i));
+  return out;
 }
 
 std::string tls_session::version() const { return ssl_ ? SSL_get_version(ssl_) : ""; }

@@ -151,6 +151,16 @@ void make_nonce(uint8_t nonce[wire::k_aead_nonce], const uint8_t* pid_on_wire, c
 
 }  // namespace
 
+const char* to_string(comp_framing f) noexcept {
+  switch (f) {
+    case comp_framing::none: return "none";
+    case comp_framing::lzo_no: return "comp-lzo no";
+    case comp_framing::stub: return "compress stub";
+    case comp_framing::stub_v2: return "compress stub-v2";
+  }
+  return "?";
+}
+
 const char* to_string(dc_err e) noexcept {
   switch (e) {
     case dc_err::ok: return "ok";

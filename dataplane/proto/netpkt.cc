@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Ethernet / ARP / IPv4 / UDP header parsing and building for the gateway (no DPDK).
+// Ethernet / ARP / IPv4 / IPv6 / UDP header parsing and building for the gateway (no DPDK).
 #include "dpvpn/netpkt.h"
 
 #include <cstring>
@@ -166,14 +166,10 @@ uint16_t csum_update16(uint16_t csum, uint16_t old_word, uint16_t new_word) noex
   return static_cast<uint16_t>(~s & 0xffff);
 }
 
-mss_result tcp_mss_clamp(uint8_t* ip, size_t len, uint16_t max_mss) noexcept {
-  if (len < k_ipv4_hdr || (ip[0] >> 4) != 4) return mss_result::malformed;
-  const size_t ihl = (ip[0] & 0x0f) * 4u;
-  const size_t tot = get_u16(ip + 2);
-  if (ihl < k_ipv4_hdr || tot < ihl || tot > len) return mss_result::malformed;
-  if (ip[9] != k_proto_tcp || (get_u16(ip + 6) & 0x1fff) != 0) return mss_result::not_syn;
-  uint8_t* tcp = ip + ihl;
-  const size_t l4 = tot - ihl;
+namespace {
+
+// The TCP part of the MSS clamp: tcp points at the TCP header, l4 bytes of segment follow.
+mss_result clamp_tcp_syn(uint8_t* tcp, size_t l4, uint16_t max_mss) noexcept {
   if (l4 < k_tcp_hdr) return mss_result::malformed;
   if ((tcp[13] & 0x02) == 0) return mss_result::not_syn;  // SYN flag (RFC 9293 §3.1)
   const size_t doff = (tcp[12] >> 4) * 4u;
@@ -211,6 +207,55 @@ mss_result tcp_mss_clamp(uint8_t* ip, size_t len, uint16_t max_mss) noexcept {
     i += olen;
   }
   return mss_result::no_option;
+}
+
+}  // namespace
+
+mss_result tcp_mss_clamp(uint8_t* ip, size_t len, uint16_t max_mss) noexcept {
+  if (len < k_ipv4_hdr || (ip[0] >> 4) != 4) return mss_result::malformed;
+  const size_t ihl = (ip[0] & 0x0f) * 4u;
+  const size_t tot = get_u16(ip + 2);
+  if (ihl < k_ipv4_hdr || tot < ihl || tot > len) return mss_result::malformed;
+  if (ip[9] != k_proto_tcp || (get_u16(ip + 6) & 0x1fff) != 0) return mss_result::not_syn;
+  return clamp_tcp_syn(ip + ihl, tot - ihl, max_mss);
+}
+
+bool inner_v6_addrs(const uint8_t* p, size_t len, inner_v6& out) noexcept {
+  if (len < k_ipv6_hdr || (p[0] >> 4) != 6) return false;
+  if (k_ipv6_hdr + get_u16(p + 4) != len) return false;
+  out.next_header = p[6];
+  out.src = p + 8;
+  out.dst = p + 24;
+  return true;
+}
+
+mss_result tcp_mss_clamp_v6(uint8_t* ip, size_t len, uint16_t max_mss) noexcept {
+  inner_v6 h;
+  if (!inner_v6_addrs(ip, len, h)) return mss_result::malformed;
+  uint8_t nh = h.next_header;
+  size_t off = k_ipv6_hdr;
+  // A bounded walk over the extension headers that may precede TCP (RFC 8200 §4.1).
+  for (int hops = 0; hops < 8; ++hops) {
+    switch (nh) {
+      case k_proto_tcp: return clamp_tcp_syn(ip + off, len - off, max_mss);
+      case 0: case 43: case 60: {  // hop-by-hop, routing, destination options: 8-octet units
+        if (off + 8 > len) return mss_result::malformed;
+        const size_t hl = (ip[off + 1] + 1u) * 8u;
+        if (off + hl > len) return mss_result::malformed;
+        nh = ip[off];
+        off += hl;
+        break;
+      }
+      case 44:  // fragment (§4.5): only the first fragment holds the TCP header
+        if (off + 8 > len) return mss_result::malformed;
+        if ((get_u16(ip + off + 2) & 0xfff8) != 0) return mss_result::not_syn;
+        nh = ip[off];
+        off += 8;
+        break;
+      default: return mss_result::not_syn;
+    }
+  }
+  return mss_result::not_syn;
 }
 
 }  // namespace dpvpn::net

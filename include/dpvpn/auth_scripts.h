@@ -11,6 +11,8 @@
 #include <utility>
 #include <vector>
 
+#include "dpvpn/client_options.h"  // parse_client_connect: what client-connect writes
+
 namespace dpvpn::cp {
 
 using script_env = std::vector<std::pair<std::string, std::string>>;
@@ -65,18 +67,6 @@ class script_runner {
   std::vector<job> jobs_;
   uint64_t next_id_ = 1;
 };
-
-// What a client-connect script may write into its file (OpenVPN's per-client options; the subset
-// dpvpn applies). Unknown lines are listed in `ignored`.
-struct client_connect_options {
-  bool disable = false;        // `disable`: refuse the client
-  bool push_reset = false;     // `push-reset`: drop the global push list
-  std::optional<std::pair<uint32_t, uint32_t>> ifconfig_push;  // `ifconfig-push ADDR MASK|REMOTE`
-  std::vector<std::string> push;  // `push "OPTION"`, in order
-  std::vector<std::string> ignored;
-  std::string error;  // a line that could not be read ("line 2: ...")
-};
-client_connect_options parse_client_connect(std::string_view text);
 
 // Environment values are copied as OpenVPN does: anything but printable ASCII becomes '_'.
 std::string env_safe(std::string_view v);

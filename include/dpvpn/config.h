@@ -178,6 +178,7 @@ struct server_config {
   unsigned verb = 1;
   std::string status_path;
   unsigned status_interval = 60;
+  unsigned status_version = 1;  // `status-version 1|2|3`
   std::string log_path;
   bool log_append = false;
   std::string ifconfig_pool_persist_path;

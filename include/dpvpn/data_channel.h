@@ -25,6 +25,7 @@ struct data_key_params {
 
 // §9.1: what the peer agreed to (pushed comp-lzo no / compress / compress stub-v2).
 enum class comp_framing : uint8_t { none, lzo_no, stub, stub_v2 };
+const char* to_string(comp_framing f) noexcept;  // as configured: "comp-lzo no", "compress stub", ...
 
 enum class dc_err : uint8_t {
   ok = 0,

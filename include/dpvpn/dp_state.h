@@ -9,6 +9,7 @@
 
 #include "dpvpn/crypto.h"
 #include "dpvpn/data_keys.h"
+#include "dpvpn/dp_routes.h"
 #include "dpvpn/dp_stats.h"
 #include "dpvpn/netpkt.h"
 
@@ -114,6 +115,7 @@ struct dp_config {
   bool adaptive_idle = true; // sleep briefly when idle (functional tests on 2 vCPUs)
   bool client_to_client = false;  // `client-to-client`: hairpin client -> client in the dataplane
   uint16_t mss_clamp = 0;    // `mssfix`: TCP SYN MSS ceiling, both directions; 0 = off
+  uint16_t mss_clamp_v6 = 0; // the same for inner IPv6 (20 bytes less: the larger IPv6 header)
 };
 
 struct dp_shared {
@@ -123,7 +125,7 @@ struct dp_shared {
   rte_ring* done = nullptr;  // workers -> control: applied peer_cmds (MP/SC)
   // peer-id -> owner worker index; control: wo, dp: ro
   std::unique_ptr<std::atomic<uint16_t>[]> owner;
-  rte_hash* routes = nullptr;  // inner IPv4 (host order) -> peer id; control: wo, dp: ro (lock-free, QSBR)
+  route_tables* rt = nullptr;  // inner address (LPM, IPv4 and IPv6) -> peer id; control: wo, dp: ro (QSBR)
   rte_hash* addrs = nullptr;   // outer (ip << 16 | port) -> peer id; control: wo, dp: ro
   rte_rcu_qsbr* qsbr = nullptr;
   std::atomic<uint64_t> now_s{0};  // control: wo (coarse clock), dp: ro

@@ -22,8 +22,9 @@ namespace dpvpn::dp {
   X(bad_tag)             /* AEAD tag / HMAC mismatch */                           \
   X(replay)              /* replay window rejected the packet id */               \
   X(decrypt_other)       /* other data-channel open errors */                     \
-  X(spoofed_src)         /* inner source is not the client's address */         \
-  X(inner_not_ip)        /* inner packet is not IPv4 */                           \
+  X(spoofed_src)         /* inner source does not route back to the client */  \
+  X(inner_not_ip)        /* inner packet is not IPv4/IPv6 (or bad IPv4 header) */ \
+  X(inner_bad_ipv6)      /* inner IPv6 truncated or payload length != packet */  \
   X(no_route)            /* tun packet for an address no client owns */           \
   X(seal_failed)         /* no room / packet-id exhausted / crypto failure */     \
   X(handoff_full)        /* SPSC handoff ring to the owner is full */             \

@@ -50,4 +50,11 @@ int configure_kernel_iface(const std::string& ifname, uint32_t addr, uint8_t pre
 // `iroute` or `route` behind a client. net in host order.
 int add_kernel_route(const std::string& ifname, uint32_t net, uint8_t prefix, std::string& err);
 
+// IPv6 counterparts (addresses as 16 network-order bytes). The address setter is
+// `ip -6 addr replace ADDR/PREFIX dev IFNAME` (the kernel adds the connected prefix route); it
+// needs IPv6 enabled on the interface (net.ipv6.conf.IFNAME.disable_ipv6 = 0). The route adder is
+// `ip -6 route replace NET/PREFIX dev IFNAME`, host bits must be zero.
+int configure_kernel_iface_v6(const std::string& ifname, const uint8_t addr[16], uint8_t prefix, std::string& err);
+int add_kernel_route_v6(const std::string& ifname, const uint8_t net[16], uint8_t prefix, std::string& err);
+
 }  // namespace dpvpn::kni

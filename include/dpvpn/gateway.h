@@ -8,14 +8,19 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <span>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "dpvpn/auth_scripts.h"
+#include "dpvpn/auth_token.h"
+#include "dpvpn/client_options.h"
 #include "dpvpn/config.h"
 #include "dpvpn/dp_state.h"
+#include "dpvpn/pools.h"
 #include "dpvpn/server_front.h"
 #include "dpvpn/session.h"
 #include "dpvpn/tls_engine.h"
@@ -30,6 +35,8 @@ struct control_setup {
   uint32_t server_vpn_ip = 0;
   uint32_t netmask = 0;
   std::vector<std::string> push;   // global push options, in order
+  proto::auth_token_key auth_token_key;  // auth-gen-token: from auth-gen-token-secret, else random
+  uint32_t auth_token_renewal_s = 0;     // auth-gen-token's RENEWAL, else reneg-sec
 };
 // Throws config_error for a key file that does not parse.
 control_setup make_control_setup(const server_config& cfg, proto::tls_context* tls);
@@ -62,19 +69,36 @@ class gateway_control {
   void teardown(client& c, const std::string& why);
   void notify_exit(client& c, uint64_t now_ms);
   void housekeeping(uint64_t now_ms);
-  uint32_t alloc_vpn_ip();
   void log(int level, const std::string& msg) const;
   // gateway_auth.cc: scripts and the address bookkeeping they need
   void start_auth(client& c, uint64_t now_ms);
   void start_connect(client& c, uint64_t now_ms);
   void accept(client& c, const client_connect_options* cc, uint64_t now_ms);
-  void reject(client& c, const std::string& why, uint64_t now_ms);
+  // client_reason: sent as AUTH_FAILED,REASON (openvpn's client reason); empty = plain AUTH_FAILED.
+  void reject(client& c, const std::string& why, uint64_t now_ms, const std::string& client_reason = "");
+  void start_tls_verify(client& c, uint64_t now_ms);  // one tls-verify run, for c.verify_depth
+  void start_user_pass(client& c, uint64_t now_ms);   // auth-gen-token check, auth-user-pass-verify
+  // gateway_token.cc: auth-gen-token. check_auth_token: true when a token decided (accepted ->
+  // client-connect stage, or refused); false: the password goes to auth-user-pass-verify.
+  bool check_auth_token(client& c, uint64_t now_ms);
+  void renew_auth_token(client& c, uint64_t now_ms);  // push a fresh token (renewal, renegotiation)
+  void renew_auth_tokens(uint64_t now_ms);            // housekeeping: renewals that are due
   void poll_scripts(uint64_t now_ms);
   bool run_script(client& c, const std::vector<std::string>& argv, script_request req, uint64_t now_ms);
   script_env client_env(const client& c, const char* script_type, uint64_t now_ms) const;
   void end_auth(client& c, uint64_t now_ms);  // teardown: cancel the script, client-disconnect
-  bool reserve_vpn_ip(uint32_t ip);
-  void release_vpn_ip(client& c);
+  void release_vpn_ip(client& c);  // gateway_addr.cc: the lease, and the name index
+  // gateway_addr.cc: addresses (pools, CCD, static pushes), iroutes, duplicate-cn, connect-freq,
+  // ifconfig-pool-persist.
+  void init_addressing();
+  bool assign_addresses(client& c, uint64_t now_ms);  // after auth: false = rejected
+  bool apply_script_options(client& c, client_connect_options&& cc, uint64_t now_ms);  // false = rejected
+  std::vector<std::string> client_push(const client& c) const;
+  void add_client_routes(client& c);  // with the client's /32 (install_key)
+  void del_client_routes(client& c);  // teardown
+  void drop_duplicate_cn(client& c, uint64_t now_ms);
+  bool admit_new_session(uint32_t ip, uint16_t port, uint64_t now_ms);  // connect-freq
+  void persist_pool(uint64_t now_ms, bool force);
 
   server_config cfg_;
   control_setup setup_;
@@ -83,16 +107,28 @@ class gateway_control {
   proto::server_front front_;
   std::map<uint64_t, std::unique_ptr<client>> clients_;  // by outer (ip << 16 | port)
   std::vector<uint32_t> free_peer_ids_;
-  std::vector<bool> vpn_ip_used_;
   uint64_t next_stats_ms_ = 0, next_housekeeping_ms_ = 0;
   bool stopping_ = false;
   uint64_t stop_at_ms_ = 0;
   uint64_t ctl_tx_dropped_ = 0, front_dropped_ = 0, refused_ = 0;
   script_runner scripts_;
   std::map<uint64_t, uint64_t> script_clients_;  // running script id -> client (outer address key)
-  std::set<uint32_t> static_ips_;  // ifconfig-push addresses outside the pool, in use
+  address_pool pool_;  // every client's VPN addresses (gateway_addr.cc)
+  std::optional<connect_freq_limit> connect_freq_;
+  uint64_t connect_freq_refused_ = 0, connect_freq_logged_s_ = 0;
+  std::unordered_multimap<std::string, client*> by_cn_;  // authenticated clients by common name
+  // iroute prefix -> the peer id that installed it last (the later client wins; its teardown
+  // removes only what it still owns).
+  std::map<std::pair<uint32_t, uint8_t>, uint32_t> iroute4_owner_;
+  std::map<std::pair<ipv6_addr, uint8_t>, uint32_t> iroute6_owner_;
+  bool persist_ = false;  // ifconfig-pool-persist writes the file
+  uint64_t next_persist_ms_ = 0;
   int64_t crl_mtime_ns_ = 0;  // crl-verify file: re-read when it changes (no restart needed)
   void check_crl();
+  // gateway_status.cc: `status FILE` (openvpn's status-version 1, 2 or 3 format)
+  void write_status(uint64_t now_ms);
+  uint64_t next_status_ms_ = 0;
+  bool status_failed_ = false;  // logged once until a write succeeds again
   void follow_floats();
 };
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Outer and inner packet headers the gateway reads and writes: Ethernet, ARP, IPv4, UDP.
+// Outer and inner packet headers the gateway reads and writes: Ethernet, ARP, IPv4, IPv6, UDP, TCP MSS.
 // Pure functions on bytes (no DPDK), so the dataplane's header work is unit-testable.
 #pragma once
 
@@ -13,6 +13,7 @@ using mac = std::array<uint8_t, 6>;
 
 inline constexpr size_t k_eth_hdr = 14;
 inline constexpr size_t k_ipv4_hdr = 20;
+inline constexpr size_t k_ipv6_hdr = 40;
 inline constexpr size_t k_udp_hdr = 8;
 inline constexpr size_t k_outer_v4 = k_eth_hdr + k_ipv4_hdr + k_udp_hdr;  // 42
 inline constexpr uint16_t k_ethertype_ipv4 = 0x0800;
@@ -53,8 +54,21 @@ struct udp_endpoints {
 };
 void write_outer_v4(uint8_t* hdr, const udp_endpoints& e, size_t payload_len, uint16_t ip_id, bool udp_csum) noexcept;
 
+// The IP version nibble of an inner packet (4, 6, anything else), 0 for an empty one.
+inline unsigned ip_version(const uint8_t* p, size_t len) noexcept { return len ? p[0] >> 4 : 0; }
+
 // Inner IPv4 packet (tun side): source and destination, or false if not a valid IPv4 header.
 bool inner_v4_addrs(const uint8_t* p, size_t len, uint32_t& src, uint32_t& dst) noexcept;
+
+// Inner IPv6 packet (RFC 8200 §3): version 6, the whole 40-byte header, and a payload length that
+// accounts for exactly the rest of the packet (a tun packet or a decrypted one is exactly one IP
+// packet; a jumbogram's 0 never matches). src/dst point into p (16 bytes each, network order).
+struct inner_v6 {
+  const uint8_t* src = nullptr;
+  const uint8_t* dst = nullptr;
+  uint8_t next_header = 0;
+};
+bool inner_v6_addrs(const uint8_t* p, size_t len, inner_v6& out) noexcept;
 
 // TCP MSS clamp (`mssfix`) on an inner IPv4 packet: if it is a TCP SYN (with or without ACK)
 // whose MSS option exceeds max_mss, the option is lowered to max_mss in place and the TCP checksum
@@ -67,6 +81,10 @@ enum class mss_result : uint8_t {
   malformed,    // IPv4/TCP header or options inconsistent with the length (left untouched)
 };
 mss_result tcp_mss_clamp(uint8_t* ip, size_t len, uint16_t max_mss) noexcept;
+// The same for an inner IPv6 packet: TCP found after hop-by-hop, routing and destination-options
+// headers and a first fragment (RFC 8200 §4); a later fragment, AH, ESP or another upper layer is
+// not_syn. The pseudo-header does not change, so the incremental update is the same as for IPv4.
+mss_result tcp_mss_clamp_v6(uint8_t* ip, size_t len, uint16_t max_mss) noexcept;
 
 // RFC 1624 eqn. 3: the checksum after one 16-bit word of the covered data changed old -> new.
 uint16_t csum_update16(uint16_t csum, uint16_t old_word, uint16_t new_word) noexcept;

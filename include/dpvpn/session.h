@@ -28,6 +28,13 @@ namespace dpvpn::proto {
 // OpenVPN 2.6's default data-ciphers: AES-256-GCM:AES-128-GCM:CHACHA20-POLY1305.
 std::vector<crypto::cipher_alg> default_data_ciphers();
 
+// §9.1: the framing a pushed option list makes the client use (the last compression option
+// wins), or nullopt if it has none. dpvpn never compresses, so a real algorithm maps to the
+// framing of its uncompressed packets: comp-lzo [yes|no|adaptive] and compress lzo -> lzo_no
+// (0xFA), compress [stub] and compress lz4 -> stub (0xFB swap), compress stub-v2 and
+// compress lz4-v2 -> stub_v2.
+std::optional<comp_framing> pushed_framing(const std::vector<std::string>& options);
+
 struct session_config {
   bool server = true;
   bool tcp = false;
@@ -56,6 +63,10 @@ struct session_config {
   std::optional<crypto::cipher_alg> data_ciphers_fallback;
   crypto::digest_alg data_auth = crypto::digest_alg::sha1;  // CBC HMAC digest (`auth`)
   bool allow_ekm = true;  // server: push tls-ekm to clients that support it; client: announce it
+  // §9.1 compression framing when nothing about it is pushed: the server's own `comp-lzo` /
+  // `compress` (applied to every client, as openvpn does, without a push), or the client's own.
+  // A compression option in the push list overrides it for that peer (both roles).
+  comp_framing comp = comp_framing::none;
 
   // Server role.
   uint32_t peer_id = 0;  // pushed as `peer-id`
@@ -85,6 +96,7 @@ struct session_event {
   key2 key{};  // key_ready only
   crypto::cipher_alg cipher = crypto::cipher_alg::none;
   crypto::digest_alg digest = crypto::digest_alg::none;
+  comp_framing framing = comp_framing::none;  // key_ready: the peer's compression framing (§9.1)
   std::string text;
 };
 
@@ -144,9 +156,13 @@ class session {
   uint8_t primary_key_id() const noexcept;
   crypto::cipher_alg cipher() const noexcept { return cipher_; }
   bool ekm() const noexcept { return ekm_; }
+  comp_framing framing() const noexcept { return framing_; }  // valid once keys are ready
   uint32_t peer_id() const noexcept { return peer_id_; }
   const peer_info& peer() const noexcept { return peer_info_; }
   const std::string& common_name() const noexcept { return common_name_; }
+  // Server: the client's verified certificate chain (depth 0 first) as of key_id 0's handshake;
+  // empty for a client without a certificate (verify-client-cert none|optional).
+  const std::vector<peer_cert>& peer_certs() const noexcept { return peer_certs_; }
   const std::string& username() const noexcept { return username_; }
   // Server: the client's auth-user-pass password from key_id 0's key method 2 message (§6), for
   // an auth-user-pass-verify script. Wiped by authorize() (and never kept for later key_ids).
@@ -211,9 +227,11 @@ class session {
   uint64_t next_push_request_ms_ = 0;
   crypto::cipher_alg cipher_ = crypto::cipher_alg::none;
   bool ekm_ = false;
+  comp_framing framing_ = comp_framing::none;
   uint32_t peer_id_ = wire::k_peer_id_none;
   peer_info peer_info_;
   std::string common_name_;
+  std::vector<peer_cert> peer_certs_;
   std::string username_;
   std::string password_;  // server: until authorize()
   pushed_options pushed_;

@@ -7,6 +7,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 typedef struct ssl_ctx_st SSL_CTX;
@@ -30,6 +31,17 @@ struct tls_config {
   remote_cert_tls remote_cert = remote_cert_tls::none;  // check peer EKU + keyUsage presence
   std::string cipher_list;      // TLS <= 1.2 (default: OpenVPN's client default list)
   std::string ciphersuites;     // TLS 1.3 (default: OpenSSL's)
+};
+
+// One certificate of the peer's verified chain, as OpenVPN shows it to a tls-verify script
+// (tls_id_N, X509_N_*, tls_serial_N, tls_serial_hex_N, tls_digest_N, tls_digest_sha256_N).
+struct peer_cert {
+  int depth = 0;        // 0 = the peer's own certificate, the highest = the CA
+  std::string subject;  // "C=US, O=x, CN=client1" (X509_NAME_print_ex with OpenVPN's flags)
+  std::vector<std::pair<std::string, std::string>> fields;  // subject entries: ("CN", "client1"), in order
+  std::string serial;       // decimal
+  std::string serial_hex;   // "0a:1b", lower case
+  std::string sha1, sha256; // fingerprints "ab:cd:..."
 };
 
 class tls_context {
@@ -78,6 +90,8 @@ class tls_session {
   bool export_keying_material(std::string_view label, uint8_t* out, size_t len);
   // Peer certificate subject common name ("" if none).
   std::string peer_common_name() const;
+  // The peer's verified chain, depth 0 first; empty without a verified peer certificate.
+  std::vector<peer_cert> peer_chain() const;
   std::string version() const;  // "TLSv1.3"
   std::string cipher() const;   // "TLS_AES_256_GCM_SHA384"
 

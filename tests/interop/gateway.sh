@@ -33,7 +33,7 @@ stop_and_check() {
 
 case_basic() {
   ivg_setup "$dpvpn" 1
-  ivg_server_conf "$IVG_DIR/server.conf"
+  ivg_server_conf "$IVG_DIR/server.conf" "status $IVG_DIR/status.csv 1" "status-version 2"
   ivg_start_dpvpn "$IVG_DIR/server.conf"
   ivg_start_client 1
   ivg_wait_client 1 || ivp_fail "client1 did not connect"
@@ -59,7 +59,17 @@ case_basic() {
   awk -v r="${rate:-0}" 'BEGIN { exit !(r > 0) }' || ivp_fail "iperf3 reported no throughput"
   ivp_log "iperf3 TCP client1 -> gateway: $rate Mbits/sec"
 
+  # `status FILE 1` with status-version 2: openvpn's CSV client list, rewritten every second.
+  sleep 1.5
+  local st
+  st=$(grep "^CLIENT_LIST,client1,$(ivg_client_addr 1):[0-9]*,10.8.0.2," "$IVG_DIR/status.csv") ||
+    { IVP_LOGS+=("$IVG_DIR/status.csv"); ivp_fail "status file has no CLIENT_LIST row for client1"; }
+  awk -F, '{ exit !($6 > 1000000 && $7 > 0) }' <<<"$st" || ivp_fail "status file byte counts look wrong: $st"
+  grep -q "^ROUTING_TABLE,10.8.0.2,client1," "$IVG_DIR/status.csv" || ivp_fail "status file has no ROUTING_TABLE row"
+  ivp_log "status: $st"
+
   stop_and_check
+  grep -q "^END$" "$IVG_DIR/status.csv" || ivp_fail "status file not complete after exit"
   ivp_wait_log "${IVG_CLIENT_LOG[1]}" "SIGUSR1\[soft,server-pushed-connection-reset\]" 10 ||
     ivp_fail "client1 did not see the server-pushed restart"
   ivp_log "PASS basic"

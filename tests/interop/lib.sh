@@ -33,7 +33,8 @@
 #   reneg=N           reneg-sec N          auth=DIGEST    auth DIGEST (CBC ciphers)
 #   proto=udp|tcp     (default udp)        port=N         (default $IVP_PORT)
 #   fallback=CIPHER   data-ciphers-fallback CIPHER
-#   cert=NAME         client cert/key basename in the PKI (default client1; client conf only)
+#   cert=NAME         client cert/key basename in the PKI (default client1; client conf only;
+#                     none: no certificate, for servers with verify-client-cert none|optional)
 #   remote=ADDR       (client conf only, default $IVP_SERVER_ADDR)
 #   verb=N            (default 3)
 #   extra=LINE        any further config line, verbatim (repeatable)
@@ -205,8 +206,10 @@ ivp_client_conf() {
     echo "remote $_ivp_remote $_ivp_port"
     echo "nobind"
     echo "ca $IVP_PKI/ca.crt"
-    echo "cert $IVP_PKI/$_ivp_cert.crt"
-    echo "key $IVP_PKI/$_ivp_cert.key"
+    if [[ $_ivp_cert != none ]]; then
+      echo "cert $IVP_PKI/$_ivp_cert.crt"
+      echo "key $IVP_PKI/$_ivp_cert.key"
+    fi
     echo "remote-cert-tls server"
     [[ $_ivp_proto == tcp ]] || echo "explicit-exit-notify 1"
     _ivp_common_lines client

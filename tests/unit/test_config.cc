@@ -6,11 +6,13 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <string>
 
 #include <unistd.h>
 
 #include "dpvpn/config.h"
+#include "dpvpn/config_known.h"
 
 using namespace dpvpn;
 using namespace dpvpn::cp;
@@ -214,8 +216,8 @@ struct error_case {
 
 const error_case k_errors[] = {
     // unknown, argument counts
-    {"frobnicate 1\n", "server.conf:7: frobnicate: unknown or unsupported directive"},
-    {"--frob\n", "server.conf:7: frob: unknown or unsupported directive"},
+    {"frobnicate 1\n", "server.conf:7: frobnicate: unknown directive (not an OpenVPN 2.6 option; check the spelling)"},
+    {"--frob\n", "server.conf:7: frob: unknown directive (not an OpenVPN 2.6 option; check the spelling)"},
     {"port\n", "server.conf:7: port: expected \"port NUMBER\" (missing arguments)"},
     {"\nport 1 2\n", "server.conf:8: port: expected \"port NUMBER\" (too many arguments)"},
     {"server 10.0.0.0\n", "server.conf:7: server: expected \"server NETWORK NETMASK [nopool]\" (missing arguments)"},
@@ -477,6 +479,154 @@ TEST(config, ipv4_helpers) {
                           "1234.1.1.1", "00.1.1.1"})
     EXPECT_FALSE(parse_ipv4(bad)) << bad;
   EXPECT_EQ(format_ipv4(0xC0000201u), "192.0.2.1");
+}
+
+// Issue 5: every refused line of a file is reported in one error, each with its line and reason.
+TEST(config, unsupported_reported_together) {
+  try {
+    parse(k_base + "tls-groups X25519\nport 1194\nmanagement 127.0.0.1 7505\npkcs12 server.p12\n");
+    FAIL() << "parsed";
+  } catch (const config_error& e) {
+    EXPECT_STREQ(e.what(),
+                 "server.conf: config: 3 lines are not accepted (docs/directives.md):\n"
+                 "  7: tls-groups: not supported by dpvpn yet: OpenSSL's default groups are used (docs/directives.md)\n"
+                 "  9: management: not supported by dpvpn yet: the management interface (docs/directives.md)\n"
+                 "  10: pkcs12: not supported by dpvpn yet: give PEM 'ca', 'cert' and 'key' (docs/directives.md)");
+    EXPECT_EQ(e.line(), 0u);
+    EXPECT_EQ(e.directive(), "config");
+  }
+  // Bad values are listed with them, in file order; one bad line keeps the one-line form.
+  EXPECT_EQ(error_of(k_base + "secret static.key\nport 0\n"),
+            "server.conf: config: 2 lines are not accepted (docs/directives.md):\n"
+            "  7: secret: not supported by dpvpn: static-key mode: deprecated in 2.6, no multi-client server "
+            "(docs/directives.md)\n"
+            "  8: port: expected a number 1..65535, got \"0\"");
+  EXPECT_EQ(error_of(k_base + "ifconfig-pool-linear\n"),
+            "server.conf:7: ifconfig-pool-linear: not supported by dpvpn: removed in OpenVPN 2.6: use 'topology "
+            "subnet' (docs/directives.md)");
+  // A wrong file must not flood the log: 30 lines, then a count.
+  std::string many;
+  for (int i = 0; i < 40; ++i) many += "nonsense" + std::to_string(i) + "\n";
+  std::string err = error_of(many);
+  EXPECT_NE(err.find("server.conf: config: 40 lines are not accepted"), std::string::npos) << err;
+  EXPECT_NE(err.find("\n  30: nonsense29: "), std::string::npos) << err;
+  EXPECT_EQ(err.find("nonsense30"), std::string::npos) << err;
+  EXPECT_NE(err.find("\n  ... and 10 more"), std::string::npos) << err;
+}
+
+TEST(config, client_option) {
+  EXPECT_EQ(error_of(k_base + "remote vpn.example.com 1194\n"),
+            "server.conf:7: remote: is a client option; not valid in a server config");
+  EXPECT_EQ(error_of(k_base + "--auth-user-pass creds.txt\n"),
+            "server.conf:7: auth-user-pass: is a client option; not valid in a server config");
+  // What a server means by it is pushing it.
+  EXPECT_EQ(error_of(k_base + "redirect-gateway def1\n"),
+            "server.conf:7: redirect-gateway: is a client option; not valid in a server config (push it: push "
+            "\"redirect-gateway ...\")");
+  // Per-client options belong in client-config-dir files, as in OpenVPN.
+  EXPECT_EQ(error_of(k_base + "iroute 192.168.20.0 255.255.255.0\n"),
+            "server.conf:7: iroute: only valid in a client-config-dir file or client-connect output, not in the "
+            "server config");
+}
+
+TEST(config, misspelling) {
+  EXPECT_EQ(error_of(k_base + "keepalvie 10 60\n"),
+            "server.conf:7: keepalvie: unknown directive (not an OpenVPN 2.6 option; check the spelling): did you "
+            "mean \"keepalive\"?");
+  EXPECT_EQ(error_of(k_base + "data-cipher AES-256-GCM\n"),
+            "server.conf:7: data-cipher: unknown directive (not an OpenVPN 2.6 option; check the spelling): did you "
+            "mean \"data-ciphers\"?");
+  EXPECT_EQ(error_of(k_base + "Port 1194\n"),  // names are case-sensitive, as in OpenVPN
+            "server.conf:7: Port: unknown directive (not an OpenVPN 2.6 option; check the spelling): did you mean "
+            "\"port\"?");
+  // Far from everything: no guess.
+  EXPECT_EQ(error_of(k_base + "xyzzy\n"),
+            "server.conf:7: xyzzy: unknown directive (not an OpenVPN 2.6 option; check the spelling)");
+  EXPECT_EQ(edit_distance("keepalive", "keepalvie", 5), 2u);
+  EXPECT_EQ(edit_distance("", "abc", 5), 3u);
+  EXPECT_EQ(edit_distance("abcdef", "uvwxyz", 3), 3u);  // cut off at the limit
+}
+
+TEST(config, harmless_ignored) {
+  server_config c = parse(k_base + "tun-ipv6\nsuppress-timestamps\nping-timer-rem\ncomp-noadapt\ndisable-dco\n"
+                                   "persist-local-ip\nbind\nnice 5\nmax-routes 100\n");
+  EXPECT_EQ(c.port, 1194);
+  // An unknown inline block is skipped to its end tag, so its lines are not reported as directives.
+  EXPECT_EQ(error_of(k_base + "<pkcs12>\nMIIB\nfoo bar\n</pkcs12>\n"),
+            "server.conf:7: <pkcs12>: unknown or unsupported inline block");
+}
+
+// docs/directives.md against the parser: each row's status is what start-up does with the name.
+TEST(config, directives_doc) {
+  std::ifstream in(std::string(DPVPN_SOURCE_ROOT) + "/docs/directives.md");
+  ASSERT_TRUE(in);
+  std::map<std::string, std::string> status;  // directive -> status
+  std::string l;
+  while (std::getline(in, l)) {
+    if (!l.starts_with("| `")) continue;
+    auto tick = l.find('`', 3);
+    auto bar = l.find(" | ", tick);
+    auto bar2 = l.find(" | ", bar + 3);
+    ASSERT_TRUE(tick != std::string::npos && bar == tick + 1 && bar2 != std::string::npos) << l;
+    std::string name = l.substr(3, tick - 3), st = l.substr(bar + 3, bar2 - bar - 3);
+    EXPECT_TRUE(status.emplace(name, st).second) << "row twice: " << name;
+    if (st != "supported") {
+      EXPECT_GT(l.size(), bar2 + 4) << "a note is expected: " << l;
+    }
+  }
+  EXPECT_GE(status.size(), 317u);  // 2.6.14's options.c and `openvpn --help`, plus 6 removed ones
+  for (const auto& [name, st] : status) {
+    const openvpn_option* o = find_openvpn_option(name);
+    std::string err = error_of(k_base + name + "\n");
+    bool refused = err.find(": not supported by dpvpn") != std::string::npos ||
+                   err.find(": is a client option") != std::string::npos ||
+                   err.find(": only valid in a client-config-dir") != std::string::npos ||
+                   err.find(": unknown directive") != std::string::npos;
+    SCOPED_TRACE(name + " (" + st + "): " + err);
+    if (st == "supported" || st == "supported differently" || st == "ignored (harmless)") {
+      EXPECT_TRUE(!refused || (o != nullptr && o->kind == option_class::ccd_only && st == "supported"));
+      if (st == "ignored (harmless)" && o != nullptr) {
+        EXPECT_EQ(o->kind, option_class::ignored);
+      }
+    } else if (st == "not yet") {
+      ASSERT_NE(o, nullptr);
+      EXPECT_EQ(o->kind, option_class::not_yet);
+    } else if (st == "not planned") {
+      ASSERT_NE(o, nullptr);
+      EXPECT_EQ(o->kind, option_class::not_planned);
+    } else if (st == "client only") {
+      ASSERT_NE(o, nullptr);
+      EXPECT_EQ(o->kind, option_class::client_only);
+    } else {
+      ADD_FAILURE() << "unknown status";
+    }
+  }
+  for (const auto& o : openvpn_options()) EXPECT_TRUE(status.count(std::string(o.name))) << "no row: " << o.name;
+}
+
+TEST(config, shipped_ccd_example) {
+  std::string root = DPVPN_SOURCE_ROOT, path = root + "/conf/server-ccd.conf";
+  server_config c = parse_server_config(path);
+  EXPECT_EQ(format_ipv4(c.server->network), "10.9.0.0");
+  ASSERT_TRUE(c.server_ipv6);
+  EXPECT_EQ(format_ipv6_net(*c.server_ipv6), "fd00:9::/64");
+  EXPECT_EQ(c.client_config_dir, root + "/conf/ccd");
+  EXPECT_TRUE(std::filesystem::is_regular_file(c.client_config_dir + "/branch1"));
+  EXPECT_FALSE(c.ccd_exclusive);
+  EXPECT_FALSE(c.duplicate_cn);
+  EXPECT_TRUE(c.client_to_client);
+  EXPECT_EQ(c.routes, (std::vector<route4>{{0xC0A81400u, 0xFFFFFF00u}}));
+  EXPECT_EQ(c.push, (std::vector<std::string>{"route 192.168.10.0 255.255.255.0", "route 192.168.20.0 255.255.255.0",
+                                              "dhcp-option DNS 10.9.0.1"}));
+  EXPECT_EQ(c.push_ping, 10u);
+  EXPECT_EQ(c.push_ping_restart, 60u);
+  EXPECT_EQ(c.script_security, 2u);
+  EXPECT_EQ(c.auth_user_pass_verify, (std::vector<std::string>{root + "/conf/scripts/auth-users.sh"}));
+  EXPECT_FALSE(c.auth_user_pass_via_env);
+  EXPECT_EQ(access(c.auth_user_pass_verify[0].c_str(), X_OK), 0) << "the example script must be executable";
+  EXPECT_EQ(c.max_clients, 100u);
+  EXPECT_EQ(c.ifconfig_pool_persist_path, root + "/conf/ipp.txt");
+  EXPECT_EQ(c.ifconfig_pool_persist_interval, 600u);
 }
 
 }  // namespace

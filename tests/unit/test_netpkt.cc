@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Outer headers: checksum against a naive RFC 1071 sum, frame parsing edge cases, ARP replies,
-// outer IPv4/UDP building (the kernel-visible checksums must verify).
+// outer IPv4/UDP building (the kernel-visible checksums must verify), inner IPv6 parsing and the
+// TCP MSS clamp for inner IPv4 and IPv6.
 #include <gtest/gtest.h>
 
 #include <random>
@@ -131,6 +132,34 @@ TEST(netpkt, inner_v4_addresses) {
   EXPECT_FALSE(inner_v4_addrs(ip, 20, s, d));
 }
 
+TEST(netpkt, inner_v6_addresses) {
+  std::vector<uint8_t> ip(40 + 12, 0);
+  ip[0] = 0x60;
+  wire::put_u16(ip.data() + 4, 12);
+  ip[6] = k_proto_udp;
+  for (int i = 0; i < 16; ++i) {
+    ip[8 + i] = static_cast<uint8_t>(0x20 + i);
+    ip[24 + i] = static_cast<uint8_t>(0x40 + i);
+  }
+  inner_v6 h;
+  ASSERT_TRUE(inner_v6_addrs(ip.data(), ip.size(), h));
+  EXPECT_EQ(h.src, ip.data() + 8);
+  EXPECT_EQ(h.dst, ip.data() + 24);
+  EXPECT_EQ(h.next_header, k_proto_udp);
+  EXPECT_EQ(ip_version(ip.data(), ip.size()), 6u);
+  EXPECT_FALSE(inner_v6_addrs(ip.data(), ip.size() - 1, h));  // payload length says 12, 11 follow
+  ip.push_back(0);
+  EXPECT_FALSE(inner_v6_addrs(ip.data(), ip.size(), h));      // a trailing byte it does not cover
+  ip.pop_back();
+  EXPECT_FALSE(inner_v6_addrs(ip.data(), 39, h));             // no whole header
+  wire::put_u16(ip.data() + 4, 0);                            // jumbogram / header only
+  EXPECT_TRUE(inner_v6_addrs(ip.data(), 40, h));
+  EXPECT_FALSE(inner_v6_addrs(ip.data(), ip.size(), h));
+  ip[0] = 0x45;
+  EXPECT_FALSE(inner_v6_addrs(ip.data(), 40, h));
+  EXPECT_EQ(ip_version(ip.data(), 0), 0u);
+}
+
 // An IPv4/TCP packet with the given options and payload, checksums correct.
 std::vector<uint8_t> tcp_packet(uint8_t flags, const std::vector<uint8_t>& opts, size_t payload = 0) {
   const size_t doff = 20 + opts.size();
@@ -246,6 +275,87 @@ TEST(netpkt_mss, malformed_options_and_headers_left_untouched) {
   auto v6 = p;
   v6[0] = 0x60;
   check(v6, v6.size());
+}
+
+// An IPv6 packet with the given extension headers (already chained: ext[0] is the first one's
+// next-header byte and so on) before a TCP segment, upper-layer checksum correct (RFC 8200 §8.1).
+std::vector<uint8_t> tcp6_packet(uint8_t flags, const std::vector<uint8_t>& opts, uint8_t first_nh = k_proto_tcp,
+                                 const std::vector<uint8_t>& ext = {}) {
+  const auto v4 = tcp_packet(flags, opts, 3);
+  const std::vector<uint8_t> tcp(v4.begin() + 20, v4.end());
+  std::vector<uint8_t> p(40, 0);
+  p[0] = 0x60;
+  wire::put_u16(p.data() + 4, static_cast<uint16_t>(ext.size() + tcp.size()));
+  p[6] = first_nh;
+  p[7] = 64;
+  for (int i = 0; i < 16; ++i) {
+    p[8 + i] = static_cast<uint8_t>(i == 0 ? 0xfd : i);
+    p[24 + i] = static_cast<uint8_t>(0xa0 + i * 3);
+  }
+  p.insert(p.end(), ext.begin(), ext.end());
+  const size_t t = p.size();
+  p.insert(p.end(), tcp.begin(), tcp.end());
+  wire::put_u16(p.data() + t + 16, 0);
+  uint32_t ps = naive_sum(p.data() + 8, 32) + static_cast<uint32_t>(tcp.size()) + k_proto_tcp;
+  wire::put_u16(p.data() + t + 16, static_cast<uint16_t>(~naive_sum(p.data() + t, tcp.size(), ps) & 0xffff));
+  return p;
+}
+
+bool tcp6_checksum_ok(const std::vector<uint8_t>& p, size_t tcp_off) {
+  const size_t l4 = p.size() - tcp_off;
+  uint32_t ps = naive_sum(p.data() + 8, 32) + static_cast<uint32_t>(l4) + k_proto_tcp;
+  return naive_sum(p.data() + tcp_off, l4, ps) == 0xffff;
+}
+
+TEST(netpkt_mss, ipv6_syn_is_clamped_and_checksum_verifies) {
+  const std::vector<uint8_t> opts = {2, 4, 0x05, 0xa0, 4, 2, 1, 1};  // MSS 1440 (1500 - 60), SACK ok
+  auto p = tcp6_packet(k_syn, opts);
+  ASSERT_TRUE(tcp6_checksum_ok(p, 40));
+  EXPECT_EQ(tcp_mss_clamp_v6(p.data(), p.size(), 1380), mss_result::clamped);
+  EXPECT_EQ(wire::get_u16(p.data() + 40 + 22), 1380);
+  EXPECT_TRUE(tcp6_checksum_ok(p, 40));
+  EXPECT_EQ(tcp_mss_clamp_v6(p.data(), p.size(), 1380), mss_result::within);
+  EXPECT_EQ(tcp_mss_clamp(p.data(), p.size(), 1380), mss_result::malformed);  // the IPv4 one refuses it
+  auto v4 = tcp_packet(k_syn, opts);
+  EXPECT_EQ(tcp_mss_clamp_v6(v4.data(), v4.size(), 1380), mss_result::malformed);
+}
+
+TEST(netpkt_mss, ipv6_extension_headers) {
+  const std::vector<uint8_t> opts = {1, 2, 4, 0x05, 0xa0, 1, 1, 0};  // MSS at an odd offset
+  // Hop-by-hop (PadN to 8 bytes), then destination options 16 bytes long, then TCP.
+  const std::vector<uint8_t> hbh_dst = {60, 0, 1, 4, 0, 0, 0, 0,
+                                        k_proto_tcp, 1, 1, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+  auto p = tcp6_packet(k_syn, opts, 0, hbh_dst);
+  ASSERT_TRUE(tcp6_checksum_ok(p, 64));
+  EXPECT_EQ(tcp_mss_clamp_v6(p.data(), p.size(), 1200), mss_result::clamped);
+  EXPECT_EQ(wire::get_u16(p.data() + 64 + 23), 1200);
+  EXPECT_TRUE(tcp6_checksum_ok(p, 64));
+  // A first fragment carries the TCP header; a later one does not.
+  const std::vector<uint8_t> frag0 = {k_proto_tcp, 0, 0x00, 0x01, 0, 0, 0, 9};  // offset 0, M set
+  auto f0 = tcp6_packet(k_syn, opts, 44, frag0);
+  EXPECT_EQ(tcp_mss_clamp_v6(f0.data(), f0.size(), 1200), mss_result::clamped);
+  EXPECT_TRUE(tcp6_checksum_ok(f0, 48));
+  const std::vector<uint8_t> frag1 = {k_proto_tcp, 0, 0x00, 0x08, 0, 0, 0, 9};  // offset 1
+  auto f1 = tcp6_packet(k_syn, opts, 44, frag1);
+  const auto f1_before = f1;
+  EXPECT_EQ(tcp_mss_clamp_v6(f1.data(), f1.size(), 1200), mss_result::not_syn);
+  EXPECT_EQ(f1, f1_before);
+  // ESP, UDP, no next header, a non-SYN: untouched.
+  auto esp = tcp6_packet(k_syn, opts, 50);
+  EXPECT_EQ(tcp_mss_clamp_v6(esp.data(), esp.size(), 1200), mss_result::not_syn);
+  auto udp = tcp6_packet(k_syn, opts, k_proto_udp);
+  EXPECT_EQ(tcp_mss_clamp_v6(udp.data(), udp.size(), 1200), mss_result::not_syn);
+  auto ack = tcp6_packet(k_ack, opts);
+  EXPECT_EQ(tcp_mss_clamp_v6(ack.data(), ack.size(), 1200), mss_result::not_syn);
+  // An extension header that runs past the packet, and an inconsistent payload length.
+  auto over = tcp6_packet(k_syn, opts, 0, {k_proto_tcp, 200, 1, 4, 0, 0, 0, 0});
+  EXPECT_EQ(tcp_mss_clamp_v6(over.data(), over.size(), 1200), mss_result::malformed);
+  auto cut = tcp6_packet(k_syn, opts);
+  EXPECT_EQ(tcp_mss_clamp_v6(cut.data(), cut.size() - 1, 1200), mss_result::malformed);
+  auto eight = tcp6_packet(k_syn, opts, 60, {60, 0, 1, 4, 0, 0, 0, 0});  // a chain of 9 options headers
+  for (int i = 0; i < 8; ++i) eight.insert(eight.begin() + 40, {60, 0, 1, 4, 0, 0, 0, 0});
+  wire::put_u16(eight.data() + 4, static_cast<uint16_t>(eight.size() - 40));
+  EXPECT_EQ(tcp_mss_clamp_v6(eight.data(), eight.size(), 1200), mss_result::not_syn);
 }
 
 TEST(netpkt_mss, incremental_update_matches_recompute) {

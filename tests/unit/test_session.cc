@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: MIT
 // Session and server_front behaviour on a perfect wire: cookies (spoofed resets create no state),
-// hostile packets into a live session, drop reasons, AUTH_FAILED, NCP failure, hand-window.
+// hostile packets into a live session, drop reasons, AUTH_FAILED, NCP failure, hand-window,
+// compression framing (§9.1) agreed through config and push.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
 #include <filesystem>
 #include <random>
 
+#include "dpvpn/data_keys.h"
 #include "dpvpn/packet.h"
 #include "dpvpn/server_front.h"
 #include "dpvpn/session.h"
@@ -253,6 +255,117 @@ TEST(session, hand_window_expires_without_a_server) {
   EXPECT_LE(t, f.now + 61'000u);
   EXPECT_GE(sent, 5);  // resets retransmitted at 2, 4, 8, 16, 32 s backoff
   EXPECT_LE(sent, 8);
+}
+
+// ---- compression framing (§9.1) -------------------------------------------------------------
+
+TEST(comp_framing, pushed_option_lists_map_to_framing) {
+  struct row {
+    int n;
+    std::vector<std::string> opts;
+    std::optional<comp_framing> want;
+  };
+  const row rows[] = {
+      {1, {}, std::nullopt},
+      {2, {"ping 10", "topology subnet"}, std::nullopt},
+      {3, {"comp-lzo no"}, comp_framing::lzo_no},
+      {4, {"comp-lzo"}, comp_framing::lzo_no},
+      {5, {"comp-lzo yes"}, comp_framing::lzo_no},
+      {6, {"comp-lzo adaptive"}, comp_framing::lzo_no},
+      {7, {"compress"}, comp_framing::stub},
+      {8, {"compress stub"}, comp_framing::stub},
+      {9, {"compress lz4"}, comp_framing::stub},
+      {10, {"compress stub-v2"}, comp_framing::stub_v2},
+      {11, {"compress lz4-v2"}, comp_framing::stub_v2},
+      {12, {"compress lzo"}, comp_framing::lzo_no},
+      {13, {"comp-lzo no", "compress stub-v2"}, comp_framing::stub_v2},  // the last one wins
+      {14, {"compress bogus"}, std::nullopt},
+      {15, {"comp-lzone"}, std::nullopt},
+  };
+  for (const row& r : rows) EXPECT_EQ(pushed_framing(r.opts), r.want) << "row " << r.n;
+}
+
+struct comp_run {
+  std::vector<session_event> sev, cev;
+  std::unique_ptr<data_keys> sk = std::make_unique<data_keys>(true, data_key_params{});
+  std::unique_ptr<data_keys> ck = std::make_unique<data_keys>(false, data_key_params{});
+};
+
+// Connects a client to a server that pushes `push`, installs both sides' keys with the framing
+// each key_ready event carries.
+void connect_with(fixture& f, const std::vector<std::string>& push, comp_run& run) {
+  session server(f.scfg, f.now), client(f.ccfg, f.now);
+  client.start(f.now);
+  pump(client, server, f.now, &run.cev, &run.sev, false);
+  ASSERT_TRUE(has(run.sev, session_event_type::auth_request));
+  server.authorize(true, push, "", f.now);
+  pump(client, server, f.now, &run.cev, &run.sev, false);
+  ASSERT_TRUE(client.established());
+  std::string err;
+  for (auto& [evs, dk] : {std::pair{&run.sev, run.sk.get()}, std::pair{&run.cev, run.ck.get()}}) {
+    for (const session_event& e : *evs) {
+      if (e.type != session_event_type::key_ready) continue;
+      ASSERT_TRUE(dk->install(e.key_id, e.key, e.cipher, e.digest, f.now / 1000, &err)) << err;
+      dk->framing = e.framing;
+    }
+  }
+  EXPECT_EQ(server.framing(), run.sk->framing);
+  EXPECT_EQ(client.framing(), run.ck->framing);
+}
+
+// One IP-looking packet client -> server and one back; returns the server's open error.
+dc_err exchange(comp_run& run) {
+  static auto eng = crypto::engine::create();
+  const uint8_t ip[] = {0x45, 0, 0, 20, 1, 2, 3, 4, 64, 17, 0, 0, 10, 8, 0, 2, 10, 8, 0, 1};
+  owned_buf up(ip);
+  if (run.ck->seal(*eng, up.view(), 0, 0) != dc_err::ok) return dc_err::crypto_failure;
+  auto r = run.sk->open(*eng, up.view(), 0);
+  if (r.err != dc_err::ok) return r.err;
+  if (up.bytes() != std::vector<uint8_t>(std::begin(ip), std::end(ip))) return dc_err::bad_framing;
+  owned_buf down(ip);
+  if (run.sk->seal(*eng, down.view(), 0, 0) != dc_err::ok) return dc_err::crypto_failure;
+  r = run.ck->open(*eng, down.view(), 0);
+  if (r.err != dc_err::ok) return r.err;
+  return down.bytes() == std::vector<uint8_t>(std::begin(ip), std::end(ip)) ? dc_err::ok : dc_err::bad_framing;
+}
+
+// A 2.4-era deployment: `comp-lzo no` in both configs, nothing pushed; both frame with 0xFA.
+TEST(comp_framing, server_and_client_config_agree_without_a_push) {
+  if (pki().empty()) GTEST_SKIP() << "no PKI";
+  fixture f;
+  f.scfg.comp = f.ccfg.comp = comp_framing::lzo_no;
+  comp_run run;
+  connect_with(f, {"ping 10"}, run);
+  EXPECT_EQ(run.sk->framing, comp_framing::lzo_no);
+  EXPECT_EQ(run.ck->framing, comp_framing::lzo_no);
+  EXPECT_EQ(exchange(run), dc_err::ok);
+}
+
+// A pushed `compress stub-v2` (e.g. from client-connect) decides both sides' framing.
+TEST(comp_framing, a_pushed_option_sets_both_sides) {
+  if (pki().empty()) GTEST_SKIP() << "no PKI";
+  for (auto [opt, want] : {std::pair{"compress stub-v2", comp_framing::stub_v2},
+                           std::pair{"compress", comp_framing::stub}, std::pair{"comp-lzo no", comp_framing::lzo_no}}) {
+    fixture f;
+    comp_run run;
+    connect_with(f, {"ping 10", opt}, run);
+    EXPECT_EQ(run.sk->framing, want) << opt;
+    EXPECT_EQ(run.ck->framing, want) << opt;
+    EXPECT_EQ(exchange(run), dc_err::ok) << opt;
+  }
+}
+
+// The server frames every client with its own setting (openvpn does not push it): a client
+// without `comp-lzo` is then out of step, and its packets are refused as bad framing.
+TEST(comp_framing, a_mismatch_is_a_counted_framing_error) {
+  if (pki().empty()) GTEST_SKIP() << "no PKI";
+  fixture f;
+  f.scfg.comp = comp_framing::lzo_no;
+  comp_run run;
+  connect_with(f, {"ping 10"}, run);
+  EXPECT_EQ(run.sk->framing, comp_framing::lzo_no);
+  EXPECT_EQ(run.ck->framing, comp_framing::none);
+  EXPECT_EQ(exchange(run), dc_err::bad_framing);
 }
 
 }  // namespace

@@ -116,6 +116,19 @@ void handshake_and_check(tls_context& cctx, tls_context& sctx, const char* want_
   EXPECT_EQ(cl.cipher(), sv.cipher());
   EXPECT_EQ(sv.peer_common_name(), "client1");
   EXPECT_EQ(cl.peer_common_name(), "server");
+  // tls-verify's view of the chain: the client's certificate, then the CA (gen-test-pki.sh).
+  const std::vector<peer_cert> chain = sv.peer_chain();
+  ASSERT_EQ(chain.size(), 2u);
+  EXPECT_EQ(chain[0].depth, 0);
+  EXPECT_EQ(chain[1].depth, 1);
+  EXPECT_TRUE(chain[0].subject.ends_with(", CN=client1")) << chain[0].subject;
+  EXPECT_TRUE(chain[1].subject.starts_with("O=")) << chain[1].subject;
+  EXPECT_EQ(chain[0].fields.back(), (std::pair<std::string, std::string>{"CN", "client1"}));
+  EXPECT_FALSE(chain[0].serial.empty());
+  EXPECT_EQ(chain[0].serial.find_first_not_of("0123456789"), std::string::npos) << chain[0].serial;
+  EXPECT_EQ(chain[0].sha256.size(), 32u * 3 - 1);
+  EXPECT_EQ(chain[0].sha1.size(), 20u * 3 - 1);
+  EXPECT_NE(chain[0].sha256, chain[1].sha256);
 
   // §5.3 / §7.1: both ends export the same 256 bytes; the two labels differ.
   key2 a{}, b{}, da{}, db{};
@@ -329,6 +342,7 @@ TEST_F(tls_engine, client_without_certificate) {
   pump(cl, sv);
   EXPECT_TRUE(sv.handshake_done()) << sv.error();
   EXPECT_EQ(sv.peer_common_name(), "");
+  EXPECT_TRUE(sv.peer_chain().empty());
 }
 
 TEST_F(tls_engine, verify_client_none_does_not_ask) {
@@ -340,6 +354,7 @@ TEST_F(tls_engine, verify_client_none_does_not_ask) {
   pump(cl, sv);
   EXPECT_TRUE(sv.handshake_done()) << sv.error();
   EXPECT_EQ(sv.peer_common_name(), "");
+  EXPECT_TRUE(sv.peer_chain().empty());
 }
 
 TEST_F(tls_engine, garbage_ciphertext_fails_cleanly) {
