@@ -12,6 +12,7 @@
 
 #include "dpvpn/config_known.h"
 #include "dpvpn/static_key.h"
+#include "dpvpn/tls_engine.h"
 
 namespace dpvpn::cp {
 
@@ -188,6 +189,25 @@ void set_data_ciphers(ctx& c, args a) {
   c.cfg.data_ciphers = std::move(list);
 }
 
+// A TLS setting OpenSSL must accept (tls-cipher, tls-groups, ...): refused here with its line,
+// rather than when the TLS context is built after parsing.
+std::string tls_arg(ctx& c, const std::string& v) {
+  std::string err = proto::tls_check_setting(c.directive, v);
+  if (!err.empty()) c.fail(err + ", got " + shown(v));
+  return v;
+}
+
+// remote-cert-ku HEX: keyUsage bits as openvpn numbers them (digitalSignature = 80, ... 01).
+unsigned key_usage_arg(ctx& c, const std::string& h) {
+  std::string_view d = h;
+  if (d.starts_with("0x") || d.starts_with("0X")) d.remove_prefix(2);
+  unsigned v = 0;
+  auto [end, ec] = std::from_chars(d.data(), d.data() + d.size(), v, 16);
+  if (d.empty() || ec != std::errc() || end != d.data() + d.size() || v == 0 || v > 0xFFFF)
+    c.fail("expected key usage bits in hex such as 80 or a0, got " + shown(h));
+  return v;
+}
+
 constexpr std::string_view k_dev_types[] = {"tun", "tap"};
 constexpr std::string_view k_topologies[] = {"net30", "p2p", "subnet"};
 constexpr std::string_view k_verify_modes[] = {"none", "optional", "require"};
@@ -203,9 +223,9 @@ constexpr std::string_view k_directions[] = {"0", "1"};
 // except `push`, which accumulates (OpenVPN does the same).
 constexpr directive_row k_directives[] = {
   // transport
+  // `local` twice, once per family, makes the gateway answer on both (openvpn 2.7 also takes
+  // several `local` lines); a second one of the same family overrides the first.
   {"local", 1, 1, "local ADDRESS", [](ctx& c, args a) {
-     c.cfg.local.reset();
-     c.cfg.local6.reset();
      if (auto v6 = a[0].find(':') != std::string::npos ? parse_ipv6(a[0]) : std::nullopt) c.cfg.local6 = *v6;
      else if (auto v4 = parse_ipv4(a[0])) c.cfg.local = *v4;
      else c.fail("expected an IPv4 or IPv6 address such as 192.0.2.1 or 2001:db8::1, got " + shown(a[0]));
@@ -361,7 +381,35 @@ constexpr directive_row k_directives[] = {
      constexpr std::string_view kinds[] = {"client"};  // a server checks its clients' certificates
      c.word(a[0], kinds);
      c.cfg.remote_cert_tls_client = true;
+     c.cfg.remote_cert_ku = {proto::k_ku_required};  // openvpn: keyUsage present + this EKU
+     c.cfg.remote_cert_eku = "TLS Web Client Authentication";
    }},
+  {"remote-cert-ku", 0, 15, "remote-cert-ku [HEX ...]", [](ctx& c, args a) {
+     c.cfg.remote_cert_ku = {proto::k_ku_required};  // no values: the extension must be present
+     if (!a.empty()) c.cfg.remote_cert_ku.clear();
+     for (const auto& h : a) c.cfg.remote_cert_ku.push_back(key_usage_arg(c, h));
+   }},
+  {"remote-cert-eku", 1, 1, "remote-cert-eku OID|NAME", [](ctx& c, args a) { c.cfg.remote_cert_eku = tls_arg(c, a[0]); }},
+  {"verify-x509-name", 1, 2, "verify-x509-name NAME [subject|name|name-prefix]", [](ctx& c, args a) {
+     constexpr std::string_view types[] = {"subject", "name", "name-prefix"};
+     if (a[0].empty()) c.fail("expected a name, got \"\"");
+     c.cfg.verify_x509_type = static_cast<x509_name_type>(1 + (a.size() == 2 ? c.word(a[1], types) : 0));
+     c.cfg.verify_x509_name = a[0];
+   }},
+  {"x509-username-field", 1, 15, "x509-username-field [ext:]FIELD ...", [](ctx& c, args a) {
+     c.cfg.x509_username_fields.clear();
+     for (const auto& f : a) c.cfg.x509_username_fields.push_back(tls_arg(c, proto::normalize_username_field(f)));
+   }},
+  {"tls-version-max", 1, 1, "tls-version-max 1.0|1.1|1.2|1.3", [](ctx& c, args a) {
+     c.cfg.tls_version_max = static_cast<tls_version>(c.word(a[0], k_tls_versions));
+   }},
+  {"tls-cipher", 1, 1, "tls-cipher CIPHER[:CIPHER...]", [](ctx& c, args a) { c.cfg.tls_cipher = tls_arg(c, a[0]); }},
+  {"tls-ciphersuites", 1, 1, "tls-ciphersuites SUITE[:SUITE...]", [](ctx& c, args a) { c.cfg.tls_ciphersuites = tls_arg(c, a[0]); }},
+  {"tls-groups", 1, 1, "tls-groups GROUP[:GROUP...]", [](ctx& c, args a) { c.cfg.tls_groups = tls_arg(c, a[0]); }},
+  {"ecdh-curve", 1, 1, "ecdh-curve NAME", [](ctx& c, args a) { c.cfg.ecdh_curve = a[0]; }},
+  {"tls-cert-profile", 1, 1, "tls-cert-profile legacy|preferred|suiteb|insecure", [](ctx& c, args a) { c.cfg.tls_cert_profile = tls_arg(c, a[0]); }},
+  {"extra-certs", 1, 1, "extra-certs FILE", [](ctx& c, args a) { c.cfg.extra_certs = c.file_arg(a[0]); }},
+  {"capath", 1, 1, "capath DIRECTORY", [](ctx& c, args a) { c.cfg.capath = c.path_arg(a[0]); }},
   {"tls-version-min", 1, 2, "tls-version-min 1.2|1.3 [or-highest]", [](ctx& c, args a) {
      c.cfg.tls_version_min = static_cast<tls_version>(c.word(a[0], k_tls_versions));
      c.cfg.tls_version_min_or_highest = false;
@@ -493,6 +541,7 @@ constexpr inline_row k_inline[] = {
     {"tls-crypt", &server_config::tls_crypt},
     {"tls-crypt-v2", &server_config::tls_crypt_v2},
     {"crl-verify", &server_config::crl_verify},
+    {"extra-certs", &server_config::extra_certs},
     {"auth-gen-token-secret", &server_config::auth_gen_token_secret},
 };
 
@@ -602,7 +651,7 @@ void cross_check(ctx& c) {
   };
   missing("server", "\"server NETWORK NETMASK\" (the VPN subnet)");
   missing("dev", "\"dev tun\"");
-  missing("ca", "\"ca FILE\" or a <ca> block");
+  if (cfg.capath.empty()) missing("ca", "\"ca FILE\", a <ca> block or \"capath DIRECTORY\"");
   missing("cert", "\"cert FILE\" or a <cert> block");
   missing("key", "\"key FILE\" or a <key> block");
 
@@ -661,6 +710,17 @@ void cross_check(ctx& c) {
 
   if (!cfg.data_ciphers_fallback) cfg.data_ciphers_fallback = cfg.cipher;
 
+  // auth-gen-token renews its token every RENEWAL seconds (else reneg-sec): openvpn asks for a
+  // finite interval of at least two hand-windows.
+  if (cfg.auth_gen_token) {
+    const unsigned renewal = cfg.auth_gen_token_renewal ? cfg.auth_gen_token_renewal : cfg.reneg_sec_max;
+    if (renewal == 0)
+      c.fail_at(c.line_of("auth-gen-token"), "auth-gen-token", "expected a finite reneg-sec (or a RENEWAL time)");
+    if (renewal < 2 * cfg.hand_window)
+      c.fail_at(c.line_of("auth-gen-token"), "auth-gen-token",
+                "expected a renewal time of at least two hand-windows (" + std::to_string(2 * cfg.hand_window) + " s)");
+  }
+
   // Addressing: the IPv4 pool must lie in the VPN subnet; IPv6 pools need server-ipv6.
   if (cfg.ifconfig_pool) {
     const uint32_t net = cfg.server->network, mask = cfg.server->netmask;
@@ -673,11 +733,16 @@ void cross_check(ctx& c) {
   if (cfg.ccd_exclusive && cfg.client_config_dir.empty())
     c.fail_at(c.line_of("ccd-exclusive"), "ccd-exclusive", "expected a client-config-dir line as well");
 
-  // The WAN side is IPv4 for now: refuse IPv6 outright rather than listen on the wrong family.
-  if (cfg.local6)
-    c.fail_at(c.line_of("local"), "local", "expected an IPv4 address: the IPv6 WAN (proto udp6) is not supported yet");
-  if (cfg.proto_family == ip_family::v6)
-    c.fail_at(c.line_of("proto"), "proto", "expected udp or udp4: the IPv6 WAN (proto udp6) is not supported yet");
+  // The WAN families. The dataplane owns its addresses rather than binding a wildcard socket, so
+  // it answers on the `local` addresses only (the gateway refuses to start without one): plain
+  // `udp` on whichever are given; `udp4` takes no IPv6 `local`; `udp6` needs an IPv6 one, and
+  // an IPv4 `local` beside it answers too (openvpn's udp6 socket is dual-stack by default).
+  if (cfg.proto_family == ip_family::v4 && cfg.local6)
+    c.fail_at(c.line_of("local"), "local", "expected an IPv4 address with proto udp4 (proto udp or udp6 for an IPv6 WAN)");
+  if (cfg.proto_family == ip_family::v6 && !cfg.local6)
+    c.fail_at(c.line_of("proto"), "proto",
+              "expected a `local` line with an IPv6 address as well: with proto udp6 the gateway answers on "
+              "the IPv6 address it is given (it binds no wildcard socket)");
 
   // OpenVPN refuses to run user scripts below script-security 2, and to put passwords into the
   // environment below 3; it finds out when a client connects, dpvpn at start-up.
@@ -754,6 +819,10 @@ server_config parse_server_config_text(std::string_view text, const std::string&
   }
   if (!errors.empty()) throw combined_config_error(name, errors);
   cross_check(c);
+  // openvpn: "--tls-version-min bigger than --tls-version-max" (or-highest changes nothing here:
+  // OpenSSL 3 knows every version up to 1.3).
+  if (c.cfg.tls_version_max && c.cfg.tls_version_min && *c.cfg.tls_version_min > *c.cfg.tls_version_max)
+    c.fail_at(c.line_of("tls-version-max"), "tls-version-max", "expected a version >= tls-version-min");
   return std::move(c.cfg);
 }
 

@@ -47,28 +47,35 @@ gateway_control::gateway_control(const server_config& cfg, control_setup setup, 
 
 gateway_control::~gateway_control() = default;
 
-void gateway_control::send_frame(uint16_t worker, uint32_t ip, uint16_t port, const net::mac& mac,
+void gateway_control::send_frame(uint16_t worker, const net::outer_addr& to, const net::mac& mac,
                                  std::span<const uint8_t> payload) {
   rte_mbuf* m = rte_pktmbuf_alloc(sh_.pool);
   if (!m) {
     ++ctl_tx_dropped_;
     return;
   }
-  auto* h = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, static_cast<uint16_t>(net::k_outer_v4 + payload.size())));
+  const bool v4 = net::is_v4_mapped(to.ip);
+  const size_t hdr = v4 ? net::k_outer_v4 : net::k_outer_v6;
+  auto* h = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, static_cast<uint16_t>(hdr + payload.size())));
   if (!h) {
     rte_pktmbuf_free(m);
     ++ctl_tx_dropped_;
     return;
   }
-  net::udp_endpoints e;
-  e.src_mac = sh_.cfg.wan_mac;
-  e.dst_mac = mac;
-  e.src_ip = sh_.cfg.local_ip;
-  e.dst_ip = ip;
-  e.src_port = sh_.cfg.local_port;
-  e.dst_port = port;
-  std::memcpy(h + net::k_outer_v4, payload.data(), payload.size());
-  net::write_outer_v4(h, e, payload.size(), 0, true);
+  std::memcpy(h + hdr, payload.data(), payload.size());
+  if (v4) {
+    net::udp_endpoints e;
+    e.src_mac = sh_.cfg.wan_mac;
+    e.dst_mac = mac;
+    e.src_ip = sh_.cfg.local_ip;
+    e.dst_ip = net::v4_of(to.ip);
+    e.src_port = sh_.cfg.local_port;
+    e.dst_port = to.port;
+    net::write_outer_v4(h, e, payload.size(), 0, true);
+  } else {
+    const net::udp6_endpoints e{sh_.cfg.wan_mac, mac, sh_.cfg.local_ip6, to.ip, sh_.cfg.local_port, to.port};
+    net::write_outer_v6(h, e, payload.size());
+  }
   if (rte_ring_sp_enqueue(sh_.lcores[worker]->ctl_tx, m) != 0) {
     rte_pktmbuf_free(m);
     ++ctl_tx_dropped_;
@@ -133,24 +140,25 @@ void gateway_control::poll_signals(uint64_t now_ms) {
 // when the client echoes our cookie. `old` (if any) is replaced then. Returns the new client or null.
 gateway_control::client* gateway_control::first_contact(const dp::mbuf_meta& mm, std::span<const uint8_t> pkt,
                                                          uint64_t now_ms, client* old) {
-  uint8_t addr[6];
-  wire::put_u32(addr, mm.src_ip);
-  wire::put_u16(addr + 4, mm.src_port);
+  // The cookie's address bytes (§4.2): the 16 address bytes (IPv4 v4-mapped) and the port.
+  uint8_t addr[18];
+  std::memcpy(addr, mm.src.ip.data(), 16);
+  wire::put_u16(addr + 16, mm.src.port);
   auto r = front_.on_packet(pkt, addr, now_ms);
   if (r.v == proto::server_front::verdict::reply) {
-    send_frame(mm.from_worker, mm.src_ip, mm.src_port, mm.src_mac, r.reply);
+    send_frame(mm.from_worker, mm.src, mm.src_mac, r.reply);
     return nullptr;
   }
   if (r.v == proto::server_front::verdict::drop) {
     ++front_dropped_;
     return nullptr;
   }
-  if (!admit_new_session(mm.src_ip, mm.src_port, now_ms)) return nullptr;  // connect-freq
+  if (!admit_new_session(mm.src, now_ms)) return nullptr;  // connect-freq
   if (old) {
     teardown(*old, "client restarted (new session from the same address)");
-    clients_.erase((uint64_t{mm.src_ip} << 16) | mm.src_port);
+    clients_.erase(mm.src);
   }
-  client* c = create_client(mm.src_ip, mm.src_port, mm.src_mac, mm.from_worker, now_ms);
+  client* c = create_client(mm.src, mm.src_mac, mm.from_worker, now_ms);
   if (c && r.v == proto::server_front::verdict::accept)
     c->s->accept_cookie(r.ours, r.theirs, r.has_kc ? &r.kc : nullptr, now_ms);
   return c;
@@ -159,8 +167,7 @@ gateway_control::client* gateway_control::first_contact(const dp::mbuf_meta& mm,
 void gateway_control::on_frame(rte_mbuf* m, uint64_t now_ms) {
   const dp::mbuf_meta mm = *static_cast<dp::mbuf_meta*>(rte_mbuf_to_priv(m));
   std::span<const uint8_t> pkt(rte_pktmbuf_mtod(m, const uint8_t*) + mm.payload_off, mm.payload_len);
-  const uint64_t key = (uint64_t{mm.src_ip} << 16) | mm.src_port;
-  auto it = clients_.find(key);
+  auto it = clients_.find(mm.src);
   if (it != clients_.end() && it->second->dead) {
     clients_.erase(it);
     it = clients_.end();
@@ -196,14 +203,15 @@ void gateway_control::print_counters(const char* why) const {
     char line[640];
     std::snprintf(line, sizeof line,
                   "\n  lcore %u: wan rx %llu/%llu B tx %llu/%llu B | tun rx %llu tx %llu | dec %llu enc %llu | "
-                  "punt %llu ctl_tx %llu arp %llu | handoff out %llu in %llu | pings rx %llu tx %llu | hairpin %llu "
+                  "punt %llu ctl_tx %llu arp %llu nd_adverts %llu | handoff out %llu in %llu | pings rx %llu tx %llu | hairpin %llu "
                   "floats %llu mss_clamped %llu",
                   sh_.lcores[w]->lcore_id, (unsigned long long)ld(c.wan_rx_pkts), (unsigned long long)ld(c.wan_rx_bytes),
                   (unsigned long long)ld(c.wan_tx_pkts), (unsigned long long)ld(c.wan_tx_bytes),
                   (unsigned long long)ld(c.tun_rx_pkts), (unsigned long long)ld(c.tun_tx_pkts),
                   (unsigned long long)ld(c.decrypted), (unsigned long long)ld(c.encrypted),
                   (unsigned long long)ld(c.punted), (unsigned long long)ld(c.ctl_tx),
-                  (unsigned long long)ld(c.arp_replies), (unsigned long long)ld(c.handoff_out),
+                  (unsigned long long)ld(c.arp_replies), (unsigned long long)ld(c.nd_adverts),
+                  (unsigned long long)ld(c.handoff_out),
                   (unsigned long long)ld(c.handoff_in), (unsigned long long)ld(c.pings_rx),
                   (unsigned long long)ld(c.pings_tx), (unsigned long long)ld(c.hairpin),
                   (unsigned long long)ld(c.floats), (unsigned long long)ld(c.mss_clamped));
@@ -227,8 +235,10 @@ void gateway_control::print_counters(const char* why) const {
 }
 
 void gateway_control::run() {
-  log(1, "control thread up: " + std::to_string(sh_.cfg.n_workers) + " worker lcore(s), listening on " +
-             format_ipv4(sh_.cfg.local_ip) + ":" + std::to_string(sh_.cfg.local_port));
+  std::string on;
+  if (sh_.cfg.wan_v4) on = format_outer(net::outer_v4(sh_.cfg.local_ip, sh_.cfg.local_port));
+  if (sh_.cfg.wan_v6) on += (on.empty() ? "" : " and ") + format_outer(net::outer_v6(sh_.cfg.local_ip6, sh_.cfg.local_port));
+  log(1, "control thread up: " + std::to_string(sh_.cfg.n_workers) + " worker lcore(s), listening on " + on);
   for (;;) {
     const uint64_t now = wall_ms();
     sh_.now_s.store(now / 1000, std::memory_order_relaxed);

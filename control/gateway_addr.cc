@@ -143,8 +143,8 @@ void gateway_control::drop_duplicate_cn(client& c, uint64_t now_ms) {
         o->s->send_text("HALT", now_ms);
         drain(*o, now_ms);
       }
-      teardown(*o, "replaced by a new connection with the same common name from " + format_ipv4(c.ip) + ":" +
-                       std::to_string(c.port) + " (no duplicate-cn)");
+      teardown(*o, "replaced by a new connection with the same common name from " + format_outer(c.addr) +
+                       " (no duplicate-cn)");
     }
     if (!old.empty())
       log(1, "new connection by client '" + env_safe(c.cn) + "' dropped its previous session(s); use duplicate-cn "
@@ -332,13 +332,13 @@ void gateway_control::release_vpn_ip(client& c) {
 
 // connect-freq (openvpn mudp.c): counted when a client completes the cookie exchange and would
 // get a session; the rest are dropped there, before any per-client state exists.
-bool gateway_control::admit_new_session(uint32_t ip, uint16_t port, uint64_t now_ms) {
+bool gateway_control::admit_new_session(const net::outer_addr& from, uint64_t now_ms) {
   if (!connect_freq_ || connect_freq_->allow(now_ms / 1000)) return true;
   ++connect_freq_refused_;
   // One line per second at most: a storm must not turn into a storm of log lines.
   if (now_ms / 1000 != connect_freq_logged_s_) {
     connect_freq_logged_s_ = now_ms / 1000;
-    log(1, "connection from " + format_ipv4(ip) + ":" + std::to_string(port) +
+    log(1, "connection from " + format_outer(from) +
                " would exceed the new connection frequency limit (connect-freq); refused so far: " +
                std::to_string(connect_freq_refused_));
   }

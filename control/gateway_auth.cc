@@ -12,10 +12,6 @@
 
 namespace dpvpn::cp {
 
-namespace {
-uint64_t addr_key(uint32_t ip, uint16_t port) { return (uint64_t{ip} << 16) | port; }
-}  // namespace
-
 // OpenVPN's environment for user scripts, the part dpvpn can fill: who the client is, where it
 // comes from, its VPN address, and the IV_/UV_ peer-info it sent (§6.3).
 script_env gateway_control::client_env(const client& c, const char* script_type, uint64_t now_ms) const {
@@ -34,8 +30,10 @@ script_env gateway_control::client_env(const client& c, const char* script_type,
   // Before authentication OpenVPN calls the address untrusted_*, afterwards trusted_*.
   const bool verified = c.auth != client::auth_stage::verify && c.auth != client::auth_stage::none &&
                         c.auth != client::auth_stage::tls_verify;
-  add(verified ? "trusted_ip" : "untrusted_ip", format_ipv4(c.ip));
-  add(verified ? "trusted_port" : "untrusted_port", std::to_string(c.port));
+  // openvpn names an IPv6 peer's address trusted_ip6 / untrusted_ip6 (the port keeps its name).
+  if (net::is_v4_mapped(c.addr.ip)) add(verified ? "trusted_ip" : "untrusted_ip", format_ipv4(net::v4_of(c.addr.ip)));
+  else add(verified ? "trusted_ip6" : "untrusted_ip6", format_ipv6(c.addr.ip));
+  add(verified ? "trusted_port" : "untrusted_port", std::to_string(c.addr.port));
   if (c.vpn_ip) {
     add("ifconfig_pool_remote_ip", format_ipv4(c.vpn_ip));
     if (cfg_.topology == topology_kind::subnet) add("ifconfig_pool_netmask", format_ipv4(setup_.netmask));
@@ -77,14 +75,14 @@ bool gateway_control::run_script(client& c, const std::vector<std::string>& argv
     return false;
   }
   c.script_id = id;
-  script_clients_[id] = addr_key(c.ip, c.port);
+  script_clients_[id] = c.addr;
   return true;
 }
 
 void gateway_control::start_auth(client& c, uint64_t now_ms) {
   const std::string& user = c.s->username();
   c.cn = cfg_.username_as_common_name && !user.empty() ? user : c.s->common_name();
-  if (!c.cn.empty()) c.name = c.cn + "/" + format_ipv4(c.ip) + ":" + std::to_string(c.port);
+  if (!c.cn.empty()) c.name = c.cn + "/" + format_outer(c.addr);
   // tls-verify: openvpn runs it inside the TLS handshake, blocking every client; here it is the
   // first auth stage, one run per certificate, the CA's first, as openvpn's verify callback does.
   if (!cfg_.tls_verify.empty() && !c.s->peer_certs().empty()) {

@@ -11,10 +11,6 @@
 
 namespace dpvpn::cp {
 
-namespace {
-uint64_t addr_key(uint32_t ip, uint16_t port) { return (uint64_t{ip} << 16) | port; }
-}  // namespace
-
 control_setup make_control_setup(const server_config& cfg, proto::tls_context* tls) {
   control_setup st;
   proto::session_config& s = st.session;
@@ -54,12 +50,7 @@ control_setup make_control_setup(const server_config& cfg, proto::tls_context* t
     } else {
       st.auth_token_key = proto::random_auth_token_key();  // tokens die with this process
     }
-    st.auth_token_renewal_s = cfg.auth_gen_token_renewal ? cfg.auth_gen_token_renewal : cfg.reneg_sec_max;
-    if (st.auth_token_renewal_s == 0)
-      throw config_error(cfg.source, 0, "auth-gen-token", "expected a finite reneg-sec (or a RENEWAL time)");
-    if (st.auth_token_renewal_s < 2 * cfg.hand_window)
-      throw config_error(cfg.source, 0, "auth-gen-token", "expected a renewal time of at least two hand-windows (" +
-                                                             std::to_string(2 * cfg.hand_window) + " s)");
+    st.auth_token_renewal_s = cfg.auth_gen_token_renewal ? cfg.auth_gen_token_renewal : cfg.reneg_sec_max;  // checked by the parser
   }
   st.data.backend = cfg.dp_crypto;
   st.data.replay_window = cfg.replay_window;
@@ -107,27 +98,26 @@ control_setup make_control_setup(const server_config& cfg, proto::tls_context* t
   return st;
 }
 
-gateway_control::client* gateway_control::create_client(uint32_t ip, uint16_t port, const net::mac& mac,
+gateway_control::client* gateway_control::create_client(const net::outer_addr& addr, const net::mac& mac,
                                                          uint16_t owner, uint64_t now_ms) {
   if (clients_.size() >= cfg_.max_clients || free_peer_ids_.empty()) {
     ++refused_;
-    log(1, "refusing " + format_ipv4(ip) + ":" + std::to_string(port) + ": max-clients reached");
+    log(1, "refusing " + format_outer(addr) + ": max-clients reached");
     return nullptr;
   }
   auto c = std::make_unique<client>();
-  c->ip = ip;
-  c->port = port;
+  c->addr = addr;
   c->mac = mac;
   c->owner = owner;
   c->peer_id = free_peer_ids_.back();
   free_peer_ids_.pop_back();
-  c->name = format_ipv4(ip) + ":" + std::to_string(port);
+  c->name = format_outer(addr);
   c->created_ms = now_ms;
   proto::session_config sc = setup_.session;
   sc.peer_id = c->peer_id;
   c->s = std::make_unique<proto::session>(sc, now_ms);
   client* raw = c.get();
-  clients_[addr_key(ip, port)] = std::move(c);
+  clients_[addr] = std::move(c);
   log(4, raw->name + ": new session, peer-id " + std::to_string(raw->peer_id) + ", owner lcore " +
              std::to_string(sh_.lcores[owner]->lcore_id));
   return raw;
@@ -135,10 +125,10 @@ gateway_control::client* gateway_control::create_client(uint32_t ip, uint16_t po
 
 void gateway_control::drain(client& c, uint64_t now_ms) {
   std::vector<uint8_t> out;
-  while (c.s->pop_packet(out)) send_frame(c.owner, c.ip, c.port, c.mac, out);
+  while (c.s->pop_packet(out)) send_frame(c.owner, c.addr, c.mac, out);
   proto::session_event ev;
   while (c.s->pop_event(ev)) on_event(c, ev, now_ms);
-  while (c.s->pop_packet(out)) send_frame(c.owner, c.ip, c.port, c.mac, out);
+  while (c.s->pop_packet(out)) send_frame(c.owner, c.addr, c.mac, out);
 }
 
 void gateway_control::on_event(client& c, const proto::session_event& ev, uint64_t now_ms) {
@@ -213,8 +203,7 @@ void gateway_control::install_key(client& c, const proto::session_event& ev) {
     peer->vpn_ip = c.vpn_ip;
     peer->data_v2 = (c.s->peer().iv_proto & wire::k_iv_proto_data_v2) != 0;
     peer->ping_interval_s = cfg_.ping;
-    peer->client_ip = c.ip;
-    peer->client_port = c.port;
+    peer->client = c.addr;
     peer->client_mac = c.mac;
     peer->keys = proto::data_keys(true, setup_.data);
     peer->keys.framing = ev.framing;  // per peer, fixed for the session (§9.1)
@@ -227,8 +216,7 @@ void gateway_control::install_key(client& c, const proto::session_event& ev) {
     send_cmd(c, std::move(cmd));
     // Publish after the commands: a packet that beats them is dropped as peer_not_ready.
     sh_.owner[c.peer_id].store(c.owner, std::memory_order_release);
-    const uint64_t ak = addr_key(c.ip, c.port);
-    rte_hash_add_key_data(sh_.addrs, &ak, reinterpret_cast<void*>(uintptr_t{c.peer_id}));
+    rte_hash_add_key_data(sh_.addrs, &c.addr, reinterpret_cast<void*>(uintptr_t{c.peer_id}));
     dp::route_add_v4(sh_.rt, c.vpn_ip, 32, c.peer_id);
     add_client_routes(c);  // its /128 and iroutes (gateway_addr.cc)
     c.dp_installed = true;
@@ -244,8 +232,7 @@ void gateway_control::teardown(client& c, const std::string& why) {
   end_auth(c, sh_.now_s.load(std::memory_order_relaxed) * 1000);
   if (c.dp_installed) {
     sh_.owner[c.peer_id].store(dp::k_no_owner, std::memory_order_release);
-    const uint64_t ak = addr_key(c.ip, c.port);
-    rte_hash_del_key(sh_.addrs, &ak);
+    rte_hash_del_key(sh_.addrs, &c.addr);
     dp::route_del_v4(sh_.rt, c.vpn_ip, 32);
     del_client_routes(c);
     auto cmd = std::make_unique<dp::peer_cmd>();
@@ -284,22 +271,19 @@ void gateway_control::check_crl() {
 // A peer the owner lcore moved to a new outer address (authenticated float): follow it here, so
 // control frames, the addrs hash and this map use the new address.
 void gateway_control::follow_floats() {
-  std::vector<std::pair<uint64_t, uint64_t>> moves;  // old key -> new key
+  std::vector<std::pair<net::outer_addr, net::outer_addr>> moves;  // old key -> new key
   for (auto& [k, cp] : clients_) {
     client& c = *cp;
-    uint64_t a = 0;
+    net::outer_addr a;
     net::mac mac{};
     if (c.dead || !c.peer || !dp::read_float(*c.peer, a, mac) || a == k) continue;
-    const uint64_t old = k;
+    const net::outer_addr old = k;
     rte_hash_del_key(sh_.addrs, &old);
     rte_hash_add_key_data(sh_.addrs, &a, reinterpret_cast<void*>(uintptr_t{c.peer_id}));
-    log(1, c.name + ": floated to " + format_ipv4(static_cast<uint32_t>(a >> 16)) + ":" +
-               std::to_string(a & 0xffff));
-    c.ip = static_cast<uint32_t>(a >> 16);
-    c.port = static_cast<uint16_t>(a & 0xffff);
+    log(1, c.name + ": floated to " + format_outer(a));
+    c.addr = a;
     c.mac = mac;
-    c.name = (c.s->common_name().empty() ? std::string() : c.s->common_name() + "/") + format_ipv4(c.ip) + ":" +
-             std::to_string(c.port);
+    c.name = (c.s->common_name().empty() ? std::string() : c.s->common_name() + "/") + format_outer(a);
     moves.emplace_back(old, a);
   }
   for (auto [old, a] : moves) {

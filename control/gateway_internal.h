@@ -6,18 +6,24 @@
 #include <string>
 
 #include "dpvpn/gateway.h"
+#include "dpvpn/ipaddr.h"
 
 namespace dpvpn::cp {
 
+// "a.b.c.d:port" for an IPv4 outer address, "[v6]:port" for IPv6: log lines and client names.
+inline std::string format_outer(const net::outer_addr& a) {
+  return net::is_v4_mapped(a.ip) ? format_ipv4(net::v4_of(a.ip)) + ":" + std::to_string(a.port)
+                                 : "[" + format_ipv6(a.ip) + "]:" + std::to_string(a.port);
+}
+
 struct gateway_control::client {
-  uint32_t ip = 0;      // outer address, host order
-  uint16_t port = 0;
+  net::outer_addr addr;  // outer address and port (IPv4 as v4-mapped)
   net::mac mac{};       // where its frames came from: replies go there
   uint16_t owner = 0;   // worker index that received its first packet
   uint32_t peer_id = 0;
   uint32_t vpn_ip = 0;  // 0 until assigned
   std::string name;     // "ip:port" until the CN is known
-  std::string real_address() const { return format_ipv4(ip) + ":" + std::to_string(port); }  // "ip:port"
+  std::string real_address() const { return format_outer(addr); }  // "ip:port" or "[ip6]:port"
   std::unique_ptr<proto::session> s;
   bool dp_installed = false;  // new_peer sent and published
   uint64_t created_ms = 0;

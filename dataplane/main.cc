@@ -111,7 +111,10 @@ uint16_t mss_clamp_for(const cp::server_config& cfg, long inner_hdr) {
     for (auto a : cfg.data_ciphers) consider(a);
     if (cfg.data_ciphers_fallback) consider(*cfg.data_ciphers_fallback);
     if (cfg.cipher) consider(*cfg.cipher);
-    mss -= static_cast<long>(net::k_ipv4_hdr + net::k_udp_hdr + overhead);
+    // With an IPv6 WAN the outer header may be IPv6 (20 bytes more); the clamp is one value for
+    // every peer, so it is the smaller one then (IPv4 peers get 20 bytes of slack).
+    const size_t outer_ip = cfg.local6 ? net::k_ipv6_hdr : net::k_ipv4_hdr;
+    mss -= static_cast<long>(outer_ip + net::k_udp_hdr + overhead);
   }
   return static_cast<uint16_t>(std::clamp(mss, 64L, 65535L));
 }
@@ -181,7 +184,8 @@ int main(int argc, char** argv) {
     if (::dup2(fd, STDOUT_FILENO) < 0 || ::dup2(fd, STDERR_FILENO) < 0) fatal("log: dup2 failed");
     ::close(fd);
   }
-  if (!cfg.local) fatal(config_path + ": local: required (the WAN address the dataplane owns)");
+  if (!cfg.local && !cfg.local6)
+    fatal(config_path + ": local: required (the WAN address the dataplane owns: IPv4, IPv6 or one of each)");
   if (cfg.dev_type != cp::dev_kind::tun) fatal(config_path + ": dev: only tun is supported by the dataplane yet");
 
   const uint16_t n_workers = static_cast<uint16_t>(rte_lcore_count());
@@ -226,7 +230,10 @@ int main(int argc, char** argv) {
   sh.cfg.wan_port = static_cast<uint16_t>(wan);
   sh.cfg.exc_port = exc_port;
   sh.cfg.n_workers = n_workers;
-  sh.cfg.local_ip = *cfg.local;
+  sh.cfg.wan_v4 = cfg.local.has_value();
+  sh.cfg.local_ip = cfg.local.value_or(0);
+  sh.cfg.wan_v6 = cfg.local6.has_value();
+  if (cfg.local6) sh.cfg.local_ip6 = *cfg.local6;
   sh.cfg.local_port = cfg.port;
   std::memcpy(sh.cfg.wan_mac.data(), wan_info.mac, 6);
   sh.cfg.rx_burst = static_cast<uint16_t>(cfg.dp_rx_burst);
@@ -246,7 +253,7 @@ int main(int argc, char** argv) {
   const uint32_t max_routes = sh.cfg.max_peers + std::max(sh.cfg.max_peers, k_min_iroute_budget);
   sh.rt = dp::routes_create(sh.qsbr, max_routes, max_routes, err);
   if (!sh.rt) fatal(err);
-  sh.addrs = make_hash("dpvpn_addrs", sh.cfg.max_peers * 2, sizeof(uint64_t), sh.qsbr);
+  sh.addrs = make_hash("dpvpn_addrs", sh.cfg.max_peers * 2, sizeof(net::outer_addr), sh.qsbr);
   sh.now_s.store(static_cast<uint64_t>(time(nullptr)));
 
   std::vector<std::unique_ptr<dp::dp_lcore>> lcores;
@@ -283,7 +290,9 @@ int main(int argc, char** argv) {
     close(fd);
     return std::string(tmpl);
   };
-  tc.ca_file = path_of(cfg.ca, "ca");
+  if (cfg.ca.present() || cfg.capath.empty()) tc.ca_file = path_of(cfg.ca, "ca");
+  tc.ca_path = cfg.capath;
+  if (cfg.extra_certs.present()) tc.extra_certs_file = path_of(cfg.extra_certs, "extra-certs");
   tc.cert_file = path_of(cfg.cert, "cert");
   tc.key_file = path_of(cfg.key, "key");
   if (cfg.crl_verify.present()) tc.crl_file = path_of(cfg.crl_verify, "crl-verify");
@@ -294,7 +303,24 @@ int main(int argc, char** argv) {
   tc.verify_client = cfg.verify_client_cert == cp::verify_client_cert_mode::none       ? proto::verify_client_cert::none
                      : cfg.verify_client_cert == cp::verify_client_cert_mode::optional ? proto::verify_client_cert::optional
                                                                                         : proto::verify_client_cert::require;
-  tc.remote_cert = cfg.remote_cert_tls_client ? proto::remote_cert_tls::client : proto::remote_cert_tls::none;
+  // remote-cert-tls client is remote-cert-ku (present) + remote-cert-eku clientAuth (config.cc).
+  tc.remote_cert = proto::remote_cert_tls::none;
+  tc.remote_cert_ku = cfg.remote_cert_ku;
+  tc.remote_cert_eku = cfg.remote_cert_eku;
+  if (cfg.tls_version_max) {
+    static const char* v[] = {"1.0", "1.1", "1.2", "1.3"};
+    tc.version_max = v[static_cast<int>(*cfg.tls_version_max)];
+  }
+  tc.cipher_list = cfg.tls_cipher;
+  tc.ciphersuites = cfg.tls_ciphersuites;
+  tc.groups = cfg.tls_groups;
+  tc.cert_profile = cfg.tls_cert_profile;
+  tc.verify_name_type = static_cast<proto::x509_name_check>(cfg.verify_x509_type);  // same order
+  tc.verify_name = cfg.verify_x509_name;
+  tc.username_fields = cfg.x509_username_fields;
+  if (!cfg.ecdh_curve.empty())
+    std::fprintf(stderr, "dpvpn: warning: ecdh-curve %s is not applied (as openvpn 2.6 with OpenSSL 3); use tls-groups\n",
+                 cfg.ecdh_curve.c_str());
   auto tls = proto::tls_context::create(tc, err);
   if (!tls) fatal("TLS: " + err);
 

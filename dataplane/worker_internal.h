@@ -36,6 +36,8 @@ buf_view view_of(rte_mbuf* m) noexcept;
 void apply_view(rte_mbuf* m, const buf_view& v) noexcept;
 
 void wan_input(worker_ctx& c, rte_mbuf* m) noexcept;              // worker_rx.cc
+void udp_input(worker_ctx& c, rte_mbuf* m, size_t payload_off, size_t payload_len, const net::mac& src_mac) noexcept;  // worker_rx.cc
+void wan_input6(worker_ctx& c, rte_mbuf* m) noexcept;             // worker_rx6.cc
 void wan_data_owner(worker_ctx& c, rte_mbuf* m) noexcept;         // worker_rx.cc
 void tun_input(worker_ctx& c, rte_mbuf* m) noexcept;              // worker_tx.cc
 void tun_data_owner(worker_ctx& c, rte_mbuf* m) noexcept;         // worker_tx.cc

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// WAN receive path: classify -> (punt control | hand off | open in place) -> exception-port TX.
+// WAN receive path: Ethernet/IPv4 (IPv6: worker_rx6.cc) -> classify -> (punt control | hand off |
+// open in place) -> exception-port TX.
 #include <rte_hash.h>
 #include <rte_ring.h>
 
@@ -10,24 +11,14 @@ namespace dpvpn::dp {
 
 namespace {
 
-uint64_t addr_key(uint32_t ip, uint16_t port) { return (uint64_t{ip} << 16) | port; }
-
 // Float (§1.5, §B.1): the packet opened with this peer's key and passed the replay check, so the
 // client itself sent it from a new address (NAT rebinding): move the peer there, no re-handshake.
 // A packet that does not authenticate never gets here. The control thread learns the move from
 // the seqlock fields (read_float) and re-keys its own tables.
 void float_peer(worker_ctx& c, dp_peer& p, const mbuf_meta& mm) noexcept {
-  p.client_ip = mm.src_ip;
-  p.client_port = mm.src_port;
+  p.client = mm.src;
   p.client_mac = mm.src_mac;
-  uint64_t mac = 0;
-  for (uint8_t b : mm.src_mac) mac = (mac << 8) | b;
-  const uint32_t seq = p.float_seq.load(std::memory_order_relaxed);
-  p.float_seq.store(seq + 1, std::memory_order_relaxed);
-  std::atomic_thread_fence(std::memory_order_release);
-  p.floated_addr.store(addr_key(mm.src_ip, mm.src_port), std::memory_order_relaxed);
-  p.floated_mac.store(mac, std::memory_order_relaxed);
-  p.float_seq.store(seq + 2, std::memory_order_release);
+  publish_float(p, mm.src, mm.src_mac);
   lcore_counters::bump(c.me.ctr.floats);
 }
 
@@ -89,29 +80,39 @@ void wan_input(worker_ctx& c, rte_mbuf* m) noexcept {
   const net::frame_info fi = net::parse_frame(f, m->data_len);
   switch (fi.kind) {
     case net::frame_kind::arp:
-      if (!net::arp_make_reply(f, m->data_len, cfg.local_ip, cfg.wan_mac)) return drop_pkt(c, m, drop::arp_other);
+      if (!cfg.wan_v4 || !net::arp_make_reply(f, m->data_len, cfg.local_ip, cfg.wan_mac))
+        return drop_pkt(c, m, drop::arp_other);
       lcore_counters::bump(ctr.arp_replies);
       c.tx.wan[c.tx.n_wan++] = m;
       return;
     case net::frame_kind::ipv4_udp: break;
     case net::frame_kind::ipv4_fragment: return drop_pkt(c, m, drop::ipv4_fragment);
-    case net::frame_kind::ipv6: return drop_pkt(c, m, drop::ipv6_outer);
+    case net::frame_kind::ipv6: return wan_input6(c, m);  // worker_rx6.cc
     case net::frame_kind::malformed: return drop_pkt(c, m, drop::malformed_frame);
     default: return drop_pkt(c, m, drop::not_for_us);
   }
-  if (fi.dst_ip != cfg.local_ip || fi.dst_port != cfg.local_port) return drop_pkt(c, m, drop::not_for_us);
+  if (fi.dst_ip != cfg.local_ip || fi.dst_port != cfg.local_port || !cfg.wan_v4)
+    return drop_pkt(c, m, drop::not_for_us);
+  meta_of(m).src = net::outer_v4(fi.src_ip, fi.src_port);
+  udp_input(c, m, fi.payload_off, fi.payload_len, fi.src_mac);
+}
 
+// Both outer families: an OpenVPN packet in a UDP datagram to our address and port, whose outer
+// source the caller stored in the metadata. Control -> punt; data -> owner (peer-id, or the
+// outer address for DATA_V1 and peers without one).
+void udp_input(worker_ctx& c, rte_mbuf* m, size_t payload_off, size_t payload_len, const net::mac& src_mac) noexcept {
+  const dp_config& cfg = c.sh.cfg;
+  auto& ctr = c.me.ctr;
+  const uint8_t* f = rte_pktmbuf_mtod(m, const uint8_t*);
   mbuf_meta& mm = meta_of(m);
-  mm.src_ip = fi.src_ip;
-  mm.src_port = fi.src_port;
-  mm.payload_off = static_cast<uint16_t>(fi.payload_off);
-  mm.payload_len = static_cast<uint16_t>(fi.payload_len);
-  mm.src_mac = fi.src_mac;
+  mm.payload_off = static_cast<uint16_t>(payload_off);
+  mm.payload_len = static_cast<uint16_t>(payload_len);
+  mm.src_mac = src_mac;
   mm.dir = pkt_dir::wan;
   mm.from_worker = static_cast<uint8_t>(c.me.index);
 
   proto::classified cl;
-  if (proto::classify({f + fi.payload_off, fi.payload_len}, cl) != proto::pkt_err::ok)
+  if (proto::classify({f + payload_off, payload_len}, cl) != proto::pkt_err::ok)
     return drop_pkt(c, m, drop::bad_opcode);
   if (!cl.is_data) {
     // Control channel: the whole frame goes to the control thread; never blocks.
@@ -121,9 +122,8 @@ void wan_input(worker_ctx& c, rte_mbuf* m) noexcept {
   }
   uint32_t pid = cl.peer_id;
   if (cl.op == wire::P_DATA_V1 || pid == wire::k_peer_id_none) {
-    const uint64_t k = addr_key(fi.src_ip, fi.src_port);
     void* data = nullptr;
-    if (rte_hash_lookup_data(c.sh.addrs, &k, &data) < 0) return drop_pkt(c, m, drop::unknown_peer);
+    if (rte_hash_lookup_data(c.sh.addrs, &mm.src, &data) < 0) return drop_pkt(c, m, drop::unknown_peer);
     pid = static_cast<uint32_t>(reinterpret_cast<uintptr_t>(data));
   }
   if (pid >= cfg.max_peers) return drop_pkt(c, m, drop::unknown_peer);
@@ -151,7 +151,7 @@ void wan_data_owner(worker_ctx& c, rte_mbuf* m) noexcept {
                                                      : drop::decrypt_other;
     return drop_pkt(c, m, d);
   }
-  if (mm.src_ip != p->client_ip || mm.src_port != p->client_port) float_peer(c, *p, mm);
+  if (mm.src != p->client) float_peer(c, *p, mm);
   auto& ctr = c.me.ctr;
   lcore_counters::bump(ctr.decrypted);
   p->last_rx_s.store(c.now_s, std::memory_order_relaxed);

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // Exception-port receive path: inner destination (LPM, IPv4/IPv6) -> owner -> seal in place ->
-// outer UDP/IPv4 -> WAN TX.
+// outer UDP/IPv4 or UDP/IPv6 -> WAN TX.
 #include "worker_internal.h"
 
 namespace dpvpn::dp {
@@ -65,17 +65,24 @@ bool seal_and_frame(worker_ctx& c, dp_peer& p, rte_mbuf* m) noexcept {
   if (p.keys.seal(*c.me.eng, v, p.data_v2 ? p.peer_id : wire::k_peer_id_none, c.now_s) != proto::dc_err::ok)
     return false;
   const uint32_t payload = v.len;
-  uint8_t* h = v.prepend(static_cast<uint32_t>(net::k_outer_v4));
-  if (!h) return false;
   const dp_config& cfg = c.sh.cfg;
-  net::udp_endpoints e;
-  e.src_mac = cfg.wan_mac;
-  e.dst_mac = p.client_mac;
-  e.src_ip = cfg.local_ip;
-  e.dst_ip = p.client_ip;
-  e.src_port = cfg.local_port;
-  e.dst_port = p.client_port;
-  net::write_outer_v4(h, e, payload, c.ip_id++, cfg.udp_checksum);
+  if (net::is_v4_mapped(p.client.ip)) {
+    uint8_t* h = v.prepend(static_cast<uint32_t>(net::k_outer_v4));
+    if (!h) return false;
+    net::udp_endpoints e;
+    e.src_mac = cfg.wan_mac;
+    e.dst_mac = p.client_mac;
+    e.src_ip = cfg.local_ip;
+    e.dst_ip = net::v4_of(p.client.ip);
+    e.src_port = cfg.local_port;
+    e.dst_port = p.client.port;
+    net::write_outer_v4(h, e, payload, c.ip_id++, cfg.udp_checksum);
+  } else {
+    uint8_t* h = v.prepend(static_cast<uint32_t>(net::k_outer_v6));
+    if (!h) return false;
+    const net::udp6_endpoints e{cfg.wan_mac, p.client_mac, cfg.local_ip6, p.client.ip, cfg.local_port, p.client.port};
+    net::write_outer_v6(h, e, payload);  // the UDP checksum is mandatory over IPv6 (RFC 8200 §8.1)
+  }
   apply_view(m, v);
   lcore_counters::bump(c.me.ctr.encrypted);
   p.last_tx_s.store(c.now_s, std::memory_order_relaxed);

@@ -164,7 +164,7 @@ void install_sessions(dp::dp_shared& sh, dp::dp_lcore& lc, sessions& ss, uint32_
   std::string rt_err;
   sh.rt = dp::routes_create(sh.qsbr, sh.cfg.max_peers, sh.cfg.max_peers, rt_err);
   if (!sh.rt) fatal(rt_err);
-  sh.addrs = make_hash("bench_addrs" + sfx, sh.cfg.max_peers * 2, sizeof(uint64_t), sh.qsbr);
+  sh.addrs = make_hash("bench_addrs" + sfx, sh.cfg.max_peers * 2, sizeof(net::outer_addr), sh.qsbr);
   lc.peers = std::make_unique<dp::dp_peer*[]>(sh.cfg.max_peers);
   lc.owned = std::make_unique<uint32_t[]>(sh.cfg.max_peers);
   lc.n_owned = 0;
@@ -179,8 +179,7 @@ void install_sessions(dp::dp_shared& sh, dp::dp_lcore& lc, sessions& ss, uint32_
     auto* p = new dp::dp_peer();
     p->peer_id = i;
     p->vpn_ip = vpn_ip_of(i);
-    p->client_ip = client_ip_of(i);
-    p->client_port = client_port_of(i);
+    p->client = net::outer_v4(client_ip_of(i), client_port_of(i));
     p->client_mac = client_mac_of(i);
     p->keys = proto::data_keys(true, ss.params);
     auto tx = proto::dc_tx::create(ss.params, k, proto::k_dir_server_to_client, &err);
@@ -193,8 +192,7 @@ void install_sessions(dp::dp_shared& sh, dp::dp_lcore& lc, sessions& ss, uint32_
     lc.peers[i] = p;
     lc.owned[lc.n_owned++] = i;
     sh.owner[i].store(lc.index, std::memory_order_release);
-    const uint64_t ak = (uint64_t{p->client_ip} << 16) | p->client_port;
-    if (rte_hash_add_key_data(sh.addrs, &ak, reinterpret_cast<void*>(uintptr_t{i})) != 0 ||
+    if (rte_hash_add_key_data(sh.addrs, &p->client, reinterpret_cast<void*>(uintptr_t{i})) != 0 ||
         dp::route_add_v4(sh.rt, p->vpn_ip, 32, i) != 0)
       fatal("hash/route add failed");
   }

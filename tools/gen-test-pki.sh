@@ -12,6 +12,9 @@
 #   DIR/crl-empty.pem            the same CA's CRL before the revocation (for reload tests)
 #   DIR/crl-client2.pem          a later CRL that revokes client2 as well (for reload tests)
 #   DIR/noeku.crt .key           CN=noeku, keyUsage but no EKU (fails remote-cert-tls)
+#   DIR/email1.crt .key          CN=email1, emailAddress email1@example.test, SAN email alt1@example.test
+#   DIR/emailnoeku.crt .key      CN=emailnoeku with an emailAddress, no EKU
+#   DIR/noku.crt .key            CN=noku, EKU clientAuth, no keyUsage
 #   DIR/other-ca.crt .key        a second CA nobody trusts
 #   DIR/tls-crypt.key ta.key tc2-server.key tc2-client.key   (only if openvpn is on PATH)
 # Idempotent: does nothing if DIR/ca.crt exists, unless --force.
@@ -58,16 +61,18 @@ mkca() {  # name CN
 # RSA key generation is slow (~0.3 s a key), so with --rsa all client-side certificates share
 # one key; the CAs and the server still get their own.
 serial=16
-leaf() {  # name CN keyUsage [EKU]
+leaf() {  # name CN keyUsage|"" [EKU [SUBJECT-SUFFIX [EXTRA-EXTENSION]]]
   if [ "$rsa" -eq 1 ] && [ "$1" != server ]; then
     [ -f shared-client.key ] || genkey shared-client.key
     cp shared-client.key "$1.key"
   else
     genkey "$1.key"
   fi
-  printf 'basicConstraints=CA:FALSE\nkeyUsage=%s\nsubjectKeyIdentifier=hash\n' "$3" > "$1.ext"
+  printf 'basicConstraints=CA:FALSE\nsubjectKeyIdentifier=hash\n' > "$1.ext"
+  [ -z "$3" ] || printf 'keyUsage=%s\n' "$3" >> "$1.ext"
   [ -z "${4:-}" ] || printf 'extendedKeyUsage=%s\n' "$4" >> "$1.ext"
-  openssl req -new -key "$1.key" -subj "/O=dpvpn THROWAWAY TEST/CN=$2" -out "$1.csr"
+  [ -z "${6:-}" ] || printf '%s\n' "$6" >> "$1.ext"
+  openssl req -new -key "$1.key" -subj "/O=dpvpn THROWAWAY TEST/CN=$2${5:-}" -out "$1.csr"
   serial=$((serial + 1))
   openssl x509 -req -in "$1.csr" -CA ca.crt -CAkey ca.key -set_serial "$serial" -days 3650 \
     -extfile "$1.ext" -out "$1.crt" 2>/dev/null
@@ -82,6 +87,12 @@ for i in 1 2 3 4 5 6 7 8; do
 done
 leaf revoked revoked "critical,digitalSignature" clientAuth
 leaf noeku noeku "critical,digitalSignature"
+# For x509-username-field and remote-cert-ku/eku: an e-mail address in the subject and in
+# subjectAltName; one without any EKU; a client certificate without keyUsage.
+leaf email1 email1 "critical,digitalSignature" clientAuth "/emailAddress=email1@example.test" \
+  "subjectAltName=DNS:email1.example.test,email:alt1@example.test"
+leaf emailnoeku emailnoeku "critical,digitalSignature" "" "/emailAddress=emailnoeku@example.test"
+leaf noku noku "" clientAuth
 
 # A minimal "openssl ca" database, only to revoke one certificate and sign the CRL.
 rm -f shared-client.key

@@ -54,37 +54,25 @@ bool parse_version(const std::string& s, int& out) {
   return false;
 }
 
-// §5.2 remote-cert-tls: the peer's leaf must carry a keyUsage extension (any value) and an
-// extendedKeyUsage that includes serverAuth (checking a server) or clientAuth (a client).
-bool remote_cert_ok(X509* leaf, remote_cert_tls want) {
-  if (want == remote_cert_tls::none) return true;
-  uint32_t flags = X509_get_extension_flags(leaf);
-  if (!(flags & EXFLAG_KUSAGE) || !(flags & EXFLAG_XKUSAGE)) return false;
-  uint32_t xku = X509_get_extended_key_usage(leaf);
-  return want == remote_cert_tls::server ? (xku & XKU_SSL_SERVER) != 0 : (xku & XKU_SSL_CLIENT) != 0;
-}
-
-int verify_cb(int preverify_ok, X509_STORE_CTX* store) {
-  if (!preverify_ok || X509_STORE_CTX_get_error_depth(store) != 0) return preverify_ok;
-  auto* ssl = static_cast<SSL*>(X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
-  auto* owner = ssl ? static_cast<tls_context*>(SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl))) : nullptr;
-  if (!owner) return preverify_ok;
-  if (!remote_cert_ok(X509_STORE_CTX_get_current_cert(store), owner->config().remote_cert)) {
-    X509_STORE_CTX_set_error(store, X509_V_ERR_INVALID_PURPOSE);
-    return 0;
-  }
-  return 1;
-}
-
 // Builds a verify store from the CA bundle and, if configured, the CRL file (leaf CRL check,
 // as OpenVPN's crl-verify does). Rebuilding the whole store is how reload_crl replaces a CRL.
 X509_STORE* build_store(const tls_config& cfg, std::string& err) {
   X509_STORE* store = X509_STORE_new();
   if (!store) { err = "out of memory"; return nullptr; }
-  if (X509_STORE_load_file(store, cfg.ca_file.c_str()) != 1) {
+  if (!cfg.ca_file.empty() && X509_STORE_load_file(store, cfg.ca_file.c_str()) != 1) {
     err = cfg.ca_file + ": cannot load CA certificates: " + drain_errors(nullptr);
     X509_STORE_free(store);
     return nullptr;
+  }
+  // capath: CAs looked up by subject hash when a chain is built. As in openvpn, every
+  // certificate of the chain then needs a CRL from that directory (CRL_CHECK_ALL).
+  if (!cfg.ca_path.empty()) {
+    if (X509_STORE_load_path(store, cfg.ca_path.c_str()) != 1) {
+      err = "capath: " + cfg.ca_path + ": cannot add the directory: " + drain_errors(nullptr);
+      X509_STORE_free(store);
+      return nullptr;
+    }
+    X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL);
   }
   if (!cfg.crl_file.empty()) {
     BIO* in = BIO_new_file(cfg.crl_file.c_str(), "r");
@@ -108,6 +96,31 @@ X509_STORE* build_store(const tls_config& cfg, std::string& err) {
   return store;
 }
 
+// extra-certs: every certificate of the file goes out after ours (SSL_CTX_add_extra_chain_cert);
+// the file must hold at least one.
+bool load_extra_certs(SSL_CTX* ctx, const tls_config& cfg, std::string& err) {
+  BIO* in = BIO_new_file(cfg.extra_certs_file.c_str(), "r");
+  size_t n = 0;
+  if (in) {
+    while (X509* x = PEM_read_bio_X509(in, nullptr, nullptr, nullptr)) {
+      if (SSL_CTX_add_extra_chain_cert(ctx, x) != 1) {  // takes ownership on success
+        X509_free(x);
+        break;
+      }
+      ++n;
+    }
+    BIO_free(in);
+  }
+  ERR_clear_error();
+  if (n == 0) err = "extra-certs: " + cfg.extra_certs_file + ": no PEM certificate could be read";
+  return n != 0;
+}
+
+// A key or signature too weak for the security level reads as a file error; say which directive set it.
+std::string profile_hint(const tls_config& cfg) {
+  return cfg.cert_profile.empty() ? std::string() : " (with tls-cert-profile " + cfg.cert_profile + ")";
+}
+
 }  // namespace
 
 std::unique_ptr<tls_context> tls_context::create(const tls_config& cfg, std::string& err) {
@@ -123,7 +136,11 @@ std::unique_ptr<tls_context> tls_context::create(const tls_config& cfg, std::str
     err = "tls-version-max: expected 1.0, 1.1, 1.2 or 1.3, got '" + cfg.version_max + "'";
     return nullptr;
   }
-  if (cfg.ca_file.empty()) { err = "ca: a CA file is required"; return nullptr; }
+  if (vmax != 0 && vmax < vmin) {
+    err = "tls-version-max: " + cfg.version_max + " is below tls-version-min " + cfg.version_min;
+    return nullptr;
+  }
+  if (cfg.ca_file.empty() && cfg.ca_path.empty()) { err = "ca: a CA file (or capath) is required"; return nullptr; }
   if (cfg.server && (cfg.cert_file.empty() || cfg.key_file.empty())) {
     err = "cert/key: a server needs a certificate and a key";
     return nullptr;
@@ -143,13 +160,32 @@ std::unique_ptr<tls_context> tls_context::create(const tls_config& cfg, std::str
     return nullptr;
   }
 
-  const std::string& list = cfg.cipher_list.empty() ? std::string(k_default_cipher_list) : cfg.cipher_list;
-  if (SSL_CTX_set_cipher_list(ctx, list.c_str()) != 1) {
-    err = "tls-cipher '" + list + "': " + drain_errors(nullptr);
+  // openvpn's order: the profile's security level (suiteb also sets SUITEB128), then tls-cipher or
+  // the default list, which replaces SUITEB128 again, then the TLS 1.3 suites and the groups.
+  // The level applies to the key files loaded below, so it comes first.
+  const std::string& profile = cfg.cert_profile;
+  if (!profile.empty() && !tls_check_setting("tls-cert-profile", profile).empty()) {
+    err = "tls-cert-profile: expected legacy, preferred, suiteb or insecure, got '" + profile + "'";
     return nullptr;
   }
-  if (!cfg.ciphersuites.empty() && SSL_CTX_set_ciphersuites(ctx, cfg.ciphersuites.c_str()) != 1) {
-    err = "tls-ciphersuites '" + cfg.ciphersuites + "': " + drain_errors(nullptr);
+  SSL_CTX_set_security_level(ctx, profile == "insecure" ? 0 : profile == "preferred" ? 2 : profile == "suiteb" ? 3 : 1);
+  if (profile == "suiteb") SSL_CTX_set_cipher_list(ctx, "SUITEB128");
+  const std::string list = cfg.cipher_list.empty() ? std::string(k_default_cipher_list)
+                                                   : tls_cipher_list_to_openssl(cfg.cipher_list);
+  if (SSL_CTX_set_cipher_list(ctx, list.c_str()) != 1) {
+    err = "tls-cipher: OpenSSL refuses '" + list + "': " + drain_errors(nullptr);
+    return nullptr;
+  }
+  if (!cfg.ciphersuites.empty()) {
+    std::string suites = cfg.ciphersuites;  // openvpn takes '-' for '_'
+    std::replace(suites.begin(), suites.end(), '-', '_');
+    if (SSL_CTX_set_ciphersuites(ctx, suites.c_str()) != 1) {
+      err = "tls-ciphersuites: OpenSSL refuses '" + suites + "': " + drain_errors(nullptr);
+      return nullptr;
+    }
+  }
+  if (!cfg.groups.empty() && SSL_CTX_set1_groups_list(ctx, cfg.groups.c_str()) != 1) {
+    err = "tls-groups: OpenSSL refuses '" + cfg.groups + "': " + drain_errors(nullptr);
     return nullptr;
   }
 
@@ -159,7 +195,7 @@ std::unique_ptr<tls_context> tls_context::create(const tls_config& cfg, std::str
 
   if (!cfg.cert_file.empty()) {
     if (SSL_CTX_use_certificate_chain_file(ctx, cfg.cert_file.c_str()) != 1) {
-      err = cfg.cert_file + ": cannot load certificate: " + drain_errors(nullptr);
+      err = cfg.cert_file + ": cannot load certificate: " + drain_errors(nullptr) + profile_hint(cfg);
       return nullptr;
     }
     if (SSL_CTX_use_PrivateKey_file(ctx, cfg.key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
@@ -172,6 +208,7 @@ std::unique_ptr<tls_context> tls_context::create(const tls_config& cfg, std::str
       return nullptr;
     }
   }
+  if (!cfg.extra_certs_file.empty() && !load_extra_certs(ctx, cfg, err)) return nullptr;
 
   // §5.2: the server asks for a client certificate; the client always verifies the server.
   int mode = SSL_VERIFY_PEER;
@@ -183,11 +220,12 @@ std::unique_ptr<tls_context> tls_context::create(const tls_config& cfg, std::str
     }
     if (mode != SSL_VERIFY_NONE) {
       // The CertificateRequest names the CAs we accept, as OpenVPN does.
-      if (STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(cfg.ca_file.c_str()))
-        SSL_CTX_set_client_CA_list(ctx, names);
+      if (!cfg.ca_file.empty())
+        if (STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(cfg.ca_file.c_str()))
+          SSL_CTX_set_client_CA_list(ctx, names);
     }
   }
-  SSL_CTX_set_verify(ctx, mode, verify_cb);
+  SSL_CTX_set_verify(ctx, mode, tls_session::verify_callback);
   ERR_clear_error();
   return t;
 }
@@ -221,6 +259,7 @@ tls_session::tls_session(tls_context& ctx) {
   BIO_set_mem_eof_return(ct_in_, -1);
   BIO_set_mem_eof_return(ct_out_, -1);
   SSL_set_bio(ssl_, ct_in_, ct_out_);  // ssl_ owns both BIOs now
+  SSL_set_app_data(ssl_, this);        // verify_callback records why it refused the peer
   if (ctx.config().server)
     SSL_set_accept_state(ssl_);
   else
@@ -257,6 +296,7 @@ bool tls_session::advance() {
   failed_ = true;
   error_ = drain_errors(ssl_);
   if (error_.empty()) error_ = "TLS handshake failed";
+  if (!verify_note_.empty()) error_ += " (" + verify_note_ + ")";
   return false;
 }
 
@@ -313,27 +353,6 @@ bool tls_session::export_keying_material(std::string_view label, uint8_t* out, s
   int r = SSL_export_keying_material(ssl_, out, len, label.data(), label.size(), nullptr, 0, 0);
   ERR_clear_error();
   return r == 1;
-}
-
-std::string tls_session::peer_common_name() const {
-  if (!ssl_) return {};
-  X509* peer = SSL_get0_peer_certificate(ssl_);
-  if (!peer) return {};
-  X509_NAME* name = X509_get_subject_name(peer);
-  // The last CN in the subject, as OpenVPN picks it.
-  int idx = -1;
-  for (int i = X509_NAME_get_index_by_NID(name, NID_commonName, -1); i >= 0;
-       i = X509_NAME_get_index_by_NID(name, NID_commonName, i))
-    idx = i;
-  if (idx < 0) return {};
-  unsigned char* utf8 = nullptr;
-  int n = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, idx)));
-  if (n < 0) return {};
-  std::string cn(reinterpret_cast<char*>(utf8), static_cast<size_t>(n));
-  OPENSSL_free(utf8);
-  // A NUL inside a CN would let "client1\0x" pass as "client1" in C-string code paths.
-  if (cn.find('\0') != std::string::npos) return {};
-  return cn;
 }
 
 namespace {

@@ -55,6 +55,7 @@ enum class topology_kind : uint8_t { net30, p2p, subnet };
 enum class verify_client_cert_mode : uint8_t { none, optional, require };
 enum class tcv2_cookie_mode : uint8_t { allow_noncookie, force_cookie };  // tls-crypt-v2's 2nd arg
 enum class tls_version : uint8_t { v1_0, v1_1, v1_2, v1_3 };
+enum class x509_name_type : uint8_t { none, subject, name, name_prefix };  // verify-x509-name's 2nd arg
 enum class exception_port_kind : uint8_t { tun, tap, virtio_user };  // dp-exception
 
 // `server NETWORK NETMASK [nopool]`. Addresses are IPv4 in host byte order.
@@ -113,6 +114,18 @@ struct server_config {
   bool remote_cert_tls_client = false;
   std::optional<tls_version> tls_version_min;
   bool tls_version_min_or_highest = false;
+  std::optional<tls_version> tls_version_max;
+  // As written (IANA names are translated later); OpenSSL has accepted each at parse time.
+  std::string tls_cipher, tls_ciphersuites, tls_groups, tls_cert_profile;
+  std::string ecdh_curve;  // recorded only: openvpn 2.6 built with OpenSSL 3 ignores it too
+  // remote-cert-ku / remote-cert-eku (remote-cert-tls client sets both); 0xFFFF = "present"
+  std::vector<unsigned> remote_cert_ku;
+  std::string remote_cert_eku;
+  x509_name_type verify_x509_type = x509_name_type::none;
+  std::string verify_x509_name;
+  std::vector<std::string> x509_username_fields;  // normalized as openvpn does; empty = CN
+  file_ref extra_certs;
+  std::string capath;  // resolved directory; empty = none
 
   // data channel
   std::vector<crypto::cipher_alg> data_ciphers = {crypto::cipher_alg::aes_256_gcm, crypto::cipher_alg::aes_128_gcm,

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 
 #include "dpvpn/crypto.h"
@@ -12,6 +13,7 @@
 #include "dpvpn/dp_routes.h"
 #include "dpvpn/dp_stats.h"
 #include "dpvpn/netpkt.h"
+#include "dpvpn/netpkt6.h"
 
 struct rte_ring;
 struct rte_mempool;
@@ -28,8 +30,7 @@ inline constexpr uint16_t k_no_owner = 0xffff;
 enum class pkt_dir : uint8_t { wan = 0, tun = 1 };
 struct mbuf_meta {
   uint32_t peer_id;
-  uint32_t src_ip;        // outer source (WAN packets), host order
-  uint16_t src_port;
+  net::outer_addr src;    // outer source address and port (WAN packets; IPv4 v4-mapped)
   uint16_t payload_off;   // offset of the OpenVPN packet in the frame (WAN packets)
   uint16_t payload_len;
   pkt_dir dir;
@@ -45,8 +46,7 @@ struct dp_peer {
   bool data_v2 = true;      // immutable: send P_DATA_V2 with peer_id
   uint32_t ping_interval_s = 10;  // immutable: send a keepalive ping when idle this long
   // dp: wo (owner), cp: ro until del_peer hands the peer back
-  uint32_t client_ip = 0;   // host order
-  uint16_t client_port = 0;
+  net::outer_addr client{};  // outer address and port (IPv4 as v4-mapped): v4 or v6 header on TX
   net::mac client_mac{};
   proto::data_keys keys{true, proto::data_key_params{}};
   // dp: wo (owner, relaxed), cp: ro (liveness, stats)
@@ -54,23 +54,39 @@ struct dp_peer {
   std::atomic<uint64_t> rx_pkts{0}, rx_bytes{0}, tx_pkts{0}, tx_bytes{0};
   std::atomic<bool> occ_exit{false};
   // Float (§1.5, §B.1): an authenticated data packet from a new outer address moved the peer
-  // there. dp: wo (owner, a seqlock: float_seq is odd while it writes), cp: ro via read_float().
-  // floated_addr = ip << 16 | port (0 = never floated); floated_mac = the 6 MAC bytes, big-endian.
+  // there. dp: wo (owner, a seqlock: float_seq is odd while it writes, 0 = never floated), cp: ro
+  // via read_float(). floated_addr holds the 20 bytes of a net::outer_addr (IPv4 or IPv6: the
+  // whole address is published at once), floated_mac the 6 MAC bytes, big-endian.
   std::atomic<uint32_t> float_seq{0};
-  std::atomic<uint64_t> floated_addr{0};
+  std::atomic<uint64_t> floated_addr[3] = {};
   std::atomic<uint64_t> floated_mac{0};
 };
 
-// Control thread: the peer's latest float, if any (addr = ip << 16 | port). A consistent snapshot
-// of the owner's last write; false when it never floated (or the owner is writing: retry later).
-inline bool read_float(const dp_peer& p, uint64_t& addr, net::mac& mac) noexcept {
+// Owner lcore only: publish p's new outer address (the seqlock's writer side).
+inline void publish_float(dp_peer& p, const net::outer_addr& a, const net::mac& mac) noexcept {
+  uint64_t w[3] = {};
+  std::memcpy(w, &a, sizeof a);
+  uint64_t m = 0;
+  for (uint8_t b : mac) m = (m << 8) | b;
+  const uint32_t seq = p.float_seq.load(std::memory_order_relaxed);
+  p.float_seq.store(seq + 1, std::memory_order_relaxed);
+  std::atomic_thread_fence(std::memory_order_release);
+  for (int i = 0; i < 3; ++i) p.floated_addr[i].store(w[i], std::memory_order_relaxed);
+  p.floated_mac.store(m, std::memory_order_relaxed);
+  p.float_seq.store(seq + 2, std::memory_order_release);
+}
+
+// Control thread: the peer's latest float, if any. A consistent snapshot of the owner's last
+// write; false when it never floated (or the owner is writing: retry later).
+inline bool read_float(const dp_peer& p, net::outer_addr& addr, net::mac& mac) noexcept {
   const uint32_t s1 = p.float_seq.load(std::memory_order_acquire);
-  if (s1 & 1) return false;
-  const uint64_t a = p.floated_addr.load(std::memory_order_relaxed);
+  if (s1 == 0 || (s1 & 1)) return false;
+  uint64_t w[3];
+  for (int i = 0; i < 3; ++i) w[i] = p.floated_addr[i].load(std::memory_order_relaxed);
   const uint64_t m = p.floated_mac.load(std::memory_order_relaxed);
   std::atomic_thread_fence(std::memory_order_acquire);
-  if (p.float_seq.load(std::memory_order_relaxed) != s1 || a == 0) return false;
-  addr = a;
+  if (p.float_seq.load(std::memory_order_relaxed) != s1) return false;
+  std::memcpy(&addr, w, sizeof addr);
   for (int i = 0; i < 6; ++i) mac[i] = static_cast<uint8_t>(m >> (40 - 8 * i));
   return true;
 }
@@ -106,7 +122,9 @@ struct dp_config {
   uint16_t wan_port = 0;
   uint16_t exc_port = 0;
   uint16_t n_workers = 1;
-  uint32_t local_ip = 0;     // host order
+  uint32_t local_ip = 0;     // host order; the IPv4 WAN address (`local`), when wan_v4
+  net::ip6 local_ip6{};      // the IPv6 WAN address (`local` with an IPv6 address), when wan_v6
+  bool wan_v4 = true, wan_v6 = false;  // which outer families the gateway answers on
   uint16_t local_port = 1194;
   net::mac wan_mac{};
   uint16_t rx_burst = 32;
@@ -126,7 +144,7 @@ struct dp_shared {
   // peer-id -> owner worker index; control: wo, dp: ro
   std::unique_ptr<std::atomic<uint16_t>[]> owner;
   route_tables* rt = nullptr;  // inner address (LPM, IPv4 and IPv6) -> peer id; control: wo, dp: ro (QSBR)
-  rte_hash* addrs = nullptr;   // outer (ip << 16 | port) -> peer id; control: wo, dp: ro
+  rte_hash* addrs = nullptr;   // outer net::outer_addr -> peer id; control: wo, dp: ro
   rte_rcu_qsbr* qsbr = nullptr;
   std::atomic<uint64_t> now_s{0};  // control: wo (coarse clock), dp: ro
   std::atomic<bool> stop{false};   // control/main: wo

@@ -13,8 +13,11 @@ namespace dpvpn::dp {
   X(multi_segment)       /* chained mbufs are not handled */                      \
   X(not_for_us)          /* WAN frame for another address/port (no mirror) */     \
   X(ipv4_fragment)       /* outer IPv4 fragments are not reassembled */           \
-  X(ipv6_outer)          /* outer IPv6 not enabled */                             \
+  X(ipv6_outer)          /* outer IPv6 without an IPv6 `local` */                 \
+  X(ipv6_fragment)       /* outer IPv6 fragments are not reassembled */           \
   X(arp_other)           /* ARP that is not a request for our address */          \
+  X(nd_other)            /* Neighbor Solicitation for another address */          \
+  X(nd_invalid)          /* Neighbor Solicitation failing RFC 4861 §7.1.1 */      \
   X(bad_opcode)          /* OpenVPN classify failed */                            \
   X(unknown_peer)        /* peer-id / address has no session */                  \
   X(peer_not_ready)      /* directory says us, table not yet installed */         \
@@ -58,7 +61,7 @@ struct alignas(64) lcore_counters {
   std::atomic<uint64_t> tun_tx_pkts{0}, tun_tx_bytes{0};
   std::atomic<uint64_t> decrypted{0}, encrypted{0};
   std::atomic<uint64_t> pings_rx{0}, pings_tx{0};
-  std::atomic<uint64_t> punted{0}, ctl_tx{0}, arp_replies{0};
+  std::atomic<uint64_t> punted{0}, ctl_tx{0}, arp_replies{0}, nd_adverts{0};
   std::atomic<uint64_t> handoff_out{0}, handoff_in{0};
   std::atomic<uint64_t> cmds{0};
   std::atomic<uint64_t> hairpin{0};      // client -> client packets kept in the dataplane (client-to-client)

@@ -59,9 +59,9 @@ class gateway_control {
   void poll_signals(uint64_t now_ms);
   void on_frame(rte_mbuf* m, uint64_t now_ms);
   client* first_contact(const dp::mbuf_meta& mm, std::span<const uint8_t> pkt, uint64_t now_ms, client* old);
-  void send_frame(uint16_t worker, uint32_t ip, uint16_t port, const net::mac& mac, std::span<const uint8_t> payload);
+  void send_frame(uint16_t worker, const net::outer_addr& to, const net::mac& mac, std::span<const uint8_t> payload);
   // gateway_clients.cc
-  client* create_client(uint32_t ip, uint16_t port, const net::mac& mac, uint16_t owner, uint64_t now_ms);
+  client* create_client(const net::outer_addr& addr, const net::mac& mac, uint16_t owner, uint64_t now_ms);
   void drain(client& c, uint64_t now_ms);
   void on_event(client& c, const proto::session_event& ev, uint64_t now_ms);
   void install_key(client& c, const proto::session_event& ev);
@@ -97,7 +97,7 @@ class gateway_control {
   void add_client_routes(client& c);  // with the client's /32 (install_key)
   void del_client_routes(client& c);  // teardown
   void drop_duplicate_cn(client& c, uint64_t now_ms);
-  bool admit_new_session(uint32_t ip, uint16_t port, uint64_t now_ms);  // connect-freq
+  bool admit_new_session(const net::outer_addr& from, uint64_t now_ms);  // connect-freq
   void persist_pool(uint64_t now_ms, bool force);
 
   server_config cfg_;
@@ -105,14 +105,14 @@ class gateway_control {
   dp::dp_shared& sh_;
   int signal_fd_;
   proto::server_front front_;
-  std::map<uint64_t, std::unique_ptr<client>> clients_;  // by outer (ip << 16 | port)
+  std::map<net::outer_addr, std::unique_ptr<client>> clients_;  // by outer address and port
   std::vector<uint32_t> free_peer_ids_;
   uint64_t next_stats_ms_ = 0, next_housekeeping_ms_ = 0;
   bool stopping_ = false;
   uint64_t stop_at_ms_ = 0;
   uint64_t ctl_tx_dropped_ = 0, front_dropped_ = 0, refused_ = 0;
   script_runner scripts_;
-  std::map<uint64_t, uint64_t> script_clients_;  // running script id -> client (outer address key)
+  std::map<uint64_t, net::outer_addr> script_clients_;  // running script id -> client (its clients_ key)
   address_pool pool_;  // every client's VPN addresses (gateway_addr.cc)
   std::optional<connect_freq_limit> connect_freq_;
   uint64_t connect_freq_refused_ = 0, connect_freq_logged_s_ = 0;

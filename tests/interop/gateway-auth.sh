@@ -24,6 +24,11 @@
 #   nocert   verify-client-cert none: a client with no certificate (auth-user-pass only,
 #            username-as-common-name) connects; optional: it and a client with a certificate
 #            connect; require (the default): the certificate-less client is refused in TLS
+#   tlsopts  tls-version-max 1.2, tls-cipher one ECDHE-ECDSA AES-GCM suite (IANA spelling),
+#            tls-groups secp256r1, x509-username-field emailAddress, remote-cert-eku "TLS Web
+#            Client Authentication": client1 (email1's certificate) is up with TLSv1.2 and that
+#            cipher, and dpvpn names it by its e-mail address; client2 (no emailAddress) and
+#            client3 (emailAddress, no EKU) are refused in TLS with the reason in dpvpn's log
 #
 # usage: gateway-auth.sh DPVPN_EXE CASE
 # Exit: 0 pass, 1 fail, 77 skip (as gateway.sh).
@@ -396,6 +401,43 @@ case_nocert() {
   ivp_log "PASS nocert"
 }
 
+case_tlsopts() {
+  local pid1 pid
+  ivg_setup "$dpvpn" 3
+  ivg_server_conf "$IVG_DIR/server.conf" "tls-version-max 1.2" \
+    "tls-cipher TLS-ECDHE-ECDSA-WITH-AES-128-GCM-SHA256" "tls-groups secp256r1" \
+    "x509-username-field emailAddress" "remote-cert-eku \"TLS Web Client Authentication\""
+  ivg_start_dpvpn "$IVG_DIR/server.conf"
+  ivg_start_client 1 cert=email1
+  pid1=$IVP_LAST_PID
+  ivg_wait_client 1 || ivp_fail "client1 (email1) did not connect"
+  grep -q "Control Channel: TLSv1.2, cipher TLSv1.2 ECDHE-ECDSA-AES128-GCM-SHA256" "${IVG_CLIENT_LOG[1]}" ||
+    ivp_fail "client1: not TLSv1.2 with ECDHE-ECDSA-AES128-GCM-SHA256: $(grep -m 1 "Control Channel:" "${IVG_CLIENT_LOG[1]}")"
+  ivp_log "tlsopts: $(grep -m 1 -o "Control Channel: .*" "${IVG_CLIENT_LOG[1]}")"
+  grep -qF "email1@example.test/$(ivg_client_addr 1)" "$IVG_DP_LOG" ||
+    ivp_fail "dpvpn does not name client1 by its emailAddress"
+  [[ $(ivp_ping "$(ivg_ns_client 1)" "$IVG_TUN_GW" 5) == 0 ]] || ivp_fail "client1: ping loss"
+  ivp_log "tlsopts: $(grep -m 1 -F "email1@example.test/" "$IVG_DP_LOG")"
+
+  # Refused: client2's certificate has no emailAddress, client3's no extended key usage.
+  ivg_start_client 2 cert=client2
+  pid=$IVP_LAST_PID
+  ivp_wait_log "$IVG_DP_LOG" "TLS error.*x509-username-field: the certificate has no usable emailAddress" 20 ||
+    ivp_fail "dpvpn did not refuse client2 (no emailAddress) in TLS"
+  grep -q "Initialization Sequence Completed" "${IVG_CLIENT_LOG[2]}" && ivp_fail "client2 came up"
+  stop_client "$pid"
+  ivg_start_client 3 cert=emailnoeku
+  pid=$IVP_LAST_PID
+  ivp_wait_log "$IVG_DP_LOG" "TLS error.*remote-cert-eku: the certificate has no extended key usage" 20 ||
+    ivp_fail "dpvpn did not refuse client3 (no EKU) in TLS"
+  grep -q "Initialization Sequence Completed" "${IVG_CLIENT_LOG[3]}" && ivp_fail "client3 came up"
+  stop_client "$pid"
+  ivp_log "tlsopts: $(grep -m 1 -o "TLS error.*remote-cert-eku.*" "$IVG_DP_LOG")"
+  stop_client "$pid1"
+  stop_and_check
+  ivp_log "PASS tlsopts"
+}
+
 case "$case_name" in
   verify) case_verify ;;
   slow) case_slow ;;
@@ -403,5 +445,6 @@ case "$case_name" in
   token) case_token ;;
   tlsverify) case_tlsverify ;;
   nocert) case_nocert ;;
-  *) echo "usage: $0 DPVPN_EXE verify|slow|connect|token|tlsverify|nocert" >&2; exit 2 ;;
+  tlsopts) case_tlsopts ;;
+  *) echo "usage: $0 DPVPN_EXE verify|slow|connect|token|tlsverify|nocert|tlsopts" >&2; exit 2 ;;
 esac

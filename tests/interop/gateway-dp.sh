@@ -8,6 +8,7 @@
 #   float  the client's outer address changes under a live session (a new address on its WAN,
 #          the old one removed): pings keep working, no new handshake, and the gateway's replies
 #          reach the new address (the old one is gone, so nothing else could answer)
+#   spoofmove  replayed and forged data packets from another address do not move a session
 #   mssfix `mssfix 1300` on the gateway, the client's own clamp off: iperf3 TCP passes and the
 #          SYN seen on the gateway's tun0 and the SYN-ACK seen on the client's tun0 carry
 #          MSS 1208 = 1300 - 28 (outer IPv4+UDP) - 24 (AEAD data overhead) - 40 (dataplane/main.cc)
@@ -88,6 +89,70 @@ case_float() {
   ivp_log "PASS float: 20/20 pings from the new address, same session"
 }
 
+# The client's data packets as UDP payloads: captured on its bridge port, cut out of the pcap.
+udp_payloads_from_pcap() {
+  python3 - "$1" "$2" <<'PY'
+import struct, sys
+data = open(sys.argv[1], "rb").read()
+out, off = [], 24  # pcap file header
+while off + 16 <= len(data):
+    incl = struct.unpack_from("<I", data, off + 8)[0]
+    frame = data[off + 16 : off + 16 + incl]
+    off += 16 + incl
+    ihl = (frame[14] & 0x0F) * 4
+    out.append(frame[14 + ihl + 8 :].hex())
+open(sys.argv[2], "w").write("\n".join(out) + "\n")
+PY
+}
+
+case_spoofmove() {
+  local c1 c2 loss n floats replays badtags
+  ivg_setup "$dpvpn" 2
+  ivg_server_conf "$IVG_DIR/server.conf"
+  ivg_start_dpvpn "$IVG_DIR/server.conf"
+  ivg_start_client 1
+  ivg_wait_client 1 || ivp_fail "client1 did not connect"
+  c1=$(ivg_ns_client 1)
+  c2=$(ivg_ns_client 2)  # no openvpn here: the attacker, on another address of the same LAN
+
+  # Record a few of client1's authentic data packets (pings) as they cross its bridge port.
+  ivp_run "$IVG_NS_SW" "$IVG_DIR/tcpdump.log" tcpdump -i sw-c1 -c 6 -w "$IVG_DIR/c1.pcap" \
+    "udp and src host $(ivg_client_addr 1) and dst port $IVP_PORT and udp[8] & 0xf8 == 0x48"
+  sleep 1
+  loss=$(ivp_ping "$c1" "$IVG_TUN_GW" 10)
+  [[ $loss == 0 ]] || ivp_fail "ping before the attack: ${loss}% loss"
+  for ((n = 0; n < 50; n++)); do [[ -s $IVG_DIR/c1.pcap ]] && grep -q "6 packets captured" "$IVG_DIR/tcpdump.log" && break; sleep 0.1; done
+  udp_payloads_from_pcap "$IVG_DIR/c1.pcap" "$IVG_DIR/c1.hex"
+  [[ $(wc -l <"$IVG_DIR/c1.hex") -ge 3 ]] || ivp_fail "captured no data packets of client1"
+
+  # From client2's address: (1) replays of the authentic packets, (2) forged P_DATA_V2 with
+  # client1's peer-id 0 and a random tag. Neither may move client1's session there (§1.5, §B.1).
+  ip netns exec "$c2" python3 - "$IVG_DIR/c1.hex" "$IVG_GW_ADDR" "$IVP_PORT" <<'PY'
+import os, socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+dst = (sys.argv[2], int(sys.argv[3]))
+for line in open(sys.argv[1]):
+    if line.strip():
+        s.sendto(bytes.fromhex(line.strip()), dst)
+for i in range(20):
+    s.sendto(bytes([0x48, 0, 0, 0]) + (1000 + i).to_bytes(4, "big") + os.urandom(16 + 84), dst)
+PY
+  sleep 0.5
+  loss=$(ivp_ping "$c1" "$IVG_TUN_GW" 10)
+  [[ $loss == 0 ]] || ivp_fail "ping after the attack: ${loss}% loss (the session moved?)"
+  n=$(grep -c "Initialization Sequence Completed" "${IVG_CLIENT_LOG[1]}" || true)
+  [[ $n == 1 ]] || ivp_fail "client1 connected $n times"
+
+  stop_and_check
+  floats=$(sed -n '/counters (exit):/,$p' "$IVG_DP_LOG" | grep -o "floats [0-9]*" | awk '{s += $2} END {print s + 0}')
+  replays=$(sed -n '/counters (exit):/,$p' "$IVG_DP_LOG" | grep -o "replay=[0-9]*" | cut -d= -f2 | awk '{s += $1} END {print s + 0}')
+  badtags=$(sed -n '/counters (exit):/,$p' "$IVG_DP_LOG" | grep -o "bad_tag=[0-9]*" | cut -d= -f2 | awk '{s += $1} END {print s + 0}')
+  [[ $floats == 0 ]] || ivp_fail "the gateway floated a session $floats time(s) on spoofed packets"
+  [[ $replays -ge 3 ]] || ivp_fail "expected the replayed packets counted as replay drops, got $replays"
+  [[ $badtags -ge 20 ]] || ivp_fail "expected the forged packets counted as bad_tag drops, got $badtags"
+  ivp_log "PASS spoofmove: $replays replays and $badtags forgeries from another address dropped, no float"
+}
+
 case_mssfix() {
   local c1 rate mss_gw mss_cl
   ivg_setup "$dpvpn" 1
@@ -128,5 +193,6 @@ case "$case_name" in
   c2c) case_c2c ;;
   float) case_float ;;
   mssfix) case_mssfix ;;
-  *) echo "usage: $0 DPVPN_EXE c2c|float|mssfix" >&2; exit 2 ;;
+  spoofmove) case_spoofmove ;;
+  *) echo "usage: $0 DPVPN_EXE c2c|float|mssfix|spoofmove" >&2; exit 2 ;;
 esac

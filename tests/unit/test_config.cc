@@ -104,6 +104,20 @@ TEST(config, shipped_example) {
   EXPECT_EQ(c.dp_crypto, crypto::backend::ipsec_mb);
 }
 
+TEST(config, wan_families) {
+  // One `local` per family; a repeated one of the same family overrides.
+  server_config c = parse(k_base + "local 192.0.2.1\nlocal 2001:db8::1\nproto udp6\nlocal 2001:db8::2\n");
+  EXPECT_EQ(format_ipv4(*c.local), "192.0.2.1");
+  EXPECT_EQ(format_ipv6(*c.local6), "2001:db8::2");
+  EXPECT_EQ(c.proto_family, ip_family::v6);
+  c = parse(k_base + "local 2001:db8::1\n");  // proto udp with only an IPv6 address: IPv6 only
+  EXPECT_FALSE(c.local);
+  EXPECT_EQ(format_ipv6(*c.local6), "2001:db8::1");
+  c = parse(k_base + "proto udp4\nlocal 192.0.2.1\nlocal 192.0.2.2\n");
+  EXPECT_EQ(format_ipv4(*c.local), "192.0.2.2");
+  EXPECT_FALSE(c.local6);
+}
+
 TEST(config, defaults) {
   server_config c = parse(k_base);
   EXPECT_FALSE(c.local);
@@ -295,10 +309,15 @@ const error_case k_errors[] = {
      "server.conf:7: cipher: expected a cipher: AES-256-GCM, AES-128-GCM, CHACHA20-POLY1305, AES-256-CBC or "
      "AES-128-CBC, got \"none\""},
     {"auth MD5\n", "server.conf:7: auth: expected a digest: SHA1, SHA256, SHA512 or none, got \"MD5\""},
-    // not supported yet
-    {"proto udp6\n", "server.conf:7: proto: expected udp or udp4: the IPv6 WAN (proto udp6) is not supported yet"},
-    {"local 2001:db8::1\n",
-     "server.conf:7: local: expected an IPv4 address: the IPv6 WAN (proto udp6) is not supported yet"},
+    // outer families
+    {"proto udp6\n",
+     "server.conf:7: proto: expected a `local` line with an IPv6 address as well: with proto udp6 the gateway "
+     "answers on the IPv6 address it is given (it binds no wildcard socket)"},
+    {"local 192.0.2.1\nproto udp6\n",
+     "server.conf:8: proto: expected a `local` line with an IPv6 address as well: with proto udp6 the gateway "
+     "answers on the IPv6 address it is given (it binds no wildcard socket)"},
+    {"proto udp4\nlocal 2001:db8::1\n",
+     "server.conf:8: local: expected an IPv4 address with proto udp4 (proto udp or udp6 for an IPv6 WAN)"},
     // addressing
     {"server-ipv6 fd00::/48\n", "server.conf:7: server-ipv6: expected a prefix length of /64 to /124, got \"fd00::/48\""},
     {"server-ipv6 fd00::1/64\n", "server.conf:7: server-ipv6: expected the host bits to be zero for /64, got \"fd00::1/64\""},
@@ -313,6 +332,9 @@ const error_case k_errors[] = {
     {"connect-freq 0 10\n", "server.conf:7: connect-freq: expected a number 1..4294967295, got \"0\""},
     {"tls-verify /bin/true\n", "server.conf:7: tls-verify: expected script-security 2 or higher to run a script (it is 1)"},
     {"auth-gen-token 10 20 30\n", "server.conf:7: auth-gen-token: expected at most LIFETIME RENEWAL external-auth, got \"30\""},
+    {"auth-gen-token 0 10\n",
+     "server.conf:7: auth-gen-token: expected a renewal time of at least two hand-windows (120 s)"},
+    {"reneg-sec 0\nauth-gen-token\n", "server.conf:8: auth-gen-token: expected a finite reneg-sec (or a RENEWAL time)"},
     {"compress zstd\n", "server.conf:7: compress: expected stub, stub-v2, lzo, lz4 or lz4-v2, got \"zstd\""},
     {"allow-compression maybe\n", "server.conf:7: allow-compression: expected no, asym or yes, got \"maybe\""},
     {"crl-verify crls dir\n",
@@ -355,7 +377,7 @@ TEST(config, missing_required) {
   } cases[] = {
       {0, "server.conf: dev: expected \"dev tun\" (required)"},
       {1, "server.conf: server: expected \"server NETWORK NETMASK\" (the VPN subnet) (required)"},
-      {2, "server.conf: ca: expected \"ca FILE\" or a <ca> block (required)"},
+      {2, "server.conf: ca: expected \"ca FILE\", a <ca> block or \"capath DIRECTORY\" (required)"},
       {3, "server.conf: cert: expected \"cert FILE\" or a <cert> block (required)"},
       {4, "server.conf: key: expected \"key FILE\" or a <key> block (required)"},
   };
@@ -484,12 +506,12 @@ TEST(config, ipv4_helpers) {
 // Issue 5: every refused line of a file is reported in one error, each with its line and reason.
 TEST(config, unsupported_reported_together) {
   try {
-    parse(k_base + "tls-groups X25519\nport 1194\nmanagement 127.0.0.1 7505\npkcs12 server.p12\n");
+    parse(k_base + "verify-hash AB:CD\nport 1194\nmanagement 127.0.0.1 7505\npkcs12 server.p12\n");
     FAIL() << "parsed";
   } catch (const config_error& e) {
     EXPECT_STREQ(e.what(),
                  "server.conf: config: 3 lines are not accepted (docs/directives.md):\n"
-                 "  7: tls-groups: not supported by dpvpn yet: OpenSSL's default groups are used (docs/directives.md)\n"
+                 "  7: verify-hash: not supported by dpvpn yet: CA fingerprint pinning (docs/directives.md)\n"
                  "  9: management: not supported by dpvpn yet: the management interface (docs/directives.md)\n"
                  "  10: pkcs12: not supported by dpvpn yet: give PEM 'ca', 'cert' and 'key' (docs/directives.md)");
     EXPECT_EQ(e.line(), 0u);
@@ -630,3 +652,77 @@ TEST(config, shipped_ccd_example) {
 }
 
 }  // namespace
+
+// TLS option parity: each value reaches server_config as openvpn keeps it; OpenSSL's refusal of a
+// value is an error at its line.
+TEST(config, tls_options) {
+  server_config c = parse(k_base +
+                          "tls-version-min 1.2\n"
+                          "tls-version-max 1.2\n"
+                          "tls-cipher TLS-ECDHE-ECDSA-WITH-AES-128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256\n"
+                          "tls-ciphersuites TLS_AES_256_GCM_SHA384\n"
+                          "tls-groups secp256r1\n"
+                          "ecdh-curve secp384r1\n"
+                          "tls-cert-profile preferred\n"
+                          "remote-cert-tls client\n"
+                          "remote-cert-eku \"TLS Web Client Authentication\"\n"
+                          "remote-cert-ku 80 0xa0\n"
+                          "verify-x509-name client name-prefix\n"
+                          "x509-username-field cn emailAddress ext:subjectAltName\n"
+                          "extra-certs chain.pem\n"
+                          "capath /etc/cas\n");
+  EXPECT_EQ(c.tls_version_max, tls_version::v1_2);
+  EXPECT_EQ(c.tls_cipher, "TLS-ECDHE-ECDSA-WITH-AES-128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256");
+  EXPECT_EQ(c.tls_ciphersuites, "TLS_AES_256_GCM_SHA384");
+  EXPECT_EQ(c.tls_groups, "secp256r1");
+  EXPECT_EQ(c.ecdh_curve, "secp384r1");
+  EXPECT_EQ(c.tls_cert_profile, "preferred");
+  EXPECT_EQ(c.remote_cert_eku, "TLS Web Client Authentication");
+  EXPECT_EQ(c.remote_cert_ku, (std::vector<unsigned>{0x80, 0xa0}));
+  EXPECT_EQ(c.verify_x509_type, x509_name_type::name_prefix);
+  EXPECT_EQ(c.verify_x509_name, "client");
+  EXPECT_EQ(c.x509_username_fields, (std::vector<std::string>{"CN", "emailAddress", "ext:subjectAltName"}));
+  EXPECT_TRUE(c.extra_certs.present());
+  EXPECT_TRUE(c.extra_certs.path.ends_with("chain.pem")) << c.extra_certs.path;
+  EXPECT_EQ(c.capath, "/etc/cas");
+
+  // remote-cert-tls client = keyUsage present + the clientAuth EKU; no-argument ku = present.
+  c = parse(k_base + "remote-cert-ku 80\nremote-cert-tls client\n");
+  EXPECT_EQ(c.remote_cert_ku, (std::vector<unsigned>{0xFFFFu}));
+  EXPECT_EQ(c.remote_cert_eku, "TLS Web Client Authentication");
+  c = parse(k_base + "remote-cert-ku\nverify-x509-name \"O=x, CN=y\"\n");
+  EXPECT_EQ(c.remote_cert_ku, (std::vector<unsigned>{0xFFFFu}));
+  EXPECT_EQ(c.verify_x509_type, x509_name_type::subject);
+  // capath stands in for ca; extra-certs inline.
+  c = parse("dev tun\nserver 10.8.0.0 255.255.255.0\ncert s.crt\nkey s.key\ncapath /etc/cas\n"
+            "<extra-certs>\nPEM\n</extra-certs>\n");
+  EXPECT_TRUE(c.extra_certs.is_inline);
+  EXPECT_EQ(c.extra_certs.inline_text, "PEM\n");
+}
+
+TEST(config, tls_option_errors) {
+  struct row {
+    const char* line;
+    const char* want;  // a part of the error, which also names line 7
+  } rows[] = {
+      {"tls-cipher NO-SUCH-CIPHER", "server.conf:7: tls-cipher: OpenSSL refuses"},
+      {"tls-ciphersuites TLS_NO_SUCH", "server.conf:7: tls-ciphersuites: OpenSSL refuses"},
+      {"tls-groups nosuchcurve", "server.conf:7: tls-groups: OpenSSL refuses"},
+      {"tls-cert-profile strict", "server.conf:7: tls-cert-profile: expected legacy, preferred, suiteb or insecure"},
+      {"tls-version-max 1.4", "server.conf:7: tls-version-max: expected 1.0, 1.1, 1.2 or 1.3"},
+      {"remote-cert-eku clientAuth", "server.conf:7: remote-cert-eku: expected a numeric OID or OpenSSL's long name"},
+      {"remote-cert-ku 80 zz", "server.conf:7: remote-cert-ku: expected key usage bits in hex"},
+      {"verify-x509-name client cn", "server.conf:7: verify-x509-name: expected subject, name or name-prefix"},
+      {"x509-username-field ext:keyUsage", "server.conf:7: x509-username-field: expected ext:subjectAltName"},
+      {"x509-username-field NOSUCHFIELD", "server.conf:7: x509-username-field: expected a subject attribute"},
+      {"tls-cipher", "server.conf:7: tls-cipher: expected \"tls-cipher CIPHER[:CIPHER...]\" (missing arguments)"},
+  };
+  for (const auto& r : rows) {
+    std::string err = error_of(k_base + r.line + "\n");
+    EXPECT_NE(err.find(r.want), std::string::npos) << r.line << ": " << err;
+  }
+  // openvpn: "--tls-version-min bigger than --tls-version-max".
+  EXPECT_EQ(error_of(k_base + "tls-version-max 1.2\ntls-version-min 1.3\n"),
+            "server.conf:7: tls-version-max: expected a version >= tls-version-min");
+  EXPECT_EQ(error_of(k_base + "tls-version-max 1.3\ntls-version-min 1.2 or-highest\n"), "(parsed)");
+}

@@ -418,3 +418,280 @@ TEST_F(tls_engine, bad_config_is_reported) {
   c.cipher_list = "NO-SUCH-CIPHER";
   EXPECT_FALSE(tls_context::create(c, err));
 }
+
+// --- TLS option parity (tls-version-max, tls-cipher, tls-ciphersuites, tls-groups, tls-cert-profile,
+// remote-cert-ku/eku, verify-x509-name, x509-username-field, extra-certs, capath) ---
+
+namespace {
+// A handshake between the two contexts; returns the server's error ("" when both finished).
+std::string try_handshake(tls_context& cctx, tls_context& sctx, std::string* cipher = nullptr,
+                          std::string* version = nullptr, std::string* cn = nullptr) {
+  tls_session cl(cctx), sv(sctx);
+  pump(cl, sv);
+  uint8_t buf[16];
+  cl.read_plaintext(buf, sizeof buf);  // TLS 1.3: the client learns of a refusal here
+  if (cipher) *cipher = sv.cipher();
+  if (version) *version = sv.version();
+  if (cn) *cn = sv.peer_common_name();
+  if (sv.handshake_done() && cl.handshake_done() && !cl.failed() && !sv.failed()) return {};
+  return sv.error().empty() ? "client: " + cl.error() : sv.error();
+}
+}  // namespace
+
+TEST_F(tls_engine, cipher_list_limits_tls12) {
+  auto sc = server_cfg();
+  sc.version_max = "1.2";
+  sc.cipher_list = "ECDHE-ECDSA-AES128-GCM-SHA256";
+  auto s = must_create(sc);
+  auto cc = client_cfg();
+  cc.cipher_list = "ECDHE-ECDSA-AES256-GCM-SHA384";
+  auto c_other = must_create(cc);
+  EXPECT_NE(try_handshake(*c_other, *s), "");  // no shared cipher
+  auto c = must_create(client_cfg());
+  std::string cipher, version;
+  EXPECT_EQ(try_handshake(*c, *s, &cipher, &version), "");
+  EXPECT_EQ(version, "TLSv1.2");
+  EXPECT_EQ(cipher, "ECDHE-ECDSA-AES128-GCM-SHA256");
+  // openvpn's IANA spelling is translated; an unknown entry passes to OpenSSL as written.
+  EXPECT_EQ(tls_cipher_list_to_openssl("TLS-ECDHE-ECDSA-WITH-AES-128-GCM-SHA256:!aNULL:TLS-NO-SUCH"),
+            "ECDHE-ECDSA-AES128-GCM-SHA256:!aNULL:TLS-NO-SUCH");
+  sc.cipher_list = "TLS-ECDHE-ECDSA-WITH-AES-256-GCM-SHA384";
+  auto s_iana = must_create(sc);
+  EXPECT_EQ(try_handshake(*c, *s_iana, &cipher), "");
+  EXPECT_EQ(cipher, "ECDHE-ECDSA-AES256-GCM-SHA384");
+}
+
+TEST_F(tls_engine, ciphersuites_and_groups_limit_tls13) {
+  auto sc = server_cfg();
+  sc.ciphersuites = "TLS-CHACHA20-POLY1305-SHA256";  // openvpn accepts '-' for '_'
+  auto s = must_create(sc);
+  auto cc = client_cfg();
+  cc.ciphersuites = "TLS_AES_256_GCM_SHA384";
+  auto c_other = must_create(cc);
+  EXPECT_NE(try_handshake(*c_other, *s), "");
+  auto c = must_create(client_cfg());
+  std::string cipher;
+  EXPECT_EQ(try_handshake(*c, *s, &cipher), "");
+  EXPECT_EQ(cipher, "TLS_CHACHA20_POLY1305_SHA256");
+
+  // TLS 1.2 takes the ECDSA certificate's curve (P-256 here) from the same list as ECDHE's.
+  struct row {
+    const char* version;
+    const char* server_groups;
+    const char* client_groups;
+    bool ok;
+  } rows[] = {
+      {"1.3", "secp384r1", "X25519:secp256r1", false},
+      {"1.3", "secp384r1", "X25519:secp384r1", true},
+      {"1.2", "secp256r1", "X25519:secp384r1", false},
+      {"1.2", "secp256r1", "X25519:secp256r1", true},
+      {"1.2", "X25519", "X25519:secp256r1", false},
+  };
+  for (const auto& r : rows) {
+    SCOPED_TRACE(std::string(r.version) + " " + r.server_groups + " / " + r.client_groups);
+    sc = server_cfg();
+    sc.groups = r.server_groups;
+    auto sg = must_create(sc);
+    cc = client_cfg();
+    cc.version_max = r.version;
+    cc.groups = r.client_groups;
+    auto cg = must_create(cc);
+    EXPECT_EQ(try_handshake(*cg, *sg).empty(), r.ok);
+  }
+}
+
+TEST_F(tls_engine, version_max_and_profile) {
+  auto sc = server_cfg();
+  sc.version_max = "1.2";
+  auto s = must_create(sc);
+  auto c = must_create(client_cfg());
+  std::string version;
+  EXPECT_EQ(try_handshake(*c, *s, nullptr, &version), "");
+  EXPECT_EQ(version, "TLSv1.2");
+  auto cc = client_cfg();
+  cc.version_min = "1.3";
+  auto c13 = must_create(cc);
+  EXPECT_NE(try_handshake(*c13, *s), "");
+  std::string err;
+  sc.version_min = "1.3";
+  EXPECT_FALSE(tls_context::create(sc, err));
+  EXPECT_NE(err.find("tls-version-max"), std::string::npos) << err;
+
+  // suiteb is security level 3: a P-256 certificate passes, an RSA-2048 one (112 bits) does not.
+  sc = server_cfg();
+  sc.cert_profile = "suiteb";
+  auto s_b = must_create(sc);
+  EXPECT_EQ(try_handshake(*c, *s_b), "");
+  sc.cert_profile = "nonsense";
+  EXPECT_FALSE(tls_context::create(sc, err));
+  EXPECT_NE(err.find("tls-cert-profile"), std::string::npos) << err;
+  fs::path rsa = pki_env::make(true);
+  ASSERT_FALSE(rsa.empty());
+  dir = rsa;
+  sc = server_cfg();
+  sc.cert_profile = "preferred";
+  EXPECT_TRUE(tls_context::create(sc, err)) << err;
+  sc.cert_profile = "suiteb";
+  EXPECT_FALSE(tls_context::create(sc, err));
+  EXPECT_NE(err.find("tls-cert-profile suiteb"), std::string::npos) << err;
+}
+
+TEST_F(tls_engine, username_field_sets_common_name) {
+  EXPECT_EQ(normalize_username_field("cn"), "CN");
+  EXPECT_EQ(normalize_username_field("emailAddress"), "emailAddress");
+  EXPECT_EQ(normalize_username_field("ext:subjectAltName"), "ext:subjectAltName");
+  struct row {
+    std::vector<std::string> fields;
+    const char* who;
+    const char* cn;  // nullptr = refused
+  } rows[] = {
+      {{"emailAddress"}, "email1", "email1@example.test"},
+      {{"emailAddress"}, "client1", nullptr},
+      {{"ext:subjectAltName"}, "email1", "alt1@example.test"},
+      {{"ext:subjectAltName"}, "client1", nullptr},
+      {{"CN", "emailAddress"}, "email1", "email1_email1@example.test"},
+      {{"2.5.4.3"}, "client1", "client1"},
+      {{}, "email1", "email1"},
+  };
+  for (const auto& r : rows) {
+    SCOPED_TRACE(std::string(r.who) + " " + (r.fields.empty() ? "CN" : r.fields[0]));
+    auto sc = server_cfg();
+    sc.username_fields = r.fields;
+    auto s = must_create(sc);
+    auto c = must_create(client_cfg(r.who));
+    std::string cn;
+    std::string err = try_handshake(*c, *s, nullptr, nullptr, &cn);
+    if (r.cn) {
+      EXPECT_EQ(err, "");
+      EXPECT_EQ(cn, r.cn);
+    } else {
+      EXPECT_NE(err.find("x509-username-field"), std::string::npos) << err;
+    }
+  }
+  auto sc = server_cfg();
+  sc.username_fields = {"serialNumber"};
+  auto s = must_create(sc);
+  auto c = must_create(client_cfg("client1"));
+  std::string cn;
+  EXPECT_EQ(try_handshake(*c, *s, nullptr, nullptr, &cn), "");
+  EXPECT_TRUE(cn.starts_with("0x") && cn.size() > 2) << cn;
+  EXPECT_EQ(cn.find_first_not_of("0123456789ABCDEF", 2), std::string::npos) << cn;
+}
+
+TEST_F(tls_engine, remote_cert_eku_and_ku) {
+  struct row {
+    std::vector<unsigned> ku;
+    const char* eku;
+    const char* who;
+    bool ok;
+  } rows[] = {
+      {{}, "TLS Web Client Authentication", "client1", true},
+      {{}, "1.3.6.1.5.5.7.3.2", "email1", true},
+      {{}, "TLS Web Client Authentication", "emailnoeku", false},  // the e-mail field, no EKU
+      {{}, "TLS Web Client Authentication", "noeku", false},
+      {{k_ku_required}, "", "client1", true},
+      {{k_ku_required}, "", "noku", false},
+      {{0xa0}, "", "client1", false},  // digitalSignature + keyEncipherment; client1 has 0x80
+      {{0xa0, 0x80}, "", "client1", true},
+      {{0x80}, "", "email1", true},
+  };
+  for (const auto& r : rows) {
+    SCOPED_TRACE(std::string(r.who) + " eku=" + r.eku + " ku=" + (r.ku.empty() ? "" : std::to_string(r.ku[0])));
+    auto sc = server_cfg();
+    sc.remote_cert_ku = r.ku;
+    sc.remote_cert_eku = r.eku;
+    auto s = must_create(sc);
+    auto cc = client_cfg(r.who);
+    cc.remote_cert = remote_cert_tls::none;
+    auto c = must_create(cc);
+    std::string err = try_handshake(*c, *s);
+    if (r.ok) {
+      EXPECT_EQ(err, "");
+    } else {
+      EXPECT_NE(err.find(r.ku.empty() ? "remote-cert-eku" : "remote-cert-ku"), std::string::npos) << err;
+    }
+  }
+}
+
+TEST_F(tls_engine, verify_x509_name) {
+  struct row {
+    x509_name_check type;
+    const char* name;
+    const char* who;
+    bool ok;
+  } rows[] = {
+      {x509_name_check::name, "client1", "client1", true},
+      {x509_name_check::name, "client1", "client2", false},
+      {x509_name_check::name_prefix, "client", "client3", true},
+      {x509_name_check::name_prefix, "client", "email1", false},
+      {x509_name_check::subject, "O=dpvpn THROWAWAY TEST, CN=client1", "client1", true},
+      {x509_name_check::subject, "O=dpvpn THROWAWAY TEST, CN=client1", "client4", false},
+  };
+  for (const auto& r : rows) {
+    SCOPED_TRACE(std::string(r.who) + " " + r.name);
+    auto sc = server_cfg();
+    sc.verify_name_type = r.type;
+    sc.verify_name = r.name;
+    auto s = must_create(sc);
+    auto c = must_create(client_cfg(r.who));
+    std::string err = try_handshake(*c, *s);
+    if (r.ok) {
+      EXPECT_EQ(err, "");
+    } else {
+      EXPECT_NE(err.find("verify-x509-name"), std::string::npos) << err;
+    }
+  }
+  // name checks the x509-username-field result, not the CN.
+  auto sc = server_cfg();
+  sc.username_fields = {"emailAddress"};
+  sc.verify_name_type = x509_name_check::name;
+  sc.verify_name = "email1@example.test";
+  auto s = must_create(sc);
+  auto c = must_create(client_cfg("email1"));
+  EXPECT_EQ(try_handshake(*c, *s), "");
+}
+
+TEST_F(tls_engine, extra_certs_and_capath) {
+  auto sc = server_cfg();
+  sc.extra_certs_file = f("ca.crt");
+  auto s = must_create(sc);
+  auto c = must_create(client_cfg());
+  EXPECT_EQ(try_handshake(*c, *s), "");
+  std::string err;
+  sc.extra_certs_file = f("crl.pem");
+  EXPECT_FALSE(tls_context::create(sc, err));
+  EXPECT_NE(err.find("extra-certs"), std::string::npos) << err;
+
+  // capath: a hashed directory with the CA and its CRL (openvpn checks CRLs for the whole chain).
+  fs::path hashed = dir / "capath";
+  fs::create_directories(hashed);
+  fs::copy_file(dir / "ca.crt", hashed / "ca.pem", fs::copy_options::overwrite_existing);
+  fs::copy_file(dir / "crl.pem", hashed / "crl.pem", fs::copy_options::overwrite_existing);
+  ASSERT_EQ(std::system(("openssl rehash '" + hashed.string() + "' 2>/dev/null").c_str()), 0);
+  sc = server_cfg();
+  sc.ca_file.clear();
+  sc.ca_path = hashed.string();
+  auto sp = must_create(sc);
+  EXPECT_EQ(try_handshake(*c, *sp), "");
+  auto rc = must_create(client_cfg("revoked"));
+  EXPECT_NE(try_handshake(*rc, *sp).find("revoked"), std::string::npos);
+}
+
+TEST_F(tls_engine, settings_are_checked) {
+  EXPECT_EQ(tls_check_setting("tls-cipher", "ECDHE-RSA-AES128-GCM-SHA256:TLS-ECDHE-ECDSA-WITH-AES-256-GCM-SHA384"), "");
+  EXPECT_NE(tls_check_setting("tls-cipher", "NO-SUCH-CIPHER"), "");
+  EXPECT_EQ(tls_check_setting("tls-ciphersuites", "TLS_AES_256_GCM_SHA384:TLS-CHACHA20-POLY1305-SHA256"), "");
+  EXPECT_NE(tls_check_setting("tls-ciphersuites", "TLS_NO_SUCH"), "");
+  EXPECT_EQ(tls_check_setting("tls-groups", "X25519:secp256r1"), "");
+  EXPECT_EQ(tls_check_setting("tls-groups", "prime256v1"), "");
+  EXPECT_NE(tls_check_setting("tls-groups", "nosuchcurve"), "");
+  EXPECT_EQ(tls_check_setting("tls-cert-profile", "preferred"), "");
+  EXPECT_NE(tls_check_setting("tls-cert-profile", "Preferred"), "");
+  EXPECT_EQ(tls_check_setting("remote-cert-eku", "TLS Web Server Authentication"), "");
+  EXPECT_EQ(tls_check_setting("remote-cert-eku", "1.3.6.1.5.5.7.3.1"), "");
+  // A short name never matches in openvpn's comparison: say which name to use instead.
+  EXPECT_NE(tls_check_setting("remote-cert-eku", "clientAuth").find("TLS Web Client Authentication"), std::string::npos);
+  EXPECT_EQ(tls_check_setting("x509-username-field", "ext:subjectAltName"), "");
+  EXPECT_NE(tls_check_setting("x509-username-field", "ext:keyUsage"), "");
+  EXPECT_NE(tls_check_setting("x509-username-field", "NOSUCHFIELD"), "");
+}
