@@ -304,6 +304,19 @@ void gateway_control::housekeeping(uint64_t now_ms) {
   persist_pool(now_ms, false);
   for (auto it = clients_.begin(); it != clients_.end();) {
     client& c = *it->second;
+    // reneg-bytes / reneg-pkts count data in both directions, which only the owner lcore sees:
+    // hand the session what moved since the last look (every 500 ms; the limit is soft anyway).
+    if (!c.dead && c.peer && (cfg_.reneg_bytes || cfg_.reneg_pkts)) {
+      const uint64_t b = c.peer->rx_bytes.load(std::memory_order_relaxed) + c.peer->tx_bytes.load(std::memory_order_relaxed);
+      const uint64_t p = c.peer->rx_pkts.load(std::memory_order_relaxed) + c.peer->tx_pkts.load(std::memory_order_relaxed);
+      if (b != c.noted_bytes || p != c.noted_pkts) {
+        c.s->note_data(b - c.noted_bytes, p - c.noted_pkts);
+        c.noted_bytes = b;
+        c.noted_pkts = p;
+        c.s->tick(now_ms);  // the session checks its limits on its timer
+        drain(c, now_ms);
+      }
+    }
     if (!c.dead) {
       if (c.linger_until_ms && now_ms >= c.linger_until_ms) {
         teardown(c, "exit");

@@ -27,6 +27,7 @@ struct gateway_control::client {
   std::unique_ptr<proto::session> s;
   bool dp_installed = false;  // new_peer sent and published
   uint64_t created_ms = 0;
+  uint64_t noted_bytes = 0, noted_pkts = 0;  // dataplane counters already given to s->note_data()
   uint64_t last_ctl_rx_ms = 0;
   bool dead = false;             // torn down; erased by housekeeping
   uint64_t linger_until_ms = 0;  // EXIT / AUTH_FAILED: drop the session then

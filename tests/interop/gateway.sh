@@ -14,6 +14,8 @@
 #          exit 0 in 10 s, client sees the server-pushed restart, no mbuf leaked
 #   eight  8 clients at once, 10 concurrent pings each, distinct VPN addresses
 #   reneg  reneg-sec 10, ~25 s of pings every 0.2 s across two key rollovers, nothing lost
+#   renegbytes  the gateway's own reneg-bytes (the client has none): ~1 MB of pings start at
+#          least two renegotiations from the server side, nothing lost
 #
 # usage: gateway.sh DPVPN_EXE CASE
 # Exit: 0 pass, 1 fail, 77 skip (not root, no /dev/net/tun, tools or DPDK/af_packet missing).
@@ -126,9 +128,31 @@ case_reneg() {
   ivp_log "PASS reneg"
 }
 
+case_renegbytes() {
+  local c1 out loss n
+  ivg_setup "$dpvpn" 1
+  ivg_server_conf "$IVG_DIR/server.conf" "reneg-bytes 300000" "reneg-sec 0"
+  ivg_start_dpvpn "$IVG_DIR/server.conf"
+  ivg_start_client 1 extra="reneg-sec 0"
+  ivg_wait_client 1 || ivp_fail "client1 did not connect"
+  c1=$(ivg_ns_client 1)
+
+  # 300 pings of 1400 bytes both ways: ~850 kB of data channel, ~2.8 x reneg-bytes.
+  out=$(ip netns exec "$c1" ping -n -c 300 -i 0.02 -s 1400 -W 2 "$IVG_TUN_GW" 2>&1) || true
+  tail -n 3 <<<"$out"
+  loss=$(sed -nE 's/.* ([0-9.]+)% packet loss.*/\1/p' <<<"$out")
+  [[ $loss == 0 ]] || ivp_fail "ping across byte-triggered renegotiations: ${loss:-100}% loss"
+  sleep 1
+  n=$(grep -c "Control Channel:" "${IVG_CLIENT_LOG[1]}" || true)
+  ((n >= 3)) || ivp_fail "expected >= 2 renegotiations started by reneg-bytes, client log shows $((n - 1))"
+  stop_and_check
+  ivp_log "PASS renegbytes: $n TLS handshakes (initial + $((n - 1)) by reneg-bytes), no ping lost"
+}
+
 case "$case_name" in
   basic) case_basic ;;
   eight) case_eight ;;
   reneg) case_reneg ;;
-  *) echo "usage: $0 DPVPN_EXE basic|eight|reneg" >&2; exit 2 ;;
+  renegbytes) case_renegbytes ;;
+  *) echo "usage: $0 DPVPN_EXE basic|eight|reneg|renegbytes" >&2; exit 2 ;;
 esac
