@@ -22,6 +22,9 @@
 #   sport      only the client's outer source port changes mid-session (a UDP relay in the
 #              client namespace moves to a new socket, as a NAT rebinding does): pings continue,
 #              no new handshake, the gateway follows the new port
+#   net30      `topology net30` (OpenVPN's default, still in many old configs): two clients get
+#              a /30 each (10.8.0.6 and 10.8.0.10, ifconfig peers .5 and .9) and reach the
+#              gateway's 10.8.0.1 through the pushed route; pings both ways
 #
 # usage: gateway-compat.sh DPVPN_EXE CASE
 # Exit: 0 pass, 1 fail, 77 skip (not root, no /dev/net/tun, tools or DPDK/af_packet missing).
@@ -295,11 +298,33 @@ case_sport() {
   ivp_log "PASS sport: port $p1 -> $p2, 20/20 + 10/10 pings, same session"
 }
 
+case_net30() {
+  local i want peer got
+  ivg_setup "$dpvpn" 2
+  ivg_server_conf "$IVG_DIR/server.conf" "topology net30"
+  ivg_start_dpvpn "$IVG_DIR/server.conf"
+  for i in 1 2; do
+    ivg_start_client "$i"
+    ivg_wait_client "$i" || ivp_fail "client$i did not connect (net30)"
+  done
+  for i in 1 2; do
+    want=10.8.0.$((4 * i + 2)) peer=10.8.0.$((4 * i + 1))
+    got=$(ip -n "$(ivg_ns_client "$i")" -4 -o addr show dev tun0 | awk '{print $4, $6}')
+    [[ $got == "$want $peer/32" ]] || ivp_fail "client$i: tun0 is '$got', expected '$want peer $peer/32'"
+    ip -n "$(ivg_ns_client "$i")" route show | grep -q "^$IVG_TUN_GW via $peer dev tun0" ||
+      ivp_fail "client$i has no route to $IVG_TUN_GW via $peer (pushed route)"
+    ping_both "$i"
+  done
+  stop_and_check
+  ivp_log "PASS net30: two /30 clients, pings both ways"
+}
+
 case "$case_name" in
   old24) case_old24 ;;
   restart) case_restart ;;
   exitnotify) case_exitnotify ;;
   crl) case_crl ;;
   sport) case_sport ;;
-  *) echo "usage: $0 DPVPN_EXE old24|restart|exitnotify|crl|sport" >&2; exit 2 ;;
+  net30) case_net30 ;;
+  *) echo "usage: $0 DPVPN_EXE old24|restart|exitnotify|crl|sport|net30" >&2; exit 2 ;;
 esac
