@@ -146,8 +146,9 @@ case_ipv6() {
 }
 
 case_persist() {
-  local f=$IVG_DIR/ipp.txt
+  local f
   ivg_setup "$dpvpn" 2
+  f=$IVG_DIR/ipp.txt  # IVG_DIR exists only from ivg_setup on
   ivg_server_conf "$IVG_DIR/server.conf" "ifconfig-pool-persist $f 600"
   ivg_start_dpvpn "$IVG_DIR/server.conf"
   ivg_start_client 2

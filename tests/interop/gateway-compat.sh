@@ -110,7 +110,9 @@ case_restart() {
   local c1pid t0 t1 vpn1 vpn2 pid1 pid2 refused
   ivg_setup "$dpvpn" 2
   # The later keepalive wins: server ping 1 s, ping-restart 2*5 = 10 s (pushed: ping 1, ping-restart 5).
-  ivg_server_conf "$IVG_DIR/server.conf" "keepalive 1 5" "max-clients 1"
+  # A pool of one address: client2 can only get 10.8.0.2 once client1's lease is released (like
+  # openvpn, the pool otherwise prefers the least recently released address).
+  ivg_server_conf "$IVG_DIR/server.conf" "keepalive 1 5" "max-clients 1" "ifconfig-pool 10.8.0.2 10.8.0.2"
   ivg_start_dpvpn "$IVG_DIR/server.conf"
   ivg_start_client 1
   c1pid=$IVP_LAST_PID
@@ -152,7 +154,9 @@ case_restart() {
 case_exitnotify() {
   local c1pid t0 t1 vpn1 vpn2
   ivg_setup "$dpvpn" 2
-  ivg_server_conf "$IVG_DIR/server.conf"  # keepalive 10 60: ping-restart would take 120 s
+  # keepalive 10 60: ping-restart would take 120 s. One pool address: client2 gets it only once
+  # client1's lease is released.
+  ivg_server_conf "$IVG_DIR/server.conf" "ifconfig-pool 10.8.0.2 10.8.0.2"
   ivg_start_dpvpn "$IVG_DIR/server.conf"
   ivg_start_client 1  # lib.sh writes explicit-exit-notify 1
   c1pid=$IVP_LAST_PID

@@ -20,7 +20,8 @@
 #   --out DIR   where results.md and the plots go (default docs/bench)
 #   --build DIR the meson build directory with dpvpn and tools/ (default build)
 #   --only L    run only these scenarios (for debugging; the report then lacks the others)
-# Environment: BENCH_KEEP=1 keeps the scratch directory (logs, configs, every JSON).
+# Environment: BENCH_KEEP=1 keeps the scratch directory (logs, configs, every JSON);
+#   BENCH_IDLE_N="N ..." idle-client counts for (c); BENCH_SERVERS=dpvpn runs dpvpn only.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -58,7 +59,10 @@ else
   HS_D=6 HS_RATES="25 50 100 200 400 800 1600"
   IDLE_N="1000 10000" ST_D=8 CB_T=0.3
 fi
-IDLE_N=${BENCH_IDLE_N:-$IDLE_N}  # for debugging
+IDLE_N=${BENCH_IDLE_N:-$IDLE_N}  # e.g. BENCH_IDLE_N=60000 for the /16 pool at scale
+SERVERS=${BENCH_SERVERS:-dpvpn openvpn}  # BENCH_SERVERS=dpvpn: only dpvpn (a scale run)
+MAX_CLIENTS=20000
+for n in $IDLE_N; do if ((n + 100 > MAX_CLIENTS)); then MAX_CLIENTS=$((n + 100)); fi; done
 SIZES=${BENCH_SIZES:-64 512 1420 imix}  # BENCH_SIZES: a subset, for debugging
 # Links carry 1600-byte frames so that a 1500-byte inner packet (IMIX) needs no outer IP
 # fragmentation with either server (dpvpn does not fragment what it sends; OpenVPN lets the
@@ -209,6 +213,8 @@ setup_net() {
   # af_packet would see CHECKSUM_PARTIAL packets from the client side otherwise.
   ip netns exec "$NS_CL" ethtool -K wan tx off >/dev/null
   ip -n "$NS_CL" addr add "$CL_ADDR/24" dev wan
+  # One UDP socket per emulated client: more than the default 28k ephemeral ports at scale.
+  ip netns exec "$NS_CL" sysctl -qw net.ipv4.ip_local_port_range="1024 65535"
   ip -n "$NS_CL" link set wan up
   ip -n "$NS_GW" link set gw-wan up
 }
@@ -231,7 +237,7 @@ server_conf() {
     echo "tls-crypt $pki/tls-crypt.key"
     echo "data-ciphers AES-256-GCM"
     echo "keepalive 10 60"
-    echo "max-clients 20000"
+    echo "max-clients $MAX_CLIENTS"
     echo "duplicate-cn"
     echo "fast-io"
     echo "sndbuf 4194304"
@@ -393,7 +399,7 @@ tp_search() {
 
 scenario_a() {
   local srv dir size
-  for srv in dpvpn openvpn; do
+  for srv in $SERVERS; do
     srv_start "$srv" "$PKI_EC"
     for dir in c2s s2c; do
       for size in $SIZES; do tp_search "$dir" "$size"; done
@@ -407,7 +413,7 @@ scenario_b() {
   local srv cert pki r att est p50 p99 pmax dur ok best
   for cert in ecdsa rsa; do
     pki=$PKI_EC; [[ $cert == rsa ]] && pki=$PKI_RSA
-    for srv in dpvpn openvpn; do
+    for srv in $SERVERS; do
       srv_start "$srv" "$pki"
       best=0
       for r in $HS_RATES; do
@@ -454,7 +460,7 @@ EOF
 scenario_c() {
   local srv n rss0 rss1 est ms cap stagger
   for n in $IDLE_N; do
-    for srv in dpvpn openvpn; do
+    for srv in $SERVERS; do
       cap=$(hs_cap "$srv")
       stagger=$(calc "${cap:-0} > 0 ? int(1000 / ${cap:-1}) : 5")
       [[ $stagger -ge 1 ]] || stagger=1
@@ -507,7 +513,7 @@ print(max(10, int(min(best.values()))) if len(best) == 2 else 50)
 EOF
   )
   log "(d): data $rate pps of 512 B from $NC sessions, storm $storm handshakes/s"
-  for srv in dpvpn openvpn; do
+  for srv in $SERVERS; do
     srv_start "$srv" "$PKI_EC"
     for mode in base storm; do
       bg sink "$NS_GW" "$UDP" sink --bind "$TUN_GW:$SINK_PORT" --duration $((ST_D + 40)) --json
