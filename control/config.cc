@@ -186,6 +186,27 @@ unsigned key_usage_arg(ctx& c, const std::string& h) {
   return v;
 }
 
+// setenv / setenv-safe NAME [VALUE]: a variable for every script (setenv-safe names it OPENVPN_NAME,
+// as openvpn does). The names openvpn 2.6 treats as client switches set nothing; GENERIC_CONFIG
+// marks a template that is not meant to run. openvpn mangles other characters in a name away;
+// dpvpn refuses them instead.
+void set_env(ctx& c, args a) {
+  const std::string& name = a[0];
+  const std::string value = a.size() == 2 ? a[1] : std::string();
+  if (name.size() < 2 || name.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_") !=
+                             std::string::npos)
+    c.fail("expected a variable name of 2 or more letters, digits and '_', got " + shown(name));
+  for (char ch : value)
+    if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7F) c.fail("expected a printable value, got " + shown(value));
+  const bool safe = c.directive == "setenv-safe";
+  if (!safe) {
+    if (name == "GENERIC_CONFIG") c.fail("this is a generic configuration and cannot directly be used (openvpn's message)");
+    if ((name == "REMOTE_RANDOM_HOSTNAME" || name == "PUSH_PEER_INFO") && a.size() == 1) return;  // client switches
+    if (name == "SERVER_POLL_TIMEOUT" && a.size() == 2) return;
+  }
+  c.cfg.setenv.emplace_back(safe ? "OPENVPN_" + name : name, value);
+}
+
 constexpr std::string_view k_dev_types[] = {"tun", "tap"};
 constexpr std::string_view k_topologies[] = {"net30", "p2p", "subnet"};
 constexpr std::string_view k_verify_modes[] = {"none", "optional", "require"};
@@ -457,6 +478,13 @@ constexpr directive_row k_directives[] = {
    }},
   {"auth-gen-token-secret", 1, 1, "auth-gen-token-secret FILE", [](ctx& c, args a) { c.cfg.auth_gen_token_secret = c.file_arg(a[0]); }},
   {"tmp-dir", 1, 1, "tmp-dir DIRECTORY", [](ctx& c, args a) { c.cfg.tmp_dir = c.path_arg(a[0]); }},
+  {"learn-address", 1, 1, "learn-address COMMAND", [](ctx& c, args a) { c.cfg.learn_address = c.command(a[0]); }},
+  {"up", 1, 1, "up COMMAND", [](ctx& c, args a) { c.cfg.up = c.command(a[0]); }},
+  {"down", 1, 1, "down COMMAND", [](ctx& c, args a) { c.cfg.down = c.command(a[0]); }},
+  {"setenv", 1, 2, "setenv NAME [VALUE]", set_env},
+  {"setenv-safe", 1, 2, "setenv-safe NAME [VALUE]", set_env},
+  {"writepid", 1, 1, "writepid FILE", [](ctx& c, args a) { c.cfg.writepid = c.path_arg(a[0]); }},
+  {"session-timeout", 1, 1, "session-timeout SECONDS", [](ctx& c, args a) { c.cfg.session_timeout = c.u32(a[0], 0, k_max_seconds); }},
 
   // housekeeping
   {"verb", 1, 1, "verb 0..11", [](ctx& c, args a) { c.cfg.verb = c.u32(a[0], 0, 11); }},
@@ -679,7 +707,8 @@ void cross_check(ctx& c) {
 
   // OpenVPN refuses to run user scripts below script-security 2, and to put passwords into the
   // environment below 3; it finds out when a client connects, dpvpn at start-up.
-  for (std::string_view name : {"auth-user-pass-verify", "client-connect", "client-disconnect", "tls-verify"})
+  for (std::string_view name : {"auth-user-pass-verify", "client-connect", "client-disconnect", "tls-verify",
+                                 "learn-address", "up", "down"})
     if (c.line_of(name) != 0 && cfg.script_security < 2)
       c.fail_at(c.line_of(name), name, "expected script-security 2 or higher to run a script (it is " +
                                            std::to_string(cfg.script_security) + ")");
@@ -714,12 +743,26 @@ void parse_line(ctx& c, line_reader& lines, std::string_view t, std::vector<std:
   if (c.directive.starts_with("--")) c.directive.erase(0, 2);
   if (!err.empty()) c.fail(err);
   if (words.empty()) return;
+  // `setenv opt DIRECTIVE ...`: openvpn applies DIRECTIVE when it knows it and only warns when it
+  // does not. dpvpn applies what it supports and skips with a warning what it would refuse.
+  bool optional = false;
+  if (c.directive == "setenv" && words.size() >= 2 && words[1] == "opt") {
+    if (words.size() == 2) c.fail("expected \"setenv opt DIRECTIVE [ARGS]\" (missing directive)");
+    words.erase(words.begin(), words.begin() + 2);
+    c.directive = words[0];
+    optional = true;
+  }
 
   const directive_row* row = nullptr;
   for (const auto& r : k_directives)
     if (r.name == c.directive) row = &r;
   if (row == nullptr) {
     const openvpn_option* o = find_openvpn_option(c.directive);
+    if (optional && (o == nullptr || o->kind != option_class::ignored)) {
+      c.cfg.warnings.push_back(c.file + ":" + std::to_string(c.line) + ": setenv opt " + c.directive + ": skipped (" +
+                               (o ? refused_option_detail(*o) : std::string("not an OpenVPN 2.6 option")) + ")");
+      return;
+    }
     if (o == nullptr) c.fail(unknown_directive_detail(c.directive));
     if (o->kind != option_class::ignored) c.fail(refused_option_detail(*o));
     c.seen[c.directive] = c.line;

@@ -108,7 +108,6 @@ constexpr openvpn_option k_options[] = {
     // authentication and scripts
     {"auth-user-pass-optional", k::not_yet, "clients without a username are refused"},
     {"client-crresponse", k::not_yet, "crtext script"},
-    {"learn-address", k::not_yet, "address script"},
     {"plugin", k::not_yet, "needs the OpenVPN plugin API in the control thread"},
     {"disable", k::ccd_only, ""},
     {"connect-freq-initial", k::not_yet, "rate limit of first replies (2.6)"},
@@ -116,10 +115,6 @@ constexpr openvpn_option k_options[] = {
     {"hash-size", k::ignored, "dpvpn sizes its own tables"},
     {"bcast-buffers", k::ignored, "dpvpn sizes its own buffers"},
     {"opt-verify", k::not_planned, "deprecated"},
-    {"setenv", k::not_yet, "extra script environment"},
-    {"setenv-safe", k::not_yet, "extra script environment"},
-    {"up", k::not_yet, "device scripts"},
-    {"down", k::not_yet, "device scripts"},
     {"down-pre", k::not_yet, "device scripts"},
     {"up-delay", k::not_yet, "device scripts"},
     {"up-restart", k::not_yet, "device scripts"},
@@ -129,11 +124,10 @@ constexpr openvpn_option k_options[] = {
     // timers and liveness
     {"ping-exit", k::not_yet, "the server drops silent clients with 'ping-restart'"},
     {"ping-timer-rem", k::ignored, "every server session has a remote address"},
-    {"inactive", k::not_yet, "idle-traffic exit"},
-    {"session-timeout", k::not_yet, "a per-client time limit (2.6)"},
+    {"inactive", k::not_yet, "per client on a server (openvpn ends a client that moved fewer than BYTES tunnel bytes in SECONDS); not implemented yet"},
     // routing and push
     {"push-reset", k::ccd_only, ""},
-    {"push-remove", k::not_yet, "per-client removal from the push list"},
+    {"push-remove", k::ccd_only, ""},
     {"route-gateway", k::not_yet, "dpvpn pushes 'route-gateway' itself with topology subnet"},
     {"route-ipv6-gateway", k::not_yet, "the routes point into the tunnel"},
     {"route-metric", k::not_yet, "kernel route metrics"},
@@ -181,7 +175,6 @@ constexpr openvpn_option k_options[] = {
     {"setcon", k::not_yet, "SELinux context change"},
     {"mlock", k::not_yet, "DPDK memory is locked; the control thread's heap is not"},
     {"nice", k::ignored, "the dataplane polls on dedicated lcores"},
-    {"writepid", k::not_yet, "a PID file"},
     {"remap-usr1", k::not_yet, "dpvpn handles SIGTERM/SIGINT only"},
     {"ignore-unknown-option", k::not_yet, "every unknown or unsupported directive is reported"},
     // standalone commands (run once, not a server setting)

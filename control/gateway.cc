@@ -116,6 +116,7 @@ void gateway_control::poll_signals(uint64_t now_ms) {
           log(1, std::string("SIG") + (si.ssi_signo == SIGTERM ? "TERM" : "INT") +
                      " received, notifying " + std::to_string(clients_.size()) + " client(s) and exiting");
           stopping_ = true;
+          stop_signal_ = si.ssi_signo == SIGTERM ? "sigterm" : "sigint";  // openvpn's signal_description
           for (auto& [k, c] : clients_) notify_exit(*c, now_ms);
           stop_at_ms_ = now_ms + (clients_.empty() ? 0 : 1500);
         }
@@ -268,6 +269,7 @@ void gateway_control::run() {
     }
     if (stopping_ && now >= stop_at_ms_) {
       persist_pool(now, true);  // ifconfig-pool-persist: written at exit too
+      flush_learn(now);         // learn-address: openvpn's exit reaps every learned address
       write_status(now);
       break;
     }

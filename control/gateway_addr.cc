@@ -251,7 +251,7 @@ std::vector<std::string> gateway_control::client_push(const client& c) const {
 // Called with the client's /32 (install_key), before its first data packet can arrive: the
 // dataplane accepts a packet only when its source routes back to the client that sent it.
 void gateway_control::add_client_routes(client& c) {
-  if (c.lease.v6) {
+  if (c.lease.v6 && !c.v6_unlearned) {  // learn-address may refuse it
     const int rc = dp::route_add_v6(sh_.rt, c.lease.v6->data(), 128, c.peer_id);
     if (rc == 0) c.v6_route_on = true;
     else log(1, c.name + ": cannot add route " + format_ipv6(*c.lease.v6) + "/128: " + std::strerror(-rc));

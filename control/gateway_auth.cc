@@ -8,6 +8,7 @@
 #include <openssl/crypto.h>
 
 #include "dpvpn/gateway.h"
+#include "dpvpn/script_args.h"
 #include "gateway_internal.h"
 
 namespace dpvpn::cp {
@@ -61,6 +62,7 @@ script_env gateway_control::client_env(const client& c, const char* script_type,
   }
   add("time_unix", std::to_string(now_ms / 1000));
   if (c.accepted_ms) add("time_duration", std::to_string(now_ms > c.accepted_ms ? (now_ms - c.accepted_ms) / 1000 : 0));
+  add_setenv(e, cfg_);  // setenv / setenv-safe (script_args.h)
   return e;
 }
 
@@ -171,6 +173,7 @@ void gateway_control::accept(client& c, const client_connect_options* cc, uint64
   if (!c.vpn_ip) return reject(c, "no free address in the pool", now_ms);
   std::vector<std::string> push = client_push(c);
   if (!c.auth_token.empty()) push.push_back("auth-token " + c.auth_token);  // auth-gen-token (gateway_token.cc)
+  if (!cfg_.learn_address.empty()) return start_learn(c, std::move(push), now_ms);  // gateway_scripts.cc
   c.auth = client::auth_stage::accepted;
   c.accepted_ms = now_ms;
   c.s->authorize(true, push, "", now_ms);
@@ -190,6 +193,7 @@ void gateway_control::poll_scripts(uint64_t now_ms) {
   std::vector<script_result> done;
   scripts_.poll(now_ms, done);
   for (script_result& r : done) {
+    if (on_learn_result(r, now_ms)) continue;  // learn-address (gateway_scripts.cc)
     auto it = script_clients_.find(r.id);
     if (it == script_clients_.end()) {  // client-disconnect: nobody waits for it
       if (!r.ok) log(3, "client-disconnect script: " + r.status);
@@ -236,7 +240,8 @@ void gateway_control::end_auth(client& c, uint64_t now_ms) {
   }
   // The auth-gen-token secrets go; client-disconnect still sees the token's session_id.
   script_request req;
-  const bool disconnect = c.auth == client::auth_stage::accepted && !cfg_.client_disconnect.empty();
+  const bool connected = c.auth == client::auth_stage::accepted || c.auth == client::auth_stage::learn;
+  const bool disconnect = connected && !cfg_.client_disconnect.empty();
   if (disconnect) req.env = client_env(c, "client-disconnect", now_ms);
   for (std::string* t : {&c.auth_token, &c.auth_token_initial}) {
     OPENSSL_cleanse(t->data(), t->size());

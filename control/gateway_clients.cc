@@ -217,7 +217,7 @@ void gateway_control::install_key(client& c, const proto::session_event& ev) {
     // Publish after the commands: a packet that beats them is dropped as peer_not_ready.
     sh_.owner[c.peer_id].store(c.owner, std::memory_order_release);
     rte_hash_add_key_data(sh_.addrs, &c.addr, reinterpret_cast<void*>(uintptr_t{c.peer_id}));
-    dp::route_add_v4(sh_.rt, c.vpn_ip, 32, c.peer_id);
+    if (!c.v4_unlearned) dp::route_add_v4(sh_.rt, c.vpn_ip, 32, c.peer_id);  // learn-address may refuse it
     add_client_routes(c);  // its /128 and iroutes (gateway_addr.cc)
     c.dp_installed = true;
     return;
@@ -230,10 +230,11 @@ void gateway_control::teardown(client& c, const std::string& why) {
   c.dead = true;
   log(1, c.name + ": session closed: " + why);
   end_auth(c, sh_.now_s.load(std::memory_order_relaxed) * 1000);
+  unlearn(c);  // learn-address delete calls (gateway_scripts.cc)
   if (c.dp_installed) {
     sh_.owner[c.peer_id].store(dp::k_no_owner, std::memory_order_release);
     rte_hash_del_key(sh_.addrs, &c.addr);
-    dp::route_del_v4(sh_.rt, c.vpn_ip, 32);
+    if (!c.v4_unlearned) dp::route_del_v4(sh_.rt, c.vpn_ip, 32);
     del_client_routes(c);
     auto cmd = std::make_unique<dp::peer_cmd>();
     cmd->type = dp::cmd_type::del_peer;
@@ -320,6 +321,10 @@ void gateway_control::housekeeping(uint64_t now_ms) {
     if (!c.dead) {
       if (c.linger_until_ms && now_ms >= c.linger_until_ms) {
         teardown(c, "exit");
+      } else if (cfg_.session_timeout && now_ms >= c.created_ms + uint64_t{cfg_.session_timeout} * 1000) {
+        // openvpn 2.6 (forward.c): the client instance gets SIGTERM, counted from its creation,
+        // and is closed without a word to the client, which notices by its ping-restart.
+        teardown(c, "session-timeout (" + std::to_string(cfg_.session_timeout) + " s)");
       } else if (c.peer && c.peer->occ_exit.load(std::memory_order_relaxed)) {
         teardown(c, "OCC exit");
       } else if (c.peer && cfg_.ping_restart) {

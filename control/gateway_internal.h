@@ -36,7 +36,8 @@ struct gateway_control::client {
   // Authentication (gateway_auth.cc): auth_request -> [tls-verify per certificate depth] ->
   // [auth-gen-token check | auth-user-pass-verify] -> [client-connect] -> authorize(). Each script
   // runs on its own; the client waits, nobody else does.
-  enum class auth_stage : uint8_t { none, tls_verify, verify, connect, accepted, rejected };
+  // learn: client-connect accepted it; learn-address runs for its addresses before the push.
+  enum class auth_stage : uint8_t { none, tls_verify, verify, connect, learn, accepted, rejected };
   auth_stage auth = auth_stage::none;
   uint64_t script_id = 0;     // the script running for this client; 0 = none
   std::string cn;             // common name as scripts see it (username with username-as-common-name)
@@ -56,6 +57,12 @@ struct gateway_control::client {
   bool auth_token_empty_user = false;
   const char* session_state = nullptr;  // openvpn's session_state for scripts; null = no token logic
   uint64_t token_renew_ms = 0;          // next renewal push; 0 = none scheduled
+  // learn-address (gateway_scripts.cc): the push waits for the client's learn calls; an address
+  // whose add/update failed is not routed (openvpn's "Learn FAILED"; a failed iroute is dropped
+  // from opts.iroutes / opts.iroutes_v6).
+  std::vector<std::string> learn_push;
+  size_t learn_pending = 0;
+  bool v4_unlearned = false, v6_unlearned = false;
 };
 
 }  // namespace dpvpn::cp

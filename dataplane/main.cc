@@ -35,9 +35,12 @@ using namespace dpvpn;
 
 namespace {
 
+std::string g_pid_file;  // writepid: removed at exit, as openvpn does
+
 [[noreturn]] void fatal(const std::string& m) {
   std::fprintf(stderr, "dpvpn: %s\n", m.c_str());
   std::fflush(stderr);
+  if (!g_pid_file.empty()) ::unlink(g_pid_file.c_str());
   rte_eal_cleanup();
   std::exit(1);
 }
@@ -184,6 +187,13 @@ int main(int argc, char** argv) {
     if (::dup2(fd, STDOUT_FILENO) < 0 || ::dup2(fd, STDERR_FILENO) < 0) fatal("log: dup2 failed");
     ::close(fd);
   }
+  for (const std::string& w : cfg.warnings) std::fprintf(stderr, "dpvpn: warning: %s\n", w.c_str());
+  if (!cfg.writepid.empty()) {  // openvpn writes "PID\n" early and removes the file at exit
+    FILE* f = std::fopen(cfg.writepid.c_str(), "w");
+    if (!f || std::fprintf(f, "%u\n", static_cast<unsigned>(::getpid())) < 0 || std::fclose(f) != 0)
+      fatal(config_path + ": writepid: cannot write " + cfg.writepid + ": " + std::strerror(errno));
+    g_pid_file = cfg.writepid;
+  }
   if (!cfg.local && !cfg.local6)
     fatal(config_path + ": local: required (the WAN address the dataplane owns: IPv4, IPv6 or one of each)");
   if (cfg.dev_type != cp::dev_kind::tun) fatal(config_path + ": dev: only tun is supported by the dataplane yet");
@@ -223,6 +233,8 @@ int main(int argc, char** argv) {
   if (kni::configure_kernel_iface(ec.ifname, server_ip, static_cast<uint8_t>(cfg.server->prefix_len()), cfg.tun_mtu,
                                   err) != 0)
     fatal(err);
+  // openvpn's order: the device gets its address, then `up` runs (a failure is fatal), then routes.
+  if (!cp::run_updown(cfg, ec.ifname, "up", "", 0, err)) fatal(err);
   configure_kernel_routes(cfg, ec.ifname);
 
   // Shared state.
@@ -369,6 +381,11 @@ int main(int argc, char** argv) {
   }
   dp::close_port(static_cast<uint16_t>(wan), err);
   kni::destroy_exception_port(exc_port, err);
+  // `down` after the device is gone (openvpn without down-pre); a failure is reported, the exit
+  // goes on.
+  if (!cp::run_updown(cfg, ec.ifname, "down", control->stop_signal(), 0, err))
+    std::fprintf(stderr, "dpvpn: %s\n", err.c_str());
+  if (!g_pid_file.empty()) ::unlink(g_pid_file.c_str());
   std::printf("dpvpn: mbufs in use at exit: %u of %u\n", rte_mempool_in_use_count(pool), n_mbufs);
   control.reset();
   dp::routes_destroy(sh.rt);

@@ -182,6 +182,15 @@ struct server_config {
   unsigned auth_gen_token_renewal = 0;   // seconds; 0 = reneg-sec
   bool auth_gen_token_external = false;
   file_ref auth_gen_token_secret;  // `auth-gen-token-secret FILE`; absent = a random key per run
+  // learn-address / up / down (control/gateway_scripts.cc). learn-address runs asynchronously, one
+  // call at a time in order; up and down run synchronously at start-up and at exit.
+  std::vector<std::string> learn_address, up, down;
+  // `setenv NAME VALUE` and `setenv-safe NAME VALUE` (stored as OPENVPN_NAME), in file order: added
+  // to every script's environment.
+  std::vector<std::pair<std::string, std::string>> setenv;
+  std::string writepid;          // resolved path; empty = none
+  unsigned session_timeout = 0;  // seconds from a client's first packet; 0 = none
+  std::vector<std::string> warnings;  // printed at start-up (e.g. a `setenv opt` line skipped)
 
   // compression framing (§9.1); dpvpn never compresses
   comp_mode comp = comp_mode::none;

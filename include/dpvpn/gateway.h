@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -49,6 +50,7 @@ class gateway_control {
   // then sh.stop is set so that the workers return.
   void run();
   void print_counters(const char* why) const;
+  const std::string& stop_signal() const { return stop_signal_; }  // "sigterm" / "sigint" (down's env)
 
   struct client;
 
@@ -109,6 +111,7 @@ class gateway_control {
   std::vector<uint32_t> free_peer_ids_;
   uint64_t next_stats_ms_ = 0, next_housekeeping_ms_ = 0;
   bool stopping_ = false;
+  std::string stop_signal_;
   uint64_t stop_at_ms_ = 0;
   uint64_t ctl_tx_dropped_ = 0, front_dropped_ = 0, refused_ = 0;
   script_runner scripts_;
@@ -130,6 +133,32 @@ class gateway_control {
   uint64_t next_status_ms_ = 0;
   bool status_failed_ = false;  // logged once until a write succeeds again
   void follow_floats();
+
+  // gateway_scripts.cc: learn-address, one call at a time in queue order (so that a delete never
+  // overtakes the add it undoes, nor an add the delete of the address's previous holder).
+  struct learn_job {
+    client* c = nullptr;  // add/update: the client waiting; null for delete, or once it is gone
+    std::string op;       // "add" (becomes "update" when another client holds it), "delete"
+    std::string addr;     // as openvpn prints it (script_args.h)
+    enum class what : uint8_t { v4, v6, iroute4, iroute6 } kind = what::v4;
+    script_env env;
+  };
+  void start_learn(client& c, std::vector<std::string> push, uint64_t now_ms);  // from accept()
+  bool on_learn_result(const script_result& r, uint64_t now_ms);  // false: not a learn-address run
+  void learn_next(uint64_t now_ms);
+  void unlearn(client& c);            // teardown: deletes for what it holds, its queued adds dropped
+  void flush_learn(uint64_t now_ms);  // exit: a delete for every learned address, waited for
+  script_env script_base_env(const char* script_type) const;  // script_type + setenv
+  std::deque<learn_job> learn_queue_;
+  uint64_t learn_running_ = 0;  // script id of learn_queue_.front(); 0 = none running
+  std::map<std::string, client*> learned_;  // learned address -> its holder (openvpn's vhash)
 };
+
+// up / down (openvpn's run_up_down), synchronous: dpvpn runs them before the control thread
+// starts and after it has stopped, when no client is served. signal: what stopped dpvpn ("sigterm"),
+// empty for up. Returns false with err when the script cannot run, fails or takes over
+// `timeout_s` (0: no limit, as in openvpn).
+bool run_updown(const server_config& cfg, const std::string& ifname, const char* script_type, const std::string& signal,
+                unsigned timeout_s, std::string& err);
 
 }  // namespace dpvpn::cp

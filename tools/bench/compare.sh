@@ -21,7 +21,8 @@
 #   --build DIR the meson build directory with dpvpn and tools/ (default build)
 #   --only L    run only these scenarios (for debugging; the report then lacks the others)
 # Environment: BENCH_KEEP=1 keeps the scratch directory (logs, configs, every JSON);
-#   BENCH_IDLE_N="N ..." idle-client counts for (c); BENCH_SERVERS=dpvpn runs dpvpn only.
+#   BENCH_IDLE_N="N ..." idle-client counts for (c); BENCH_SERVERS=dpvpn runs dpvpn only;
+#   BENCH_STAGGER_MS=N fixes the arrival gap of (c)'s clients.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -463,6 +464,7 @@ scenario_c() {
     for srv in $SERVERS; do
       cap=$(hs_cap "$srv")
       stagger=$(calc "${cap:-0} > 0 ? int(1000 / ${cap:-1}) : 5")
+      stagger=${BENCH_STAGGER_MS:-$stagger}  # a fixed arrival gap (scale runs without scenario b)
       [[ $stagger -ge 1 ]] || stagger=1
       srv_start "$srv" "$PKI_EC"
       rss0=$(rss_kb "$SRV_PID")
