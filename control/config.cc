@@ -326,6 +326,9 @@ constexpr directive_row k_directives[] = {
   {"connect-freq", 2, 2, "connect-freq NEW-CLIENTS SECONDS", [](ctx& c, args a) {
      c.cfg.connect_freq = std::pair<unsigned, unsigned>{c.u32(a[0], 1, k_max_u32), c.u32(a[1], 1, k_max_seconds)};
    }},
+  {"connect-freq-initial", 2, 2, "connect-freq-initial MAX SECONDS", [](ctx& c, args a) {
+     c.cfg.connect_freq_initial = std::pair<uint64_t, unsigned>{c.number(a[0], 1, k_max_i64), c.u32(a[1], 1, k_max_seconds)};
+   }},
   {"max-routes-per-client", 1, 1, "max-routes-per-client NUMBER", [](ctx& c, args a) {
      c.cfg.max_routes_per_client = c.u32(a[0], 1, 1u << 20);
    }},
@@ -485,6 +488,10 @@ constexpr directive_row k_directives[] = {
   {"setenv-safe", 1, 2, "setenv-safe NAME [VALUE]", set_env},
   {"writepid", 1, 1, "writepid FILE", [](ctx& c, args a) { c.cfg.writepid = c.path_arg(a[0]); }},
   {"session-timeout", 1, 1, "session-timeout SECONDS", [](ctx& c, args a) { c.cfg.session_timeout = c.u32(a[0], 0, k_max_seconds); }},
+  {"inactive", 1, 2, "inactive SECONDS [BYTES]", [](ctx& c, args a) {
+     c.cfg.inactive_s = c.u32(a[0], 0, k_max_seconds);
+     if (a.size() == 2) c.cfg.inactive_bytes = c.number(a[1], 0, k_max_i64);
+   }},
 
   // housekeeping
   {"verb", 1, 1, "verb 0..11", [](ctx& c, args a) { c.cfg.verb = c.u32(a[0], 0, 11); }},

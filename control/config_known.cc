@@ -110,7 +110,6 @@ constexpr openvpn_option k_options[] = {
     {"client-crresponse", k::not_yet, "crtext script"},
     {"plugin", k::not_yet, "needs the OpenVPN plugin API in the control thread"},
     {"disable", k::ccd_only, ""},
-    {"connect-freq-initial", k::not_yet, "rate limit of first replies (2.6)"},
     {"stale-routes-check", k::not_yet, "iroutes live as long as their client"},
     {"hash-size", k::ignored, "dpvpn sizes its own tables"},
     {"bcast-buffers", k::ignored, "dpvpn sizes its own buffers"},
@@ -124,7 +123,6 @@ constexpr openvpn_option k_options[] = {
     // timers and liveness
     {"ping-exit", k::not_yet, "the server drops silent clients with 'ping-restart'"},
     {"ping-timer-rem", k::ignored, "every server session has a remote address"},
-    {"inactive", k::not_yet, "per client on a server (openvpn ends a client that moved fewer than BYTES tunnel bytes in SECONDS); not implemented yet"},
     // routing and push
     {"push-reset", k::ccd_only, ""},
     {"push-remove", k::ccd_only, ""},

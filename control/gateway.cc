@@ -146,6 +146,9 @@ gateway_control::client* gateway_control::first_contact(const dp::mbuf_meta& mm,
   std::memcpy(addr, mm.src.ip.data(), 16);
   wire::put_u16(addr + 16, mm.src.port);
   auto r = front_.on_packet(pkt, addr, now_ms);
+  if ((r.v == proto::server_front::verdict::reply || r.v == proto::server_front::verdict::new_session) &&
+      !allow_first_reply(now_ms))
+    return nullptr;  // connect-freq-initial
   if (r.v == proto::server_front::verdict::reply) {
     send_frame(mm.from_worker, mm.src, mm.src_mac, r.reply);
     return nullptr;
@@ -163,6 +166,23 @@ gateway_control::client* gateway_control::first_contact(const dp::mbuf_meta& mm,
   if (c && r.v == proto::server_front::verdict::accept)
     c->s->accept_cookie(r.ours, r.theirs, r.has_kc ? &r.kc : nullptr, now_ms);
   return c;
+}
+
+// connect-freq-initial (openvpn 2.6 mudp.c, reflect_filter.c): a valid reset past the window's
+// limit gets no reply and leaves no state. Only when configured: openvpn's default (100 per 10 s)
+// would throttle a storm of clients that dpvpn's stateless front answers cheaply.
+bool gateway_control::allow_first_reply(uint64_t now_ms) {
+  if (!cfg_.connect_freq_initial) return true;
+  if (!first_reply_limit_) first_reply_limit_.emplace(cfg_.connect_freq_initial->first, cfg_.connect_freq_initial->second);
+  const first_reply_limit::verdict v = first_reply_limit_->check(now_ms / 1000);
+  const std::string lim = std::to_string(first_reply_limit_->max()) + " " + std::to_string(first_reply_limit_->per_s());
+  if (v.dropped_last) log(3, "dropped " + std::to_string(v.dropped_last) + " initial handshake packets due to --connect-freq-initial " + lim);
+  if (v.allow) return true;
+  ++first_reply_dropped_;
+  if (v.first_refusal)
+    log(1, "Note: --connect-freq-initial " + lim + " rate limit exceeded, dropping initial handshake packets for the next " +
+               std::to_string(first_reply_limit_->window_end_s() - now_ms / 1000) + " seconds");
+  return false;
 }
 
 void gateway_control::on_frame(rte_mbuf* m, uint64_t now_ms) {
@@ -229,7 +249,8 @@ void gateway_control::print_counters(const char* why) const {
   if (!any) s += " none";
   s += "\n  control: clients " + std::to_string(clients_.size()) + ", cookie/front drops " +
        std::to_string(front_dropped_) + ", refused " + std::to_string(refused_) + ", connect-freq refused " +
-       std::to_string(connect_freq_refused_) + ", ctl_tx drops " +
+       std::to_string(connect_freq_refused_) + ", connect-freq-initial dropped " +
+       std::to_string(first_reply_dropped_) + ", ctl_tx drops " +
        std::to_string(ctl_tx_dropped_);
   std::printf("%s\n", s.c_str());
   std::fflush(stdout);
@@ -247,14 +268,9 @@ void gateway_control::run() {
     poll_done();
     poll_signals(now);
     poll_scripts(now);
+    run_due_timers(now);
     uint64_t wake = now + 50;
-    for (auto& [k, c] : clients_) {
-      if (c->s->next_wakeup_ms() <= now) {
-        c->s->tick(now);
-        drain(*c, now);
-      }
-      wake = std::min(wake, c->s->next_wakeup_ms());
-    }
+    if (!wakeups_.empty()) wake = std::min(wake, wakeups_.top().first);
     if (now >= next_housekeeping_ms_) {
       housekeeping(now);
       next_housekeeping_ms_ = now + 500;

@@ -113,6 +113,7 @@ gateway_control::client* gateway_control::create_client(const net::outer_addr& a
   free_peer_ids_.pop_back();
   c->name = format_outer(addr);
   c->created_ms = now_ms;
+  c->inactive.restarted_ms = now_ms;
   proto::session_config sc = setup_.session;
   sc.peer_id = c->peer_id;
   c->s = std::make_unique<proto::session>(sc, now_ms);
@@ -129,6 +130,40 @@ void gateway_control::drain(client& c, uint64_t now_ms) {
   proto::session_event ev;
   while (c.s->pop_event(ev)) on_event(c, ev, now_ms);
   while (c.s->pop_packet(out)) send_frame(c.owner, c.addr, c.mac, out);
+  schedule(c);
+}
+
+void gateway_control::schedule(client& c) {
+  if (c.dead) return;
+  const uint64_t t = c.s->next_wakeup_ms();
+  if (t == c.sched_ms) return;
+  c.sched_ms = t;
+  if (t != ~uint64_t{0}) wakeups_.emplace(t, c.addr);
+}
+
+void gateway_control::run_due_timers(uint64_t now_ms) {
+  // Collect first: a session whose timer stays due after tick() is handled next loop, not again now.
+  std::vector<client*> due;
+  while (!wakeups_.empty() && wakeups_.top().first <= now_ms) {
+    const wake_entry e = wakeups_.top();
+    wakeups_.pop();
+    auto it = clients_.find(e.second);
+    if (it == clients_.end() || it->second->dead || it->second->sched_ms != e.first) continue;  // stale
+    it->second->sched_ms = ~uint64_t{0};
+    due.push_back(it->second.get());
+  }
+  for (client* c : due) {
+    c->s->tick(now_ms);
+    drain(*c, now_ms);
+  }
+  // Stale entries (timers that moved later) wait for their time; rebuild when they pile up.
+  if (wakeups_.size() > 4 * clients_.size() + 1024) {
+    wakeups_ = {};
+    for (auto& [k, c] : clients_) {
+      c->sched_ms = ~uint64_t{0};
+      schedule(*c);
+    }
+  }
 }
 
 void gateway_control::on_event(client& c, const proto::session_event& ev, uint64_t now_ms) {
@@ -294,7 +329,10 @@ void gateway_control::follow_floats() {
       clients_.erase(it);
     }
     node.key() = a;
+    client& c = *node.mapped();
     clients_.insert(std::move(node));
+    c.sched_ms = ~uint64_t{0};  // its heap entry names the old key
+    schedule(c);
   }
 }
 
@@ -321,10 +359,14 @@ void gateway_control::housekeeping(uint64_t now_ms) {
     if (!c.dead) {
       if (c.linger_until_ms && now_ms >= c.linger_until_ms) {
         teardown(c, "exit");
-      } else if (cfg_.session_timeout && now_ms >= c.created_ms + uint64_t{cfg_.session_timeout} * 1000) {
+      } else if (const unsigned st = c.opts.session_timeout.value_or(cfg_.session_timeout);
+                 st && now_ms >= c.created_ms + uint64_t{st} * 1000) {
         // openvpn 2.6 (forward.c): the client instance gets SIGTERM, counted from its creation,
-        // and is closed without a word to the client, which notices by its ping-restart.
-        teardown(c, "session-timeout (" + std::to_string(cfg_.session_timeout) + " s)");
+        // and is closed without a word to the client, which notices by its ping-restart. A CCD /
+        // client-connect `session-timeout` replaces server.conf's for this client.
+        teardown(c, "session-timeout (" + std::to_string(st) + " s)");
+      } else if (cfg_.inactive_s && inactive_expired(c, now_ms)) {  // gateway_scripts.cc
+        teardown(c, "inactivity timeout (--inactive " + std::to_string(cfg_.inactive_s) + " s)");
       } else if (c.peer && c.peer->occ_exit.load(std::memory_order_relaxed)) {
         teardown(c, "OCC exit");
       } else if (c.peer && cfg_.ping_restart) {
@@ -336,6 +378,7 @@ void gateway_control::housekeeping(uint64_t now_ms) {
       it = clients_.erase(it);
       continue;
     }
+    schedule(c);  // safety net: a session call that no drain() followed
     ++it;
   }
 }

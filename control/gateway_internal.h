@@ -6,6 +6,7 @@
 #include <string>
 
 #include "dpvpn/gateway.h"
+#include "dpvpn/inactivity.h"
 #include "dpvpn/ipaddr.h"
 
 namespace dpvpn::cp {
@@ -27,8 +28,10 @@ struct gateway_control::client {
   std::unique_ptr<proto::session> s;
   bool dp_installed = false;  // new_peer sent and published
   uint64_t created_ms = 0;
+  uint64_t sched_ms = ~uint64_t{0};  // the wakeups_ entry that is current; ~0 = none
   uint64_t noted_bytes = 0, noted_pkts = 0;  // dataplane counters already given to s->note_data()
   uint64_t last_ctl_rx_ms = 0;
+  inactivity_timer inactive;  // `inactive` (housekeeping): started at creation
   bool dead = false;             // torn down; erased by housekeeping
   uint64_t linger_until_ms = 0;  // EXIT / AUTH_FAILED: drop the session then
   dp::dp_peer* peer = nullptr;   // owned by the lcore once new_peer is applied; read-only here

@@ -193,4 +193,16 @@ bool run_updown(const server_config& cfg, const std::string& ifname, const char*
   return done[0].ok;
 }
 
+// `inactive SECONDS [BYTES]`: the dataplane's per-peer totals (both ways) feed the client's timer
+// (inactivity.h). openvpn 2.6 signals the instance SIGTERM ("Inactivity timeout (--inactive)"), so
+// as with session-timeout the client is closed without a message and notices by its ping-restart.
+bool gateway_control::inactive_expired(client& c, uint64_t now_ms) {
+  uint64_t bytes = 0, pkts = 0;
+  if (c.peer) {
+    bytes = c.peer->rx_bytes.load(std::memory_order_relaxed) + c.peer->tx_bytes.load(std::memory_order_relaxed);
+    pkts = c.peer->rx_pkts.load(std::memory_order_relaxed) + c.peer->tx_pkts.load(std::memory_order_relaxed);
+  }
+  return c.inactive.update(now_ms, bytes, pkts, cfg_.inactive_s, cfg_.inactive_bytes);
+}
+
 }  // namespace dpvpn::cp

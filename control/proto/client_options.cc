@@ -24,6 +24,19 @@ void clear_host_bits(ipv6_addr& a, unsigned len) {
   }
 }
 
+// A decimal count of seconds up to a year (server.conf's limit for timers).
+std::optional<unsigned> parse_seconds(const std::string& s) {
+  constexpr unsigned k_max = 365u * 24 * 3600;
+  if (s.empty() || s.size() > 9) return std::nullopt;
+  unsigned v = 0;
+  for (char ch : s) {
+    if (ch < '0' || ch > '9') return std::nullopt;
+    v = v * 10 + static_cast<unsigned>(ch - '0');
+  }
+  if (v > k_max) return std::nullopt;
+  return v;
+}
+
 // One directive into o; returns an error text or "".
 std::string parse_line(const std::vector<std::string>& w, client_connect_options& o) {
   const std::string& d = w[0];
@@ -70,6 +83,11 @@ std::string parse_line(const std::vector<std::string>& w, client_connect_options
     if (!net) return "iroute-ipv6: expected an IPv6 network/bits, got '" + w[1] + "'";
     clear_host_bits(net->addr, net->len);
     o.iroutes_v6.push_back(*net);
+  } else if (d == "session-timeout") {  // openvpn allows its timer options (OPT_P_TIMER) here
+    if (!arity(1, 1)) return "session-timeout: expected SECONDS";
+    auto v = parse_seconds(w[1]);
+    if (!v) return "session-timeout: expected a number of seconds (0..1 year), got '" + w[1] + "'";
+    o.session_timeout = *v;
   } else {
     o.ignored.push_back(d);
   }
@@ -108,6 +126,7 @@ void merge_client_options(client_connect_options& into, client_connect_options&&
   for (push_op& op : later.push_ops) into.push_ops.push_back(std::move(op));
   into.remove_ifconfig = into.remove_ifconfig || later.remove_ifconfig;
   into.remove_ifconfig_ipv6 = into.remove_ifconfig_ipv6 || later.remove_ifconfig_ipv6;
+  if (later.session_timeout) into.session_timeout = later.session_timeout;
   for (std::string& s : later.ignored) into.ignored.push_back(std::move(s));
   if (into.error.empty()) into.error = std::move(later.error);
 }

@@ -41,6 +41,8 @@ struct client_connect_options {
   std::vector<push_op> push_ops;                  // `push`, `push-remove`, `push-reset` in order
   bool remove_ifconfig = false;       // `push-remove ifconfig`: the IPv4 ifconfig is not pushed
   bool remove_ifconfig_ipv6 = false;  // `push-remove ifconfig-ipv6`
+  // `session-timeout SECONDS`: replaces server.conf's for this client (0 = none for it)
+  std::optional<unsigned> session_timeout;
   std::vector<std::string> ignored;
   std::string error;  // a line that could not be read ("line 2: ..."); the client is refused
 };

@@ -163,6 +163,8 @@ struct server_config {
   std::string client_config_dir;  // resolved path; empty = none
   bool ccd_exclusive = false;     // refuse a client without a CCD file (or DEFAULT)
   std::optional<std::pair<unsigned, unsigned>> connect_freq;  // `connect-freq N SECONDS`
+  // `connect-freq-initial N SECONDS`: first replies per window; none = no limit (openvpn: 100 10)
+  std::optional<std::pair<uint64_t, unsigned>> connect_freq_initial;
   unsigned max_routes_per_client = 256;  // iroutes a client may add
 
   // scripts (run asynchronously by the control thread; control/gateway_auth.cc)
@@ -190,6 +192,10 @@ struct server_config {
   std::vector<std::pair<std::string, std::string>> setenv;
   std::string writepid;          // resolved path; empty = none
   unsigned session_timeout = 0;  // seconds from a client's first packet; 0 = none
+  // `inactive SECONDS [BYTES]`: a client whose tunnel traffic (both ways, pings not counted) adds
+  // up to fewer than BYTES (0: no packet at all) within SECONDS is ended; 0 = off
+  unsigned inactive_s = 0;
+  uint64_t inactive_bytes = 0;
   std::vector<std::string> warnings;  // printed at start-up (e.g. a `setenv opt` line skipped)
 
   // compression framing (§9.1); dpvpn never compresses

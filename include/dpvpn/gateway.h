@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <queue>
 #include <set>
 #include <span>
 #include <string>
@@ -21,6 +22,7 @@
 #include "dpvpn/client_options.h"
 #include "dpvpn/config.h"
 #include "dpvpn/dp_state.h"
+#include "dpvpn/first_reply_limit.h"
 #include "dpvpn/pools.h"
 #include "dpvpn/server_front.h"
 #include "dpvpn/session.h"
@@ -85,6 +87,7 @@ class gateway_control {
   bool check_auth_token(client& c, uint64_t now_ms);
   void renew_auth_token(client& c, uint64_t now_ms);  // push a fresh token (renewal, renegotiation)
   void renew_auth_tokens(uint64_t now_ms);            // housekeeping: renewals that are due
+  bool inactive_expired(client& c, uint64_t now_ms);  // housekeeping: `inactive` timer (gateway_scripts.cc)
   void poll_scripts(uint64_t now_ms);
   bool run_script(client& c, const std::vector<std::string>& argv, script_request req, uint64_t now_ms);
   script_env client_env(const client& c, const char* script_type, uint64_t now_ms) const;
@@ -100,6 +103,7 @@ class gateway_control {
   void del_client_routes(client& c);  // teardown
   void drop_duplicate_cn(client& c, uint64_t now_ms);
   bool admit_new_session(const net::outer_addr& from, uint64_t now_ms);  // connect-freq
+  bool allow_first_reply(uint64_t now_ms);  // connect-freq-initial (gateway.cc)
   void persist_pool(uint64_t now_ms, bool force);
 
   server_config cfg_;
@@ -108,6 +112,14 @@ class gateway_control {
   int signal_fd_;
   proto::server_front front_;
   std::map<net::outer_addr, std::unique_ptr<client>> clients_;  // by outer address and port
+  // Session timers: a min-heap of (wake-up time, client key), so that a loop touches only the
+  // sessions that are due (not all of them: 60 000 clients made the old scan the bottleneck).
+  // An entry is current only while it matches the client's sched_ms (lazy deletion); drain()
+  // reschedules after every session call, housekeeping() as a safety net.
+  using wake_entry = std::pair<uint64_t, net::outer_addr>;
+  std::priority_queue<wake_entry, std::vector<wake_entry>, std::greater<>> wakeups_;
+  void schedule(client& c);
+  void run_due_timers(uint64_t now_ms);
   std::vector<uint32_t> free_peer_ids_;
   uint64_t next_stats_ms_ = 0, next_housekeeping_ms_ = 0;
   bool stopping_ = false;
@@ -119,6 +131,8 @@ class gateway_control {
   address_pool pool_;  // every client's VPN addresses (gateway_addr.cc)
   std::optional<connect_freq_limit> connect_freq_;
   uint64_t connect_freq_refused_ = 0, connect_freq_logged_s_ = 0;
+  std::optional<first_reply_limit> first_reply_limit_;  // connect-freq-initial (gateway.cc)
+  uint64_t first_reply_dropped_ = 0;
   std::unordered_multimap<std::string, client*> by_cn_;  // authenticated clients by common name
   // iroute prefix -> the peer id that installed it last (the later client wins; its teardown
   // removes only what it still owns).

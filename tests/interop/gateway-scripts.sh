@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# learn-address, up/down, writepid, setenv, session-timeout and push-remove on the dpvpn gateway
+# learn-address, up/down, writepid, setenv, session-timeout, push-remove, inactive and
+# connect-freq-initial on the dpvpn gateway
 # against stock OpenVPN 2.6 clients (gwlib.sh topology):
 #
 #   netns P-gw: dpvpn, tun0 10.8.0.1/24 (+ fd00:8::1/64 in `learn`); its scripts log to $IVG_DIR
@@ -20,6 +21,12 @@
 #               openvpn 2.6); the client notices by its ping-restart and connects again
 #   pushremove  `push-remove dhcp-option` in client1's CCD file: client1's PUSH_REPLY has the
 #               global route but not the DNS option; client2's has both
+#   ccdtimeout  server.conf `session-timeout 60`, client1's CCD file `session-timeout 4`: client1's
+#               session ends ~4 s after it began, client2 (no CCD file) stays connected
+#   inactive    `inactive 3` with keepalive 1: 5 s of tunnel pings keep client1; once they stop,
+#               the keepalive pings alone do not, and the session ends ~3 s later, silently
+#   freqinitial `connect-freq-initial 1 60`: client1 gets the window's one reply and connects;
+#               client2's resets get none (counted, logged once), so it does not connect
 #
 # usage: gateway-scripts.sh DPVPN_EXE CASE      Exit: 0 pass, 1 fail, 77 skip (as gateway.sh).
 set -euo pipefail
@@ -206,10 +213,74 @@ case_pushremove() {
   ivp_log "PASS pushremove"
 }
 
+case_ccdtimeout() {
+  local t0 t1
+  ivg_setup "$dpvpn" 2
+  mkdir -p "$IVG_DIR/ccd"
+  echo "session-timeout 4" >"$IVG_DIR/ccd/client1"
+  ivg_server_conf "$IVG_DIR/server.conf" "client-config-dir $IVG_DIR/ccd" "session-timeout 60" "keepalive 1 30"
+  ivg_start_dpvpn "$IVG_DIR/server.conf"
+  ivg_start_client 1
+  ivg_start_client 2
+  ivg_wait_client 1 || ivp_fail "client1 did not connect"
+  t0=$(date +%s.%N)
+  ivg_wait_client 2 || ivp_fail "client2 did not connect"
+  ivp_wait_log "$IVG_DP_LOG" "session closed: session-timeout \\(4 s\\)" 15 || ivp_fail "client1's CCD session-timeout 4 did not end it"
+  t1=$(date +%s.%N)
+  awk -v a="$t0" -v b="$t1" 'BEGIN { d = b - a; exit !(d >= 2 && d <= 6) }' ||
+    ivp_fail "CCD session-timeout 4 ended the session $(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }') s after connect"
+  expect_loss "$(ivg_ns_client 1)" "$IVG_TUN_GW" 2 100
+  expect_loss "$(ivg_ns_client 2)" "$IVG_TUN_GW" 3 0
+  [[ $(grep -c "session closed: session-timeout" "$IVG_DP_LOG") == 1 ]] || ivp_fail "another session timed out: $(grep "session closed" "$IVG_DP_LOG")"
+  stop_and_check
+  ivp_log "PASS ccdtimeout"
+}
+
+case_inactive() {
+  local t0 t1
+  ivg_setup "$dpvpn" 1
+  ivg_server_conf "$IVG_DIR/server.conf" "inactive 3" "keepalive 1 10"
+  ivg_start_dpvpn "$IVG_DIR/server.conf"
+  ivg_start_client 1
+  ivg_wait_client 1 || ivp_fail "client1 did not connect"
+  expect_loss "$(ivg_ns_client 1)" "$IVG_TUN_GW" 25 0  # 5 s of tunnel traffic, past the 3 s
+  grep -q "session closed: inactivity" "$IVG_DP_LOG" && ivp_fail "the client was ended while its tunnel carried traffic"
+  t0=$(date +%s.%N)
+  ivp_wait_log "$IVG_DP_LOG" "session closed: inactivity timeout \\(--inactive 3 s\\)" 10 || ivp_fail "the idle client was not ended"
+  t1=$(date +%s.%N)
+  awk -v a="$t0" -v b="$t1" 'BEGIN { d = b - a; exit !(d >= 2 && d <= 5) }' ||
+    ivp_fail "inactive 3 ended the client $(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }') s after its last tunnel packet"
+  grep -Eq "control message.*(RESTART|HALT|EXIT)|AUTH_FAILED" "${IVG_CLIENT_LOG[1]}" &&
+    ivp_fail "the client was sent a message (openvpn 2.6 sends none on --inactive)"
+  expect_loss "$(ivg_ns_client 1)" "$IVG_TUN_GW" 2 100
+  stop_and_check
+  ivp_log "PASS inactive"
+}
+
+case_freqinitial() {
+  ivg_setup "$dpvpn" 2
+  ivg_server_conf "$IVG_DIR/server.conf" "connect-freq-initial 1 60"
+  ivg_start_dpvpn "$IVG_DIR/server.conf"
+  ivg_start_client 1
+  ivg_wait_client 1 || ivp_fail "client1 did not connect"
+  ivg_start_client 2
+  ivp_wait_log "$IVG_DP_LOG" "connect-freq-initial 1 60 rate limit exceeded" 10 || ivp_fail "no rate-limit note for client2's reset"
+  sleep 4  # client2 retries its reset meanwhile
+  grep -q "Initialization Sequence Completed" "${IVG_CLIENT_LOG[2]}" && ivp_fail "client2 connected past the limit"
+  [[ $(grep -c "rate limit exceeded" "$IVG_DP_LOG") == 1 ]] || ivp_fail "the note was logged more than once per window"
+  expect_loss "$(ivg_ns_client 1)" "$IVG_TUN_GW" 3 0
+  stop_and_check
+  grep -Eq "connect-freq-initial dropped [1-9]" "$IVG_DP_LOG" || ivp_fail "the refused resets were not counted"
+  ivp_log "PASS freqinitial"
+}
+
 case "$case_name" in
   learn) case_learn ;;
   updown) case_updown ;;
   timeout) case_timeout ;;
   pushremove) case_pushremove ;;
-  *) echo "usage: $0 DPVPN_EXE learn|updown|timeout|pushremove" >&2; exit 2 ;;
+  ccdtimeout) case_ccdtimeout ;;
+  inactive) case_inactive ;;
+  freqinitial) case_freqinitial ;;
+  *) echo "usage: $0 DPVPN_EXE learn|updown|timeout|pushremove|ccdtimeout|inactive|freqinitial" >&2; exit 2 ;;
 esac

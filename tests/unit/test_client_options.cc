@@ -103,4 +103,22 @@ TEST(ClientOptions, CcdFileNamesCannotLeaveTheDirectory) {
   EXPECT_EQ(ccd_file_name("..."), "...");
 }
 
+TEST(ClientOptions, SessionTimeoutOverridesPerClient) {
+  EXPECT_EQ(parse_client_connect("iroute 10.1.0.0 255.255.0.0\n").session_timeout, std::nullopt);
+  client_connect_options ccd = parse_client_connect("session-timeout 60\n");
+  EXPECT_EQ(ccd.session_timeout, 60u);
+  EXPECT_TRUE(ccd.ignored.empty());
+  // client-connect output read after the CCD file replaces its value; 0 turns it off for this client
+  merge_client_options(ccd, parse_client_connect("session-timeout 0\n"));
+  EXPECT_EQ(ccd.session_timeout, 0u);
+  // a script that does not mention it keeps the CCD file's value
+  client_connect_options keep = parse_client_connect("session-timeout 5\n");
+  merge_client_options(keep, parse_client_connect("push \"x\"\n"));
+  EXPECT_EQ(keep.session_timeout, 5u);
+  EXPECT_EQ(parse_client_connect("session-timeout\n").error, "line 1: session-timeout: expected SECONDS");
+  EXPECT_NE(parse_client_connect("\nsession-timeout -1\n").error.find("line 2: session-timeout: expected a number"), std::string::npos);
+  EXPECT_NE(parse_client_connect("session-timeout 99999999\n").error.find("0..1 year"), std::string::npos);
+  EXPECT_NE(parse_client_connect("session-timeout 5 6\n").error, "");
+}
+
 }  // namespace

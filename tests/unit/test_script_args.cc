@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // learn-address / up / down arguments and environment as openvpn 2.6 builds them, the setenv
-// family and `setenv opt` in server.conf, push-remove's matching, session-timeout and writepid.
+// family and `setenv opt` in server.conf, push-remove's matching, session-timeout, writepid and
+// the `inactive` timer, connect-freq-initial's limit.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -8,6 +9,8 @@
 
 #include "dpvpn/client_options.h"
 #include "dpvpn/config.h"
+#include "dpvpn/first_reply_limit.h"
+#include "dpvpn/inactivity.h"
 #include "dpvpn/script_args.h"
 
 using namespace dpvpn;
@@ -148,6 +151,83 @@ TEST(ScriptArgs, ScriptDirectives) {
   EXPECT_EQ(c.learn_address, (std::vector<std::string>{"/usr/bin/learn", "x"}));
   EXPECT_EQ(c.writepid, "/etc/dpvpn/run/dpvpn.pid");  // relative to the config's directory
   EXPECT_EQ(c.session_timeout, 5u);
+}
+
+TEST(ScriptArgs, InactiveDirective) {
+  server_config c = parse("inactive 30\n");
+  EXPECT_EQ(c.inactive_s, 30u);
+  EXPECT_EQ(c.inactive_bytes, 0u);
+  c = parse("inactive 600 100000\n");
+  EXPECT_EQ(c.inactive_s, 600u);
+  EXPECT_EQ(c.inactive_bytes, 100000u);
+  EXPECT_EQ(parse("").inactive_s, 0u);
+  EXPECT_NE(error_of("inactive\n").find("inactive SECONDS [BYTES]"), std::string::npos);
+  EXPECT_NE(error_of("inactive x\n").find(":7: inactive: expected a number"), std::string::npos);
+  EXPECT_NE(error_of("inactive 1 2 3\n").find("too many arguments"), std::string::npos);
+}
+
+// Numbered cases of (time, totals) -> expired, as housekeeping feeds them every 500 ms.
+TEST(ScriptArgs, InactivityTimer) {
+  struct step {
+    uint64_t ms, bytes, pkts;
+    bool expired;
+  };
+  auto run = [](unsigned seconds, uint64_t min_bytes, std::initializer_list<step> steps) {
+    inactivity_timer t;  // created at 0
+    int i = 0;
+    for (const step& s : steps) {
+      ++i;
+      EXPECT_EQ(t.update(s.ms, s.bytes, s.pkts, seconds, min_bytes), s.expired) << "step " << i;
+    }
+  };
+  // 1. BYTES 0: any tunnel packet restarts the timer; none for 10 s ends the client.
+  run(10, 0, {{5000, 84, 1, false}, {14500, 84, 1, false}, {15000, 84, 1, true}});
+  // 2. pings only (16 bytes each) do not count: the timer runs out from creation.
+  run(10, 0, {{4000, 16, 1, false}, {8000, 48, 3, false}, {10000, 64, 4, true}});
+  // 3. BYTES 1000: traffic adds up across passes; the restart comes when the sum reaches 1000.
+  run(10, 1000, {{1000, 600, 5, false}, {9000, 999, 9, false}, {10000, 999, 9, true}});
+  run(10, 1000, {{1000, 600, 5, false}, {9000, 1000, 9, false}, {18500, 1000, 9, false}, {19000, 1000, 9, true}});
+  // 4. a pass with data and a ping counts all of its bytes.
+  run(10, 100, {{9000, 16 + 84, 2, false}, {18999, 100, 2, false}, {19000, 100, 2, true}});
+}
+
+TEST(ScriptArgs, ConnectFreqInitialDirective) {
+  EXPECT_FALSE(parse("").connect_freq_initial);  // no default limit (openvpn's is 100 per 10 s)
+  server_config c = parse("connect-freq-initial 100 10\n");
+  ASSERT_TRUE(c.connect_freq_initial);
+  EXPECT_EQ(c.connect_freq_initial->first, 100u);
+  EXPECT_EQ(c.connect_freq_initial->second, 10u);
+  EXPECT_NE(error_of("connect-freq-initial 100\n").find("connect-freq-initial MAX SECONDS"), std::string::npos);
+  EXPECT_NE(error_of("connect-freq-initial 0 10\n").find(":7: connect-freq-initial"), std::string::npos);
+  EXPECT_NE(error_of("connect-freq-initial 5 x\n").find("expected a number"), std::string::npos);
+}
+
+// openvpn's window: it ends when strictly more than SECONDS have passed since it began.
+TEST(FirstReplyLimit, WindowAndCounts) {
+  first_reply_limit l(2, 10);
+  // 1-2. a window begins at t=100: two replies allowed
+  EXPECT_TRUE(l.check(100).allow);
+  EXPECT_TRUE(l.check(105).allow);
+  // 3. the third is refused, and is the window's first refusal
+  auto v = l.check(105);
+  EXPECT_FALSE(v.allow);
+  EXPECT_TRUE(v.first_refusal);
+  EXPECT_EQ(l.window_end_s(), 110u);
+  // 4. t=110 is still the same window (110 > 100 + 10 is false)
+  v = l.check(110);
+  EXPECT_FALSE(v.allow);
+  EXPECT_FALSE(v.first_refusal);
+  // 5. t=111 begins a new one and reports the two refused
+  v = l.check(111);
+  EXPECT_TRUE(v.allow);
+  EXPECT_EQ(v.dropped_last, 2u);
+  EXPECT_TRUE(l.check(111).allow);
+  EXPECT_FALSE(l.check(111).allow);
+  // 6. a quiet window reports nothing
+  v = l.check(200);
+  EXPECT_TRUE(v.allow);
+  EXPECT_EQ(v.dropped_last, 1u);
+  EXPECT_EQ(l.check(300).dropped_last, 0u);
 }
 
 TEST(ScriptArgs, ScriptsNeedScriptSecurity) {

@@ -221,7 +221,7 @@ setup_net() {
 }
 
 # server_conf FILE KIND PKI: the same OpenVPN 2.6 server config for both; only the directives
-# one of them lacks differ (dpvpn rejects hash-size/connect-freq-initial, see docs/config.md).
+# one of them lacks or needs differ (dpvpn rejects hash-size; it has no connect-freq-initial default, see docs/config.md).
 server_conf() {
   local file=$1 kind=$2 pki=$3
   {
