@@ -125,10 +125,13 @@ gateway_control::client* gateway_control::create_client(const net::outer_addr& a
 }
 
 void gateway_control::drain(client& c, uint64_t now_ms) {
-  std::vector<uint8_t> out;
-  while (c.s->pop_packet(out)) send_frame(c.owner, c.addr, c.mac, out);
+  // Events first: a key_ready puts the new key on the owner lcore's cmd ring before the packet
+  // that lets the peer use it (our key-method-2 reply) goes on its ctl_tx ring, and the lcore
+  // applies commands before it sends control frames. The other order lost the peer's first
+  // packets under the new key at every renegotiation (no_key drops).
   proto::session_event ev;
   while (c.s->pop_event(ev)) on_event(c, ev, now_ms);
+  std::vector<uint8_t> out;
   while (c.s->pop_packet(out)) send_frame(c.owner, c.addr, c.mac, out);
   schedule(c);
 }
