@@ -95,13 +95,6 @@ start_auth_client() {
   ivg_start_client "$1" extra="auth-user-pass $IVG_DIR/cred-$2-$3" extra="auth-nocache" extra="auth-retry none"
 }
 
-stop_and_check() {
-  ivg_stop_dpvpn
-  ivg_print_counters
-  [[ $IVG_DP_RC == 0 ]] || ivp_fail "dpvpn exit status $IVG_DP_RC after SIGTERM (124: not within 10 s)"
-  grep -q "mbufs in use at exit: 0 of" "$IVG_DP_LOG" || ivp_fail "dpvpn leaked mbufs (or did not report them)"
-}
-
 no_temp_files_left() {
   local left
   left=$(find "$IVG_DIR/tmp" -type f | wc -l)

@@ -21,13 +21,6 @@ case_name=${2:-}
 # shellcheck source-path=SCRIPTDIR
 source "$(dirname "$0")/gwlib.sh"
 
-stop_and_check() {
-  ivg_stop_dpvpn
-  ivg_print_counters
-  [[ $IVG_DP_RC == 0 ]] || ivp_fail "dpvpn exit status $IVG_DP_RC after SIGTERM (124: not within 10 s)"
-  grep -q "mbufs in use at exit: 0 of" "$IVG_DP_LOG" || ivp_fail "dpvpn leaked mbufs (or did not report them)"
-}
-
 # tun_stat NS IF COUNTER: one of the interface's statistics (rx_packets, tx_packets, ...).
 tun_stat() { ip netns exec "$1" cat "/sys/class/net/$2/statistics/$3"; }
 

@@ -24,13 +24,6 @@ export IVG_WAN6=1
 # shellcheck source-path=SCRIPTDIR
 source "$(dirname "$0")/gwlib.sh"
 
-stop_and_check() {
-  ivg_stop_dpvpn
-  ivg_print_counters
-  [[ $IVG_DP_RC == 0 ]] || ivp_fail "dpvpn exit status $IVG_DP_RC after SIGTERM (124: not within 10 s)"
-  grep -q "mbufs in use at exit: 0 of" "$IVG_DP_LOG" || ivp_fail "dpvpn leaked mbufs (or did not report them)"
-}
-
 # pings_both_ways I COUNT: COUNT pings clientI -> gateway tun0 and gateway -> clientI's VPN address.
 pings_both_ways() {
   local i=$1 count=$2 ns vpn loss

@@ -26,13 +26,6 @@ case_name=${2:-}
 source "$(dirname "$0")/gwlib.sh"
 
 # Shared tail of every case: SIGTERM, exit status, counters, mbuf balance.
-stop_and_check() {
-  ivg_stop_dpvpn
-  ivg_print_counters
-  [[ $IVG_DP_RC == 0 ]] || ivp_fail "dpvpn exit status $IVG_DP_RC after SIGTERM (124: not within 10 s)"
-  grep -q "mbufs in use at exit: 0 of" "$IVG_DP_LOG" || ivp_fail "dpvpn leaked mbufs (or did not report them)"
-}
-
 case_basic() {
   ivg_setup "$dpvpn" 1
   ivg_server_conf "$IVG_DIR/server.conf" "status $IVG_DIR/status.csv 1" "status-version 2"

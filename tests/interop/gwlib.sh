@@ -262,3 +262,12 @@ ivg_wait_listen() {
   ivp_log "timeout (${timeout}s) waiting for a TCP listener on port $port in $ns"
   return 1
 }
+
+# stop_and_check: SIGTERM to dpvpn, its counters printed; fails unless it exited 0 within 10 s
+# with every mbuf back in its pool.
+stop_and_check() {
+  ivg_stop_dpvpn
+  ivg_print_counters
+  [[ $IVG_DP_RC == 0 ]] || ivp_fail "dpvpn exit status $IVG_DP_RC after SIGTERM (124: not within 10 s)"
+  grep -q "mbufs in use at exit: 0 of" "$IVG_DP_LOG" || ivp_fail "dpvpn leaked mbufs (or did not report them)"
+}
