@@ -138,7 +138,8 @@ void gateway_control::poll_signals(uint64_t now_ms) {
 
 // A packet from an address with no (live) session, or a new client session id from a known address
 // (§B.2: the client restarted). server_front answers resets statelessly; a session is created only
-// when the client echoes our cookie. `old` (if any) is replaced then. Returns the new client or null.
+// when the client echoes our cookie. `old` (if any) is torn down and erased then, so the caller must
+// not touch `old` after this call: it uses the returned client (the new one, or null).
 gateway_control::client* gateway_control::first_contact(const dp::mbuf_meta& mm, std::span<const uint8_t> pkt,
                                                          uint64_t now_ms, client* old) {
   // The cookie's address bytes (§4.2): the 16 address bytes (IPv4 v4-mapped) and the port.
@@ -198,10 +199,10 @@ void gateway_control::on_frame(rte_mbuf* m, uint64_t now_ms) {
   if (c) {
     d = c->s->on_packet(pkt, now_ms);
     if (d == proto::session_drop::wrong_session && !stopping_) {
-      if (client* fresh = first_contact(mm, pkt, now_ms, c)) {
-        c = fresh;
-        d = c->s->on_packet(pkt, now_ms);
-      }
+      // A restarted client: first_contact may free c. The old session ignored this packet, so
+      // there is nothing to drain for it; only the new client (if any) goes on.
+      c = first_contact(mm, pkt, now_ms, c);
+      if (c) d = c->s->on_packet(pkt, now_ms);
     }
   } else if (!stopping_) {
     c = first_contact(mm, pkt, now_ms, nullptr);

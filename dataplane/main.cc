@@ -249,7 +249,11 @@ int main(int argc, char** argv) {
   sh.cfg.local_port = cfg.port;
   std::memcpy(sh.cfg.wan_mac.data(), wan_info.mac, 6);
   sh.cfg.rx_burst = static_cast<uint16_t>(cfg.dp_rx_burst);
-  sh.cfg.max_peers = cfg.max_clients;
+  // Peer-ids beyond max-clients: a torn-down client's id comes back only once its owner lcore has
+  // handed the peer back (poll_done), so a client that replaces another at max-clients (a restart
+  // from the same address) needs a spare id while the old one is in flight.
+  sh.cfg.max_peers = static_cast<uint32_t>(
+      std::min<uint64_t>(uint64_t{cfg.max_clients} + std::max(64u, cfg.max_clients / 16), wire::k_peer_id_none));
   sh.cfg.client_to_client = cfg.client_to_client;
   sh.cfg.mss_clamp = mss_clamp_for(cfg, net::k_ipv4_hdr + net::k_tcp_hdr);
   sh.cfg.mss_clamp_v6 = mss_clamp_for(cfg, net::k_ipv6_hdr + net::k_tcp_hdr);

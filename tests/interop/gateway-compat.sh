@@ -13,6 +13,10 @@
 #              (SIGKILL, no exit notification); client2 is refused while client1's session
 #              lives, then connects after ping-restart removed client1 and gets its address and
 #              peer-id; the gateway log says why client1 was removed
+#   samerestart `max-clients 1`, a client with a fixed `lport`: it connects, is killed with SIGKILL
+#              and started again from the same address and port (a new session id). The new
+#              session replaces the old one at capacity (issue 11 F1: this freed the old client and
+#              then used it) and pings; the gateway says why the old one was closed
 #   exitnotify a client with explicit-exit-notify stopped with SIGTERM is removed at once (its
 #              address is given to the next client within 2 s); SIGTERM to dpvpn makes the
 #              connected client log the server-pushed restart
@@ -142,6 +146,34 @@ case_restart() {
   ((${refused:-0} >= 1)) || ivp_fail "the exit counters show no refused client"
   grep -q "control: clients 1," "$IVG_DP_LOG" || ivp_fail "the refused attempts left client state behind"
   ivp_log "PASS restart: refused $refused time(s) at max-clients, then $vpn2 / peer-id $pid2 reused"
+}
+
+case_samerestart() {
+  local c1pid vpn1 vpn2
+  ivg_setup "$dpvpn" 1
+  # keepalive 10 60: ping-restart (120 s) cannot be what frees the slot.
+  ivg_server_conf "$IVG_DIR/server.conf" "max-clients 1"
+  ivg_start_dpvpn "$IVG_DIR/server.conf"
+  start_client_edited 1 's/^nobind$/lport 41194/'
+  c1pid=$IVP_LAST_PID
+  ivg_wait_client 1 || ivp_fail "client1 did not connect"
+  vpn1=$(ivg_client_vpn_addr 1)
+  kill -KILL "$c1pid"
+  wait "$c1pid" 2>/dev/null || true
+  forget_pid "$c1pid"
+  ivp_log "client1 ($vpn1) killed with SIGKILL; starting it again from the same address and port"
+
+  IVG_CLIENT_LOG[1]=$IVG_DIR/client1-again.log
+  ivp_run_openvpn "$(ivg_ns_client 1)" "$IVG_DIR/client1.conf" "${IVG_CLIENT_LOG[1]}"
+  ivg_wait_client 1 20 || ivp_fail "the restarted client1 did not connect at max-clients 1"
+  grep -q "session closed: client restarted" "$IVG_DP_LOG" || ivp_fail "the gateway did not replace the old session"
+  grep -q "max-clients reached" "$IVG_DP_LOG" && ivp_fail "the restarted client was refused at max-clients"
+  vpn2=$(ivg_client_vpn_addr 1)
+  ivp_log "client1 back with $vpn2"
+  ping_both 1
+  stop_and_check
+  grep -q "control: clients 1," "$IVG_DP_LOG" || ivp_fail "the replaced session left client state behind"
+  ivp_log "PASS samerestart: the restarted client replaced its old session at max-clients 1"
 }
 
 case_exitnotify() {
@@ -319,9 +351,10 @@ case_net30() {
 case "$case_name" in
   old24) case_old24 ;;
   restart) case_restart ;;
+  samerestart) case_samerestart ;;
   exitnotify) case_exitnotify ;;
   crl) case_crl ;;
   sport) case_sport ;;
   net30) case_net30 ;;
-  *) echo "usage: $0 DPVPN_EXE old24|restart|exitnotify|crl|sport|net30" >&2; exit 2 ;;
+  *) echo "usage: $0 DPVPN_EXE old24|restart|samerestart|exitnotify|crl|sport|net30" >&2; exit 2 ;;
 esac
