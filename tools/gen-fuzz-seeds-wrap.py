@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
 # Writes the seed corpora of the wrapping and key-file fuzz targets from the test vectors of
-# shared/docs/openvpn-protocol.md §15 (the file names say which). tls-auth seeds beyond the
+# docs/protocol.md §15 (the file names say which). tls-auth seeds beyond the
 # vectors are computed here with the standard library; tls-crypt needs AES, so its seeds are
 # the published packets only. Usage: tools/gen-fuzz-seeds-wrap.py [corpus-dir]
 import base64

@@ -246,7 +246,7 @@ mss_result tcp_mss_clamp_v6(uint8_t* ip, size_t len, uint16_t max_mss) noexcept 
         off += hl;
         break;
       }
-      case 44:  // fragment (§4.5): only the first fragment holds the TCP header
+      case 44:  // fragment (RFC 8200 §4.5): only the first fragment holds the TCP header
         if (off + 8 > len) return mss_result::malformed;
         if ((get_u16(ip + off + 2) & 0xfff8) != 0) return mss_result::not_syn;
         nh = ip[off];

@@ -18,7 +18,7 @@ namespace {
 constexpr size_t k_ip6_plen = 4, k_ip6_nh = 6, k_ip6_hlim = 7, k_ip6_src = 8, k_ip6_dst = 24;
 // Neighbor Discovery option types (RFC 4861 §4.6).
 constexpr uint8_t k_opt_src_lla = 1, k_opt_tgt_lla = 2;
-// NA flags (§4.4): Router, Solicited, Override in the top bits of the first reserved word.
+// NA flags (RFC 4861 §4.4): Router, Solicited, Override in the top bits of the first reserved word.
 constexpr uint32_t k_na_solicited = 0x40000000, k_na_override = 0x20000000;
 
 bool is_unspecified(const uint8_t* a) noexcept {
@@ -111,7 +111,7 @@ nd_result nd_make_advert(uint8_t* f, size_t& len, size_t cap, const ip6& our_ip,
   const uint8_t* ip = f + k_eth_hdr;
   const uint8_t* icmp = f + fi.l4_off;
   const size_t icmp_len = get_u16(ip + k_ip6_plen);
-  // §7.1.1 validation, in the RFC's order.
+  // RFC 4861 §7.1.1 validation, in the RFC's order.
   if (ip[k_ip6_hlim] != k_nd_hop_limit) return nd_result::invalid;
   if (csum_fold(csum_partial(icmp, icmp_len, pseudo_sum6(ip + k_ip6_src, ip + k_ip6_dst, static_cast<uint32_t>(icmp_len),
                                                          k_proto_icmp6))) != 0)
@@ -138,7 +138,7 @@ nd_result nd_make_advert(uint8_t* f, size_t& len, size_t cap, const ip6& our_ip,
     return nd_result::not_ours;
   if (cap < k_na_frame) return nd_result::not_ours;
 
-  // §7.2.4: unicast to the solicitor (its link-layer option, else the frame's source MAC) with
+  // RFC 4861 §7.2.4: unicast to the solicitor (its link-layer option, else the frame's source MAC) with
   // S set; a DAD probe (unspecified source) is answered to all-nodes ff02::1 with S clear.
   static constexpr ip6 all_nodes{0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01};
   ip6 dst_ip;

@@ -17,7 +17,7 @@
 
 namespace dpvpn::cp {
 
-// "FILE:LINE: DIRECTIVE: expected ..." (style.md 14). line is 0 for a required directive that is
+// "FILE:LINE: DIRECTIVE: expected ..." (docs/architecture.md, "Conventions"). line is 0 for a required directive that is
 // missing; what() then reads "FILE: DIRECTIVE: ...".
 class config_error : public std::runtime_error {
  public:

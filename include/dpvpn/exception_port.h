@@ -9,7 +9,7 @@
 // Multiqueue: with N queues net_tun/net_tap open the tun device N times with IFF_MULTI_QUEUE, one fd
 // per queue. The kernel's automq then steers the return traffic of a flow to the queue that last
 // wrote a packet of that flow, so a worker that writes a client's decrypted packets on its own queue
-// gets the replies on that queue as well (architecture.md, "Owner choice"). Flows the kernel starts
+// gets the replies on that queue as well (docs/architecture.md, "Owner choice"). Flows the kernel starts
 // itself land on a hashed queue and need a handoff.
 //
 // Lifetime: the tun/tap interface is not persistent; it disappears when the port is closed (the

@@ -69,13 +69,13 @@ mac multicast_mac(const ip6& group) noexcept;
 // Neighbor Solicitation (RFC 4861 §7.1.1: hop limit 255, code 0, checksum, length, option
 // lengths, unspecified source only to the solicited-node group and without a source link-layer
 // option) whose target is our_ip, sent to our_ip or its solicited-node group, it is rewritten in
-// place into the Neighbor Advertisement (§7.2.4, §4.4): from our_ip/our_mac, S and O set (S clear
+// place into the Neighbor Advertisement (RFC 4861 §7.2.4, §4.4): from our_ip/our_mac, S and O set (S clear
 // and to all-nodes when answering DAD), with the target link-layer option; len becomes
 // k_na_frame. cap must be >= k_na_frame (an NS without options is shorter than the NA).
 enum class nd_result : uint8_t {
   advert,    // f now holds the NA
   not_ours,  // a valid-looking NS for another target, or too little room: nothing written
-  invalid,   // fails §7.1.1 validation: nothing written
+  invalid,   // fails RFC 4861 §7.1.1 validation: nothing written
 };
 nd_result nd_make_advert(uint8_t* f, size_t& len, size_t cap, const ip6& our_ip, const mac& our_mac) noexcept;
 

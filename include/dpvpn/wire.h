@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// OpenVPN 2.6 wire constants and layouts, in one place (shared/docs/openvpn-protocol.md, "§").
+// OpenVPN 2.6 wire constants and layouts, in one place (docs/protocol.md, "§").
 #pragma once
 
 #include <array>

@@ -94,8 +94,8 @@ ivp_cleanup() {
 }
 
 # ivp_setup NAME [--raw-server]
-# --raw-server: veth-s gets no address and IPv6 off (a DPDK af_packet port owns it, see
-# docs/dpdk-test-notes.md), and the client side stops offloading UDP checksums to it.
+# --raw-server: veth-s gets no address and IPv6 off (a DPDK af_packet port owns it), and
+# the client side stops offloading UDP checksums to it.
 ivp_setup() {
   local name=$1 raw=0
   [[ ${2:-} == --raw-server ]] && raw=1
