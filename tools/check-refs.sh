@@ -31,35 +31,37 @@ out() { echo "$1"; bad=1; }
 
 # 1. Section references. RFC citations are removed from the line first.
 rfc='RFC ?[0-9]+,? ?§[^][:space:],;:)(]+(\([A-Za-z0-9]+\))?((, ?| and | or |-)§[^][:space:],;:)(]+)*'
-while IFS= read -r hit; do
-  loc=${hit%%:§*}
-  sec=${hit#"$loc":§}
-  grep -qxF -- "$sec" <<<"$headings" || out "$loc: §$sec is not a heading of $proto"
-done < <(printf '%s\n' "$files" | xargs -d '\n' grep -nH '§' 2>/dev/null |
-         sed -E "s/$rfc//g" |
+secs=$(printf '%s\n' "$files" | xargs -d '\n' grep -nH '§' 2>/dev/null | sed -E "s/$rfc//g" |
+       awk 'NR == FNR { ok[$0] = 1; next }
+            { pre = $0; sub(/:.*/, "", pre); rest = substr($0, length(pre) + 2);
+              n = rest; sub(/:.*/, "", n); line = substr(rest, length(n) + 2);
+              while (match(line, /§[A-Z0-9]+(\.[0-9]+)*/)) {
+                s = substr(line, RSTART + 2, RLENGTH - 2);  # "§" is two bytes in UTF-8
+                if (!(s in ok)) print pre ":" n ": §" s " is not a heading of '"$proto"'";
+                line = substr(line, RSTART + RLENGTH) } }' <(printf '%s\n' "$headings") -)
+[ -n "$secs" ] && out "$secs"
+
+# 2. Doc files named in comments and docs: shared/docs is outside the repository; a *.md name must
+# exist as given (from the root or the naming file's folder), in docs/, or, for a bare name,
+# somewhere in the repository.
+declare -A base
+while IFS= read -r f; do base[${f##*/}]=1; done <<<"$files"
+while IFS=$'\t' read -r loc name; do
+  f=${loc%%:*}
+  if [ "$name" = "shared/docs" ]; then out "$loc: names shared/docs, which is outside the repository"; continue; fi
+  name=${name#./}
+  case $name in shared/docs/*) continue ;; esac  # reported as shared/docs
+  [ -f "$name" ] || [ -f "${f%/*}/$name" ] || [ -f "docs/$name" ] && continue
+  [[ $name != */* && -n ${base[$name]:-} ]] && continue
+  out "$loc: names $name, which is not in the repository"
+done < <(printf '%s\n' "$files" | xargs -d '\n' grep -nHE '\.md\b|shared/docs' 2>/dev/null |
          awk '{ pre = $0; sub(/:.*/, "", pre); rest = substr($0, length(pre) + 2);
                 n = rest; sub(/:.*/, "", n); line = substr(rest, length(n) + 2);
-                while (match(line, /§[A-Z0-9]+(\.[0-9]+)*/)) {
-                  print pre ":" n ":" substr(line, RSTART, RLENGTH);
-                  line = substr(line, RSTART + RLENGTH) } }')
-
-# 2. Doc files named in comments and docs.
-while IFS= read -r hit; do
-  f=${hit%%:*}; rest=${hit#*:}; n=${rest%%:*}; line=${rest#*:}
-  case $line in *shared/docs*) out "$f:$n: names shared/docs, which is outside the repository" ;; esac
-  for name in $(grep -oE '(^|[^$A-Za-z0-9_./{}-])[A-Za-z0-9_-][A-Za-z0-9_./-]*\.md\b' <<<"$line" |
-                sed -E 's/^[^A-Za-z0-9_-]//'); do
-    name=${name#./}
-    case $name in shared/docs/*) continue ;; esac  # reported above
-    dir=$(dirname "$f")
-    if [ -f "$name" ] || [ -f "$dir/$name" ] || [ -f "docs/$name" ]; then continue; fi
-    case $name in
-      */*) ;;
-      *) grep -qE "(^|/)${name//./\\.}$" <<<"$files" && continue ;;
-    esac
-    out "$f:$n: names $name, which is not in the repository"
-  done
-done < <(printf '%s\n' "$files" | xargs -d '\n' grep -nHE '\.md\b|shared/docs' 2>/dev/null)
+                if (line ~ /shared\/docs/) print pre ":" n "\tshared/docs";
+                while (match(line, /(^|[^$A-Za-z0-9_.\/{}-])[A-Za-z0-9_-][A-Za-z0-9_.\/-]*\.md([^A-Za-z0-9_]|$)/)) {
+                  m = substr(line, RSTART, RLENGTH); line = substr(line, RSTART + RLENGTH);
+                  sub(/^[^A-Za-z0-9_-]/, "", m); sub(/[^A-Za-z0-9_]$/, "", m);
+                  print pre ":" n "\t" m } }')
 
 if [ $bad -ne 0 ]; then
   echo "check-refs: fix the lines above (sections: $proto headings; files: only files in the repository)"
