@@ -142,7 +142,7 @@ void gateway_control::start_user_pass(client& c, uint64_t now_ms) {
     req.env.emplace_back("password", c.s->password());
   } else {
     req.pass_file = true;  // "username\npassword\n", the file's path as the last argument
-    req.file_text = user + "\n" + c.s->password() + "\n";
+    req.file_text = user_pass_file_text(user, c.s->password());
   }
   log(4, c.name + ": running auth-user-pass-verify for user '" + env_safe(user) + "'");
   if (!run_script(c, cfg_.auth_user_pass_verify, std::move(req), now_ms))

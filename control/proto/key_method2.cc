@@ -160,6 +160,11 @@ km2_err parse_km2(std::span<const uint8_t> in, km2_server& out) {
   return r.string(out.options, wire::k_tls_options_len);
 }
 
+void remap_name(std::string& s) noexcept {
+  for (char& ch : s)
+    if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7F) ch = '_';
+}
+
 void randomize(km2_client& m) {
   random_fill(m.pre_master.data(), m.pre_master.size());
   random_fill(m.random1.data(), m.random1.size());

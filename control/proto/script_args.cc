@@ -4,6 +4,10 @@
 
 #include <algorithm>
 
+#include <openssl/crypto.h>
+
+#include "dpvpn/key_method2.h"  // remap_name
+
 namespace dpvpn::cp {
 
 namespace {
@@ -96,6 +100,15 @@ void add_setenv(script_env& env, const server_config& cfg) {
     const auto end = env.begin() + static_cast<std::ptrdiff_t>(own);
     if (std::none_of(env.begin(), end, [&](const auto& kv) { return kv.first == k; })) env.emplace_back(k, v);
   }
+}
+
+std::string user_pass_file_text(std::string_view username, std::string_view password) {
+  std::string u(username), p(password);
+  proto::remap_name(u);
+  proto::remap_name(p);
+  std::string out = u + "\n" + p + "\n";
+  OPENSSL_cleanse(p.data(), p.size());
+  return out;
 }
 
 }  // namespace dpvpn::cp

@@ -139,8 +139,12 @@ void session::handle_km2(key_state& ks, std::span<const uint8_t> unit, uint64_t 
     ks.km2_received = true;
     if (ks.kid == 0) {
       peer_info_ = parse_peer_info(ks.ckm.peer_info);
+      // openvpn's verify_user_pass: CR, LF and the other control bytes become '_' before any
+      // script, file, log or CCD lookup sees them ("alice\nsecret" is user "alice_secret").
       username_ = ks.ckm.username;
+      remap_name(username_);
       password_ = ks.ckm.password;
+      remap_name(password_);
       peer_certs_ = ks.tls->peer_chain();  // for tls-verify, which runs as the first auth stage
       session_event ev;
       ev.type = session_event_type::auth_request;

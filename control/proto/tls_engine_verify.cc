@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <memory>
 
+#include "dpvpn/key_method2.h"  // remap_name
 #include "dpvpn/tls_engine.h"
 
 namespace dpvpn::proto {
@@ -22,12 +23,6 @@ struct ctx_free {
 struct obj_free {
   void operator()(ASN1_OBJECT* o) const noexcept { ASN1_OBJECT_free(o); }
 };
-
-// openvpn's string_mod_remap_name: control characters (below 0x20, DEL) become '_'; UTF-8 stays.
-void remap_name(std::string& s) {
-  for (char& ch : s)
-    if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7F) ch = '_';
-}
 
 std::string utf8_of(const ASN1_STRING* a, bool& ok) {
   unsigned char* p = nullptr;

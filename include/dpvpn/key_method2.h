@@ -42,6 +42,11 @@ std::vector<uint8_t> write_km2(const km2_server& m);
 // Trailing bytes after the message are ignored (as OpenVPN does).
 km2_err parse_km2(std::span<const uint8_t> in, km2_client& out);
 km2_err parse_km2(std::span<const uint8_t> in, km2_server& out);
+// openvpn's string_mod_remap_name (string_mod with CC_PRINT minus CC_CRLF, replacement '_'): every
+// byte below 0x20 and DEL becomes '_', bytes >= 0x80 (UTF-8) stay. A server applies it to the
+// client's username and password, and to the certificate's common name, before anything else
+// (scripts, files, logs, status, CCD) sees them.
+void remap_name(std::string& s) noexcept;
 // Fill pre_master/random with fresh random bytes.
 void randomize(km2_client& m);
 void randomize(km2_server& m);

@@ -44,6 +44,11 @@ std::vector<std::string> updown_argv(const std::vector<std::string>& cmd, const 
 script_env updown_env(const server_config& cfg, const updown_info& dev, std::string_view script_type,
                       uint64_t daemon_pid);
 
+// auth-user-pass-verify via-file: the file's text, "username\npassword\n". Each string passes
+// through proto::remap_name first (openvpn's verify_user_pass does it before any script runs), so
+// a CR or LF inside a username can never make a second line.
+std::string user_pass_file_text(std::string_view username, std::string_view password);
+
 // Adds the setenv / setenv-safe variables to env, except those env already names: a script's own
 // variables win, as openvpn's per-client environment overrides its global one.
 void add_setenv(script_env& env, const server_config& cfg);

@@ -330,3 +330,24 @@ TEST(options_string, exact_strings) {
             "V4,dev-type tun,link-mtu 1543,tun-mtu 1500,proto TCPv4_SERVER,auth SHA1,keysize 128,tls-auth,"
             "key-method 2,tls-server");
 }
+
+// openvpn's string_mod_remap_name (CC_PRINT without CC_CRLF, '_'): numbered cases.
+TEST(key_method2, remap_name_as_openvpn) {
+  struct row {
+    int n;
+    std::string in, want;
+  };
+  const row rows[] = {
+      {1, "alice", "alice"},
+      {2, "alice\nsecret", "alice_secret"},
+      {3, "a\rb\tc", "a_b_c"},
+      {4, std::string("\x01\x1f\x20\x7e\x7f", 5), "__ ~_"},
+      {5, "J\xc3\xbcrgen", "J\xc3\xbcrgen"},  // bytes >= 0x80 (UTF-8) are printable to openvpn
+      {6, "", ""},
+  };
+  for (const row& r : rows) {
+    std::string s = r.in;
+    remap_name(s);
+    EXPECT_EQ(s, r.want) << "row " << r.n;
+  }
+}

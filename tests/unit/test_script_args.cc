@@ -65,6 +65,15 @@ TEST(ScriptArgs, LearnAddressArgv) {
   EXPECT_EQ(learn_address_argv(cmd, "add", "10.8.0.6", std::string("a\nb", 3)).back(), "a_b");
 }
 
+// F5 (issue 11): the via-file password file is two lines whatever the client sends; a CR or LF in
+// the username (or password) is '_' as openvpn's verify_user_pass maps it.
+TEST(ScriptArgs, UserPassFileHasExactlyTwoLines) {
+  EXPECT_EQ(user_pass_file_text("alice", "secret"), "alice\nsecret\n");
+  EXPECT_EQ(user_pass_file_text("alice\nsecret", "x"), "alice_secret\nx\n");
+  EXPECT_EQ(user_pass_file_text("bob\r\n", "p\nq"), "bob__\np_q\n");
+  EXPECT_EQ(user_pass_file_text("caf\xc3\xa9\x7f", ""), "caf\xc3\xa9_\n\n");  // UTF-8 stays, DEL goes
+}
+
 TEST(ScriptArgs, UpDownSubnet) {
   server_config c = parse("topology subnet\ntun-mtu 1400\nup \"/bin/up.sh x\"\nlocal 192.0.2.1\nserver-ipv6 fd00:8::/64\n");
   updown_info d;
