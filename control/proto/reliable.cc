@@ -91,6 +91,13 @@ void reliable::take_acks(ack_record& rec, size_t max, const wire::session_id& re
 
 // ---- ACKs we received (§2.2 step 3)
 
+size_t reliable::queued_bytes() const noexcept {
+  size_t n = 0;
+  for (const pending& p : sent_) n += p.payload.size();
+  for (const stored_msg& m : received_) n += m.payload.size();
+  return n;
+}
+
 void reliable::on_acks(const ack_record& rec) {
   const size_t n = std::min<size_t>(rec.n, wire::k_ack_max);
   for (size_t i = 0; i < n; ++i) {

@@ -101,7 +101,38 @@ session::key_state& session::new_ks(uint8_t kid, uint64_t now_ms) {
   return *primary_;
 }
 
-void session::emit(session_event ev) { events_.push_back(std::move(ev)); }
+void session::emit(session_event ev) {
+  if (events_.size() >= k_max_events && ev.type != session_event_type::failed) {
+    fail("too many control-channel events queued");
+    return;
+  }
+  events_.push_back(std::move(ev));
+}
+
+size_t session::queued_bytes() const noexcept {
+  size_t n = 0;
+  for (const key_state* ks : {primary_.get(), lame_duck_.get()}) {
+    if (!ks) continue;
+    n += ks->rel.queued_bytes();
+    if (ks->tls) n += ks->tls->pending_ciphertext();
+  }
+  for (const auto& p : out_) n += p.size();
+  for (const session_event& e : events_) n += sizeof e + e.text.size();
+  return n;
+}
+
+// F2 (issue 11): every queue the peer can fill has a limit; exceeding one fails the session,
+// which the caller turns into a teardown. Called after every flush.
+void session::check_limits() {
+  if (failed_) return;
+  for (const key_state* ks : {primary_.get(), lame_duck_.get()}) {
+    if (!ks) continue;
+    if (ks->tls && ks->tls->pending_ciphertext() > k_max_tls_out)
+      return fail("control channel: TLS output over " + std::to_string(k_max_tls_out) + " bytes (peer not ACKing)");
+    if (ks->rel.unacked() > k_max_send_queue) return fail("control channel: reliability send queue over limit");
+  }
+  if (out_.size() > k_max_out_packets) fail("control channel: too many packets queued");
+}
 
 void session::fail(const std::string& why) {
   if (failed_) return;
@@ -275,6 +306,7 @@ void session::flush(uint64_t now_ms) {
   if (failed_) return;
   if (lame_duck_) flush_ks(*lame_duck_, now_ms);
   if (primary_) flush_ks(*primary_, now_ms);
+  check_limits();
 }
 
 bool session::pop_packet(std::vector<uint8_t>& out) {

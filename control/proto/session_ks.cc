@@ -169,7 +169,10 @@ void session::handle_text(key_state& ks, const std::string& msg, uint64_t now_ms
   if (cfg_.server && msg == "PUSH_REQUEST") {
     push_requested_ = true;
     if (push_sent_) {
+      // openvpn's process_incoming_push_request: one PUSH_REPLY per 30 s, the rest are ignored.
+      if (now_ms < push_reply_expiry_ms_) return;
       for (const std::string& part : build_push_reply(push_options_)) write_text(*primary_, part, now_ms);
+      push_reply_expiry_ms_ = now_ms + k_push_reply_interval_ms;
     } else if (auth_rejected_) {
       write_text(*primary_, "AUTH_FAILED", now_ms);
     }
@@ -276,6 +279,7 @@ void session::send_push_reply(uint64_t now_ms) {
   push_options_ = opts;
   for (const std::string& part : build_push_reply(opts)) write_text(ks, part, now_ms);
   push_sent_ = true;
+  push_reply_expiry_ms_ = now_ms + k_push_reply_interval_ms;
   established_ = true;
   session_event ev;
   ev.type = session_event_type::established;

@@ -95,6 +95,8 @@ class reliable {
   // Messages queued and not yet ACKed, including any held outside the window.
   size_t unacked() const noexcept { return sent_.size(); }
   bool all_acked() const noexcept { return sent_.empty(); }
+  // Payload bytes held: un-ACKed messages and received ones not yet popped.
+  size_t queued_bytes() const noexcept;
 
  private:
   struct pending {

@@ -4,6 +4,7 @@
 // push, renegotiation and the control-channel timers. Control thread only.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -116,6 +117,15 @@ const char* to_string(session_drop d) noexcept;
 
 class session {
  public:
+  // Per-session queue limits (issue 11 F2): a peer that stops ACKing, or asks for more than it
+  // takes, ends its own session ("failed") instead of growing the server's memory.
+  static constexpr size_t k_max_tls_out = 64 * 1024;  // TLS ciphertext waiting for the send window
+  static constexpr size_t k_max_send_queue = 2 * wire::k_reliable_send_window;  // un-ACKed messages, one key_id
+  static constexpr size_t k_max_out_packets = 256;    // packets not yet taken by pop_packet
+  static constexpr size_t k_max_events = 256;         // events not yet taken by pop_event
+  // openvpn's push.c: a PUSH_REQUEST within 30 s of the last PUSH_REPLY gets no answer.
+  static constexpr uint64_t k_push_reply_interval_ms = 30'000;
+
   explicit session(const session_config& cfg, uint64_t now_ms);
   ~session();
   session(const session&) = delete;
@@ -172,6 +182,8 @@ class session {
   const pushed_options& pushed() const noexcept { return pushed_; }  // client role
   const std::vector<uint8_t>& tcv2_metadata() const noexcept { return tcv2_meta_; }
   uint32_t renegotiations() const noexcept { return renegs_; }
+  // Bytes this session holds for the peer: TLS output, un-ACKed messages, packets and events.
+  size_t queued_bytes() const noexcept;
 
  private:
   struct key_state;
@@ -196,6 +208,7 @@ class session {
   void start_soft_reset(uint64_t now_ms);
   void write_text(key_state& ks, std::string_view msg, uint64_t now_ms);
   void timers(uint64_t now_ms);
+  void check_limits();
 
   session_config cfg_;
   wrap_keys wrap_;
@@ -221,6 +234,7 @@ class session {
   bool auth_rejected_ = false;
   bool push_requested_ = false;   // server: PUSH_REQUEST seen, or client may receive unasked
   bool push_sent_ = false;
+  uint64_t push_reply_expiry_ms_ = 0;  // server: no PUSH_REPLY for a PUSH_REQUEST before this
   std::vector<std::string> push_options_;
   uint64_t fail_at_ms_ = 0;       // deferred failure (after AUTH_FAILED / EXIT)
   std::string fail_reason_;

@@ -4,6 +4,10 @@
 // renegotiations. Server and client sessions on a perfect wire with a simulated clock.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <optional>
+
+#include "dpvpn/packet.h"
 #include "dpvpn/session.h"
 #include "session_fixture.h"
 
@@ -30,6 +34,117 @@ TEST(session_abuse, crlf_in_username_is_mapped_before_anyone_sees_it) {
   EXPECT_EQ(server.password(), "x_y");
   for (const session_event& e : sev)
     if (e.type == session_event_type::auth_request) EXPECT_EQ(e.text, "alice_secret_");
+}
+
+}  // namespace
+
+namespace {
+
+// An attacker on the client side that never ACKs: with wrap none the packets are plain, so the
+// relay drops the client's P_ACK_V1 packets and strips the ACKs piggybacked on the rest. The
+// server's packets all reach the client.
+std::optional<std::vector<uint8_t>> without_acks(const std::vector<uint8_t>& pkt) {
+  control_packet cp;
+  if (decode_control(pkt, cp) != pkt_err::ok) return pkt;
+  if (cp.op == wire::P_ACK_V1) return std::nullopt;
+  cp.acks.n = 0;
+  std::vector<uint8_t> out;
+  encode_control(cp, out);
+  return out;
+}
+
+// Client -> server with ACKs stripped, server -> client as is; events are drained (the gateway
+// does so after every call).
+void relay_no_acks(session& client, session& server, uint64_t now) {
+  for (int round = 0; round < 50; ++round) {
+    bool moved = false;
+    std::vector<uint8_t> p;
+    while (client.pop_packet(p)) {
+      if (auto q = without_acks(p)) server.on_packet(*q, now);
+      moved = true;
+    }
+    while (server.pop_packet(p)) {
+      client.on_packet(p, now);
+      moved = true;
+    }
+    session_event ev;
+    while (server.pop_event(ev)) moved = true;
+    while (client.pop_event(ev)) moved = true;
+    if (!moved) return;
+  }
+}
+
+void connect(fixture& f, session& server, session& client, std::vector<std::string> push) {
+  client.start(f.now);
+  std::vector<session_event> sev;
+  pump(client, server, f.now, nullptr, &sev, false);
+  ASSERT_TRUE(has(sev, session_event_type::auth_request));
+  server.authorize(true, std::move(push), "", f.now);
+  pump(client, server, f.now);
+  ASSERT_TRUE(server.established());
+  ASSERT_TRUE(client.established());
+}
+
+// F2: 2000 PUSH_REQUESTs in 20 s, none of the server's packets ACKed. openvpn answers one
+// PUSH_REPLY per 30 s; before the fix each request queued the whole reply again (~400 KB here).
+TEST(session_abuse, push_request_flood_without_acks_stays_bounded) {
+  if (pki().empty()) GTEST_SKIP() << "no PKI";
+  fixture f(wrap_mode::none);
+  session server(f.scfg, f.now), client(f.ccfg, f.now);
+  connect(f, server, client, {"ping 10", "route 192.168.50.0 255.255.255.0", "dhcp-option DNS 10.8.0.1"});
+  const size_t base = server.queued_bytes();
+  size_t peak = base;
+  for (int i = 0; i < 2000; ++i) {
+    f.now += 10;
+    client.send_text("PUSH_REQUEST", f.now);
+    server.tick(f.now);
+    relay_no_acks(client, server, f.now);
+    peak = std::max(peak, server.queued_bytes());
+  }
+  EXPECT_FALSE(server.failed());
+  EXPECT_LT(peak, base + 4096) << "server holds " << peak << " bytes for one client";
+}
+
+// F2: a PUSH_REQUEST more than 30 s after the last reply is answered again, but what the peer
+// never ACKs piles up only to the TLS output limit: then the session fails (a teardown).
+TEST(session_abuse, unacked_replies_hit_the_queue_limit_and_end_the_session) {
+  if (pki().empty()) GTEST_SKIP() << "no PKI";
+  fixture f(wrap_mode::none);
+  session server(f.scfg, f.now), client(f.ccfg, f.now);
+  std::vector<std::string> push;
+  for (int i = 0; i < 60; ++i) push.push_back("setenv-safe VAR" + std::to_string(i) + " " + std::string(80, 'x'));
+  connect(f, server, client, push);
+  size_t peak = 0;
+  int replies = 0;
+  while (!server.failed() && replies < 200) {
+    f.now += session::k_push_reply_interval_ms;
+    client.send_text("PUSH_REQUEST", f.now);
+    server.tick(f.now);
+    relay_no_acks(client, server, f.now);
+    peak = std::max(peak, server.queued_bytes());
+    ++replies;
+  }
+  EXPECT_TRUE(server.failed());
+  EXPECT_LT(replies, 60);
+  EXPECT_LT(peak, session::k_max_tls_out + 16 * 1024);
+}
+
+// F2: one TLS record holding thousands of text messages queues no more than k_max_events.
+TEST(session_abuse, a_record_of_many_messages_is_bounded_too) {
+  if (pki().empty()) GTEST_SKIP() << "no PKI";
+  fixture f;
+  session server(f.scfg, f.now), client(f.ccfg, f.now);
+  connect(f, server, client, {"ping 10"});
+  std::string many;
+  for (int i = 0; i < 3000; ++i) many.append("X\0", 2);
+  client.send_text(many, f.now);
+  std::vector<uint8_t> p;
+  size_t events = 0;
+  while (client.pop_packet(p)) server.on_packet(p, f.now);
+  session_event ev;
+  while (server.pop_event(ev)) ++events;
+  EXPECT_LE(events, session::k_max_events + 1);
+  EXPECT_TRUE(server.failed());
 }
 
 }  // namespace
