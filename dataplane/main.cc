@@ -145,6 +145,27 @@ void configure_kernel_routes(const cp::server_config& cfg, const std::string& if
       fatal(cfg.source + ": route-ipv6: " + err);
 }
 
+// A port whose PMD opens its RX queues when it is probed, before we configure it: net_af_packet
+// with qpairs=N has N sockets in one PACKET_FANOUT group from then on (its dev_info reports N as
+// max_rx_queues and nb_rx_queues), and the kernel spreads flows over all of them whatever queue
+// count we configure. A queue no worker polls then loses its share of the flows, ARP included,
+// without a counter. Refuse to start rather than run like that. Before setup_port only.
+void check_probed_rx_queues(uint16_t port, uint16_t workers, const char* role) {
+  rte_eth_dev_info dev{};
+  if (rte_eth_dev_info_get(port, &dev) != 0) return;  // setup_port reports the failure
+  const std::string drv = dev.driver_name ? dev.driver_name : "?";
+  uint16_t probed = dev.nb_rx_queues;
+  if (drv == "net_af_packet") probed = std::max(probed, dev.max_rx_queues);
+  if (probed <= workers) return;
+  const std::string n = std::to_string(probed), w = std::to_string(workers);
+  fatal(std::string(role) + " port " + std::to_string(port) + " (" + drv + ") has " + n + " RX queues but only " + w +
+        " worker lcore(s) to poll them: the flows the kernel puts on the other " + std::to_string(probed - workers) +
+        " queue(s) would be lost. Give " +
+        (drv == "net_af_packet" ? "qpairs=" + w + " in --vdev (qpairs equal to the worker count)"
+                                : "the port " + w + " queue(s)") +
+        ", or run " + n + " worker lcores (EAL -l)");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -225,6 +246,8 @@ int main(int argc, char** argv) {
   pc.port_id = static_cast<uint16_t>(wan);
   pc.queues = n_workers;
   pc.pool = pool;
+  check_probed_rx_queues(pc.port_id, n_workers, "WAN");
+  check_probed_rx_queues(exc_port, n_workers, "exception");
   if (dp::setup_port(pc, wan_info, err) != 0) fatal(err);
   pc.port_id = exc_port;
   pc.want_rss = false;

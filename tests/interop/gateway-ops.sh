@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Running the dpvpn gateway as a new user would (gwlib.sh topology), against stock OpenVPN 2.6
+# clients:
+#
+#   netns P-gw: dpvpn (af_packet on gw-wan), tun0 10.8.0.1/24
+#        |  br0 in P-sw
+#   netns P-c1 (client1)
+#
+# Cases:
+#   qpairs   one worker lcore (-l 0) with qpairs=2: dpvpn refuses to start, says to give
+#            qpairs=1, and exits non-zero (the second fanout socket would get half the flows and
+#            nobody would poll it); with qpairs=1 the same config serves client1
+#
+# usage: gateway-ops.sh DPVPN_EXE CASE      Exit: 0 pass, 1 fail, 77 skip (as gateway.sh).
+set -euo pipefail
+dpvpn=${1:-}
+case_name=${2:-}
+# shellcheck source-path=SCRIPTDIR
+source "$(dirname "$0")/gwlib.sh"
+
+expect_loss() {  # NS ADDR COUNT WANT
+  local loss
+  loss=$(ivp_ping "$1" "$2" "$3")
+  [[ $loss == "$4" ]] || ivp_fail "ping $2 in $1: ${loss}% loss, expected $4%"
+}
+
+case_qpairs() {
+  local rc=0 log
+  ivg_setup "$dpvpn" 1
+  ivg_server_conf "$IVG_DIR/server.conf"
+  log=$IVG_DIR/refused.log
+  timeout 60 ip netns exec "$IVG_NS_GW" "$IVG_DPVPN" --no-huge -m 1024 --no-shconf --no-pci -l 0 \
+    --file-prefix "$IVG_PREFIX" --vdev=net_af_packet0,iface=gw-wan,qpairs=2 -- --config "$IVG_DIR/server.conf" \
+    >"$log" 2>&1 || rc=$?
+  if grep -Eq "dpvpn: (EAL init failed|no WAN port)" "$log"; then
+    ivp_log "SKIP: DPDK EAL or the af_packet port is unavailable here:"
+    tail -n 20 "$log" >&2
+    exit 77
+  fi
+  cat "$log" >&2
+  ((rc != 0 && rc != 124)) || ivp_fail "dpvpn with 1 worker and qpairs=2: exit status $rc, expected a refusal"
+  grep -q "has 2 RX queues but only 1 worker" "$log" || ivp_fail "no message about the unpolled queue"
+  grep -q "qpairs=1" "$log" || ivp_fail "the message does not say to give qpairs=1"
+  grep -q "control thread up" "$log" && ivp_fail "dpvpn started its control thread anyway"
+
+  IVG_DP_LCORES=0 IVG_DP_QPAIRS=1 ivg_start_dpvpn "$IVG_DIR/server.conf"
+  ivg_start_client 1
+  ivg_wait_client 1 || ivp_fail "client1 did not connect with one worker and qpairs=1"
+  expect_loss "$(ivg_ns_client 1)" "$IVG_TUN_GW" 5 0
+  stop_and_check
+  ivp_log "PASS qpairs"
+}
+
+case "$case_name" in
+  qpairs) case_qpairs ;;
+  *) echo "usage: $0 DPVPN_EXE qpairs" >&2; exit 2 ;;
+esac
