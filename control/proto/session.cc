@@ -346,12 +346,20 @@ uint64_t session::next_wakeup_ms() const noexcept {
     consider(primary_->t_active_ms + uint64_t{cfg_.reneg_sec} * 1000 - reneg_jitter_ms_);
   if (!cfg_.server && primary_ && primary_->active && !established_) consider(next_push_request_ms_);
   if (fail_at_ms_) consider(fail_at_ms_);
+  if (cfg_.server && authorized_ && !push_sent_) consider(authorized_ms_ + uint64_t{cfg_.hand_window_s} * 1000);
   return t;
 }
 
 void session::timers(uint64_t now_ms) {
   if (fail_at_ms_ && now_ms >= fail_at_ms_) {
     fail(fail_reason_);
+    return;
+  }
+  // F8 (issue 11): openvpn's server has no push timeout of its own (its clients time out their
+  // PUSH_REQUESTs); an authorized client that never asks would hold its slot, so it gets
+  // hand-window from authorization to ask, as a handshake gets hand-window to finish.
+  if (cfg_.server && authorized_ && !push_sent_ && now_ms >= authorized_ms_ + uint64_t{cfg_.hand_window_s} * 1000) {
+    fail("no PUSH_REQUEST within hand-window of authentication");
     return;
   }
   if (lame_duck_ && now_ms >= lame_duck_->must_die_ms) {

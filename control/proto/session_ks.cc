@@ -35,7 +35,8 @@ bool starts_with(const std::string& s, std::string_view p) { return s.compare(0,
 // 2.6 client's IV_PROTO as we announce it: DATA_V2, REQUEST_PUSH, CC_EXIT_NOTIFY (+ TLS_KEY_EXPORT,
 // + DYN_TLS_CRYPT when asked). Without DYN_TLS_CRYPT a stock server never pushes dyn-tls-crypt.
 uint32_t client_iv_proto(const session_config& c) {
-  uint32_t v = wire::k_iv_proto_data_v2 | wire::k_iv_proto_request_push | wire::k_iv_proto_cc_exit_notify;
+  uint32_t v = wire::k_iv_proto_data_v2 | wire::k_iv_proto_cc_exit_notify;
+  if (c.announce_request_push) v |= wire::k_iv_proto_request_push;
   if (c.allow_ekm) v |= wire::k_iv_proto_tls_key_export;
   if (c.announce_dyn_tls_crypt) v |= wire::k_iv_proto_dyn_tls_crypt;
   return v;
@@ -310,6 +311,7 @@ void session::authorize(bool ok, std::vector<std::string> push, const std::strin
     return;
   }
   authorized_ = true;
+  authorized_ms_ = now_ms;
   push_options_ = std::move(push);
   process_ks(*primary_, now_ms);
   flush(now_ms);

@@ -76,6 +76,7 @@ struct session_config {
   std::string username, password;    // auth-user-pass (empty = none)
   std::string peer_info_extra;       // extra "KEY=VALUE\n" lines
   bool announce_dyn_tls_crypt = false;
+  bool announce_request_push = true;  // IV_PROTO_REQUEST_PUSH (false: as a 2.4 client, which must ask)
 };
 
 enum class session_event_type : uint8_t {
@@ -235,6 +236,7 @@ class session {
   bool push_requested_ = false;   // server: PUSH_REQUEST seen, or client may receive unasked
   bool push_sent_ = false;
   uint64_t push_reply_expiry_ms_ = 0;  // server: no PUSH_REPLY for a PUSH_REQUEST before this
+  uint64_t authorized_ms_ = 0;         // server: when authorize(true) was called
   std::vector<std::string> push_options_;
   uint64_t fail_at_ms_ = 0;       // deferred failure (after AUTH_FAILED / EXIT)
   std::string fail_reason_;

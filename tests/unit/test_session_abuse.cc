@@ -148,3 +148,49 @@ TEST(session_abuse, a_record_of_many_messages_is_bounded_too) {
 }
 
 }  // namespace
+
+namespace {
+
+// F8: an authorized client that never asks for its push (a 2.4-style client, which does not
+// announce IV_PROTO_REQUEST_PUSH, that then stays silent) is failed hand-window after
+// authorization; before the fix it held its slot for good.
+TEST(session_abuse, no_push_request_ends_the_session_after_hand_window) {
+  if (pki().empty()) GTEST_SKIP() << "no PKI";
+  fixture f;
+  f.ccfg.announce_request_push = false;
+  session server(f.scfg, f.now), client(f.ccfg, f.now);
+  client.start(f.now);
+  std::vector<session_event> sev;
+  pump(client, server, f.now, nullptr, &sev, false);  // the client is never ticked: no PUSH_REQUEST
+  ASSERT_TRUE(has(sev, session_event_type::auth_request));
+  const uint64_t t_auth = f.now + 2000;
+  server.authorize(true, {"ping 10"}, "", t_auth);
+  pump(client, server, t_auth);
+  EXPECT_FALSE(server.established());
+  uint64_t t = t_auth;
+  while (!server.failed() && t < t_auth + 600'000) {
+    t = std::max(t + 1, server.next_wakeup_ms());
+    server.tick(t);
+    std::vector<uint8_t> p;
+    while (server.pop_packet(p)) {
+    }
+  }
+  EXPECT_TRUE(server.failed());
+  EXPECT_GE(t, t_auth + f.scfg.hand_window_s * 1000ull);
+  EXPECT_LE(t, t_auth + f.scfg.hand_window_s * 1000ull + 1000);
+
+  // A client that asks in time is kept.
+  fixture g;
+  g.ccfg.announce_request_push = false;
+  session s2(g.scfg, g.now), c2(g.ccfg, g.now);
+  c2.start(g.now);
+  pump(c2, s2, g.now);  // auto-authorized
+  EXPECT_FALSE(s2.established());
+  c2.tick(g.now + 1000);  // its first PUSH_REQUEST
+  pump(c2, s2, g.now + 1000);
+  EXPECT_TRUE(s2.established());
+  s2.tick(g.now + 120'000);
+  EXPECT_FALSE(s2.failed());
+}
+
+}  // namespace
