@@ -51,9 +51,8 @@ std::string shown(std::string_view s) {
 }
 
 struct ctx {
-  const std::string& file;
+  std::string file;  // the source being parsed (a file, or "command line")
   server_config cfg;
-  std::filesystem::path base_dir;  // relative paths resolve here (the config's directory, then `cd`)
   unsigned line = 0;
   std::string directive;
   std::map<std::string, unsigned, std::less<>> seen;  // directive -> last line, for cross-checks
@@ -108,11 +107,12 @@ struct ctx {
            shown(s));
     return *c;
   }
+  // Paths stay as written: relative ones resolve against the working directory, which `cd` sets
+  // (server_config::cd), as openvpn opens them after its `cd` changed directory.
   file_ref file_arg(const std::string& s) const {
     if (s.empty()) fail("expected a file name, got \"\"");
     file_ref f;
-    std::filesystem::path p(s);
-    f.path = (p.is_absolute() || base_dir.empty()) ? s : (base_dir / p).string();
+    f.path = s;
     f.line = line;
     f.directive = directive;
     return f;
@@ -129,14 +129,13 @@ struct ctx {
       fail("expected the host bits to be zero for /" + std::to_string(n->len) + ", got " + shown(s));
     return *n;
   }
-  // A script command line: split like a config line (OpenVPN splits it the same way); a program
-  // given with a '/' resolves like a key file.
+  // A script command line: split like a config line (OpenVPN splits it the same way). The program
+  // stays as written: it is run without a PATH search, from the working directory (auth_scripts.cc).
   std::vector<std::string> command(const std::string& s) const {
     std::vector<std::string> w;
     std::string err = split_config_words(s, w);
     if (!err.empty()) fail("expected a command line, got " + shown(s) + ": " + err);
     if (w.empty() || w[0].empty()) fail("expected a command, got " + shown(s));
-    if (w[0].find('/') != std::string::npos) w[0] = path_arg(w[0]);
     return w;
   }
 };
@@ -244,7 +243,14 @@ constexpr directive_row k_directives[] = {
    }},
   {"tls-server", 0, 0, "tls-server", [](ctx& c, args) { c.cfg.tls_server = true; }},
   {"float", 0, 0, "float", [](ctx& c, args) { c.cfg.float_ok = true; }},
-  {"cd", 1, 1, "cd DIRECTORY", [](ctx& c, args a) { c.base_dir = c.path_arg(a[0]); }},
+  // openvpn changes directory as it reads `cd`; a relative DIR is taken from the directory of the
+  // cd before it. The parser only checks the directory; main() changes to it after parsing.
+  {"cd", 1, 1, "cd DIRECTORY", [](ctx& c, args a) {
+     const std::string dir = join_cd(c.cfg.cd, c.path_arg(a[0]));
+     std::error_code ec;
+     if (!std::filesystem::is_directory(dir, ec)) c.fail("expected an existing directory, got " + shown(dir));
+     c.cfg.cd = dir;
+   }},
 
   // tunnel device and addressing
   {"dev", 1, 1, "dev tun|tunN|tap|tapN", [](ctx& c, args a) {
@@ -570,7 +576,7 @@ std::string_view trim(std::string_view s) {
 
 class line_reader {
  public:
-  explicit line_reader(std::string_view text) : rest_(text) {
+  explicit line_reader(std::string_view text, unsigned first_line = 1) : rest_(text), number_(first_line - 1) {
     if (rest_.starts_with("\xEF\xBB\xBF")) rest_.remove_prefix(3);  // UTF-8 BOM, as editors on Windows write
   }
   bool next(std::string_view& line) {
@@ -586,7 +592,7 @@ class line_reader {
 
  private:
   std::string_view rest_;
-  unsigned number_ = 0;
+  unsigned number_;
 };
 
 // Reads <tag> ... </tag>; `c.line` is the opening line.
@@ -785,28 +791,50 @@ void parse_line(ctx& c, line_reader& lines, std::string_view t, std::vector<std:
 
 }  // namespace
 
-server_config parse_server_config_text(std::string_view text, const std::string& name) {
-  ctx c{name, {}, std::filesystem::path(name).parent_path(), 0, {}, {}, {}, {}, {}};
-  c.cfg.source = name;
-  line_reader lines(text);
+server_config parse_server_config_sources(std::span<const config_source> sources) {
+  if (sources.empty()) throw config_error("command line", 0, "config", "expected --config FILE or directives");
+  // Errors that concern the whole config (a missing directive, cross-checks) name the first file.
+  std::string main_name = sources.front().name;
+  for (const config_source& s : sources)
+    if (!s.command_line) {
+      main_name = s.name;
+      break;
+    }
+  ctx c{main_name, {}, 0, {}, {}, {}, {}, {}};
+  c.cfg.source = main_name;
   std::string_view raw;
   std::vector<std::string> words;
   std::vector<config_error> errors;  // every bad line, reported together (config_known.cc)
-  while (lines.next(raw)) {
-    c.line = lines.number();
-    try {
-      parse_line(c, lines, trim(raw), words);
-    } catch (const config_error& e) {
-      errors.push_back(e);
+  for (const config_source& s : sources) {
+    c.file = s.name;
+    line_reader lines(s.text, s.first_line);
+    while (lines.next(raw)) {
+      c.line = lines.number();
+      try {
+        parse_line(c, lines, trim(raw), words);
+      } catch (const config_error& e) {
+        errors.push_back(e);
+      }
     }
   }
-  if (!errors.empty()) throw combined_config_error(name, errors);
+  if (!errors.empty()) throw combined_config_error(main_name, errors);
+  c.file = main_name;
   cross_check(c);
   // openvpn: "--tls-version-min bigger than --tls-version-max" (or-highest changes nothing here:
   // OpenSSL 3 knows every version up to 1.3).
   if (c.cfg.tls_version_max && c.cfg.tls_version_min && *c.cfg.tls_version_min > *c.cfg.tls_version_max)
     c.fail_at(c.line_of("tls-version-max"), "tls-version-max", "expected a version >= tls-version-min");
   return std::move(c.cfg);
+}
+
+server_config parse_server_config_text(std::string_view text, const std::string& name) {
+  const config_source s{name, std::string(text)};
+  return parse_server_config_sources({&s, 1});
+}
+
+std::string join_cd(const std::string& cd, const std::string& dir) {
+  if (cd.empty() || dir.empty() || dir.front() == '/') return dir;
+  return (std::filesystem::path(cd) / dir).string();
 }
 
 server_config parse_server_config(const std::string& path) {

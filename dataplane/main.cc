@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// dpvpn: build/dpvpn [EAL options] -- --config server.conf
+// dpvpn: build/dpvpn [EAL options] -- [--cd DIR] --config server.conf [--DIRECTIVE ARGS...]
 // Brings up EAL, the exception port and the WAN port, the shared rings/tables, the control
 // thread and one worker per EAL lcore; stops cleanly on SIGTERM/SIGINT.
 #include <fcntl.h>
@@ -25,6 +25,7 @@
 #include <cstring>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "dpvpn/config.h"
 #include "dpvpn/exception_port.h"
@@ -47,7 +48,7 @@ std::string g_pid_file;  // writepid: removed at exit, as openvpn does
 
 void usage() {
   std::fprintf(stderr,
-               "usage: dpvpn [EAL options] -- --config server.conf\n"
+               "usage: dpvpn [EAL options] -- [--cd DIR] --config server.conf [--DIRECTIVE ARGS...]\n"
                "  e.g. dpvpn --no-huge -m 1024 --no-shconf --no-pci -l 0-1 \\\n"
                "         --vdev=net_af_packet0,iface=veth0,qpairs=2 -- --config server.conf\n");
 }
@@ -184,21 +185,23 @@ int main(int argc, char** argv) {
   }
   argc -= consumed;
   argv += consumed;
-  std::string config_path;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    if (a == "--config" && i + 1 < argc) config_path = argv[++i];
-    else if (a == "--help" || a == "-h") { usage(); return 0; }
-    else { usage(); fatal("unknown argument " + a); }
-  }
-  if (config_path.empty()) { usage(); fatal("--config is required"); }
+  // openvpn's command line: --config FILE and/or directives as --name ARGS (config_cli.cc).
+  std::vector<std::string> app_args(argv + 1, argv + argc);
+  for (const std::string& a : app_args)
+    if (a == "--help" || a == "-h") { usage(); return 0; }
+  if (app_args.empty()) { usage(); fatal("--config FILE (or directives as --name ARGS) is required"); }
 
   cp::server_config cfg;
   try {
-    cfg = cp::parse_server_config(config_path);
+    cfg = cp::parse_command_line(app_args);
   } catch (const cp::config_error& e) {
     fatal(e.what());
   }
+  const std::string config_path = cfg.source;
+  // `cd DIR`: openvpn changes directory while it parses, so every relative path (key files, log,
+  // status, ccd, scripts) resolves against DIR. Nothing has been opened yet.
+  if (!cfg.cd.empty() && ::chdir(cfg.cd.c_str()) != 0)
+    fatal(config_path + ": cd: cannot change to " + cfg.cd + ": " + std::strerror(errno));
   // `log FILE` / `log-append FILE`: from here on stdout and stderr go to the file, as openvpn's do.
   if (!cfg.log_path.empty()) {
     const int fd = ::open(cfg.log_path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | (cfg.log_append ? O_APPEND : O_TRUNC), 0640);

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -34,10 +35,11 @@ class config_error : public std::runtime_error {
   std::string detail_;
 };
 
-// A file the config names, either by path or as an inline <tag>...</tag> block. Paths are resolved
-// against the directory of the config file (or the last `cd`) at parse time; nothing is read then.
+// A file the config names, either by path or as an inline <tag>...</tag> block. Paths are kept as
+// written: a relative one resolves against the working directory, which main() sets to `cd` (as
+// openvpn does). Nothing is read at parse time.
 struct file_ref {
-  std::string path;         // resolved path; empty when inline
+  std::string path;         // as written; empty when inline
   std::string inline_text;  // the block's lines, each ending in '\n'; empty when given by path
   bool is_inline = false;
   unsigned line = 0;        // where it was set, for errors; 0 = never set
@@ -80,6 +82,10 @@ enum class allow_compression_mode : uint8_t { no, asym, yes };
 
 struct server_config {
   std::string source;  // the file name errors print
+  // `cd DIR` (command line and file, in order; a relative DIR is taken from the previous one):
+  // the working directory to change to after parsing, against which every relative path of the
+  // config resolves, scripts included. Empty = stay where started.
+  std::string cd;
 
   // transport
   std::optional<uint32_t> local;  // `local`: the WAN address to answer on (host order)
@@ -169,8 +175,9 @@ struct server_config {
 
   // scripts (run asynchronously by the control thread; control/gateway_auth.cc)
   unsigned script_security = 1;  // OpenVPN's default: built-in programs only, no user scripts
-  // A command is its words (program first). A program with a '/' is resolved like a key file;
-  // a bare name is searched in PATH. Empty = not configured.
+  // A command is its words (program first), as written. The program is run as execve runs it:
+  // relative to the working directory (after `cd`), never searched in PATH, as openvpn does.
+  // Empty = not configured.
   std::vector<std::string> auth_user_pass_verify;
   bool auth_user_pass_via_env = false;  // via-env; else via-file
   bool username_as_common_name = false;
@@ -227,8 +234,29 @@ struct server_config {
 
 // Reads and parses a server config. Throws config_error (also when the file cannot be read).
 server_config parse_server_config(const std::string& path);
-// Parses config text. `name` is used in errors, and its directory anchors relative paths.
+// Parses config text. `name` is used in errors.
 server_config parse_server_config_text(std::string_view text, const std::string& name);
+
+// One piece of a configuration: a file's text, or command-line directives (one line each, their
+// `line` the option's position). Later pieces override earlier ones, as later lines do.
+struct config_source {
+  std::string name;  // a file name, or "command line"
+  std::string text;
+  bool command_line = false;
+  unsigned first_line = 1;
+};
+// Parses the pieces in order as one config. Errors of the whole config (a required directive that
+// is missing, cross-checks) name the first file. Throws config_error.
+server_config parse_server_config_sources(std::span<const config_source> sources);
+
+// openvpn's command line (config_cli.cc): `--name ARGS...`, each option's arguments running to the
+// next word that starts with "--"; `--config FILE` is read where it stands (a relative FILE after
+// the `--cd` before it); a single argument without "--" is the config file. Directives after
+// --config override the file's. Throws config_error.
+server_config parse_command_line(std::span<const std::string> args);
+
+// The directory `cd DIR` leaves when the previous one was `cd` ("" = none): DIR if absolute.
+std::string join_cd(const std::string& cd, const std::string& dir);
 
 // OpenVPN's word splitting of one config line (quotes, backslash escapes, # and ; comments); also
 // used for the lines a client-connect script writes. Returns an error text, or empty.

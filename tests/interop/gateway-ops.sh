@@ -11,6 +11,10 @@
 #   qpairs   one worker lcore (-l 0) with qpairs=2: dpvpn refuses to start, says to give
 #            qpairs=1, and exits non-zero (the second fanout socket would get half the flows and
 #            nobody would poll it); with qpairs=1 the same config serves client1
+#   cdpaths  `dpvpn -- --cd DIR --config server.conf --status status.log 1`, and the config names
+#            its keys, client-config-dir (with ccd-exclusive) and status file by relative paths:
+#            they resolve against DIR, as openvpn's do (client1 gets its CCD address, the status
+#            file appears in DIR)
 #
 # usage: gateway-ops.sh DPVPN_EXE CASE      Exit: 0 pass, 1 fail, 77 skip (as gateway.sh).
 set -euo pipefail
@@ -52,7 +56,32 @@ case_qpairs() {
   ivp_log "PASS qpairs"
 }
 
+# The gateway config in $IVG_DIR/etc with relative paths: pki/ (a link to the PKI) for the keys.
+relative_conf() {
+  mkdir -p "$IVG_DIR/etc/ccd"
+  ln -s "$IVP_PKI" "$IVG_DIR/etc/pki"
+  ivg_server_conf "$IVG_DIR/etc/server.conf" "$@"
+  sed -i "s|$IVP_PKI/|pki/|" "$IVG_DIR/etc/server.conf"
+  grep -q "^ca pki/ca.crt$" "$IVG_DIR/etc/server.conf" || ivp_fail "relative_conf: no relative ca line"
+}
+
+case_cdpaths() {
+  ivg_setup "$dpvpn" 1
+  relative_conf "client-config-dir ccd" "ccd-exclusive"
+  echo "ifconfig-push 10.8.0.50 255.255.255.0" >"$IVG_DIR/etc/ccd/client1"
+  # Started from a directory that holds none of these files.
+  ivg_start_dpvpn -- --cd "$IVG_DIR/etc" --config server.conf --status status.log 1
+  ivg_start_client 1
+  ivg_wait_client 1 || ivp_fail "client1 did not connect (relative ccd or key paths not found in --cd DIR?)"
+  [[ $(ivg_client_vpn_addr 1) == 10.8.0.50 ]] || ivp_fail "client1 got $(ivg_client_vpn_addr 1), not its CCD address"
+  expect_loss "$(ivg_ns_client 1)" "$IVG_TUN_GW" 5 0
+  ivp_wait_log "$IVG_DIR/etc/status.log" "client1" 5 || ivp_fail "no status file with client1 in the --cd directory"
+  stop_and_check
+  ivp_log "PASS cdpaths"
+}
+
 case "$case_name" in
   qpairs) case_qpairs ;;
-  *) echo "usage: $0 DPVPN_EXE qpairs" >&2; exit 2 ;;
+  cdpaths) case_cdpaths ;;
+  *) echo "usage: $0 DPVPN_EXE qpairs|cdpaths" >&2; exit 2 ;;
 esac

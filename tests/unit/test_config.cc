@@ -68,14 +68,14 @@ TEST(config, shipped_example) {
   EXPECT_TRUE(c.tls_server);
   EXPECT_EQ(c.max_clients, 250u);
   EXPECT_FALSE(c.client_to_client);
-  // Relative names resolve against the config file's directory.
-  EXPECT_EQ(c.ca.path, root + "/conf/ca.crt");
-  EXPECT_EQ(c.cert.path, root + "/conf/server.crt");
-  EXPECT_EQ(c.key.path, root + "/conf/server.key");
+  // Relative names stay as written: they resolve against the working directory (openvpn's rule).
+  EXPECT_EQ(c.ca.path, "ca.crt");
+  EXPECT_EQ(c.cert.path, "server.crt");
+  EXPECT_EQ(c.key.path, "server.key");
   EXPECT_EQ(c.ca.line, line_of(root + "/conf/server.conf", "ca ca.crt"));
   EXPECT_TRUE(c.dh_none);
   EXPECT_FALSE(c.dh.present());
-  EXPECT_EQ(c.tls_crypt.path, root + "/conf/ta.key");
+  EXPECT_EQ(c.tls_crypt.path, "ta.key");
   EXPECT_FALSE(c.tls_auth.present());
   EXPECT_FALSE(c.tls_crypt_v2.present());
   EXPECT_EQ(c.verify_client_cert, verify_client_cert_mode::require);
@@ -95,7 +95,7 @@ TEST(config, shipped_example) {
   EXPECT_EQ(c.reneg_sec_min, 3240u);
   EXPECT_EQ(c.explicit_exit_notify, 1u);
   EXPECT_EQ(c.push, (std::vector<std::string>{"route 192.168.10.0 255.255.255.0", "dhcp-option DNS 10.8.0.1"}));
-  EXPECT_EQ(c.status_path, root + "/conf/openvpn-status.log");
+  EXPECT_EQ(c.status_path, "openvpn-status.log");
   EXPECT_EQ(c.status_interval, 60u);
   EXPECT_EQ(c.verb, 3u);
   // The dp- lines are commented out: defaults.
@@ -157,14 +157,15 @@ TEST(config, syntax_quotes_comments_prefix) {
                           "push x\"y;z\n"
                           "push with\\ space\n"
                           "\tverb\t5\r\n"
-                          "cd /etc/dpvpn\n"
+                          "cd /\n"
                           "tls-crypt \"my keys/ta.key\"\n");
   EXPECT_EQ(c.port, 1195);
   EXPECT_EQ(c.push, (std::vector<std::string>{"route 10.9.0.0 255.255.0.0", "dhcp-option DOMAIN \"x y\"",
                                               "dhcp-option DOMAIN a\\b", "a#b", "q\"r", "x\"y;z",
                                               "with space"}));
   EXPECT_EQ(c.verb, 5u);
-  EXPECT_EQ(c.tls_crypt.path, "/etc/dpvpn/my keys/ta.key");
+  EXPECT_EQ(c.tls_crypt.path, "my keys/ta.key");  // relative to the working directory, `cd /`
+  EXPECT_EQ(c.cd, "/");
   EXPECT_EQ(c.tls_crypt.line, 20u);
 }
 
@@ -427,8 +428,12 @@ TEST(config, files) {
     std::ofstream(dir / "ca.crt") << "CA PEM\n";
   }
   server_config c = parse_server_config(conf);
-  EXPECT_EQ(c.ca.path, (dir / "ca.crt").string());
-  EXPECT_EQ(c.ca.load(conf), "CA PEM\n");
+  EXPECT_EQ(c.ca.path, "ca.crt");  // read from the working directory, as openvpn does
+  const std::filesystem::path here = std::filesystem::current_path();
+  std::filesystem::current_path(dir);
+  const std::string ca_text = c.ca.load(conf);
+  std::filesystem::current_path(here);
+  EXPECT_EQ(ca_text, "CA PEM\n");
   try {
     c.cert.load(conf);
     FAIL();
@@ -632,8 +637,9 @@ TEST(config, shipped_ccd_example) {
   EXPECT_EQ(format_ipv4(c.server->network), "10.9.0.0");
   ASSERT_TRUE(c.server_ipv6);
   EXPECT_EQ(format_ipv6_net(*c.server_ipv6), "fd00:9::/64");
-  EXPECT_EQ(c.client_config_dir, root + "/conf/ccd");
-  EXPECT_TRUE(std::filesystem::is_regular_file(c.client_config_dir + "/branch1"));
+  // Relative names resolve against the working directory: run with --cd conf (see its header).
+  EXPECT_EQ(c.client_config_dir, "ccd");
+  EXPECT_TRUE(std::filesystem::is_regular_file(root + "/conf/" + c.client_config_dir + "/branch1"));
   EXPECT_FALSE(c.ccd_exclusive);
   EXPECT_FALSE(c.duplicate_cn);
   EXPECT_TRUE(c.client_to_client);
@@ -643,11 +649,12 @@ TEST(config, shipped_ccd_example) {
   EXPECT_EQ(c.push_ping, 10u);
   EXPECT_EQ(c.push_ping_restart, 60u);
   EXPECT_EQ(c.script_security, 2u);
-  EXPECT_EQ(c.auth_user_pass_verify, (std::vector<std::string>{root + "/conf/scripts/auth-users.sh"}));
+  EXPECT_EQ(c.auth_user_pass_verify, (std::vector<std::string>{"scripts/auth-users.sh"}));
   EXPECT_FALSE(c.auth_user_pass_via_env);
-  EXPECT_EQ(access(c.auth_user_pass_verify[0].c_str(), X_OK), 0) << "the example script must be executable";
+  EXPECT_EQ(access((root + "/conf/" + c.auth_user_pass_verify[0]).c_str(), X_OK), 0)
+      << "the example script must be executable";
   EXPECT_EQ(c.max_clients, 100u);
-  EXPECT_EQ(c.ifconfig_pool_persist_path, root + "/conf/ipp.txt");
+  EXPECT_EQ(c.ifconfig_pool_persist_path, "ipp.txt");
   EXPECT_EQ(c.ifconfig_pool_persist_interval, 600u);
 }
 

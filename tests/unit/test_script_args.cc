@@ -158,7 +158,7 @@ TEST(ScriptArgs, SetenvOpt) {
 TEST(ScriptArgs, ScriptDirectives) {
   server_config c = parse("learn-address \"/usr/bin/learn x\"\nwritepid run/dpvpn.pid\nsession-timeout 5\n");
   EXPECT_EQ(c.learn_address, (std::vector<std::string>{"/usr/bin/learn", "x"}));
-  EXPECT_EQ(c.writepid, "/etc/dpvpn/run/dpvpn.pid");  // relative to the config's directory
+  EXPECT_EQ(c.writepid, "run/dpvpn.pid");  // relative to the working directory (openvpn's rule)
   EXPECT_EQ(c.session_timeout, 5u);
 }
 
