@@ -141,10 +141,10 @@ uint64_t script_runner::start(script_request req, std::string& err) {
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
   posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+  // execve semantics, as openvpn runs scripts: a bare name is a file in the working directory
+  // (server_config::cd), never a PATH search.
   pid_t pid = -1;
-  const bool search = req.argv[0].find('/') == std::string::npos;
-  const int rc = search ? ::posix_spawnp(&pid, argv[0], &fa, &attr, argv.data(), envp.data())
-                        : ::posix_spawn(&pid, argv[0], &fa, &attr, argv.data(), envp.data());
+  const int rc = ::posix_spawn(&pid, argv[0], &fa, &attr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&fa);
   posix_spawnattr_destroy(&attr);
   for (std::string& e : env) wipe(e);

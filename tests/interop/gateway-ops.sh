@@ -15,6 +15,9 @@
 #            its keys, client-config-dir (with ccd-exclusive) and status file by relative paths:
 #            they resolve against DIR, as openvpn's do (client1 gets its CCD address, the status
 #            file appears in DIR)
+#   scriptname  `auth-user-pass-verify auth.sh via-file` (a bare name) with --cd DIR: the script in
+#            DIR runs (execve semantics, as openvpn; no PATH search): alice/right connects,
+#            alice/wrong gets AUTH_FAILED
 #
 # usage: gateway-ops.sh DPVPN_EXE CASE      Exit: 0 pass, 1 fail, 77 skip (as gateway.sh).
 set -euo pipefail
@@ -80,8 +83,35 @@ case_cdpaths() {
   ivp_log "PASS cdpaths"
 }
 
+case_scriptname() {
+  ivg_setup "$dpvpn" 2
+  relative_conf "script-security 2" "auth-user-pass-verify auth.sh via-file" "tmp-dir tmp"
+  mkdir -p "$IVG_DIR/etc/tmp"
+  cat >"$IVG_DIR/etc/auth.sh" <<'EOF'
+#!/bin/sh
+# auth-user-pass-verify via-file: $1 holds "username\npassword\n".
+{ read -r user; read -r pass; } <"$1"
+echo "$user" >>called.log
+[ "$user" = alice ] && [ "$pass" = right ]
+EOF
+  chmod 755 "$IVG_DIR/etc/auth.sh"
+  printf 'alice\nright\n' >"$IVG_DIR/cred-right"
+  printf 'alice\nwrong\n' >"$IVG_DIR/cred-wrong"
+  ivg_start_dpvpn -- --cd "$IVG_DIR/etc" --config server.conf
+  ivg_start_client 1 extra="auth-user-pass $IVG_DIR/cred-right" extra="auth-nocache" extra="auth-retry none"
+  ivg_wait_client 1 || ivp_fail "client1 (alice/right) did not connect: the bare script name did not run?"
+  expect_loss "$(ivg_ns_client 1)" "$IVG_TUN_GW" 3 0
+  ivg_start_client 2 extra="auth-user-pass $IVG_DIR/cred-wrong" extra="auth-nocache" extra="auth-retry none"
+  ivp_wait_log "${IVG_CLIENT_LOG[2]}" "AUTH_FAILED" 20 || ivp_fail "client2 (alice/wrong) did not get AUTH_FAILED"
+  [[ $(grep -c alice "$IVG_DIR/etc/called.log") == 2 ]] || ivp_fail "auth.sh was not run twice in the --cd directory"
+  grep -q "cannot run auth.sh" "$IVG_DP_LOG" && ivp_fail "dpvpn could not run auth.sh"
+  stop_and_check
+  ivp_log "PASS scriptname"
+}
+
 case "$case_name" in
   qpairs) case_qpairs ;;
   cdpaths) case_cdpaths ;;
-  *) echo "usage: $0 DPVPN_EXE qpairs|cdpaths" >&2; exit 2 ;;
+  scriptname) case_scriptname ;;
+  *) echo "usage: $0 DPVPN_EXE qpairs|cdpaths|scriptname" >&2; exit 2 ;;
 esac
