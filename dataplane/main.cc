@@ -3,6 +3,7 @@
 // Brings up EAL, the exception port and the WAN port, the shared rings/tables, the control
 // thread and one worker per EAL lcore; stops cleanly on SIGTERM/SIGINT.
 #include <fcntl.h>
+#include <openssl/crypto.h>
 #include <pthread.h>
 #include <rte_eal.h>
 #include <rte_ethdev.h>
@@ -323,21 +324,18 @@ int main(int argc, char** argv) {
   // TLS and the control thread.
   proto::tls_config tc;
   tc.server = true;
-  auto path_of = [&](const cp::file_ref& f, const char* what) {
+  // A file by its path, an inline block as PEM text read from memory: never written to disk.
+  auto pem_input = [&](const cp::file_ref& f, const char* what, std::string& file, std::string& pem) {
     if (!f.present()) fatal(std::string(what) + " is required");
-    if (!f.is_inline) return f.path;
-    char tmpl[] = "/tmp/dpvpn-inline-XXXXXX";
-    int fd = mkstemp(tmpl);
-    if (fd < 0 || write(fd, f.inline_text.data(), f.inline_text.size()) < 0) fatal("cannot store inline " + std::string(what));
-    close(fd);
-    return std::string(tmpl);
+    if (f.is_inline) pem = f.inline_text;
+    else file = f.path;
   };
-  if (cfg.ca.present() || cfg.capath.empty()) tc.ca_file = path_of(cfg.ca, "ca");
+  if (cfg.ca.present() || cfg.capath.empty()) pem_input(cfg.ca, "ca", tc.ca_file, tc.ca_pem);
   tc.ca_path = cfg.capath;
-  if (cfg.extra_certs.present()) tc.extra_certs_file = path_of(cfg.extra_certs, "extra-certs");
-  tc.cert_file = path_of(cfg.cert, "cert");
-  tc.key_file = path_of(cfg.key, "key");
-  if (cfg.crl_verify.present()) tc.crl_file = path_of(cfg.crl_verify, "crl-verify");
+  if (cfg.extra_certs.present()) pem_input(cfg.extra_certs, "extra-certs", tc.extra_certs_file, tc.extra_certs_pem);
+  pem_input(cfg.cert, "cert", tc.cert_file, tc.cert_pem);
+  pem_input(cfg.key, "key", tc.key_file, tc.key_pem);
+  if (cfg.crl_verify.present()) pem_input(cfg.crl_verify, "crl-verify", tc.crl_file, tc.crl_pem);
   if (cfg.tls_version_min) {
     static const char* v[] = {"1.0", "1.1", "1.2", "1.3"};
     tc.version_min = v[static_cast<int>(*cfg.tls_version_min)];
@@ -364,6 +362,11 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "dpvpn: warning: ecdh-curve %s is not applied (as openvpn 2.6 with OpenSSL 3); use tls-groups\n",
                  cfg.ecdh_curve.c_str());
   auto tls = proto::tls_context::create(tc, err);
+  // An inline private key stays in the SSL_CTX only.
+  for (std::string* k : {&tc.key_pem, &cfg.key.inline_text}) {
+    OPENSSL_cleanse(k->data(), k->size());
+    k->clear();
+  }
   if (!tls) fatal("TLS: " + err);
 
   int sfd = signalfd(-1, &sigs, SFD_NONBLOCK | SFD_CLOEXEC);

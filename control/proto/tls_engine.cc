@@ -45,6 +45,67 @@ std::string drain_errors(const SSL* ssl) {
   return reason;
 }
 
+// A PEM input: the text when given inline (a read-only memory BIO over it), else the file.
+BIO* open_pem(const std::string& file, const std::string& pem) {
+  if (!pem.empty()) return BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
+  return BIO_new_file(file.c_str(), "r");
+}
+// How errors name a PEM input: the file, or the inline block.
+std::string pem_name(const std::string& file, const std::string& pem, const char* tag) {
+  return pem.empty() ? file : std::string("<") + tag + "> (inline)";
+}
+
+// An inline <ca>: every certificate (and CRL) of the text goes into the store, as
+// X509_STORE_load_file does for a file. Returns the number of certificates.
+size_t load_ca_pem(X509_STORE* store, const std::string& pem) {
+  BIO* in = open_pem({}, pem);
+  if (!in) return 0;
+  size_t n = 0;
+  STACK_OF(X509_INFO)* infos = PEM_X509_INFO_read_bio(in, nullptr, nullptr, nullptr);
+  BIO_free(in);
+  if (!infos) return 0;
+  for (int i = 0; i < sk_X509_INFO_num(infos); ++i) {
+    X509_INFO* xi = sk_X509_INFO_value(infos, i);
+    if (xi->x509 && X509_STORE_add_cert(store, xi->x509) == 1) ++n;
+    if (xi->crl) X509_STORE_add_crl(store, xi->crl);
+  }
+  sk_X509_INFO_pop_free(infos, X509_INFO_free);
+  return n;
+}
+
+// An inline <cert>: the first certificate is ours, the rest its chain (what
+// SSL_CTX_use_certificate_chain_file does with a file).
+bool use_cert_chain_pem(SSL_CTX* ctx, const std::string& pem) {
+  BIO* in = open_pem({}, pem);
+  if (!in) return false;
+  X509* x = PEM_read_bio_X509_AUX(in, nullptr, nullptr, nullptr);
+  bool ok = x && SSL_CTX_use_certificate(ctx, x) == 1;
+  X509_free(x);
+  if (ok) {
+    SSL_CTX_clear_chain_certs(ctx);
+    while (X509* ca = PEM_read_bio_X509(in, nullptr, nullptr, nullptr)) {
+      if (SSL_CTX_add0_chain_cert(ctx, ca) != 1) {  // takes ownership on success
+        X509_free(ca);
+        ok = false;
+        break;
+      }
+    }
+    if (ok) ERR_clear_error();  // the read loop ends with a "no start line" error
+  }
+  BIO_free(in);
+  return ok;
+}
+
+bool use_private_key_pem(SSL_CTX* ctx, const std::string& pem) {
+  BIO* in = open_pem({}, pem);
+  if (!in) return false;
+  EVP_PKEY* k = PEM_read_bio_PrivateKey(in, nullptr, nullptr, nullptr);
+  BIO_free(in);
+  const bool ok = k && SSL_CTX_use_PrivateKey(ctx, k) == 1;
+  EVP_PKEY_free(k);
+  return ok;
+}
+
 bool parse_version(const std::string& s, int& out) {
   if (s.empty()) { out = 0; return true; }
   if (s == "1.0") { out = TLS1_VERSION; return true; }
@@ -59,7 +120,14 @@ bool parse_version(const std::string& s, int& out) {
 X509_STORE* build_store(const tls_config& cfg, std::string& err) {
   X509_STORE* store = X509_STORE_new();
   if (!store) { err = "out of memory"; return nullptr; }
-  if (!cfg.ca_file.empty() && X509_STORE_load_file(store, cfg.ca_file.c_str()) != 1) {
+  if (!cfg.ca_pem.empty()) {
+    if (load_ca_pem(store, cfg.ca_pem) == 0) {
+      err = "<ca> (inline): cannot load CA certificates: " + drain_errors(nullptr);
+      X509_STORE_free(store);
+      return nullptr;
+    }
+    ERR_clear_error();
+  } else if (!cfg.ca_file.empty() && X509_STORE_load_file(store, cfg.ca_file.c_str()) != 1) {
     err = cfg.ca_file + ": cannot load CA certificates: " + drain_errors(nullptr);
     X509_STORE_free(store);
     return nullptr;
@@ -74,8 +142,8 @@ X509_STORE* build_store(const tls_config& cfg, std::string& err) {
     }
     X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL);
   }
-  if (!cfg.crl_file.empty()) {
-    BIO* in = BIO_new_file(cfg.crl_file.c_str(), "r");
+  if (!cfg.crl_file.empty() || !cfg.crl_pem.empty()) {
+    BIO* in = open_pem(cfg.crl_file, cfg.crl_pem);
     size_t n = 0;
     if (in) {
       while (X509_CRL* crl = PEM_read_bio_X509_CRL(in, nullptr, nullptr, nullptr)) {
@@ -87,7 +155,7 @@ X509_STORE* build_store(const tls_config& cfg, std::string& err) {
     }
     ERR_clear_error();  // the read loop ends with a "no start line" error
     if (n == 0) {
-      err = cfg.crl_file + ": no PEM CRL could be read";
+      err = pem_name(cfg.crl_file, cfg.crl_pem, "crl-verify") + ": no PEM CRL could be read";
       X509_STORE_free(store);
       return nullptr;
     }
@@ -99,7 +167,7 @@ X509_STORE* build_store(const tls_config& cfg, std::string& err) {
 // extra-certs: every certificate of the file goes out after ours (SSL_CTX_add_extra_chain_cert);
 // the file must hold at least one.
 bool load_extra_certs(SSL_CTX* ctx, const tls_config& cfg, std::string& err) {
-  BIO* in = BIO_new_file(cfg.extra_certs_file.c_str(), "r");
+  BIO* in = open_pem(cfg.extra_certs_file, cfg.extra_certs_pem);
   size_t n = 0;
   if (in) {
     while (X509* x = PEM_read_bio_X509(in, nullptr, nullptr, nullptr)) {
@@ -112,7 +180,9 @@ bool load_extra_certs(SSL_CTX* ctx, const tls_config& cfg, std::string& err) {
     BIO_free(in);
   }
   ERR_clear_error();
-  if (n == 0) err = "extra-certs: " + cfg.extra_certs_file + ": no PEM certificate could be read";
+  if (n == 0)
+    err = "extra-certs: " + pem_name(cfg.extra_certs_file, cfg.extra_certs_pem, "extra-certs") +
+          ": no PEM certificate could be read";
   return n != 0;
 }
 
@@ -127,6 +197,7 @@ std::unique_ptr<tls_context> tls_context::create(const tls_config& cfg, std::str
   ERR_clear_error();
   std::unique_ptr<tls_context> t(new tls_context());
   t->cfg_ = cfg;
+  t->cfg_.key_pem.clear();  // the key lives in the SSL_CTX only
   int vmin = 0, vmax = 0;
   if (!parse_version(cfg.version_min.empty() ? "1.2" : cfg.version_min, vmin)) {
     err = "tls-version-min: expected 1.0, 1.1, 1.2 or 1.3, got '" + cfg.version_min + "'";
@@ -140,8 +211,13 @@ std::unique_ptr<tls_context> tls_context::create(const tls_config& cfg, std::str
     err = "tls-version-max: " + cfg.version_max + " is below tls-version-min " + cfg.version_min;
     return nullptr;
   }
-  if (cfg.ca_file.empty() && cfg.ca_path.empty()) { err = "ca: a CA file (or capath) is required"; return nullptr; }
-  if (cfg.server && (cfg.cert_file.empty() || cfg.key_file.empty())) {
+  const bool has_cert = !cfg.cert_file.empty() || !cfg.cert_pem.empty();
+  const bool has_key = !cfg.key_file.empty() || !cfg.key_pem.empty();
+  if (cfg.ca_file.empty() && cfg.ca_pem.empty() && cfg.ca_path.empty()) {
+    err = "ca: a CA file (or capath) is required";
+    return nullptr;
+  }
+  if (cfg.server && (!has_cert || !has_key)) {
     err = "cert/key: a server needs a certificate and a key";
     return nullptr;
   }
@@ -193,22 +269,27 @@ std::unique_ptr<tls_context> tls_context::create(const tls_config& cfg, std::str
   if (!store) return nullptr;
   SSL_CTX_set_cert_store(ctx, store);
 
-  if (!cfg.cert_file.empty()) {
-    if (SSL_CTX_use_certificate_chain_file(ctx, cfg.cert_file.c_str()) != 1) {
-      err = cfg.cert_file + ": cannot load certificate: " + drain_errors(nullptr) + profile_hint(cfg);
+  if (has_cert) {
+    const std::string cert_name = pem_name(cfg.cert_file, cfg.cert_pem, "cert");
+    const std::string key_name = pem_name(cfg.key_file, cfg.key_pem, "key");
+    if (!cfg.cert_pem.empty() ? !use_cert_chain_pem(ctx, cfg.cert_pem)
+                              : SSL_CTX_use_certificate_chain_file(ctx, cfg.cert_file.c_str()) != 1) {
+      err = cert_name + ": cannot load certificate: " + drain_errors(nullptr) + profile_hint(cfg);
       return nullptr;
     }
-    if (SSL_CTX_use_PrivateKey_file(ctx, cfg.key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
-      err = cfg.key_file + ": cannot load private key: " + drain_errors(nullptr);
+    if (!cfg.key_pem.empty() ? !use_private_key_pem(ctx, cfg.key_pem)
+                             : SSL_CTX_use_PrivateKey_file(ctx, cfg.key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
+      err = key_name + ": cannot load private key: " + drain_errors(nullptr);
       return nullptr;
     }
     if (SSL_CTX_check_private_key(ctx) != 1) {
-      err = cfg.key_file + ": private key does not match " + cfg.cert_file;
+      err = key_name + ": private key does not match " + cert_name;
       ERR_clear_error();
       return nullptr;
     }
   }
-  if (!cfg.extra_certs_file.empty() && !load_extra_certs(ctx, cfg, err)) return nullptr;
+  if ((!cfg.extra_certs_file.empty() || !cfg.extra_certs_pem.empty()) && !load_extra_certs(ctx, cfg, err))
+    return nullptr;
 
   // §5.2: the server asks for a client certificate; the client always verifies the server.
   int mode = SSL_VERIFY_PEER;
@@ -220,9 +301,18 @@ std::unique_ptr<tls_context> tls_context::create(const tls_config& cfg, std::str
     }
     if (mode != SSL_VERIFY_NONE) {
       // The CertificateRequest names the CAs we accept, as OpenVPN does.
-      if (!cfg.ca_file.empty())
+      if (!cfg.ca_pem.empty()) {
+        if (BIO* in = open_pem({}, cfg.ca_pem)) {
+          while (X509* x = PEM_read_bio_X509(in, nullptr, nullptr, nullptr)) {
+            SSL_CTX_add_client_CA(ctx, x);  // copies the subject name
+            X509_free(x);
+          }
+          BIO_free(in);
+        }
+      } else if (!cfg.ca_file.empty()) {
         if (STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(cfg.ca_file.c_str()))
           SSL_CTX_set_client_CA_list(ctx, names);
+      }
     }
   }
   SSL_CTX_set_verify(ctx, mode, tls_session::verify_callback);
@@ -234,7 +324,7 @@ tls_context::~tls_context() { SSL_CTX_free(ctx_); }
 
 bool tls_context::reload_crl(std::string& err) {
   ERR_clear_error();
-  if (cfg_.crl_file.empty()) { err = "no crl-verify file configured"; return false; }
+  if (cfg_.crl_file.empty() && cfg_.crl_pem.empty()) { err = "no crl-verify file configured"; return false; }
   X509_STORE* store = build_store(cfg_, err);
   if (!store) return false;
   // Frees the old store. Sessions only consult the store while verifying, on this thread.

@@ -44,6 +44,10 @@ struct tls_config {
   std::string cert_profile;     // tls-cert-profile legacy (the default), preferred, suiteb or insecure
   std::string extra_certs_file; // extra-certs: PEM chain sent after the certificate
   std::string ca_path;          // capath: OpenSSL hashed directory of CAs and their CRLs
+  // The same PEM inputs given as text (inline <ca>, <cert>, <key>, <crl-verify>, <extra-certs>
+  // blocks): a non-empty one is read from memory instead of its *_file, so nothing is written to
+  // disk. The context keeps no copy of key_pem.
+  std::string ca_pem, cert_pem, key_pem, crl_pem, extra_certs_pem;
   // Peer certificate checks at depth 0 (§5.2), as openvpn's verify_peer_cert does them.
   std::vector<unsigned> remote_cert_ku;  // empty = no check; {k_ku_required} = present; else one of these bit sets
   std::string remote_cert_eku;           // "" = no check; a numeric OID or OpenSSL's long name
@@ -81,7 +85,8 @@ class tls_context {
   // Loads CA, certificate, key and CRL. On failure returns nullptr and sets err.
   static std::unique_ptr<tls_context> create(const tls_config& cfg, std::string& err);
   ~tls_context();
-  // Re-reads the CRL file (crl-verify picked up without restart). False + err on failure.
+  // Re-reads the CRL file (crl-verify picked up without restart); an inline CRL is re-read from
+  // memory. False + err on failure.
   bool reload_crl(std::string& err);
   SSL_CTX* ctx() noexcept { return ctx_; }
   const tls_config& config() const noexcept { return cfg_; }

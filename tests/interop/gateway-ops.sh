@@ -18,6 +18,9 @@
 #   scriptname  `auth-user-pass-verify auth.sh via-file` (a bare name) with --cd DIR: the script in
 #            DIR runs (execve semantics, as openvpn; no PATH search): alice/right connects,
 #            alice/wrong gets AUTH_FAILED
+#   inline   <ca>, <cert>, <key>, <crl-verify> and <tls-crypt> blocks in server.conf: client1
+#            connects and pings, the revoked client is refused, and dpvpn writes no file to /tmp
+#            (the blocks were copied to /tmp/dpvpn-inline-* files, the private key included)
 #
 # usage: gateway-ops.sh DPVPN_EXE CASE      Exit: 0 pass, 1 fail, 77 skip (as gateway.sh).
 set -euo pipefail
@@ -109,9 +112,34 @@ EOF
   ivp_log "PASS scriptname"
 }
 
+case_inline() {
+  local t left
+  ivg_setup "$dpvpn" 2
+  ivg_server_conf "$IVG_DIR/server.conf"
+  sed -i -E "/^(ca|cert|key|tls-crypt) /d" "$IVG_DIR/server.conf"
+  for t in ca:ca.crt cert:server.crt key:server.key crl-verify:crl.pem tls-crypt:tls-crypt.key; do
+    { echo "<${t%%:*}>"; cat "$IVP_PKI/${t#*:}"; echo "</${t%%:*}>"; } >>"$IVG_DIR/server.conf"
+  done
+  grep -q "^<key>$" "$IVG_DIR/server.conf" || ivp_fail "no inline key in the config"
+  touch "$IVG_DIR/start-mark"
+  ivg_start_dpvpn "$IVG_DIR/server.conf"
+  ivg_start_client 1
+  ivg_wait_client 1 || ivp_fail "client1 did not connect with inline keys"
+  expect_loss "$(ivg_ns_client 1)" "$IVG_TUN_GW" 3 0
+  ivg_start_client 2 cert=revoked
+  ivp_wait_log "$IVG_DP_LOG" "$(ivg_client_addr 2):[0-9]+: session closed: TLS error.*revoked" 20 ||
+    ivp_fail "the revoked client was not refused by the inline CRL"
+  ivg_wait_client 2 3 2>/dev/null && ivp_fail "the revoked client connected"
+  left=$(find /tmp -maxdepth 1 -name 'dpvpn-inline-*' -newer "$IVG_DIR/start-mark" 2>/dev/null)
+  [[ -z $left ]] || ivp_fail "dpvpn wrote inline blocks to disk: $left"
+  stop_and_check
+  ivp_log "PASS inline"
+}
+
 case "$case_name" in
   qpairs) case_qpairs ;;
+  inline) case_inline ;;
   cdpaths) case_cdpaths ;;
   scriptname) case_scriptname ;;
-  *) echo "usage: $0 DPVPN_EXE qpairs|cdpaths|scriptname" >&2; exit 2 ;;
+  *) echo "usage: $0 DPVPN_EXE qpairs|cdpaths|scriptname|inline" >&2; exit 2 ;;
 esac
