@@ -82,6 +82,7 @@ bool gateway_control::run_script(client& c, const std::vector<std::string>& argv
 }
 
 void gateway_control::start_auth(client& c, uint64_t now_ms) {
+  if (c.s->reauth_pending()) return start_reauth(c, now_ms);
   const std::string& user = c.s->username();
   c.cn = cfg_.username_as_common_name && !user.empty() ? user : c.s->common_name();
   if (!c.cn.empty()) c.name = c.cn + "/" + format_outer(c.addr);
@@ -147,6 +148,46 @@ void gateway_control::start_user_pass(client& c, uint64_t now_ms) {
   log(4, c.name + ": running auth-user-pass-verify for user '" + env_safe(user) + "'");
   if (!run_script(c, cfg_.auth_user_pass_verify, std::move(req), now_ms))
     reject(c, "auth-user-pass-verify could not be started", now_ms);
+}
+
+// A renegotiation, as openvpn's key_method_2_read runs verify_user_pass for every key_id: the
+// certificate (and the CRL) were checked by the session and the TLS handshake; the username is
+// locked to the first key's. auth-user-pass-verify runs again, unless the password is this
+// session's auth-gen-token (same session id, valid, not expired), which stands in for it.
+// client-connect does not run again. The answer goes to the session's waiting key_id.
+void gateway_control::start_reauth(client& c, uint64_t now_ms) {
+  const std::string kid = "key_id " + std::to_string(c.s->reauth_key_id());
+  if (c.auth != client::auth_stage::accepted) return c.s->authorize(false, {}, "", now_ms);
+  if (cfg_.auth_user_pass_verify.empty()) return c.s->authorize(true, {}, "", now_ms);
+  const std::string& user = c.s->username();
+  const std::string& pass = c.s->password();
+  if (cfg_.auth_gen_token && proto::is_auth_token(pass)) {
+    const proto::auth_token_check r =
+        proto::verify_auth_token(setup_.auth_token_key, pass, user, static_cast<uint64_t>(std::time(nullptr)),
+                                 setup_.auth_token_renewal_s, cfg_.auth_gen_token_lifetime);
+    const bool same_session = !c.auth_token_initial.empty() &&
+                              proto::auth_token_session_id(pass) == proto::auth_token_session_id(c.auth_token_initial);
+    if (!cfg_.auth_gen_token_external) {
+      if (r.valid() && same_session) {
+        log(4, c.name + ": renegotiation (" + kid + "): auth-token accepted");
+        return c.s->authorize(true, {}, "", now_ms);
+      }
+      log(1, c.name + ": renegotiation (" + kid + "): auth-token refused" + (r.expired ? " (expired)" : ""));
+      return c.s->authorize(false, {}, r.expired ? "SESSION: token expired" : "", now_ms);
+    }
+    static const char* const states[2][2] = {{"Authenticated", "Expired"}, {"AuthenticatedEmptyUser", "ExpiredEmptyUser"}};
+    c.session_state = r.hmac_ok && same_session ? states[r.empty_user][r.expired] : "Invalid";
+  }
+  script_request req;
+  req.env = client_env(c, "user-pass-verify", now_ms);
+  if (cfg_.auth_user_pass_via_env) {
+    req.env.emplace_back("password", pass);
+  } else {
+    req.pass_file = true;
+    req.file_text = user_pass_file_text(user, pass);
+  }
+  log(4, c.name + ": renegotiation (" + kid + "): running auth-user-pass-verify for user '" + env_safe(user) + "'");
+  if (!run_script(c, cfg_.auth_user_pass_verify, std::move(req), now_ms)) c.s->authorize(false, {}, "", now_ms);
 }
 
 void gateway_control::start_connect(client& c, uint64_t now_ms) {
@@ -220,6 +261,10 @@ void gateway_control::poll_scripts(uint64_t now_ms) {
         log(3, c.name + ": auth-user-pass-verify accepted user '" + env_safe(c.s->username()) + "'");
         start_connect(c, now_ms);
       }
+    } else if (c.auth == client::auth_stage::accepted) {  // a renegotiation's auth-user-pass-verify
+      if (!r.ok) log(1, c.name + ": renegotiation refused by auth-user-pass-verify: " + r.status);
+      else log(3, c.name + ": renegotiation: auth-user-pass-verify accepted user '" + env_safe(c.s->username()) + "'");
+      c.s->authorize(r.ok, {}, "", now_ms);
     } else if (c.auth == client::auth_stage::connect) {
       if (!r.ok) {
         reject(c, "client-connect script: " + r.status, now_ms);

@@ -96,6 +96,7 @@ session::key_state* session::find_ks(uint8_t kid) {
 
 session::key_state& session::new_ks(uint8_t kid, uint64_t now_ms) {
   auto ks = std::make_unique<key_state>(kid, cfg_.tls_timeout_ms, now_ms);
+  ks->authorized = !cfg_.server || !cfg_.reauth || kid == 0;  // key_id 0: authorized_ and the push
   if (cfg_.server) ks->tls = std::make_unique<tls_session>(*cfg_.tls);  // the client starts TLS
   primary_ = std::move(ks);                                             // on the peer's reset
   return *primary_;
@@ -339,10 +340,11 @@ uint64_t session::next_wakeup_ms() const noexcept {
   for (const key_state* ks : {primary_.get(), lame_duck_.get()}) {
     if (!ks) continue;
     consider(ks->rel.next_timeout_ms());
-    if (!ks->active) consider(ks->t_start_ms + uint64_t{cfg_.hand_window_s} * 1000);
+    if (ks->kid == 0 ? !ks->active : !ks->generated) consider(ks->t_start_ms + uint64_t{cfg_.hand_window_s} * 1000);
   }
   if (lame_duck_) consider(lame_duck_->must_die_ms);
-  if (primary_ && primary_->generated && cfg_.reneg_sec)
+  if (primary_ && primary_->must_die_ms) consider(primary_->must_die_ms);
+  if (primary_ && primary_->generated && !primary_->reneg_failed && cfg_.reneg_sec)
     consider(primary_->t_active_ms + uint64_t{cfg_.reneg_sec} * 1000 - reneg_jitter_ms_);
   if (!cfg_.server && primary_ && primary_->active && !established_) consider(next_push_request_ms_);
   if (fail_at_ms_) consider(fail_at_ms_);
@@ -369,16 +371,25 @@ void session::timers(uint64_t now_ms) {
     emit(std::move(ev));
     lame_duck_.reset();
   }
-  if (primary_ && !primary_->active && now_ms >= primary_->t_start_ms + uint64_t{cfg_.hand_window_s} * 1000) {
-    if (!lame_duck_ || primary_->kid == 0) {
+  if (primary_ && primary_->must_die_ms && now_ms >= primary_->must_die_ms) {
+    session_event ev;
+    ev.type = session_event_type::key_retired;
+    ev.key_id = primary_->kid;
+    emit(std::move(ev));
+    fail("key expired at tran-window after a failed renegotiation");
+    return;
+  }
+  // A renegotiation is done when its data key exists (after the re-authentication, if any).
+  if (primary_ && (primary_->kid == 0 ? !primary_->active : !primary_->generated) &&
+      now_ms >= primary_->t_start_ms + uint64_t{cfg_.hand_window_s} * 1000) {
+    if (primary_->kid == 0) {
       fail("TLS key negotiation failed to occur within hand-window");
       return;
     }
-    // §12.3.5: a failed renegotiation keeps the old key alive.
-    primary_ = std::move(lame_duck_);
-    primary_->must_die_ms = 0;
+    fail_renegotiation(now_ms);
+    if (failed_) return;
   }
-  if (primary_ && primary_->generated) {
+  if (primary_ && primary_->generated && !primary_->reneg_failed) {
     const bool by_time = cfg_.reneg_sec &&
                          now_ms >= primary_->t_active_ms + uint64_t{cfg_.reneg_sec} * 1000 - reneg_jitter_ms_;
     const bool by_bytes = cfg_.reneg_bytes && primary_->data_bytes >= cfg_.reneg_bytes;
@@ -413,10 +424,41 @@ void session::start_soft_reset(uint64_t now_ms) {
     emit(std::move(ev));
   }
   lame_duck_ = std::move(primary_);
-  lame_duck_->must_die_ms = now_ms + uint64_t{cfg_.tran_window_s} * 1000;
+  // A key put back after a failed renegotiation keeps its first deadline: retrying never extends it.
+  const uint64_t die = now_ms + uint64_t{cfg_.tran_window_s} * 1000;
+  lame_duck_->must_die_ms = lame_duck_->must_die_ms ? std::min(lame_duck_->must_die_ms, die) : die;
   key_state& ks = new_ks(kid, now_ms);
   ks.rel.enqueue(wire::P_CONTROL_SOFT_RESET_V1, {}, now_ms);
   ++renegs_;
+}
+
+// §12.3.5 and openvpn's tls_multi_process: when a renegotiation fails (TLS error, hand-window,
+// no authorization), the old key stays in use only until the tran-window deadline it got when the
+// renegotiation began; then the session ends (issue 11 F3: before, it was put back for good).
+void session::fail_renegotiation(uint64_t now_ms) {
+  if (primary_ && reauth_pending_ && reauth_kid_ == primary_->kid) {
+    reauth_pending_ = false;
+    OPENSSL_cleanse(password_.data(), password_.size());
+    password_.clear();
+  }
+  if (!lame_duck_) return fail("renegotiation failed and no older key is left");
+  primary_ = std::move(lame_duck_);
+  primary_->reneg_failed = true;
+  (void)now_ms;
+}
+
+// openvpn's tls_deauthenticate and TLSMP_KILL: AUTH_FAILED to the client, then the session ends
+// (a few seconds later, so that the message and its ACK get through, §10.4).
+void session::deauthenticate(const std::string& why, uint64_t now_ms) {
+  if (auth_rejected_ || failed_) return;
+  auth_rejected_ = true;
+  // On a key whose key method 2 went both ways: the peer reads a renegotiation's first
+  // plaintext as key method 2, so a refused one says it on the old key.
+  key_state* k = primary_.get();
+  if (k && !(k->km2_sent && k->km2_received) && lame_duck_ && lame_duck_->generated) k = lame_duck_.get();
+  if (k) write_text(*k, "AUTH_FAILED", now_ms);
+  fail_at_ms_ = now_ms + 5000;
+  fail_reason_ = why;
 }
 
 }  // namespace dpvpn::proto

@@ -19,11 +19,14 @@ struct session::key_state {
   bool km2_received = false;
   bool active = false;               // S_ACTIVE: km2 both ways and everything ACKed
   bool generated = false;            // data keys derived
+  bool authorized = false;           // server: this key_id may have data keys (reauth answered)
+  bool peer_checked = false;         // server, key_id > 0: certificate compared with key_id 0's
+  bool reneg_failed = false;         // the old key put back after a failed renegotiation
   km2_client ckm;
   km2_server skm;
   uint64_t t_start_ms;
   uint64_t t_active_ms = 0;
-  uint64_t must_die_ms = 0;          // lame duck only
+  uint64_t must_die_ms = 0;          // lame duck, or a key put back after a failed renegotiation
   uint64_t data_bytes = 0;
   uint64_t data_pkts = 0;
 };

@@ -82,16 +82,25 @@ void session::process_ks(key_state& ks, uint64_t now_ms) {
   if (!ks.tls || failed_) return;
   if (!ks.tls->advance()) {
     const std::string why = "TLS error (key_id " + std::to_string(ks.kid) + "): " + ks.tls->error();
-    if (&ks == primary_.get() && lame_duck_ && ks.kid != 0) {
-      primary_ = std::move(lame_duck_);  // a failed renegotiation keeps the old key (§12.3.5)
-      primary_->must_die_ms = 0;
-      return;
-    }
+    if (&ks == primary_.get() && ks.kid != 0) return fail_renegotiation(now_ms);  // ks is gone now
     fail(why);
     return;
   }
   if (ks.tls->handshake_done()) {
-    if (ks.kid == 0 && common_name_.empty()) common_name_ = ks.tls->peer_common_name();
+    if (cfg_.server && !ks.peer_checked) {
+      // openvpn's locked CN and cert hash set (verify_final_auth_checks): key_id 0 fixes the
+      // certificate; a renegotiation presenting another one (CN or any hash of the chain) ends
+      // the session. The CRL is checked by the TLS handshake itself, every key_id.
+      ks.peer_checked = true;
+      if (ks.kid == 0) {
+        common_name_ = ks.tls->peer_common_name();
+        for (const peer_cert& pc : ks.tls->peer_chain()) locked_cert_hashes_.push_back(pc.sha256);
+      } else if (!same_peer(ks)) {
+        return deauthenticate("certificate changed in renegotiation (key_id " + std::to_string(ks.kid) + ")", now_ms);
+      }
+    }
+    if (cfg_.server && auth_rejected_ && ks.kid != 0) return;  // deauthenticated: this key_id goes no further
+    if (!cfg_.server && ks.kid == 0 && common_name_.empty()) common_name_ = ks.tls->peer_common_name();
     if (!cfg_.server && !ks.km2_sent) {
       randomize(ks.ckm);
       ks.ckm.options = client_options_string(cfg_.tcp, cfg_.wrap == wrap_mode::tls_auth);
@@ -151,8 +160,27 @@ void session::handle_km2(key_state& ks, std::span<const uint8_t> unit, uint64_t 
       ev.type = session_event_type::auth_request;
       ev.text = username_;
       emit(std::move(ev));
+    } else {
+      // A renegotiation: the username is locked to key_id 0's (openvpn's tls_lock_username) and,
+      // with reauth, authenticated again before its data key is made.
+      std::string user = ks.ckm.username;
+      remap_name(user);
+      if (user != username_) {
+        deauthenticate("username changed in renegotiation", now_ms);
+      } else if (cfg_.reauth) {
+        OPENSSL_cleanse(password_.data(), password_.size());
+        password_ = ks.ckm.password;
+        remap_name(password_);
+        reauth_pending_ = true;
+        reauth_kid_ = ks.kid;
+        session_event ev;
+        ev.type = session_event_type::auth_request;
+        ev.key_id = ks.kid;
+        ev.text = username_;
+        emit(std::move(ev));
+      }
     }
-    // Only key_id 0's password is kept (in password_, until authorize()); no copy stays behind.
+    // The password is kept only in password_, until authorize(); no copy stays behind.
     OPENSSL_cleanse(ks.ckm.password.data(), ks.ckm.password.size());
     ks.ckm.password.clear();
   } else {
@@ -220,8 +248,8 @@ void session::on_active(key_state& ks, uint64_t now_ms) {
     if (!cfg_.server) next_push_request_ms_ = now_ms + 1000;  // the server normally pushes unasked
     return;
   }
-  // Renegotiated key: same cipher and derivation method, no push (§12.2).
-  derive_keys(ks);
+  // Renegotiated key: same cipher and derivation method, no push (§12.2); after reauth, if any.
+  if (ks.authorized) derive_keys(ks);
 }
 
 bool session::derive_keys(key_state& ks) {
@@ -302,6 +330,18 @@ void session::authorize(bool ok, std::vector<std::string> push, const std::strin
   OPENSSL_cleanse(password_.data(), password_.size());
   password_.clear();
   if (failed_ || !cfg_.server || !primary_) return;
+  if (reauth_pending_) {
+    reauth_pending_ = false;
+    key_state* ks = find_ks(reauth_kid_);
+    if (!ok) {
+      deauthenticate("renegotiation: authentication failed: " + (reason.empty() ? std::string("rejected") : reason), now_ms);
+    } else if (ks && !ks->generated) {
+      ks->authorized = true;
+      if (ks->active) derive_keys(*ks);
+    }
+    flush(now_ms);
+    return;
+  }
   if (!ok) {
     auth_rejected_ = true;
     write_text(*primary_, reason.empty() ? "AUTH_FAILED" : "AUTH_FAILED," + reason, now_ms);
@@ -321,6 +361,15 @@ void session::send_text(std::string_view msg, uint64_t now_ms) {
   if (failed_ || !primary_) return;
   write_text(*primary_, msg, now_ms);
   flush(now_ms);
+}
+
+bool session::same_peer(key_state& ks) const {
+  if (ks.tls->peer_common_name() != common_name_) return false;
+  const std::vector<peer_cert> chain = ks.tls->peer_chain();
+  if (chain.size() != locked_cert_hashes_.size()) return false;
+  for (size_t i = 0; i < chain.size(); ++i)
+    if (chain[i].sha256 != locked_cert_hashes_[i]) return false;
+  return true;
 }
 
 }  // namespace dpvpn::proto

@@ -82,6 +82,7 @@ class gateway_control {
   void reject(client& c, const std::string& why, uint64_t now_ms, const std::string& client_reason = "");
   void start_tls_verify(client& c, uint64_t now_ms);  // one tls-verify run, for c.verify_depth
   void start_user_pass(client& c, uint64_t now_ms);   // auth-gen-token check, auth-user-pass-verify
+  void start_reauth(client& c, uint64_t now_ms);      // a renegotiation: token or auth-user-pass-verify again
   // gateway_token.cc: auth-gen-token. check_auth_token: true when a token decided (accepted ->
   // client-connect stage, or refused); false: the password goes to auth-user-pass-verify.
   bool check_auth_token(client& c, uint64_t now_ms);

@@ -71,6 +71,10 @@ struct session_config {
 
   // Server role.
   uint32_t peer_id = 0;  // pushed as `peer-id`
+  // Renegotiations are authenticated again, as openvpn's key_method_2_read does for every key_id:
+  // each emits auth_request (with its key_id) and its data key waits for authorize(). Off: a
+  // renegotiation is accepted once its certificate and username match key_id 0's.
+  bool reauth = true;
 
   // Client role.
   std::string username, password;    // auth-user-pass (empty = none)
@@ -82,7 +86,7 @@ struct session_config {
 enum class session_event_type : uint8_t {
   key_ready,       // data keys for key_id: install them (key, cipher, digest, ekm used)
   key_retired,     // key_id is gone: remove it from the dataplane
-  auth_request,    // server: client's km2 read for key_id 0; answer with authorize()
+  auth_request,    // server: client's km2 read (key_id 0, or a renegotiation's with reauth); answer with authorize()
   established,     // server: PUSH_REPLY sent; client: PUSH_REPLY applied (pushed options in text)
   control_message, // a text message the session does not handle itself (text)
   exit_received,   // peer sent EXIT (cc-exit) or OCC exit was reported
@@ -152,7 +156,8 @@ class session {
 
   // Server: answer an auth_request. ok=false sends AUTH_FAILED[,reason] and fails the session
   // a few seconds later. push: the options to push (global and per-client); the session adds
-  // peer-id, cipher and protocol-flags itself.
+  // peer-id, cipher and protocol-flags itself. While a renegotiation waits (reauth_pending()),
+  // the answer is that key_id's: ok=true lets its data key be made, push is ignored.
   void authorize(bool ok, std::vector<std::string> push, const std::string& reason, uint64_t now_ms);
   // Send a text control message (EXIT, RESTART, ...) on the primary key_id.
   void send_text(std::string_view msg, uint64_t now_ms);
@@ -175,9 +180,12 @@ class session {
   // empty for a client without a certificate (verify-client-cert none|optional).
   const std::vector<peer_cert>& peer_certs() const noexcept { return peer_certs_; }
   const std::string& username() const noexcept { return username_; }
-  // Server: the client's auth-user-pass password from key_id 0's key method 2 message (§6), for
-  // an auth-user-pass-verify script. Wiped by authorize() (and never kept for later key_ids).
+  // Server: the client's auth-user-pass password from the key method 2 message (§6) of the key_id
+  // waiting for authorize(), for an auth-user-pass-verify script. Wiped by authorize().
   const std::string& password() const noexcept { return password_; }
+  // Server: a renegotiation (this key_id, never 0) waits for authorize().
+  bool reauth_pending() const noexcept { return reauth_pending_; }
+  uint8_t reauth_key_id() const noexcept { return reauth_kid_; }
   const wire::session_id& own_sid() const noexcept { return own_sid_; }
   const wire::session_id& peer_sid() const noexcept { return peer_sid_; }
   const pushed_options& pushed() const noexcept { return pushed_; }  // client role
@@ -210,6 +218,9 @@ class session {
   void write_text(key_state& ks, std::string_view msg, uint64_t now_ms);
   void timers(uint64_t now_ms);
   void check_limits();
+  void fail_renegotiation(uint64_t now_ms);
+  void deauthenticate(const std::string& why, uint64_t now_ms);
+  bool same_peer(key_state& ks) const;
 
   session_config cfg_;
   wrap_keys wrap_;
@@ -248,6 +259,9 @@ class session {
   peer_info peer_info_;
   std::string common_name_;
   std::vector<peer_cert> peer_certs_;
+  std::vector<std::string> locked_cert_hashes_;  // key_id 0's chain (SHA-256), every renegotiation must match
+  bool reauth_pending_ = false;
+  uint8_t reauth_kid_ = 0;
   std::string username_;
   std::string password_;  // server: until authorize()
   pushed_options pushed_;

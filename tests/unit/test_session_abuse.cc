@@ -4,11 +4,15 @@
 // renegotiations. Server and client sessions on a perfect wire with a simulated clock.
 #include <gtest/gtest.h>
 
+#include <openssl/ssl.h>
+
 #include <algorithm>
+#include <filesystem>
 #include <optional>
 
 #include "dpvpn/packet.h"
 #include "dpvpn/session.h"
+#include "dpvpn/tls_engine.h"
 #include "session_fixture.h"
 
 using namespace dpvpn;
@@ -191,6 +195,172 @@ TEST(session_abuse, no_push_request_ends_the_session_after_hand_window) {
   EXPECT_TRUE(s2.established());
   s2.tick(g.now + 120'000);
   EXPECT_FALSE(s2.failed());
+}
+
+}  // namespace
+
+namespace {
+
+bool has_key(const std::vector<session_event>& v, session_event_type t, uint8_t kid) {
+  for (const session_event& e : v)
+    if (e.type == t && e.key_id == kid) return true;
+  return false;
+}
+
+// Ticks the server alone (nothing reaches the client) until it fails or `until`.
+uint64_t run_server_alone(session& server, uint64_t from, uint64_t until, std::vector<session_event>& sev) {
+  uint64_t t = from;
+  while (!server.failed() && t < until) {
+    t = std::max(t + 1, std::min(server.next_wakeup_ms(), until));
+    server.tick(t);
+    std::vector<uint8_t> p;
+    while (server.pop_packet(p)) {
+    }
+    session_event ev;
+    while (server.pop_event(ev)) sev.push_back(ev);
+  }
+  return t;
+}
+
+// F3: a renegotiation whose packets never arrive fails at hand-window; the old key is put back
+// but dies at tran-window (counted from the renegotiation's start), and the session with it.
+// Before the fix the old key was put back with no expiry and the session lived for good.
+TEST(session_abuse, failed_renegotiation_old_key_dies_at_tran_window) {
+  if (pki().empty()) GTEST_SKIP() << "no PKI";
+  fixture f;
+  f.scfg.tran_window_s = 300;
+  session server(f.scfg, f.now), client(f.ccfg, f.now);
+  connect(f, server, client, {"ping 10"});
+  const uint64_t t0 = f.now + 1000;
+  server.renegotiate(t0);
+  std::vector<session_event> sev;
+  uint64_t t = run_server_alone(server, t0, t0 + 200'000, sev);
+  EXPECT_FALSE(server.failed());
+  EXPECT_EQ(server.primary_key_id(), 0);  // the old key is back after hand-window
+  EXPECT_FALSE(has_key(sev, session_event_type::key_retired, 0));
+  t = run_server_alone(server, t, t0 + 3'600'000, sev);
+  EXPECT_TRUE(server.failed());
+  EXPECT_TRUE(has_key(sev, session_event_type::key_retired, 0));
+  EXPECT_GE(t, t0 + 300'000);
+  EXPECT_LE(t, t0 + 301'000);
+}
+
+// F3: a renegotiation retried from the put-back key does not extend its deadline, and one that
+// succeeds in time keeps the session.
+TEST(session_abuse, a_later_renegotiation_can_still_save_the_session) {
+  if (pki().empty()) GTEST_SKIP() << "no PKI";
+  fixture f;
+  f.scfg.tran_window_s = 300;
+  session server(f.scfg, f.now), client(f.ccfg, f.now);
+  connect(f, server, client, {"ping 10"});
+  const uint64_t t0 = f.now + 1000;
+  server.renegotiate(t0);
+  std::vector<session_event> sev, cev;
+  uint64_t t = run_server_alone(server, t0, t0 + 100'000, sev);
+  ASSERT_EQ(server.primary_key_id(), 0);
+  // The client's own state for key_id 1 is stale; a fresh soft reset from the server with key_id 1
+  // is what both sides agree on again.
+  server.renegotiate(t);
+  pump(client, server, t, &cev, &sev);
+  EXPECT_TRUE(has_key(sev, session_event_type::key_ready, 1));
+  t = run_server_alone(server, t, t0 + 600'000, sev);
+  EXPECT_FALSE(server.failed());
+}
+
+// F3: key_id 0 locks the certificate; a renegotiation presenting another one (here client2's)
+// gets AUTH_FAILED and the session ends, with no data key for the new key_id.
+TEST(session_abuse, renegotiation_with_another_certificate_is_refused) {
+  if (pki().empty()) GTEST_SKIP() << "no PKI";
+  fixture f;
+  session server(f.scfg, f.now), client(f.ccfg, f.now);
+  connect(f, server, client, {"ping 10"});
+  ASSERT_EQ(server.common_name(), "client1");
+  ASSERT_EQ(SSL_CTX_use_certificate_file(f.ctls->ctx(), (pki() + "/client2.crt").c_str(), SSL_FILETYPE_PEM), 1);
+  ASSERT_EQ(SSL_CTX_use_PrivateKey_file(f.ctls->ctx(), (pki() + "/client2.key").c_str(), SSL_FILETYPE_PEM), 1);
+  std::vector<session_event> sev, cev;
+  server.renegotiate(f.now + 1000);
+  pump(client, server, f.now + 1000, &cev, &sev);
+  EXPECT_FALSE(has_key(sev, session_event_type::key_ready, 1));
+  EXPECT_TRUE(has(cev, session_event_type::auth_failed));
+  run_server_alone(server, f.now + 1000, f.now + 20'000, sev);
+  EXPECT_TRUE(server.failed());
+  EXPECT_EQ(server.common_name(), "client1");
+}
+
+// F3: each renegotiation is authenticated again (auth_request with its key_id); its data key
+// waits for authorize(). A refusal sends AUTH_FAILED and ends the session.
+TEST(session_abuse, renegotiation_is_authenticated_again) {
+  if (pki().empty()) GTEST_SKIP() << "no PKI";
+  fixture f;
+  f.ccfg.username = "alice";
+  f.ccfg.password = "pw2";
+  session server(f.scfg, f.now), client(f.ccfg, f.now);
+  connect(f, server, client, {"ping 10"});
+  std::vector<session_event> sev, cev;
+  server.renegotiate(f.now + 1000);
+  pump(client, server, f.now + 1000, &cev, &sev, false);
+  ASSERT_TRUE(has_key(sev, session_event_type::auth_request, 1));
+  EXPECT_TRUE(server.reauth_pending());
+  EXPECT_EQ(server.reauth_key_id(), 1);
+  EXPECT_EQ(server.password(), "pw2");
+  EXPECT_FALSE(has_key(sev, session_event_type::key_ready, 1));  // not before authorize()
+  server.authorize(true, {}, "", f.now + 1500);
+  EXPECT_TRUE(server.password().empty());
+  pump(client, server, f.now + 1500, &cev, &sev, false);
+  EXPECT_TRUE(has_key(sev, session_event_type::key_ready, 1));
+
+  sev.clear();
+  cev.clear();
+  server.renegotiate(f.now + 2000);
+  pump(client, server, f.now + 2000, &cev, &sev, false);
+  ASSERT_TRUE(has_key(sev, session_event_type::auth_request, 2));
+  server.authorize(false, {}, "", f.now + 2500);
+  pump(client, server, f.now + 2500, &cev, &sev, false);
+  EXPECT_FALSE(has_key(sev, session_event_type::key_ready, 2));
+  EXPECT_TRUE(has(cev, session_event_type::auth_failed));
+  run_server_alone(server, f.now + 2500, f.now + 20'000, sev);
+  EXPECT_TRUE(server.failed());
+}
+
+// F3: a certificate revoked while connected: the renegotiation's TLS handshake checks the
+// reloaded CRL and fails, so the old key dies at tran-window.
+TEST(session_abuse, revoked_during_the_session_ends_at_tran_window) {
+  if (pki().empty()) GTEST_SKIP() << "no PKI";
+  fixture f;
+  const std::string crl = (std::filesystem::temp_directory_path() / ("dpvpn-abuse-crl-" + std::to_string(::getpid()) + ".pem")).string();
+  std::filesystem::copy_file(pki() + "/crl-empty.pem", crl, std::filesystem::copy_options::overwrite_existing);
+  std::string err;
+  tls_config sc;
+  sc.ca_file = pki() + "/ca.crt";
+  sc.cert_file = pki() + "/server.crt";
+  sc.key_file = pki() + "/server.key";
+  sc.crl_file = crl;
+  f.stls = tls_context::create(sc, err);
+  ASSERT_TRUE(f.stls) << err;
+  f.scfg.tls = f.stls.get();
+  f.scfg.tran_window_s = 200;
+  tls_config cc = sc;
+  cc.server = false;
+  cc.crl_file.clear();
+  cc.cert_file = pki() + "/client2.crt";
+  cc.key_file = pki() + "/client2.key";
+  f.ctls = tls_context::create(cc, err);
+  ASSERT_TRUE(f.ctls) << err;
+  f.ccfg.tls = f.ctls.get();
+  session server(f.scfg, f.now), client(f.ccfg, f.now);
+  connect(f, server, client, {"ping 10"});
+  std::filesystem::copy_file(pki() + "/crl-client2.pem", crl, std::filesystem::copy_options::overwrite_existing);
+  ASSERT_TRUE(f.stls->reload_crl(err)) << err;
+  const uint64_t t0 = f.now + 1000;
+  std::vector<session_event> sev, cev;
+  server.renegotiate(t0);
+  pump(client, server, t0, &cev, &sev);
+  EXPECT_FALSE(has_key(sev, session_event_type::key_ready, 1));
+  EXPECT_FALSE(server.failed());
+  const uint64_t t = run_server_alone(server, t0, t0 + 3'600'000, sev);
+  EXPECT_TRUE(server.failed());
+  EXPECT_LE(t, t0 + 201'000);
+  std::filesystem::remove(crl);
 }
 
 }  // namespace
