@@ -104,6 +104,9 @@ void reliable::on_acks(const ack_record& rec) {
     const uint32_t id = rec.ids[i];
     // Only ids we have sent count; an unknown or bogus id must not trigger fast retransmits.
     if (!id_before(id, next_send_id_)) continue;
+    // An id repeated inside one record counts once (issue 11: eight copies of one id were eight
+    // ACKs towards fast retransmit, so one packet could force a resend of the whole window).
+    if (std::find(rec.ids, rec.ids + i, id) != rec.ids + i) continue;
     std::erase_if(sent_, [id](const pending& p) { return p.msg_id == id; });
     for (auto& p : sent_)
       if (id_before(p.msg_id, id)) ++p.ack_count;

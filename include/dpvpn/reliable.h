@@ -62,7 +62,7 @@ class reliable {
   // ---- ACKs we received (remote sid already checked by the caller)
   // Deletes ACKed messages from the send buffer; every still pending message older than an
   // ACKed id gets one more ACK count (fast retransmit at 3, §2.2 step 3). Ids we never sent
-  // are ignored.
+  // are ignored; an id repeated within one record counts once.
   void on_acks(const ack_record& rec);
 
   // ---- send side

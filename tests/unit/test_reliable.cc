@@ -263,6 +263,23 @@ TEST(reliable, fast_retransmit_after_three_later_acks) {
   EXPECT_EQ(r.next_timeout_ms(), 4100u);
 }
 
+// Issue 11: one record naming the same id eight times is one ACK towards fast retransmit; the
+// same id in later records still counts (repeats, as above).
+TEST(reliable, duplicate_ids_in_one_record_count_once) {
+  reliable r;
+  reliable::out_msg m;
+  for (uint32_t i = 0; i < 3; ++i) r.enqueue(wire::P_CONTROL_V1, payload_for(i), 0);
+  for (uint32_t i = 0; i < 3; ++i) ASSERT_TRUE(r.next_due(0, m));
+  r.on_acks(acks_of({2, 2, 2, 2, 2, 2, 2, 2}));
+  EXPECT_FALSE(r.next_due(100, m));  // 0 and 1 have one ACK each, not eight
+  EXPECT_EQ(r.unacked(), 2u);
+  r.on_acks(acks_of({2, 2}));
+  EXPECT_FALSE(r.next_due(100, m));  // two
+  r.on_acks(acks_of({2}));
+  ASSERT_TRUE(r.next_due(100, m));  // three records: fast retransmit
+  EXPECT_EQ(m.msg_id, 0u);
+}
+
 // ---- send window (§2.4): at most 6 un-ACKed, never id >= lowest_unacked + 6
 TEST(reliable, send_window_of_six) {
   reliable r;
