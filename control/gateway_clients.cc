@@ -6,6 +6,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstring>
+
 #include "dpvpn/gateway.h"
 #include "gateway_internal.h"
 
@@ -185,7 +187,9 @@ void gateway_control::on_event(client& c, const proto::session_event& ev, uint64
       auto cmd = std::make_unique<dp::peer_cmd>();
       cmd->type = dp::cmd_type::del_key;
       cmd->key_id = ev.key_id;
-      if (c.dp_installed) send_cmd(c, std::move(cmd));
+      // A key the lcore keeps past its retirement could be confused with a later key of the same
+      // key_id: without the command, the client goes.
+      if (c.dp_installed && !send_cmd(c, std::move(cmd))) teardown(c, "data key not retired on its lcore");
       break;
     }
     case session_event_type::established:
@@ -206,18 +210,25 @@ void gateway_control::on_event(client& c, const proto::session_event& ev, uint64
   }
 }
 
-void gateway_control::send_cmd(client& c, std::unique_ptr<dp::peer_cmd> cmd) {
+bool gateway_control::send_cmd(client& c, std::unique_ptr<dp::peer_cmd> cmd) {
   cmd->peer_id = c.peer_id;
   rte_ring* r = sh_.lcores[c.owner]->cmd;
   // The control thread may wait here (never a worker): the owner drains its ring every loop.
   for (int i = 0; i < 10000; ++i) {
     if (rte_ring_sp_enqueue(r, cmd.get()) == 0) {
       cmd.release();
-      return;
+      return true;
     }
     ::usleep(100);
   }
-  log(1, c.name + ": command ring to lcore stuck; command dropped");
+  const std::string lcore = std::to_string(sh_.lcores[c.owner]->lcore_id);
+  if (cmd->type == dp::cmd_type::del_peer) {
+    log(1, c.name + ": command ring to lcore " + lcore + " full for 1 s; peer removal retried later");
+    pending_del_.emplace_back(c.owner, std::move(cmd));
+  } else {
+    log(1, c.name + ": command ring to lcore " + lcore + " full for 1 s; command dropped");
+  }
+  return false;
 }
 
 void gateway_control::install_key(client& c, const proto::session_event& ev) {
@@ -249,18 +260,33 @@ void gateway_control::install_key(client& c, const proto::session_event& ev) {
     auto np = std::make_unique<dp::peer_cmd>();
     np->type = dp::cmd_type::new_peer;
     np->peer = peer;
+    if (!send_cmd(c, std::move(np))) {
+      delete peer;  // no lcore saw it; teardown hands the peer-id back at once
+      teardown(c, "peer not installed on its lcore");
+      return;
+    }
     c.peer = peer;
-    send_cmd(c, std::move(np));
-    send_cmd(c, std::move(cmd));
-    // Publish after the commands: a packet that beats them is dropped as peer_not_ready.
+    c.dp_installed = true;  // the lcore owns the peer: teardown sends del_peer from here on
+    if (!send_cmd(c, std::move(cmd))) {
+      teardown(c, "data key not installed on its lcore");
+      return;
+    }
+    // Publish once the commands are queued: a packet that beats them is dropped as peer_not_ready.
     sh_.owner[c.peer_id].store(c.owner, std::memory_order_release);
-    rte_hash_add_key_data(sh_.addrs, &c.addr, reinterpret_cast<void*>(uintptr_t{c.peer_id}));
-    if (!c.v4_unlearned) dp::route_add_v4(sh_.rt, c.vpn_ip, 32, c.peer_id);  // learn-address may refuse it
+    if (const int rc = rte_hash_add_key_data(sh_.addrs, &c.addr, reinterpret_cast<void*>(uintptr_t{c.peer_id})); rc < 0) {
+      teardown(c, "cannot add " + format_outer(c.addr) + " to the address table: " + std::strerror(-rc));
+      return;
+    }
+    if (!c.v4_unlearned) {  // learn-address may refuse it
+      if (const int rc = dp::route_add_v4(sh_.rt, c.vpn_ip, 32, c.peer_id); rc != 0) {
+        teardown(c, "cannot add route " + format_ipv4(c.vpn_ip) + "/32: " + std::strerror(-rc));
+        return;
+      }
+    }
     add_client_routes(c);  // its /128 and iroutes (gateway_addr.cc)
-    c.dp_installed = true;
     return;
   }
-  send_cmd(c, std::move(cmd));
+  if (!send_cmd(c, std::move(cmd))) teardown(c, "data key not installed on its lcore");
 }
 
 void gateway_control::teardown(client& c, const std::string& why) {
@@ -340,6 +366,14 @@ void gateway_control::follow_floats() {
 }
 
 void gateway_control::housekeeping(uint64_t now_ms) {
+  for (auto it = pending_del_.begin(); it != pending_del_.end();) {
+    if (rte_ring_sp_enqueue(sh_.lcores[it->first]->cmd, it->second.get()) != 0) {
+      ++it;
+      continue;
+    }
+    it->second.release();
+    it = pending_del_.erase(it);
+  }
   check_crl();
   follow_floats();
   renew_auth_tokens(now_ms);

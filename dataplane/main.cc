@@ -308,6 +308,10 @@ int main(int argc, char** argv) {
     l->index = i;
     l->lcore_id = lcore_ids[i];
     l->eng = crypto::engine::create();
+    // Every worker seals and opens through its engine: without one it would crash on the first packet.
+    if (!l->eng)
+      fatal("lcore " + std::to_string(lcore_ids[i]) + ": the IPsec-MB library could not allocate or initialise a "
+            "crypto manager (out of memory, or no instruction set it supports on this CPU)");
     l->peers = std::make_unique<dp::dp_peer*[]>(sh.cfg.max_peers);
     l->owned = std::make_unique<uint32_t[]>(sh.cfg.max_peers);
     l->cmd = make_ring("dpvpn_cmd" + std::to_string(i), ring, RING_F_SP_ENQ | RING_F_SC_DEQ);

@@ -69,7 +69,9 @@ class gateway_control {
   void drain(client& c, uint64_t now_ms);
   void on_event(client& c, const proto::session_event& ev, uint64_t now_ms);
   void install_key(client& c, const proto::session_event& ev);
-  void send_cmd(client& c, std::unique_ptr<dp::peer_cmd> cmd);
+  // Queues cmd on c's owner lcore, waiting up to 1 s for room. False (logged) when the ring stayed
+  // full: cmd is destroyed, except a del_peer, which is kept in pending_del_ and retried.
+  bool send_cmd(client& c, std::unique_ptr<dp::peer_cmd> cmd);
   void teardown(client& c, const std::string& why);
   void notify_exit(client& c, uint64_t now_ms);
   void housekeeping(uint64_t now_ms);
@@ -122,6 +124,9 @@ class gateway_control {
   void schedule(client& c);
   void run_due_timers(uint64_t now_ms);
   std::vector<uint32_t> free_peer_ids_;
+  // del_peer commands a full ring refused: retried by housekeeping (their peer-ids come back only
+  // once an lcore hands the peer back).
+  std::vector<std::pair<uint16_t, std::unique_ptr<dp::peer_cmd>>> pending_del_;
   uint64_t next_stats_ms_ = 0, next_housekeeping_ms_ = 0;
   bool stopping_ = false;
   std::string stop_signal_;

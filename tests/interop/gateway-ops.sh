@@ -21,6 +21,11 @@
 #   inline   <ca>, <cert>, <key>, <crl-verify> and <tls-crypt> blocks in server.conf: client1
 #            connects and pings, the revoked client is refused, and dpvpn writes no file to /tmp
 #            (the blocks were copied to /tmp/dpvpn-inline-* files, the private key included)
+#   noengine IPsec-MB cannot give a worker its crypto manager (LD_PRELOAD makes alloc_mb_mgr fail):
+#            dpvpn refuses to start with a message instead of running without one
+#   routefull client1's CCD iroutes fill the IPv4 route table (max-clients 2: 4162 rules), so
+#            client2's own /32 cannot be added: client2's session ends with a log line instead
+#            of staying up unrouted; client1 keeps working
 #
 # usage: gateway-ops.sh DPVPN_EXE CASE      Exit: 0 pass, 1 fail, 77 skip (as gateway.sh).
 set -euo pipefail
@@ -136,10 +141,48 @@ case_inline() {
   ivp_log "PASS inline"
 }
 
+case_noengine() {
+  local rc=0 log=$IVG_DIR/noengine.log
+  command -v cc >/dev/null 2>&1 || { ivp_log "SKIP: no C compiler for the LD_PRELOAD stub"; exit 77; }
+  ivg_setup "$dpvpn" 0
+  printf 'void *alloc_mb_mgr(unsigned long long flags) { (void)flags; return 0; }\n' >"$IVG_DIR/nomgr.c"
+  cc -shared -fPIC -o "$IVG_DIR/nomgr.so" "$IVG_DIR/nomgr.c" || ivp_fail "cannot build the stub"
+  ivg_server_conf "$IVG_DIR/server.conf"
+  timeout 30 ip netns exec "$IVG_NS_GW" env LD_PRELOAD="$IVG_DIR/nomgr.so" "$IVG_DPVPN" --no-huge -m 1024 --no-shconf \
+    --no-pci -l 0 --file-prefix "$IVG_PREFIX" --vdev=net_af_packet0,iface=gw-wan,qpairs=1 -- \
+    --config "$IVG_DIR/server.conf" >"$log" 2>&1 || rc=$?
+  cat "$log" >&2
+  ((rc != 0 && rc != 124)) || ivp_fail "dpvpn without a crypto manager: exit status $rc, expected a refusal"
+  grep -q "could not allocate or initialise a crypto manager" "$log" || ivp_fail "no message about the crypto manager"
+  grep -q "control thread up" "$log" && ivp_fail "dpvpn started its control thread anyway"
+  ivp_log "PASS noengine"
+}
+
+case_routefull() {
+  local i
+  ivg_setup "$dpvpn" 2
+  mkdir -p "$IVG_DIR/ccd"
+  for ((i = 0; i < 4200; i++)); do echo "iroute 10.$((100 + i / 256)).$((i % 256)).0 255.255.255.0"; done \
+    >"$IVG_DIR/ccd/client1"
+  ivg_server_conf "$IVG_DIR/server.conf" "max-clients 2" "max-routes-per-client 5000" "client-config-dir $IVG_DIR/ccd"
+  ivg_start_dpvpn "$IVG_DIR/server.conf"
+  ivg_start_client 1
+  ivg_wait_client 1 || ivp_fail "client1 did not connect"
+  grep -q "cannot add iroute.*No space left" "$IVG_DP_LOG" || ivp_fail "client1's iroutes did not fill the route table"
+  ivg_start_client 2
+  ivp_wait_log "$IVG_DP_LOG" "client2/.*session closed: cannot add route 10\.8\.0\.3/32: No space left on device" 30 ||
+    ivp_fail "client2 was not ended when its route could not be added"
+  expect_loss "$(ivg_ns_client 1)" "$IVG_TUN_GW" 3 0
+  stop_and_check
+  ivp_log "PASS routefull"
+}
+
 case "$case_name" in
   qpairs) case_qpairs ;;
+  noengine) case_noengine ;;
+  routefull) case_routefull ;;
   inline) case_inline ;;
   cdpaths) case_cdpaths ;;
   scriptname) case_scriptname ;;
-  *) echo "usage: $0 DPVPN_EXE qpairs|cdpaths|scriptname|inline" >&2; exit 2 ;;
+  *) echo "usage: $0 DPVPN_EXE qpairs|cdpaths|scriptname|inline|noengine|routefull" >&2; exit 2 ;;
 esac
