@@ -252,7 +252,8 @@ void gateway_control::print_counters(const char* why) const {
        std::to_string(front_dropped_) + ", refused " + std::to_string(refused_) + ", connect-freq refused " +
        std::to_string(connect_freq_refused_) + ", connect-freq-initial dropped " +
        std::to_string(first_reply_dropped_) + ", ctl_tx drops " +
-       std::to_string(ctl_tx_dropped_);
+       std::to_string(ctl_tx_dropped_) + ", log lines held back " +
+       std::to_string(refused_log_.suppressed_total() + ctl_msg_log_.suppressed_total());
   std::printf("%s\n", s.c_str());
   std::fflush(stdout);
 }

@@ -40,6 +40,7 @@ control_setup make_control_setup(const server_config& cfg, proto::tls_context* t
       throw config_error(cfg.source, cfg.tls_auth.line, "tls-auth", "expected an OpenVPN static key: " + err);
   } else if (cfg.tls_crypt_v2.present()) {
     s.tcv2 = true;
+    s.tcv2_force_cookie = cfg.tcv2_cookie == tcv2_cookie_mode::force_cookie;
     if (!proto::parse_tcv2_server_key(cfg.tls_crypt_v2.load(cfg.source), s.tcv2_server, err))
       throw config_error(cfg.source, cfg.tls_crypt_v2.line, "tls-crypt-v2", "expected a tls-crypt-v2 server key: " + err);
   }
@@ -104,7 +105,7 @@ gateway_control::client* gateway_control::create_client(const net::outer_addr& a
                                                          uint16_t owner, uint64_t now_ms) {
   if (clients_.size() >= cfg_.max_clients || free_peer_ids_.empty()) {
     ++refused_;
-    log(1, "refusing " + format_outer(addr) + ": max-clients reached");
+    if (refused_log_.allow(now_ms / 1000)) log(1, "refusing " + format_outer(addr) + ": max-clients reached");
     return nullptr;
   }
   auto c = std::make_unique<client>();
@@ -205,7 +206,9 @@ void gateway_control::on_event(client& c, const proto::session_event& ev, uint64
       teardown(c, "client sent EXIT");
       break;
     case session_event_type::failed: teardown(c, ev.text); break;
-    case session_event_type::control_message: log(3, c.name + ": control message '" + ev.text + "'"); break;
+    case session_event_type::control_message:
+      if (cfg_.verb >= 3 && ctl_msg_log_.allow(now_ms / 1000)) log(3, c.name + ": control message '" + ev.text + "'");
+      break;
     default: break;
   }
 }
@@ -365,7 +368,18 @@ void gateway_control::follow_floats() {
   }
 }
 
+// The summary lines of the rate-limited logs, once their window has ended.
+void gateway_control::report_suppressed(uint64_t now_ms) {
+  if (const uint64_t n = refused_log_.take_suppressed(now_ms / 1000))
+    log(1, "max-clients reached: " + std::to_string(n) + " more refusal(s) not logged (at most 10 per " +
+               std::to_string(refused_log_.window_s()) + " s)");
+  if (const uint64_t n = ctl_msg_log_.take_suppressed(now_ms / 1000); n && cfg_.verb >= 3)
+    log(3, std::to_string(n) + " more control message(s) not logged (at most 20 per " +
+               std::to_string(ctl_msg_log_.window_s()) + " s)");
+}
+
 void gateway_control::housekeeping(uint64_t now_ms) {
+  report_suppressed(now_ms);
   for (auto it = pending_del_.begin(); it != pending_del_.end();) {
     if (rte_ring_sp_enqueue(sh_.lcores[it->first]->cmd, it->second.get()) != 0) {
       ++it;

@@ -23,6 +23,7 @@
 #include "dpvpn/config.h"
 #include "dpvpn/dp_state.h"
 #include "dpvpn/first_reply_limit.h"
+#include "dpvpn/log_limit.h"
 #include "dpvpn/pools.h"
 #include "dpvpn/server_front.h"
 #include "dpvpn/session.h"
@@ -132,6 +133,10 @@ class gateway_control {
   std::string stop_signal_;
   uint64_t stop_at_ms_ = 0;
   uint64_t ctl_tx_dropped_ = 0, front_dropped_ = 0, refused_ = 0;
+  // Log lines a peer can trigger at will: a refusal at max-clients (every retransmit of a refused
+  // handshake asks again) and a client's control messages. Housekeeping reports what they held back.
+  log_limit refused_log_{10, 10}, ctl_msg_log_{20, 10};
+  void report_suppressed(uint64_t now_ms);
   script_runner scripts_;
   std::map<uint64_t, net::outer_addr> script_clients_;  // running script id -> client (its clients_ key)
   address_pool pool_;  // every client's VPN addresses (gateway_addr.cc)

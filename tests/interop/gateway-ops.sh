@@ -26,6 +26,9 @@
 #   routefull client1's CCD iroutes fill the IPv4 route table (max-clients 2: 4162 rules), so
 #            client2's own /32 cannot be added: client2's session ends with a log line instead
 #            of staying up unrouted; client1 keeps working
+#   refusedlog max-clients 1 held by client1, then 20 dpvpn-loadgen sessions whose handshakes are
+#            refused (again at each retransmit) for 14 s: at most 10 "max-clients reached" lines
+#            per 10 s, a summary line counts the rest, the exit counters too
 #
 # usage: gateway-ops.sh DPVPN_EXE CASE      Exit: 0 pass, 1 fail, 77 skip (as gateway.sh).
 set -euo pipefail
@@ -177,12 +180,34 @@ case_routefull() {
   ivp_log "PASS routefull"
 }
 
+case_refusedlog() {
+  local loadgen lines held
+  loadgen=$(dirname "$dpvpn")/tools/dpvpn-loadgen
+  [[ -x $loadgen ]] || { ivp_log "SKIP: no $loadgen"; exit 77; }
+  ivg_setup "$dpvpn" 2
+  ivg_server_conf "$IVG_DIR/server.conf" "max-clients 1"
+  ivg_start_dpvpn "$IVG_DIR/server.conf"
+  ivg_start_client 1
+  ivg_wait_client 1 || ivp_fail "client1 did not connect"
+  ip netns exec "$(ivg_ns_client 2)" timeout 14 "$loadgen" --remote "$IVG_GW_ADDR:$IVP_PORT" --pki "$IVP_PKI" \
+    --cert client2 --clients 20 --duration 1 >"$IVG_DIR/loadgen.log" 2>&1 || true
+  expect_loss "$(ivg_ns_client 1)" "$IVG_TUN_GW" 3 0
+  stop_and_check
+  lines=$(grep -c "max-clients reached" "$IVG_DP_LOG" | head -n 1)
+  grep -q "more refusal(s) not logged" "$IVG_DP_LOG" || ivp_fail "no summary of the refusals not logged ($lines logged)"
+  ((lines <= 24)) || ivp_fail "$lines 'max-clients reached' lines for 14 s of refusals (at most 10 per 10 s)"
+  held=$(sed -nE 's/.*log lines held back ([0-9]+).*/\1/p' "$IVG_DP_LOG" | tail -n 1)
+  ((${held:-0} > 0)) || ivp_fail "the exit counters do not count the lines held back"
+  ivp_log "PASS refusedlog ($lines lines logged, $held held back)"
+}
+
 case "$case_name" in
   qpairs) case_qpairs ;;
+  refusedlog) case_refusedlog ;;
   noengine) case_noengine ;;
   routefull) case_routefull ;;
   inline) case_inline ;;
   cdpaths) case_cdpaths ;;
   scriptname) case_scriptname ;;
-  *) echo "usage: $0 DPVPN_EXE qpairs|cdpaths|scriptname|inline|noengine|routefull" >&2; exit 2 ;;
+  *) echo "usage: $0 DPVPN_EXE qpairs|cdpaths|scriptname|inline|noengine|routefull|refusedlog" >&2; exit 2 ;;
 esac
