@@ -107,7 +107,10 @@ uint32_t mbufs_needed(uint16_t lcores, uint16_t wan_queues, uint16_t exc_queues,
                       uint16_t tx_desc, uint16_t ring_size) {
   uint64_t per_queue = uint64_t(rx_desc) + tx_desc;
   uint64_t n = (uint64_t(wan_queues) + exc_queues) * per_queue;
-  if (lcores > 1) n += uint64_t(lcores) * (lcores - 1) * ring_size;  // handoff rings, all full
+  // Every ring that carries mbufs, all full: one handoff ring per ordered lcore pair, the punt ring
+  // (workers -> control thread) and one ctl_tx ring per lcore (control thread -> worker).
+  const uint64_t rings = uint64_t(lcores) * (lcores - 1) + 1 + lcores;
+  n += rings * ring_size;
   // A mempool cache holds up to 1.5x its size; each worker holds two bursts (rx + tx) of 32;
   // one more cache for the main lcore, which sends ARP replies and control packets.
   n += (uint64_t(lcores) + 1) * (k_mbuf_cache_size * 3 / 2 + 2 * 32);

@@ -26,8 +26,9 @@ inline constexpr uint8_t k_max_rss_key = 64;
 // Control thread only, after rte_eal_init. Returns nullptr and fills err on failure.
 rte_mempool* create_mbuf_pool(const char* name, uint32_t n_mbufs, int socket, std::string& err);
 
-// Mbufs to size a pool for: every rx descriptor filled, every tx descriptor in flight, every
-// handoff ring full (one SPSC ring per ordered lcore pair), one cache and two bursts per lcore.
+// Mbufs to size a pool for: every rx descriptor filled, every tx descriptor in flight, every ring
+// of ring_size that carries mbufs full (one handoff ring per ordered lcore pair, the punt ring, one
+// ctl_tx ring per lcore), one cache and two bursts per lcore.
 // Rounded up to 2^q - 1, the size rte_mempool stores best.
 uint32_t mbufs_needed(uint16_t lcores, uint16_t wan_queues, uint16_t exc_queues, uint16_t rx_desc,
                       uint16_t tx_desc, uint16_t ring_size);

@@ -35,11 +35,16 @@ void drop_vdev(const char* name) {
 bool is_pow2_minus1(uint32_t n) { return ((uint64_t(n) + 1) & n) == 0; }
 
 TEST(pool, mbufs_needed_counts_queues_rings_and_caches) {
-  // 2 lcores, 2+2 queues of 1024+1024, 2 ordered lcore pairs of 1024, 3 caches of 384 + 64:
-  // 8192 + 2048 + 1344 = 11584 -> 16383.
+  // 2 lcores, 2+2 queues of 1024+1024, rings of 1024: 2 handoff (ordered lcore pairs), 1 punt,
+  // 2 ctl_tx; 3 caches of 384 + 64: 8192 + 5120 + 1344 = 14656 -> 16383.
   EXPECT_EQ(dp::mbufs_needed(2, 2, 2, 1024, 1024, 1024), 16383u);
-  // 1 lcore: no handoff rings. 2048 + 2 * 448 = 2944 -> 4095.
-  EXPECT_EQ(dp::mbufs_needed(1, 1, 1, 512, 512, 1024), 4095u);
+  // 1 lcore: no handoff rings; punt and ctl_tx. 2048 + 2048 + 2 * 448 = 4992 -> 8191.
+  EXPECT_EQ(dp::mbufs_needed(1, 1, 1, 512, 512, 1024), 8191u);
+  // The punt and ctl_tx rings alone: 2 * 1600 + 896 = 4096 -> 8191 (not 1023).
+  EXPECT_EQ(dp::mbufs_needed(1, 0, 0, 0, 0, 1600), 8191u);
+  EXPECT_EQ(dp::mbufs_needed(1, 0, 0, 0, 0, 1599), 4095u);
+  // 4 lcores, rings of 256: 12 handoff + 1 punt + 4 ctl_tx = 17 rings = 4352, + 5 * 448 = 6592.
+  EXPECT_EQ(dp::mbufs_needed(4, 0, 0, 0, 0, 256), 8191u);
   // Exactly 2^12 - 1 needed (3199 + 2 * 448) stays; one more doubles.
   EXPECT_EQ(dp::mbufs_needed(1, 1, 0, 3199, 0, 0), 4095u);
   EXPECT_EQ(dp::mbufs_needed(1, 1, 0, 3200, 0, 0), 8191u);
