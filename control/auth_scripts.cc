@@ -116,7 +116,8 @@ uint64_t script_runner::start(script_request req, std::string& err) {
       return 0;
     }
     file = tmpl;
-    req.argv.push_back(file);
+    if (req.file_env.empty()) req.argv.push_back(file);
+    else env.push_back(req.file_env + "=" + file);
   }
 
   std::vector<char*> argv, envp;

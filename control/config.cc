@@ -382,6 +382,12 @@ constexpr directive_row k_directives[] = {
      c.cfg.tcv2_cookie = a.size() == 2 ? static_cast<tcv2_cookie_mode>(c.word(a[1], k_tcv2_modes))
                                        : tcv2_cookie_mode::allow_noncookie;
    }},
+  {"tls-crypt-v2-verify", 1, 1, "tls-crypt-v2-verify COMMAND", [](ctx& c, args a) {
+     c.cfg.tls_crypt_v2_verify = c.command(a[0]);
+   }},
+  {"tls-crypt-v2-max-age", 1, 1, "tls-crypt-v2-max-age DAYS", [](ctx& c, args a) {
+     c.cfg.tls_crypt_v2_max_age = c.u32(a[0], 1, 0x7FFFFFFF);
+   }},
   {"verify-client-cert", 1, 1, "verify-client-cert none|optional|require", [](ctx& c, args a) {
      c.cfg.verify_client_cert = static_cast<verify_client_cert_mode>(c.word(a[0], k_verify_modes));
    }},
@@ -721,7 +727,7 @@ void cross_check(ctx& c) {
   // OpenVPN refuses to run user scripts below script-security 2, and to put passwords into the
   // environment below 3; it finds out when a client connects, dpvpn at start-up.
   for (std::string_view name : {"auth-user-pass-verify", "client-connect", "client-disconnect", "tls-verify",
-                                 "learn-address", "up", "down"})
+                                 "learn-address", "up", "down", "tls-crypt-v2-verify"})
     if (c.line_of(name) != 0 && cfg.script_security < 2)
       c.fail_at(c.line_of(name), name, "expected script-security 2 or higher to run a script (it is " +
                                            std::to_string(cfg.script_security) + ")");

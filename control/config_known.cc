@@ -60,7 +60,6 @@ constexpr openvpn_option k_options[] = {
     {"block-ipv6", k::not_yet, "answering inner IPv6 with ICMPv6 unreachable is not implemented"},
     // TLS and keys
     {"pkcs12", k::not_yet, "give PEM 'ca', 'cert' and 'key'"},
-    {"tls-crypt-v2-verify", k::not_yet, "metadata check script"},
     {"ns-cert-type", k::not_planned, "deprecated: use 'remote-cert-tls client'"},
     {"verify-hash", k::not_yet, "CA fingerprint pinning"},
     {"peer-fingerprint", k::not_yet, "certificate pinning without a CA (2.6)"},

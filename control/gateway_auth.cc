@@ -30,7 +30,7 @@ script_env gateway_control::client_env(const client& c, const char* script_type,
   if (!c.s->username().empty()) add("username", c.s->username());
   // Before authentication OpenVPN calls the address untrusted_*, afterwards trusted_*.
   const bool verified = c.auth != client::auth_stage::verify && c.auth != client::auth_stage::none &&
-                        c.auth != client::auth_stage::tls_verify;
+                        c.auth != client::auth_stage::tls_verify && c.auth != client::auth_stage::tcv2_verify;
   // openvpn names an IPv6 peer's address trusted_ip6 / untrusted_ip6 (the port keeps its name).
   if (net::is_v4_mapped(c.addr.ip)) add(verified ? "trusted_ip" : "untrusted_ip", format_ipv4(net::v4_of(c.addr.ip)));
   else add(verified ? "trusted_ip6" : "untrusted_ip6", format_ipv6(c.addr.ip));
@@ -83,6 +83,29 @@ bool gateway_control::run_script(client& c, const std::vector<std::string>& argv
 
 void gateway_control::start_auth(client& c, uint64_t now_ms) {
   if (c.s->reauth_pending()) return start_reauth(c, now_ms);
+  // tls-crypt-v2-max-age and tls-crypt-v2-verify (openvpn: before TLS, here as the first auth
+  // stage: the session has the WKc's metadata, the client gets AUTH_FAILED). The script sees only
+  // script_type, metadata_type and metadata_file (the metadata after its type byte).
+  if (c.auth == client::auth_stage::none && setup_.session.tcv2) {
+    const std::vector<uint8_t>& meta = c.s->tcv2_metadata();
+    if (cfg_.tls_crypt_v2_max_age &&
+        !proto::tcv2_key_age_ok(meta, static_cast<uint64_t>(std::time(nullptr)), cfg_.tls_crypt_v2_max_age))
+      return reject(c, "tls-crypt-v2 client key too old or without a timestamp (tls-crypt-v2-max-age " +
+                           std::to_string(cfg_.tls_crypt_v2_max_age) + ")", now_ms);
+    if (!cfg_.tls_crypt_v2_verify.empty()) {
+      if (meta.empty()) return reject(c, "tls-crypt-v2 client key without metadata", now_ms);
+      c.auth = client::auth_stage::tcv2_verify;
+      script_request req;
+      req.env = {{"script_type", "tls-crypt-v2-verify"}, {"metadata_type", std::to_string(meta[0])}};
+      req.pass_file = true;
+      req.file_env = "metadata_file";
+      req.file_text.assign(meta.begin() + 1, meta.end());
+      log(4, c.name + ": running tls-crypt-v2-verify");
+      if (!run_script(c, cfg_.tls_crypt_v2_verify, std::move(req), now_ms))
+        reject(c, "tls-crypt-v2-verify could not be started", now_ms);
+      return;
+    }
+  }
   const std::string& user = c.s->username();
   c.cn = cfg_.username_as_common_name && !user.empty() ? user : c.s->common_name();
   if (!c.cn.empty()) c.name = c.cn + "/" + format_outer(c.addr);
@@ -245,7 +268,10 @@ void gateway_control::poll_scripts(uint64_t now_ms) {
     if (ci == clients_.end() || ci->second->dead || ci->second->script_id != r.id) continue;
     client& c = *ci->second;
     c.script_id = 0;
-    if (c.auth == client::auth_stage::tls_verify) {
+    if (c.auth == client::auth_stage::tcv2_verify) {
+      if (!r.ok) reject(c, "tls-crypt-v2-verify script: " + r.status, now_ms);
+      else start_auth(c, now_ms);  // the next stages (c.auth is no longer none)
+    } else if (c.auth == client::auth_stage::tls_verify) {
       if (!r.ok) {
         reject(c, "tls-verify script (depth " + std::to_string(c.verify_depth) + "): " + r.status, now_ms);
       } else if (c.verify_depth > 0) {

@@ -40,7 +40,8 @@ struct gateway_control::client {
   // [auth-gen-token check | auth-user-pass-verify] -> [client-connect] -> authorize(). Each script
   // runs on its own; the client waits, nobody else does.
   // learn: client-connect accepted it; learn-address runs for its addresses before the push.
-  enum class auth_stage : uint8_t { none, tls_verify, verify, connect, learn, accepted, rejected };
+  // tcv2_verify: tls-crypt-v2-verify runs before everything else.
+  enum class auth_stage : uint8_t { none, tcv2_verify, tls_verify, verify, connect, learn, accepted, rejected };
   auth_stage auth = auth_stage::none;
   uint64_t script_id = 0;     // the script running for this client; 0 = none
   std::string cn;             // common name as scripts see it (username with username-as-common-name)

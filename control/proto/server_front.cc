@@ -67,6 +67,10 @@ server_front::result server_front::on_packet(std::span<const uint8_t> pkt, std::
   if (op == wire::P_CONTROL_HARD_RESET_CLIENT_V2 || v3) {
     const bool early_neg = v3 && (rid.counter & wire::k_early_neg_mask) == wire::k_early_neg_start;
     if (v3 && !early_neg) {
+      if (cfg_.tcv2_force_cookie) {  // openvpn's CO_FORCE_TLSCRYPTV2_COOKIE: no state for old clients
+        r.why = session_drop::bad_state;
+        return r;
+      }
       r.v = verdict::new_session;  // no other way to remember Kc (§4.2)
       r.why = session_drop::none;
       return r;

@@ -194,6 +194,12 @@ session_drop session::on_packet(std::span<const uint8_t> pkt, uint64_t now_ms) {
       kc_ = kc;
       tcv2_meta_ = std::move(meta);
       wrap_ = k;
+    } else if (cfg_.server && tcv2_meta_.empty()) {
+      // Cookie path: accept_cookie() brought Kc; the metadata (for tls-crypt-v2-verify and
+      // -max-age) comes from the WKc of the packet that echoed the cookie.
+      key2 kc{};
+      std::vector<uint8_t> meta;
+      if (tcv2_unwrap_wkc(cfg_.tcv2_server, wkc, kc, meta) == wrap_err::ok && kc == kc_) tcv2_meta_ = std::move(meta);
     }
   } else if (cfg_.tcv2 && cfg_.server && wrap_.mode == wrap_mode::none) {
     return session_drop::unwrap_failed;  // a tls-crypt-v2 server takes nothing unwrapped (§3.5)

@@ -282,4 +282,14 @@ key2 dyn_tls_crypt_key(const key2& exporter_out, const key2* original) {
   return d;
 }
 
+// openvpn's tls_crypt_v2_check_client_key_age (tls-crypt-v2-max-age): too short, another metadata
+// type, or older than max_days is refused; a timestamp in the future is not.
+bool tcv2_key_age_ok(std::span<const uint8_t> metadata, uint64_t now_unix_s, uint32_t max_days) noexcept {
+  if (metadata.size() < 9 || metadata[0] != wire::k_tcv2_meta_timestamp) return false;
+  uint64_t ts = 0;
+  for (size_t i = 1; i < 9; ++i) ts = ts << 8 | metadata[i];
+  const int64_t age = static_cast<int64_t>(now_unix_s) - static_cast<int64_t>(ts);
+  return age <= static_cast<int64_t>(max_days) * 24 * 60 * 60;
+}
+
 }  // namespace dpvpn::proto

@@ -26,6 +26,9 @@ struct script_request {
   bool pass_file = false;
   std::string file_text;
   bool read_back = false;
+  // Set: the temp file's path goes into this environment variable instead of argv
+  // (tls-crypt-v2-verify's metadata_file).
+  std::string file_env;
   uint64_t deadline_ms = 0;  // killed (with its process group) after this; 0 = never
 };
 

@@ -116,6 +116,8 @@ struct server_config {
   std::optional<uint8_t> tls_auth_direction;  // tls-auth's 2nd arg, else key-direction; none = both
   std::optional<uint8_t> key_direction;       // as written
   tcv2_cookie_mode tcv2_cookie = tcv2_cookie_mode::allow_noncookie;
+  std::vector<std::string> tls_crypt_v2_verify;  // tls-crypt-v2-verify COMMAND (empty = none)
+  unsigned tls_crypt_v2_max_age = 0;             // tls-crypt-v2-max-age DAYS (0 = no limit)
   verify_client_cert_mode verify_client_cert = verify_client_cert_mode::require;
   bool remote_cert_tls_client = false;
   std::optional<tls_version> tls_version_min;

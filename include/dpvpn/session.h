@@ -48,6 +48,9 @@ struct session_config {
   int key_direction = -1;                             // tls-auth only
   bool tcv2 = false;                                  // tls-crypt-v2
   tcv2_server_key tcv2_server;                        // server role
+  // tls-crypt-v2 ... force-cookie: a V3 reset without early negotiation (a client that cannot
+  // resend its WKc) is dropped instead of creating state at once (server_front).
+  bool tcv2_force_cookie = false;
   tcv2_client_key tcv2_client;                        // client role
 
   // Timers (§13). Milliseconds unless named _s.

@@ -65,6 +65,9 @@ wrap_err unwrap(const wrap_keys& k, std::span<const uint8_t> pkt, uint8_t& op_ki
 wrap_err tcv2_split(std::span<const uint8_t> pkt, std::span<const uint8_t>& wrapped, std::span<const uint8_t>& wkc);
 wrap_err tcv2_unwrap_wkc(const tcv2_server_key& sk, std::span<const uint8_t> wkc, key2& kc,
                          std::vector<uint8_t>& metadata);
+// tls-crypt-v2-max-age: the WKc metadata must be a timestamp (type 1, then the key's creation time
+// as u64 big-endian unix seconds) at most max_days old; anything else is refused.
+bool tcv2_key_age_ok(std::span<const uint8_t> metadata, uint64_t now_unix_s, uint32_t max_days) noexcept;
 // Returns an empty vector if metadata is longer than the 734 bytes a WKc can hold.
 std::vector<uint8_t> tcv2_wrap_wkc(const tcv2_server_key& sk, const key2& kc, std::span<const uint8_t> metadata);
 

@@ -162,6 +162,24 @@ TEST(ScriptArgs, ScriptDirectives) {
   EXPECT_EQ(c.session_timeout, 5u);
 }
 
+// F4 (issue 11): tls-crypt-v2-verify (2.6) and tls-crypt-v2-max-age (2.7) as openvpn parses them;
+// the script needs script-security 2 like every other.
+TEST(ScriptArgs, TlsCryptV2VerifyAndMaxAge) {
+  server_config c = parse("tls-crypt-v2-verify \"/bin/check-meta x\"\ntls-crypt-v2-max-age 365\n");
+  EXPECT_EQ(c.tls_crypt_v2_verify, (std::vector<std::string>{"/bin/check-meta", "x"}));
+  EXPECT_EQ(c.tls_crypt_v2_max_age, 365u);
+  EXPECT_EQ(parse("").tls_crypt_v2_max_age, 0u);
+  EXPECT_NE(error_of("tls-crypt-v2-max-age 0\n").find("tls-crypt-v2-max-age"), std::string::npos);
+  EXPECT_NE(error_of("tls-crypt-v2-max-age x\n").find("expected a number"), std::string::npos);
+  const std::string no_scripts = std::string(k_base).replace(k_base.find("script-security 2\n"), 18, "");
+  try {
+    parse_server_config_text(no_scripts + "tls-crypt-v2-verify /bin/true\n", "/etc/dpvpn/s.conf");
+    ADD_FAILURE() << "accepted without script-security 2";
+  } catch (const config_error& e) {
+    EXPECT_NE(std::string(e.what()).find("script-security 2"), std::string::npos) << e.what();
+  }
+}
+
 TEST(ScriptArgs, InactiveDirective) {
   server_config c = parse("inactive 30\n");
   EXPECT_EQ(c.inactive_s, 30u);

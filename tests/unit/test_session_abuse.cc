@@ -11,8 +11,10 @@
 #include <optional>
 
 #include "dpvpn/packet.h"
+#include "dpvpn/server_front.h"
 #include "dpvpn/session.h"
 #include "dpvpn/tls_engine.h"
+#include "dpvpn/tls_wrap.h"
 #include "session_fixture.h"
 
 using namespace dpvpn;
@@ -361,6 +363,82 @@ TEST(session_abuse, revoked_during_the_session_ends_at_tran_window) {
   EXPECT_TRUE(server.failed());
   EXPECT_LE(t, t0 + 201'000);
   std::filesystem::remove(crl);
+}
+
+}  // namespace
+
+namespace {
+
+// A tls-crypt-v2 server key and a client key whose WKc carries `meta`.
+void tcv2_setup(fixture& f, std::vector<uint8_t> meta) {
+  tcv2_server_key sk;
+  for (size_t i = 0; i < sk.bytes.size(); ++i) sk.bytes[i] = static_cast<uint8_t>(i * 7 + 1);
+  tcv2_client_key ck;
+  for (size_t i = 0; i < ck.kc.size(); ++i) ck.kc[i] = static_cast<uint8_t>(i * 13 + 5);
+  ck.wkc = tcv2_wrap_wkc(sk, ck.kc, meta);
+  f.scfg.tcv2 = f.ccfg.tcv2 = true;
+  f.scfg.tcv2_server = sk;
+  f.ccfg.tcv2_client = ck;
+}
+
+// F4: `tls-crypt-v2 FILE force-cookie` (openvpn's CO_FORCE_TLSCRYPTV2_COOKIE): a V3 reset
+// without early negotiation, which would make the server keep state at once, is dropped; a 2.6
+// client (early negotiation) is still answered statelessly. Before the fix the flag was never read.
+TEST(session_abuse, tcv2_force_cookie_drops_resets_that_would_create_state) {
+  if (pki().empty()) GTEST_SKIP() << "no PKI";
+  fixture f(wrap_mode::none);
+  tcv2_setup(f, {wire::k_tcv2_meta_user, 'x'});
+  // A V3 reset as a client without early negotiation sends it: replay id 1, no 0x0f marker.
+  control_packet cp;
+  cp.op = wire::P_CONTROL_HARD_RESET_CLIENT_V3;
+  cp.sid = {1, 2, 3, 4, 5, 6, 7, 8};
+  cp.has_msg_id = true;
+  std::vector<uint8_t> body, old_reset;
+  encode_control_body(cp, body);
+  wrap(wrap_keys::tls_crypt(f.ccfg.tcv2_client.kc, false), wire::op_byte(wire::P_CONTROL_HARD_RESET_CLIENT_V3, 0),
+       cp.sid, body, replay_id{1, 1000}, old_reset);
+  old_reset.insert(old_reset.end(), f.ccfg.tcv2_client.wkc.begin(), f.ccfg.tcv2_client.wkc.end());
+  const uint8_t addr[6] = {10, 0, 0, 9, 0x30, 0x39};
+
+  server_front allow(f.scfg);
+  EXPECT_EQ(allow.on_packet(old_reset, addr, f.now).v, server_front::verdict::new_session);
+  f.scfg.tcv2_force_cookie = true;
+  server_front force(f.scfg);
+  EXPECT_EQ(force.on_packet(old_reset, addr, f.now).v, server_front::verdict::drop);
+
+  session client(f.ccfg, f.now);
+  client.start(f.now);
+  std::vector<uint8_t> reset;
+  ASSERT_TRUE(client.pop_packet(reset));
+  EXPECT_EQ(force.on_packet(reset, addr, f.now).v, server_front::verdict::reply);
+}
+
+// F4: on the cookie path the session still gets the WKc's metadata (from the packet that echoes
+// the cookie), which tls-crypt-v2-verify and tls-crypt-v2-max-age read. It was empty before.
+TEST(session_abuse, tcv2_metadata_reaches_the_session_on_the_cookie_path) {
+  if (pki().empty()) GTEST_SKIP() << "no PKI";
+  fixture f(wrap_mode::none);
+  const std::vector<uint8_t> meta = {wire::k_tcv2_meta_timestamp, 0, 0, 0, 0, 0x6b, 0x49, 0xd2, 0x00};
+  tcv2_setup(f, meta);
+  server_front front(f.scfg);
+  session client(f.ccfg, f.now);
+  client.start(f.now);
+  std::vector<uint8_t> reset, third;
+  ASSERT_TRUE(client.pop_packet(reset));
+  const uint8_t addr[6] = {10, 0, 0, 9, 0x30, 0x39};
+  auto r1 = front.on_packet(reset, addr, f.now);
+  ASSERT_EQ(r1.v, server_front::verdict::reply);
+  client.on_packet(r1.reply, f.now);
+  ASSERT_TRUE(client.pop_packet(third));
+  auto r2 = front.on_packet(third, addr, f.now);
+  ASSERT_EQ(r2.v, server_front::verdict::accept);
+  ASSERT_TRUE(r2.has_kc);
+  session server(f.scfg, f.now);
+  server.accept_cookie(r2.ours, r2.theirs, &r2.kc, f.now);
+  EXPECT_EQ(server.on_packet(third, f.now), session_drop::none);
+  EXPECT_EQ(server.tcv2_metadata(), meta);
+  pump(client, server, f.now);
+  EXPECT_TRUE(server.established());
 }
 
 }  // namespace

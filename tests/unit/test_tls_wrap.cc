@@ -483,3 +483,30 @@ TEST(tls_wrap, error_strings) {
     EXPECT_STRNE(to_string(e), "unknown");
   EXPECT_STREQ(to_string(static_cast<wrap_err>(200)), "unknown");
 }
+
+// tls-crypt-v2-max-age (openvpn 2.7's tls_crypt_v2_check_client_key_age), numbered cases.
+TEST(tls_wrap, tcv2_key_age) {
+  auto ts_meta = [](uint64_t t) {
+    std::vector<uint8_t> m{wire::k_tcv2_meta_timestamp};
+    for (int i = 7; i >= 0; --i) m.push_back(static_cast<uint8_t>(t >> (8 * i)));
+    return m;
+  };
+  const uint64_t now = 1'800'000'000, day = 86400;
+  struct row {
+    int n;
+    std::vector<uint8_t> meta;
+    uint32_t days;
+    bool ok;
+  };
+  const row rows[] = {
+      {1, ts_meta(now), 1, true},
+      {2, ts_meta(now - day), 1, true},           // exactly n days: kept (openvpn: older than)
+      {3, ts_meta(now - day - 1), 1, false},
+      {4, ts_meta(now - 30 * day), 365, true},
+      {5, ts_meta(now + 5 * day), 1, true},       // from the future: not too old
+      {6, {wire::k_tcv2_meta_user, 1, 2, 3, 4, 5, 6, 7, 8}, 365, false},  // user metadata: no timestamp
+      {7, {wire::k_tcv2_meta_timestamp, 0, 0, 0}, 365, false},           // too short
+      {8, {}, 365, false},
+  };
+  for (const row& r : rows) EXPECT_EQ(tcv2_key_age_ok(r.meta, now, r.days), r.ok) << "row " << r.n;
+}
