@@ -213,6 +213,7 @@ constexpr std::string_view k_tcv2_modes[] = {"allow-noncookie", "force-cookie"};
 constexpr std::string_view k_tls_versions[] = {"1.0", "1.1", "1.2", "1.3"};
 constexpr std::string_view k_exception_kinds[] = {"tun", "tap", "virtio-user"};
 constexpr std::string_view k_backends[] = {"openssl", "ipsec-mb"};  // order of crypto::backend
+constexpr std::string_view k_off_on[] = {"off", "on"};
 constexpr std::string_view k_directions[] = {"0", "1"};
 
 // clang-format off
@@ -543,6 +544,7 @@ constexpr directive_row k_directives[] = {
      if (!ok) c.fail("expected an interface name of 1..15 characters without '/', ':' or spaces, got " + shown(a[0]));
      c.cfg.dp_mirror = a[0];
    }},
+  {"dp-udp-checksum", 1, 1, "dp-udp-checksum on|off", [](ctx& c, args a) { c.cfg.dp_udp_checksum = c.word(a[0], k_off_on) == 1; }},
   {"dp-crypto", 1, 1, "dp-crypto ipsec-mb|openssl", [](ctx& c, args a) { c.cfg.dp_crypto = static_cast<crypto::backend>(c.word(a[0], k_backends)); }},
   {"dp-ring-size", 1, 1, "dp-ring-size POWER-OF-TWO", [](ctx& c, args a) {
      unsigned n = c.u32(a[0], 64, 65536);

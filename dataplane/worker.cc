@@ -13,21 +13,6 @@
 
 namespace dpvpn::dp {
 
-buf_view view_of(rte_mbuf* m) noexcept {
-  buf_view v;
-  v.data = rte_pktmbuf_mtod(m, uint8_t*);
-  v.len = m->data_len;
-  v.headroom = rte_pktmbuf_headroom(m);
-  v.tailroom = rte_pktmbuf_tailroom(m);
-  return v;
-}
-
-void apply_view(rte_mbuf* m, const buf_view& v) noexcept {
-  m->data_off = static_cast<uint16_t>(v.data - static_cast<uint8_t*>(m->buf_addr));
-  m->data_len = static_cast<uint16_t>(v.len);
-  m->pkt_len = v.len;
-}
-
 void handoff(worker_ctx& c, rte_mbuf* m, uint16_t owner) noexcept {
   rte_ring* r = c.sh.lcores[owner]->handoff_in[c.me.index];
   if (rte_ring_sp_enqueue(r, m) != 0) return drop_pkt(c, m, drop::handoff_full);
@@ -85,7 +70,8 @@ unsigned apply_cmds(worker_ctx& c) noexcept {
 // Keepalive (§9.2): a ping to every owned peer that has been sent nothing for its interval.
 void keepalives(worker_ctx& c) noexcept {
   for (uint32_t i = 0; i < c.me.n_owned && c.tx.n_wan < k_max_burst; ++i) {
-    dp_peer* p = c.me.peers[c.me.owned[i]];
+    const uint32_t pid = c.me.owned[i];
+    dp_peer* p = c.me.peers[pid];
     if (!p || !p->keys.has_key() || !p->ping_interval_s) continue;
     if (c.now_s < p->last_tx_s.load(std::memory_order_relaxed) + p->ping_interval_s) continue;
     rte_mbuf* m = rte_pktmbuf_alloc(c.sh.pool);
@@ -95,41 +81,51 @@ void keepalives(worker_ctx& c) noexcept {
     }
     uint8_t* d = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, wire::k_ping_magic.size()));
     std::memcpy(d, wire::k_ping_magic.data(), wire::k_ping_magic.size());
-    if (!seal_and_frame(c, *p, m)) {
-      drop_pkt(c, m, drop::seal_failed);
-      continue;
-    }
-    lcore_counters::bump(c.me.ctr.pings_tx);
-    c.tx.wan[c.tx.n_wan++] = m;
+    meta_of(m).peer_id = pid;
+    meta_of(m).dir = pkt_dir::tun;
+    const uint16_t before = c.tx.n_wan;
+    seal_owned(c, &m, 1);
+    if (c.tx.n_wan != before) lcore_counters::bump(c.me.ctr.pings_tx);
   }
 }
+
+// One port's TX batch: a tx_burst, the counters, and the packets the queue did not take dropped.
+void flush_port(worker_ctx& c, uint16_t port, rte_mbuf** pkts, uint16_t& n, std::atomic<uint64_t>& pkts_ctr,
+                std::atomic<uint64_t>& bytes_ctr, drop full) noexcept {
+  if (!n) return;
+  uint64_t bytes[k_max_burst * 2 + 1];  // prefix sums, read before the PMD owns the mbufs
+  bytes[0] = 0;
+  for (uint16_t i = 0; i < n; ++i) bytes[i + 1] = bytes[i] + pkts[i]->pkt_len;
+  const uint16_t sent = rte_eth_tx_burst(port, c.me.index, pkts, n);
+  lcore_counters::bump(pkts_ctr, sent);
+  lcore_counters::bump(bytes_ctr, bytes[sent]);
+  if (sent < n) {
+    c.me.ctr.dropped(full, n - sent);
+    rte_pktmbuf_free_bulk(pkts + sent, n - sent);
+  }
+  n = 0;
+}
+
+}  // namespace
 
 void flush_tx(worker_ctx& c) noexcept {
   const dp_config& cfg = c.sh.cfg;
   auto& ctr = c.me.ctr;
-  if (c.tx.n_wan) {
-    uint64_t bytes[k_max_burst * 2 + 1];  // prefix sums, read before the PMD owns the mbufs
-    bytes[0] = 0;
-    for (uint16_t i = 0; i < c.tx.n_wan; ++i) bytes[i + 1] = bytes[i] + c.tx.wan[i]->pkt_len;
-    const uint16_t sent = rte_eth_tx_burst(cfg.wan_port, c.me.index, c.tx.wan, c.tx.n_wan);
-    lcore_counters::bump(ctr.wan_tx_pkts, sent);
-    lcore_counters::bump(ctr.wan_tx_bytes, bytes[sent]);
-    for (uint16_t i = sent; i < c.tx.n_wan; ++i) drop_pkt(c, c.tx.wan[i], drop::wan_tx_full);
-    c.tx.n_wan = 0;
-  }
-  if (c.tx.n_tun) {
-    uint64_t bytes[k_max_burst * 2 + 1];
-    bytes[0] = 0;
-    for (uint16_t i = 0; i < c.tx.n_tun; ++i) bytes[i + 1] = bytes[i] + c.tx.tun[i]->pkt_len;
-    const uint16_t sent = rte_eth_tx_burst(cfg.exc_port, c.me.index, c.tx.tun, c.tx.n_tun);
-    lcore_counters::bump(ctr.tun_tx_pkts, sent);
-    lcore_counters::bump(ctr.tun_tx_bytes, bytes[sent]);
-    for (uint16_t i = sent; i < c.tx.n_tun; ++i) drop_pkt(c, c.tx.tun[i], drop::tun_tx_full);
-    c.tx.n_tun = 0;
-  }
+  flush_port(c, cfg.wan_port, c.tx.wan, c.tx.n_wan, ctr.wan_tx_pkts, ctr.wan_tx_bytes, drop::wan_tx_full);
+  flush_port(c, cfg.exc_port, c.tx.tun, c.tx.n_tun, ctr.tun_tx_pkts, ctr.tun_tx_bytes, drop::tun_tx_full);
 }
 
-}  // namespace
+void owner_input(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept {
+  rte_mbuf* wan[k_max_burst];
+  rte_mbuf* tun[k_max_burst];
+  uint16_t nw = 0, nt = 0;
+  for (uint16_t i = 0; i < n; ++i) {
+    if (meta_of(pkts[i]).dir == pkt_dir::wan) wan[nw++] = pkts[i];
+    else tun[nt++] = pkts[i];
+  }
+  open_owned(c, wan, nw);
+  seal_owned(c, tun, nt);
+}
 
 int worker_main(dp_shared& sh, dp_lcore& me) {
   const dp_config& cfg = sh.cfg;
@@ -157,29 +153,18 @@ int worker_main(dp_shared& sh, dp_lcore& me) {
       if (!me.handoff_in[from]) continue;
       n = rte_ring_sc_dequeue_burst(me.handoff_in[from], reinterpret_cast<void**>(pkts), burst, nullptr);
       lcore_counters::bump(me.ctr.handoff_in, n);
-      for (unsigned i = 0; i < n; ++i) {
-        if (meta_of(pkts[i]).dir == pkt_dir::wan) wan_data_owner(c, pkts[i]);
-        else tun_data_owner(c, pkts[i]);
-      }
+      owner_input(c, pkts, static_cast<uint16_t>(n));
       work += n;
       if (c.tx.n_wan > k_max_burst || c.tx.n_tun > k_max_burst) flush_tx(c);
     }
 
     n = rte_eth_rx_burst(cfg.wan_port, me.index, pkts, burst);
-    for (unsigned i = 0; i < n && i < 4; ++i) rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void*));
-    for (unsigned i = 0; i < n; ++i) {
-      if (i + 4 < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 4], void*));
-      wan_input(c, pkts[i]);
-    }
+    wan_burst(c, pkts, static_cast<uint16_t>(n));
     work += n;
     if (c.tx.n_wan > k_max_burst || c.tx.n_tun > k_max_burst) flush_tx(c);
 
     n = rte_eth_rx_burst(cfg.exc_port, me.index, pkts, burst);
-    for (unsigned i = 0; i < n && i < 4; ++i) rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void*));
-    for (unsigned i = 0; i < n; ++i) {
-      if (i + 4 < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 4], void*));
-      tun_input(c, pkts[i]);
-    }
+    tun_burst(c, pkts, static_cast<uint16_t>(n));
     work += n;
 
     const uint64_t tsc = rte_rdtsc();

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <rte_mbuf.h>
+#include <rte_prefetch.h>
 
 #include "dpvpn/dp_state.h"
 
@@ -31,19 +32,56 @@ struct worker_ctx {
   uint16_t ip_id = 0;
 };
 
-// The buf_view over an mbuf's single segment, and back.
-buf_view view_of(rte_mbuf* m) noexcept;
-void apply_view(rte_mbuf* m, const buf_view& v) noexcept;
+// The buf_view over an mbuf's single segment, and back (inline: several times per packet).
+inline buf_view view_of(rte_mbuf* m) noexcept {
+  buf_view v;
+  v.data = rte_pktmbuf_mtod(m, uint8_t*);
+  v.len = m->data_len;
+  v.headroom = rte_pktmbuf_headroom(m);
+  v.tailroom = rte_pktmbuf_tailroom(m);
+  return v;
+}
 
-void wan_input(worker_ctx& c, rte_mbuf* m) noexcept;              // worker_rx.cc
-void udp_input(worker_ctx& c, rte_mbuf* m, size_t payload_off, size_t payload_len, const net::mac& src_mac) noexcept;  // worker_rx.cc
-void wan_input6(worker_ctx& c, rte_mbuf* m) noexcept;             // worker_rx6.cc
-void wan_data_owner(worker_ctx& c, rte_mbuf* m) noexcept;         // worker_rx.cc
-void tun_input(worker_ctx& c, rte_mbuf* m) noexcept;              // worker_tx.cc
-void tun_data_owner(worker_ctx& c, rte_mbuf* m) noexcept;         // worker_tx.cc
-bool seal_and_frame(worker_ctx& c, dp_peer& p, rte_mbuf* m) noexcept;  // worker_tx.cc
-bool route_dst(const dp_shared& sh, const uint8_t* p, size_t len, uint32_t& pid, drop& why) noexcept;  // worker_tx.cc
+inline void apply_view(rte_mbuf* m, const buf_view& v) noexcept {
+  m->data_off = static_cast<uint16_t>(v.data - static_cast<uint8_t*>(m->buf_addr));
+  m->data_len = static_cast<uint16_t>(v.len);
+  m->pkt_len = v.len;
+}
+
+// Bursts are worked in stages (docs/dataplane.md): classify the whole burst, then the packets
+// this lcore owns go through look-up, crypto and finish passes of up to k_stage packets, so that
+// each pass's prefetches have the other packets' work to hide behind.
+inline constexpr uint16_t k_stage = 32;
+// Lines of an expanded AEAD key the crypto pass reads first (round keys and the first GHASH
+// powers of IPsec-MB's gcm_key_data).
+inline constexpr unsigned k_key_prefetch_lines = 8;
+
+inline void prefetch_lines(const void* p, unsigned lines) noexcept {
+  if (!p) return;
+  for (unsigned i = 0; i < lines; ++i) rte_prefetch0(static_cast<const uint8_t*>(p) + 64 * i);
+}
+// The hot lines of a peer: keys, outer address, counters (see dp_peer).
+inline void prefetch_peer(const dp_peer* p) noexcept { prefetch_lines(p, 4); }
+
+// WAN side (worker_rx.cc, worker_rx6.cc): a whole rx burst; its stage 1 for one frame (true: the
+// packet is this lcore's to open); stages 2-4 for packets this lcore owns (also hand-offs).
+void wan_burst(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept;
+bool wan_classify(worker_ctx& c, rte_mbuf* m) noexcept;
+bool wan_classify6(worker_ctx& c, rte_mbuf* m) noexcept;
+bool udp_classify(worker_ctx& c, rte_mbuf* m, size_t payload_off, size_t payload_len, const net::mac& src_mac) noexcept;
+void open_owned(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept;
+// Exception-port side (worker_tx.cc), the same shape: packets for clients, sealed by their owner.
+void tun_burst(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept;
+bool tun_classify(worker_ctx& c, rte_mbuf* m) noexcept;
+void seal_owned(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept;
+// The peer an inner packet's destination / source routes to; false with the drop reason.
+bool route_dst(const dp_shared& sh, const uint8_t* p, size_t len, uint32_t& pid, drop& why) noexcept;
+bool route_src(const dp_shared& sh, const uint8_t* p, size_t len, uint32_t& pid, drop& why) noexcept;
 void handoff(worker_ctx& c, rte_mbuf* m, uint16_t owner) noexcept;     // worker.cc
+// One tx_burst per port for what the loop collected (worker.cc); what a queue refuses is dropped.
+void flush_tx(worker_ctx& c) noexcept;
+// Packets other lcores handed to this owner: opened or sealed by direction (worker.cc).
+void owner_input(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept;
 
 // `mssfix` (both directions, both inner families): true when a TCP SYN's MSS was lowered.
 inline bool mss_clamp(const dp_config& cfg, uint8_t* ip, size_t len) noexcept {

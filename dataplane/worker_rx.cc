@@ -1,7 +1,15 @@
 // SPDX-License-Identifier: MIT
-// WAN receive path: Ethernet/IPv4 (IPv6: worker_rx6.cc) -> classify -> (punt control | hand off |
-// open in place) -> exception-port TX.
+// WAN receive path, in stages over a burst (docs/dataplane.md, "Bursts in stages"):
+//   1. classify (wan_classify): Ethernet/IPv4 (IPv6: worker_rx6.cc), ARP answered, control punted,
+//      data resolved to its peer-id and owner; other owners' packets handed off;
+//   2. look up (open_owned): peers, key slots and replay checks for the whole group, each level
+//      prefetched one pass ahead of its use;
+//   3. crypto: every AEAD of the group back to back;
+//   4. finish: replay commit, float, inner source check, MSS clamp, exception-port TX.
+// A burst of one packet goes through the same stages, so the packet-at-a-time result is the
+// reference the staged one is tested against (tests/dp/test_worker_burst.cc).
 #include <rte_hash.h>
+#include <rte_prefetch.h>
 #include <rte_ring.h>
 
 #include "dpvpn/packet.h"
@@ -13,13 +21,19 @@ namespace {
 
 // Float (§1.5, §B.1): the packet opened with this peer's key and passed the replay check, so the
 // client itself sent it from a new address (NAT rebinding): move the peer there, no re-handshake.
-// A packet that does not authenticate never gets here. The control thread learns the move from
-// the seqlock fields (read_float) and re-keys its own tables.
-void float_peer(worker_ctx& c, dp_peer& p, const mbuf_meta& mm) noexcept {
+// A packet that does not authenticate never gets here. An address that another client holds is
+// refused (openvpn does the same): a client replaying its own packets from a neighbour's address
+// must not take that neighbour's session down. The control thread learns the move from the
+// seqlock fields (read_float) and re-keys its own tables.
+bool float_peer(worker_ctx& c, dp_peer& p, const mbuf_meta& mm) noexcept {
+  void* data = nullptr;
+  if (rte_hash_lookup_data(c.sh.addrs, &mm.src, &data) >= 0 && static_cast<uint32_t>(reinterpret_cast<uintptr_t>(data)) != p.peer_id)
+    return false;
   p.client = mm.src;
   p.client_mac = mm.src_mac;
   publish_float(p, mm.src, mm.src_mac);
   lcore_counters::bump(c.me.ctr.floats);
+  return true;
 }
 
 // client-to-client: a packet for another client's VPN address (or a network behind one) goes
@@ -36,7 +50,7 @@ bool hairpin(worker_ctx& c, rte_mbuf* m) noexcept {
   mm.dir = pkt_dir::tun;
   lcore_counters::bump(c.me.ctr.hairpin);
   if (owner != c.me.index) handoff(c, m, owner);
-  else tun_data_owner(c, m);
+  else seal_owned(c, &m, 1);
   return true;
 }
 
@@ -44,65 +58,172 @@ bool hairpin(worker_ctx& c, rte_mbuf* m) noexcept {
 // sent it, i.e. be its own VPN address or inside a network behind it. False with the reason.
 bool source_routes_back(const dp_shared& sh, uint32_t peer_id, const uint8_t* ip, size_t len, drop& why) noexcept {
   uint32_t back = 0;
-  bool found = false;
-  why = drop::inner_not_ip;
-  switch (net::ip_version(ip, len)) {
-    case 4: {
-      uint32_t src = 0, dst = 0;
-      if (!net::inner_v4_addrs(ip, len, src, dst)) return false;
-      found = route_lookup_v4(sh.rt, src, back);
-      break;
-    }
-    case 6: {
-      net::inner_v6 h;
-      if (!net::inner_v6_addrs(ip, len, h)) {
-        why = drop::inner_bad_ipv6;
-        return false;
-      }
-      found = route_lookup_v6(sh.rt, h.src, back);
-      break;
-    }
-    default: return false;
-  }
-  why = drop::spoofed_src;
+  const bool found = route_src(sh, ip, len, back, why);
+  if (!found && why != drop::no_route) return false;  // not IP, or a malformed header
+  why = drop::spoofed_src;  // a source that routes nowhere is spoofed too
   return found && back == peer_id;
+}
+
+drop drop_of(proto::dc_err e) noexcept {
+  return e == proto::dc_err::bad_tag ? drop::bad_tag : e == proto::dc_err::replay ? drop::replay : drop::decrypt_other;
+}
+
+// Per-peer counters of a run of packets from one peer, stored once per run (finish stage).
+struct peer_tally {
+  dp_peer* p = nullptr;
+  uint64_t pkts = 0, bytes = 0;
+  void add(dp_peer* q, uint64_t len, uint64_t now_s) noexcept {
+    if (q != p) {
+      flush(now_s);
+      p = q;
+    }
+    ++pkts;
+    bytes += len;
+  }
+  void flush(uint64_t now_s) noexcept {
+    if (!p) return;
+    p->last_rx_s.store(now_s, std::memory_order_relaxed);
+    lcore_counters::bump(p->rx_pkts, pkts);
+    lcore_counters::bump(p->rx_bytes, bytes);
+    p = nullptr;
+    pkts = bytes = 0;
+  }
+};
+
+// Stages 2-4 for up to k_stage packets whose owner is this lcore.
+void open_chunk(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept {
+  dp_peer* peer[k_stage];
+  buf_view v[k_stage];
+  proto::data_keys::staged st[k_stage];
+  proto::data_keys::open_result res[k_stage];
+  bool live[k_stage];
+
+  // 2a. Peers (their hot lines) for the whole group.
+  for (uint16_t i = 0; i < n; ++i) {
+    peer[i] = c.me.peers[meta_of(pkts[i]).peer_id];
+    if (peer[i]) prefetch_peer(peer[i]);
+  }
+  // 2b. The OpenVPN packet out of its frame; the key slot's receive state.
+  for (uint16_t i = 0; i < n; ++i) {
+    rte_mbuf* m = pkts[i];
+    live[i] = peer[i] != nullptr;
+    if (!live[i]) {
+      drop_pkt(c, m, drop::peer_not_ready);
+      continue;
+    }
+    const mbuf_meta& mm = meta_of(m);
+    rte_pktmbuf_adj(m, mm.payload_off);
+    rte_pktmbuf_trim(m, static_cast<uint16_t>(m->data_len - mm.payload_len));  // Ethernet padding
+    v[i] = view_of(m);
+    if (const proto::dc_rx* rx = peer[i]->keys.rx_for(wire::key_id_of(v[i].data[0]))) prefetch_lines(rx, 2);
+  }
+  // 2c. Header and replay checks; the key schedules the crypto pass will read.
+  for (uint16_t i = 0; i < n; ++i) {
+    if (!live[i]) continue;
+    res[i] = peer[i]->keys.open_prepare(v[i], c.now_s, st[i]);
+    if (res[i].no_key || res[i].err != proto::dc_err::ok) {
+      live[i] = false;
+      drop_pkt(c, pkts[i], res[i].no_key ? drop::no_key : drop_of(res[i].err));
+    } else if (st[i].job.key) {
+      prefetch_lines(st[i].job.key, k_key_prefetch_lines);
+    }
+  }
+  // 3. Crypto for the group. A CBC key (legacy, no staged form) opens whole here.
+  bool tag_ok[k_stage];
+  for (uint16_t i = 0; i < n; ++i) {
+    if (!live[i]) continue;
+    if (st[i].job.key) tag_ok[i] = st[i].job.run(*c.me.eng);
+    else res[i] = peer[i]->keys.open(*c.me.eng, v[i], c.now_s);
+  }
+  // 4. Finish, in arrival order (commits see the same window a packet-at-a-time run would).
+  const dp_config& cfg = c.sh.cfg;
+  peer_tally tally;
+  uint64_t decrypted = 0, pings = 0;
+  for (uint16_t i = 0; i < n; ++i) {
+    if (!live[i]) continue;
+    rte_mbuf* m = pkts[i];
+    dp_peer& p = *peer[i];
+    if (st[i].job.key) res[i] = p.keys.open_finish(v[i], st[i], tag_ok[i], c.now_s);
+    if (res[i].no_key) {
+      drop_pkt(c, m, drop::no_key);
+      continue;
+    }
+    if (res[i].err != proto::dc_err::ok) {
+      drop_pkt(c, m, drop_of(res[i].err));
+      continue;
+    }
+    const mbuf_meta& mm = meta_of(m);
+    if (!net::same_outer(mm.src, p.client) && !float_peer(c, p, mm)) {
+      drop_pkt(c, m, drop::float_taken);
+      continue;
+    }
+    ++decrypted;
+    tally.add(&p, v[i].len, c.now_s);
+    if (res[i].kind != proto::dc_kind::ip) {
+      if (res[i].kind == proto::dc_kind::ping) ++pings;
+      if (res[i].kind == proto::dc_kind::occ_exit) p.occ_exit.store(true, std::memory_order_relaxed);
+      rte_pktmbuf_free(m);
+      continue;
+    }
+    drop why{};
+    if (!source_routes_back(c.sh, p.peer_id, v[i].data, v[i].len, why)) {
+      drop_pkt(c, m, why);
+      continue;
+    }
+    if (mss_clamp(cfg, v[i].data, v[i].len)) lcore_counters::bump(c.me.ctr.mss_clamped);
+    apply_view(m, v[i]);
+    if (cfg.client_to_client && hairpin(c, m)) continue;
+    c.tx.tun[c.tx.n_tun++] = m;
+  }
+  tally.flush(c.now_s);
+  lcore_counters::bump(c.me.ctr.decrypted, decrypted);
+  if (pings) lcore_counters::bump(c.me.ctr.pings_rx, pings);
 }
 
 }  // namespace
 
-void wan_input(worker_ctx& c, rte_mbuf* m) noexcept {
+void open_owned(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept {
+  for (uint16_t off = 0; off < n; off += k_stage) open_chunk(c, pkts + off, std::min<uint16_t>(k_stage, n - off));
+}
+
+// Stage 1 for one WAN frame. True when m is a data packet for a peer this lcore owns (its peer-id
+// is in the metadata): the caller collects those for open_owned. Everything else is answered,
+// punted, handed off or dropped here.
+bool wan_classify(worker_ctx& c, rte_mbuf* m) noexcept {
   const dp_config& cfg = c.sh.cfg;
-  auto& ctr = c.me.ctr;
-  lcore_counters::bump(ctr.wan_rx_pkts);
-  lcore_counters::bump(ctr.wan_rx_bytes, m->pkt_len);
-  if (m->nb_segs != 1) return drop_pkt(c, m, drop::multi_segment);
+  if (m->nb_segs != 1) {
+    drop_pkt(c, m, drop::multi_segment);
+    return false;
+  }
   uint8_t* f = rte_pktmbuf_mtod(m, uint8_t*);
   const net::frame_info fi = net::parse_frame(f, m->data_len);
   switch (fi.kind) {
     case net::frame_kind::arp:
-      if (!cfg.wan_v4 || !net::arp_make_reply(f, m->data_len, cfg.local_ip, cfg.wan_mac))
-        return drop_pkt(c, m, drop::arp_other);
-      lcore_counters::bump(ctr.arp_replies);
+      if (!cfg.wan_v4 || !net::arp_make_reply(f, m->data_len, cfg.local_ip, cfg.wan_mac)) {
+        drop_pkt(c, m, drop::arp_other);
+        return false;
+      }
+      lcore_counters::bump(c.me.ctr.arp_replies);
       c.tx.wan[c.tx.n_wan++] = m;
-      return;
+      return false;
     case net::frame_kind::ipv4_udp: break;
-    case net::frame_kind::ipv4_fragment: return drop_pkt(c, m, drop::ipv4_fragment);
-    case net::frame_kind::ipv6: return wan_input6(c, m);  // worker_rx6.cc
-    case net::frame_kind::malformed: return drop_pkt(c, m, drop::malformed_frame);
-    default: return drop_pkt(c, m, drop::not_for_us);
+    case net::frame_kind::ipv4_fragment: drop_pkt(c, m, drop::ipv4_fragment); return false;
+    case net::frame_kind::ipv6: return wan_classify6(c, m);  // worker_rx6.cc
+    case net::frame_kind::malformed: drop_pkt(c, m, drop::malformed_frame); return false;
+    default: drop_pkt(c, m, drop::not_for_us); return false;
   }
-  if (fi.dst_ip != cfg.local_ip || fi.dst_port != cfg.local_port || !cfg.wan_v4)
-    return drop_pkt(c, m, drop::not_for_us);
+  if (fi.dst_ip != cfg.local_ip || fi.dst_port != cfg.local_port || !cfg.wan_v4) {
+    drop_pkt(c, m, drop::not_for_us);
+    return false;
+  }
   meta_of(m).src = net::outer_v4(fi.src_ip, fi.src_port);
-  udp_input(c, m, fi.payload_off, fi.payload_len, fi.src_mac);
+  return udp_classify(c, m, fi.payload_off, fi.payload_len, fi.src_mac);
 }
 
 // Both outer families: an OpenVPN packet in a UDP datagram to our address and port, whose outer
 // source the caller stored in the metadata. Control -> punt; data -> owner (peer-id, or the
-// outer address for DATA_V1 and peers without one).
-void udp_input(worker_ctx& c, rte_mbuf* m, size_t payload_off, size_t payload_len, const net::mac& src_mac) noexcept {
-  const dp_config& cfg = c.sh.cfg;
-  auto& ctr = c.me.ctr;
+// outer address for DATA_V1 and peers without one). True when this lcore is the owner.
+bool udp_classify(worker_ctx& c, rte_mbuf* m, size_t payload_off, size_t payload_len, const net::mac& src_mac) noexcept {
   const uint8_t* f = rte_pktmbuf_mtod(m, const uint8_t*);
   mbuf_meta& mm = meta_of(m);
   mm.payload_off = static_cast<uint16_t>(payload_off);
@@ -112,64 +233,50 @@ void udp_input(worker_ctx& c, rte_mbuf* m, size_t payload_off, size_t payload_le
   mm.from_worker = static_cast<uint8_t>(c.me.index);
 
   proto::classified cl;
-  if (proto::classify({f + payload_off, payload_len}, cl) != proto::pkt_err::ok)
-    return drop_pkt(c, m, drop::bad_opcode);
+  if (proto::classify({f + payload_off, payload_len}, cl) != proto::pkt_err::ok) {
+    drop_pkt(c, m, drop::bad_opcode);
+    return false;
+  }
   if (!cl.is_data) {
     // Control channel: the whole frame goes to the control thread; never blocks.
-    if (rte_ring_enqueue(c.sh.punt, m) != 0) return drop_pkt(c, m, drop::punt_full);
-    lcore_counters::bump(ctr.punted);
-    return;
+    if (rte_ring_enqueue(c.sh.punt, m) != 0) drop_pkt(c, m, drop::punt_full);
+    else lcore_counters::bump(c.me.ctr.punted);
+    return false;
   }
   uint32_t pid = cl.peer_id;
   if (cl.op == wire::P_DATA_V1 || pid == wire::k_peer_id_none) {
     void* data = nullptr;
-    if (rte_hash_lookup_data(c.sh.addrs, &mm.src, &data) < 0) return drop_pkt(c, m, drop::unknown_peer);
+    if (rte_hash_lookup_data(c.sh.addrs, &mm.src, &data) < 0) {
+      drop_pkt(c, m, drop::unknown_peer);
+      return false;
+    }
     pid = static_cast<uint32_t>(reinterpret_cast<uintptr_t>(data));
   }
-  if (pid >= cfg.max_peers) return drop_pkt(c, m, drop::unknown_peer);
-  const uint16_t owner = c.sh.owner[pid].load(std::memory_order_acquire);
-  if (owner == k_no_owner) return drop_pkt(c, m, drop::unknown_peer);
+  const uint16_t owner = pid < c.sh.cfg.max_peers ? c.sh.owner[pid].load(std::memory_order_acquire) : k_no_owner;
+  if (owner == k_no_owner) {
+    drop_pkt(c, m, drop::unknown_peer);
+    return false;
+  }
   mm.peer_id = pid;
-  if (owner != c.me.index) return handoff(c, m, owner);
-  wan_data_owner(c, m);
+  if (owner != c.me.index) {
+    handoff(c, m, owner);
+    return false;
+  }
+  return true;
 }
 
-// Owner lcore only: open in place, checks (float on an authenticated new address), MSS clamp,
-// then to this lcore's exception-port queue, or to the destination client (client-to-client).
-void wan_data_owner(worker_ctx& c, rte_mbuf* m) noexcept {
-  mbuf_meta& mm = meta_of(m);
-  dp_peer* p = c.me.peers[mm.peer_id];
-  if (!p) return drop_pkt(c, m, drop::peer_not_ready);
-  rte_pktmbuf_adj(m, mm.payload_off);
-  rte_pktmbuf_trim(m, static_cast<uint16_t>(m->data_len - mm.payload_len));  // Ethernet padding
-  buf_view v = view_of(m);
-  const auto r = p->keys.open(*c.me.eng, v, c.now_s);
-  if (r.no_key) return drop_pkt(c, m, drop::no_key);
-  if (r.err != proto::dc_err::ok) {
-    const drop d = r.err == proto::dc_err::bad_tag ? drop::bad_tag
-                   : r.err == proto::dc_err::replay ? drop::replay
-                                                     : drop::decrypt_other;
-    return drop_pkt(c, m, d);
+void wan_burst(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept {
+  rte_mbuf* owned[k_max_burst];
+  uint16_t n_owned = 0;
+  uint64_t bytes = 0;
+  for (uint16_t i = 0; i < n; ++i) {
+    if (i + 4 < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 4], void*));
+    bytes += pkts[i]->pkt_len;
+    if (wan_classify(c, pkts[i])) owned[n_owned++] = pkts[i];
   }
-  if (mm.src != p->client) float_peer(c, *p, mm);
-  auto& ctr = c.me.ctr;
-  lcore_counters::bump(ctr.decrypted);
-  p->last_rx_s.store(c.now_s, std::memory_order_relaxed);
-  lcore_counters::bump(p->rx_pkts);
-  lcore_counters::bump(p->rx_bytes, v.len);
-  if (r.kind != proto::dc_kind::ip) {
-    if (r.kind == proto::dc_kind::ping) lcore_counters::bump(ctr.pings_rx);
-    if (r.kind == proto::dc_kind::occ_exit) p->occ_exit.store(true, std::memory_order_relaxed);
-    rte_pktmbuf_free(m);
-    return;
-  }
-  drop why{};
-  if (!source_routes_back(c.sh, p->peer_id, v.data, v.len, why)) return drop_pkt(c, m, why);
-  const dp_config& cfg = c.sh.cfg;
-  if (mss_clamp(cfg, v.data, v.len)) lcore_counters::bump(ctr.mss_clamped);
-  apply_view(m, v);
-  if (cfg.client_to_client && hairpin(c, m)) return;
-  c.tx.tun[c.tx.n_tun++] = m;
+  lcore_counters::bump(c.me.ctr.wan_rx_pkts, n);
+  lcore_counters::bump(c.me.ctr.wan_rx_bytes, bytes);
+  open_owned(c, owned, n_owned);
 }
 
 }  // namespace dpvpn::dp

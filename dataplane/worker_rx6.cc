@@ -29,22 +29,29 @@ void nd_input(worker_ctx& c, rte_mbuf* m, uint8_t* f) noexcept {
 
 }  // namespace
 
-// Called by wan_input for EtherType 0x86dd (a single-segment mbuf).
-void wan_input6(worker_ctx& c, rte_mbuf* m) noexcept {
+// Stage 1 of wan_classify for EtherType 0x86dd (a single-segment mbuf): true when m is a data
+// packet this lcore owns.
+bool wan_classify6(worker_ctx& c, rte_mbuf* m) noexcept {
   const dp_config& cfg = c.sh.cfg;
-  if (!cfg.wan_v6) return drop_pkt(c, m, drop::ipv6_outer);
+  drop why = drop::not_for_us;  // RS, MLD, echo, extension headers
   uint8_t* f = rte_pktmbuf_mtod(m, uint8_t*);
-  const net::frame6_info fi = net::parse_frame6(f, m->data_len);
-  switch (fi.kind) {
-    case net::frame6_kind::udp: break;
-    case net::frame6_kind::nd_solicit: return nd_input(c, m, f);
-    case net::frame6_kind::fragment: return drop_pkt(c, m, drop::ipv6_fragment);
-    case net::frame6_kind::malformed: return drop_pkt(c, m, drop::malformed_frame);
-    default: return drop_pkt(c, m, drop::not_for_us);  // RS, MLD, echo, extension headers
+  const net::frame6_info fi = cfg.wan_v6 ? net::parse_frame6(f, m->data_len) : net::frame6_info{};
+  if (!cfg.wan_v6) {
+    why = drop::ipv6_outer;
+  } else {
+    switch (fi.kind) {
+      case net::frame6_kind::udp:
+        if (fi.dst != cfg.local_ip6 || fi.dst_port != cfg.local_port) break;
+        meta_of(m).src = net::outer_v6(fi.src, fi.src_port);
+        return udp_classify(c, m, fi.payload_off, fi.payload_len, fi.src_mac);
+      case net::frame6_kind::nd_solicit: nd_input(c, m, f); return false;
+      case net::frame6_kind::fragment: why = drop::ipv6_fragment; break;
+      case net::frame6_kind::malformed: why = drop::malformed_frame; break;
+      default: break;
+    }
   }
-  if (fi.dst != cfg.local_ip6 || fi.dst_port != cfg.local_port) return drop_pkt(c, m, drop::not_for_us);
-  meta_of(m).src = net::outer_v6(fi.src, fi.src_port);
-  udp_input(c, m, fi.payload_off, fi.payload_len, fi.src_mac);
+  drop_pkt(c, m, why);
+  return false;
 }
 
 }  // namespace dpvpn::dp

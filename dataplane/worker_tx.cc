@@ -1,20 +1,25 @@
 // SPDX-License-Identifier: MIT
-// Exception-port receive path: inner destination (LPM, IPv4/IPv6) -> owner -> seal in place ->
-// outer UDP/IPv4 or UDP/IPv6 -> WAN TX.
+// Exception-port receive path, in stages over a burst: inner destination (LPM, IPv4/IPv6) ->
+// owner (hand-off when another lcore owns it) -> for the owned group: peers and sending keys
+// prefetched, then seal in place -> outer UDP/IPv4 or UDP/IPv6 -> WAN TX.
+#include <rte_prefetch.h>
+
 #include "worker_internal.h"
 
 namespace dpvpn::dp {
 
-// The peer an inner packet's destination routes to (longest prefix: a client's address or an
-// iroute behind it), by IP version. False with the drop reason when malformed or unrouted.
-bool route_dst(const dp_shared& sh, const uint8_t* p, size_t len, uint32_t& pid, drop& why) noexcept {
+// The peer an inner packet's source (want_src) or destination routes to (longest prefix: a
+// client's address or an iroute behind it), by IP version. False with the drop reason when
+// malformed or unrouted.
+static bool route_inner(const dp_shared& sh, const uint8_t* p, size_t len, bool want_src, uint32_t& pid,
+                        drop& why) noexcept {
   bool found = false;
   why = drop::inner_not_ip;
   switch (net::ip_version(p, len)) {
     case 4: {
       uint32_t src = 0, dst = 0;
       if (!net::inner_v4_addrs(p, len, src, dst)) return false;
-      found = route_lookup_v4(sh.rt, dst, pid);
+      found = route_lookup_v4(sh.rt, want_src ? src : dst, pid);
       break;
     }
     case 6: {
@@ -23,7 +28,7 @@ bool route_dst(const dp_shared& sh, const uint8_t* p, size_t len, uint32_t& pid,
         why = drop::inner_bad_ipv6;
         return false;
       }
-      found = route_lookup_v6(sh.rt, h.dst, pid);
+      found = route_lookup_v6(sh.rt, want_src ? h.src : h.dst, pid);
       break;
     }
     default: return false;
@@ -32,36 +37,46 @@ bool route_dst(const dp_shared& sh, const uint8_t* p, size_t len, uint32_t& pid,
   return found && pid < sh.cfg.max_peers;
 }
 
-void tun_input(worker_ctx& c, rte_mbuf* m) noexcept {
-  auto& ctr = c.me.ctr;
-  lcore_counters::bump(ctr.tun_rx_pkts);
-  lcore_counters::bump(ctr.tun_rx_bytes, m->pkt_len);
-  if (m->nb_segs != 1) return drop_pkt(c, m, drop::multi_segment);
+bool route_dst(const dp_shared& sh, const uint8_t* p, size_t len, uint32_t& pid, drop& why) noexcept {
+  return route_inner(sh, p, len, false, pid, why);
+}
+
+bool route_src(const dp_shared& sh, const uint8_t* p, size_t len, uint32_t& pid, drop& why) noexcept {
+  return route_inner(sh, p, len, true, pid, why);
+}
+
+// Stage 1 for one exception-port packet: true when this lcore owns its destination peer.
+bool tun_classify(worker_ctx& c, rte_mbuf* m) noexcept {
+  if (m->nb_segs != 1) {
+    drop_pkt(c, m, drop::multi_segment);
+    return false;
+  }
   uint32_t pid = 0;
   drop why{};
-  if (!route_dst(c.sh, rte_pktmbuf_mtod(m, const uint8_t*), m->data_len, pid, why)) return drop_pkt(c, m, why);
+  if (!route_dst(c.sh, rte_pktmbuf_mtod(m, const uint8_t*), m->data_len, pid, why)) {
+    drop_pkt(c, m, why);
+    return false;
+  }
   const uint16_t owner = c.sh.owner[pid].load(std::memory_order_acquire);
-  if (owner == k_no_owner) return drop_pkt(c, m, drop::no_route);
+  if (owner == k_no_owner) {
+    drop_pkt(c, m, drop::no_route);
+    return false;
+  }
   mbuf_meta& mm = meta_of(m);
   mm.peer_id = pid;
   mm.dir = pkt_dir::tun;
-  if (owner != c.me.index) return handoff(c, m, owner);
-  tun_data_owner(c, m);
+  if (owner != c.me.index) {
+    handoff(c, m, owner);
+    return false;
+  }
+  return true;
 }
 
-void tun_data_owner(worker_ctx& c, rte_mbuf* m) noexcept {
-  dp_peer* p = c.me.peers[meta_of(m).peer_id];
-  if (!p) return drop_pkt(c, m, drop::peer_not_ready);
-  if (m->nb_segs == 1 && mss_clamp(c.sh.cfg, rte_pktmbuf_mtod(m, uint8_t*), m->data_len))
-    lcore_counters::bump(c.me.ctr.mss_clamped);
-  if (!seal_and_frame(c, *p, m)) return drop_pkt(c, m, drop::seal_failed);
-  c.tx.wan[c.tx.n_wan++] = m;
-}
+namespace {
 
 // Owner lcore only. m holds the plaintext; on success it holds the whole outer frame.
 bool seal_and_frame(worker_ctx& c, dp_peer& p, rte_mbuf* m) noexcept {
   buf_view v = view_of(m);
-  const uint32_t len_in = v.len;
   if (p.keys.seal(*c.me.eng, v, p.data_v2 ? p.peer_id : wire::k_peer_id_none, c.now_s) != proto::dc_err::ok)
     return false;
   const uint32_t payload = v.len;
@@ -84,11 +99,66 @@ bool seal_and_frame(worker_ctx& c, dp_peer& p, rte_mbuf* m) noexcept {
     net::write_outer_v6(h, e, payload);  // the UDP checksum is mandatory over IPv6 (RFC 8200 §8.1)
   }
   apply_view(m, v);
-  lcore_counters::bump(c.me.ctr.encrypted);
-  p.last_tx_s.store(c.now_s, std::memory_order_relaxed);
-  lcore_counters::bump(p.tx_pkts);
-  lcore_counters::bump(p.tx_bytes, len_in);
   return true;
+}
+
+void seal_chunk(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept {
+  dp_peer* peer[k_stage];
+  // Peers, then their sending keys, one pass ahead of the seal.
+  for (uint16_t i = 0; i < n; ++i) {
+    peer[i] = c.me.peers[meta_of(pkts[i]).peer_id];
+    if (peer[i]) prefetch_peer(peer[i]);
+  }
+  for (uint16_t i = 0; i < n; ++i)
+    if (peer[i])
+      if (const proto::dc_tx* tx = peer[i]->keys.tx_peek()) prefetch_lines(tx, 1);
+  for (uint16_t i = 0; i < n; ++i)
+    if (peer[i])
+      if (const proto::dc_tx* tx = peer[i]->keys.tx_peek()) prefetch_lines(tx->key(), k_key_prefetch_lines);
+  const dp_config& cfg = c.sh.cfg;
+  uint64_t encrypted = 0;
+  for (uint16_t i = 0; i < n; ++i) {
+    rte_mbuf* m = pkts[i];
+    dp_peer* p = peer[i];
+    if (!p) {
+      drop_pkt(c, m, drop::peer_not_ready);
+      continue;
+    }
+    if (cfg.mss_clamp | cfg.mss_clamp_v6)
+      if (mss_clamp(cfg, rte_pktmbuf_mtod(m, uint8_t*), m->data_len)) lcore_counters::bump(c.me.ctr.mss_clamped);
+    const uint32_t len_in = m->data_len;
+    if (!seal_and_frame(c, *p, m)) {
+      drop_pkt(c, m, drop::seal_failed);
+      continue;
+    }
+    ++encrypted;
+    p->last_tx_s.store(c.now_s, std::memory_order_relaxed);
+    lcore_counters::bump(p->tx_pkts);
+    lcore_counters::bump(p->tx_bytes, len_in);
+    c.tx.wan[c.tx.n_wan++] = m;
+  }
+  lcore_counters::bump(c.me.ctr.encrypted, encrypted);
+}
+
+}  // namespace
+
+void seal_owned(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept {
+  for (uint16_t off = 0; off < n; off += k_stage) seal_chunk(c, pkts + off, std::min<uint16_t>(k_stage, n - off));
+}
+
+void tun_burst(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept {
+  rte_mbuf* owned[k_max_burst];
+  uint16_t n_owned = 0;
+  uint64_t bytes = 0;
+  for (uint16_t i = 0; i < n && i < 4; ++i) rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void*));
+  for (uint16_t i = 0; i < n; ++i) {
+    if (i + 4 < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 4], void*));
+    bytes += pkts[i]->pkt_len;
+    if (tun_classify(c, pkts[i])) owned[n_owned++] = pkts[i];
+  }
+  lcore_counters::bump(c.me.ctr.tun_rx_pkts, n);
+  lcore_counters::bump(c.me.ctr.tun_rx_bytes, bytes);
+  seal_owned(c, owned, n_owned);
 }
 
 }  // namespace dpvpn::dp

@@ -299,33 +299,6 @@ void refill(rte_mempool* pool, const templates& t, std::vector<rte_mbuf*>& m) {
 
 // ---- the worker's per-iteration work ---------------------------------------------------------
 
-// worker.cc's flush_tx (file-local there), reproduced call for call: one tx_burst per port with
-// the byte counts read before the PMD owns the mbufs; what the queue refuses is dropped.
-void flush_tx(worker_ctx& c) noexcept {
-  const dp::dp_config& cfg = c.sh.cfg;
-  auto& ctr = c.me.ctr;
-  if (c.tx.n_wan) {
-    uint64_t bytes[dp::k_max_burst * 2 + 1];
-    bytes[0] = 0;
-    for (uint16_t i = 0; i < c.tx.n_wan; ++i) bytes[i + 1] = bytes[i] + c.tx.wan[i]->pkt_len;
-    const uint16_t sent = rte_eth_tx_burst(cfg.wan_port, c.me.index, c.tx.wan, c.tx.n_wan);
-    dp::lcore_counters::bump(ctr.wan_tx_pkts, sent);
-    dp::lcore_counters::bump(ctr.wan_tx_bytes, bytes[sent]);
-    for (uint16_t i = sent; i < c.tx.n_wan; ++i) dp::drop_pkt(c, c.tx.wan[i], dp::drop::wan_tx_full);
-    c.tx.n_wan = 0;
-  }
-  if (c.tx.n_tun) {
-    uint64_t bytes[dp::k_max_burst * 2 + 1];
-    bytes[0] = 0;
-    for (uint16_t i = 0; i < c.tx.n_tun; ++i) bytes[i + 1] = bytes[i] + c.tx.tun[i]->pkt_len;
-    const uint16_t sent = rte_eth_tx_burst(cfg.exc_port, c.me.index, c.tx.tun, c.tx.n_tun);
-    dp::lcore_counters::bump(ctr.tun_tx_pkts, sent);
-    dp::lcore_counters::bump(ctr.tun_tx_bytes, bytes[sent]);
-    for (uint16_t i = sent; i < c.tx.n_tun; ++i) dp::drop_pkt(c, c.tx.tun[i], dp::drop::tun_tx_full);
-    c.tx.n_tun = 0;
-  }
-}
-
 // One pass, as worker_main's loop would run it with the busy port's rx_burst replaced by the
 // pre-built array: per burst, the empty polls (command ring, control frames, the idle port),
 // the per-packet entry point, the TX flush and the QSBR report. Returns CPU seconds.
@@ -341,14 +314,15 @@ double run_pass(worker_ctx& c, std::vector<rte_mbuf*>& pkts, bool wan) {
     rte_ring_sc_dequeue_burst(c.me.cmd, objs, 16, nullptr);
     rte_ring_sc_dequeue_burst(c.me.ctl_tx, objs, 16, nullptr);
     const size_t end = std::min(n, i + burst);
+    const auto cnt = static_cast<uint16_t>(end - i);
     if (wan) {
-      for (size_t j = i; j < end; ++j) dp::wan_input(c, pkts[j]);
+      dp::wan_burst(c, pkts.data() + i, cnt);
       rte_eth_rx_burst(idle_port, c.me.index, idle, burst);
     } else {
       rte_eth_rx_burst(idle_port, c.me.index, idle, burst);
-      for (size_t j = i; j < end; ++j) dp::tun_input(c, pkts[j]);
+      dp::tun_burst(c, pkts.data() + i, cnt);
     }
-    flush_tx(c);
+    dp::flush_tx(c);
     rte_rcu_qsbr_quiescent(c.sh.qsbr, c.me.index);
   }
   return thread_cpu_s() - t0;
@@ -376,7 +350,8 @@ counter_snap snap(const dp::lcore_counters& k) {
 void verify(worker_ctx& c, sessions& ss, std::vector<rte_mbuf*>& pkts, const templates& t, bool wan) {
   const uint32_t n = std::min<uint32_t>(k_verify, static_cast<uint32_t>(pkts.size()));
   uint8_t want[2048];
-  for (uint32_t i = 0; i < n; ++i) wan ? dp::wan_input(c, pkts[i]) : dp::tun_input(c, pkts[i]);
+  if (wan) dp::wan_burst(c, pkts.data(), static_cast<uint16_t>(n));
+  else dp::tun_burst(c, pkts.data(), static_cast<uint16_t>(n));
   rte_mbuf** out = wan ? c.tx.tun : c.tx.wan;
   uint16_t& n_out = wan ? c.tx.n_tun : c.tx.n_wan;
   if (n_out != n) fail_counts(c.me.ctr, "self-check: " + std::to_string(n_out) + " of " + std::to_string(n) + " packets out");
@@ -569,18 +544,15 @@ void print_text(const std::vector<point>& pts, const options& o, const char* arc
   }
 }
 
+// One JSON object per line and point (JSON lines), each complete on its own.
 void print_json(const std::vector<point>& pts, const options& o, const char* arch) {
-  std::printf("{\"cipher\":\"%s\",\"backend\":\"%s\",\"arch\":\"%s\",\"time_s\":%.3f,\"pkts_per_pass\":%u,"
-              "\"udp_checksum\":%s,\"imix\":\"7:4:1 of 64/576/1500\",\"results\":[",
-              crypto::name(o.cipher), crypto::name(o.backend), arch, o.seconds, o.pkts, o.udp_csum ? "true" : "false");
-  for (size_t i = 0; i < pts.size(); ++i) {
-    const auto& p = pts[i];
-    std::printf("%s\n{\"dir\":\"%s\",\"size\":\"%s\",\"avg_bytes\":%.1f,\"sessions\":%u,\"packets\":%llu,"
-                "\"cpu_s\":%.4f,\"pps\":%.0f,\"gbps\":%.3f,\"raw_pps\":%.0f,\"raw_api\":\"%s\",\"ratio\":%.3f}",
-                i ? "," : "", p.dir, p.size.c_str(), p.avg_bytes, p.sessions, (unsigned long long)p.packets, p.cpu_s,
-                p.pps, gbps(p), p.raw_pps, p.raw_api, p.ratio);
+  for (const auto& p : pts) {
+    std::printf("{\"scenario\":\"dataplane\",\"dir\":\"%s\",\"size\":\"%s\",\"sessions\":%u,\"mpps\":%.4f,"
+                "\"raw_mpps\":%.4f,\"ratio\":%.3f,\"gbps\":%.3f,\"avg_bytes\":%.1f,\"raw_api\":\"%s\","
+                "\"cipher\":\"%s\",\"backend\":\"%s\",\"arch\":\"%s\",\"udp_checksum\":%s,\"pkts_per_pass\":%u}\n",
+                p.dir, p.size.c_str(), p.sessions, p.pps / 1e6, p.raw_pps / 1e6, p.ratio, gbps(p), p.avg_bytes,
+                p.raw_api, crypto::name(o.cipher), crypto::name(o.backend), arch, o.udp_csum ? "true" : "false", o.pkts);
   }
-  std::printf("\n]}\n");
 }
 
 // ---- setup -----------------------------------------------------------------------------------

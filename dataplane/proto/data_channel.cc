@@ -273,35 +273,64 @@ std::unique_ptr<dc_rx> dc_rx::create(const data_key_params& p, std::span<const u
   return rx;
 }
 
-dc_err dc_rx::open(crypto::engine& e, buf_view& b, uint64_t now, comp_framing f, dc_kind& kind) noexcept {
+// Header and replay check of an AEAD packet (§8.1, §8.5); b is left as it is.
+dc_err dc_rx::open_prepare(const buf_view& b, uint64_t now, open_job& j) noexcept {
   if (b.len < 1) return dc_err::too_short;
   const uint8_t op = wire::op_of(b.data[0]);
   if (!wire::is_data_op(op)) return dc_err::bad_opcode;
   const bool v2 = op == wire::P_DATA_V2;
   const uint32_t hdr = op_hdr_len(v2);
-
   // §8.5: the time-backtrack expiry pass runs before the test, at most every 5 s.
   if (now >= last_reap_ + wire::k_seq_reap_interval || now < last_reap_) {
     replay_.reap(now);
     last_reap_ = now;
   }
+  if (b.len < hdr + k_pid_len + k_tag) return dc_err::too_short;
+  uint8_t* const p = b.data;
+  j.pid = wire::get_u32(p + hdr);
+  // check() is const: a replayed id is dropped before paying for decryption, and the window
+  // moves only after the tag verifies (open_finish).
+  if (replay_.check(j.pid, 0, now) != replay_verdict::ok) return dc_err::replay;
+  make_nonce(j.nonce, p + hdr, implicit_iv_);
+  j.key = aead_.get();
+  j.aad = v2 ? p : p + hdr;
+  j.aad_len = v2 ? hdr + k_pid_len : k_pid_len;
+  j.off = hdr + k_pid_len + k_tag;
+  j.data = p + j.off;
+  j.len = b.len - j.off;
+  j.tag = p + hdr + k_pid_len;
+  return dc_err::ok;
+}
 
+dc_err dc_rx::open_finish(buf_view& b, const open_job& j, bool tag_ok, uint64_t now, comp_framing f,
+                          dc_kind& kind) noexcept {
+  if (!tag_ok) return dc_err::bad_tag;
+  if (replay_.check(j.pid, 0, now) != replay_verdict::ok) return dc_err::replay;
+  replay_.commit(j.pid, 0, now);
+  b.adj(j.off);
+  if (const dc_err fe = undo_framing(f, b); fe != dc_err::ok) return fe;
+  kind = classify_payload(b.span());
+  return dc_err::ok;
+}
+
+dc_err dc_rx::open(crypto::engine& e, buf_view& b, uint64_t now, comp_framing f, dc_kind& kind) noexcept {
   if (aead_) {
-    if (b.len < hdr + k_pid_len + k_tag) return dc_err::too_short;
-    uint8_t* const p = b.data;
-    const uint32_t pid = wire::get_u32(p + hdr);
-    // check() is const: a replayed id is dropped before paying for decryption, and the window
-    // moves only after the tag verifies (commit).
-    if (replay_.check(pid, 0, now) != replay_verdict::ok) return dc_err::replay;
-    uint8_t nonce[wire::k_aead_nonce];
-    make_nonce(nonce, p + hdr, implicit_iv_);
-    const uint8_t* aad = v2 ? p : p + hdr;
-    const size_t aad_len = v2 ? hdr + k_pid_len : k_pid_len;
-    const uint32_t off = hdr + k_pid_len + k_tag;
-    if (!aead_->open(e, nonce, aad, aad_len, p + off, b.len - off, p + hdr + k_pid_len)) return dc_err::bad_tag;
-    replay_.commit(pid, 0, now);
-    b.adj(off);
-  } else {
+    open_job j;
+    const dc_err pe = open_prepare(b, now, j);
+    if (pe != dc_err::ok) return pe;
+    return open_finish(b, j, j.run(e), now, f, kind);
+  }
+  if (b.len < 1) return dc_err::too_short;
+  const uint8_t op = wire::op_of(b.data[0]);
+  if (!wire::is_data_op(op)) return dc_err::bad_opcode;
+  const bool v2 = op == wire::P_DATA_V2;
+  const uint32_t hdr = op_hdr_len(v2);
+  if (now >= last_reap_ + wire::k_seq_reap_interval || now < last_reap_) {
+    replay_.reap(now);
+    last_reap_ = now;
+  }
+  // CBC + HMAC (§8.2): the packet id is inside the ciphertext, so it is checked after decryption.
+  {
     const uint32_t h = static_cast<uint32_t>(crypto::digest_len(cbc_->digest()));
     // The smallest CBC plaintext (packet-id + padding) is one block.
     if (b.len < hdr + h + k_iv + k_block) return dc_err::too_short;

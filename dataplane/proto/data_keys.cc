@@ -75,7 +75,7 @@ void data_keys::retire(uint8_t key_id) noexcept {
   retire(key_id, tx, rx);
 }
 
-data_keys::open_result data_keys::open(crypto::engine& e, buf_view& b, uint64_t now_s) noexcept {
+data_keys::open_result data_keys::open_prepare(const buf_view& b, uint64_t now_s, staged& s) noexcept {
   open_result r;
   if (b.len < 1) {
     r.err = dc_err::too_short;
@@ -83,13 +83,33 @@ data_keys::open_result data_keys::open(crypto::engine& e, buf_view& b, uint64_t 
   }
   r.key_id = wire::key_id_of(b.data[0]);
   for (size_t i = 0; i < slots_.size(); ++i) {
-    slot& s = slots_[i];
-    if (s.key_id != r.key_id || !s.rx) continue;
-    r.err = s.rx->open(e, b, now_s, framing, r.kind);
-    if (r.err == dc_err::ok && pending_ == static_cast<int>(i)) promote_pending();  // the peer has it
+    slot& sl = slots_[i];
+    if (sl.key_id != r.key_id || !sl.rx) continue;
+    s.rx = sl.rx.get();
+    s.slot = static_cast<int>(i);
+    s.job.key = nullptr;
+    if (s.rx->is_aead()) r.err = s.rx->open_prepare(b, now_s, s.job);
     return r;
   }
   r.no_key = true;
+  return r;
+}
+
+data_keys::open_result data_keys::open_finish(buf_view& b, const staged& s, bool tag_ok, uint64_t now_s) noexcept {
+  open_result r;
+  r.key_id = wire::key_id_of(b.data[0]);
+  r.err = s.rx->open_finish(b, s.job, tag_ok, now_s, framing, r.kind);
+  if (r.err == dc_err::ok && pending_ == s.slot) promote_pending();  // the peer has it
+  return r;
+}
+
+data_keys::open_result data_keys::open(crypto::engine& e, buf_view& b, uint64_t now_s) noexcept {
+  staged s;
+  open_result r = open_prepare(b, now_s, s);
+  if (r.no_key || r.err != dc_err::ok) return r;
+  if (s.job.key) return open_finish(b, s, s.job.run(e), now_s);
+  r.err = s.rx->open(e, b, now_s, framing, r.kind);  // CBC
+  if (r.err == dc_err::ok && pending_ == s.slot) promote_pending();
   return r;
 }
 

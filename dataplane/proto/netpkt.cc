@@ -3,6 +3,9 @@
 #include "dpvpn/netpkt.h"
 
 #include <cstring>
+#ifdef __AVX2__
+#include <immintrin.h>
+#endif
 
 #include "dpvpn/wire.h"
 
@@ -14,11 +17,37 @@ using wire::put_u16;
 using wire::put_u32;
 
 uint32_t csum_partial(const uint8_t* p, size_t n, uint32_t sum) noexcept {
-  // Ones' complement sum of big-endian 16-bit words, 8 bytes per step: add native 32-bit halves
-  // into a 64-bit accumulator (end-around carries are deferred to the fold), then byte-swap the
-  // folded result once (RFC 1071 §2(B): the sum is byte-order independent up to that swap).
+  // Ones' complement sum of big-endian 16-bit words: add native 32-bit words into 64-bit
+  // accumulators (end-around carries are deferred to the fold), then byte-swap the folded result
+  // once (RFC 1071 §2(B): the sum is byte-order independent up to that swap). 32 bytes a step in
+  // independent lanes, so the adds do not wait on each other: the outer UDP checksum of a
+  // 1400-byte packet costs a few dozen cycles, not one add chain per 8 bytes.
   uint64_t acc = 0;
   size_t i = 0;
+#ifdef __AVX2__
+  if (n >= 64) {
+    const __m256i zero = _mm256_setzero_si256();
+    __m256i a0 = zero, a1 = zero;
+    for (; i + 32 <= n; i += 32) {
+      const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i));
+      a0 = _mm256_add_epi64(a0, _mm256_unpacklo_epi32(w, zero));
+      a1 = _mm256_add_epi64(a1, _mm256_unpackhi_epi32(w, zero));
+    }
+    alignas(32) uint64_t lanes[4];
+    _mm256_store_si256(reinterpret_cast<__m256i*>(lanes), _mm256_add_epi64(a0, a1));
+    // Each lane holds at most n/32 sums of 32-bit words: no 64-bit overflow below 2^37 bytes.
+    for (uint64_t l : lanes) acc += (l & 0xffffffffu) + (l >> 32);
+  }
+#endif
+  uint64_t b0 = 0, b1 = 0;
+  for (; i + 16 <= n; i += 16) {
+    uint64_t w0, w1;
+    std::memcpy(&w0, p + i, 8);
+    std::memcpy(&w1, p + i + 8, 8);
+    b0 += (w0 & 0xffffffffu) + (w0 >> 32);
+    b1 += (w1 & 0xffffffffu) + (w1 >> 32);
+  }
+  acc += b0 + b1;
   for (; i + 8 <= n; i += 8) {
     uint64_t w;
     std::memcpy(&w, p + i, 8);

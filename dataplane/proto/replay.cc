@@ -3,34 +3,69 @@
 #include "dpvpn/replay.h"
 
 #include <algorithm>
+#include <cstring>
 #include <vector>
 
 namespace dpvpn::proto {
 
 // Slot of id = id % size: any `size` consecutive ids map to distinct slots, so the window
 // [highest - size + 1, highest] never collides. Ids never wrap (§8.3: rekey at 0xFF000000).
-// `seen` and `expired` are bitmaps; `rx_time` is the receive time (Unix s) of each seen slot.
-// Everything is sized in the constructor; check/commit/reap never allocate.
-struct replay_window::impl {
-  std::vector<uint64_t> seen;
-  std::vector<uint64_t> expired;
-  std::vector<uint64_t> rx_time;
-
-  explicit impl(uint32_t size) : seen((size + 63) / 64), expired((size + 63) / 64), rx_time(size) {}
-
-  static bool get(const std::vector<uint64_t>& bm, uint32_t i) noexcept { return (bm[i / 64] >> (i % 64)) & 1; }
-  static void set(std::vector<uint64_t>& bm, uint32_t i) noexcept { bm[i / 64] |= uint64_t{1} << (i % 64); }
-  void clear_slot(uint32_t i) noexcept {
-    seen[i / 64] &= ~(uint64_t{1} << (i % 64));
-    expired[i / 64] &= ~(uint64_t{1} << (i % 64));
-    rx_time[i] = 0;
-  }
-  void clear_all() noexcept {
-    std::fill(seen.begin(), seen.end(), 0);
-    std::fill(expired.begin(), expired.end(), 0);
-    std::fill(rx_time.begin(), rx_time.end(), 0);
-  }
+// Windows up to k_inline_slots keep their bitmaps in two words and their times in rx_time_;
+// larger ones keep all three here.
+struct replay_window::big {
+  std::vector<uint64_t> seen, expired;
+  std::vector<uint32_t> rx_time;
+  explicit big(uint32_t size) : seen((size + 63) / 64), expired((size + 63) / 64), rx_time(size) {}
 };
+
+namespace {
+bool bit(const uint64_t* bm, uint32_t i) noexcept { return (bm[i / 64] >> (i % 64)) & 1; }
+}  // namespace
+
+bool replay_window::get_seen(uint32_t slot) const noexcept {
+  return big_ ? bit(big_->seen.data(), slot) : (seen_ >> slot) & 1;
+}
+
+bool replay_window::get_expired(uint32_t slot) const noexcept {
+  return big_ ? bit(big_->expired.data(), slot) : (expired_ >> slot) & 1;
+}
+
+void replay_window::mark(uint32_t slot, uint64_t now) noexcept {
+  if (big_) {
+    big_->seen[slot / 64] |= uint64_t{1} << (slot % 64);
+    big_->rx_time[slot] = static_cast<uint32_t>(now);
+  } else {
+    seen_ |= uint64_t{1} << slot;
+    rx_time_[slot] = static_cast<uint32_t>(now);
+  }
+}
+
+void replay_window::expire(uint32_t slot) noexcept {
+  if (big_) big_->expired[slot / 64] |= uint64_t{1} << (slot % 64);
+  else expired_ |= uint64_t{1} << slot;
+}
+
+void replay_window::clear_slot(uint32_t slot) noexcept {
+  if (big_) {
+    big_->seen[slot / 64] &= ~(uint64_t{1} << (slot % 64));
+    big_->expired[slot / 64] &= ~(uint64_t{1} << (slot % 64));
+    big_->rx_time[slot] = 0;
+  } else {
+    seen_ &= ~(uint64_t{1} << slot);
+    expired_ &= ~(uint64_t{1} << slot);
+    rx_time_[slot] = 0;
+  }
+}
+
+void replay_window::clear_all() noexcept {
+  seen_ = expired_ = 0;
+  std::memset(rx_time_, 0, sizeof rx_time_);
+  if (big_) {
+    std::fill(big_->seen.begin(), big_->seen.end(), 0);
+    std::fill(big_->expired.begin(), big_->expired.end(), 0);
+    std::fill(big_->rx_time.begin(), big_->rx_time.end(), 0);
+  }
+}
 
 const char* to_string(replay_verdict v) noexcept {
   switch (v) {
@@ -46,31 +81,31 @@ const char* to_string(replay_verdict v) noexcept {
 
 replay_window::replay_window(uint32_t size, uint32_t time_window_s)
     : size_(std::min(size, wire::k_replay_window_max)),
-      time_window_(time_window_s),
-      impl_(std::make_unique<impl>(size_)) {}
-
-// A moved-from window keeps working as a size-0 window (strictly increasing ids) instead of
-// dereferencing a null impl.
-replay_window::replay_window(replay_window&& o) noexcept
-    : size_(o.size_),
-      time_window_(o.time_window_),
-      highest_id_(o.highest_id_),
-      highest_time_(o.highest_time_),
-      last_reap_(o.last_reap_),
-      impl_(std::move(o.impl_)) {
-  o.size_ = 0;
+      mask_(size_ && (size_ & (size_ - 1)) == 0 ? size_ - 1 : 0),
+      time_window_(time_window_s) {
+  if (size_ > k_inline_slots) big_ = std::make_unique<big>(size_);
 }
 
+// A moved-from window keeps working as a size-0 window (strictly increasing ids).
+void replay_window::move_from(replay_window& o) noexcept {
+  size_ = o.size_;
+  mask_ = o.mask_;
+  highest_id_ = o.highest_id_;
+  highest_time_ = o.highest_time_;
+  seen_ = o.seen_;
+  expired_ = o.expired_;
+  time_window_ = o.time_window_;
+  last_reap_ = o.last_reap_;
+  std::memcpy(rx_time_, o.rx_time_, sizeof rx_time_);
+  big_ = std::move(o.big_);
+  o.size_ = 0;
+  o.mask_ = 0;
+}
+
+replay_window::replay_window(replay_window&& o) noexcept : size_(0), mask_(0), time_window_(0) { move_from(o); }
+
 replay_window& replay_window::operator=(replay_window&& o) noexcept {
-  if (this != &o) {
-    size_ = o.size_;
-    time_window_ = o.time_window_;
-    highest_id_ = o.highest_id_;
-    highest_time_ = o.highest_time_;
-    last_reap_ = o.last_reap_;
-    impl_ = std::move(o.impl_);
-    o.size_ = 0;
-  }
+  if (this != &o) move_from(o);
   return *this;
 }
 
@@ -87,9 +122,9 @@ replay_verdict replay_window::check(uint32_t id, uint32_t time, uint64_t) const 
   // Size 0 keeps no history: only strictly increasing ids pass.
   if (size_ == 0) return behind == 0 ? replay_verdict::replayed : replay_verdict::too_old;
   if (behind >= size_) return replay_verdict::too_old;
-  const uint32_t slot = id % size_;
-  if (impl::get(impl_->expired, slot)) return replay_verdict::expired;
-  if (impl::get(impl_->seen, slot)) return replay_verdict::replayed;
+  const uint32_t slot = slot_of(id);
+  if (get_expired(slot)) return replay_verdict::expired;
+  if (get_seen(slot)) return replay_verdict::replayed;
   return replay_verdict::ok;
 }
 
@@ -100,40 +135,48 @@ void replay_window::commit(uint32_t id, uint32_t time, uint64_t now) noexcept {
   if (time > highest_time_) {
     highest_time_ = time;
     highest_id_ = 0;
-    if (size_) impl_->clear_all();
+    if (size_) clear_all();
   }
   if (id > highest_id_) {
     // Slide forward: slots of the ids passed over become unseen.
     if (size_) {
       const uint32_t advance = id - highest_id_;
       if (advance >= size_) {
-        impl_->clear_all();
+        clear_all();
+      } else if (!big_ && mask_ == 63) {
+        // The default window: the slots passed over are a run of `advance` bits, rotated.
+        const uint32_t first = (highest_id_ + 1) & 63;
+        const uint64_t run = advance == 64 ? ~uint64_t{0} : (uint64_t{1} << advance) - 1;
+        const uint64_t bits = (run << first) | (first ? run >> (64 - first) : 0);
+        seen_ &= ~bits;
+        expired_ &= ~bits;
       } else {
-        for (uint32_t k = highest_id_ + 1; k != id + 1; ++k) impl_->clear_slot(k % size_);
+        for (uint32_t k = highest_id_ + 1; k != id + 1; ++k) clear_slot(slot_of(k));
       }
     }
     highest_id_ = id;
   }
   if (size_ == 0 || highest_id_ - id >= size_) return;
-  const uint32_t slot = id % size_;
-  impl::set(impl_->seen, slot);
-  impl_->rx_time[slot] = now;
+  mark(slot_of(id), now);
 }
 
 // §8.5 time backtrack (packet_id_reap): walk down from the highest id; the first seen slot
 // older than the time window expires itself and every slot below it. Runs at most once per
-// SEQ_REAP_INTERVAL, so calling it before every check() is cheap.
+// SEQ_REAP_INTERVAL, so calling it before every check() is cheap. A slot's time is read only
+// while its seen bit is set; the fast slide above leaves stale times only under clear bits.
 void replay_window::reap(uint64_t now) noexcept {
   if (now < last_reap_ + wire::k_seq_reap_interval) return;
   last_reap_ = now;
   if (size_ == 0) return;
   const uint32_t span = std::min(size_, highest_id_);  // ids below 1 have no slot
-  bool expire = false;
+  const uint32_t* times = big_ ? big_->rx_time.data() : rx_time_;
+  const uint32_t now32 = static_cast<uint32_t>(now);
+  bool expiring = false;
   for (uint32_t back = 0; back < span; ++back) {
-    const uint32_t slot = (highest_id_ - back) % size_;
-    if (impl::get(impl_->expired, slot)) break;  // everything below is expired already
-    if (!expire && impl::get(impl_->seen, slot) && impl_->rx_time[slot] + time_window_ < now) expire = true;
-    if (expire) impl::set(impl_->expired, slot);
+    const uint32_t slot = slot_of(highest_id_ - back);
+    if (get_expired(slot)) break;  // everything below is expired already
+    if (!expiring && get_seen(slot) && times[slot] + time_window_ < now32) expiring = true;
+    if (expiring) expire(slot);
   }
 }
 

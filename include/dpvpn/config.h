@@ -232,6 +232,7 @@ struct server_config {
   std::string dp_mirror;            // kernel mirror port for unhandled WAN traffic; empty = drop
   crypto::backend dp_crypto = crypto::backend::ipsec_mb;
   unsigned dp_ring_size = 1024;  // power of two
+  bool dp_udp_checksum = true;   // outer IPv4 UDP checksum on TX (off: 0, which RFC 768 allows)
 };
 
 // Reads and parses a server config. Throws config_error (also when the file cannot be read).

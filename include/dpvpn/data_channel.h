@@ -62,14 +62,34 @@ class dc_tx {
   uint32_t packet_id() const noexcept { return packet_id_; }
   void set_packet_id(uint32_t v) noexcept { packet_id_ = v; }  // tests
   const data_key_params& params() const noexcept { return params_; }
+  const crypto::aead_key* key() const noexcept { return aead_.get(); }  // null for CBC (prefetching)
 
  private:
   dc_tx() = default;
-  data_key_params params_;
+  // What seal() reads for every packet comes first.
   uint32_t packet_id_ = 0;  // last id used; the next packet carries packet_id_ + 1
+  uint8_t implicit_iv_[wire::k_implicit_iv] = {};
   std::unique_ptr<crypto::aead_key> aead_;
   std::unique_ptr<crypto::cbc_hmac_key> cbc_;
-  uint8_t implicit_iv_[wire::k_implicit_iv] = {};
+  data_key_params params_;
+};
+
+// One packet's AEAD open, split so that the dataplane can run a burst in passes: every packet's
+// lookups and replay checks, then every AEAD, then every commit (docs/dataplane.md). dc_rx::open()
+// is the same three steps for one packet.
+// No default member initializers: a burst keeps an array of these on the stack, and open_prepare
+// sets every field it returns ok for.
+struct open_job {
+  crypto::aead_key* key;  // the key to open with (run key->open(...) on the fields below)
+  const uint8_t* aad;
+  uint8_t* data;          // ciphertext, decrypted in place
+  const uint8_t* tag;
+  uint32_t aad_len;
+  uint32_t len;
+  uint32_t pid;           // packet id, for the commit
+  uint32_t off;           // header bytes before the ciphertext
+  uint8_t nonce[wire::k_aead_nonce];
+  bool run(crypto::engine& e) const noexcept { return key->open(e, nonce, aad, aad_len, data, len, tag); }
 };
 
 // Receiving state for one key_id.
@@ -80,17 +100,25 @@ class dc_rx {
   // b holds the whole packet from the opcode byte; on ok it holds the inner payload (framing
   // stripped) and kind says what it is. now = Unix seconds (replay time window).
   dc_err open(crypto::engine& e, buf_view& b, uint64_t now, comp_framing f, dc_kind& kind) noexcept;
+  // The staged form (AEAD keys only: is_aead()). open_prepare checks the header and the packet id
+  // against the window (reaping it at most every 5 s) and fills j; b is not changed. After the
+  // caller ran j, open_finish commits the id, re-checking it first (an earlier packet of the same
+  // burst may have taken it or moved the window past it), then strips header and framing.
+  bool is_aead() const noexcept { return aead_ != nullptr; }
+  dc_err open_prepare(const buf_view& b, uint64_t now, open_job& j) noexcept;
+  dc_err open_finish(buf_view& b, const open_job& j, bool tag_ok, uint64_t now, comp_framing f, dc_kind& kind) noexcept;
   const data_key_params& params() const noexcept { return params_; }
   const replay_window& replay() const noexcept { return replay_; }
 
  private:
   dc_rx() = default;
-  data_key_params params_;
-  replay_window replay_{wire::k_replay_window_default, wire::k_replay_time_default};
-  uint64_t last_reap_ = 0;  // when replay_.reap() last ran (§8.5: at most every k_seq_reap_interval s)
+  // What open_prepare reads for every packet comes first, with the inline replay window.
   std::unique_ptr<crypto::aead_key> aead_;
-  std::unique_ptr<crypto::cbc_hmac_key> cbc_;
   uint8_t implicit_iv_[wire::k_implicit_iv] = {};
+  uint64_t last_reap_ = 0;  // when replay_.reap() last ran (§8.5: at most every k_seq_reap_interval s)
+  replay_window replay_{wire::k_replay_window_default, wire::k_replay_time_default};
+  std::unique_ptr<crypto::cbc_hmac_key> cbc_;
+  data_key_params params_;
 };
 
 // Classify an opened plaintext (after framing is stripped).

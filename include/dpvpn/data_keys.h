@@ -34,6 +34,8 @@ class data_keys {
                         uint64_t now_s) noexcept;
   void retire(uint8_t key_id, std::unique_ptr<dc_tx>& tx_out, std::unique_ptr<dc_rx>& rx_out) noexcept;
   bool has_key() const noexcept { return tx_ >= 0; }
+  // The sending key's state, or null: for prefetching ahead of seal().
+  const dc_tx* tx_peek() const noexcept { return tx_ >= 0 ? slots_[static_cast<size_t>(tx_)].tx.get() : nullptr; }
   int tx_key_id() const noexcept { return tx_ >= 0 ? slots_[static_cast<size_t>(tx_)].key_id : -1; }
   uint32_t switch_after_s = 5;
 
@@ -45,6 +47,24 @@ class data_keys {
     uint8_t key_id = 0;
   };
   open_result open(crypto::engine& e, buf_view& b, uint64_t now_s) noexcept;
+
+  // The staged form of open() for a burst (see open_job): open_prepare finds key_id's slot and
+  // checks the packet (b unchanged); the caller runs s.job (AEAD keys) or, when s.job.key is null
+  // (a CBC key), calls open() instead; open_finish commits. A result with no_key or an error ends
+  // the packet at that step.
+  struct staged {  // filled by open_prepare (no initializers: bursts keep arrays of these)
+    dc_rx* rx;
+    int slot;
+    open_job job;
+  };
+  open_result open_prepare(const buf_view& b, uint64_t now_s, staged& s) noexcept;
+  open_result open_finish(buf_view& b, const staged& s, bool tag_ok, uint64_t now_s) noexcept;
+  // key_id's receive state, or null: for prefetching ahead of open_prepare.
+  const dc_rx* rx_for(uint8_t key_id) const noexcept {
+    for (const slot& sl : slots_)
+      if (sl.key_id == key_id) return sl.rx.get();
+    return nullptr;
+  }
   // Seals b (payload) with the sending key; peer_id == k_peer_id_none gives P_DATA_V1.
   dc_err seal(crypto::engine& e, buf_view& b, uint32_t peer_id, uint64_t now_s) noexcept;
   // True when the sending key's packet-id reached the wrap trigger (§8.3).

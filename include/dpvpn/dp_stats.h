@@ -26,6 +26,7 @@ namespace dpvpn::dp {
   X(replay)              /* replay window rejected the packet id */               \
   X(decrypt_other)       /* other data-channel open errors */                     \
   X(spoofed_src)         /* inner source does not route back to the client */  \
+  X(float_taken)         /* authenticated packet from another client's address */ \
   X(inner_not_ip)        /* inner packet is not IPv4/IPv6 (or bad IPv4 header) */ \
   X(inner_bad_ipv6)      /* inner IPv6 truncated or payload length != packet */  \
   X(no_route)            /* tun packet for an address no client owns */           \

@@ -100,6 +100,13 @@ struct outer_addr {
   auto operator<=>(const outer_addr&) const = default;  // ordered: a std::map key on the control side
 };
 static_assert(sizeof(outer_addr) == 20);
+// Equality as three word compares, with no call (per packet on RX: has the peer floated?).
+inline bool same_outer(const outer_addr& a, const outer_addr& b) noexcept {
+  uint64_t x[3] = {}, y[3] = {};
+  std::memcpy(x, &a, sizeof a);
+  std::memcpy(y, &b, sizeof b);
+  return ((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2])) == 0;
+}
 
 ip6 v4_mapped(uint32_t ip_host_order) noexcept;
 inline bool is_v4_mapped(const ip6& a) noexcept {  // per packet on TX: one 12-byte compare

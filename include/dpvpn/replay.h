@@ -20,10 +20,14 @@ enum class replay_verdict : uint8_t {
 const char* to_string(replay_verdict v) noexcept;
 
 // One receive state per key_id (data) or per wrapper context (control). Short-form ids pass
-// time = 0. `now` is Unix seconds. Window size is fixed at construction (0..65536); storage is
-// allocated once there, never per packet. Single writer.
+// time = 0. `now` is Unix seconds. Window size is fixed at construction (0..65536). The default
+// window (64, and anything up to k_inline_slots) lives inline, in the object itself: the data
+// path reaches it with no pointer to follow. Larger windows are allocated once, at construction,
+// never per packet. Single writer.
 class replay_window {
  public:
+  static constexpr uint32_t k_inline_slots = 64;
+
   explicit replay_window(uint32_t size = wire::k_replay_window_default,
                          uint32_t time_window_s = wire::k_replay_time_default);
   replay_window(const replay_window&) = delete;
@@ -41,14 +45,29 @@ class replay_window {
   uint32_t highest_id() const noexcept { return highest_id_; }
 
  private:
+  // The hot part first: what check() and commit() read for every packet.
   uint32_t size_;
-  uint32_t time_window_;
+  uint32_t mask_;  // size_ - 1 when size_ is a power of two, else 0 (slot = id % size_)
   uint32_t highest_id_ = 0;
   uint32_t highest_time_ = 0;
+  uint64_t seen_ = 0;     // inline bitmaps (size_ <= k_inline_slots)
+  uint64_t expired_ = 0;
+  uint32_t time_window_;
   uint64_t last_reap_ = 0;
-  // Implementation-defined storage (bitmap + per-slot receive times), sized once.
-  struct impl;
-  std::unique_ptr<impl> impl_;
+  // Receive time (Unix s, truncated to 32 bits) of each seen slot; read only by reap().
+  uint32_t rx_time_[k_inline_slots] = {};
+  // size_ > k_inline_slots: bitmaps and times on the heap, sized once.
+  struct big;
+  std::unique_ptr<big> big_;
+
+  uint32_t slot_of(uint32_t id) const noexcept { return mask_ ? (id & mask_) : id % size_; }
+  bool get_seen(uint32_t slot) const noexcept;
+  bool get_expired(uint32_t slot) const noexcept;
+  void mark(uint32_t slot, uint64_t now) noexcept;   // seen, with its time
+  void expire(uint32_t slot) noexcept;
+  void clear_slot(uint32_t slot) noexcept;
+  void clear_all() noexcept;
+  void move_from(replay_window& o) noexcept;
 };
 
 }  // namespace dpvpn::proto

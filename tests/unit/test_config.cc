@@ -213,7 +213,10 @@ TEST(config, derived_values) {
   EXPECT_EQ(c.data_ciphers, std::vector<crypto::cipher_alg>{crypto::cipher_alg::aes_128_gcm});
 
   c = parse(k_base + "tls-crypt-v2 s.key force-cookie\ndp-exception virtio-user\ndp-crypto openssl\n"
-                     "dp-ring-size 4096\ndp-mirror mirror0\nproto udp4\nserver 10.8.0.0 255.255.255.248 nopool\n");
+                     "dp-ring-size 4096\ndp-mirror mirror0\nproto udp4\nserver 10.8.0.0 255.255.255.248 nopool\n"
+                     "dp-udp-checksum off\n");
+  EXPECT_FALSE(c.dp_udp_checksum);
+  EXPECT_TRUE(parse(k_base).dp_udp_checksum);
   EXPECT_EQ(c.tcv2_cookie, tcv2_cookie_mode::force_cookie);
   EXPECT_EQ(c.dp_exception, exception_port_kind::virtio_user);
   EXPECT_EQ(c.dp_crypto, crypto::backend::openssl);
@@ -293,6 +296,7 @@ const error_case k_errors[] = {
     {"mssfix 1400 auto\n", "server.conf:7: mssfix: expected mtu or fixed, got \"auto\""},
     {"dp-exception kni\n", "server.conf:7: dp-exception: expected tun, tap or virtio-user, got \"kni\""},
     {"dp-crypto aesni\n", "server.conf:7: dp-crypto: expected openssl or ipsec-mb, got \"aesni\""},
+    {"dp-udp-checksum no\n", "server.conf:7: dp-udp-checksum: expected off or on, got \"no\""},
     {"dp-mirror eth/0\n",
      "server.conf:7: dp-mirror: expected an interface name of 1..15 characters without '/', ':' or spaces, got "
      "\"eth/0\""},
