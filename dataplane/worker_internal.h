@@ -52,9 +52,6 @@ inline void apply_view(rte_mbuf* m, const buf_view& v) noexcept {
 // this lcore owns go through look-up, crypto and finish passes of up to k_stage packets, so that
 // each pass's prefetches have the other packets' work to hide behind.
 inline constexpr uint16_t k_stage = 32;
-// Lines of an expanded AEAD key the crypto pass reads first (round keys and the first GHASH
-// powers of IPsec-MB's gcm_key_data).
-inline constexpr unsigned k_key_prefetch_lines = 8;
 
 inline void prefetch_lines(const void* p, unsigned lines) noexcept {
   if (!p) return;

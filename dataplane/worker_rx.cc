@@ -125,7 +125,7 @@ void open_chunk(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept {
       live[i] = false;
       drop_pkt(c, pkts[i], res[i].no_key ? drop::no_key : drop_of(res[i].err));
     } else if (st[i].job.key) {
-      prefetch_lines(st[i].job.key, k_key_prefetch_lines);
+      st[i].job.key->prefetch(st[i].job.len);
     }
   }
   // 3. Crypto for the group. A CBC key (legacy, no staged form) opens whole here.

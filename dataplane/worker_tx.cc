@@ -114,7 +114,7 @@ void seal_chunk(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept {
       if (const proto::dc_tx* tx = peer[i]->keys.tx_peek()) prefetch_lines(tx, 1);
   for (uint16_t i = 0; i < n; ++i)
     if (peer[i])
-      if (const proto::dc_tx* tx = peer[i]->keys.tx_peek()) prefetch_lines(tx->key(), k_key_prefetch_lines);
+      if (const proto::dc_tx* tx = peer[i]->keys.tx_peek(); tx && tx->key()) tx->key()->prefetch(pkts[i]->data_len);
   const dp_config& cfg = c.sh.cfg;
   uint64_t encrypted = 0;
   for (uint16_t i = 0; i < n; ++i) {

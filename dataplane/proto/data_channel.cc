@@ -291,6 +291,7 @@ dc_err dc_rx::open_prepare(const buf_view& b, uint64_t now, open_job& j) noexcep
   // check() is const: a replayed id is dropped before paying for decryption, and the window
   // moves only after the tag verifies (open_finish).
   if (replay_.check(j.pid, 0, now) != replay_verdict::ok) return dc_err::replay;
+  replay_.prefetch_commit(j.pid);
   make_nonce(j.nonce, p + hdr, implicit_iv_);
   j.key = aead_.get();
   j.aad = v2 ? p : p + hdr;

@@ -80,6 +80,9 @@ class aead_key {
 
   cipher_alg alg() const noexcept { return alg_; }
   backend which() const noexcept { return backend_; }
+  // Prefetches the parts of the expanded key that a seal/open of `len` bytes reads first, so that
+  // a burst can start those misses one pass before its crypto pass. A hint; the default does nothing.
+  virtual void prefetch(size_t len) const noexcept { (void)len; }
 
  protected:
   aead_key(backend b, cipher_alg c) : backend_(b), alg_(c) {}

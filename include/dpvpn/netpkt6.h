@@ -100,12 +100,20 @@ struct outer_addr {
   auto operator<=>(const outer_addr&) const = default;  // ordered: a std::map key on the control side
 };
 static_assert(sizeof(outer_addr) == 20);
-// Equality as three word compares, with no call (per packet on RX: has the peer floated?).
+// Equality as three word compares straight from both structs, with no call and no copy (per
+// packet on RX: has the peer floated?).
 inline bool same_outer(const outer_addr& a, const outer_addr& b) noexcept {
-  uint64_t x[3] = {}, y[3] = {};
-  std::memcpy(x, &a, sizeof a);
-  std::memcpy(y, &b, sizeof b);
-  return ((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2])) == 0;
+  const auto* pa = reinterpret_cast<const uint8_t*>(&a);
+  const auto* pb = reinterpret_cast<const uint8_t*>(&b);
+  uint64_t a0, a1, b0, b1;
+  uint32_t a2, b2;
+  std::memcpy(&a0, pa, 8);
+  std::memcpy(&b0, pb, 8);
+  std::memcpy(&a1, pa + 8, 8);
+  std::memcpy(&b1, pb + 8, 8);
+  std::memcpy(&a2, pa + 16, 4);
+  std::memcpy(&b2, pb + 16, 4);
+  return ((a0 ^ b0) | (a1 ^ b1) | (a2 ^ b2)) == 0;
 }
 
 ip6 v4_mapped(uint32_t ip_host_order) noexcept;

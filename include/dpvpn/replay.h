@@ -40,6 +40,10 @@ class replay_window {
   void commit(uint32_t id, uint32_t time, uint64_t now) noexcept;
   // Time-backtrack expiry pass (§8.5); commit() and check() callers may run it at most every 5 s.
   void reap(uint64_t now) noexcept;
+  // A hint before commit(id): fetch the line that commit will write (a burst's look-up pass).
+  void prefetch_commit(uint32_t id) const noexcept {
+    if (size_ && !big_) __builtin_prefetch(&rx_time_[slot_of(id)], 1);
+  }
 
   uint32_t size() const noexcept { return size_; }
   uint32_t highest_id() const noexcept { return highest_id_; }
