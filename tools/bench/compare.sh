@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # Runs the same load against stock OpenVPN 2.6 and against dpvpn, on one machine, and writes
-# docs/bench/results.md plus PNG plots. Needs root (namespaces), openvpn, gnuplot, ethtool.
+# docs/bench/results.md plus PNG plots. Needs root (namespaces). Before it runs, it installs what
+# is missing (tools/setup-deps.sh: openvpn, gnuplot, ethtool, DPDK...) and builds what it runs
+# (meson setup if the build directory has none, then ninja of dpvpn and three tools/ binaries):
+# a fresh clone needs nothing else (the first build takes a while).
 #
 #                       netns bench-sw: bridge br0 (no addresses)
 #                  +-----------------+------------------+
@@ -18,9 +21,10 @@
 # usage: tools/bench/compare.sh [--quick] [--out DIR] [--build DIR] [--only a,b,c,d]
 #   --quick     about 4 minutes: short steps, 200 and 1000 idle clients (full: ~25 min, 1000/10000)
 #   --out DIR   where results.md and the plots go (default docs/bench)
-#   --build DIR the meson build directory with dpvpn and tools/ (default build)
+#   --build DIR the meson build directory with dpvpn and tools/ (default build; created if absent)
 #   --only L    run only these scenarios (for debugging; the report then lacks the others)
 # Environment: BENCH_KEEP=1 keeps the scratch directory (logs, configs, every JSON);
+#   BENCH_NO_BUILD=1 runs the binaries as they are (no apt, no ninja); BENCH_JOBS=N: ninja -j N;
 #   BENCH_IDLE_N="N ..." idle-client counts for (c); BENCH_SERVERS=dpvpn runs dpvpn only;
 #   BENCH_STAGGER_MS=N fixes the arrival gap of (c)'s clients.
 set -euo pipefail
@@ -36,7 +40,7 @@ while (($#)); do
     --out) out=$2; shift ;;
     --build) build=$2; shift ;;
     --only) only=$2; shift ;;
-    -h|--help) sed -n '3,22p' "$0"; exit 0 ;;
+    -h|--help) awk 'NR > 2 && !/^#/ { exit } NR > 2' "$0"; exit 0 ;;
     *) echo "compare.sh: unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -552,6 +556,10 @@ EOF
 # ---------------------------------------------------------------- main
 [[ $(id -u) == 0 ]] || die "needs root (network namespaces)"
 [[ -c /dev/net/tun ]] || die "/dev/net/tun missing"
+# shellcheck source=tools/bench/prepare.sh
+source "$root/tools/bench/prepare.sh"
+bench_prepare "$build" dpvpn tools/dpvpn-loadgen tools/dpvpn-udp tools/dpvpn-crypto-bench ||
+  die "could not install or build what the benchmark runs (see above)"
 for t in ip openvpn ethtool gnuplot python3 lscpu; do
   command -v "$t" >/dev/null 2>&1 || die "$t not installed (tools/setup-deps.sh)"
 done

@@ -5,11 +5,20 @@
 # at most PER sessions each (one UDP socket per session; the fd limit here may be 20 000).
 # Topology and cleanup: tests/interop/gwlib.sh (namespaces <IVG_PREFIX>-*; default prefix scl).
 #
+# Needs root. Like compare.sh, it first installs what is missing (tools/setup-deps.sh) and builds
+# dpvpn and dpvpn-loadgen in BUILD_DIR (meson setup if it has no build.ninja; BENCH_NO_BUILD=1 skips
+# this, BENCH_JOBS=N is ninja's -j).
+#
 # usage: tools/bench/scale-idle.sh [BUILD_DIR] [N] [PER] [RATE]
 #   defaults: build 60000 15000 100 (new clients per second in total)
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+case ${1:-} in -h|--help) awk 'NR > 2 && !/^#/ { exit } NR > 2' "$0"; exit 0 ;; esac
 build=${1:-$root/build}
+[[ $build == /* ]] || build=$PWD/$build
+# shellcheck source=tools/bench/prepare.sh
+source "$root/tools/bench/prepare.sh"
+bench_prepare "$build" dpvpn tools/dpvpn-loadgen || { echo "scale-idle: could not build what it runs" >&2; exit 1; }
 n=${2:-60000}
 per=${3:-15000}
 rate=${4:-100}
