@@ -38,8 +38,11 @@ TEST(session_abuse, crlf_in_username_is_mapped_before_anyone_sees_it) {
   ASSERT_TRUE(has(sev, session_event_type::auth_request));
   EXPECT_EQ(server.username(), "alice_secret_");
   EXPECT_EQ(server.password(), "x_y");
-  for (const session_event& e : sev)
-    if (e.type == session_event_type::auth_request) EXPECT_EQ(e.text, "alice_secret_");
+  for (const session_event& e : sev) {
+    if (e.type == session_event_type::auth_request) {
+      EXPECT_EQ(e.text, "alice_secret_");
+    }
+  }
 }
 
 }  // namespace
