@@ -407,6 +407,17 @@ void gateway_control::housekeeping(uint64_t now_ms) {
         drain(c, now_ms);
       }
     }
+    // §8.3: the sending key's packet-id passed 0xFF000000 on the owner lcore; a new key before
+    // it runs out (openvpn renegotiates at the same trigger). reneg-sec 0 does not stop this.
+    if (!c.dead && c.peer) {
+      const uint32_t w = c.peer->wrap_seq.load(std::memory_order_relaxed);
+      if (w != c.wrap_seq_seen) {
+        c.wrap_seq_seen = w;
+        log(1, c.name + ": packet-id near wrap, renegotiating");
+        c.s->renegotiate(now_ms);
+        drain(c, now_ms);
+      }
+    }
     if (!c.dead) {
       if (c.linger_until_ms && now_ms >= c.linger_until_ms) {
         teardown(c, "exit");

@@ -132,6 +132,10 @@ void seal_chunk(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept {
       continue;
     }
     ++encrypted;
+    if (const proto::dc_tx* tx = p->keys.tx_peek(); tx->wrap_due() && tx != p->wrap_flagged) [[unlikely]] {
+      p->wrap_flagged = tx;  // once per key: the control thread renegotiates (housekeeping)
+      p->wrap_seq.store(p->wrap_seq.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    }
     p->last_tx_s.store(c.now_s, std::memory_order_relaxed);
     lcore_counters::bump(p->tx_pkts);
     lcore_counters::bump(p->tx_bytes, len_in);

@@ -55,6 +55,11 @@ struct alignas(64) dp_peer {
   std::atomic<uint64_t> last_rx_s{0}, last_tx_s{0};
   std::atomic<uint64_t> rx_pkts{0}, rx_bytes{0}, tx_pkts{0}, tx_bytes{0};
   std::atomic<bool> occ_exit{false};
+  // §8.3: the sending key's packet-id passed the wrap trigger. The owner bumps wrap_seq once per
+  // key that does (wrap_flagged names it; owner only), the control thread starts a renegotiation
+  // when wrap_seq moves. dp: wo (owner, relaxed), cp: ro.
+  std::atomic<uint32_t> wrap_seq{0};
+  const void* wrap_flagged = nullptr;
   // Float (§1.5, §B.1): an authenticated data packet from a new outer address moved the peer
   // there. dp: wo (owner, a seqlock: float_seq is odd while it writes, 0 = never floated), cp: ro
   // via read_float(). floated_addr holds the 20 bytes of a net::outer_addr (IPv4 or IPv6: the

@@ -385,3 +385,37 @@ TEST(worker_burst, tun_staged_equals_packet_at_a_time) {
 
 }  // namespace
 }  // namespace dpvpn::dp
+
+namespace dpvpn::dp {
+namespace {
+
+// §8.3 (issue 11 F7): when the sending key's packet-id reaches the wrap trigger, the owner tells
+// the control thread once (dp_peer::wrap_seq), which renegotiates; before, nothing did, and the
+// tunnel went silent at 2^32 until reneg-sec (or for good with reneg-sec 0).
+TEST(worker_burst, packet_id_wrap_is_signalled_once_per_key) {
+  ASSERT_TRUE(eal_ok);
+  world w(5);
+  dp_peer& p = *w.peers[0];
+  std::string err;
+  const proto::data_key_params prm = params_of(k_peers[0].cipher);
+  auto tx = proto::dc_tx::create(prm, span_of(key2_of(0, 0)), proto::k_dir_server_to_client, &err);
+  auto rx = proto::dc_rx::create(prm, span_of(key2_of(0, 0)), proto::k_dir_client_to_server, &err);
+  tx->set_packet_id(wire::k_packet_id_wrap_trigger - 2);
+  p.keys.install_prebuilt(0, tx, rx, k_now);
+  auto send = [&](int n) {
+    for (int i = 0; i < n; ++i) {
+      rte_mbuf* m = mbuf_of(inner_v4(k_lan, vpn_of(0), 100, 1));
+      tun_burst(*w.c, &m, 1);
+    }
+  };
+  send(1);  // packet id trigger - 1
+  EXPECT_EQ(p.wrap_seq.load(), 0u);
+  send(1);  // packet id == trigger
+  EXPECT_EQ(p.wrap_seq.load(), 1u);
+  send(3);
+  EXPECT_EQ(p.wrap_seq.load(), 1u);  // once per key
+  EXPECT_EQ(w.c->tx.n_wan, 5u);      // nothing dropped on the way
+}
+
+}  // namespace
+}  // namespace dpvpn::dp
