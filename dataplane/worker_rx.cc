@@ -111,10 +111,13 @@ void open_chunk(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept {
       drop_pkt(c, m, drop::peer_not_ready);
       continue;
     }
+    // The view of the OpenVPN packet (no Ethernet padding); the mbuf itself is written once, by
+    // apply_view, when the packet goes out.
     const mbuf_meta& mm = meta_of(m);
-    rte_pktmbuf_adj(m, mm.payload_off);
-    rte_pktmbuf_trim(m, static_cast<uint16_t>(m->data_len - mm.payload_len));  // Ethernet padding
-    v[i] = view_of(m);
+    v[i].data = rte_pktmbuf_mtod_offset(m, uint8_t*, mm.payload_off);
+    v[i].len = mm.payload_len;
+    v[i].headroom = rte_pktmbuf_headroom(m) + mm.payload_off;
+    v[i].tailroom = m->buf_len - (m->data_off + mm.payload_off + mm.payload_len);
     if (const proto::dc_rx* rx = peer[i]->keys.rx_for(wire::key_id_of(v[i].data[0]))) prefetch_lines(rx, 2);
   }
   // 2c. Header and replay checks; the key schedules the crypto pass will read.
