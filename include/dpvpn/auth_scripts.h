@@ -12,10 +12,9 @@
 #include <vector>
 
 #include "dpvpn/client_options.h"  // parse_client_connect: what client-connect writes
+#include "dpvpn/script_args.h"     // script_env
 
 namespace dpvpn::cp {
-
-using script_env = std::vector<std::pair<std::string, std::string>>;
 
 struct script_request {
   std::vector<std::string> argv;  // program and its configured arguments

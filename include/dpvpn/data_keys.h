@@ -11,7 +11,7 @@
 
 #include "dpvpn/buf.h"
 #include "dpvpn/data_channel.h"
-#include "dpvpn/static_key.h"
+#include "dpvpn/wire.h"  // key2
 
 namespace dpvpn::proto {
 

@@ -6,13 +6,16 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
-#include "dpvpn/auth_scripts.h"  // script_env
 #include "dpvpn/config.h"
 #include "dpvpn/ipaddr.h"
 
 namespace dpvpn::cp {
+
+// A script's environment: NAME=VALUE pairs in the order they are set (auth_scripts.h runs them).
+using script_env = std::vector<std::pair<std::string, std::string>>;
 
 // How openvpn prints a learned address (mroute_addr_print): "10.8.0.6" for a client's own address,
 // "192.168.1.0/24" for an iroute (host bits cleared), "fd00::1000" / "fd00:1::/64" for IPv6.

@@ -12,7 +12,7 @@
 
 namespace dpvpn::proto {
 
-using key2 = std::array<uint8_t, wire::k_key2_size>;  // keys[2] x {cipher[64], hmac[64]}
+// key2 (keys[2] x {cipher[64], hmac[64]}) is declared in wire.h.
 
 // Parses the static key block; ignores text before the header. On failure returns false and
 // sets err to a one-line reason (e.g. "line 7: non-hex character").

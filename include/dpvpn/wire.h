@@ -200,3 +200,11 @@ constexpr void put_u32(uint8_t* p, uint32_t v) {
 }
 
 }  // namespace dpvpn::wire
+
+namespace dpvpn::proto {
+
+// A key2 block (§7): keys[2] x {cipher[64], hmac[64]}. Here, not in static_key.h, so that the data
+// channel (data_keys.h) names it without including a control-channel header.
+using key2 = std::array<uint8_t, wire::k_key2_size>;
+
+}  // namespace dpvpn::proto
