@@ -93,6 +93,9 @@ class imb_gcm final : public aead_key {
       ops[i].ok = open_one(m, ops[i].iv, ops[i].aad, ops[i].aad_len, ops[i].data, ops[i].len, ops[i].tag);
   }
 
+  void seal_jobs(engine& e, op* ops, size_t n) noexcept override { jobs(e, ops, n, true); }
+  void open_jobs(engine& e, op* ops, size_t n) noexcept override { jobs(e, ops, n, false); }
+
   // The round keys, and the GHASH key powers a message of len bytes uses: a short one only the
   // lowest powers (at one end of the table; both ends are fetched, so the hint holds whichever
   // order the arch's table uses), a long one all of them.
@@ -113,6 +116,63 @@ class imb_gcm final : public aead_key {
   }
 
  private:
+  static constexpr uint32_t k_chunk = 32;
+
+  // The job API: up to k_chunk jobs submitted as one burst, each with its own IV and AAD.
+  void jobs(engine& e, op* ops, size_t n, bool sealing) noexcept {
+    IMB_MGR* m = e.imb();
+    for (size_t done = 0; done < n; done += k_chunk) {
+      const auto cnt = static_cast<uint32_t>(n - done < k_chunk ? n - done : k_chunk);
+      op* o = ops + done;
+      IMB_JOB* js[k_chunk];
+      if (IMB_GET_NEXT_BURST(m, cnt, js) < cnt) {
+        IMB_FLUSH_BURST(m, k_chunk, js);
+        if (IMB_GET_NEXT_BURST(m, cnt, js) < cnt) {
+          for (uint32_t i = 0; i < cnt; ++i) o[i].ok = false;
+          continue;
+        }
+      }
+      uint8_t computed[k_chunk][k_tag_len];
+      for (uint32_t i = 0; i < cnt; ++i) {
+        IMB_JOB* j = js[i];
+        j->cipher_mode = IMB_CIPHER_GCM;
+        j->hash_alg = IMB_AUTH_AES_GMAC;
+        j->cipher_direction = sealing ? IMB_DIR_ENCRYPT : IMB_DIR_DECRYPT;
+        j->chain_order = sealing ? IMB_ORDER_CIPHER_HASH : IMB_ORDER_HASH_CIPHER;
+        j->enc_keys = &key_;
+        j->dec_keys = &key_;
+        j->key_len_in_bytes = k256 ? IMB_KEY_256_BYTES : IMB_KEY_128_BYTES;
+        j->src = nonnull(o[i].data);
+        j->dst = nonnull(o[i].data);
+        j->cipher_start_src_offset_in_bytes = 0;
+        j->msg_len_to_cipher_in_bytes = o[i].len;
+        j->hash_start_src_offset_in_bytes = 0;
+        j->msg_len_to_hash_in_bytes = o[i].len;
+        j->iv = o[i].iv;
+        j->iv_len_in_bytes = 12;
+        j->u.GCM.aad = nonnull(o[i].aad);
+        j->u.GCM.aad_len_in_bytes = o[i].aad_len;
+        j->auth_tag_output = sealing ? o[i].tag : computed[i];
+        j->auth_tag_output_len_in_bytes = k_tag_len;
+        j->user_data = &o[i];
+        j->user_data2 = computed[i];
+      }
+      uint32_t got = IMB_SUBMIT_BURST(m, cnt, js);
+      finish(js, got, sealing);
+      for (uint32_t f; (f = IMB_FLUSH_BURST(m, k_chunk, js)) > 0; got += f) finish(js, f, sealing);
+      if (got != cnt)
+        for (uint32_t i = 0; i < cnt; ++i) o[i].ok = false;
+    }
+  }
+
+  static void finish(IMB_JOB** js, uint32_t n, bool sealing) noexcept {
+    for (uint32_t i = 0; i < n; ++i) {
+      auto* o = static_cast<op*>(js[i]->user_data);
+      const bool ran = js[i]->status == IMB_STATUS_COMPLETED;
+      o->ok = sealing ? ran : ran && tag_equal(js[i]->user_data2, o->tag);
+    }
+  }
+
   void seal_one(IMB_MGR* m, const uint8_t* iv, const uint8_t* aad, size_t aad_len, uint8_t* data, size_t len,
                 uint8_t* tag) noexcept {
     gcm_context_data ctx;

@@ -77,6 +77,11 @@ class aead_key {
   // N independent operations with this key. The default loops over seal/open.
   virtual void seal_burst(engine& e, op* ops, size_t n) noexcept;
   virtual void open_burst(engine& e, op* ops, size_t n) noexcept;
+  // The same through IPsec-MB's multi-buffer job API, whose lanes fill only when given several
+  // operations: kept so that dpvpn-bench measures it beside the direct API in the same run
+  // (docs/bench/dataplane.md). The default is the burst form.
+  virtual void seal_jobs(engine& e, op* ops, size_t n) noexcept { seal_burst(e, ops, n); }
+  virtual void open_jobs(engine& e, op* ops, size_t n) noexcept { open_burst(e, ops, n); }
 
   cipher_alg alg() const noexcept { return alg_; }
   backend which() const noexcept { return backend_; }

@@ -256,18 +256,27 @@ TEST_F(crypto_test, aead_burst_equals_single) {
         ASSERT_TRUE(k->seal(*eng, ivs[i].data(), aads[i].data(), aads[i].size(), single[i].data(), single[i].size(),
                             single_tags[i].data()));
       }
-      k->seal_burst(*eng, ops.data(), n_ops);
-      for (size_t i = 0; i < n_ops; ++i) {
-        EXPECT_TRUE(ops[i].ok);
-        EXPECT_EQ(burst[i], single[i]) << i;
-        EXPECT_EQ(tags[i], single_tags[i]) << i;
-      }
-      tags[5][3] ^= 0x10;  // one bad tag fails that op only
-      k->open_burst(*eng, ops.data(), n_ops);
-      for (size_t i = 0; i < n_ops; ++i) {
-        EXPECT_EQ(ops[i].ok, i != 5) << i;
-        if (i != 5) {
-          EXPECT_EQ(burst[i], pts[i]) << i;
+      for (bool job_api : {false, true}) {  // the direct-API burst, then the job API
+        SCOPED_TRACE(job_api ? "job API" : "burst");
+        for (size_t i = 0; i < n_ops; ++i) {
+          burst[i] = pts[i];
+          tags[i].assign(16, 0);
+          ops[i].data = burst[i].data();
+          ops[i].tag = tags[i].data();
+        }
+        job_api ? k->seal_jobs(*eng, ops.data(), n_ops) : k->seal_burst(*eng, ops.data(), n_ops);
+        for (size_t i = 0; i < n_ops; ++i) {
+          EXPECT_TRUE(ops[i].ok);
+          EXPECT_EQ(burst[i], single[i]) << i;
+          EXPECT_EQ(tags[i], single_tags[i]) << i;
+        }
+        tags[5][3] ^= 0x10;  // one bad tag fails that op only
+        job_api ? k->open_jobs(*eng, ops.data(), n_ops) : k->open_burst(*eng, ops.data(), n_ops);
+        for (size_t i = 0; i < n_ops; ++i) {
+          EXPECT_EQ(ops[i].ok, i != 5) << i;
+          if (i != 5) {
+            EXPECT_EQ(burst[i], pts[i]) << i;
+          }
         }
       }
     }
