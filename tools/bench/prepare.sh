@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: MIT
+# shellcheck shell=bash
 # Sourced by the scripts in tools/bench/ (not run on its own). It gives them one function:
 #
 #   bench_prepare BUILD_DIR TARGET...
