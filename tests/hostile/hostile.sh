@@ -14,8 +14,8 @@
 # kernel drops them (not its address). Nothing has a route out of these namespaces.
 # Prefix: IVG_PREFIX (default ivgh).
 #
-# Cases (usage: hostile.sh DPVPN_EXE CASE [--long]; short: 20 s floods at 50 000 packets/s;
-# --long or HOSTILE_LONG=1: 100 s at the highest rate hostile.py reaches):
+# Cases (usage: hostile.sh DPVPN_EXE CASE [--long]; short: 15 s floods at 50 000 packets/s;
+# --long or HOSTILE_LONG=1: 80 s at the highest rate hostile.py reaches):
 #   s1      same-address restart at capacity: max-clients 1, a client with a fixed lport is killed
 #           with SIGKILL and restarted 1.2 s later (3 times, 6 in --long); it reconnects each time
 #   s1fast  the same with the restart in the same second as the killed client's start: a known
@@ -25,8 +25,10 @@
 #           (reneg-sec 10) and client2 connects. Pass: client2 up in < 5 s, loss < 1 %,
 #           dpvpn's VmRSS grows < 20 MB, client1 renegotiated
 #   s2auth  the same with tls-auth on both sides: the flood carries random HMACs
+#   s2crypt the same with tls-crypt: the flood's resets are random after the session id
 #   s3      half-open exhaustion: 2 000 UDP ports of one address each send a reset and echo the
-#           cookie in a P_ACK_V1 (§4.2), so each creates a session; then client1 must connect.
+#           cookie in a P_ACK_V1 (§4.2), so each creates a session; then client1 must connect
+#           within 15 s (in --long it waits up to 90 s, to show when the sessions expire).
 #           Without a per-source half-open cap this is a known failure: exit 77 (skip) with
 #           "KNOWN FAILURE", or 1 with HOSTILE_STRICT=1
 #   s6      client1's data packet is held back at the bridge and sent from client2's address
@@ -51,7 +53,7 @@ command -v python3 >/dev/null 2>&1 || { ivp_log "SKIP: python3 not installed"; e
 # --long: the legitimate client of s3 waits until the half-open sessions expire (hand-window 60 s).
 # Flood rate: HOSTILE_PPS, or 50 000/s in the short (CI) mode, and as fast as hostile.py goes
 # (0) in --long.
-if ((long)); then flood_s=100 s3_wait=90 pps=${HOSTILE_PPS:-0}; else flood_s=20 s3_wait=15 pps=${HOSTILE_PPS:-50000}; fi
+if ((long)); then flood_s=80 s3_wait=90 pps=${HOSTILE_PPS:-0}; else flood_s=15 s3_wait=15 pps=${HOSTILE_PPS:-50000}; fi
 
 # py NS ARGS...: hostile.py in namespace NS, output to stdout.
 py() {
@@ -64,6 +66,13 @@ kv() { sed -n "s/^$1=//p" <<<"$2" | tail -n 1; }
 gw_mac() { ip netns exec "$IVG_NS_GW" cat /sys/class/net/gw-wan/address; }
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$IVG_DP_PID/status"; }
 now() { date +%s.%N; }
+# softnet_drops: packets the kernel dropped because a CPU's backlog was full (all CPUs; the veths
+# and the bridge of the test go through it, so it tells whether a loss happened outside dpvpn).
+softnet_drops() {
+  local s=0 b
+  while read -r _ b _; do s=$((s + 16#$b)); done </proc/net/softnet_stat
+  echo "$s"
+}
 # drop_count NAME: a drop counter from dpvpn's exit counters (0 if absent).
 drop_count() { ivg_print_counters | grep -oE "[ ]$1=[0-9]+" | tail -n 1 | cut -d= -f2 || true; }
 # loss_of FILE: ping's loss in percent (100 without a summary).
@@ -148,12 +157,15 @@ case_s1() {
 
 # case_s2 WRAP: WRAP none or tls-auth.
 case_s2() {
-  local wrap=$1 name=s2 hmac=0 rss0 rss1 t0 t1 conn n0 n1 out loss sent rate rx flood_pid
+  local wrap=$1 name=s2 hmac=0 tail=0 rss0 rss1 t0 t1 conn n0 n1 out loss sent rate rx flood_pid sd0 sd1
   ivg_setup "$dpvpn" 3
   if [[ $wrap == tls-auth ]]; then
     name=s2auth hmac=20  # auth SHA1 (the default): a 20-byte HMAC
     ivg_server_conf "$IVG_DIR/server.conf" "reneg-sec 10"
     sed -i "s|^tls-crypt .*|tls-auth $IVP_PKI/ta.key 0|" "$IVG_DIR/server.conf"
+  elif [[ $wrap == tls-crypt ]]; then
+    name=s2crypt tail=45  # replay id 8, tag 32, a 5-byte body: 54 bytes as a real one (§1.6)
+    ivg_server_conf "$IVG_DIR/server.conf" "reneg-sec 10"
   else
     no_wrap_conf "$IVG_DIR/server.conf" "reneg-sec 10"
   fi
@@ -163,9 +175,10 @@ case_s2() {
   ok_ping 1
   rss0=$(rss_kb)
   n0=$(grep -c "Control Channel:" "${IVG_CLIENT_LOG[1]}" || true)
+  sd0=$(softnet_drops)
 
   ivp_run "$(ivg_ns_client 3)" "$IVG_DIR/flood.log" python3 "$here/hostile.py" reset-flood --iface wan \
-    --dst-mac "$(gw_mac)" --dst "$IVG_GW_ADDR" --sources 10000 --hmac-len "$hmac" --seconds "$flood_s" --pps "$pps"
+    --dst-mac "$(gw_mac)" --dst "$IVG_GW_ADDR" --sources 10000 --hmac-len "$hmac" --random-tail "$tail" --seconds "$flood_s" --pps "$pps"
   flood_pid=$IVP_LAST_PID
   sleep 1
   ping_bg "$(ivg_ns_client 1)" $(((flood_s - 4) * 20)) "$IVG_DIR/ping1.log"
@@ -178,6 +191,7 @@ case_s2() {
   wait_pid "$PING_PID"
   rss1=$(rss_kb)
   wait_pid "$flood_pid"
+  sd1=$(softnet_drops)
   out=$(cat "$IVG_DIR/flood.log")
   sent=$(kv sent "$out") rate=$(kv pps "$out")
   [[ -n $sent ]] || ivp_fail "the flood did not run: $out"
@@ -190,7 +204,7 @@ case_s2() {
   rx=$(ivg_print_counters | grep -oE "wan rx [0-9]+" | awk '{s += $3} END {print s + 0}')
   echo "RESULT $name: flood ${rate} pps for $(kv seconds "$out") s ($sent resets from 10000 sources, $(kv send_errors "$out") send errors, dpvpn wan rx $rx);" \
     "client2 connected in ${conn} s; client1 ping loss ${loss} %, $((n1 - n0)) renegotiation(s);" \
-    "dpvpn VmRSS ${rss0} -> ${rss1} kB ($(((rss1 - rss0) / 1024)) MB)"
+    "dpvpn VmRSS ${rss0} -> ${rss1} kB ($(((rss1 - rss0) / 1024)) MB); kernel backlog drops $((sd1 - sd0))"
   lt "$conn" 5 || ivp_fail "client2 took ${conn} s to connect (limit 5 s)"
   lt "$loss" 1 || ivp_fail "client1 lost ${loss} % of its pings during the flood (limit 1 %)"
   ((rss1 - rss0 < 20 * 1024)) || ivp_fail "dpvpn's RSS grew by $(((rss1 - rss0) / 1024)) MB (limit 20)"
@@ -199,7 +213,7 @@ case_s2() {
 }
 
 case_s3() {
-  local out clients refused t0 t1 got=0
+  local out clients refused t0 t1 conn got=0
   ivg_setup "$dpvpn" 2
   no_wrap_conf "$IVG_DIR/server.conf"
   ivg_start_dpvpn "$IVG_DIR/server.conf"
@@ -210,21 +224,23 @@ case_s3() {
   ivg_start_client 1 wrap=none
   ivg_wait_client 1 "$s3_wait" && got=1
   t1=$(now)
+  conn=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')
   kill -0 "$IVG_DP_PID" 2>/dev/null || ivp_fail "dpvpn died"
   stop_and_check
   clients=$(sed -nE 's/.*control: clients ([0-9]+),.*/\1/p' "$IVG_DP_LOG" | tail -n 1)
   refused=$(sed -nE 's/.*, refused ([0-9]+),.*/\1/p' "$IVG_DP_LOG" | tail -n 1)
   echo "RESULT s3: 2000 ports of 10.203.0.12: $(kv replies "$out") cookie replies, $(kv acks "$out") echoed;" \
     "dpvpn held ${clients:-?} sessions at exit, refused ${refused:-?};" \
-    "legitimate client $( ((got)) && echo "connected in $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }') s" || echo "NOT connected within $s3_wait s")"
-  if ((got)); then ivp_log "PASS s3"; return 0; fi
+    "legitimate client $( ((got)) && echo "connected in $conn s" || echo "NOT connected within $s3_wait s")"
+  # Connected only once the half-open sessions expired (hand-window) is not a pass.
+  if ((got)) && lt "$conn" 15; then ivp_log "PASS s3"; return 0; fi
   ivp_log "KNOWN FAILURE s3: no per-source half-open cap (issue 11 item 2): half-open sessions from one address fill max-clients"
   [[ ${HOSTILE_STRICT:-0} == 1 ]] && exit 1
   exit 77
 }
 
 case_s6() {
-  local c2port out loss n sent rate flood_pid held
+  local c2port out loss n sent rate flood_pid held sd0 sd1
   ivg_setup "$dpvpn" 3
   ivg_server_conf "$IVG_DIR/server.conf"
   ivg_start_dpvpn "$IVG_DIR/server.conf"
@@ -258,10 +274,12 @@ case_s6() {
   ivp_run "$(ivg_ns_client 3)" "$IVG_DIR/flood.log" python3 "$here/hostile.py" data-flood --iface wan \
     --dst-mac "$(gw_mac)" --dst "$IVG_GW_ADDR" --src "$(ivg_client_addr 3)" --peers 16 --seconds "$flood_s" --pps "$pps"
   flood_pid=$IVP_LAST_PID
+  sd0=$(softnet_drops)
   sleep 1
   ping_bg "$(ivg_ns_client 1)" $(((flood_s - 3) * 20)) "$IVG_DIR/ping1.log"
   wait_pid "$PING_PID"
   wait_pid "$flood_pid"
+  sd1=$(softnet_drops)
   out=$(cat "$IVG_DIR/flood.log")
   sent=$(kv sent "$out") rate=$(kv pps "$out")
   [[ -n $sent ]] || ivp_fail "the flood did not run: $out"
@@ -273,7 +291,7 @@ case_s6() {
   local ft rp bt up
   ft=$(drop_count float_taken) rp=$(drop_count replay) bt=$(drop_count bad_tag) up=$(drop_count unknown_peer)
   echo "RESULT s6: held packet ($held B) from client2's address -> float_taken=${ft:-0}, 50 replays from the attacker -> replay=${rp:-0};" \
-    "garbage DATA_V2 flood ${rate} pps for $(kv seconds "$out") s ($sent sent) -> bad_tag=${bt:-0} unknown_peer=${up:-0}; client1 ping loss ${loss} %"
+    "garbage DATA_V2 flood ${rate} pps for $(kv seconds "$out") s ($sent sent) -> bad_tag=${bt:-0} unknown_peer=${up:-0}; client1 ping loss ${loss} %; kernel backlog drops $((sd1 - sd0))"
   lt "$loss" 1 || ivp_fail "client1 lost ${loss} % of its pings during the flood (limit 1 %)"
   ((${ft:-0} >= 1)) || ivp_fail "the held packet from client2's address was not counted as float_taken"
   ((${rp:-0} >= 50)) || ivp_fail "the replays were not all counted as replay"
@@ -287,7 +305,8 @@ case $case_name in
   s1fast) case_s1 0 ;;
   s2) case_s2 none ;;
   s2auth) case_s2 tls-auth ;;
+  s2crypt) case_s2 tls-crypt ;;
   s3) case_s3 ;;
   s6) case_s6 ;;
-  *) echo "usage: $0 DPVPN_EXE s1|s1fast|s2|s2auth|s3|s6 [--long]" >&2; exit 2 ;;
+  *) echo "usage: $0 DPVPN_EXE s1|s1fast|s2|s2auth|s2crypt|s3|s6 [--long]" >&2; exit 2 ;;
 esac
