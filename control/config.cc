@@ -543,7 +543,10 @@ constexpr directive_row k_directives[] = {
      for (char ch : a[0]) ok = ok && ch > ' ' && ch != '/' && ch != ':' && ch != 0x7F;
      if (!ok) c.fail("expected an interface name of 1..15 characters without '/', ':' or spaces, got " + shown(a[0]));
      c.cfg.dp_mirror = a[0];
+     c.cfg.warnings.push_back(c.file + ":" + std::to_string(c.line) + ": dp-mirror is not implemented yet: WAN traffic "
+                              "dpvpn does not handle itself is dropped and counted (not_for_us)");
    }},
+  {"dp-idle-sleep", 1, 1, "dp-idle-sleep on|off", [](ctx& c, args a) { c.cfg.dp_idle_sleep = c.word(a[0], k_off_on) == 1; }},
   {"dp-udp-checksum", 1, 1, "dp-udp-checksum on|off", [](ctx& c, args a) { c.cfg.dp_udp_checksum = c.word(a[0], k_off_on) == 1; }},
   {"dp-crypto", 1, 1, "dp-crypto ipsec-mb|openssl", [](ctx& c, args a) { c.cfg.dp_crypto = static_cast<crypto::backend>(c.word(a[0], k_backends)); }},
   {"dp-ring-size", 1, 1, "dp-ring-size POWER-OF-TWO", [](ctx& c, args a) {

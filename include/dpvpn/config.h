@@ -229,10 +229,11 @@ struct server_config {
   unsigned dp_rx_burst = 32;
   unsigned dp_mbufs = 0;  // 0 = sized from cores, queues and ring sizes
   unsigned dp_stats_interval = 10;  // counters printed at verb >= 4; 0 = never
-  std::string dp_mirror;            // kernel mirror port for unhandled WAN traffic; empty = drop
+  std::string dp_mirror;            // parsed, not implemented yet (a warning says so): unhandled WAN traffic is dropped
   crypto::backend dp_crypto = crypto::backend::ipsec_mb;
   unsigned dp_ring_size = 1024;  // power of two
   bool dp_udp_checksum = true;   // outer IPv4 UDP checksum on TX (off: 0, which RFC 768 allows)
+  bool dp_idle_sleep = true;     // workers sleep 20-200 us after a run of empty polls (off: busy-poll)
 };
 
 // Reads and parses a server config. Throws config_error (also when the file cannot be read).

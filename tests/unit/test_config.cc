@@ -216,6 +216,8 @@ TEST(config, derived_values) {
                      "dp-ring-size 4096\ndp-mirror mirror0\nproto udp4\nserver 10.8.0.0 255.255.255.248 nopool\n"
                      "dp-udp-checksum off\n");
   EXPECT_FALSE(c.dp_udp_checksum);
+  EXPECT_FALSE(parse(k_base + "dp-idle-sleep off\n").dp_idle_sleep);
+  EXPECT_TRUE(parse(k_base).dp_idle_sleep);
   EXPECT_TRUE(parse(k_base).dp_udp_checksum);
   EXPECT_EQ(c.tcv2_cookie, tcv2_cookie_mode::force_cookie);
   EXPECT_EQ(c.dp_exception, exception_port_kind::virtio_user);
