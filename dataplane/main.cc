@@ -225,6 +225,14 @@ int main(int argc, char** argv) {
 
   const uint16_t n_workers = static_cast<uint16_t>(rte_lcore_count());
   if (n_workers > dp::k_max_workers) fatal("too many lcores");
+  // DPDK 22.11's net_tun / net_tap hand every queue's two file descriptors to secondary processes
+  // in one message of at most 8 (RTE_MP_MAX_FD_NUM) when the port starts: with more than four
+  // queues it overruns that array and aborts ("stack smashing detected"). Refuse instead.
+  constexpr uint16_t k_tuntap_max_queues = 4;
+  if (cfg.dp_exception != cp::exception_port_kind::virtio_user && n_workers > k_tuntap_max_queues)
+    fatal(std::to_string(n_workers) + " worker lcores, but DPDK 22.11's net_tun/net_tap exception port supports at most " +
+          std::to_string(k_tuntap_max_queues) + " queues (one per worker): run at most " +
+          std::to_string(k_tuntap_max_queues) + " lcores (-l)");
 
   // Exception port ("TUN"), then the WAN port (the first other ethdev).
   kni::exception_conf ec;
