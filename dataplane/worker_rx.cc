@@ -132,9 +132,18 @@ void open_chunk(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept {
     }
   }
   // 3. Crypto for the group. A CBC key (legacy, no staged form) opens whole here.
+  // Each packet's ciphertext is fetched one packet ahead: the AEAD then streams from L1/L2, not from
+  // L3 where the NIC (DDIO) or the previous stage left it.
   bool tag_ok[k_stage];
+  uint16_t next = 0;
+  while (next < n && !(live[next] && st[next].job.key)) ++next;
+  if (next < n) prefetch_lines(st[next].job.data, (st[next].job.len + 63) / 64);
   for (uint16_t i = 0; i < n; ++i) {
     if (!live[i]) continue;
+    if (i == next) {
+      while (++next < n && !(live[next] && st[next].job.key)) {}
+      if (next < n) prefetch_lines(st[next].job.data, (st[next].job.len + 63) / 64);
+    }
     if (st[i].job.key) tag_ok[i] = st[i].job.run(*c.me.eng);
     else res[i] = peer[i]->keys.open(*c.me.eng, v[i], c.now_s);
   }

@@ -117,9 +117,12 @@ void seal_chunk(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept {
       if (const proto::dc_tx* tx = peer[i]->keys.tx_peek(); tx && tx->key()) tx->key()->prefetch(pkts[i]->data_len);
   const dp_config& cfg = c.sh.cfg;
   uint64_t encrypted = 0;
+  // Each packet's plaintext is fetched one packet ahead of its seal (as on the open side).
+  prefetch_lines(rte_pktmbuf_mtod(pkts[0], void*), (pkts[0]->data_len + 63u) / 64u);
   for (uint16_t i = 0; i < n; ++i) {
     rte_mbuf* m = pkts[i];
     dp_peer* p = peer[i];
+    if (i + 1 < n) prefetch_lines(rte_pktmbuf_mtod(pkts[i + 1], void*), (pkts[i + 1]->data_len + 63u) / 64u);
     if (!p) {
       drop_pkt(c, m, drop::peer_not_ready);
       continue;
