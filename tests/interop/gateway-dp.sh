@@ -159,7 +159,9 @@ case_mssfix() {
 
   ivp_run "$IVG_NS_GW" "$IVG_DIR/tcpdump-gw.log" tcpdump -l -n -v -i tun0 -c 2 "tcp[tcpflags] & tcp-syn != 0"
   ivp_run "$c1" "$IVG_DIR/tcpdump-cl.log" tcpdump -l -n -v -i tun0 -c 2 "tcp[tcpflags] & tcp-syn != 0"
-  sleep 1
+  # Both captures must be listening before the SYN goes out (a fixed sleep lost it on a loaded machine).
+  ivp_wait_log "$IVG_DIR/tcpdump-gw.log" "listening on" 10 || ivp_fail "tcpdump on the gateway's tun0 did not start"
+  ivp_wait_log "$IVG_DIR/tcpdump-cl.log" "listening on" 10 || ivp_fail "tcpdump on the client's tun0 did not start"
   ivp_run "$IVG_NS_GW" "$IVG_DIR/iperf-s.log" iperf3 -s -1 --forceflush -B "$IVG_TUN_GW"
   ivg_wait_listen "$IVG_NS_GW" 5201 10 || ivp_fail "iperf3 server did not start"
   ip netns exec "$c1" timeout 20 iperf3 -c "$IVG_TUN_GW" -t 2 -f m >"$IVG_DIR/iperf-c.log" 2>&1 || {
@@ -172,8 +174,8 @@ case_mssfix() {
   sleep 1
   # The SYN as the gateway's kernel got it (clamped after decrypt), the SYN-ACK as the client got
   # it (clamped before encrypt).
-  mss_gw=$(grep -m1 "Flags \[S\]" "$IVG_DIR/tcpdump-gw.log" | sed -nE 's/.*mss ([0-9]+).*/\1/p')
-  mss_cl=$(grep -m1 "Flags \[S\.\]" "$IVG_DIR/tcpdump-cl.log" | sed -nE 's/.*mss ([0-9]+).*/\1/p')
+  mss_gw=$(grep -m1 "Flags \[S\]" "$IVG_DIR/tcpdump-gw.log" | sed -nE 's/.*mss ([0-9]+).*/\1/p') || true
+  mss_cl=$(grep -m1 "Flags \[S\.\]" "$IVG_DIR/tcpdump-cl.log" | sed -nE 's/.*mss ([0-9]+).*/\1/p') || true
   ivp_log "MSS: SYN on the gateway's tun0 ${mss_gw:-?}, SYN-ACK on the client's tun0 ${mss_cl:-?}"
   [[ $mss_gw == 1208 ]] || ivp_fail "SYN MSS on the gateway's tun0 is '${mss_gw}', expected 1208"
   [[ $mss_cl == 1208 ]] || ivp_fail "SYN-ACK MSS on the client's tun0 is '${mss_cl}', expected 1208"
