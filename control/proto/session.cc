@@ -211,8 +211,6 @@ session_drop session::on_packet(std::span<const uint8_t> pkt, uint64_t now_ms) {
   std::vector<uint8_t> body;
   if (unwrap(wrap_, wrapped, op_kid, sid, rid, body) != wrap_err::ok) return session_drop::unwrap_failed;
   const uint64_t now_s = now_ms / 1000;
-  if (wrap_.mode != wrap_mode::none && wrap_replay_.check(rid.counter, rid.time, now_s) != replay_verdict::ok)
-    return session_drop::replay;
   control_packet cp;
   if (decode_control_body(op, body, cp) != pkt_err::ok) return session_drop::malformed;
   if (!wire::sid_defined(sid)) return session_drop::malformed;
@@ -224,13 +222,16 @@ session_drop session::on_packet(std::span<const uint8_t> pkt, uint64_t now_ms) {
     if (kid != 0) return session_drop::bad_key_id;
     if (hard_reset_from_client != cfg_.server) return session_drop::bad_state;
   }
-  if (peer_sid_known_) {
-    if (sid != peer_sid_) return session_drop::wrong_session;
-  } else if (hard_reset_from_client || op == wire::P_CONTROL_HARD_RESET_SERVER_V2) {
+  // The session id before the replay window, as openvpn picks the session first: a client that
+  // restarts from the same address (a new session id, its wrapper counters starting again) is
+  // wrong_session, which lets the gateway replace this session, not a replay of it.
+  if (peer_sid_known_ && sid != peer_sid_) return session_drop::wrong_session;
+  if (wrap_.mode != wrap_mode::none && wrap_replay_.check(rid.counter, rid.time, now_s) != replay_verdict::ok)
+    return session_drop::replay;
+  if (!peer_sid_known_) {
+    if (!hard_reset_from_client && op != wire::P_CONTROL_HARD_RESET_SERVER_V2) return session_drop::wrong_session;
     peer_sid_ = sid;
     peer_sid_known_ = true;
-  } else {
-    return session_drop::wrong_session;
   }
   if (cp.acks.n > 0 && cp.acks.remote_sid != own_sid_) return session_drop::wrong_session;
   if (wrap_.mode != wrap_mode::none) wrap_replay_.commit(rid.counter, rid.time, now_s);
