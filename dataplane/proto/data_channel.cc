@@ -273,18 +273,26 @@ std::unique_ptr<dc_rx> dc_rx::create(const data_key_params& p, std::span<const u
   return rx;
 }
 
-// Header and replay check of an AEAD packet (§8.1, §8.5); b is left as it is.
-dc_err dc_rx::open_prepare(const buf_view& b, uint64_t now, open_job& j) noexcept {
+// Both ciphers: the opcode and the op/peer-id header length (§1.5), and the time-backtrack expiry
+// pass, which runs before the replay test at most every 5 s (§8.5).
+dc_err dc_rx::open_header(const buf_view& b, uint64_t now, bool& v2, uint32_t& hdr) noexcept {
   if (b.len < 1) return dc_err::too_short;
   const uint8_t op = wire::op_of(b.data[0]);
   if (!wire::is_data_op(op)) return dc_err::bad_opcode;
-  const bool v2 = op == wire::P_DATA_V2;
-  const uint32_t hdr = op_hdr_len(v2);
-  // §8.5: the time-backtrack expiry pass runs before the test, at most every 5 s.
+  v2 = op == wire::P_DATA_V2;
+  hdr = op_hdr_len(v2);
   if (now >= last_reap_ + wire::k_seq_reap_interval || now < last_reap_) {
     replay_.reap(now);
     last_reap_ = now;
   }
+  return dc_err::ok;
+}
+
+// Header and replay check of an AEAD packet (§8.1, §8.5); b is left as it is.
+dc_err dc_rx::open_prepare(const buf_view& b, uint64_t now, open_job& j) noexcept {
+  bool v2 = false;
+  uint32_t hdr = 0;
+  if (const dc_err e = open_header(b, now, v2, hdr); e != dc_err::ok) return e;
   if (b.len < hdr + k_pid_len + k_tag) return dc_err::too_short;
   uint8_t* const p = b.data;
   j.pid = wire::get_u32(p + hdr);
@@ -321,15 +329,9 @@ dc_err dc_rx::open(crypto::engine& e, buf_view& b, uint64_t now, comp_framing f,
     if (pe != dc_err::ok) return pe;
     return open_finish(b, j, j.run(e), now, f, kind);
   }
-  if (b.len < 1) return dc_err::too_short;
-  const uint8_t op = wire::op_of(b.data[0]);
-  if (!wire::is_data_op(op)) return dc_err::bad_opcode;
-  const bool v2 = op == wire::P_DATA_V2;
-  const uint32_t hdr = op_hdr_len(v2);
-  if (now >= last_reap_ + wire::k_seq_reap_interval || now < last_reap_) {
-    replay_.reap(now);
-    last_reap_ = now;
-  }
+  bool v2 = false;
+  uint32_t hdr = 0;
+  if (const dc_err he = open_header(b, now, v2, hdr); he != dc_err::ok) return he;
   // CBC + HMAC (§8.2): the packet id is inside the ciphertext, so it is checked after decryption.
   {
     const uint32_t h = static_cast<uint32_t>(crypto::digest_len(cbc_->digest()));

@@ -112,6 +112,7 @@ class dc_rx {
 
  private:
   dc_rx() = default;
+  dc_err open_header(const buf_view& b, uint64_t now, bool& v2, uint32_t& hdr) noexcept;
   // What open_prepare reads for every packet comes first, with the inline replay window.
   std::unique_ptr<crypto::aead_key> aead_;
   uint8_t implicit_iv_[wire::k_implicit_iv] = {};
