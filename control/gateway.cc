@@ -163,7 +163,13 @@ gateway_control::client* gateway_control::first_contact(const dp::mbuf_meta& mm,
     teardown(*old, "client restarted (new session from the same address)");
     clients_.erase(mm.src);
   }
+  if (!admit_half_open(mm.src)) return nullptr;
   client* c = create_client(mm.src, mm.src_mac, mm.from_worker, now_ms);
+  if (c) {
+    c->half_open = true;
+    c->half_open_ip = mm.src.ip;
+    ++half_open_by_ip_[mm.src.ip];
+  }
   if (c && r.v == proto::server_front::verdict::accept)
     c->s->accept_cookie(r.ours, r.theirs, r.has_kc ? &r.kc : nullptr, now_ms);
   return c;
@@ -253,7 +259,8 @@ void gateway_control::print_counters(const char* why) const {
        std::to_string(connect_freq_refused_) + ", connect-freq-initial dropped " +
        std::to_string(first_reply_dropped_) + ", ctl_tx drops " +
        std::to_string(ctl_tx_dropped_) + ", log lines held back " +
-       std::to_string(refused_log_.suppressed_total() + ctl_msg_log_.suppressed_total());
+       std::to_string(refused_log_.suppressed_total() + ctl_msg_log_.suppressed_total()) +
+       ", half-open refused " + std::to_string(half_open_refused_);
   std::printf("%s\n", s.c_str());
   std::fflush(stdout);
 }

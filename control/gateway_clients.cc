@@ -194,6 +194,7 @@ void gateway_control::on_event(client& c, const proto::session_event& ev, uint64
       break;
     }
     case session_event_type::established:
+      end_half_open(c);
       log(1, c.name + ": connected, VPN address " + format_ipv4(c.vpn_ip) + ", cipher " + crypto::name(c.s->cipher()) +
                  (c.s->ekm() ? ", tls-ekm" : ", PRF") + ", peer-id " + std::to_string(c.peer_id) +
                  (c.s->framing() != proto::comp_framing::none ? std::string(", framing ") + to_string(c.s->framing())
@@ -295,6 +296,7 @@ void gateway_control::install_key(client& c, const proto::session_event& ev) {
 void gateway_control::teardown(client& c, const std::string& why) {
   if (c.dead) return;
   c.dead = true;
+  end_half_open(c);
   log(1, c.name + ": session closed: " + why);
   end_auth(c, sh_.now_s.load(std::memory_order_relaxed) * 1000);
   unlearn(c);  // learn-address delete calls (gateway_scripts.cc)

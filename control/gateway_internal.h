@@ -31,6 +31,8 @@ struct gateway_control::client {
   uint64_t sched_ms = ~uint64_t{0};  // the wakeups_ entry that is current; ~0 = none
   uint64_t noted_bytes = 0, noted_pkts = 0;  // dataplane counters already given to s->note_data()
   uint32_t wrap_seq_seen = 0;  // dp_peer::wrap_seq already answered with a renegotiation
+  bool half_open = false;      // counted in half_open_by_ip_ under half_open_ip until established
+  net::ip6 half_open_ip{};
   uint64_t last_ctl_rx_ms = 0;
   inactivity_timer inactive;  // `inactive` (housekeeping): started at creation
   bool dead = false;             // torn down; erased by housekeeping

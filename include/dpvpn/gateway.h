@@ -107,6 +107,8 @@ class gateway_control {
   void del_client_routes(client& c);  // teardown
   void drop_duplicate_cn(client& c, uint64_t now_ms);
   bool admit_new_session(const net::outer_addr& from, uint64_t now_ms);  // connect-freq
+  bool admit_half_open(const net::outer_addr& from);   // per-IP half-open cap
+  void end_half_open(client& c);
   bool allow_first_reply(uint64_t now_ms);  // connect-freq-initial (gateway.cc)
   void persist_pool(uint64_t now_ms, bool force);
 
@@ -144,6 +146,10 @@ class gateway_control {
   uint64_t connect_freq_refused_ = 0, connect_freq_logged_s_ = 0;
   std::optional<first_reply_limit> first_reply_limit_;  // connect-freq-initial (gateway.cc)
   uint64_t first_reply_dropped_ = 0;
+  // Sessions not yet established, per source IP (the cookie proves the address, not the intent):
+  // one address cannot hold more than k_half_open_per_ip of them (issue 11, hostile s3).
+  std::map<net::ip6, uint32_t> half_open_by_ip_;
+  uint64_t half_open_refused_ = 0;
   std::unordered_multimap<std::string, client*> by_cn_;  // authenticated clients by common name
   // iroute prefix -> the peer id that installed it last (the later client wins; its teardown
   // removes only what it still owns).
