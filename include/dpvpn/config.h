@@ -234,6 +234,24 @@ struct server_config {
   unsigned dp_ring_size = 1024;  // power of two
   bool dp_udp_checksum = true;   // outer IPv4 UDP checksum on TX (off: 0, which RFC 768 allows)
   bool dp_idle_sleep = true;     // workers sleep 20-200 us after a run of empty polls (off: busy-poll)
+  // The LAN port (docs/dataplane.md, "The LAN port"): `dp-lan PORT ADDR/PREFIX [ADDR6/PREFIX6]`,
+  // `dp-route NET/PREFIX NEXTHOP` (each family's next hop inside that family's LAN prefix),
+  // `dp-wan PORT`. Ports are ethdev names as EAL created them (net_af_packet1, a PCI address).
+  struct lan_port {
+    std::string port;
+    uint32_t addr = 0;  // host order
+    uint8_t prefix = 24;
+    std::optional<ipv6_net> addr6;  // the gateway's own IPv6 address on the LAN and its prefix
+  };
+  std::optional<lan_port> dp_lan;
+  struct lan_route {
+    bool v6 = false;
+    uint32_t net = 0, via = 0;  // IPv4, host order
+    ipv6_addr net6{}, via6{};   // IPv6
+    uint8_t len = 0;
+  };
+  std::vector<lan_route> dp_routes;
+  std::string dp_wan;  // empty: the first ethdev that is neither the exception nor the LAN port
 };
 
 // Reads and parses a server config. Throws config_error (also when the file cannot be read).
