@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
-// dpvpn-loadgen: emulates many OpenVPN 2.6 clients (the protocol core's client role, one kernel
-// UDP socket each, one thread) to load a gateway with handshakes and data-channel traffic.
+// dpvpn-loadgen: emulates many OpenVPN 2.6 clients (the protocol core's client role, one thread)
+// to load a gateway with handshakes and data-channel traffic, over kernel UDP sockets or (--dpdk)
+// over a DPDK WAN port with a second DPDK port as the LAN host behind the gateway.
 //
 //   dpvpn-loadgen --remote IP:PORT --pki DIR [--cert NAME] [--wrap tls-crypt|tls-auth|tls-crypt-v2|none]
 //       [--ciphers LIST] [--clients N] [--stagger-ms M] [--handshakes-per-sec R]
@@ -15,6 +16,23 @@
 // on stderr lists the pushed VPN addresses (for `dpvpn-udp source --dst`).
 // Exit: 0 if every steady session established and stayed up, and >= 95% of the storm did;
 // 1 otherwise; 2 on bad usage or setup.
+//
+//   dpvpn-loadgen --dpdk [EAL args] -- --remote IP:PORT --pki DIR --wan-ip IP
+//       [--lan-ip IP --lan-gw IP] [--wan-port NAME] [--lan-port NAME|none] [--sport-base P]
+//       [--dir c2s|s2c|both[,...]] [--size 64,512,1420,imix] [--rate PPS|max] [--duration S]
+//       [--probe F] [--warmup S] [--presealed] [--clients N] [--json] (and the session options)
+//
+// --dpdk: no kernel on the path. The sessions run over the WAN ethdev (--wan-port, default the
+// first port), each from --wan-ip port sport-base + i; the loadgen answers ARP for --wan-ip and
+// resolves the gateway's MAC by ARP. The LAN ethdev (--lan-port, default the second) is the host
+// --lan-ip behind the gateway's LAN address --lan-gw. One step per direction and size (the
+// comma lists of --dir and --size): c2s seals inner packets to --lan-ip on the WAN and counts
+// what comes out on the LAN; s2c sends plain packets on the LAN to the sessions' VPN addresses and
+// opens what comes back on the WAN; both does both at once. Each step: --warmup, then --duration
+// at --rate (per direction; max = as fast as the port takes them), then with --probe F a second
+// window at F x the delivered rate. Every inner packet carries the TSC at its sending and a
+// step/window mark, so loss and latency count only that window's packets. Report: one line per
+// window (--json: one JSON object per line; see docs/bench/fastpath.md).
 #include <arpa/inet.h>
 
 #include <algorithm>
@@ -38,7 +56,11 @@ void on_signal(int) { g_stop = 1; }
                "usage: dpvpn-loadgen --remote IP:PORT --pki DIR [--cert NAME]\n"
                "         [--wrap tls-crypt|tls-auth|tls-crypt-v2|none] [--ciphers LIST] [--clients N]\n"
                "         [--stagger-ms M] [--handshakes-per-sec R] [--size BYTES|imix] [--duration S]\n"
-               "         [--rate PPS|max] [--reverse] [--target IP] [--target-port P] [--json] [--bind IP]\n",
+               "         [--rate PPS|max] [--reverse] [--target IP] [--target-port P] [--json] [--bind IP]\n"
+               "       dpvpn-loadgen --dpdk [EAL args] -- --remote IP:PORT --pki DIR --wan-ip IP\n"
+               "         [--lan-ip IP --lan-gw IP] [--wan-port NAME] [--lan-port NAME|none] [--sport-base P]\n"
+               "         [--dir c2s|s2c|both[,...]] [--size 64,512,1420,imix] [--rate PPS|max] [--duration S]\n"
+               "         [--probe F] [--warmup S] [--presealed] [--clients N] [--json]\n",
                why.c_str());
   std::exit(2);
 }
@@ -55,10 +77,24 @@ double to_num(const std::string& opt, const std::string& v, double lo, double hi
   return d;
 }
 
+uint32_t ip_arg(const std::string& opt, const std::string& v) {
+  in_addr t{};
+  if (inet_pton(AF_INET, v.c_str(), &t) != 1) usage(opt + " wants an IPv4 address, got '" + v + "'");
+  return ntohl(t.s_addr);
+}
+
 options parse(int argc, char** argv) {
   options o;
   bool have_remote = false;
-  for (int i = 1; i < argc; ++i) {
+  int first = 1;
+  if (argc > 1 && std::string(argv[1]) == "--dpdk") {
+    o.dpdk = true;
+    o.eal_args.emplace_back(argv[0]);
+    for (first = 2; first < argc && std::string(argv[first]) != "--"; ++first) o.eal_args.emplace_back(argv[first]);
+    if (first == argc) usage("--dpdk wants its EAL arguments ended by --");
+    ++first;
+  }
+  for (int i = first; i < argc; ++i) {
     const std::string a = argv[i];
     auto val = [&]() -> std::string {
       if (i + 1 >= argc) usage("missing value for " + a);
@@ -108,6 +144,26 @@ options parse(int argc, char** argv) {
     } else if (a == "--bind") {
       const std::string v = val();
       if (inet_pton(AF_INET, v.c_str(), &o.bind) != 1) usage("--bind wants an IPv4 address, got '" + v + "'");
+    } else if (o.dpdk && a == "--wan-ip") {
+      o.wan_ip = ip_arg(a, val());
+    } else if (o.dpdk && a == "--lan-ip") {
+      o.lan_ip = ip_arg(a, val());
+    } else if (o.dpdk && a == "--lan-gw") {
+      o.lan_gw = ip_arg(a, val());
+    } else if (o.dpdk && a == "--wan-port") {
+      o.wan_port = val();
+    } else if (o.dpdk && a == "--lan-port") {
+      o.lan_port = val();
+    } else if (o.dpdk && a == "--sport-base") {
+      o.sport_base = static_cast<uint16_t>(to_num(a, val(), 1024, 65535));
+    } else if (o.dpdk && a == "--dir") {
+      o.dirs = val();
+    } else if (o.dpdk && a == "--probe") {
+      o.probe = to_num(a, val(), 0, 1);
+    } else if (o.dpdk && a == "--warmup") {
+      o.warmup_s = to_num(a, val(), 0, 60);
+    } else if (o.dpdk && a == "--presealed") {
+      o.presealed = true;
     } else if (a == "-h" || a == "--help") {
       usage("help");
     } else {
@@ -117,7 +173,25 @@ options parse(int argc, char** argv) {
   if (!have_remote) usage("--remote is required");
   if (o.pki.empty()) usage("--pki is required");
   std::string err;
-  if (size_pattern(o.size, &err).empty()) usage(err);
+  if (!o.dpdk) {
+    if (size_pattern(o.size, &err).empty()) usage(err);
+    return o;
+  }
+  size_t start = 0;
+  while (start <= o.size.size()) {
+    const size_t comma = std::min(o.size.find(',', start), o.size.size());
+    const std::string one = o.size.substr(start, comma - start);
+    const auto pat = size_pattern(one, &err);
+    if (pat.empty()) usage(err);
+    for (uint32_t sz : pat)
+      if (sz < 64 || sz > 1500) usage("--dpdk: --size wants 64..1500 or imix, got '" + one + "'");
+    start = comma + 1;
+  }
+  if (o.wan_ip == 0) usage("--dpdk: --wan-ip is required");
+  if (o.lan_port != "none" && (o.lan_ip == 0 || o.lan_gw == 0))
+    usage("--dpdk: --lan-ip and --lan-gw are required (or --lan-port none)");
+  if (o.reverse) usage("--dpdk: use --dir s2c instead of --reverse");
+  if (o.handshakes_per_sec > 0) usage("--dpdk: --handshakes-per-sec is not supported yet");
   return o;
 }
 
@@ -174,6 +248,13 @@ int main(int argc, char** argv) {
   std::signal(SIGTERM, on_signal);
   std::signal(SIGINT, on_signal);
   std::signal(SIGPIPE, SIG_IGN);
+  if (o.dpdk) {
+#ifdef DPVPN_LOADGEN_DPDK
+    return run_dpdk(o, &g_stop);
+#else
+    usage("--dpdk: this dpvpn-loadgen was built without DPDK");
+#endif
+  }
   report r = run(o, &g_stop);
   print_report(o, r);
   return r.ok ? 0 : 1;
