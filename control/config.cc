@@ -10,6 +10,7 @@
 #include <map>
 #include <span>
 
+#include "config_internal.h"
 #include "dpvpn/config_known.h"
 #include "dpvpn/static_key.h"
 #include "dpvpn/tls_engine.h"
@@ -27,29 +28,6 @@ constexpr size_t k_ifnamsiz = 16;            // Linux IFNAMSIZ, including the NU
 
 using args = std::span<const std::string>;
 
-// `got "..."` text: printable, escaped, and short enough for one log line.
-std::string shown(std::string_view s) {
-  std::string out = "\"";
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (i == 60) {
-      out += "...";
-      break;
-    }
-    auto c = static_cast<unsigned char>(s[i]);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c < 0x20 || c >= 0x7F) {
-      char hex[5];
-      std::snprintf(hex, sizeof hex, "\\x%02x", c);
-      out += hex;
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out + "\"";
-}
-
 struct ctx {
   std::string file;  // the source being parsed (a file, or "command line")
   server_config cfg;
@@ -59,6 +37,7 @@ struct ctx {
   std::optional<dev_kind> dev_type_given;
   std::optional<exception_port_kind> dp_exception_given;
   std::optional<uint8_t> tls_auth_arg;
+  std::vector<unsigned> dp_route_lines;  // the line of each cfg.dp_routes entry
 
   [[noreturn]] void fail(const std::string& detail) const { throw config_error(file, line, directive, detail); }
   [[noreturn]] void fail_at(unsigned at, std::string_view dir, const std::string& detail) const {
@@ -554,6 +533,19 @@ constexpr directive_row k_directives[] = {
      if ((n & (n - 1)) != 0) c.fail("expected a power of two 64..65536, got " + shown(a[0]));
      c.cfg.dp_ring_size = n;
    }},
+  // The LAN port (control/config_lan.cc).
+  {"dp-lan", 2, 3, "dp-lan PORT ADDR/PREFIX [ADDR6/PREFIX6]", [](ctx& c, args a) {
+     if (unsigned at = c.line_of("dp-lan"))
+       c.fail("expected one dp-lan line, but one is given at line " + std::to_string(at));
+     if (std::string err = parse_dp_lan(a, c.cfg); !err.empty()) c.fail(err);
+   }},
+  {"dp-route", 2, 2, "dp-route NET/PREFIX NEXTHOP", [](ctx& c, args a) {
+     if (std::string err = parse_dp_route(a, c.dp_route_lines, c.cfg); !err.empty()) c.fail(err);
+     c.dp_route_lines.push_back(c.line);
+   }},
+  {"dp-wan", 1, 1, "dp-wan PORT", [](ctx& c, args a) {
+     if (std::string err = parse_dp_wan(a[0], c.cfg); !err.empty()) c.fail(err);
+   }},
 };
 // clang-format on
 
@@ -739,6 +731,11 @@ void cross_check(ctx& c) {
   if (c.line_of("auth-user-pass-verify") != 0 && cfg.auth_user_pass_via_env && cfg.script_security < 3)
     c.fail_at(c.line_of("auth-user-pass-verify"), "auth-user-pass-verify",
               "expected script-security 3 for via-env (the password goes into the environment), or via-file");
+
+  // The LAN port: every finding at once.
+  const lan_lines at{c.line_of("dp-lan"), c.line_of("dp-wan"), c.line_of("server"), c.line_of("server-ipv6"),
+                     c.dp_route_lines};
+  if (auto errs = check_lan(c.file, cfg, at); !errs.empty()) throw combined_config_error(c.file, errs);
 }
 
 

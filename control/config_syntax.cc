@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
 // server.conf syntax pieces shared with CCD files and script output: OpenVPN's word splitting,
 // the error type, file references. The directive table itself is config.cc.
+#include <cstdio>
 #include <utility>
 
+#include "config_internal.h"
 #include "dpvpn/config.h"
 #include "dpvpn/static_key.h"
 
@@ -22,6 +24,29 @@ std::string file_ref::load(const std::string& config_file) const {
   if (!proto::read_file(path, out, err))
     throw config_error(config_file, line, directive, "expected a readable file, got " + err);
   return out;
+}
+
+// Shown in errors as `got "..."` (config_internal.h).
+std::string shown(std::string_view s) {
+  std::string out = "\"";
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (i == 60) {
+      out += "...";
+      break;
+    }
+    auto c = static_cast<unsigned char>(s[i]);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 0x20 || c >= 0x7F) {
+      char hex[5];
+      std::snprintf(hex, sizeof hex, "\\x%02x", c);
+      out += hex;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out + "\"";
 }
 
 unsigned server_subnet::prefix_len() const noexcept {
