@@ -84,9 +84,15 @@ void gateway_control::send_frame(uint16_t worker, const net::outer_addr& to, con
 
 bool gateway_control::poll_punt(uint64_t now_ms) {
   void* objs[32];
-  const unsigned n = rte_ring_sc_dequeue_burst(sh_.punt, objs, 32, nullptr);
+  unsigned total = 0, n;
+  // Established clients' frames first, all of them (bounded by their ring), then new contacts.
+  while (sh_.punt_est && (n = rte_ring_sc_dequeue_burst(sh_.punt_est, objs, 32, nullptr)) > 0) {
+    for (unsigned i = 0; i < n; ++i) on_frame(static_cast<rte_mbuf*>(objs[i]), now_ms);
+    total += n;
+  }
+  n = rte_ring_sc_dequeue_burst(sh_.punt, objs, 32, nullptr);
   for (unsigned i = 0; i < n; ++i) on_frame(static_cast<rte_mbuf*>(objs[i]), now_ms);
-  return n > 0;
+  return total + n > 0;
 }
 
 void gateway_control::poll_done() {
@@ -244,6 +250,18 @@ void gateway_control::print_counters(const char* why) const {
                   (unsigned long long)ld(c.pings_tx), (unsigned long long)ld(c.hairpin),
                   (unsigned long long)ld(c.floats), (unsigned long long)ld(c.mss_clamped));
     s += line;
+    if (sh_.cfg.lan.on) {
+      std::snprintf(line, sizeof line,
+                    "\n    lan rx %llu/%llu B tx %llu/%llu B | to lan %llu from lan %llu | arp/nd %llu echo %llu | "
+                    "waiting %llu resolver tx %llu | icmp %llu (limited %llu)",
+                    (unsigned long long)ld(c.lan_rx_pkts), (unsigned long long)ld(c.lan_rx_bytes),
+                    (unsigned long long)ld(c.lan_tx_pkts), (unsigned long long)ld(c.lan_tx_bytes),
+                    (unsigned long long)ld(c.to_lan), (unsigned long long)ld(c.from_lan),
+                    (unsigned long long)ld(c.lan_neigh), (unsigned long long)ld(c.lan_echo),
+                    (unsigned long long)ld(c.lan_wait), (unsigned long long)ld(c.lan_ctl),
+                    (unsigned long long)ld(c.icmp_errors), (unsigned long long)ld(c.icmp_limited));
+      s += line;
+    }
     for (size_t i = 0; i < dp::k_drop_count; ++i) tot[i] += ld(c.drops[i]);
   }
   s += "\n  drops:";
@@ -261,6 +279,7 @@ void gateway_control::print_counters(const char* why) const {
        std::to_string(ctl_tx_dropped_) + ", log lines held back " +
        std::to_string(refused_log_.suppressed_total() + ctl_msg_log_.suppressed_total()) +
        ", half-open refused " + std::to_string(half_open_refused_);
+  for (const service& sv : services_) s += "\n  " + sv.counters();
   std::printf("%s\n", s.c_str());
   std::fflush(stdout);
 }
@@ -274,6 +293,7 @@ void gateway_control::run() {
     const uint64_t now = wall_ms();
     sh_.now_s.store(now / 1000, std::memory_order_relaxed);
     bool work = poll_punt(now);
+    for (service& sv : services_) work |= sv.poll(now);
     poll_done();
     poll_signals(now);
     poll_scripts(now);

@@ -183,6 +183,13 @@ void gateway_control::on_event(client& c, const proto::session_event& ev, uint64
       install_key(c, ev);
       if (ev.key_id != 0) renew_auth_token(c, now_ms);  // auth-gen-token: a fresh token per renegotiation
       break;
+    case session_event_type::key_confirmed: {
+      auto cmd = std::make_unique<dp::peer_cmd>();
+      cmd->type = dp::cmd_type::arm_key;
+      cmd->key_id = ev.key_id;
+      if (c.dp_installed) send_cmd(c, std::move(cmd));
+      break;
+    }
     case session_event_type::key_retired: {
       log(4, c.name + ": data key retired, key_id " + std::to_string(ev.key_id));
       auto cmd = std::make_unique<dp::peer_cmd>();
@@ -244,6 +251,7 @@ void gateway_control::install_key(client& c, const proto::session_event& ev) {
   auto cmd = std::make_unique<dp::peer_cmd>();
   cmd->type = dp::cmd_type::new_key;
   cmd->key_id = ev.key_id;
+  cmd->armed = ev.confirmed;
   cmd->tx = proto::dc_tx::create(p, k, proto::k_dir_server_to_client, &err);
   cmd->rx = proto::dc_rx::create(p, k, proto::k_dir_client_to_server, &err);
   if (!cmd->tx || !cmd->rx) {

@@ -31,6 +31,7 @@
 #include "dpvpn/config.h"
 #include "dpvpn/exception_port.h"
 #include "dpvpn/gateway.h"
+#include "dpvpn/neigh_resolver.h"
 #include "dpvpn/ports.h"
 
 using namespace dpvpn;
@@ -127,6 +128,8 @@ uint16_t mss_clamp_for(const cp::server_config& cfg, long inner_hdr) {
 // Route capacity: every client's own address plus an iroute budget shared by all clients (each
 // one is also limited to max-routes-per-client): as many as the clients, at least this many.
 constexpr uint32_t k_min_iroute_budget = 4096;
+// Next hops the LAN port resolves at most (dp_lan.h: entries are never freed).
+constexpr uint32_t k_lan_neighbors = 4096;
 
 // The server's kernel side of IPv6 in the tunnel (`server-ipv6 NET/BITS`: the server is NET+1,
 // as openvpn's tun gets) and every `route` / `route-ipv6` of server.conf as a kernel route into
@@ -166,6 +169,58 @@ void check_probed_rx_queues(uint16_t port, uint16_t workers, const char* role) {
         (drv == "net_af_packet" ? "qpairs=" + w + " in --vdev (qpairs equal to the worker count)"
                                 : "the port " + w + " queue(s)") +
         ", or run " + n + " worker lcores (EAL -l)");
+}
+
+
+// An ethdev by the name EAL gave it (`dp-lan`, `dp-wan`): a vdev's name (net_af_packet1,
+// net_memif0) or a PCI address. Fatal, listing the ports there are, when there is none.
+uint16_t port_by_name(const std::string& name, const char* directive) {
+  uint16_t id = 0;
+  if (rte_eth_dev_get_port_by_name(name.c_str(), &id) == 0) return id;
+  std::string have;
+  uint16_t p;
+  RTE_ETH_FOREACH_DEV(p) {
+    char n[RTE_ETH_NAME_MAX_LEN];
+    if (rte_eth_dev_get_name_by_port(p, n) == 0) have += std::string(have.empty() ? "" : ", ") + n;
+  }
+  fatal(std::string(directive) + ": no ethdev named " + name + " (EAL created: " + (have.empty() ? "none" : have) +
+        "; give it with --vdev or -a)");
+}
+
+// The LAN port's state for the workers (`dp-lan`, `dp-route`): its tables and rings.
+void setup_lan(const cp::server_config& cfg, dp::dp_shared& sh, const dp::port_info& info, unsigned ring) {
+  dp::lan_conf& lan = sh.cfg.lan;
+  const auto& dl = *cfg.dp_lan;
+  lan.on = true;
+  std::memcpy(lan.mac.data(), info.mac, 6);
+  lan.ip = dl.addr;
+  lan.mask = dl.prefix ? ~uint32_t{0} << (32 - dl.prefix) : 0;
+  if (dl.addr6) {
+    lan.v6 = true;
+    std::memcpy(lan.ip6.data(), dl.addr6->addr.data(), 16);
+    lan.prefix6 = static_cast<uint8_t>(dl.addr6->len);
+  }
+  uint16_t mtu = 1500;
+  if (rte_eth_dev_get_mtu(lan.port, &mtu) == 0 && mtu >= 1280) lan.mtu = mtu;
+  lan.tun_mtu = static_cast<uint16_t>(std::min<unsigned>(cfg.tun_mtu, 65535));
+  std::vector<dp::lan_route_spec> routes;
+  for (const auto& r : cfg.dp_routes) {
+    dp::lan_route_spec x;
+    x.v6 = r.v6;
+    x.net = r.net;
+    x.via = r.via;
+    std::memcpy(x.net6.data(), r.net6.data(), 16);
+    std::memcpy(x.via6.data(), r.via6.data(), 16);
+    x.len = r.len;
+    routes.push_back(x);
+  }
+  std::string err;
+  sh.lan_rt = dp::lan_routes_create(lan, routes, err);
+  if (!sh.lan_rt) fatal(err);
+  sh.neigh = dp::neigh_create(sh.qsbr, k_lan_neighbors, err);
+  if (!sh.neigh) fatal(err);
+  sh.lan_punt = make_ring("dpvpn_lanpunt", ring, RING_F_SC_DEQ);
+  sh.lan_ctl = make_ring("dpvpn_lanctl", ring, RING_F_SP_ENQ | RING_F_SC_DEQ);
 }
 
 }  // namespace
@@ -245,12 +300,18 @@ int main(int argc, char** argv) {
   std::string err;
   uint16_t exc_port = 0;
   if (kni::create_exception_port(ec, exc_port, err) != 0) fatal(err);
-  const int wan = dp::find_wan_port(exc_port);
+  const int lan_port = cfg.dp_lan ? port_by_name(cfg.dp_lan->port, "dp-lan") : -1;
+  const int wan = !cfg.dp_wan.empty() ? port_by_name(cfg.dp_wan, "dp-wan") : dp::find_wan_port(exc_port, lan_port);
   if (wan < 0) fatal("no WAN port: give one with --vdev=net_af_packet0,iface=IF or a NIC");
+  if (wan == exc_port || wan == lan_port) fatal("dp-wan: " + cfg.dp_wan + " is the exception or the LAN port");
+  if (lan_port == exc_port) fatal("dp-lan: " + cfg.dp_lan->port + " is the exception port");
 
   const uint32_t n_mbufs = cfg.dp_mbufs ? cfg.dp_mbufs
-                                        : dp::mbufs_needed(n_workers, n_workers, n_workers, 1024, 1024,
-                                                           static_cast<uint16_t>(cfg.dp_ring_size));
+                                        : dp::mbufs_needed(n_workers, static_cast<uint16_t>(n_workers * (lan_port >= 0 ? 2 : 1)),
+                                                           n_workers, 1024, 1024,
+                                                           static_cast<uint16_t>(cfg.dp_ring_size),
+                                                           lan_port >= 0 ? 3 : 1,
+                                                           lan_port >= 0 ? dp::neigh_resolver::k_max_held : 0);
   rte_mempool* pool = dp::create_mbuf_pool("dpvpn_mbufs", n_mbufs, static_cast<int>(rte_socket_id()), err);
   if (!pool) fatal(err);
   dp::port_info wan_info, exc_info;
@@ -261,6 +322,14 @@ int main(int argc, char** argv) {
   check_probed_rx_queues(pc.port_id, n_workers, "WAN");
   check_probed_rx_queues(exc_port, n_workers, "exception");
   if (dp::setup_port(pc, wan_info, err) != 0) fatal(err);
+  dp::port_info lan_info;
+  if (lan_port >= 0) {
+    pc.port_id = static_cast<uint16_t>(lan_port);
+    pc.rss_types = RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP;
+    check_probed_rx_queues(pc.port_id, n_workers, "LAN");
+    if (dp::setup_port(pc, lan_info, err) != 0) fatal("dp-lan: " + err);
+    pc.rss_types = 0;
+  }
   pc.port_id = exc_port;
   pc.want_rss = false;
   if (dp::setup_port(pc, exc_info, err) != 0) fatal(err);
@@ -297,6 +366,7 @@ int main(int argc, char** argv) {
   sh.pool = pool;
   const unsigned ring = cfg.dp_ring_size;
   sh.punt = make_ring("dpvpn_punt", ring, RING_F_SC_DEQ);
+  sh.punt_est = make_ring("dpvpn_punt_est", ring, RING_F_SC_DEQ);
   sh.done = make_ring("dpvpn_done", rte_align32pow2(ring * n_workers * 2), RING_F_SC_DEQ);
   sh.owner = std::make_unique<std::atomic<uint16_t>[]>(sh.cfg.max_peers);
   for (uint32_t i = 0; i < sh.cfg.max_peers; ++i) sh.owner[i].store(dp::k_no_owner);
@@ -307,6 +377,10 @@ int main(int argc, char** argv) {
   sh.rt = dp::routes_create(sh.qsbr, max_routes, max_routes, err);
   if (!sh.rt) fatal(err);
   sh.addrs = make_hash("dpvpn_addrs", sh.cfg.max_peers * 2, sizeof(net::outer_addr), sh.qsbr);
+  if (lan_port >= 0) {
+    sh.cfg.lan.port = static_cast<uint16_t>(lan_port);
+    setup_lan(cfg, sh, lan_info, ring);
+  }
   sh.now_s.store(static_cast<uint64_t>(time(nullptr)));
 
   std::vector<std::unique_ptr<dp::dp_lcore>> lcores;
@@ -391,6 +465,17 @@ int main(int argc, char** argv) {
   } catch (const cp::config_error& e) {
     fatal(e.what());
   }
+  std::unique_ptr<dp::neigh_resolver> resolver;
+  if (sh.cfg.lan.on) {
+    resolver = std::make_unique<dp::neigh_resolver>(sh);
+    control->add_service({[&r = *resolver](uint64_t now) { return r.poll(now); },
+                          [&r = *resolver] { return r.counters(); }});
+    char mac[32];
+    std::snprintf(mac, sizeof mac, "%02x:%02x:%02x:%02x:%02x:%02x", lan_info.mac[0], lan_info.mac[1], lan_info.mac[2],
+                  lan_info.mac[3], lan_info.mac[4], lan_info.mac[5]);
+    std::printf("dpvpn: LAN port %d (%s, %s, MTU %u, RSS %s), %zu static route(s)\n", lan_port, lan_info.driver, mac,
+                unsigned{sh.cfg.lan.mtu}, lan_info.rss_on ? "on" : "off", cfg.dp_routes.size());
+  }
   std::printf("dpvpn: WAN port %d (%s, %u queue(s), RSS %s), exception port %u (%s %s), %u worker lcore(s), "
               "%u mbufs, client-to-client %s, TCP MSS clamp %u (IPv6 %u), route tables %zu KiB\n",
               wan, wan_info.driver, n_workers, wan_info.rss_on ? "on" : "off", exc_port, ec.kind.c_str(),
@@ -419,6 +504,10 @@ int main(int argc, char** argv) {
     }
   };
   drain_ring(sh.punt, true);
+  drain_ring(sh.punt_est, true);
+  resolver.reset();  // the packets it holds go back to the pool
+  if (sh.lan_punt) drain_ring(sh.lan_punt, true);
+  if (sh.lan_ctl) drain_ring(sh.lan_ctl, true);
   drain_ring(sh.done, false);
   for (auto& l : lcores) {
     drain_ring(l->ctl_tx, true);
@@ -427,6 +516,7 @@ int main(int argc, char** argv) {
       if (r) drain_ring(r, true);
   }
   dp::close_port(static_cast<uint16_t>(wan), err);
+  if (lan_port >= 0) dp::close_port(static_cast<uint16_t>(lan_port), err);
   kni::destroy_exception_port(exc_port, err);
   // `down` after the device is gone (openvpn without down-pre); a failure is reported, the exit
   // goes on.
@@ -436,6 +526,8 @@ int main(int argc, char** argv) {
   std::printf("dpvpn: mbufs in use at exit: %u of %u\n", rte_mempool_in_use_count(pool), n_mbufs);
   control.reset();
   dp::routes_destroy(sh.rt);
+  dp::lan_routes_destroy(sh.lan_rt);
+  dp::neigh_destroy(sh.neigh);
   rte_eal_cleanup();
   return 0;
 }

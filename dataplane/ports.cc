@@ -104,16 +104,17 @@ rte_mempool* create_mbuf_pool(const char* name, uint32_t n_mbufs, int socket, st
 }
 
 uint32_t mbufs_needed(uint16_t lcores, uint16_t wan_queues, uint16_t exc_queues, uint16_t rx_desc,
-                      uint16_t tx_desc, uint16_t ring_size) {
+                      uint16_t tx_desc, uint16_t ring_size, uint16_t extra_rings, uint32_t extra_mbufs) {
   uint64_t per_queue = uint64_t(rx_desc) + tx_desc;
   uint64_t n = (uint64_t(wan_queues) + exc_queues) * per_queue;
   // Every ring that carries mbufs, all full: one handoff ring per ordered lcore pair, the punt ring
   // (workers -> control thread) and one ctl_tx ring per lcore (control thread -> worker).
-  const uint64_t rings = uint64_t(lcores) * (lcores - 1) + 1 + lcores;
+  const uint64_t rings = uint64_t(lcores) * (lcores - 1) + 1 + lcores + extra_rings;
   n += rings * ring_size;
   // A mempool cache holds up to 1.5x its size; each worker holds two bursts (rx + tx) of 32;
   // one more cache for the main lcore, which sends ARP replies and control packets.
   n += (uint64_t(lcores) + 1) * (k_mbuf_cache_size * 3 / 2 + 2 * 32);
+  n += extra_mbufs;
   return round_up_pow2_minus1(n);
 }
 
@@ -139,7 +140,7 @@ int setup_port(const port_conf& c, port_info& out, std::string& err) {
   rte_eth_conf conf{};
   uint8_t key[k_max_rss_key] = {};
   uint8_t key_len = 0;
-  uint64_t hf = c.want_rss && c.queues > 1 ? k_rss_udp & dev.flow_type_rss_offloads : 0;
+  uint64_t hf = c.want_rss && c.queues > 1 ? (c.rss_types ? c.rss_types : k_rss_udp) & dev.flow_type_rss_offloads : 0;
   if (hf) {
     conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
     conf.rx_adv_conf.rss_conf.rss_hf = hf;
@@ -234,10 +235,10 @@ uint16_t rss_queue_for6(const port_info& info, const uint8_t src_ip[16], const u
   return reta_lookup(info, rte_softrss(tuple, RTE_THASH_V6_L4_LEN, info.rss_key));
 }
 
-int find_wan_port(uint16_t exclude_port) {
+int find_wan_port(uint16_t exclude_port, int exclude2) {
   uint16_t p;
   RTE_ETH_FOREACH_DEV(p) {
-    if (p != exclude_port) return p;
+    if (p != exclude_port && p != exclude2) return p;
   }
   return -1;
 }

@@ -47,7 +47,10 @@ unsigned apply_cmds(worker_ctx& c) noexcept {
         }
         break;
       case cmd_type::new_key:
-        if (slot) slot->keys.install_prebuilt(cmd->key_id, cmd->tx, cmd->rx, c.now_s);
+        if (slot) slot->keys.install_prebuilt(cmd->key_id, cmd->tx, cmd->rx, c.now_s, cmd->armed);
+        break;
+      case cmd_type::arm_key:
+        if (slot) slot->keys.arm(cmd->key_id, c.now_s);
         break;
       case cmd_type::del_key:
         if (slot) slot->keys.retire(cmd->key_id, cmd->tx, cmd->rx);
@@ -106,6 +109,10 @@ void flush_port(worker_ctx& c, uint16_t port, rte_mbuf** pkts, uint16_t& n, std:
   n = 0;
 }
 
+bool tx_full(const worker_ctx& c) noexcept {
+  return c.tx.n_wan > k_max_burst || c.tx.n_tun > k_max_burst || c.tx.n_lan > k_max_burst;
+}
+
 }  // namespace
 
 void flush_tx(worker_ctx& c) noexcept {
@@ -113,6 +120,7 @@ void flush_tx(worker_ctx& c) noexcept {
   auto& ctr = c.me.ctr;
   flush_port(c, cfg.wan_port, c.tx.wan, c.tx.n_wan, ctr.wan_tx_pkts, ctr.wan_tx_bytes, drop::wan_tx_full);
   flush_port(c, cfg.exc_port, c.tx.tun, c.tx.n_tun, ctr.tun_tx_pkts, ctr.tun_tx_bytes, drop::tun_tx_full);
+  if (cfg.lan.on) flush_port(c, cfg.lan.port, c.tx.lan, c.tx.n_lan, ctr.lan_tx_pkts, ctr.lan_tx_bytes, drop::lan_tx_full);
 }
 
 void owner_input(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept {
@@ -155,13 +163,28 @@ int worker_main(dp_shared& sh, dp_lcore& me) {
       lcore_counters::bump(me.ctr.handoff_in, n);
       owner_input(c, pkts, static_cast<uint16_t>(n));
       work += n;
-      if (c.tx.n_wan > k_max_burst || c.tx.n_tun > k_max_burst) flush_tx(c);
+      if (tx_full(c)) flush_tx(c);
     }
 
     n = rte_eth_rx_burst(cfg.wan_port, me.index, pkts, burst);
     wan_burst(c, pkts, static_cast<uint16_t>(n));
     work += n;
-    if (c.tx.n_wan > k_max_burst || c.tx.n_tun > k_max_burst) flush_tx(c);
+    if (tx_full(c)) flush_tx(c);
+
+    if (cfg.lan.on) {
+      // Frames the neighbor resolver sends (requests; packets whose next hop resolved): lcore 0's.
+      if (me.index == 0) {
+        n = rte_ring_sc_dequeue_burst(sh.lan_ctl, reinterpret_cast<void**>(pkts), burst, nullptr);
+        for (unsigned i = 0; i < n; ++i) c.tx.lan[c.tx.n_lan++] = pkts[i];
+        lcore_counters::bump(me.ctr.lan_ctl, n);
+        work += n;
+        if (tx_full(c)) flush_tx(c);
+      }
+      n = rte_eth_rx_burst(cfg.lan.port, me.index, pkts, burst);
+      lan_burst(c, pkts, static_cast<uint16_t>(n));
+      work += n;
+      if (tx_full(c)) flush_tx(c);
+    }
 
     n = rte_eth_rx_burst(cfg.exc_port, me.index, pkts, burst);
     tun_burst(c, pkts, static_cast<uint16_t>(n));

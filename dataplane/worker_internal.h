@@ -22,6 +22,8 @@ struct tx_batch {
   uint16_t n_wan = 0;
   rte_mbuf* tun[k_max_burst * 2];
   uint16_t n_tun = 0;
+  rte_mbuf* lan[k_max_burst * 2];
+  uint16_t n_lan = 0;
 };
 
 struct worker_ctx {
@@ -30,6 +32,9 @@ struct worker_ctx {
   tx_batch tx;
   uint64_t now_s;
   uint16_t ip_id = 0;
+  uint64_t icmp_sec = 0;   // the second icmp_left counts down in (ICMP error rate limit)
+  uint32_t icmp_left = 0;
+  neigh_cache neigh;       // recent next-hop look-ups (LAN port)
 };
 
 // The buf_view over an mbuf's single segment, and back (inline: several times per packet).
@@ -75,6 +80,11 @@ void seal_owned(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept;
 bool route_dst(const dp_shared& sh, const uint8_t* p, size_t len, uint32_t& pid, drop& why) noexcept;
 bool route_src(const dp_shared& sh, const uint8_t* p, size_t len, uint32_t& pid, drop& why) noexcept;
 void handoff(worker_ctx& c, rte_mbuf* m, uint16_t owner) noexcept;     // worker.cc
+// LAN side (worker_lan.cc, dp-lan): a LAN rx burst (ARP/ND answered, packets for clients sealed by
+// their owner); and a decrypted packet of peer pid that a LAN route covers, forwarded (true: m
+// was consumed: sent, queued for its next hop, answered or dropped; false: not for the LAN).
+void lan_burst(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept;
+bool to_lan(worker_ctx& c, uint32_t pid, rte_mbuf* m) noexcept;
 // One tx_burst per port for what the loop collected (worker.cc); what a queue refuses is dropped.
 void flush_tx(worker_ctx& c) noexcept;
 // Packets other lcores handed to this owner: opened or sealed by direction (worker.cc).

@@ -185,6 +185,7 @@ void open_chunk(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept {
     if (mss_clamp(cfg, v[i].data, v[i].len)) lcore_counters::bump(c.me.ctr.mss_clamped);
     apply_view(m, v[i]);
     if (cfg.client_to_client && hairpin(c, m)) continue;
+    if (cfg.lan.on && to_lan(c, p.peer_id, m)) continue;
     c.tx.tun[c.tx.n_tun++] = m;
   }
   tally.flush(c.now_s);
@@ -250,8 +251,11 @@ bool udp_classify(worker_ctx& c, rte_mbuf* m, size_t payload_off, size_t payload
     return false;
   }
   if (!cl.is_data) {
-    // Control channel: the whole frame goes to the control thread; never blocks.
-    if (rte_ring_enqueue(c.sh.punt, m) != 0) drop_pkt(c, m, drop::punt_full);
+    // Control channel: the whole frame goes to the control thread; never blocks. An established
+    // client's frames take the priority ring (a flood of new sessions cannot crowd them out).
+    rte_ring* r = c.sh.punt;
+    if (c.sh.punt_est && rte_hash_lookup(c.sh.addrs, &mm.src) >= 0) r = c.sh.punt_est;
+    if (rte_ring_enqueue(r, m) != 0) drop_pkt(c, m, drop::punt_full);
     else lcore_counters::bump(c.me.ctr.punted);
     return false;
   }

@@ -33,6 +33,7 @@ std::vector<crypto::cipher_alg> default_data_ciphers() {
 const char* to_string(session_event_type t) noexcept {
   switch (t) {
     case session_event_type::key_ready: return "key_ready";
+    case session_event_type::key_confirmed: return "key_confirmed";
     case session_event_type::key_retired: return "key_retired";
     case session_event_type::auth_request: return "auth_request";
     case session_event_type::established: return "established";
@@ -351,7 +352,7 @@ uint64_t session::next_wakeup_ms() const noexcept {
   }
   if (lame_duck_) consider(lame_duck_->must_die_ms);
   if (primary_ && primary_->must_die_ms) consider(primary_->must_die_ms);
-  if (primary_ && primary_->generated && !primary_->reneg_failed && cfg_.reneg_sec)
+  if (primary_ && primary_->generated && primary_->active && !primary_->reneg_failed && cfg_.reneg_sec)
     consider(primary_->t_active_ms + uint64_t{cfg_.reneg_sec} * 1000 - reneg_jitter_ms_);
   if (!cfg_.server && primary_ && primary_->active && !established_) consider(next_push_request_ms_);
   if (fail_at_ms_) consider(fail_at_ms_);
@@ -396,7 +397,9 @@ void session::timers(uint64_t now_ms) {
     fail_renegotiation(now_ms);
     if (failed_) return;
   }
-  if (primary_ && primary_->generated && !primary_->reneg_failed) {
+  // From the key's activation (its last key-method-2 ACKed): a server derives a renegotiated key
+  // before that, and its reneg-sec counts from when both sides surely hold it.
+  if (primary_ && primary_->generated && primary_->active && !primary_->reneg_failed) {
     const bool by_time = cfg_.reneg_sec &&
                          now_ms >= primary_->t_active_ms + uint64_t{cfg_.reneg_sec} * 1000 - reneg_jitter_ms_;
     const bool by_bytes = cfg_.reneg_bytes && primary_->data_bytes >= cfg_.reneg_bytes;

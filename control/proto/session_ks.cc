@@ -133,6 +133,9 @@ void session::process_ks(key_state& ks, uint64_t now_ms) {
       ks.skm.options = server_options_string(cfg_.tcp, cfg_.wrap == wrap_mode::tls_auth);
       if (!ks.tls->write_plaintext(write_km2(ks.skm))) return fail("TLS write of key method 2 failed");
       ks.km2_sent = true;
+      // A renegotiated key is derived now, as openvpn's server does when it writes its key-method-2:
+      // the client derives it on reading ours and may send on it before its ACK reaches us.
+      if (ks.kid != 0 && ks.authorized && !ks.generated && !derive_keys(ks, false)) return;
     }
   }
   if (!ks.active && ks.km2_sent && ks.km2_received && ks.tls->pending_ciphertext() == 0 && ks.rel.all_acked())
@@ -249,10 +252,19 @@ void session::on_active(key_state& ks, uint64_t now_ms) {
     return;
   }
   // Renegotiated key: same cipher and derivation method, no push (§12.2); after reauth, if any.
-  if (ks.authorized) derive_keys(ks);
+  // Derived when our key-method-2 went out; now the client has it for sure.
+  if (!ks.authorized) return;
+  if (!ks.generated) {
+    derive_keys(ks);
+  } else if (cfg_.server) {
+    session_event ev;
+    ev.type = session_event_type::key_confirmed;
+    ev.key_id = ks.kid;
+    emit(std::move(ev));
+  }
 }
 
-bool session::derive_keys(key_state& ks) {
+bool session::derive_keys(key_state& ks, bool confirmed) {
   key2 k{};
   bool ok;
   if (ekm_) {
@@ -274,6 +286,7 @@ bool session::derive_keys(key_state& ks) {
   ev.cipher = cipher_;
   ev.digest = cfg_.data_auth;
   ev.framing = framing_;
+  ev.confirmed = confirmed;
   emit(std::move(ev));
   return true;
 }
@@ -337,7 +350,8 @@ void session::authorize(bool ok, std::vector<std::string> push, const std::strin
       deauthenticate("renegotiation: authentication failed: " + (reason.empty() ? std::string("rejected") : reason), now_ms);
     } else if (ks && !ks->generated) {
       ks->authorized = true;
-      if (ks->active) derive_keys(*ks);
+      if (ks->active) derive_keys(*ks);                  // our key-method-2 is ACKed already
+      else if (ks->km2_sent) derive_keys(*ks, false);   // on its way: on_active confirms
     }
     flush(now_ms);
     return;

@@ -5,7 +5,7 @@
 namespace dpvpn::proto {
 
 bool data_keys::install(uint8_t key_id, const key2& k, crypto::cipher_alg c, crypto::digest_alg d, uint64_t now_s,
-                        std::string* err) {
+                        std::string* err, bool armed) {
   data_key_params p = base_;
   p.cipher = c;
   p.digest = d;
@@ -15,7 +15,7 @@ bool data_keys::install(uint8_t key_id, const key2& k, crypto::cipher_alg c, cry
   auto tx = dc_tx::create(p, ks, tx_dir, err);
   auto rx = dc_rx::create(p, ks, rx_dir, err);
   if (!tx || !rx) return false;
-  install_prebuilt(key_id, tx, rx, now_s);
+  install_prebuilt(key_id, tx, rx, now_s, armed);
   return true;  // tx/rx now hold the evicted keys (if any) and free them here
 }
 
@@ -32,7 +32,7 @@ int data_keys::pick_slot(uint8_t key_id) const noexcept {
 }
 
 void data_keys::install_prebuilt(uint8_t key_id, std::unique_ptr<dc_tx>& tx, std::unique_ptr<dc_rx>& rx,
-                                 uint64_t now_s) noexcept {
+                                 uint64_t now_s, bool armed) noexcept {
   const int idx = pick_slot(key_id);
   slot& s = slots_[static_cast<size_t>(idx)];
   s.key_id = key_id;
@@ -44,8 +44,13 @@ void data_keys::install_prebuilt(uint8_t key_id, std::unique_ptr<dc_tx>& tx, std
     pending_ = -1;
   } else {
     pending_ = idx;
-    pending_since_s_ = now_s;
+    pending_since_s_ = armed ? now_s : k_not_armed;
   }
+}
+
+void data_keys::arm(uint8_t key_id, uint64_t now_s) noexcept {
+  if (pending_ >= 0 && slots_[static_cast<size_t>(pending_)].key_id == key_id && pending_since_s_ == k_not_armed)
+    pending_since_s_ = now_s;
 }
 
 void data_keys::retire(uint8_t key_id, std::unique_ptr<dc_tx>& tx_out, std::unique_ptr<dc_rx>& rx_out) noexcept {

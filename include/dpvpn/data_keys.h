@@ -25,13 +25,16 @@ class data_keys {
   // on that key_id opened) or `switch_after_s` have passed: the peer may derive its keys later
   // than we do (its last key-method-2 ACK can be lost), and data sent on a key it lacks is lost.
   bool install(uint8_t key_id, const key2& k, crypto::cipher_alg c, crypto::digest_alg d, uint64_t now_s,
-               std::string* err);
+               std::string* err, bool armed = true);
   void retire(uint8_t key_id) noexcept;
 
   // Dataplane forms: the keys were built by the control thread; whatever the call evicts is moved
   // into tx/rx (in-out) so that it is freed and wiped outside the packet path. No allocation.
+  // armed false: a renegotiated key the peer may not hold yet becomes the sending key only once
+  // the peer uses it, or switch_after_s after arm(key_id) (the peer's ACK of our key-method-2).
   void install_prebuilt(uint8_t key_id, std::unique_ptr<dc_tx>& tx, std::unique_ptr<dc_rx>& rx,
-                        uint64_t now_s) noexcept;
+                        uint64_t now_s, bool armed = true) noexcept;
+  void arm(uint8_t key_id, uint64_t now_s) noexcept;
   void retire(uint8_t key_id, std::unique_ptr<dc_tx>& tx_out, std::unique_ptr<dc_rx>& rx_out) noexcept;
   bool has_key() const noexcept { return tx_ >= 0; }
   // The sending key's state, or null: for prefetching ahead of seal().
@@ -87,6 +90,7 @@ class data_keys {
   int tx_ = -1;       // index into slots_: the sending key
   int pending_ = -1;  // index into slots_: installed, not yet sending
   uint64_t pending_since_s_ = 0;
+  static constexpr uint64_t k_not_armed = UINT64_MAX / 2;  // pending, its switch timer not started
   uint64_t serial_ = 0;
 };
 

@@ -10,6 +10,7 @@
 
 #include "dpvpn/crypto.h"
 #include "dpvpn/data_keys.h"
+#include "dpvpn/dp_lan.h"
 #include "dpvpn/dp_routes.h"
 #include "dpvpn/dp_stats.h"
 #include "dpvpn/netpkt.h"
@@ -27,7 +28,10 @@ inline constexpr unsigned k_max_workers = 64;
 inline constexpr uint16_t k_no_owner = 0xffff;
 
 // Per-packet metadata in the mbuf private area (see mbuf_meta_of()).
-enum class pkt_dir : uint8_t { wan = 0, tun = 1 };
+// wan: from the WAN, to be opened; tun: plaintext for a client, to be sealed; lan_wait: a packet
+// for the LAN waiting for its next hop's MAC (src holds the next hop); lan_l2: an ARP reply or
+// Neighbor Advertisement from the LAN for the control thread's neighbor resolver.
+enum class pkt_dir : uint8_t { wan = 0, tun = 1, lan_wait = 2, lan_l2 = 3 };
 struct mbuf_meta {
   uint32_t peer_id;
   net::outer_addr src;    // outer source address and port (WAN packets; IPv4 v4-mapped)
@@ -101,12 +105,14 @@ inline bool read_float(const dp_peer& p, net::outer_addr& addr, net::mac& mac) n
 // control -> owner lcore, on that lcore's cmd ring. The lcore applies it between bursts and
 // returns it on the done ring with whatever it replaced (evicted keys, the deleted peer), so
 // that the control thread frees and wipes them outside the packet path.
-enum class cmd_type : uint8_t { new_peer, new_key, del_key, del_peer };
+// arm_key: the client holds key_id now (it ACKed our key-method-2): start its switch timer.
+enum class cmd_type : uint8_t { new_peer, new_key, del_key, del_peer, arm_key };
 struct peer_cmd {
   cmd_type type = cmd_type::new_peer;
   uint32_t peer_id = 0;
   dp_peer* peer = nullptr;  // new_peer: adopted by the lcore; del_peer: handed back
   uint8_t key_id = 0;
+  bool armed = true;  // new_key: false until arm_key (data_keys::install_prebuilt)
   std::unique_ptr<proto::dc_tx> tx;  // new_key: in; evicted key: out
   std::unique_ptr<proto::dc_rx> rx;
 };
@@ -141,18 +147,30 @@ struct dp_config {
   bool client_to_client = false;  // `client-to-client`: hairpin client -> client in the dataplane
   uint16_t mss_clamp = 0;    // `mssfix`: TCP SYN MSS ceiling, both directions; 0 = off
   uint16_t mss_clamp_v6 = 0; // the same for inner IPv6 (20 bytes less: the larger IPv6 header)
+  lan_conf lan;              // `dp-lan` (lan.on false: no LAN port)
 };
 
 struct dp_shared {
   dp_config cfg;
   rte_mempool* pool = nullptr;
   rte_ring* punt = nullptr;  // workers -> control: control-channel frames (MP/SC)
+  // workers -> control: control-channel frames from the outer address of an established client
+  // (MP/SC), drained first, so that a flood of first contacts on `punt` never delays a client's
+  // renegotiation or keepalive-driven control traffic. Null: everything goes on `punt`.
+  rte_ring* punt_est = nullptr;
   rte_ring* done = nullptr;  // workers -> control: applied peer_cmds (MP/SC)
   // peer-id -> owner worker index; control: wo, dp: ro
   std::unique_ptr<std::atomic<uint16_t>[]> owner;
   route_tables* rt = nullptr;  // inner address (LPM, IPv4 and IPv6) -> peer id; control: wo, dp: ro (QSBR)
   rte_hash* addrs = nullptr;   // outer net::outer_addr -> peer id; control: wo, dp: ro
   rte_rcu_qsbr* qsbr = nullptr;
+  // The LAN port (cfg.lan.on): static routes (immutable), next hops (control: wo, dp: ro), frames
+  // for the neighbor resolver (workers -> control, MP/SC: pkt_dir lan_wait / lan_l2), and frames
+  // the resolver sends (control -> lcore 0, SP/SC: requests, packets whose next hop resolved).
+  lan_routes* lan_rt = nullptr;
+  neigh_table* neigh = nullptr;
+  rte_ring* lan_punt = nullptr;
+  rte_ring* lan_ctl = nullptr;
   std::atomic<uint64_t> now_s{0};  // control: wo (coarse clock), dp: ro
   std::atomic<bool> stop{false};   // control/main: wo
   dp_lcore* lcores[k_max_workers] = {};

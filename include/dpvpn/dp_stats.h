@@ -35,7 +35,16 @@ namespace dpvpn::dp {
   X(punt_full)           /* control punt ring is full */                          \
   X(tun_tx_full)         /* exception port TX queue did not take the packet */    \
   X(wan_tx_full)         /* WAN TX queue did not take the packet */               \
-  X(alloc_failed)        /* mempool empty */
+  X(alloc_failed)        /* mempool empty */                                      \
+  X(lan_not_for_us)      /* LAN frame for another MAC, or a protocol not routed */ \
+  X(lan_malformed)       /* LAN IP header inconsistent (length, checksum) */      \
+  X(lan_local)           /* for the gateway's own LAN address, not an echo */     \
+  X(lan_spoofed_src)     /* LAN packet from a client's (or our own) address */    \
+  X(lan_addr_conflict)   /* ARP / ND from the LAN claiming our LAN address */     \
+  X(ttl_exceeded)        /* TTL / hop limit would reach 0 (ICMP time exceeded) */ \
+  X(too_big)             /* larger than the next link's MTU (ICMP too big) */     \
+  X(neigh_wait_full)     /* resolver ring full: next hop not resolved */          \
+  X(lan_tx_full)         /* LAN TX queue did not take the packet */
 
 enum class drop : uint8_t {
 #define DPVPN_X(name) name,
@@ -68,6 +77,12 @@ struct alignas(64) lcore_counters {
   std::atomic<uint64_t> hairpin{0};      // client -> client packets kept in the dataplane (client-to-client)
   std::atomic<uint64_t> floats{0};       // peers moved to a new outer address (authenticated float)
   std::atomic<uint64_t> mss_clamped{0};  // TCP SYNs whose MSS was lowered (mssfix)
+  // The LAN port (dp-lan): frames in and out, client -> LAN packets forwarded, LAN -> client packets
+  // classified, ARP / NS answered, echo replies for the LAN address, packets queued for a next hop,
+  // resolver frames sent (from lcore 0), ICMP errors sent and not sent (rate limit).
+  std::atomic<uint64_t> lan_rx_pkts{0}, lan_rx_bytes{0}, lan_tx_pkts{0}, lan_tx_bytes{0};
+  std::atomic<uint64_t> to_lan{0}, from_lan{0}, lan_neigh{0}, lan_echo{0}, lan_wait{0}, lan_ctl{0};
+  std::atomic<uint64_t> icmp_errors{0}, icmp_limited{0};
   std::atomic<uint64_t> drops[k_drop_count] = {};
 
   // Owner-only increment: a relaxed load + store (no locked RMW on the packet path).

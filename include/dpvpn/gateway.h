@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <deque>
 #include <map>
 #include <memory>
@@ -54,6 +55,13 @@ class gateway_control {
   void run();
   void print_counters(const char* why) const;
   const std::string& stop_signal() const { return stop_signal_; }  // "sigterm" / "sigint" (down's env)
+  // More work for the control thread's loop, set before run(): poll(now_ms) each iteration (true
+  // when it did something), and a line for print_counters. The LAN neighbor resolver uses it.
+  struct service {
+    std::function<bool(uint64_t)> poll;
+    std::function<std::string()> counters;
+  };
+  void add_service(service s) { services_.push_back(std::move(s)); }
 
   struct client;
 
@@ -162,6 +170,7 @@ class gateway_control {
   // gateway_status.cc: `status FILE` (openvpn's status-version 1, 2 or 3 format)
   void write_status(uint64_t now_ms);
   uint64_t next_status_ms_ = 0;
+  std::vector<service> services_;
   bool status_failed_ = false;  // logged once until a write succeeds again
   void follow_floats();
 

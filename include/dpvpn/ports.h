@@ -30,8 +30,10 @@ rte_mempool* create_mbuf_pool(const char* name, uint32_t n_mbufs, int socket, st
 // of ring_size that carries mbufs full (one handoff ring per ordered lcore pair, the punt ring, one
 // ctl_tx ring per lcore), one cache and two bursts per lcore.
 // Rounded up to 2^q - 1, the size rte_mempool stores best.
+// extra_rings: more rings of ring_size that can fill with mbufs (priority punt, the LAN's), and
+// extra_mbufs: mbufs held elsewhere (the LAN resolver's queues).
 uint32_t mbufs_needed(uint16_t lcores, uint16_t wan_queues, uint16_t exc_queues, uint16_t rx_desc,
-                      uint16_t tx_desc, uint16_t ring_size);
+                      uint16_t tx_desc, uint16_t ring_size, uint16_t extra_rings = 0, uint32_t extra_mbufs = 0);
 
 struct port_conf {
   uint16_t port_id = 0;
@@ -42,6 +44,9 @@ struct port_conf {
   // Spread on the outer UDP 4-tuple when the device can. false for exception ports: net_tap claims
   // RSS (BPF flow rules, often unavailable) but the kernel's automq picks the queue anyway.
   bool want_rss = true;
+  // The RSS hash types wanted (RTE_ETH_RSS_*); 0: the outer UDP 4-tuple (the WAN). A LAN port
+  // spreads plain IP traffic: IPv4/IPv6 with TCP and UDP ports.
+  uint64_t rss_types = 0;
 };
 
 // What setup_port learned; the control plane keeps it to predict the owner lcore of a client.
@@ -80,7 +85,8 @@ uint16_t rss_queue_for(const port_info& info, uint32_t src_ip, uint32_t dst_ip, 
 uint16_t rss_queue_for6(const port_info& info, const uint8_t src_ip[16], const uint8_t dst_ip[16],
                         uint16_t sport, uint16_t dport);
 
-// The first valid ethdev that is not exclude_port (the exception port), or -1 if there is none.
-int find_wan_port(uint16_t exclude_port);
+// The first valid ethdev that is neither exclude_port (the exception port) nor exclude2 (the LAN
+// port, -1 for none), or -1 if there is none.
+int find_wan_port(uint16_t exclude_port, int exclude2 = -1);
 
 }  // namespace dpvpn::dp

@@ -87,7 +87,8 @@ struct session_config {
 };
 
 enum class session_event_type : uint8_t {
-  key_ready,       // data keys for key_id: install them (key, cipher, digest, ekm used)
+  key_ready,       // data keys for key_id: install them (key, cipher, digest, ekm used; `confirmed`)
+  key_confirmed,   // server: the peer acknowledged our key-method-2 for key_id, so it holds the key
   key_retired,     // key_id is gone: remove it from the dataplane
   auth_request,    // server: client's km2 read (key_id 0, or a renegotiation's with reauth); answer with authorize()
   established,     // server: PUSH_REPLY sent; client: PUSH_REPLY applied (pushed options in text)
@@ -106,6 +107,10 @@ struct session_event {
   crypto::cipher_alg cipher = crypto::cipher_alg::none;
   crypto::digest_alg digest = crypto::digest_alg::none;
   comp_framing framing = comp_framing::none;  // key_ready: the peer's compression framing (§9.1)
+  // key_ready: false when the peer may not hold this key yet (a server's renegotiated key, ready
+  // as soon as both key-method-2 messages are through, before the peer has ACKed ours): install it
+  // to receive at once, but send on it only once the peer uses it or key_confirmed arrives.
+  bool confirmed = true;
   std::string text;
 };
 
@@ -215,7 +220,7 @@ class session {
   void handle_km2(key_state& ks, std::span<const uint8_t> unit, uint64_t now_ms);
   void handle_text(key_state& ks, const std::string& msg, uint64_t now_ms);
   void on_active(key_state& ks, uint64_t now_ms);
-  bool derive_keys(key_state& ks);
+  bool derive_keys(key_state& ks, bool confirmed = true);
   void send_push_reply(uint64_t now_ms);
   void start_soft_reset(uint64_t now_ms);
   void write_text(key_state& ks, std::string_view msg, uint64_t now_ms);

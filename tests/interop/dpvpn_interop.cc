@@ -186,11 +186,13 @@ struct harness {
       }
       case session_event_type::key_ready: {
         std::string err;
-        if (!p.dk->install(ev.key_id, ev.key, ev.cipher, ev.digest, now / 1000, &err)) die("key install: " + err);
+        if (!p.dk->install(ev.key_id, ev.key, ev.cipher, ev.digest, now / 1000, &err, ev.confirmed))
+          die("key install: " + err);
         ++keys_installed;
         std::printf("keys kid=%u cipher=%s ekm=%d\n", ev.key_id, crypto::name(ev.cipher), p.s->ekm());
         break;
       }
+      case session_event_type::key_confirmed: p.dk->arm(ev.key_id, now / 1000); break;
       case session_event_type::key_retired: p.dk->retire(ev.key_id); break;
       case session_event_type::established: established = true; break;
       case session_event_type::exit_received:

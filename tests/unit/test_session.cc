@@ -285,3 +285,97 @@ TEST(comp_framing, a_mismatch_is_a_counted_framing_error) {
 }
 
 }  // namespace
+
+namespace dpvpn::proto::test {
+namespace {
+
+// The renegotiation key race: a client derives its new key on reading our key-method-2 and may send
+// on it at once, before its ACK of that message reaches us. The server therefore derives the key
+// when it writes its key-method-2 (key_ready, confirmed false: receive on it, do not send on it by
+// timer yet), and confirms it once that message is ACKed (key_confirmed).
+TEST(session, renegotiated_key_is_ready_before_the_ack_and_confirmed_after) {
+  fixture f;
+  session server(f.scfg, f.now), client(f.ccfg, f.now);
+  client.start(f.now);
+  std::vector<session_event> sev, cev;
+  pump(client, server, f.now, &cev, &sev);
+  ASSERT_TRUE(client.established());
+  sev.clear();
+  cev.clear();
+  client.renegotiate(f.now);
+  // One direction at a time, events after each step.
+  bool server_ready = false, server_confirmed = false, client_ready = false;
+  bool ready_before_client = false;
+  for (int round = 0; round < 50; ++round) {
+    std::vector<uint8_t> p;
+    bool moved = false;
+    while (client.pop_packet(p)) server.on_packet(p, f.now), moved = true;
+    session_event ev;
+    while (server.pop_event(ev)) {
+      if (ev.type == session_event_type::auth_request) server.authorize(true, {"ping 10"}, "", f.now);
+      if (ev.type == session_event_type::key_ready && ev.key_id == 1) {
+        EXPECT_FALSE(ev.confirmed);
+        server_ready = true;
+        ready_before_client = !client_ready;
+      }
+      if (ev.type == session_event_type::key_confirmed && ev.key_id == 1) {
+        EXPECT_TRUE(server_ready);
+        server_confirmed = true;
+      }
+      moved = true;
+    }
+    while (server.pop_packet(p)) client.on_packet(p, f.now), moved = true;
+    while (client.pop_event(ev)) {
+      if (ev.type == session_event_type::key_ready && ev.key_id == 1) {
+        EXPECT_TRUE(ev.confirmed);  // the client derives on reading ours: the server has it
+        client_ready = true;
+      }
+      moved = true;
+    }
+    if (!moved) break;
+  }
+  EXPECT_TRUE(server_ready);
+  EXPECT_TRUE(ready_before_client) << "the server had the key before the client could send on it";
+  EXPECT_TRUE(client_ready);
+  EXPECT_TRUE(server_confirmed);
+}
+
+// data_keys: an unconfirmed key never becomes the sending key by time alone; arm() starts its
+// timer, and the peer's first packet on it switches at once.
+TEST(data_keys, unarmed_key_switches_by_use_or_after_arm) {
+  auto eng = crypto::engine::create();
+  data_key_params prm;
+  prm.cipher = crypto::cipher_alg::aes_256_gcm;
+  key2 k0{}, k1{};
+  for (size_t i = 0; i < k0.size(); ++i) k0[i] = static_cast<uint8_t>(i + 1), k1[i] = static_cast<uint8_t>(i * 3 + 7);
+  std::string err;
+  data_keys sk(true, prm), ck(false, prm);
+  ASSERT_TRUE(sk.install(0, k0, prm.cipher, prm.digest, 100, &err));
+  ASSERT_TRUE(ck.install(0, k0, prm.cipher, prm.digest, 100, &err));
+  ASSERT_TRUE(sk.install(1, k1, prm.cipher, prm.digest, 100, &err, false));
+  const uint8_t ip[] = {0x45, 0, 0, 20, 1, 2, 3, 4, 64, 17, 0, 0, 10, 8, 0, 2, 10, 8, 0, 1};
+  owned_buf a(ip);
+  ASSERT_EQ(sk.seal(*eng, a.view(), 0, 200), dc_err::ok);  // long after switch_after_s: still key 0
+  EXPECT_EQ(sk.tx_key_id(), 0);
+  sk.arm(1, 300);
+  owned_buf b(ip);
+  ASSERT_EQ(sk.seal(*eng, b.view(), 0, 304), dc_err::ok);
+  EXPECT_EQ(sk.tx_key_id(), 0);
+  owned_buf c(ip);
+  ASSERT_EQ(sk.seal(*eng, c.view(), 0, 305), dc_err::ok);
+  EXPECT_EQ(sk.tx_key_id(), 1);
+  // By use: another unarmed key, and the client sends on it.
+  key2 k2 = k1;
+  k2[0] ^= 0xff;
+  ASSERT_TRUE(sk.install(2, k2, prm.cipher, prm.digest, 400, &err, false));
+  ASSERT_TRUE(ck.install(2, k2, prm.cipher, prm.digest, 400, &err));
+  ck.switch_after_s = 0;
+  owned_buf d(ip);
+  ASSERT_EQ(ck.seal(*eng, d.view(), 0, 400), dc_err::ok);
+  ASSERT_EQ(ck.tx_key_id(), 2);
+  EXPECT_EQ(sk.open(*eng, d.view(), 400).err, dc_err::ok);
+  EXPECT_EQ(sk.tx_key_id(), 2);
+}
+
+}  // namespace
+}  // namespace dpvpn::proto::test
