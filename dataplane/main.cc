@@ -282,12 +282,13 @@ int main(int argc, char** argv) {
   if (n_workers > dp::k_max_workers) fatal("too many lcores");
   // DPDK 22.11's net_tun / net_tap hand every queue's two file descriptors to secondary processes
   // in one message of at most 8 (RTE_MP_MAX_FD_NUM) when the port starts: with more than four
-  // queues it overruns that array and aborts ("stack smashing detected"). Refuse instead.
+  // queues it overruns that array and aborts ("stack smashing detected"). So such a port gets at
+  // most four queues; workers beyond the fourth pass their packets for the kernel to one that has
+  // a queue (dp_config::exc_queues). Transit traffic with `dp-lan` never goes that way.
   constexpr uint16_t k_tuntap_max_queues = 4;
-  if (cfg.dp_exception != cp::exception_port_kind::virtio_user && n_workers > k_tuntap_max_queues)
-    fatal(std::to_string(n_workers) + " worker lcores, but DPDK 22.11's net_tun/net_tap exception port supports at most " +
-          std::to_string(k_tuntap_max_queues) + " queues (one per worker): run at most " +
-          std::to_string(k_tuntap_max_queues) + " lcores (-l)");
+  const uint16_t exc_queues = cfg.dp_exception == cp::exception_port_kind::virtio_user
+                                  ? n_workers
+                                  : std::min(n_workers, k_tuntap_max_queues);
 
   // Exception port ("TUN"), then the WAN port (the first other ethdev).
   kni::exception_conf ec;
@@ -295,7 +296,7 @@ int main(int argc, char** argv) {
             : cfg.dp_exception == cp::exception_port_kind::virtio_user ? "virtio-user"
                                                                        : "tun";
   ec.ifname = exception_ifname(cfg.dev);
-  ec.queues = n_workers;
+  ec.queues = exc_queues;
   ec.mtu = cfg.tun_mtu;
   std::string err;
   uint16_t exc_port = 0;
@@ -308,9 +309,10 @@ int main(int argc, char** argv) {
 
   const uint32_t n_mbufs = cfg.dp_mbufs ? cfg.dp_mbufs
                                         : dp::mbufs_needed(n_workers, static_cast<uint16_t>(n_workers * (lan_port >= 0 ? 2 : 1)),
-                                                           n_workers, 1024, 1024,
+                                                           exc_queues, 1024, 1024,
                                                            static_cast<uint16_t>(cfg.dp_ring_size),
-                                                           lan_port >= 0 ? 3 : 1,
+                                                           static_cast<uint16_t>((lan_port >= 0 ? 3 : 1) +
+                                                                                 (n_workers > exc_queues ? exc_queues : 0)),
                                                            lan_port >= 0 ? dp::neigh_resolver::k_max_held : 0);
   rte_mempool* pool = dp::create_mbuf_pool("dpvpn_mbufs", n_mbufs, static_cast<int>(rte_socket_id()), err);
   if (!pool) fatal(err);
@@ -320,7 +322,7 @@ int main(int argc, char** argv) {
   pc.queues = n_workers;
   pc.pool = pool;
   check_probed_rx_queues(pc.port_id, n_workers, "WAN");
-  check_probed_rx_queues(exc_port, n_workers, "exception");
+  check_probed_rx_queues(exc_port, exc_queues, "exception");
   if (dp::setup_port(pc, wan_info, err) != 0) fatal(err);
   dp::port_info lan_info;
   if (lan_port >= 0) {
@@ -331,6 +333,7 @@ int main(int argc, char** argv) {
     pc.rss_types = 0;
   }
   pc.port_id = exc_port;
+  pc.queues = exc_queues;
   pc.want_rss = false;
   if (dp::setup_port(pc, exc_info, err) != 0) fatal(err);
   const uint32_t server_ip = cfg.server->network + 1;
@@ -346,6 +349,7 @@ int main(int argc, char** argv) {
   sh.cfg.wan_port = static_cast<uint16_t>(wan);
   sh.cfg.exc_port = exc_port;
   sh.cfg.n_workers = n_workers;
+  sh.cfg.exc_queues = exc_queues;
   sh.cfg.wan_v4 = cfg.local.has_value();
   sh.cfg.local_ip = cfg.local.value_or(0);
   sh.cfg.wan_v6 = cfg.local6.has_value();
@@ -400,6 +404,7 @@ int main(int argc, char** argv) {
     l->owned = std::make_unique<uint32_t[]>(sh.cfg.max_peers);
     l->cmd = make_ring("dpvpn_cmd" + std::to_string(i), ring, RING_F_SP_ENQ | RING_F_SC_DEQ);
     l->ctl_tx = make_ring("dpvpn_ctltx" + std::to_string(i), ring, RING_F_SP_ENQ | RING_F_SC_DEQ);
+    if (i < exc_queues && n_workers > exc_queues) l->exc_in = make_ring("dpvpn_excin" + std::to_string(i), ring, RING_F_SC_DEQ);
     sh.lcores[i] = l.get();
     lcores.push_back(std::move(l));
   }
@@ -476,10 +481,10 @@ int main(int argc, char** argv) {
     std::printf("dpvpn: LAN port %d (%s, %s, MTU %u, RSS %s), %zu static route(s)\n", lan_port, lan_info.driver, mac,
                 unsigned{sh.cfg.lan.mtu}, lan_info.rss_on ? "on" : "off", cfg.dp_routes.size());
   }
-  std::printf("dpvpn: WAN port %d (%s, %u queue(s), RSS %s), exception port %u (%s %s), %u worker lcore(s), "
+  std::printf("dpvpn: WAN port %d (%s, %u queue(s), RSS %s), exception port %u (%s %s, %u queue(s)), %u worker lcore(s), "
               "%u mbufs, client-to-client %s, TCP MSS clamp %u (IPv6 %u), route tables %zu KiB\n",
               wan, wan_info.driver, n_workers, wan_info.rss_on ? "on" : "off", exc_port, ec.kind.c_str(),
-              ec.ifname.c_str(), n_workers, n_mbufs, sh.cfg.client_to_client ? "on" : "off",
+              ec.ifname.c_str(), unsigned{exc_queues}, n_workers, n_mbufs, sh.cfg.client_to_client ? "on" : "off",
               unsigned{sh.cfg.mss_clamp}, unsigned{sh.cfg.mss_clamp_v6},
               (dp::routes_memory(sh.rt).v4_bytes + dp::routes_memory(sh.rt).v6_bytes) / 1024);
   std::fflush(stdout);
@@ -511,6 +516,7 @@ int main(int argc, char** argv) {
   drain_ring(sh.done, false);
   for (auto& l : lcores) {
     drain_ring(l->ctl_tx, true);
+    if (l->exc_in) drain_ring(l->exc_in, true);
     drain_ring(l->cmd, false);
     for (auto* r : l->handoff_in)
       if (r) drain_ring(r, true);

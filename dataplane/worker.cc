@@ -119,7 +119,17 @@ void flush_tx(worker_ctx& c) noexcept {
   const dp_config& cfg = c.sh.cfg;
   auto& ctr = c.me.ctr;
   flush_port(c, cfg.wan_port, c.tx.wan, c.tx.n_wan, ctr.wan_tx_pkts, ctr.wan_tx_bytes, drop::wan_tx_full);
-  flush_port(c, cfg.exc_port, c.tx.tun, c.tx.n_tun, ctr.tun_tx_pkts, ctr.tun_tx_bytes, drop::tun_tx_full);
+  if (c.me.index < cfg.exc_queues) {
+    flush_port(c, cfg.exc_port, c.tx.tun, c.tx.n_tun, ctr.tun_tx_pkts, ctr.tun_tx_bytes, drop::tun_tx_full);
+  } else if (c.tx.n_tun) {  // no queue of our own: the worker that has one sends them
+    rte_ring* r = c.sh.lcores[c.me.index % cfg.exc_queues]->exc_in;
+    const unsigned n = rte_ring_mp_enqueue_burst(r, reinterpret_cast<void**>(c.tx.tun), c.tx.n_tun, nullptr);
+    if (n < c.tx.n_tun) {
+      c.me.ctr.dropped(drop::tun_tx_full, c.tx.n_tun - n);
+      rte_pktmbuf_free_bulk(c.tx.tun + n, c.tx.n_tun - n);
+    }
+    c.tx.n_tun = 0;
+  }
   if (cfg.lan.on) flush_port(c, cfg.lan.port, c.tx.lan, c.tx.n_lan, ctr.lan_tx_pkts, ctr.lan_tx_bytes, drop::lan_tx_full);
 }
 
@@ -186,9 +196,17 @@ int worker_main(dp_shared& sh, dp_lcore& me) {
       if (tx_full(c)) flush_tx(c);
     }
 
-    n = rte_eth_rx_burst(cfg.exc_port, me.index, pkts, burst);
-    tun_burst(c, pkts, static_cast<uint16_t>(n));
-    work += n;
+    if (me.index < cfg.exc_queues) {
+      n = rte_eth_rx_burst(cfg.exc_port, me.index, pkts, burst);
+      tun_burst(c, pkts, static_cast<uint16_t>(n));
+      work += n;
+      if (me.exc_in) {  // other workers' packets for the kernel, sent on our queue
+        if (tx_full(c)) flush_tx(c);
+        n = rte_ring_sc_dequeue_burst(me.exc_in, reinterpret_cast<void**>(pkts), burst, nullptr);
+        for (unsigned i = 0; i < n; ++i) c.tx.tun[c.tx.n_tun++] = pkts[i];
+        work += n;
+      }
+    }
 
     const uint64_t tsc = rte_rdtsc();
     if (tsc >= next_housekeeping) {

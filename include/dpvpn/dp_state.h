@@ -127,6 +127,7 @@ struct alignas(64) dp_lcore {
   uint32_t n_owned = 0;
   rte_ring* cmd = nullptr;     // control -> this lcore (SP/SC)
   rte_ring* ctl_tx = nullptr;  // control -> this lcore: ready WAN frames (SP/SC)
+  rte_ring* exc_in = nullptr;  // workers without an exception-port queue -> this one (MP/SC)
   rte_ring* handoff_in[k_max_workers] = {};  // from worker i -> this one (SP/SC each)
   lcore_counters ctr;
 };
@@ -135,6 +136,10 @@ struct dp_config {
   uint16_t wan_port = 0;
   uint16_t exc_port = 0;
   uint16_t n_workers = 1;
+  // Exception-port queues: workers 0 .. exc_queues-1 poll and send on their own queue; any other
+  // worker passes its packets for the kernel to worker (index % exc_queues) on that one's exc_in
+  // ring (DPDK 22.11's net_tun/net_tap cannot have more than 4 queues: see main.cc).
+  uint16_t exc_queues = k_max_workers;
   uint32_t local_ip = 0;     // host order; the IPv4 WAN address (`local`), when wan_v4
   net::ip6 local_ip6{};      // the IPv6 WAN address (`local` with an IPv6 address), when wan_v6
   bool wan_v4 = true, wan_v6 = false;  // which outer families the gateway answers on
