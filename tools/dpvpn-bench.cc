@@ -115,7 +115,7 @@ void write_inner_v4(uint8_t* p, uint16_t len, uint32_t src, uint32_t dst, uint32
   for (uint32_t i = net::k_ipv4_hdr + net::k_udp_hdr; i < len; ++i) p[i] = static_cast<uint8_t>(seq * 7 + i);
 }
 
-// ---- the shared structures, as dataplane/main.cc builds them --------------------------------
+// ---- the shared structures, as app/main.cc builds them --------------------------------
 
 rte_hash* make_hash(const std::string& name, uint32_t entries, uint32_t key_len, rte_rcu_qsbr* qsbr) {
   rte_hash_parameters hp{};

@@ -123,7 +123,7 @@ struct clients {
 };
 
 // One complete dataplane (two workers' state; this test runs as worker 0), built the way
-// dataplane/main.cc builds it, with identical keys every time.
+// app/main.cc builds it, with identical keys every time.
 struct world {
   dp_shared sh;
   std::unique_ptr<dp_lcore> lc[2];

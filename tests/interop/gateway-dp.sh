@@ -11,7 +11,7 @@
 #   spoofmove  replayed and forged data packets from another address do not move a session
 #   mssfix `mssfix 1300` on the gateway, the client's own clamp off: iperf3 TCP passes and the
 #          SYN seen on the gateway's tun0 and the SYN-ACK seen on the client's tun0 carry
-#          MSS 1208 = 1300 - 28 (outer IPv4+UDP) - 24 (AEAD data overhead) - 40 (dataplane/main.cc)
+#          MSS 1208 = 1300 - 28 (outer IPv4+UDP) - 24 (AEAD data overhead) - 40 (app/main.cc)
 #
 # usage: gateway-dp.sh DPVPN_EXE CASE
 # Exit: 0 pass, 1 fail, 77 skip (not root, no /dev/net/tun, tools or DPDK/af_packet missing).
