@@ -180,12 +180,15 @@ ivg_server_conf() {
 # tun0 carries the gateway address. Exits 77 when EAL or the af_packet port cannot come up.
 # `ivg_start_dpvpn -- ARGS...` gives dpvpn ARGS instead of `--config CONF`. IVG_DP_LCORES (EAL -l,
 # default 0-1) and IVG_DP_QPAIRS (af_packet qpairs, default 2) must match: one queue per worker.
+# IVG_DP_VDEVS_EXTRA (default empty): further EAL arguments after the WAN's, split on blanks, e.g.
+# "--vdev=net_af_packet1,iface=gw-lan,qpairs=2" for a LAN port (gateway-lan.sh).
 ivg_start_dpvpn() {
-  local conf=$1 i app
+  local conf=$1 i app extra=()
   if [[ $conf == -- ]]; then shift; app=("$@"); else app=(--config "$conf"); fi
+  [[ -z ${IVG_DP_VDEVS_EXTRA:-} ]] || read -ra extra <<<"$IVG_DP_VDEVS_EXTRA"
   IVG_DP_LOG=$IVG_DIR/dpvpn.log
   ivp_run "$IVG_NS_GW" "$IVG_DP_LOG" "$IVG_DPVPN" --no-huge -m 1024 --no-shconf --no-pci -l "${IVG_DP_LCORES:-0-1}" \
-    --file-prefix "$IVG_PREFIX" --vdev="net_af_packet0,iface=gw-wan,qpairs=${IVG_DP_QPAIRS:-2}" -- "${app[@]}"
+    --file-prefix "$IVG_PREFIX" --vdev="net_af_packet0,iface=gw-wan,qpairs=${IVG_DP_QPAIRS:-2}" "${extra[@]}" -- "${app[@]}"
   IVG_DP_PID=$IVP_LAST_PID
   for ((i = 0; i < 300; i++)); do
     if grep -q "control thread up" "$IVG_DP_LOG" 2>/dev/null &&
@@ -252,6 +255,22 @@ ivg_stop_dpvpn() {
 ivg_print_counters() {
   echo "----- dpvpn exit counters -----"
   sed -n '/counters (exit):/,$p' "$IVG_DP_LOG"
+}
+
+# ivg_snap_counters FILE: SIGUSR2 to dpvpn, then its "counters (SIGUSR):" block (the same lines as
+# the exit print) written to FILE, for checks while it runs. Fails when none comes within 5 s.
+ivg_snap_counters() {
+  local file=$1 n0 i
+  n0=$(grep -c "counters (SIGUSR):" "$IVG_DP_LOG" || true)
+  kill -USR2 "$IVG_DP_PID" 2>/dev/null || ivp_fail "dpvpn is not running (no counters to read)"
+  for ((i = 0; i < 50; i++)); do
+    (($(grep -c "counters (SIGUSR):" "$IVG_DP_LOG" || true) > n0)) && break
+    sleep 0.1
+  done
+  ((i < 50)) || ivp_fail "dpvpn printed no counters within 5 s of SIGUSR2"
+  sleep 0.1  # one printf and fflush: the rest of the block follows its first line at once
+  awk -v want=$((n0 + 1)) '/counters \(SIGUSR\):/ { if (++k == want) { on = 1; print; next } }
+    on && /^  / { print; next } { on = 0 }' "$IVG_DP_LOG" >"$file"
 }
 
 # ivg_wait_listen NS PORT TIMEOUT_S: 0 once a TCP socket listens on PORT in NS (a program's own
