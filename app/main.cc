@@ -7,13 +7,9 @@
 #include <pthread.h>
 #include <rte_eal.h>
 #include <rte_ethdev.h>
-#include <rte_hash.h>
-#include <rte_jhash.h>
 #include <rte_launch.h>
 #include <rte_lcore.h>
-#include <rte_malloc.h>
 #include <rte_mbuf.h>
-#include <rte_rcu_qsbr.h>
 #include <rte_ring.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
@@ -29,8 +25,9 @@
 #include <vector>
 
 #include "dpvpn/config.h"
+#include "dpvpn/dp_setup.h"
 #include "dpvpn/exception_port.h"
-#include "dpvpn/gateway.h"
+#include "../control/gateway.h"
 #include "dpvpn/neigh_resolver.h"
 #include "dpvpn/ports.h"
 
@@ -53,30 +50,6 @@ void usage() {
                "usage: dpvpn [EAL options] -- [--cd DIR] --config server.conf [--DIRECTIVE ARGS...]\n"
                "  e.g. dpvpn --no-huge -m 1024 --no-shconf --no-pci -l 0-1 \\\n"
                "         --vdev=net_af_packet0,iface=veth0,qpairs=2 -- --config server.conf\n");
-}
-
-rte_ring* make_ring(const std::string& name, unsigned size, unsigned flags) {
-  rte_ring* r = rte_ring_create(name.c_str(), size, static_cast<int>(rte_socket_id()), flags);
-  if (!r) fatal("ring " + name + ": " + rte_strerror(rte_errno));
-  return r;
-}
-
-rte_hash* make_hash(const char* name, uint32_t entries, uint32_t key_len, rte_rcu_qsbr* qsbr) {
-  rte_hash_parameters hp{};
-  hp.name = name;
-  hp.entries = std::max<uint32_t>(entries, 64);
-  hp.key_len = key_len;
-  hp.hash_func = rte_jhash;
-  hp.socket_id = static_cast<int>(rte_socket_id());
-  // Lock-free readers; the control thread is the only writer.
-  hp.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF;
-  rte_hash* h = rte_hash_create(&hp);
-  if (!h) fatal(std::string("hash ") + name + ": " + rte_strerror(rte_errno));
-  rte_hash_rcu_config rc{};
-  rc.v = qsbr;
-  rc.mode = RTE_HASH_QSBR_MODE_DQ;  // freed key slots are reclaimed after every reader reported
-  if (rte_hash_rcu_qsbr_add(h, &rc) != 0) fatal(std::string("hash rcu ") + name);
-  return h;
 }
 
 struct launch_arg {
@@ -125,9 +98,6 @@ uint16_t mss_clamp_for(const cp::server_config& cfg, long inner_hdr) {
   return static_cast<uint16_t>(std::clamp(mss, 64L, 65535L));
 }
 
-// Route capacity: every client's own address plus an iroute budget shared by all clients (each
-// one is also limited to max-routes-per-client): as many as the clients, at least this many.
-constexpr uint32_t k_min_iroute_budget = 4096;
 // Next hops the LAN port resolves at most (dp_lan.h: entries are never freed).
 constexpr uint32_t k_lan_neighbors = 4096;
 
@@ -187,9 +157,8 @@ uint16_t port_by_name(const std::string& name, const char* directive) {
         "; give it with --vdev or -a)");
 }
 
-// The LAN port's state for the workers (`dp-lan`, `dp-route`): its tables and rings.
-void setup_lan(const cp::server_config& cfg, dp::dp_shared& sh, const dp::port_info& info, unsigned ring) {
-  dp::lan_conf& lan = sh.cfg.lan;
+// The LAN port's settings for the workers (`dp-lan`) and its static routes (`dp-route`).
+void lan_conf_of(const cp::server_config& cfg, dp::lan_conf& lan, const dp::port_info& info) {
   const auto& dl = *cfg.dp_lan;
   lan.on = true;
   std::memcpy(lan.mac.data(), info.mac, 6);
@@ -203,6 +172,9 @@ void setup_lan(const cp::server_config& cfg, dp::dp_shared& sh, const dp::port_i
   uint16_t mtu = 1500;
   if (rte_eth_dev_get_mtu(lan.port, &mtu) == 0 && mtu >= 1280) lan.mtu = mtu;
   lan.tun_mtu = static_cast<uint16_t>(std::min<unsigned>(cfg.tun_mtu, 65535));
+}
+
+std::vector<dp::lan_route_spec> lan_routes_of(const cp::server_config& cfg) {
   std::vector<dp::lan_route_spec> routes;
   for (const auto& r : cfg.dp_routes) {
     dp::lan_route_spec x;
@@ -214,13 +186,7 @@ void setup_lan(const cp::server_config& cfg, dp::dp_shared& sh, const dp::port_i
     x.len = r.len;
     routes.push_back(x);
   }
-  std::string err;
-  sh.lan_rt = dp::lan_routes_create(lan, routes, err);
-  if (!sh.lan_rt) fatal(err);
-  sh.neigh = dp::neigh_create(sh.qsbr, k_lan_neighbors, err);
-  if (!sh.neigh) fatal(err);
-  sh.lan_punt = make_ring("dpvpn_lanpunt", ring, RING_F_SC_DEQ);
-  sh.lan_ctl = make_ring("dpvpn_lanctl", ring, RING_F_SP_ENQ | RING_F_SC_DEQ);
+  return routes;
 }
 
 }  // namespace
@@ -349,7 +315,6 @@ int main(int argc, char** argv) {
   sh.cfg.wan_port = static_cast<uint16_t>(wan);
   sh.cfg.exc_port = exc_port;
   sh.cfg.n_workers = n_workers;
-  sh.cfg.exc_queues = exc_queues;
   sh.cfg.wan_v4 = cfg.local.has_value();
   sh.cfg.local_ip = cfg.local.value_or(0);
   sh.cfg.wan_v6 = cfg.local6.has_value();
@@ -368,51 +333,22 @@ int main(int argc, char** argv) {
   sh.cfg.mss_clamp = mss_clamp_for(cfg, net::k_ipv4_hdr + net::k_tcp_hdr);
   sh.cfg.mss_clamp_v6 = mss_clamp_for(cfg, net::k_ipv6_hdr + net::k_tcp_hdr);
   sh.pool = pool;
-  const unsigned ring = cfg.dp_ring_size;
-  sh.punt = make_ring("dpvpn_punt", ring, RING_F_SC_DEQ);
-  sh.punt_est = make_ring("dpvpn_punt_est", ring, RING_F_SC_DEQ);
-  sh.done = make_ring("dpvpn_done", rte_align32pow2(ring * n_workers * 2), RING_F_SC_DEQ);
-  sh.owner = std::make_unique<std::atomic<uint16_t>[]>(sh.cfg.max_peers);
-  for (uint32_t i = 0; i < sh.cfg.max_peers; ++i) sh.owner[i].store(dp::k_no_owner);
-  const size_t qsz = rte_rcu_qsbr_get_memsize(n_workers);
-  sh.qsbr = static_cast<rte_rcu_qsbr*>(rte_zmalloc("dpvpn_qsbr", qsz, RTE_CACHE_LINE_SIZE));
-  if (!sh.qsbr || rte_rcu_qsbr_init(sh.qsbr, n_workers) != 0) fatal("QSBR init failed");
-  const uint32_t max_routes = sh.cfg.max_peers + std::max(sh.cfg.max_peers, k_min_iroute_budget);
-  sh.rt = dp::routes_create(sh.qsbr, max_routes, max_routes, err);
-  if (!sh.rt) fatal(err);
-  sh.addrs = make_hash("dpvpn_addrs", sh.cfg.max_peers * 2, sizeof(net::outer_addr), sh.qsbr);
+  sh.cfg.exc_queues = exc_queues;
   if (lan_port >= 0) {
     sh.cfg.lan.port = static_cast<uint16_t>(lan_port);
-    setup_lan(cfg, sh, lan_info, ring);
+    lan_conf_of(cfg, sh.cfg.lan, lan_info);
   }
   sh.now_s.store(static_cast<uint64_t>(time(nullptr)));
-
-  std::vector<std::unique_ptr<dp::dp_lcore>> lcores;
-  std::vector<unsigned> lcore_ids;
+  dp::shared_params sp;
   unsigned lid;
-  RTE_LCORE_FOREACH(lid) lcore_ids.push_back(lid);
-  for (uint16_t i = 0; i < n_workers; ++i) {
-    auto l = std::make_unique<dp::dp_lcore>();
-    l->index = i;
-    l->lcore_id = lcore_ids[i];
-    l->eng = crypto::engine::create();
-    // Every worker seals and opens through its engine: without one it would crash on the first packet.
-    if (!l->eng)
-      fatal("lcore " + std::to_string(lcore_ids[i]) + ": the IPsec-MB library could not allocate or initialise a "
-            "crypto manager (out of memory, or no instruction set it supports on this CPU)");
-    l->peers = std::make_unique<dp::dp_peer*[]>(sh.cfg.max_peers);
-    l->owned = std::make_unique<uint32_t[]>(sh.cfg.max_peers);
-    l->cmd = make_ring("dpvpn_cmd" + std::to_string(i), ring, RING_F_SP_ENQ | RING_F_SC_DEQ);
-    l->ctl_tx = make_ring("dpvpn_ctltx" + std::to_string(i), ring, RING_F_SP_ENQ | RING_F_SC_DEQ);
-    if (i < exc_queues && n_workers > exc_queues) l->exc_in = make_ring("dpvpn_excin" + std::to_string(i), ring, RING_F_SC_DEQ);
-    sh.lcores[i] = l.get();
-    lcores.push_back(std::move(l));
+  RTE_LCORE_FOREACH(lid) sp.lcore_ids.push_back(lid);
+  sp.ring_size = cfg.dp_ring_size;
+  sp.lan_routes = lan_routes_of(cfg);
+  sp.lan_neighbors = k_lan_neighbors;
+  if (!dp::shared_create(sh, sp, err)) {
+    dp::shared_destroy(sh);
+    fatal(err);
   }
-  for (uint16_t to = 0; to < n_workers; ++to)
-    for (uint16_t from = 0; from < n_workers; ++from)
-      if (from != to)
-        sh.lcores[to]->handoff_in[from] = make_ring("dpvpn_ho" + std::to_string(from) + "_" + std::to_string(to),
-                                                    ring, RING_F_SP_ENQ | RING_F_SC_DEQ);
 
   // TLS and the control thread.
   proto::tls_config tc;
@@ -499,28 +435,8 @@ int main(int argc, char** argv) {
   control->print_counters("exit");
 
   // Peers still owned by the lcores, and anything left in the rings, go back to the pool.
-  for (auto& l : lcores)
-    for (uint32_t i = 0; i < l->n_owned; ++i) delete l->peers[l->owned[i]];
-  auto drain_ring = [](rte_ring* r, bool mbufs) {
-    void* o;
-    while (rte_ring_dequeue(r, &o) == 0) {
-      if (mbufs) rte_pktmbuf_free(static_cast<rte_mbuf*>(o));
-      else delete static_cast<dp::peer_cmd*>(o);
-    }
-  };
-  drain_ring(sh.punt, true);
-  drain_ring(sh.punt_est, true);
-  resolver.reset();  // the packets it holds go back to the pool
-  if (sh.lan_punt) drain_ring(sh.lan_punt, true);
-  if (sh.lan_ctl) drain_ring(sh.lan_ctl, true);
-  drain_ring(sh.done, false);
-  for (auto& l : lcores) {
-    drain_ring(l->ctl_tx, true);
-    if (l->exc_in) drain_ring(l->exc_in, true);
-    drain_ring(l->cmd, false);
-    for (auto* r : l->handoff_in)
-      if (r) drain_ring(r, true);
-  }
+  resolver.reset();  // the packets it holds too
+  dp::shared_destroy(sh);
   dp::close_port(static_cast<uint16_t>(wan), err);
   if (lan_port >= 0) dp::close_port(static_cast<uint16_t>(lan_port), err);
   kni::destroy_exception_port(exc_port, err);
@@ -531,9 +447,6 @@ int main(int argc, char** argv) {
   if (!g_pid_file.empty()) ::unlink(g_pid_file.c_str());
   std::printf("dpvpn: mbufs in use at exit: %u of %u\n", rte_mempool_in_use_count(pool), n_mbufs);
   control.reset();
-  dp::routes_destroy(sh.rt);
-  dp::lan_routes_destroy(sh.lan_rt);
-  dp::neigh_destroy(sh.neigh);
   rte_eal_cleanup();
   return 0;
 }

@@ -9,7 +9,6 @@
 #include <rte_errno.h>
 #include <rte_ethdev.h>
 #include <rte_hash.h>
-#include <rte_jhash.h>
 #include <rte_lcore.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
@@ -28,6 +27,7 @@
 #include <vector>
 
 #include "../dataplane/worker_internal.h"
+#include "dpvpn/dp_setup.h"
 #include "dpvpn/netpkt.h"
 #include "dpvpn/ports.h"
 #include "dpvpn/wire.h"
@@ -115,30 +115,7 @@ void write_inner_v4(uint8_t* p, uint16_t len, uint32_t src, uint32_t dst, uint32
   for (uint32_t i = net::k_ipv4_hdr + net::k_udp_hdr; i < len; ++i) p[i] = static_cast<uint8_t>(seq * 7 + i);
 }
 
-// ---- the shared structures, as app/main.cc builds them --------------------------------
-
-rte_hash* make_hash(const std::string& name, uint32_t entries, uint32_t key_len, rte_rcu_qsbr* qsbr) {
-  rte_hash_parameters hp{};
-  hp.name = name.c_str();
-  hp.entries = std::max<uint32_t>(entries, 64);
-  hp.key_len = key_len;
-  hp.hash_func = rte_jhash;
-  hp.socket_id = static_cast<int>(rte_socket_id());
-  hp.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF;
-  rte_hash* h = rte_hash_create(&hp);
-  if (!h) fatal("hash " + name + ": " + rte_strerror(rte_errno));
-  rte_hash_rcu_config rc{};
-  rc.v = qsbr;
-  rc.mode = RTE_HASH_QSBR_MODE_DQ;
-  if (rte_hash_rcu_qsbr_add(h, &rc) != 0) fatal("hash rcu " + name);
-  return h;
-}
-
-rte_ring* make_ring(const char* name, unsigned flags) {
-  rte_ring* r = rte_ring_create(name, 1024, static_cast<int>(rte_socket_id()), flags);
-  if (!r) fatal(std::string("ring ") + name + ": " + rte_strerror(rte_errno));
-  return r;
-}
+// ---- sessions in the shared structures (dp::shared_create, as build/dpvpn builds them) -------
 
 // S sessions installed the way the control thread and apply_cmds would leave them, plus the
 // client side of each (its sealing key for WAN packets) and a spare server sealing key (rekeys).
@@ -158,16 +135,6 @@ void install_sessions(dp::dp_shared& sh, dp::dp_lcore& lc, sessions& ss, uint32_
   ss.params.cipher = o.cipher;
   ss.params.backend = o.backend;
   ss.params.digest = crypto::is_aead(o.cipher) ? crypto::digest_alg::none : crypto::digest_alg::sha256;
-  sh.cfg.max_peers = std::max<uint32_t>(n, 64);
-  sh.owner = std::make_unique<std::atomic<uint16_t>[]>(sh.cfg.max_peers);
-  for (uint32_t i = 0; i < sh.cfg.max_peers; ++i) sh.owner[i].store(dp::k_no_owner);
-  const std::string sfx = std::to_string(n);
-  std::string rt_err;
-  sh.rt = dp::routes_create(sh.qsbr, sh.cfg.max_peers, sh.cfg.max_peers, rt_err);
-  if (!sh.rt) fatal(rt_err);
-  sh.addrs = make_hash("bench_addrs" + sfx, sh.cfg.max_peers * 2, sizeof(net::outer_addr), sh.qsbr);
-  lc.peers = std::make_unique<dp::dp_peer*[]>(sh.cfg.max_peers);
-  lc.owned = std::make_unique<uint32_t[]>(sh.cfg.max_peers);
   lc.n_owned = 0;
   ss.key2.assign(n, {});
   ss.client_tx.clear();
@@ -197,15 +164,6 @@ void install_sessions(dp::dp_shared& sh, dp::dp_lcore& lc, sessions& ss, uint32_
         dp::route_add_v4(sh.rt, p->vpn_ip, 32, i) != 0)
       fatal("hash/route add failed");
   }
-}
-
-void remove_sessions(dp::dp_shared& sh, dp::dp_lcore& lc) {
-  for (uint32_t i = 0; i < lc.n_owned; ++i) delete lc.peers[lc.owned[i]];
-  lc.n_owned = 0;
-  dp::routes_destroy(sh.rt);
-  rte_hash_free(sh.addrs);
-  sh.rt = nullptr;
-  sh.addrs = nullptr;
 }
 
 // A legitimate rekey of the given sessions on the same key_id and key (what a new_key command
@@ -705,48 +663,42 @@ int main(int argc, char** argv) {
   sh.cfg.local_port = k_local_port;
   std::memcpy(sh.cfg.wan_mac.data(), wan_info.mac, 6);
   sh.cfg.udp_checksum = o.udp_csum;
-  sh.punt = make_ring("bench_punt", RING_F_SC_DEQ);
-  sh.done = make_ring("bench_done", RING_F_SC_DEQ);
-  const size_t qsz = rte_rcu_qsbr_get_memsize(1);
-  sh.qsbr = static_cast<rte_rcu_qsbr*>(rte_zmalloc("bench_qsbr", qsz, RTE_CACHE_LINE_SIZE));
-  if (!sh.qsbr || rte_rcu_qsbr_init(sh.qsbr, 1) != 0) fatal("QSBR init failed");
   sh.now_s.store(static_cast<uint64_t>(time(nullptr)));
 
-  auto lc = std::make_unique<dp::dp_lcore>();
-  lc->index = 0;
-  lc->lcore_id = rte_lcore_id();
-  lc->eng = crypto::engine::create();
-  if (!lc->eng) fatal("cannot initialise IPsec-MB");
-  lc->cmd = make_ring("bench_cmd0", RING_F_SP_ENQ | RING_F_SC_DEQ);
-  lc->ctl_tx = make_ring("bench_ctltx0", RING_F_SP_ENQ | RING_F_SC_DEQ);
-  sh.lcores[0] = lc.get();
-  rte_rcu_qsbr_thread_register(sh.qsbr, 0);
-  rte_rcu_qsbr_thread_online(sh.qsbr, 0);
-  worker_ctx c{sh, *lc, {}, sh.now_s.load(), 0};
-
   std::vector<point> pts;
+  std::string arch;
   for (uint32_t n : o.sessions) {
+    sh.cfg.max_peers = std::max<uint32_t>(n, 64);
+    dp::shared_params sp;
+    sp.lcore_ids = {rte_lcore_id()};
+    sp.max_routes = sh.cfg.max_peers;
+    if (!dp::shared_create(sh, sp, err)) fatal(err);
+    dp::dp_lcore& lc = *sh.lcores[0];
+    arch = lc.eng->arch_name();
+    rte_rcu_qsbr_thread_register(sh.qsbr, 0);
+    rte_rcu_qsbr_thread_online(sh.qsbr, 0);
+    auto c = std::make_unique<worker_ctx>(worker_ctx{sh, lc, {}, sh.now_s.load(), 0});
     sessions ss;
-    install_sessions(sh, *lc, ss, n, o);
+    install_sessions(sh, lc, ss, n, o);
     for (const auto& sz : o.sizes) {
       for (bool wan : {true, false}) {
         if ((wan && !o.decrypt) || (!wan && !o.encrypt)) continue;
         point p;
-        measure(c, ss, sz, wan, o, p);
+        measure(*c, ss, sz, wan, o, p);
         pts.push_back(p);
         if (!o.json) std::fprintf(stderr, "  %s %s x %u: %.3f Mpps\n", p.dir, p.size.c_str(), n, p.pps / 1e6);
       }
     }
-    remove_sessions(sh, *lc);
+    c.reset();
+    rte_rcu_qsbr_thread_offline(sh.qsbr, 0);
+    rte_rcu_qsbr_thread_unregister(sh.qsbr, 0);
+    dp::shared_destroy(sh);  // the sessions' peers too
   }
-  if (o.json) print_json(pts, o, lc->eng->arch_name());
-  else print_text(pts, o, lc->eng->arch_name());
+  if (o.json) print_json(pts, o, arch.c_str());
+  else print_text(pts, o, arch.c_str());
 
-  rte_rcu_qsbr_thread_offline(sh.qsbr, 0);
-  rte_rcu_qsbr_thread_unregister(sh.qsbr, 0);
   dp::close_port(sh.cfg.wan_port, err);
   dp::close_port(sh.cfg.exc_port, err);
-  lc.reset();
   rte_eal_cleanup();
   return 0;
 }
