@@ -12,8 +12,8 @@
 #include <cstring>
 #include <ctime>
 
-#include "dpvpn/gateway.h"
-#include "gateway_internal.h"
+#include "gateway.h"
+#include "client.h"
 
 namespace dpvpn::cp {
 
@@ -146,7 +146,7 @@ void gateway_control::poll_signals(uint64_t now_ms) {
 // (§B.2: the client restarted). server_front answers resets statelessly; a session is created only
 // when the client echoes our cookie. `old` (if any) is torn down and erased then, so the caller must
 // not touch `old` after this call: it uses the returned client (the new one, or null).
-gateway_control::client* gateway_control::first_contact(const dp::mbuf_meta& mm, std::span<const uint8_t> pkt,
+client* gateway_control::first_contact(const dp::mbuf_meta& mm, std::span<const uint8_t> pkt,
                                                          uint64_t now_ms, client* old) {
   // The cookie's address bytes (§4.2): the 16 address bytes (IPv4 v4-mapped) and the port.
   uint8_t addr[18];
@@ -172,8 +172,7 @@ gateway_control::client* gateway_control::first_contact(const dp::mbuf_meta& mm,
   if (!admit_half_open(mm.src)) return nullptr;
   client* c = create_client(mm.src, mm.src_mac, mm.from_worker, now_ms);
   if (c) {
-    c->half_open = true;
-    c->half_open_ip = mm.src.ip;
+    c->half_open = mm.src.ip;
     ++half_open_by_ip_[mm.src.ip];
   }
   if (c && r.v == proto::server_front::verdict::accept)

@@ -8,8 +8,8 @@
 #include <cerrno>
 #include <cstring>
 
-#include "dpvpn/gateway.h"
-#include "gateway_internal.h"
+#include "gateway.h"
+#include "client.h"
 
 namespace dpvpn::cp {
 
@@ -139,7 +139,7 @@ void gateway_control::drop_duplicate_cn(client& c, uint64_t now_ms) {
     for (auto it = b; it != e; ++it)
       if (it->second != &c && !it->second->dead) old.push_back(it->second);
     for (client* o : old) {
-      if (o->auth == client::auth_stage::accepted && o->s->established()) {
+      if (o->auth.stage == client::auth_stage::accepted && o->s->established()) {
         o->s->send_text("HALT", now_ms);
         drain(*o, now_ms);
       }
@@ -251,9 +251,9 @@ std::vector<std::string> gateway_control::client_push(const client& c) const {
 // Called with the client's /32 (install_key), before its first data packet can arrive: the
 // dataplane accepts a packet only when its source routes back to the client that sent it.
 void gateway_control::add_client_routes(client& c) {
-  if (c.lease.v6 && !c.v6_unlearned) {  // learn-address may refuse it
+  if (c.lease.v6 && !c.learn.v6_unlearned) {  // learn-address may refuse it
     const int rc = dp::route_add_v6(sh_.rt, c.lease.v6->data(), 128, c.peer_id);
-    if (rc == 0) c.v6_route_on = true;
+    if (rc == 0) c.routes.v6_on = true;
     else log(1, c.name + ": cannot add route " + format_ipv6(*c.lease.v6) + "/128: " + std::strerror(-rc));
   }
   size_t budget = cfg_.max_routes_per_client;
@@ -278,7 +278,7 @@ void gateway_control::add_client_routes(client& c) {
     auto [it, fresh] = iroute4_owner_.try_emplace({r.network, r.len}, c.peer_id);
     if (!fresh && it->second != c.peer_id) log(3, c.name + ": iroute " + what + " taken over from peer-id " + std::to_string(it->second));
     it->second = c.peer_id;
-    c.iroutes_on.push_back(r);
+    c.routes.iroutes_on.push_back(r);
     log(4, c.name + ": iroute " + what);
   }
   for (const ipv6_net& r : c.opts.iroutes_v6) {
@@ -292,28 +292,28 @@ void gateway_control::add_client_routes(client& c) {
     auto [it, fresh] = iroute6_owner_.try_emplace({r.addr, static_cast<uint8_t>(r.len)}, c.peer_id);
     if (!fresh && it->second != c.peer_id) log(3, c.name + ": iroute-ipv6 " + what + " taken over from peer-id " + std::to_string(it->second));
     it->second = c.peer_id;
-    c.iroutes6_on.push_back(r);
+    c.routes.iroutes6_on.push_back(r);
     log(4, c.name + ": iroute-ipv6 " + what);
   }
 }
 
 void gateway_control::del_client_routes(client& c) {
-  if (c.v6_route_on && c.lease.v6) dp::route_del_v6(sh_.rt, c.lease.v6->data(), 128);
-  c.v6_route_on = false;
-  for (const iroute4& r : c.iroutes_on) {
+  if (c.routes.v6_on && c.lease.v6) dp::route_del_v6(sh_.rt, c.lease.v6->data(), 128);
+  c.routes.v6_on = false;
+  for (const iroute4& r : c.routes.iroutes_on) {
     auto it = iroute4_owner_.find({r.network, r.len});
     if (it == iroute4_owner_.end() || it->second != c.peer_id) continue;  // a later client owns it
     dp::route_del_v4(sh_.rt, r.network, r.len);
     iroute4_owner_.erase(it);
   }
-  for (const ipv6_net& r : c.iroutes6_on) {
+  for (const ipv6_net& r : c.routes.iroutes6_on) {
     auto it = iroute6_owner_.find({r.addr, static_cast<uint8_t>(r.len)});
     if (it == iroute6_owner_.end() || it->second != c.peer_id) continue;
     dp::route_del_v6(sh_.rt, r.addr.data(), static_cast<uint8_t>(r.len));
     iroute6_owner_.erase(it);
   }
-  c.iroutes_on.clear();
-  c.iroutes6_on.clear();
+  c.routes.iroutes_on.clear();
+  c.routes.iroutes6_on.clear();
 }
 
 // teardown and reject: the pool slot keeps the name for the client's next connection.
@@ -363,8 +363,8 @@ bool gateway_control::admit_half_open(const net::outer_addr& from) {
 
 void gateway_control::end_half_open(client& c) {
   if (!c.half_open) return;
-  c.half_open = false;
-  auto it = half_open_by_ip_.find(c.half_open_ip);
+  auto it = half_open_by_ip_.find(*c.half_open);
+  c.half_open.reset();
   if (it != half_open_by_ip_.end() && --it->second == 0) half_open_by_ip_.erase(it);
 }
 

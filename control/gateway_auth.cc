@@ -7,9 +7,9 @@
 
 #include <openssl/crypto.h>
 
-#include "dpvpn/gateway.h"
+#include "gateway.h"
 #include "dpvpn/script_args.h"
-#include "gateway_internal.h"
+#include "client.h"
 
 namespace dpvpn::cp {
 
@@ -29,8 +29,8 @@ script_env gateway_control::client_env(const client& c, const char* script_type,
   if (!c.s->common_name().empty()) add("X509_0_CN", c.s->common_name());
   if (!c.s->username().empty()) add("username", c.s->username());
   // Before authentication OpenVPN calls the address untrusted_*, afterwards trusted_*.
-  const bool verified = c.auth != client::auth_stage::verify && c.auth != client::auth_stage::none &&
-                        c.auth != client::auth_stage::tls_verify && c.auth != client::auth_stage::tcv2_verify;
+  const bool verified = c.auth.stage != client::auth_stage::verify && c.auth.stage != client::auth_stage::none &&
+                        c.auth.stage != client::auth_stage::tls_verify && c.auth.stage != client::auth_stage::tcv2_verify;
   // openvpn names an IPv6 peer's address trusted_ip6 / untrusted_ip6 (the port keeps its name).
   if (net::is_v4_mapped(c.addr.ip)) add(verified ? "trusted_ip" : "untrusted_ip", format_ipv4(net::v4_of(c.addr.ip)));
   else add(verified ? "trusted_ip6" : "untrusted_ip6", format_ipv6(c.addr.ip));
@@ -56,12 +56,12 @@ script_env gateway_control::client_env(const client& c, const char* script_type,
     if ((k.starts_with("IV_") || k.starts_with("UV_")) && k.size() < 64 &&
         k.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_") == std::string::npos)
       add(k, v);
-  if (c.session_state) {  // auth-gen-token: openvpn's session_state and the token's session id
-    add("session_state", c.session_state);
-    add("session_id", proto::auth_token_session_id(c.auth_token));
+  if (c.token.session_state) {  // auth-gen-token: openvpn's session_state and the token's session id
+    add("session_state", c.token.session_state);
+    add("session_id", proto::auth_token_session_id(c.token.pushed));
   }
   add("time_unix", std::to_string(now_ms / 1000));
-  if (c.accepted_ms) add("time_duration", std::to_string(now_ms > c.accepted_ms ? (now_ms - c.accepted_ms) / 1000 : 0));
+  if (c.auth.accepted_ms) add("time_duration", std::to_string(now_ms > c.auth.accepted_ms ? (now_ms - c.auth.accepted_ms) / 1000 : 0));
   add_setenv(e, cfg_);  // setenv / setenv-safe (script_args.h)
   return e;
 }
@@ -76,7 +76,7 @@ bool gateway_control::run_script(client& c, const std::vector<std::string>& argv
     log(1, c.name + ": " + err);
     return false;
   }
-  c.script_id = id;
+  c.auth.script_id = id;
   script_clients_[id] = c.addr;
   return true;
 }
@@ -86,7 +86,7 @@ void gateway_control::start_auth(client& c, uint64_t now_ms) {
   // tls-crypt-v2-max-age and tls-crypt-v2-verify (openvpn: before TLS, here as the first auth
   // stage: the session has the WKc's metadata, the client gets AUTH_FAILED). The script sees only
   // script_type, metadata_type and metadata_file (the metadata after its type byte).
-  if (c.auth == client::auth_stage::none && setup_.session.tcv2) {
+  if (c.auth.stage == client::auth_stage::none && setup_.session.tcv2) {
     const std::vector<uint8_t>& meta = c.s->tcv2_metadata();
     if (cfg_.tls_crypt_v2_max_age &&
         !proto::tcv2_key_age_ok(meta, static_cast<uint64_t>(std::time(nullptr)), cfg_.tls_crypt_v2_max_age))
@@ -94,7 +94,7 @@ void gateway_control::start_auth(client& c, uint64_t now_ms) {
                            std::to_string(cfg_.tls_crypt_v2_max_age) + ")", now_ms);
     if (!cfg_.tls_crypt_v2_verify.empty()) {
       if (meta.empty()) return reject(c, "tls-crypt-v2 client key without metadata", now_ms);
-      c.auth = client::auth_stage::tcv2_verify;
+      c.auth.stage = client::auth_stage::tcv2_verify;
       script_request req;
       req.env = {{"script_type", "tls-crypt-v2-verify"}, {"metadata_type", std::to_string(meta[0])}};
       req.pass_file = true;
@@ -112,8 +112,8 @@ void gateway_control::start_auth(client& c, uint64_t now_ms) {
   // tls-verify: openvpn runs it inside the TLS handshake, blocking every client; here it is the
   // first auth stage, one run per certificate, the CA's first, as openvpn's verify callback does.
   if (!cfg_.tls_verify.empty() && !c.s->peer_certs().empty()) {
-    c.auth = client::auth_stage::tls_verify;
-    c.verify_depth = static_cast<int>(c.s->peer_certs().size()) - 1;
+    c.auth.stage = client::auth_stage::tls_verify;
+    c.auth.verify_depth = static_cast<int>(c.s->peer_certs().size()) - 1;
     return start_tls_verify(c, now_ms);
   }
   start_user_pass(c, now_ms);
@@ -124,12 +124,12 @@ void gateway_control::start_auth(client& c, uint64_t now_ms) {
 // so far (depth >= d); the untrusted address; no username (TLS has not sent one yet).
 void gateway_control::start_tls_verify(client& c, uint64_t now_ms) {
   const std::vector<proto::peer_cert>& certs = c.s->peer_certs();
-  const proto::peer_cert& cur = certs.at(static_cast<size_t>(c.verify_depth));
+  const proto::peer_cert& cur = certs.at(static_cast<size_t>(c.auth.verify_depth));
   script_request req;
   for (auto& kv : client_env(c, "tls-verify", now_ms))
     if (kv.first != "username" && kv.first != "common_name" && !kv.first.starts_with("X509_"))
       req.env.push_back(std::move(kv));
-  for (size_t d = certs.size(); d-- > static_cast<size_t>(c.verify_depth);) {
+  for (size_t d = certs.size(); d-- > static_cast<size_t>(c.auth.verify_depth);) {
     const proto::peer_cert& pc = certs[d];
     const std::string n = std::to_string(d);
     std::vector<std::string> seen;
@@ -148,9 +148,9 @@ void gateway_control::start_tls_verify(client& c, uint64_t now_ms) {
     req.env.emplace_back("tls_digest_sha256_" + n, pc.sha256);
   }
   std::vector<std::string> argv = cfg_.tls_verify;
-  argv.push_back(std::to_string(c.verify_depth));
+  argv.push_back(std::to_string(c.auth.verify_depth));
   argv.push_back(env_safe(cur.subject));
-  log(4, c.name + ": running tls-verify for depth " + std::to_string(c.verify_depth) + ", " + env_safe(cur.subject));
+  log(4, c.name + ": running tls-verify for depth " + std::to_string(c.auth.verify_depth) + ", " + env_safe(cur.subject));
   if (!run_script(c, argv, std::move(req), now_ms)) reject(c, "tls-verify could not be started", now_ms);
 }
 
@@ -159,7 +159,7 @@ void gateway_control::start_user_pass(client& c, uint64_t now_ms) {
   if (cfg_.auth_user_pass_verify.empty()) return start_connect(c, now_ms);
   if (check_auth_token(c, now_ms)) return;
 
-  c.auth = client::auth_stage::verify;
+  c.auth.stage = client::auth_stage::verify;
   script_request req;
   req.env = client_env(c, "user-pass-verify", now_ms);
   if (cfg_.auth_user_pass_via_env) {
@@ -180,7 +180,7 @@ void gateway_control::start_user_pass(client& c, uint64_t now_ms) {
 // client-connect does not run again. The answer goes to the session's waiting key_id.
 void gateway_control::start_reauth(client& c, uint64_t now_ms) {
   const std::string kid = "key_id " + std::to_string(c.s->reauth_key_id());
-  if (c.auth != client::auth_stage::accepted) return c.s->authorize(false, {}, "", now_ms);
+  if (c.auth.stage != client::auth_stage::accepted) return c.s->authorize(false, {}, "", now_ms);
   if (cfg_.auth_user_pass_verify.empty()) return c.s->authorize(true, {}, "", now_ms);
   const std::string& user = c.s->username();
   const std::string& pass = c.s->password();
@@ -188,8 +188,8 @@ void gateway_control::start_reauth(client& c, uint64_t now_ms) {
     const proto::auth_token_check r =
         proto::verify_auth_token(setup_.auth_token_key, pass, user, static_cast<uint64_t>(std::time(nullptr)),
                                  setup_.auth_token_renewal_s, cfg_.auth_gen_token_lifetime);
-    const bool same_session = !c.auth_token_initial.empty() &&
-                              proto::auth_token_session_id(pass) == proto::auth_token_session_id(c.auth_token_initial);
+    const bool same_session = !c.token.initial.empty() &&
+                              proto::auth_token_session_id(pass) == proto::auth_token_session_id(c.token.initial);
     if (!cfg_.auth_gen_token_external) {
       if (r.valid() && same_session) {
         log(4, c.name + ": renegotiation (" + kid + "): auth-token accepted");
@@ -199,7 +199,7 @@ void gateway_control::start_reauth(client& c, uint64_t now_ms) {
       return c.s->authorize(false, {}, r.expired ? "SESSION: token expired" : "", now_ms);
     }
     static const char* const states[2][2] = {{"Authenticated", "Expired"}, {"AuthenticatedEmptyUser", "ExpiredEmptyUser"}};
-    c.session_state = r.hmac_ok && same_session ? states[r.empty_user][r.expired] : "Invalid";
+    c.token.session_state = r.hmac_ok && same_session ? states[r.empty_user][r.expired] : "Invalid";
   }
   script_request req;
   req.env = client_env(c, "user-pass-verify", now_ms);
@@ -218,7 +218,7 @@ void gateway_control::start_connect(client& c, uint64_t now_ms) {
   // picked (so that client-connect sees them); the script's output then overrides (accept()).
   if (!assign_addresses(c, now_ms)) return;  // gateway_addr.cc; rejected when false
   if (cfg_.client_connect.empty()) return accept(c, nullptr, now_ms);
-  c.auth = client::auth_stage::connect;
+  c.auth.stage = client::auth_stage::connect;
   script_request req;
   req.env = client_env(c, "client-connect", now_ms);
   req.pass_file = true;
@@ -236,16 +236,16 @@ void gateway_control::accept(client& c, const client_connect_options* cc, uint64
   }
   if (!c.vpn_ip) return reject(c, "no free address in the pool", now_ms);
   std::vector<std::string> push = client_push(c);
-  if (!c.auth_token.empty()) push.push_back("auth-token " + c.auth_token);  // auth-gen-token (gateway_token.cc)
+  if (!c.token.pushed.empty()) push.push_back("auth-token " + c.token.pushed);  // auth-gen-token (gateway_token.cc)
   if (!cfg_.learn_address.empty()) return start_learn(c, std::move(push), now_ms);  // gateway_scripts.cc
-  c.auth = client::auth_stage::accepted;
-  c.accepted_ms = now_ms;
+  c.auth.stage = client::auth_stage::accepted;
+  c.auth.accepted_ms = now_ms;
   c.s->authorize(true, push, "", now_ms);
 }
 
 void gateway_control::reject(client& c, const std::string& why, uint64_t now_ms, const std::string& client_reason) {
   log(1, c.name + ": authentication failed: " + why);
-  c.auth = client::auth_stage::rejected;
+  c.auth.stage = client::auth_stage::rejected;
   release_vpn_ip(c);  // nothing else exists yet: no dataplane peer before authorize(true)
   // Plain AUTH_FAILED unless openvpn too tells the client why (SESSION: token expired): the
   // reason stays in our log.
@@ -265,33 +265,33 @@ void gateway_control::poll_scripts(uint64_t now_ms) {
     }
     auto ci = clients_.find(it->second);
     script_clients_.erase(it);
-    if (ci == clients_.end() || ci->second->dead || ci->second->script_id != r.id) continue;
+    if (ci == clients_.end() || ci->second->dead || ci->second->auth.script_id != r.id) continue;
     client& c = *ci->second;
-    c.script_id = 0;
-    if (c.auth == client::auth_stage::tcv2_verify) {
+    c.auth.script_id = 0;
+    if (c.auth.stage == client::auth_stage::tcv2_verify) {
       if (!r.ok) reject(c, "tls-crypt-v2-verify script: " + r.status, now_ms);
-      else start_auth(c, now_ms);  // the next stages (c.auth is no longer none)
-    } else if (c.auth == client::auth_stage::tls_verify) {
+      else start_auth(c, now_ms);  // the next stages (c.auth.stage is no longer none)
+    } else if (c.auth.stage == client::auth_stage::tls_verify) {
       if (!r.ok) {
-        reject(c, "tls-verify script (depth " + std::to_string(c.verify_depth) + "): " + r.status, now_ms);
-      } else if (c.verify_depth > 0) {
-        --c.verify_depth;
+        reject(c, "tls-verify script (depth " + std::to_string(c.auth.verify_depth) + "): " + r.status, now_ms);
+      } else if (c.auth.verify_depth > 0) {
+        --c.auth.verify_depth;
         start_tls_verify(c, now_ms);
       } else {
         log(3, c.name + ": tls-verify accepted the certificate chain");
         start_user_pass(c, now_ms);
       }
-    } else if (c.auth == client::auth_stage::verify) {
+    } else if (c.auth.stage == client::auth_stage::verify) {
       if (!r.ok) reject(c, "auth-user-pass-verify script: " + r.status, now_ms);
       else {
         log(3, c.name + ": auth-user-pass-verify accepted user '" + env_safe(c.s->username()) + "'");
         start_connect(c, now_ms);
       }
-    } else if (c.auth == client::auth_stage::accepted) {  // a renegotiation's auth-user-pass-verify
+    } else if (c.auth.stage == client::auth_stage::accepted) {  // a renegotiation's auth-user-pass-verify
       if (!r.ok) log(1, c.name + ": renegotiation refused by auth-user-pass-verify: " + r.status);
       else log(3, c.name + ": renegotiation: auth-user-pass-verify accepted user '" + env_safe(c.s->username()) + "'");
       c.s->authorize(r.ok, {}, "", now_ms);
-    } else if (c.auth == client::auth_stage::connect) {
+    } else if (c.auth.stage == client::auth_stage::connect) {
       if (!r.ok) {
         reject(c, "client-connect script: " + r.status, now_ms);
       } else {
@@ -304,25 +304,25 @@ void gateway_control::poll_scripts(uint64_t now_ms) {
 }
 
 void gateway_control::end_auth(client& c, uint64_t now_ms) {
-  if (c.script_id) {
-    scripts_.cancel(c.script_id);
-    script_clients_.erase(c.script_id);
-    c.script_id = 0;
+  if (c.auth.script_id) {
+    scripts_.cancel(c.auth.script_id);
+    script_clients_.erase(c.auth.script_id);
+    c.auth.script_id = 0;
   }
   // The auth-gen-token secrets go; client-disconnect still sees the token's session_id.
   script_request req;
-  const bool connected = c.auth == client::auth_stage::accepted || c.auth == client::auth_stage::learn;
+  const bool connected = c.auth.stage == client::auth_stage::accepted || c.auth.stage == client::auth_stage::learn;
   const bool disconnect = connected && !cfg_.client_disconnect.empty();
   if (disconnect) req.env = client_env(c, "client-disconnect", now_ms);
-  for (std::string* t : {&c.auth_token, &c.auth_token_initial}) {
+  for (std::string* t : {&c.token.pushed, &c.token.initial}) {
     OPENSSL_cleanse(t->data(), t->size());
     t->clear();
   }
-  c.token_renew_ms = 0;
+  c.token.renew_ms = 0;
   if (!disconnect) return;
-  if (c.peer) {
-    req.env.emplace_back("bytes_received", std::to_string(c.peer->rx_bytes.load(std::memory_order_relaxed)));
-    req.env.emplace_back("bytes_sent", std::to_string(c.peer->tx_bytes.load(std::memory_order_relaxed)));
+  if (c.dp.peer) {
+    req.env.emplace_back("bytes_received", std::to_string(c.dp.peer->rx_bytes.load(std::memory_order_relaxed)));
+    req.env.emplace_back("bytes_sent", std::to_string(c.dp.peer->tx_bytes.load(std::memory_order_relaxed)));
   }
   req.argv = cfg_.client_disconnect;
   req.deadline_ms = now_ms + uint64_t{cfg_.hand_window} * 1000;

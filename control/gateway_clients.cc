@@ -8,8 +8,8 @@
 
 #include <cstring>
 
-#include "dpvpn/gateway.h"
-#include "gateway_internal.h"
+#include "gateway.h"
+#include "client.h"
 
 namespace dpvpn::cp {
 
@@ -101,7 +101,7 @@ control_setup make_control_setup(const server_config& cfg, proto::tls_context* t
   return st;
 }
 
-gateway_control::client* gateway_control::create_client(const net::outer_addr& addr, const net::mac& mac,
+client* gateway_control::create_client(const net::outer_addr& addr, const net::mac& mac,
                                                          uint16_t owner, uint64_t now_ms) {
   if (clients_.size() >= cfg_.max_clients || free_peer_ids_.empty()) {
     ++refused_;
@@ -187,7 +187,7 @@ void gateway_control::on_event(client& c, const proto::session_event& ev, uint64
       auto cmd = std::make_unique<dp::peer_cmd>();
       cmd->type = dp::cmd_type::arm_key;
       cmd->key_id = ev.key_id;
-      if (c.dp_installed) send_cmd(c, std::move(cmd));
+      if (c.dp.installed) send_cmd(c, std::move(cmd));
       break;
     }
     case session_event_type::key_retired: {
@@ -197,7 +197,7 @@ void gateway_control::on_event(client& c, const proto::session_event& ev, uint64
       cmd->key_id = ev.key_id;
       // A key the lcore keeps past its retirement could be confused with a later key of the same
       // key_id: without the command, the client goes.
-      if (c.dp_installed && !send_cmd(c, std::move(cmd))) teardown(c, "data key not retired on its lcore");
+      if (c.dp.installed && !send_cmd(c, std::move(cmd))) teardown(c, "data key not retired on its lcore");
       break;
     }
     case session_event_type::established:
@@ -258,7 +258,7 @@ void gateway_control::install_key(client& c, const proto::session_event& ev) {
     teardown(c, "data key setup failed: " + err);
     return;
   }
-  if (!c.dp_installed) {
+  if (!c.dp.installed) {
     auto* peer = new dp::dp_peer();
     peer->peer_id = c.peer_id;
     peer->vpn_ip = c.vpn_ip;
@@ -277,8 +277,8 @@ void gateway_control::install_key(client& c, const proto::session_event& ev) {
       teardown(c, "peer not installed on its lcore");
       return;
     }
-    c.peer = peer;
-    c.dp_installed = true;  // the lcore owns the peer: teardown sends del_peer from here on
+    c.dp.peer = peer;
+    c.dp.installed = true;  // the lcore owns the peer: teardown sends del_peer from here on
     if (!send_cmd(c, std::move(cmd))) {
       teardown(c, "data key not installed on its lcore");
       return;
@@ -289,7 +289,7 @@ void gateway_control::install_key(client& c, const proto::session_event& ev) {
       teardown(c, "cannot add " + format_outer(c.addr) + " to the address table: " + std::strerror(-rc));
       return;
     }
-    if (!c.v4_unlearned) {  // learn-address may refuse it
+    if (!c.learn.v4_unlearned) {  // learn-address may refuse it
       if (const int rc = dp::route_add_v4(sh_.rt, c.vpn_ip, 32, c.peer_id); rc != 0) {
         teardown(c, "cannot add route " + format_ipv4(c.vpn_ip) + "/32: " + std::strerror(-rc));
         return;
@@ -308,15 +308,15 @@ void gateway_control::teardown(client& c, const std::string& why) {
   log(1, c.name + ": session closed: " + why);
   end_auth(c, sh_.now_s.load(std::memory_order_relaxed) * 1000);
   unlearn(c);  // learn-address delete calls (gateway_scripts.cc)
-  if (c.dp_installed) {
+  if (c.dp.installed) {
     sh_.owner[c.peer_id].store(dp::k_no_owner, std::memory_order_release);
     rte_hash_del_key(sh_.addrs, &c.addr);
-    if (!c.v4_unlearned) dp::route_del_v4(sh_.rt, c.vpn_ip, 32);
+    if (!c.learn.v4_unlearned) dp::route_del_v4(sh_.rt, c.vpn_ip, 32);
     del_client_routes(c);
     auto cmd = std::make_unique<dp::peer_cmd>();
     cmd->type = dp::cmd_type::del_peer;
     send_cmd(c, std::move(cmd));  // the peer id is reused when the lcore hands the peer back
-    c.peer = nullptr;
+    c.dp.peer = nullptr;
   } else {
     free_peer_ids_.push_back(c.peer_id);
   }
@@ -354,7 +354,7 @@ void gateway_control::follow_floats() {
     client& c = *cp;
     net::outer_addr a;
     net::mac mac{};
-    if (c.dead || !c.peer || !dp::read_float(*c.peer, a, mac) || a == k) continue;
+    if (c.dead || !c.dp.peer || !dp::read_float(*c.dp.peer, a, mac) || a == k) continue;
     const net::outer_addr old = k;
     rte_hash_del_key(sh_.addrs, &old);
     rte_hash_add_key_data(sh_.addrs, &a, reinterpret_cast<void*>(uintptr_t{c.peer_id}));
@@ -406,23 +406,23 @@ void gateway_control::housekeeping(uint64_t now_ms) {
     client& c = *it->second;
     // reneg-bytes / reneg-pkts count data in both directions, which only the owner lcore sees:
     // hand the session what moved since the last look (every 500 ms; the limit is soft anyway).
-    if (!c.dead && c.peer && (cfg_.reneg_bytes || cfg_.reneg_pkts)) {
-      const uint64_t b = c.peer->rx_bytes.load(std::memory_order_relaxed) + c.peer->tx_bytes.load(std::memory_order_relaxed);
-      const uint64_t p = c.peer->rx_pkts.load(std::memory_order_relaxed) + c.peer->tx_pkts.load(std::memory_order_relaxed);
-      if (b != c.noted_bytes || p != c.noted_pkts) {
-        c.s->note_data(b - c.noted_bytes, p - c.noted_pkts);
-        c.noted_bytes = b;
-        c.noted_pkts = p;
+    if (!c.dead && c.dp.peer && (cfg_.reneg_bytes || cfg_.reneg_pkts)) {
+      const uint64_t b = c.dp.peer->rx_bytes.load(std::memory_order_relaxed) + c.dp.peer->tx_bytes.load(std::memory_order_relaxed);
+      const uint64_t p = c.dp.peer->rx_pkts.load(std::memory_order_relaxed) + c.dp.peer->tx_pkts.load(std::memory_order_relaxed);
+      if (b != c.dp.noted_bytes || p != c.dp.noted_pkts) {
+        c.s->note_data(b - c.dp.noted_bytes, p - c.dp.noted_pkts);
+        c.dp.noted_bytes = b;
+        c.dp.noted_pkts = p;
         c.s->tick(now_ms);  // the session checks its limits on its timer
         drain(c, now_ms);
       }
     }
     // §8.3: the sending key's packet-id passed 0xFF000000 on the owner lcore; a new key before
     // it runs out (openvpn renegotiates at the same trigger). reneg-sec 0 does not stop this.
-    if (!c.dead && c.peer) {
-      const uint32_t w = c.peer->wrap_seq.load(std::memory_order_relaxed);
-      if (w != c.wrap_seq_seen) {
-        c.wrap_seq_seen = w;
+    if (!c.dead && c.dp.peer) {
+      const uint32_t w = c.dp.peer->wrap_seq.load(std::memory_order_relaxed);
+      if (w != c.dp.wrap_seq_seen) {
+        c.dp.wrap_seq_seen = w;
         log(1, c.name + ": packet-id near wrap, renegotiating");
         c.s->renegotiate(now_ms);
         drain(c, now_ms);
@@ -439,10 +439,10 @@ void gateway_control::housekeeping(uint64_t now_ms) {
         teardown(c, "session-timeout (" + std::to_string(st) + " s)");
       } else if (cfg_.inactive_s && inactive_expired(c, now_ms)) {  // gateway_scripts.cc
         teardown(c, "inactivity timeout (--inactive " + std::to_string(cfg_.inactive_s) + " s)");
-      } else if (c.peer && c.peer->occ_exit.load(std::memory_order_relaxed)) {
+      } else if (c.dp.peer && c.dp.peer->occ_exit.load(std::memory_order_relaxed)) {
         teardown(c, "OCC exit");
-      } else if (c.peer && cfg_.ping_restart) {
-        const uint64_t last = std::max(c.peer->last_rx_s.load(std::memory_order_relaxed) * 1000, c.last_ctl_rx_ms);
+      } else if (c.dp.peer && cfg_.ping_restart) {
+        const uint64_t last = std::max(c.dp.peer->last_rx_s.load(std::memory_order_relaxed) * 1000, c.last_ctl_rx_ms);
         if (now_ms > last + uint64_t{cfg_.ping_restart} * 1000) teardown(c, "ping-restart (no traffic)");
       }
     }

@@ -8,9 +8,9 @@
 #include <cstdio>
 #include <thread>
 
-#include "dpvpn/gateway.h"
+#include "gateway.h"
 #include "dpvpn/script_args.h"
-#include "gateway_internal.h"
+#include "client.h"
 
 namespace dpvpn::cp {
 
@@ -19,12 +19,12 @@ namespace dpvpn::cp {
 // waits for them here too. A failed add leaves the client connected but unrouted: openvpn drops
 // its packets as coming from a "bad source address" and routes nothing to it.
 void gateway_control::start_learn(client& c, std::vector<std::string> push, uint64_t now_ms) {
-  c.auth = client::auth_stage::learn;
-  c.learn_push = std::move(push);
+  c.auth.stage = client::auth_stage::learn;
+  c.learn.push = std::move(push);
   const script_env env = client_env(c, "learn-address", now_ms);
   auto queue = [&](learn_job::what kind, std::string addr) {
     learn_queue_.push_back(learn_job{&c, "add", std::move(addr), kind, env});
-    ++c.learn_pending;
+    ++c.learn.pending;
   };
   if (c.vpn_ip) queue(learn_job::what::v4, learn_addr_v4(c.vpn_ip, -1));
   if (c.lease.v6) queue(learn_job::what::v6, learn_addr_v6(*c.lease.v6, -1));
@@ -41,11 +41,11 @@ void gateway_control::start_learn(client& c, std::vector<std::string> push, uint
     --budget;
     queue(learn_job::what::iroute6, learn_addr_v6(r.addr, static_cast<int>(r.len)));
   }
-  log(4, c.name + ": learn-address: " + std::to_string(c.learn_pending) + " address(es) queued");
-  if (c.learn_pending == 0) {
-    c.auth = client::auth_stage::accepted;
-    c.accepted_ms = now_ms;
-    c.s->authorize(true, std::move(c.learn_push), "", now_ms);
+  log(4, c.name + ": learn-address: " + std::to_string(c.learn.pending) + " address(es) queued");
+  if (c.learn.pending == 0) {
+    c.auth.stage = client::auth_stage::accepted;
+    c.auth.accepted_ms = now_ms;
+    c.s->authorize(true, std::move(c.learn.push), "", now_ms);
     return;
   }
   learn_next(now_ms);
@@ -97,17 +97,17 @@ bool gateway_control::on_learn_result(const script_result& r, uint64_t now_ms) {
     } else {
       log(1, c.name + ": learn-address " + j.op + " " + j.addr + " failed (" + r.status +
                  "): the address is not routed (openvpn's \"Learn FAILED\")");
-      if (j.kind == learn_job::what::v4) c.v4_unlearned = true;
-      if (j.kind == learn_job::what::v6) c.v6_unlearned = true;
+      if (j.kind == learn_job::what::v4) c.learn.v4_unlearned = true;
+      if (j.kind == learn_job::what::v6) c.learn.v6_unlearned = true;
       if (j.kind == learn_job::what::iroute4)
         std::erase_if(c.opts.iroutes, [&](const iroute4& x) { return learn_addr_v4(x.network, x.len) == j.addr; });
       if (j.kind == learn_job::what::iroute6)
         std::erase_if(c.opts.iroutes_v6, [&](const ipv6_net& x) { return learn_addr_v6(x.addr, static_cast<int>(x.len)) == j.addr; });
     }
-    if (--c.learn_pending == 0 && c.auth == client::auth_stage::learn && !c.dead) {
-      c.auth = client::auth_stage::accepted;
-      c.accepted_ms = now_ms;
-      c.s->authorize(true, std::move(c.learn_push), "", now_ms);
+    if (--c.learn.pending == 0 && c.auth.stage == client::auth_stage::learn && !c.dead) {
+      c.auth.stage = client::auth_stage::accepted;
+      c.auth.accepted_ms = now_ms;
+      c.s->authorize(true, std::move(c.learn.push), "", now_ms);
       drain(c, now_ms);
     }
   }
@@ -125,7 +125,7 @@ void gateway_control::unlearn(client& c) {
     j.c = nullptr;
     if (i > 0 || learn_running_ == 0) j.op.clear();  // not started: dropped
   }
-  c.learn_pending = 0;
+  c.learn.pending = 0;
   for (auto it = learned_.begin(); it != learned_.end();) {
     if (it->second != &c) {
       ++it;
@@ -198,9 +198,9 @@ bool run_updown(const server_config& cfg, const std::string& ifname, const char*
 // as with session-timeout the client is closed without a message and notices by its ping-restart.
 bool gateway_control::inactive_expired(client& c, uint64_t now_ms) {
   uint64_t bytes = 0, pkts = 0;
-  if (c.peer) {
-    bytes = c.peer->rx_bytes.load(std::memory_order_relaxed) + c.peer->tx_bytes.load(std::memory_order_relaxed);
-    pkts = c.peer->rx_pkts.load(std::memory_order_relaxed) + c.peer->tx_pkts.load(std::memory_order_relaxed);
+  if (c.dp.peer) {
+    bytes = c.dp.peer->rx_bytes.load(std::memory_order_relaxed) + c.dp.peer->tx_bytes.load(std::memory_order_relaxed);
+    pkts = c.dp.peer->rx_pkts.load(std::memory_order_relaxed) + c.dp.peer->tx_pkts.load(std::memory_order_relaxed);
   }
   return c.inactive.update(now_ms, bytes, pkts, cfg_.inactive_s, cfg_.inactive_bytes);
 }

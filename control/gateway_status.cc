@@ -5,7 +5,8 @@
 #include <cstdio>
 #include <ctime>
 
-#include "gateway_internal.h"
+#include "gateway.h"
+#include "client.h"
 
 namespace dpvpn::cp {
 
@@ -46,12 +47,12 @@ void gateway_control::write_status(uint64_t now_ms) {
   std::vector<entry> list;
   for (const auto& [k, cp] : clients_) {
     const client& c = *cp;
-    if (c.dead || c.auth != client::auth_stage::accepted || !c.peer) continue;
-    entry e{&c, c.real_address(), {}, {}, 0, 0, c.accepted_ms / 1000, 0};
+    if (c.dead || c.auth.stage != client::auth_stage::accepted || !c.dp.peer) continue;
+    entry e{&c, c.real_address(), {}, {}, 0, 0, c.auth.accepted_ms / 1000, 0};
     // Inner bytes the dataplane counted (openvpn counts link bytes: a little more per packet).
-    e.rx = c.peer->rx_bytes.load(std::memory_order_relaxed);
-    e.tx = c.peer->tx_bytes.load(std::memory_order_relaxed);
-    e.last_s = std::max(c.peer->last_rx_s.load(std::memory_order_relaxed), c.last_ctl_rx_ms / 1000);
+    e.rx = c.dp.peer->rx_bytes.load(std::memory_order_relaxed);
+    e.tx = c.dp.peer->tx_bytes.load(std::memory_order_relaxed);
+    e.last_s = std::max(c.dp.peer->last_rx_s.load(std::memory_order_relaxed), c.last_ctl_rx_ms / 1000);
     e.since = time_text(e.since_s);
     e.last_ref = time_text(e.last_s);
     list.push_back(std::move(e));

@@ -3,8 +3,8 @@
 // auth-user-pass-verify; tokens are renewed on renegotiation and at the renewal interval.
 #include <ctime>
 
-#include "dpvpn/gateway.h"
-#include "gateway_internal.h"
+#include "gateway.h"
+#include "client.h"
 
 namespace dpvpn::cp {
 
@@ -26,32 +26,32 @@ bool gateway_control::check_auth_token(client& c, uint64_t now_ms) {
   const uint64_t now = wall_s();
   proto::auth_token_check r;
   if (!proto::is_auth_token(pass)) {
-    c.session_state = "Initial";
+    c.token.session_state = "Initial";
   } else {
     r = proto::verify_auth_token(setup_.auth_token_key, pass, user, now, setup_.auth_token_renewal_s,
                                  cfg_.auth_gen_token_lifetime);
     static const char* const states[2][2] = {{"Authenticated", "Expired"}, {"AuthenticatedEmptyUser", "ExpiredEmptyUser"}};
-    c.session_state = r.hmac_ok ? states[r.empty_user][r.expired] : "Invalid";
+    c.token.session_state = r.hmac_ok ? states[r.empty_user][r.expired] : "Invalid";
   }
   const bool keep_session = r.hmac_ok && !r.expired;  // renew the presented token's session
-  if (keep_session) c.auth_token_initial = pass;
-  c.auth_token_empty_user = keep_session && r.empty_user;
-  c.auth_token = proto::generate_auth_token(setup_.auth_token_key, user, c.auth_token_initial,
-                                            c.auth_token_empty_user, now);
-  if (c.auth_token_initial.empty()) c.auth_token_initial = c.auth_token;
+  if (keep_session) c.token.initial = pass;
+  c.token.empty_user = keep_session && r.empty_user;
+  c.token.pushed = proto::generate_auth_token(setup_.auth_token_key, user, c.token.initial,
+                                            c.token.empty_user, now);
+  if (c.token.initial.empty()) c.token.initial = c.token.pushed;
   if (!proto::is_auth_token(pass) || cfg_.auth_gen_token_external) return false;
 
   if (r.valid()) {
     log(2, c.name + ": auth-token accepted for user '" + env_safe(user) + "' (session " +
-               proto::auth_token_session_id(c.auth_token) + "), auth-user-pass-verify skipped");
+               proto::auth_token_session_id(c.token.pushed) + "), auth-user-pass-verify skipped");
     start_connect(c, now_ms);
     return true;
   }
   const std::string why = !r.hmac_ok ? "auth-token invalid (not made with this server's key, or for another user)"
                           : r.expired ? "auth-token expired"
                                       : "auth-token valid only for an empty username";
-  c.auth_token.clear();  // nothing is pushed to a refused client
-  c.auth_token_initial.clear();
+  c.token.pushed.clear();  // nothing is pushed to a refused client
+  c.token.initial.clear();
   reject(c, why, now_ms, r.expired ? "SESSION: token expired" : "");
   return true;
 }
@@ -59,12 +59,12 @@ bool gateway_control::check_auth_token(client& c, uint64_t now_ms) {
 // openvpn 2.6 sends a renewed token as a PUSH_REPLY holding only `auth-token TOKEN`, on the
 // active TLS session; the session id and the initial timestamp stay.
 void gateway_control::renew_auth_token(client& c, uint64_t now_ms) {
-  if (c.auth != client::auth_stage::accepted || c.auth_token_initial.empty() || c.dead || c.s->failed()) return;
-  c.auth_token = proto::generate_auth_token(setup_.auth_token_key, c.s->username(), c.auth_token_initial,
-                                            c.auth_token_empty_user, wall_s());
-  c.s->send_text("PUSH_REPLY,auth-token " + c.auth_token, now_ms);  // the caller drains c
+  if (c.auth.stage != client::auth_stage::accepted || c.token.initial.empty() || c.dead || c.s->failed()) return;
+  c.token.pushed = proto::generate_auth_token(setup_.auth_token_key, c.s->username(), c.token.initial,
+                                            c.token.empty_user, wall_s());
+  c.s->send_text("PUSH_REPLY,auth-token " + c.token.pushed, now_ms);  // the caller drains c
   log(4, c.name + ": auth-token renewed");
-  if (c.token_renew_ms) c.token_renew_ms = now_ms + uint64_t{setup_.auth_token_renewal_s} * 1000;
+  if (c.token.renew_ms) c.token.renew_ms = now_ms + uint64_t{setup_.auth_token_renewal_s} * 1000;
 }
 
 // A renewal interval shorter than reneg-sec gets its own timer (openvpn's
@@ -73,10 +73,10 @@ void gateway_control::renew_auth_tokens(uint64_t now_ms) {
   if (!cfg_.auth_gen_token || setup_.auth_token_renewal_s >= cfg_.reneg_sec_max) return;
   for (auto& [key, cp] : clients_) {
     client& c = *cp;
-    if (c.auth != client::auth_stage::accepted || c.auth_token_initial.empty()) continue;
-    if (c.token_renew_ms == 0) {
-      c.token_renew_ms = c.accepted_ms + uint64_t{setup_.auth_token_renewal_s} * 1000;
-    } else if (now_ms >= c.token_renew_ms) {
+    if (c.auth.stage != client::auth_stage::accepted || c.token.initial.empty()) continue;
+    if (c.token.renew_ms == 0) {
+      c.token.renew_ms = c.auth.accepted_ms + uint64_t{setup_.auth_token_renewal_s} * 1000;
+    } else if (now_ms >= c.token.renew_ms) {
       renew_auth_token(c, now_ms);
       drain(c, now_ms);
     }

@@ -46,6 +46,8 @@ struct control_setup {
 // Throws config_error for a key file that does not parse.
 control_setup make_control_setup(const server_config& cfg, proto::tls_context* tls);
 
+struct client;
+
 class gateway_control {
  public:
   gateway_control(const server_config& cfg, control_setup setup, dp::dp_shared& sh, int signal_fd);
@@ -62,8 +64,6 @@ class gateway_control {
     std::function<std::string()> counters;
   };
   void add_service(service s) { services_.push_back(std::move(s)); }
-
-  struct client;
 
  private:
   // gateway.cc
