@@ -13,6 +13,7 @@
 #   basic  1 client: 50 pings each way through the tunnel, iperf3 TCP 3 s, SIGTERM ->
 #          exit 0 in 10 s, client sees the server-pushed restart, no mbuf leaked
 #   eight  8 clients at once, 10 concurrent pings each, distinct VPN addresses
+#   six    the same with 6 workers on 2 CPUs: 4 exception-port queues, workers 4-5 relay to 0-1
 #   reneg  reneg-sec 10, ~25 s of pings every 0.2 s across two key rollovers, nothing lost
 #   renegbytes  the gateway's own reneg-bytes (the client has none): ~1 MB of pings start at
 #          least two renegotiations from the server side, nothing lost
@@ -97,6 +98,14 @@ case_eight() {
   ivp_log "PASS eight: $n clients, 10/10 pings each"
 }
 
+# Six workers on two CPUs (EAL --lcores '(0-5)@(0-1)', af_packet qpairs=6): the exception port has
+# four queues, so clients owned by workers 4 and 5 reach the kernel through workers 0 and 1.
+case_six() {
+  IVG_DP_LCORES='(0-5)@(0-1)' IVG_DP_QPAIRS=6 case_eight
+  grep -q "exception port .* 4 queue(s)), 6 worker lcore(s)" "$IVG_DP_LOG" || ivp_fail "dpvpn did not start 6 workers with 4 exception queues"
+  ivp_log "PASS six: 6 workers, 4 exception-port queues"
+}
+
 case_reneg() {
   local c1 out loss n
   ivg_setup "$dpvpn" 1
@@ -145,7 +154,8 @@ case_renegbytes() {
 case "$case_name" in
   basic) case_basic ;;
   eight) case_eight ;;
+  six) case_six ;;
   reneg) case_reneg ;;
   renegbytes) case_renegbytes ;;
-  *) echo "usage: $0 DPVPN_EXE basic|eight|reneg|renegbytes" >&2; exit 2 ;;
+  *) echo "usage: $0 DPVPN_EXE basic|eight|six|reneg|renegbytes" >&2; exit 2 ;;
 esac

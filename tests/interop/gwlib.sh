@@ -178,8 +178,8 @@ ivg_server_conf() {
 
 # ivg_start_dpvpn CONF: starts dpvpn in ivg-gw and waits until its control thread listens and
 # tun0 carries the gateway address. Exits 77 when EAL or the af_packet port cannot come up.
-# `ivg_start_dpvpn -- ARGS...` gives dpvpn ARGS instead of `--config CONF`. IVG_DP_LCORES (EAL -l,
-# default 0-1) and IVG_DP_QPAIRS (af_packet qpairs, default 2) must match: one queue per worker.
+# `ivg_start_dpvpn -- ARGS...` gives dpvpn ARGS instead of `--config CONF`. IVG_DP_LCORES (EAL
+# --lcores, default 0-1; '(0-5)@(0-1)' runs six workers on CPUs 0-1) and IVG_DP_QPAIRS (af_packet qpairs, default 2) must match: one queue per worker.
 # IVG_DP_VDEVS_EXTRA (default empty): further EAL arguments after the WAN's, split on blanks, e.g.
 # "--vdev=net_af_packet1,iface=gw-lan,qpairs=2" for a LAN port (gateway-lan.sh).
 ivg_start_dpvpn() {
@@ -187,7 +187,7 @@ ivg_start_dpvpn() {
   if [[ $conf == -- ]]; then shift; app=("$@"); else app=(--config "$conf"); fi
   [[ -z ${IVG_DP_VDEVS_EXTRA:-} ]] || read -ra extra <<<"$IVG_DP_VDEVS_EXTRA"
   IVG_DP_LOG=$IVG_DIR/dpvpn.log
-  ivp_run "$IVG_NS_GW" "$IVG_DP_LOG" "$IVG_DPVPN" --no-huge -m 1024 --no-shconf --no-pci -l "${IVG_DP_LCORES:-0-1}" \
+  ivp_run "$IVG_NS_GW" "$IVG_DP_LOG" "$IVG_DPVPN" --no-huge -m 1024 --no-shconf --no-pci --lcores "${IVG_DP_LCORES:-0-1}" \
     --file-prefix "$IVG_PREFIX" --vdev="net_af_packet0,iface=gw-wan,qpairs=${IVG_DP_QPAIRS:-2}" "${extra[@]}" -- "${app[@]}"
   IVG_DP_PID=$IVP_LAST_PID
   for ((i = 0; i < 300; i++)); do
