@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: MIT
 // gateway_control: the control thread's loop — punted frames, done ring, signals, counters.
 #include <poll.h>
-#include <rte_mbuf.h>
-#include <rte_ring.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -37,80 +35,15 @@ void gateway_control::log(int level, const std::string& msg) const {
 gateway_control::gateway_control(const server_config& cfg, control_setup setup, dp::dp_shared& sh, int signal_fd)
     : cfg_(cfg),
       setup_(std::move(setup)),
-      sh_(sh),
+      dp_(sh, control_log{cfg.verb}),
       signal_fd_(signal_fd),
       front_(setup_.session),
       scripts_(cfg.tmp_dir) {
-  for (uint32_t i = sh_.cfg.max_peers; i-- > 0;) free_peer_ids_.push_back(i);
+  for (uint32_t i = sh.cfg.max_peers; i-- > 0;) free_peer_ids_.push_back(i);
   init_addressing();
 }
 
 gateway_control::~gateway_control() = default;
-
-void gateway_control::send_frame(uint16_t worker, const net::outer_addr& to, const net::mac& mac,
-                                 std::span<const uint8_t> payload) {
-  rte_mbuf* m = rte_pktmbuf_alloc(sh_.pool);
-  if (!m) {
-    ++ctl_tx_dropped_;
-    return;
-  }
-  const bool v4 = net::is_v4_mapped(to.ip);
-  const size_t hdr = v4 ? net::k_outer_v4 : net::k_outer_v6;
-  auto* h = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, static_cast<uint16_t>(hdr + payload.size())));
-  if (!h) {
-    rte_pktmbuf_free(m);
-    ++ctl_tx_dropped_;
-    return;
-  }
-  std::memcpy(h + hdr, payload.data(), payload.size());
-  if (v4) {
-    net::udp_endpoints e;
-    e.src_mac = sh_.cfg.wan_mac;
-    e.dst_mac = mac;
-    e.src_ip = sh_.cfg.local_ip;
-    e.dst_ip = net::v4_of(to.ip);
-    e.src_port = sh_.cfg.local_port;
-    e.dst_port = to.port;
-    net::write_outer_v4(h, e, payload.size(), 0, true);
-  } else {
-    const net::udp6_endpoints e{sh_.cfg.wan_mac, mac, sh_.cfg.local_ip6, to.ip, sh_.cfg.local_port, to.port};
-    net::write_outer_v6(h, e, payload.size());
-  }
-  if (rte_ring_sp_enqueue(sh_.lcores[worker]->ctl_tx, m) != 0) {
-    rte_pktmbuf_free(m);
-    ++ctl_tx_dropped_;
-  }
-}
-
-bool gateway_control::poll_punt(uint64_t now_ms) {
-  void* objs[32];
-  unsigned total = 0, n;
-  // Established clients' frames first, all of them (bounded by their ring), then new contacts.
-  while (sh_.punt_est && (n = rte_ring_sc_dequeue_burst(sh_.punt_est, objs, 32, nullptr)) > 0) {
-    for (unsigned i = 0; i < n; ++i) on_frame(static_cast<rte_mbuf*>(objs[i]), now_ms);
-    total += n;
-  }
-  n = rte_ring_sc_dequeue_burst(sh_.punt, objs, 32, nullptr);
-  for (unsigned i = 0; i < n; ++i) on_frame(static_cast<rte_mbuf*>(objs[i]), now_ms);
-  return total + n > 0;
-}
-
-void gateway_control::poll_done() {
-  void* objs[32];
-  unsigned n;
-  while ((n = rte_ring_sc_dequeue_burst(sh_.done, objs, 32, nullptr)) > 0) {
-    for (unsigned i = 0; i < n; ++i) {
-      std::unique_ptr<dp::peer_cmd> cmd(static_cast<dp::peer_cmd*>(objs[i]));
-      if (cmd->type == dp::cmd_type::del_peer) {
-        delete cmd->peer;  // the lcore handed it back; its keys are wiped by their destructors
-        free_peer_ids_.push_back(cmd->peer_id);
-      } else if (cmd->type == dp::cmd_type::new_peer) {
-        delete cmd->peer;  // not adopted (slot was taken): should not happen
-      }
-      // Evicted keys in cmd->tx / cmd->rx are destroyed here, off the packet path.
-    }
-  }
-}
 
 void gateway_control::poll_signals(uint64_t now_ms) {
   signalfd_siginfo si;
@@ -157,7 +90,7 @@ client* gateway_control::first_contact(const dp::mbuf_meta& mm, std::span<const 
       !allow_first_reply(now_ms))
     return nullptr;  // connect-freq-initial
   if (r.v == proto::server_front::verdict::reply) {
-    send_frame(mm.from_worker, mm.src, mm.src_mac, r.reply);
+    dp_.send_frame(mm.from_worker, mm.src, mm.src_mac, r.reply);
     return nullptr;
   }
   if (r.v == proto::server_front::verdict::drop) {
@@ -197,9 +130,7 @@ bool gateway_control::allow_first_reply(uint64_t now_ms) {
   return false;
 }
 
-void gateway_control::on_frame(rte_mbuf* m, uint64_t now_ms) {
-  const dp::mbuf_meta mm = *static_cast<dp::mbuf_meta*>(rte_mbuf_to_priv(m));
-  std::span<const uint8_t> pkt(rte_pktmbuf_mtod(m, const uint8_t*) + mm.payload_off, mm.payload_len);
+void gateway_control::on_frame(const dp::mbuf_meta& mm, std::span<const uint8_t> pkt, uint64_t now_ms) {
   auto it = clients_.find(mm.src);
   if (it != clients_.end() && it->second->dead) {
     clients_.erase(it);
@@ -224,21 +155,21 @@ void gateway_control::on_frame(rte_mbuf* m, uint64_t now_ms) {
     else log(5, c->name + ": control packet dropped: " + to_string(d));
     drain(*c, now_ms);
   }
-  rte_pktmbuf_free(m);
 }
 
 void gateway_control::print_counters(const char* why) const {
   uint64_t tot[dp::k_drop_count] = {};
   std::string s = std::string("counters (") + why + "):";
-  for (uint16_t w = 0; w < sh_.cfg.n_workers; ++w) {
-    const auto& c = sh_.lcores[w]->ctr;
+  const dp::dp_shared& sh = dp_.shared();
+  for (uint16_t w = 0; w < sh.cfg.n_workers; ++w) {
+    const auto& c = sh.lcores[w]->ctr;
     auto ld = [](const std::atomic<uint64_t>& a) { return a.load(std::memory_order_relaxed); };
     char line[640];
     std::snprintf(line, sizeof line,
                   "\n  lcore %u: wan rx %llu/%llu B tx %llu/%llu B | tun rx %llu tx %llu | dec %llu enc %llu | "
                   "punt %llu ctl_tx %llu arp %llu nd_adverts %llu | handoff out %llu in %llu | pings rx %llu tx %llu | hairpin %llu "
                   "floats %llu mss_clamped %llu",
-                  sh_.lcores[w]->lcore_id, (unsigned long long)ld(c.wan_rx_pkts), (unsigned long long)ld(c.wan_rx_bytes),
+                  sh.lcores[w]->lcore_id, (unsigned long long)ld(c.wan_rx_pkts), (unsigned long long)ld(c.wan_rx_bytes),
                   (unsigned long long)ld(c.wan_tx_pkts), (unsigned long long)ld(c.wan_tx_bytes),
                   (unsigned long long)ld(c.tun_rx_pkts), (unsigned long long)ld(c.tun_tx_pkts),
                   (unsigned long long)ld(c.decrypted), (unsigned long long)ld(c.encrypted),
@@ -249,7 +180,7 @@ void gateway_control::print_counters(const char* why) const {
                   (unsigned long long)ld(c.pings_tx), (unsigned long long)ld(c.hairpin),
                   (unsigned long long)ld(c.floats), (unsigned long long)ld(c.mss_clamped));
     s += line;
-    if (sh_.cfg.lan.on) {
+    if (sh.cfg.lan.on) {
       std::snprintf(line, sizeof line,
                     "\n    lan rx %llu/%llu B tx %llu/%llu B | to lan %llu from lan %llu | arp/nd %llu echo %llu | "
                     "waiting %llu resolver tx %llu | icmp %llu (limited %llu)",
@@ -275,7 +206,7 @@ void gateway_control::print_counters(const char* why) const {
        std::to_string(front_dropped_) + ", refused " + std::to_string(refused_) + ", connect-freq refused " +
        std::to_string(connect_freq_refused_) + ", connect-freq-initial dropped " +
        std::to_string(first_reply_dropped_) + ", ctl_tx drops " +
-       std::to_string(ctl_tx_dropped_) + ", log lines held back " +
+       std::to_string(dp_.ctl_tx_dropped()) + ", log lines held back " +
        std::to_string(refused_log_.suppressed_total() + ctl_msg_log_.suppressed_total()) +
        ", half-open refused " + std::to_string(half_open_refused_);
   for (const service& sv : services_) s += "\n  " + sv.counters();
@@ -285,15 +216,15 @@ void gateway_control::print_counters(const char* why) const {
 
 void gateway_control::run() {
   std::string on;
-  if (sh_.cfg.wan_v4) on = format_outer(net::outer_v4(sh_.cfg.local_ip, sh_.cfg.local_port));
-  if (sh_.cfg.wan_v6) on += (on.empty() ? "" : " and ") + format_outer(net::outer_v6(sh_.cfg.local_ip6, sh_.cfg.local_port));
-  log(1, "control thread up: " + std::to_string(sh_.cfg.n_workers) + " worker lcore(s), listening on " + on);
+  if (dp_.cfg().wan_v4) on = format_outer(net::outer_v4(dp_.cfg().local_ip, dp_.cfg().local_port));
+  if (dp_.cfg().wan_v6) on += (on.empty() ? "" : " and ") + format_outer(net::outer_v6(dp_.cfg().local_ip6, dp_.cfg().local_port));
+  log(1, "control thread up: " + std::to_string(dp_.cfg().n_workers) + " worker lcore(s), listening on " + on);
   for (;;) {
     const uint64_t now = wall_ms();
-    sh_.now_s.store(now / 1000, std::memory_order_relaxed);
-    bool work = poll_punt(now);
+    dp_.publish_clock(now);
+    bool work = dp_.poll_punt([&](const dp::mbuf_meta& mm, std::span<const uint8_t> pkt) { on_frame(mm, pkt, now); });
     for (service& sv : services_) work |= sv.poll(now);
-    poll_done();
+    dp_.poll_done([&](uint32_t id) { free_peer_ids_.push_back(id); });
     poll_signals(now);
     poll_scripts(now);
     run_due_timers(now);
@@ -323,7 +254,7 @@ void gateway_control::run() {
       ::poll(&p, 1, static_cast<int>(t));
     }
   }
-  sh_.stop.store(true, std::memory_order_release);
+  dp_.stop_workers();
 }
 
 }  // namespace dpvpn::cp

@@ -29,6 +29,7 @@
 #include "dpvpn/server_front.h"
 #include "dpvpn/session.h"
 #include "dpvpn/tls_engine.h"
+#include "dp_installer.h"
 
 namespace dpvpn::cp {
 
@@ -67,20 +68,14 @@ class gateway_control {
 
  private:
   // gateway.cc
-  bool poll_punt(uint64_t now_ms);
-  void poll_done();
   void poll_signals(uint64_t now_ms);
-  void on_frame(rte_mbuf* m, uint64_t now_ms);
+  void on_frame(const dp::mbuf_meta& mm, std::span<const uint8_t> pkt, uint64_t now_ms);
   client* first_contact(const dp::mbuf_meta& mm, std::span<const uint8_t> pkt, uint64_t now_ms, client* old);
-  void send_frame(uint16_t worker, const net::outer_addr& to, const net::mac& mac, std::span<const uint8_t> payload);
   // gateway_clients.cc
   client* create_client(const net::outer_addr& addr, const net::mac& mac, uint16_t owner, uint64_t now_ms);
   void drain(client& c, uint64_t now_ms);
   void on_event(client& c, const proto::session_event& ev, uint64_t now_ms);
   void install_key(client& c, const proto::session_event& ev);
-  // Queues cmd on c's owner lcore, waiting up to 1 s for room. False (logged) when the ring stayed
-  // full: cmd is destroyed, except a del_peer, which is kept in pending_del_ and retried.
-  bool send_cmd(client& c, std::unique_ptr<dp::peer_cmd> cmd);
   void teardown(client& c, const std::string& why);
   void notify_exit(client& c, uint64_t now_ms);
   void housekeeping(uint64_t now_ms);
@@ -122,7 +117,7 @@ class gateway_control {
 
   server_config cfg_;
   control_setup setup_;
-  dp::dp_shared& sh_;
+  dp_installer dp_;  // every rte_* call (dp_installer.h)
   int signal_fd_;
   proto::server_front front_;
   std::map<net::outer_addr, std::unique_ptr<client>> clients_;  // by outer address and port
@@ -135,14 +130,11 @@ class gateway_control {
   void schedule(client& c);
   void run_due_timers(uint64_t now_ms);
   std::vector<uint32_t> free_peer_ids_;
-  // del_peer commands a full ring refused: retried by housekeeping (their peer-ids come back only
-  // once an lcore hands the peer back).
-  std::vector<std::pair<uint16_t, std::unique_ptr<dp::peer_cmd>>> pending_del_;
   uint64_t next_stats_ms_ = 0, next_housekeeping_ms_ = 0;
   bool stopping_ = false;
   std::string stop_signal_;
   uint64_t stop_at_ms_ = 0;
-  uint64_t ctl_tx_dropped_ = 0, front_dropped_ = 0, refused_ = 0;
+  uint64_t front_dropped_ = 0, refused_ = 0;
   // Log lines a peer can trigger at will: a refusal at max-clients (every retransmit of a refused
   // handshake asks again) and a client's control messages. Housekeeping reports what they held back.
   log_limit refused_log_{10, 10}, ctl_msg_log_{20, 10};

@@ -252,7 +252,7 @@ std::vector<std::string> gateway_control::client_push(const client& c) const {
 // dataplane accepts a packet only when its source routes back to the client that sent it.
 void gateway_control::add_client_routes(client& c) {
   if (c.lease.v6 && !c.learn.v6_unlearned) {  // learn-address may refuse it
-    const int rc = dp::route_add_v6(sh_.rt, c.lease.v6->data(), 128, c.peer_id);
+    const int rc = dp_.route_add_v6(c.lease.v6->data(), 128, c.peer_id);
     if (rc == 0) c.routes.v6_on = true;
     else log(1, c.name + ": cannot add route " + format_ipv6(*c.lease.v6) + "/128: " + std::strerror(-rc));
   }
@@ -270,7 +270,7 @@ void gateway_control::add_client_routes(client& c) {
   for (const iroute4& r : c.opts.iroutes) {
     const std::string what = format_ipv4(r.network) + "/" + std::to_string(r.len);
     if (over(what)) break;
-    const int rc = dp::route_add_v4(sh_.rt, r.network, r.len, c.peer_id);
+    const int rc = dp_.route_add_v4(r.network, r.len, c.peer_id);
     if (rc != 0) {
       log(1, c.name + ": cannot add iroute " + what + ": " + std::strerror(-rc));
       continue;
@@ -284,7 +284,7 @@ void gateway_control::add_client_routes(client& c) {
   for (const ipv6_net& r : c.opts.iroutes_v6) {
     const std::string what = format_ipv6_net(r);
     if (over(what)) break;
-    const int rc = dp::route_add_v6(sh_.rt, r.addr.data(), static_cast<uint8_t>(r.len), c.peer_id);
+    const int rc = dp_.route_add_v6(r.addr.data(), static_cast<uint8_t>(r.len), c.peer_id);
     if (rc != 0) {
       log(1, c.name + ": cannot add iroute-ipv6 " + what + ": " + std::strerror(-rc));
       continue;
@@ -298,18 +298,18 @@ void gateway_control::add_client_routes(client& c) {
 }
 
 void gateway_control::del_client_routes(client& c) {
-  if (c.routes.v6_on && c.lease.v6) dp::route_del_v6(sh_.rt, c.lease.v6->data(), 128);
+  if (c.routes.v6_on && c.lease.v6) dp_.route_del_v6(c.lease.v6->data(), 128);
   c.routes.v6_on = false;
   for (const iroute4& r : c.routes.iroutes_on) {
     auto it = iroute4_owner_.find({r.network, r.len});
     if (it == iroute4_owner_.end() || it->second != c.peer_id) continue;  // a later client owns it
-    dp::route_del_v4(sh_.rt, r.network, r.len);
+    dp_.route_del_v4(r.network, r.len);
     iroute4_owner_.erase(it);
   }
   for (const ipv6_net& r : c.routes.iroutes6_on) {
     auto it = iroute6_owner_.find({r.addr, static_cast<uint8_t>(r.len)});
     if (it == iroute6_owner_.end() || it->second != c.peer_id) continue;
-    dp::route_del_v6(sh_.rt, r.addr.data(), static_cast<uint8_t>(r.len));
+    dp_.route_del_v6(r.addr.data(), static_cast<uint8_t>(r.len));
     iroute6_owner_.erase(it);
   }
   c.routes.iroutes_on.clear();

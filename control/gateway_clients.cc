@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: MIT
 // gateway_control: client lifecycle — create, session events, key install by message to the
 // owner lcore, liveness, teardown, address pool.
-#include <rte_hash.h>
-#include <rte_ring.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -123,7 +121,7 @@ client* gateway_control::create_client(const net::outer_addr& addr, const net::m
   client* raw = c.get();
   clients_[addr] = std::move(c);
   log(4, raw->name + ": new session, peer-id " + std::to_string(raw->peer_id) + ", owner lcore " +
-             std::to_string(sh_.lcores[owner]->lcore_id));
+             std::to_string(dp_.lcore_id(owner)));
   return raw;
 }
 
@@ -135,7 +133,7 @@ void gateway_control::drain(client& c, uint64_t now_ms) {
   proto::session_event ev;
   while (c.s->pop_event(ev)) on_event(c, ev, now_ms);
   std::vector<uint8_t> out;
-  while (c.s->pop_packet(out)) send_frame(c.owner, c.addr, c.mac, out);
+  while (c.s->pop_packet(out)) dp_.send_frame(c.owner, c.addr, c.mac, out);
   schedule(c);
 }
 
@@ -187,7 +185,7 @@ void gateway_control::on_event(client& c, const proto::session_event& ev, uint64
       auto cmd = std::make_unique<dp::peer_cmd>();
       cmd->type = dp::cmd_type::arm_key;
       cmd->key_id = ev.key_id;
-      if (c.dp.installed) send_cmd(c, std::move(cmd));
+      if (c.dp.installed) dp_.send_cmd(c, std::move(cmd));
       break;
     }
     case session_event_type::key_retired: {
@@ -197,7 +195,7 @@ void gateway_control::on_event(client& c, const proto::session_event& ev, uint64
       cmd->key_id = ev.key_id;
       // A key the lcore keeps past its retirement could be confused with a later key of the same
       // key_id: without the command, the client goes.
-      if (c.dp.installed && !send_cmd(c, std::move(cmd))) teardown(c, "data key not retired on its lcore");
+      if (c.dp.installed && !dp_.send_cmd(c, std::move(cmd))) teardown(c, "data key not retired on its lcore");
       break;
     }
     case session_event_type::established:
@@ -219,27 +217,6 @@ void gateway_control::on_event(client& c, const proto::session_event& ev, uint64
       break;
     default: break;
   }
-}
-
-bool gateway_control::send_cmd(client& c, std::unique_ptr<dp::peer_cmd> cmd) {
-  cmd->peer_id = c.peer_id;
-  rte_ring* r = sh_.lcores[c.owner]->cmd;
-  // The control thread may wait here (never a worker): the owner drains its ring every loop.
-  for (int i = 0; i < 10000; ++i) {
-    if (rte_ring_sp_enqueue(r, cmd.get()) == 0) {
-      cmd.release();
-      return true;
-    }
-    ::usleep(100);
-  }
-  const std::string lcore = std::to_string(sh_.lcores[c.owner]->lcore_id);
-  if (cmd->type == dp::cmd_type::del_peer) {
-    log(1, c.name + ": command ring to lcore " + lcore + " full for 1 s; peer removal retried later");
-    pending_del_.emplace_back(c.owner, std::move(cmd));
-  } else {
-    log(1, c.name + ": command ring to lcore " + lcore + " full for 1 s; command dropped");
-  }
-  return false;
 }
 
 void gateway_control::install_key(client& c, const proto::session_event& ev) {
@@ -268,29 +245,28 @@ void gateway_control::install_key(client& c, const proto::session_event& ev) {
     peer->client_mac = c.mac;
     peer->keys = proto::data_keys(true, setup_.data);
     peer->keys.framing = ev.framing;  // per peer, fixed for the session (§9.1)
-    peer->last_rx_s.store(sh_.now_s.load());
+    peer->last_rx_s.store(dp_.now_s());
     auto np = std::make_unique<dp::peer_cmd>();
     np->type = dp::cmd_type::new_peer;
     np->peer = peer;
-    if (!send_cmd(c, std::move(np))) {
+    if (!dp_.send_cmd(c, std::move(np))) {
       delete peer;  // no lcore saw it; teardown hands the peer-id back at once
       teardown(c, "peer not installed on its lcore");
       return;
     }
     c.dp.peer = peer;
     c.dp.installed = true;  // the lcore owns the peer: teardown sends del_peer from here on
-    if (!send_cmd(c, std::move(cmd))) {
+    if (!dp_.send_cmd(c, std::move(cmd))) {
       teardown(c, "data key not installed on its lcore");
       return;
     }
     // Publish once the commands are queued: a packet that beats them is dropped as peer_not_ready.
-    sh_.owner[c.peer_id].store(c.owner, std::memory_order_release);
-    if (const int rc = rte_hash_add_key_data(sh_.addrs, &c.addr, reinterpret_cast<void*>(uintptr_t{c.peer_id})); rc < 0) {
+    if (const int rc = dp_.publish(c); rc < 0) {
       teardown(c, "cannot add " + format_outer(c.addr) + " to the address table: " + std::strerror(-rc));
       return;
     }
     if (!c.learn.v4_unlearned) {  // learn-address may refuse it
-      if (const int rc = dp::route_add_v4(sh_.rt, c.vpn_ip, 32, c.peer_id); rc != 0) {
+      if (const int rc = dp_.route_add_v4(c.vpn_ip, 32, c.peer_id); rc != 0) {
         teardown(c, "cannot add route " + format_ipv4(c.vpn_ip) + "/32: " + std::strerror(-rc));
         return;
       }
@@ -298,7 +274,7 @@ void gateway_control::install_key(client& c, const proto::session_event& ev) {
     add_client_routes(c);  // its /128 and iroutes (gateway_addr.cc)
     return;
   }
-  if (!send_cmd(c, std::move(cmd))) teardown(c, "data key not installed on its lcore");
+  if (!dp_.send_cmd(c, std::move(cmd))) teardown(c, "data key not installed on its lcore");
 }
 
 void gateway_control::teardown(client& c, const std::string& why) {
@@ -306,16 +282,15 @@ void gateway_control::teardown(client& c, const std::string& why) {
   c.dead = true;
   end_half_open(c);
   log(1, c.name + ": session closed: " + why);
-  end_auth(c, sh_.now_s.load(std::memory_order_relaxed) * 1000);
+  end_auth(c, dp_.now_s() * 1000);
   unlearn(c);  // learn-address delete calls (gateway_scripts.cc)
   if (c.dp.installed) {
-    sh_.owner[c.peer_id].store(dp::k_no_owner, std::memory_order_release);
-    rte_hash_del_key(sh_.addrs, &c.addr);
-    if (!c.learn.v4_unlearned) dp::route_del_v4(sh_.rt, c.vpn_ip, 32);
+    dp_.unpublish(c);
+    if (!c.learn.v4_unlearned) dp_.route_del_v4(c.vpn_ip, 32);
     del_client_routes(c);
     auto cmd = std::make_unique<dp::peer_cmd>();
     cmd->type = dp::cmd_type::del_peer;
-    send_cmd(c, std::move(cmd));  // the peer id is reused when the lcore hands the peer back
+    dp_.send_cmd(c, std::move(cmd));  // the peer id is reused when the lcore hands the peer back
     c.dp.peer = nullptr;
   } else {
     free_peer_ids_.push_back(c.peer_id);
@@ -356,8 +331,7 @@ void gateway_control::follow_floats() {
     net::mac mac{};
     if (c.dead || !c.dp.peer || !dp::read_float(*c.dp.peer, a, mac) || a == k) continue;
     const net::outer_addr old = k;
-    rte_hash_del_key(sh_.addrs, &old);
-    rte_hash_add_key_data(sh_.addrs, &a, reinterpret_cast<void*>(uintptr_t{c.peer_id}));
+    dp_.move_addr(old, a, c.peer_id);
     log(1, c.name + ": floated to " + format_outer(a));
     c.addr = a;
     c.mac = mac;
@@ -390,14 +364,7 @@ void gateway_control::report_suppressed(uint64_t now_ms) {
 
 void gateway_control::housekeeping(uint64_t now_ms) {
   report_suppressed(now_ms);
-  for (auto it = pending_del_.begin(); it != pending_del_.end();) {
-    if (rte_ring_sp_enqueue(sh_.lcores[it->first]->cmd, it->second.get()) != 0) {
-      ++it;
-      continue;
-    }
-    it->second.release();
-    it = pending_del_.erase(it);
-  }
+  dp_.retry_pending();
   check_crl();
   follow_floats();
   renew_auth_tokens(now_ms);

@@ -134,7 +134,7 @@ void gateway_control::unlearn(client& c) {
     learn_queue_.push_back(learn_job{nullptr, "delete", it->first, learn_job::what::v4, script_base_env("learn-address")});
     it = learned_.erase(it);
   }
-  learn_next(sh_.now_s.load(std::memory_order_relaxed) * 1000);
+  learn_next(dp_.now_s() * 1000);
 }
 
 // At exit every learned address gets its delete (openvpn's multi_uninit reaps them all), and the
