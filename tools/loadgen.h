@@ -60,7 +60,8 @@ struct options {
   std::string dirs = "c2s";           // c2s, s2c, both; or a comma list of these, one step each
   double probe = 0;                   // > 0: after each max-rate step, one at probe x delivered
   double warmup_s = 0.2;              // per step, not counted
-  bool presealed = false;             // c2s: seal a pool before the step instead of on the fly
+  int gw_pid = 0;                     // > 0: report the CPU share this thread (the gateway's
+                                      // worker) got in each window (/proc/PID/task/PID/stat)
 };
 
 // Inner packet sizes the sender cycles through: one entry, or imix 7:4:1 of 64/576/1420.

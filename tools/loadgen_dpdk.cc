@@ -15,10 +15,15 @@
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
+#include <fstream>
+#include <sstream>
 
 #include "dpvpn/wire.h"
 #include "loadgen_dpdk.h"
@@ -50,6 +55,29 @@ uint16_t port_named(const std::string& name, uint16_t fallback_index, const char
     if (k++ == fallback_index) return id;
   }
   die(std::string(what) + " port: fewer than " + std::to_string(fallback_index + 1) + " ethdevs (give --vdev=net_memif...)");
+}
+
+// CPU seconds a thread has used (utime + stime of /proc/PID/task/TID/stat); -1 if unreadable.
+double thread_cpu_of(int pid, int tid) {
+  std::ifstream f("/proc/" + std::to_string(pid) + "/task/" + std::to_string(tid) + "/stat");
+  std::string line;
+  if (!std::getline(f, line)) return -1;
+  const size_t rp = line.rfind(')');  // comm may hold spaces
+  if (rp == std::string::npos) return -1;
+  std::istringstream in(line.substr(rp + 2));
+  std::string field;
+  unsigned long long ut = 0, st = 0;
+  for (int i = 3; i <= 15 && in >> field; ++i) {
+    if (i == 14) ut = std::stoull(field);
+    if (i == 15) st = std::stoull(field);
+  }
+  return static_cast<double>(ut + st) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
+double self_cpu() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
 }
 
 // One measured window of one direction.
@@ -107,6 +135,8 @@ class runner {
   uint64_t now_ms_ = 0, next_scan_ = 0;
   dir_stats c2s_, s2c_;
   double last_secs_ = 0;  // the last measured window's length
+  double gw_cpu_ = -1;     // the gateway worker's CPU share in the last window (-1: unknown)
+  double lg_cpu_ = 0;      // ours
   uint64_t seal_failures_ = 0;
   bool all_ok_ = true;
 };
@@ -288,6 +318,8 @@ void runner::window(const step& st, double rate, uint32_t id, double seconds, bo
   uint64_t last = t0;
   const uint64_t scan_every = hz_ / 1000;  // 1 ms
   uint64_t next_scan = t0;
+  const double g0 = o_.gw_pid > 0 ? thread_cpu_of(o_.gw_pid, o_.gw_pid) : -1;
+  const double l0 = self_cpu();
   rte_mbuf* pc[k_burst];
   rte_mbuf* ps[k_burst];
   uint16_t nc = 0, oc = 0, ns = 0, os = 0;  // pending: count and offset
@@ -345,6 +377,11 @@ void runner::window(const step& st, double rate, uint32_t id, double seconds, bo
     }
   }
   const double secs = static_cast<double>(now - t0) / static_cast<double>(hz_);
+  if (o_.gw_pid > 0) {
+    const double g1 = thread_cpu_of(o_.gw_pid, o_.gw_pid);
+    gw_cpu_ = g0 >= 0 && g1 >= 0 ? (g1 - g0) / secs : -1;
+  }
+  lg_cpu_ = (self_cpu() - l0) / secs;
   // What was built stays this window's: send it, then let the last packets come through.
   const uint64_t flush_end = rte_rdtsc() + hz_ / 20;
   while ((nc || ns) && rte_rdtsc() < flush_end) {
@@ -395,15 +432,17 @@ void runner::print(const step& st, const char* dir, const char* kind, double rat
     std::printf("{\"mode\":\"dpdk\",\"dir\":\"%s\",\"size\":\"%s\",\"window\":\"%s\",\"rate_pps\":%.0f,\"sessions\":%zu,"
                 "\"duration_s\":%.4f,\"tx_packets\":%llu,\"rx_packets\":%llu,\"tx_mpps\":%.4f,\"rx_mpps\":%.4f,"
                 "\"rx_gbps\":%.4f,\"avg_bytes\":%.1f,\"loss\":%.6f,\"p50_us\":%.2f,\"p99_us\":%.2f,\"p999_us\":%.2f,"
-                "\"tx_backpressure\":%.4f,\"open_failures\":%llu}\n",
+                "\"tx_backpressure\":%.4f,\"open_failures\":%llu,\"gw_cpu\":%.3f,\"rx_mpps_per_gw_cpu\":%.4f,"
+                "\"lg_cpu\":%.3f}\n",
                 dir, st.size_label.c_str(), kind, rate, ss_.size(), secs, static_cast<unsigned long long>(s.tx),
                 static_cast<unsigned long long>(s.rx), tx_pps / 1e6, rx_pps / 1e6, gbps, mean, loss, p50, p99, p999,
-                backpressure, static_cast<unsigned long long>(s.bad));
+                backpressure, static_cast<unsigned long long>(s.bad), gw_cpu_, gw_cpu_ > 0 ? rx_pps / 1e6 / gw_cpu_ : 0,
+                lg_cpu_);
   } else {
     std::printf("%-4s %-5s %-4s offered %10.0f pps  sent %8.4f Mpps  delivered %8.4f Mpps %7.3f Gbit/s  loss %.4f%%"
-                "  latency p50 %.1f us p99 %.1f us  tx full %.0f%%\n",
+                "  latency p50 %.1f us p99 %.1f us  tx full %.0f%%  cpu gw %.0f%% us %.0f%%\n",
                 dir, st.size_label.c_str(), kind, rate, tx_pps / 1e6, rx_pps / 1e6, gbps, loss * 100, p50, p99,
-                backpressure * 100);
+                backpressure * 100, gw_cpu_ * 100, lg_cpu_ * 100);
   }
   std::fflush(stdout);
 }

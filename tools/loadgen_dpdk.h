@@ -51,7 +51,8 @@ struct l2_port {
   void flush();
 };
 
-// Brings the port up with one RX and one TX queue and waits (up to 10 s) for its link.
+// Brings the port up with one RX and one TX queue and waits (up to 30 s) for its link: a memif
+// server waits here for the gateway to connect.
 void setup_port(l2_port& p, rte_mempool* pool);
 // Sends ARP requests every 100 ms until the gateway answers (up to 10 s) on every port given,
 // answering requests for our addresses meanwhile.
@@ -66,8 +67,9 @@ class wan_io final : public packet_io {
   void close(uint32_t tag) override;
   bool send(uint32_t tag, std::span<const uint8_t> payload) override;
   size_t send_many(uint32_t tag, const std::span<const uint8_t>* payloads, size_t n) override;
-  // Busy-polls both ports for up to timeout_ms (at least once): ARP answered, the sessions'
-  // packets to sink, the rest dropped; then flushes what the sessions sent.
+  // Polls both ports for up to timeout_ms (at least once; 20 us sleeps between empty polls):
+  // ARP answered, the sessions' packets to sink, the rest dropped; then flushes what the
+  // sessions sent.
   void poll(int timeout_ms, rx_sink& sink) override;
   uint16_t local_port(uint32_t tag) const override { return static_cast<uint16_t>(sport_base_ + tag); }
 

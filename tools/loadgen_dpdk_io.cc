@@ -97,12 +97,12 @@ void setup_port(l2_port& p, rte_mempool* pool) {
   rte_eth_macaddr_get(p.id, &a);
   std::memcpy(p.mac.data(), a.addr_bytes, 6);
   rte_eth_promiscuous_enable(p.id);  // not every PMD has it; memif does not need it
-  for (int i = 0; i < 1000; ++i) {
+  for (int i = 0; i < 3000; ++i) {
     rte_eth_link link{};
     if (rte_eth_link_get_nowait(p.id, &link) == 0 && link.link_status == RTE_ETH_LINK_UP) return;
     rte_delay_us_sleep(10000);
   }
-  die(std::string(p.what) + " port " + std::to_string(p.id) + ": link still down after 10 s (is the gateway's memif up?)");
+  die(std::string(p.what) + " port " + std::to_string(p.id) + ": link still down after 30 s (is the gateway's memif up?)");
 }
 
 void resolve_peers(std::vector<l2_port*> ports, rte_mempool* pool, volatile std::sig_atomic_t* stop) {
@@ -225,6 +225,8 @@ void wan_io::poll(int timeout_ms, rx_sink& sink) {
     }
     wan_.flush();
     if (got) break;
+    // Nothing yet: the handshakes' other half (the gateway's control thread) may need this CPU.
+    if (rte_rdtsc() < end) rte_delay_us_sleep(20);
   } while (rte_rdtsc() < end);
 }
 
