@@ -36,10 +36,10 @@ gateway_control::gateway_control(const server_config& cfg, control_setup setup, 
     : cfg_(cfg),
       setup_(std::move(setup)),
       dp_(sh, control_log{cfg.verb}),
+      table_(cfg.max_clients, sh.cfg.max_peers, [](const client& c) { return c.s->next_wakeup_ms(); }, control_log{cfg.verb}),
       signal_fd_(signal_fd),
       front_(setup_.session),
       scripts_(cfg.tmp_dir) {
-  for (uint32_t i = sh.cfg.max_peers; i-- > 0;) free_peer_ids_.push_back(i);
   init_addressing();
 }
 
@@ -53,11 +53,11 @@ void gateway_control::poll_signals(uint64_t now_ms) {
       case SIGINT:
         if (!stopping_) {
           log(1, std::string("SIG") + (si.ssi_signo == SIGTERM ? "TERM" : "INT") +
-                     " received, notifying " + std::to_string(clients_.size()) + " client(s) and exiting");
+                     " received, notifying " + std::to_string(table_.size()) + " client(s) and exiting");
           stopping_ = true;
           stop_signal_ = si.ssi_signo == SIGTERM ? "sigterm" : "sigint";  // openvpn's signal_description
-          for (auto& [k, c] : clients_) notify_exit(*c, now_ms);
-          stop_at_ms_ = now_ms + (clients_.empty() ? 0 : 1500);
+          for (auto& [k, c] : table_.all()) notify_exit(*c, now_ms);
+          stop_at_ms_ = now_ms + (table_.all().empty() ? 0 : 1500);
         }
         break;
       case SIGHUP: {
@@ -100,14 +100,11 @@ client* gateway_control::first_contact(const dp::mbuf_meta& mm, std::span<const 
   if (!admit_new_session(mm.src, now_ms)) return nullptr;  // connect-freq
   if (old) {
     teardown(*old, "client restarted (new session from the same address)");
-    clients_.erase(mm.src);
+    table_.erase(mm.src);
   }
-  if (!admit_half_open(mm.src)) return nullptr;
+  if (!table_.admit_half_open(mm.src)) return nullptr;
   client* c = create_client(mm.src, mm.src_mac, mm.from_worker, now_ms);
-  if (c) {
-    c->half_open = mm.src.ip;
-    ++half_open_by_ip_[mm.src.ip];
-  }
+  if (c) table_.start_half_open(*c, mm.src.ip);
   if (c && r.v == proto::server_front::verdict::accept)
     c->s->accept_cookie(r.ours, r.theirs, r.has_kc ? &r.kc : nullptr, now_ms);
   return c;
@@ -131,12 +128,11 @@ bool gateway_control::allow_first_reply(uint64_t now_ms) {
 }
 
 void gateway_control::on_frame(const dp::mbuf_meta& mm, std::span<const uint8_t> pkt, uint64_t now_ms) {
-  auto it = clients_.find(mm.src);
-  if (it != clients_.end() && it->second->dead) {
-    clients_.erase(it);
-    it = clients_.end();
+  client* c = table_.find(mm.src);
+  if (c && c->dead) {
+    table_.erase(mm.src);
+    c = nullptr;
   }
-  client* c = it == clients_.end() ? nullptr : it->second.get();
   proto::session_drop d = proto::session_drop::none;
   if (c) {
     d = c->s->on_packet(pkt, now_ms);
@@ -202,13 +198,13 @@ void gateway_control::print_counters(const char* why) const {
     any = true;
   }
   if (!any) s += " none";
-  s += "\n  control: clients " + std::to_string(clients_.size()) + ", cookie/front drops " +
-       std::to_string(front_dropped_) + ", refused " + std::to_string(refused_) + ", connect-freq refused " +
+  s += "\n  control: clients " + std::to_string(table_.size()) + ", cookie/front drops " +
+       std::to_string(front_dropped_) + ", refused " + std::to_string(table_.refused()) + ", connect-freq refused " +
        std::to_string(connect_freq_refused_) + ", connect-freq-initial dropped " +
        std::to_string(first_reply_dropped_) + ", ctl_tx drops " +
        std::to_string(dp_.ctl_tx_dropped()) + ", log lines held back " +
-       std::to_string(refused_log_.suppressed_total() + ctl_msg_log_.suppressed_total()) +
-       ", half-open refused " + std::to_string(half_open_refused_);
+       std::to_string(table_.log_held_back() + ctl_msg_log_.suppressed_total()) +
+       ", half-open refused " + std::to_string(table_.half_open_refused());
   for (const service& sv : services_) s += "\n  " + sv.counters();
   std::printf("%s\n", s.c_str());
   std::fflush(stdout);
@@ -224,12 +220,12 @@ void gateway_control::run() {
     dp_.publish_clock(now);
     bool work = dp_.poll_punt([&](const dp::mbuf_meta& mm, std::span<const uint8_t> pkt) { on_frame(mm, pkt, now); });
     for (service& sv : services_) work |= sv.poll(now);
-    dp_.poll_done([&](uint32_t id) { free_peer_ids_.push_back(id); });
+    dp_.poll_done([&](uint32_t id) { table_.free_peer_id(id); });
     poll_signals(now);
     poll_scripts(now);
     run_due_timers(now);
     uint64_t wake = now + 50;
-    if (!wakeups_.empty()) wake = std::min(wake, wakeups_.top().first);
+    wake = std::min(wake, table_.next_wakeup());
     if (now >= next_housekeeping_ms_) {
       housekeeping(now);
       next_housekeeping_ms_ = now + 500;

@@ -29,6 +29,7 @@
 #include "dpvpn/server_front.h"
 #include "dpvpn/session.h"
 #include "dpvpn/tls_engine.h"
+#include "client_table.h"
 #include "dp_installer.h"
 
 namespace dpvpn::cp {
@@ -110,8 +111,6 @@ class gateway_control {
   void del_client_routes(client& c);  // teardown
   void drop_duplicate_cn(client& c, uint64_t now_ms);
   bool admit_new_session(const net::outer_addr& from, uint64_t now_ms);  // connect-freq
-  bool admit_half_open(const net::outer_addr& from);   // per-IP half-open cap
-  void end_half_open(client& c);
   bool allow_first_reply(uint64_t now_ms);  // connect-freq-initial (gateway.cc)
   void persist_pool(uint64_t now_ms, bool force);
 
@@ -120,24 +119,18 @@ class gateway_control {
   dp_installer dp_;  // every rte_* call (dp_installer.h)
   int signal_fd_;
   proto::server_front front_;
-  std::map<net::outer_addr, std::unique_ptr<client>> clients_;  // by outer address and port
-  // Session timers: a min-heap of (wake-up time, client key), so that a loop touches only the
-  // sessions that are due (not all of them: 60 000 clients made the old scan the bottleneck).
-  // An entry is current only while it matches the client's sched_ms (lazy deletion); drain()
-  // reschedules after every session call, housekeeping() as a safety net.
-  using wake_entry = std::pair<uint64_t, net::outer_addr>;
-  std::priority_queue<wake_entry, std::vector<wake_entry>, std::greater<>> wakeups_;
-  void schedule(client& c);
+  client_table table_;  // clients, peer-ids, half-open caps, session timers (client_table.h)
+  // Due session timers: tick and drain (drain() reschedules after every session call,
+  // housekeeping() as a safety net).
   void run_due_timers(uint64_t now_ms);
-  std::vector<uint32_t> free_peer_ids_;
   uint64_t next_stats_ms_ = 0, next_housekeeping_ms_ = 0;
   bool stopping_ = false;
   std::string stop_signal_;
   uint64_t stop_at_ms_ = 0;
-  uint64_t front_dropped_ = 0, refused_ = 0;
-  // Log lines a peer can trigger at will: a refusal at max-clients (every retransmit of a refused
-  // handshake asks again) and a client's control messages. Housekeeping reports what they held back.
-  log_limit refused_log_{10, 10}, ctl_msg_log_{20, 10};
+  uint64_t front_dropped_ = 0;
+  // Log lines a peer can trigger at will: a client's control messages. Housekeeping reports what
+  // it held back.
+  log_limit ctl_msg_log_{20, 10};
   void report_suppressed(uint64_t now_ms);
   script_runner scripts_;
   std::map<uint64_t, net::outer_addr> script_clients_;  // running script id -> client (its clients_ key)
@@ -146,10 +139,6 @@ class gateway_control {
   uint64_t connect_freq_refused_ = 0, connect_freq_logged_s_ = 0;
   std::optional<first_reply_limit> first_reply_limit_;  // connect-freq-initial (gateway.cc)
   uint64_t first_reply_dropped_ = 0;
-  // Sessions not yet established, per source IP (the cookie proves the address, not the intent):
-  // one address cannot hold more than k_half_open_per_ip of them (issue 11, hostile s3).
-  std::map<net::ip6, uint32_t> half_open_by_ip_;
-  uint64_t half_open_refused_ = 0;
   std::unordered_multimap<std::string, client*> by_cn_;  // authenticated clients by common name
   // iroute prefix -> the peer id that installed it last (the later client wins; its teardown
   // removes only what it still owns).

@@ -345,27 +345,4 @@ bool gateway_control::admit_new_session(const net::outer_addr& from, uint64_t no
   return false;
 }
 
-// A source IP may hold at most this many sessions that are not established yet. A cookie echo
-// proves the address answers, not that a handshake will follow: without a cap one address fills
-// max-clients with half-open sessions for a hand-window. Real clients are half-open for tens of
-// milliseconds, so 64 leaves room for a NAT full of clients reconnecting at once.
-constexpr uint32_t k_half_open_per_ip = 64;
-
-bool gateway_control::admit_half_open(const net::outer_addr& from) {
-  auto it = half_open_by_ip_.find(from.ip);
-  if (it == half_open_by_ip_.end() || it->second < k_half_open_per_ip) return true;
-  if (half_open_refused_++ % 1000 == 0)  // the first refusal and every 1000th: a flood logs little
-    log(1, "refusing " + format_outer(from) + ": " + std::to_string(k_half_open_per_ip) +
-               " sessions from this address are not established yet (refused so far: " +
-               std::to_string(half_open_refused_) + ")");
-  return false;
-}
-
-void gateway_control::end_half_open(client& c) {
-  if (!c.half_open) return;
-  auto it = half_open_by_ip_.find(*c.half_open);
-  c.half_open.reset();
-  if (it != half_open_by_ip_.end() && --it->second == 0) half_open_by_ip_.erase(it);
-}
-
 }  // namespace dpvpn::cp

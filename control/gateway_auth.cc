@@ -263,10 +263,10 @@ void gateway_control::poll_scripts(uint64_t now_ms) {
       if (!r.ok) log(3, "client-disconnect script: " + r.status);
       continue;
     }
-    auto ci = clients_.find(it->second);
+    client* ci = table_.find(it->second);
     script_clients_.erase(it);
-    if (ci == clients_.end() || ci->second->dead || ci->second->auth.script_id != r.id) continue;
-    client& c = *ci->second;
+    if (!ci || ci->dead || ci->auth.script_id != r.id) continue;
+    client& c = *ci;
     c.auth.script_id = 0;
     if (c.auth.stage == client::auth_stage::tcv2_verify) {
       if (!r.ok) reject(c, "tls-crypt-v2-verify script: " + r.status, now_ms);

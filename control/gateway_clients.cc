@@ -101,25 +101,11 @@ control_setup make_control_setup(const server_config& cfg, proto::tls_context* t
 
 client* gateway_control::create_client(const net::outer_addr& addr, const net::mac& mac,
                                                          uint16_t owner, uint64_t now_ms) {
-  if (clients_.size() >= cfg_.max_clients || free_peer_ids_.empty()) {
-    ++refused_;
-    if (refused_log_.allow(now_ms / 1000)) log(1, "refusing " + format_outer(addr) + ": max-clients reached");
-    return nullptr;
-  }
-  auto c = std::make_unique<client>();
-  c->addr = addr;
-  c->mac = mac;
-  c->owner = owner;
-  c->peer_id = free_peer_ids_.back();
-  free_peer_ids_.pop_back();
-  c->name = format_outer(addr);
-  c->created_ms = now_ms;
-  c->inactive.restarted_ms = now_ms;
+  client* raw = table_.create(addr, mac, owner, now_ms);  // refused at max-clients
+  if (!raw) return nullptr;
   proto::session_config sc = setup_.session;
-  sc.peer_id = c->peer_id;
-  c->s = std::make_unique<proto::session>(sc, now_ms);
-  client* raw = c.get();
-  clients_[addr] = std::move(c);
+  sc.peer_id = raw->peer_id;
+  raw->s = std::make_unique<proto::session>(sc, now_ms);
   log(4, raw->name + ": new session, peer-id " + std::to_string(raw->peer_id) + ", owner lcore " +
              std::to_string(dp_.lcore_id(owner)));
   return raw;
@@ -134,40 +120,15 @@ void gateway_control::drain(client& c, uint64_t now_ms) {
   while (c.s->pop_event(ev)) on_event(c, ev, now_ms);
   std::vector<uint8_t> out;
   while (c.s->pop_packet(out)) dp_.send_frame(c.owner, c.addr, c.mac, out);
-  schedule(c);
-}
-
-void gateway_control::schedule(client& c) {
-  if (c.dead) return;
-  const uint64_t t = c.s->next_wakeup_ms();
-  if (t == c.sched_ms) return;
-  c.sched_ms = t;
-  if (t != ~uint64_t{0}) wakeups_.emplace(t, c.addr);
+  table_.schedule(c);
 }
 
 void gateway_control::run_due_timers(uint64_t now_ms) {
-  // Collect first: a session whose timer stays due after tick() is handled next loop, not again now.
-  std::vector<client*> due;
-  while (!wakeups_.empty() && wakeups_.top().first <= now_ms) {
-    const wake_entry e = wakeups_.top();
-    wakeups_.pop();
-    auto it = clients_.find(e.second);
-    if (it == clients_.end() || it->second->dead || it->second->sched_ms != e.first) continue;  // stale
-    it->second->sched_ms = ~uint64_t{0};
-    due.push_back(it->second.get());
-  }
-  for (client* c : due) {
+  for (client* c : table_.take_due(now_ms)) {
     c->s->tick(now_ms);
     drain(*c, now_ms);
   }
-  // Stale entries (timers that moved later) wait for their time; rebuild when they pile up.
-  if (wakeups_.size() > 4 * clients_.size() + 1024) {
-    wakeups_ = {};
-    for (auto& [k, c] : clients_) {
-      c->sched_ms = ~uint64_t{0};
-      schedule(*c);
-    }
-  }
+  table_.compact_timers();
 }
 
 void gateway_control::on_event(client& c, const proto::session_event& ev, uint64_t now_ms) {
@@ -199,7 +160,7 @@ void gateway_control::on_event(client& c, const proto::session_event& ev, uint64
       break;
     }
     case session_event_type::established:
-      end_half_open(c);
+      table_.end_half_open(c);
       log(1, c.name + ": connected, VPN address " + format_ipv4(c.vpn_ip) + ", cipher " + crypto::name(c.s->cipher()) +
                  (c.s->ekm() ? ", tls-ekm" : ", PRF") + ", peer-id " + std::to_string(c.peer_id) +
                  (c.s->framing() != proto::comp_framing::none ? std::string(", framing ") + to_string(c.s->framing())
@@ -280,7 +241,7 @@ void gateway_control::install_key(client& c, const proto::session_event& ev) {
 void gateway_control::teardown(client& c, const std::string& why) {
   if (c.dead) return;
   c.dead = true;
-  end_half_open(c);
+  table_.end_half_open(c);
   log(1, c.name + ": session closed: " + why);
   end_auth(c, dp_.now_s() * 1000);
   unlearn(c);  // learn-address delete calls (gateway_scripts.cc)
@@ -293,7 +254,7 @@ void gateway_control::teardown(client& c, const std::string& why) {
     dp_.send_cmd(c, std::move(cmd));  // the peer id is reused when the lcore hands the peer back
     c.dp.peer = nullptr;
   } else {
-    free_peer_ids_.push_back(c.peer_id);
+    table_.free_peer_id(c.peer_id);
   }
   release_vpn_ip(c);
 }
@@ -325,7 +286,7 @@ void gateway_control::check_crl() {
 // control frames, the addrs hash and this map use the new address.
 void gateway_control::follow_floats() {
   std::vector<std::pair<net::outer_addr, net::outer_addr>> moves;  // old key -> new key
-  for (auto& [k, cp] : clients_) {
+  for (auto& [k, cp] : table_.all()) {
     client& c = *cp;
     net::outer_addr a;
     net::mac mac{};
@@ -339,24 +300,13 @@ void gateway_control::follow_floats() {
     moves.emplace_back(old, a);
   }
   for (auto [old, a] : moves) {
-    auto node = clients_.extract(old);
-    if (auto it = clients_.find(a); it != clients_.end()) {
-      teardown(*it->second, "replaced by an authenticated float from the same address");
-      clients_.erase(it);
-    }
-    node.key() = a;
-    client& c = *node.mapped();
-    clients_.insert(std::move(node));
-    c.sched_ms = ~uint64_t{0};  // its heap entry names the old key
-    schedule(c);
+    table_.rekey(old, a, [&](client& o) { teardown(o, "replaced by an authenticated float from the same address"); });
   }
 }
 
 // The summary lines of the rate-limited logs, once their window has ended.
 void gateway_control::report_suppressed(uint64_t now_ms) {
-  if (const uint64_t n = refused_log_.take_suppressed(now_ms / 1000))
-    log(1, "max-clients reached: " + std::to_string(n) + " more refusal(s) not logged (at most 10 per " +
-               std::to_string(refused_log_.window_s()) + " s)");
+  table_.report_suppressed(now_ms);
   if (const uint64_t n = ctl_msg_log_.take_suppressed(now_ms / 1000); n && cfg_.verb >= 3)
     log(3, std::to_string(n) + " more control message(s) not logged (at most 20 per " +
                std::to_string(ctl_msg_log_.window_s()) + " s)");
@@ -369,7 +319,7 @@ void gateway_control::housekeeping(uint64_t now_ms) {
   follow_floats();
   renew_auth_tokens(now_ms);
   persist_pool(now_ms, false);
-  for (auto it = clients_.begin(); it != clients_.end();) {
+  for (auto it = table_.all().begin(); it != table_.all().end();) {
     client& c = *it->second;
     // reneg-bytes / reneg-pkts count data in both directions, which only the owner lcore sees:
     // hand the session what moved since the last look (every 500 ms; the limit is soft anyway).
@@ -414,10 +364,10 @@ void gateway_control::housekeeping(uint64_t now_ms) {
       }
     }
     if (c.dead) {
-      it = clients_.erase(it);
+      it = table_.erase(it);
       continue;
     }
-    schedule(c);  // safety net: a session call that no drain() followed
+    table_.schedule(c);  // safety net: a session call that no drain() followed
     ++it;
   }
 }

@@ -141,7 +141,7 @@ void gateway_control::unlearn(client& c) {
 // control thread waits for the queue, a hand-window at most.
 void gateway_control::flush_learn(uint64_t now_ms) {
   if (cfg_.learn_address.empty()) return;
-  for (auto& [k, c] : clients_)
+  for (auto& [k, c] : table_.all())
     if (!c->dead) unlearn(*c);
   const uint64_t until = now_ms + uint64_t{cfg_.hand_window} * 1000;
   std::vector<script_result> done;

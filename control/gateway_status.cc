@@ -45,7 +45,7 @@ void gateway_control::write_status(uint64_t now_ms) {
     uint64_t rx, tx, since_s, last_s;
   };
   std::vector<entry> list;
-  for (const auto& [k, cp] : clients_) {
+  for (const auto& [k, cp] : table_.all()) {
     const client& c = *cp;
     if (c.dead || c.auth.stage != client::auth_stage::accepted || !c.dp.peer) continue;
     entry e{&c, c.real_address(), {}, {}, 0, 0, c.auth.accepted_ms / 1000, 0};

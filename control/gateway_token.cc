@@ -71,7 +71,7 @@ void gateway_control::renew_auth_token(client& c, uint64_t now_ms) {
 // auth_token_renewal_interval); otherwise renegotiation renews the token.
 void gateway_control::renew_auth_tokens(uint64_t now_ms) {
   if (!cfg_.auth_gen_token || setup_.auth_token_renewal_s >= cfg_.reneg_sec_max) return;
-  for (auto& [key, cp] : clients_) {
+  for (auto& [key, cp] : table_.all()) {
     client& c = *cp;
     if (c.auth.stage != client::auth_stage::accepted || c.token.initial.empty()) continue;
     if (c.token.renew_ms == 0) {
