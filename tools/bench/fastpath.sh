@@ -21,7 +21,7 @@
 #
 # usage: tools/bench/fastpath.sh [--quick] [--json] [--smoke] [--out DIR] [--build DIR]
 #                                [--openvpn run|reuse|skip]
-#   --quick    ~2 minutes: 1 s windows, a short dpvpn-bench, OpenVPN figures reused (see --openvpn)
+#   --quick    ~2.5 minutes: 1 s windows, a short dpvpn-bench, compare.sh --quick for OpenVPN
 #   --json     one JSON object per line on stdout (the human table goes to stderr):
 #              {"scenario":"fastpath","dir":"c2s","size":"1420","gw_mpps":X,"bench_mpps":Y,
 #               "openvpn_kpps":Z,"loss":L,...}; loss is at 90 % of capacity
@@ -30,9 +30,9 @@
 #              skipped (not root, no dp-lan in this dpvpn, memif missing)
 #   --out DIR  where fastpath.md and fastpath.png go (default docs/bench)
 #   --build DIR  the meson build directory (default build; created if absent)
-#   --openvpn  run: tools/bench/compare.sh --quick --only a with stock OpenVPN alone (~2 min);
-#              reuse: the OpenVPN column of docs/bench/results.md (its last full run);
-#              skip: none. Default: run, or reuse with --quick.
+#   --openvpn  run (default): tools/bench/compare.sh --only a with stock OpenVPN alone (--quick:
+#              ~70 s, else ~5 min); reuse: the OpenVPN column of docs/bench/results.md (its last
+#              run, not this machine's state now); skip: none.
 # Environment: FASTPATH_KEEP=1 keeps the scratch directory (logs, configs, raw JSON);
 #   FASTPATH_SESSIONS=N (default 100); FASTPATH_NICE=N (default -10: the gateway, the loadgen and
 #   dpvpn-bench get most of their CPU on a shared machine, by nice and, with autogroups, by their
@@ -56,7 +56,7 @@ while (($#)); do
 done
 [[ $build == /* ]] || build=$root/$build
 [[ $out == /* ]] || out=$PWD/$out
-[[ -n $ovpn ]] || { if ((quick)); then ovpn=reuse; else ovpn=run; fi; }
+[[ -n $ovpn ]] || ovpn=run
 [[ $ovpn == run || $ovpn == reuse || $ovpn == skip ]] || { echo "fastpath.sh: --openvpn run|reuse|skip" >&2; exit 2; }
 
 DPVPN=$build/dpvpn LG=$build/tools/dpvpn-loadgen BENCH=$build/tools/dpvpn-bench
@@ -66,6 +66,7 @@ SIZES=64,512,1420,imix
 DIRS=c2s,s2c
 if ((smoke)); then
   SESSIONS=4 SIZES=512 D=0.5 WU=0.2 BT=0
+  NICE=${FASTPATH_NICE:-0}  # a test takes no priority over the rest of the machine
 elif ((quick)); then
   D=1 WU=0.2 BT=0.3
 else
@@ -256,9 +257,11 @@ fi
 OVPN_NOTE=""
 : >"$W/openvpn.jsonl"
 if [[ $ovpn == run ]]; then
-  log "stock OpenVPN 2.6: tools/bench/compare.sh --quick --only a (OpenVPN alone)"
+  cq=()
+  ((quick)) && cq=(--quick)
+  log "stock OpenVPN 2.6: tools/bench/compare.sh ${cq[*]} --only a (OpenVPN alone)"
   crc=0
-  BENCH_SERVERS=openvpn BENCH_KEEP=1 BENCH_NO_BUILD=1 "$root/tools/bench/compare.sh" --quick --only a \
+  BENCH_SERVERS=openvpn BENCH_KEEP=1 BENCH_NO_BUILD=1 "$root/tools/bench/compare.sh" "${cq[@]}" --only a \
     --out "$W/compare" --build "$build" >"$W/compare.out" 2>"$W/compare.err" || crc=$?
   cdir=$(sed -n 's/.*kept \(\/[^ ]*\).*/\1/p' "$W/compare.err" | tail -n 1)
   if [[ -n $cdir && -f $cdir/records.jsonl ]]; then
@@ -271,7 +274,7 @@ for l in open(sys.argv[1]):
 EOF
     cp "$cdir/records.jsonl" "$W/compare-records.jsonl"
     rm -rf -- "$cdir"
-    OVPN_NOTE="measured in this run by tools/bench/compare.sh --quick --only a (stock OpenVPN alone, 4 sessions, kernel UDP + tun, highest delivered rate with < 1 % loss)"
+    OVPN_NOTE="measured in this run by tools/bench/compare.sh ${cq[*]} --only a (stock OpenVPN alone: 4 sessions of dpvpn-loadgen over kernel UDP, tun, the highest delivered rate with < 1 % loss; (!) = no paced step passed, the unpaced probe's rate)"
   else
     tail -n 20 "$W/compare.err" >&2
     log "compare.sh failed (exit $crc): falling back to docs/bench/results.md"
@@ -352,6 +355,7 @@ for d in DIRS:
              "gw_mpps": round(cap["rx_mpps"], 4),
              "bench_mpps": round(b["mpps"], 4) if b else None,
              "openvpn_kpps": round(o["kpps"], 1) if o else None,
+             "openvpn_ok": bool(o["ok"]) if o else None,
              "loss": round(pr["loss"], 6) if pr else None,
              "gbps": round(cap["rx_gbps"], 3),
              "ratio": round(cap["rx_mpps"] / b["mpps"], 3) if b and b["mpps"] > 0 else None,
@@ -502,7 +506,7 @@ L.append("| direction | size | Mpps | Gbit/s | dpvpn-bench Mpps (1 lcore) | rati
 L.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 for r in rows:
     L.append(f"| {DIRS[r['dir']][0]} | {LABEL[r['size']]} | {r['gw_mpps']:.3f} | {r['gbps']:.2f} | {f(r['bench_mpps'], '.3f')} | "
-             f"{f(r['ratio'], '.2f')} | {f(r['ratio_cpu'], '.2f')} | {f(r['openvpn_kpps'], '.1f')} | {f(r['x_openvpn'], '.0f')}x | "
+             f"{f(r['ratio'], '.2f')} | {f(r['ratio_cpu'], '.2f')} | {f(r['openvpn_kpps'], '.1f')}{'' if r['openvpn_ok'] in (None, True) else ' (!)'} | {f(r['x_openvpn'], '.0f')}x | "
              f"{f(r['probe_mpps'], '.3f')} | {f(None if r['loss'] is None else 100 * r['loss'], '.3f')} % | "
              f"{f(r['p50_us'], '.1f')} | {f(r['p99_us'], '.1f')} | "
              f"{f(None if r['gw_cpu'] is None else 100 * r['gw_cpu'], '.0f')} / {f(None if r['lg_cpu'] is None else 100 * r['lg_cpu'], '.0f')} % |")
