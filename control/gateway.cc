@@ -37,6 +37,7 @@ gateway_control::gateway_control(const server_config& cfg, control_setup setup, 
       setup_(std::move(setup)),
       dp_(sh, control_log{cfg.verb}),
       table_(cfg.max_clients, sh.cfg.max_peers, [](const client& c) { return c.s->next_wakeup_ms(); }, control_log{cfg.verb}),
+      status_(cfg_, control_log{cfg.verb}),
       signal_fd_(signal_fd),
       front_(setup_.session),
       scripts_(cfg.tmp_dir) {
@@ -154,59 +155,17 @@ void gateway_control::on_frame(const dp::mbuf_meta& mm, std::span<const uint8_t>
 }
 
 void gateway_control::print_counters(const char* why) const {
-  uint64_t tot[dp::k_drop_count] = {};
-  std::string s = std::string("counters (") + why + "):";
-  const dp::dp_shared& sh = dp_.shared();
-  for (uint16_t w = 0; w < sh.cfg.n_workers; ++w) {
-    const auto& c = sh.lcores[w]->ctr;
-    auto ld = [](const std::atomic<uint64_t>& a) { return a.load(std::memory_order_relaxed); };
-    char line[640];
-    std::snprintf(line, sizeof line,
-                  "\n  lcore %u: wan rx %llu/%llu B tx %llu/%llu B | tun rx %llu tx %llu | dec %llu enc %llu | "
-                  "punt %llu ctl_tx %llu arp %llu nd_adverts %llu | handoff out %llu in %llu | pings rx %llu tx %llu | hairpin %llu "
-                  "floats %llu mss_clamped %llu",
-                  sh.lcores[w]->lcore_id, (unsigned long long)ld(c.wan_rx_pkts), (unsigned long long)ld(c.wan_rx_bytes),
-                  (unsigned long long)ld(c.wan_tx_pkts), (unsigned long long)ld(c.wan_tx_bytes),
-                  (unsigned long long)ld(c.tun_rx_pkts), (unsigned long long)ld(c.tun_tx_pkts),
-                  (unsigned long long)ld(c.decrypted), (unsigned long long)ld(c.encrypted),
-                  (unsigned long long)ld(c.punted), (unsigned long long)ld(c.ctl_tx),
-                  (unsigned long long)ld(c.arp_replies), (unsigned long long)ld(c.nd_adverts),
-                  (unsigned long long)ld(c.handoff_out),
-                  (unsigned long long)ld(c.handoff_in), (unsigned long long)ld(c.pings_rx),
-                  (unsigned long long)ld(c.pings_tx), (unsigned long long)ld(c.hairpin),
-                  (unsigned long long)ld(c.floats), (unsigned long long)ld(c.mss_clamped));
-    s += line;
-    if (sh.cfg.lan.on) {
-      std::snprintf(line, sizeof line,
-                    "\n    lan rx %llu/%llu B tx %llu/%llu B | to lan %llu from lan %llu | arp/nd %llu echo %llu | "
-                    "waiting %llu resolver tx %llu | icmp %llu (limited %llu)",
-                    (unsigned long long)ld(c.lan_rx_pkts), (unsigned long long)ld(c.lan_rx_bytes),
-                    (unsigned long long)ld(c.lan_tx_pkts), (unsigned long long)ld(c.lan_tx_bytes),
-                    (unsigned long long)ld(c.to_lan), (unsigned long long)ld(c.from_lan),
-                    (unsigned long long)ld(c.lan_neigh), (unsigned long long)ld(c.lan_echo),
-                    (unsigned long long)ld(c.lan_wait), (unsigned long long)ld(c.lan_ctl),
-                    (unsigned long long)ld(c.icmp_errors), (unsigned long long)ld(c.icmp_limited));
-      s += line;
-    }
-    for (size_t i = 0; i < dp::k_drop_count; ++i) tot[i] += ld(c.drops[i]);
-  }
-  s += "\n  drops:";
-  bool any = false;
-  for (size_t i = 0; i < dp::k_drop_count; ++i) {
-    if (!tot[i]) continue;
-    s += std::string(" ") + dp::drop_name(i) + "=" + std::to_string(tot[i]);
-    any = true;
-  }
-  if (!any) s += " none";
-  s += "\n  control: clients " + std::to_string(table_.size()) + ", cookie/front drops " +
-       std::to_string(front_dropped_) + ", refused " + std::to_string(table_.refused()) + ", connect-freq refused " +
-       std::to_string(connect_freq_refused_) + ", connect-freq-initial dropped " +
-       std::to_string(first_reply_dropped_) + ", ctl_tx drops " +
-       std::to_string(dp_.ctl_tx_dropped()) + ", log lines held back " +
-       std::to_string(table_.log_held_back() + ctl_msg_log_.suppressed_total()) +
-       ", half-open refused " + std::to_string(table_.half_open_refused());
-  for (const service& sv : services_) s += "\n  " + sv.counters();
-  std::printf("%s\n", s.c_str());
+  control_counters cc;
+  cc.clients = table_.size();
+  cc.front_dropped = front_dropped_;
+  cc.refused = table_.refused();
+  cc.connect_freq_refused = connect_freq_refused_;
+  cc.first_reply_dropped = first_reply_dropped_;
+  cc.ctl_tx_dropped = dp_.ctl_tx_dropped();
+  cc.log_held_back = table_.log_held_back() + ctl_msg_log_.suppressed_total();
+  cc.half_open_refused = table_.half_open_refused();
+  for (const service& sv : services_) cc.services.push_back(sv.counters());
+  std::printf("%s\n", format_counters(why, dp_.shared(), cc).c_str());
   std::fflush(stdout);
 }
 
@@ -230,18 +189,12 @@ void gateway_control::run() {
       housekeeping(now);
       next_housekeeping_ms_ = now + 500;
     }
-    if (cfg_.verb >= 4 && cfg_.dp_stats_interval && now >= next_stats_ms_) {
-      if (next_stats_ms_) print_counters("periodic");
-      next_stats_ms_ = now + uint64_t{cfg_.dp_stats_interval} * 1000;
-    }
-    if (!cfg_.status_path.empty() && now >= next_status_ms_) {
-      write_status(now);
-      next_status_ms_ = now + uint64_t{cfg_.status_interval} * 1000;
-    }
+    if (status_.counters_due(now)) print_counters("periodic");
+    status_.poll(now, table_.all());
     if (stopping_ && now >= stop_at_ms_) {
       persist_pool(now, true);  // ifconfig-pool-persist: written at exit too
       flush_learn(now);         // learn-address: openvpn's exit reaps every learned address
-      write_status(now);
+      status_.write(now, table_.all());
       break;
     }
     if (!work) {

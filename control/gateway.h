@@ -31,6 +31,7 @@
 #include "dpvpn/tls_engine.h"
 #include "client_table.h"
 #include "dp_installer.h"
+#include "status_report.h"
 
 namespace dpvpn::cp {
 
@@ -120,10 +121,11 @@ class gateway_control {
   int signal_fd_;
   proto::server_front front_;
   client_table table_;  // clients, peer-ids, half-open caps, session timers (client_table.h)
+  status_report status_;  // the status file and the counters print (status_report.h)
   // Due session timers: tick and drain (drain() reschedules after every session call,
   // housekeeping() as a safety net).
   void run_due_timers(uint64_t now_ms);
-  uint64_t next_stats_ms_ = 0, next_housekeeping_ms_ = 0;
+  uint64_t next_housekeeping_ms_ = 0;
   bool stopping_ = false;
   std::string stop_signal_;
   uint64_t stop_at_ms_ = 0;
@@ -148,11 +150,7 @@ class gateway_control {
   uint64_t next_persist_ms_ = 0;
   int64_t crl_mtime_ns_ = 0;  // crl-verify file: re-read when it changes (no restart needed)
   void check_crl();
-  // gateway_status.cc: `status FILE` (openvpn's status-version 1, 2 or 3 format)
-  void write_status(uint64_t now_ms);
-  uint64_t next_status_ms_ = 0;
   std::vector<service> services_;
-  bool status_failed_ = false;  // logged once until a write succeeds again
   void follow_floats();
 
   // gateway_scripts.cc: learn-address, one call at a time in queue order (so that a delete never
