@@ -20,7 +20,8 @@
 //   dpvpn-loadgen --dpdk [EAL args] -- --remote IP:PORT --pki DIR --wan-ip IP
 //       [--lan-ip IP --lan-gw IP] [--wan-port NAME] [--lan-port NAME|none] [--sport-base P]
 //       [--dir c2s|s2c|both[,...]] [--size 64,512,1420,imix] [--rate PPS|max] [--duration S]
-//       [--probe F] [--warmup S] [--gw-pid PID] [--clients N] [--json] (and the session options)
+//       [--probe F] [--warmup S] [--repeat K] [--gw-pid PID] [--clients N] [--json] (and the
+//       session options)
 //
 // --dpdk: no kernel on the path. The sessions run over the WAN ethdev (--wan-port, default the
 // first port), each from --wan-ip port sport-base + i; the loadgen answers ARP for --wan-ip and
@@ -29,8 +30,8 @@
 // comma lists of --dir and --size): c2s seals inner packets to --lan-ip on the WAN and counts
 // what comes out on the LAN; s2c sends plain packets on the LAN to the sessions' VPN addresses and
 // opens what comes back on the WAN; both does both at once. Each step: --warmup, then --duration
-// at --rate (per direction; max = as fast as the port takes them), then with --probe F a second
-// window at F x the delivered rate. Every inner packet carries the TSC at its sending and a
+// at --rate (per direction; max = as fast as the port takes them; --repeat K: K such windows, the
+// best reported), then with --probe F a second window at F x the delivered rate. Every inner packet carries the TSC at its sending and a
 // step/window mark, so loss and latency count only that window's packets. Report: one line per
 // window (--json: one JSON object per line; see docs/bench/fastpath.md). --gw-pid PID adds the
 // CPU share that thread (the gateway's worker: its main thread) got in each window, and the
@@ -62,7 +63,7 @@ void on_signal(int) { g_stop = 1; }
                "       dpvpn-loadgen --dpdk [EAL args] -- --remote IP:PORT --pki DIR --wan-ip IP\n"
                "         [--lan-ip IP --lan-gw IP] [--wan-port NAME] [--lan-port NAME|none] [--sport-base P]\n"
                "         [--dir c2s|s2c|both[,...]] [--size 64,512,1420,imix] [--rate PPS|max] [--duration S]\n"
-               "         [--probe F] [--warmup S] [--gw-pid PID] [--clients N] [--json]\n",
+               "         [--probe F] [--warmup S] [--repeat K] [--gw-pid PID] [--clients N] [--json]\n",
                why.c_str());
   std::exit(2);
 }
@@ -164,6 +165,8 @@ options parse(int argc, char** argv) {
       o.probe = to_num(a, val(), 0, 1);
     } else if (o.dpdk && a == "--warmup") {
       o.warmup_s = to_num(a, val(), 0, 60);
+    } else if (o.dpdk && a == "--repeat") {
+      o.repeat = static_cast<uint32_t>(to_num(a, val(), 1, 100));
     } else if (o.dpdk && a == "--gw-pid") {
       o.gw_pid = static_cast<int>(to_num(a, val(), 1, 1 << 30));
     } else if (a == "-h" || a == "--help") {
