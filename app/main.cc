@@ -324,6 +324,8 @@ int main(int argc, char** argv) {
   sh.cfg.rx_burst = static_cast<uint16_t>(cfg.dp_rx_burst);
   sh.cfg.udp_checksum = cfg.dp_udp_checksum;
   sh.cfg.adaptive_idle = cfg.dp_idle_sleep;
+  sh.cfg.contact_pps = cfg.dp_contact_pps;
+  sh.cfg.contact_burst = cfg.dp_contact_burst;
   // Peer-ids beyond max-clients: a torn-down client's id comes back only once its owner lcore has
   // handed the peer back (poll_done), so a client that replaces another at max-clients (a restart
   // from the same address) needs a spare id while the old one is in flight.

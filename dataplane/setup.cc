@@ -67,6 +67,7 @@ bool make_lcores(dp_shared& sh, const shared_params& p, std::string& err) {
         return false;
       }
     }
+    l->contact = std::make_unique<dp_lcore::contact_bucket[]>(dp_lcore::k_contact_buckets);
     l->peers = std::make_unique<dp_peer*[]>(sh.cfg.max_peers);
     l->owned = std::make_unique<uint32_t[]>(sh.cfg.max_peers);
     const std::string s = std::to_string(i);

@@ -8,9 +8,13 @@
 //   4. finish: replay commit, float, inner source check, MSS clamp, exception-port TX.
 // A burst of one packet goes through the same stages, so the packet-at-a-time result is the
 // reference the staged one is tested against (tests/dp/test_worker_burst.cc).
+#include <rte_cycles.h>
 #include <rte_hash.h>
 #include <rte_prefetch.h>
 #include <rte_ring.h>
+
+#include <algorithm>
+#include <cstring>
 
 #include "dpvpn/packet.h"
 #include "worker_internal.h"
@@ -62,6 +66,37 @@ bool source_routes_back(const dp_shared& sh, uint32_t peer_id, const uint8_t* ip
   if (!found && why != drop::no_route) return false;  // not IP, or a malformed header
   why = drop::spoofed_src;  // a source that routes nowhere is spoofed too
   return found && back == peer_id;
+}
+
+// A token bucket per source address (hashed, the port left out: one host's many sockets share it)
+// for control frames from addresses with no established client. A flood from one address is cut
+// on the lcore that receives it; handshakes from many addresses are not slowed.
+bool contact_allowed(worker_ctx& c, const net::outer_addr& src) noexcept {
+  const dp_config& cfg = c.sh.cfg;
+  if (!c.me.contact || !cfg.contact_pps) return true;
+  uint64_t w0, w1;
+  std::memcpy(&w0, src.ip.data(), 8);
+  std::memcpy(&w1, src.ip.data() + 8, 8);
+  uint64_t h = w0 * 0x9e3779b97f4a7c15ull ^ w1 * 0xc2b2ae3d27d4eb4full;  // every byte reaches every bit
+  h ^= h >> 32;
+  h *= 0xff51afd7ed558ccdull;
+  h ^= h >> 29;
+  dp_lcore::contact_bucket& b = c.me.contact[h % dp_lcore::k_contact_buckets];
+  const uint64_t tsc = rte_rdtsc();
+  const uint64_t hz = rte_get_tsc_hz();
+  if (b.last_tsc == 0) {
+    b.tokens = cfg.contact_burst;
+    b.last_tsc = tsc;
+  }
+  // Whole tokens earned since last_tsc; last_tsc moves by exactly their time, so fractions add up.
+  const uint64_t add = (tsc - b.last_tsc) * cfg.contact_pps / hz;
+  if (add) {
+    b.tokens = static_cast<uint32_t>(std::min<uint64_t>(cfg.contact_burst, b.tokens + add));
+    b.last_tsc += add * hz / cfg.contact_pps;
+  }
+  if (!b.tokens) return false;
+  --b.tokens;
+  return true;
 }
 
 drop drop_of(proto::dc_err e) noexcept {
@@ -255,6 +290,7 @@ bool udp_classify(worker_ctx& c, rte_mbuf* m, size_t payload_off, size_t payload
     // client's frames take the priority ring (a flood of new sessions cannot crowd them out).
     rte_ring* r = c.sh.punt;
     if (c.sh.punt_est && rte_hash_lookup(c.sh.addrs, &mm.src) >= 0) r = c.sh.punt_est;
+    else if (!contact_allowed(c, mm.src)) return drop_pkt(c, m, drop::contact_rate), false;
     if (rte_ring_enqueue(r, m) != 0) drop_pkt(c, m, drop::punt_full);
     else lcore_counters::bump(c.me.ctr.punted);
     return false;

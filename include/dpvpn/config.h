@@ -234,6 +234,9 @@ struct server_config {
   unsigned dp_ring_size = 1024;  // power of two
   bool dp_udp_checksum = true;   // outer IPv4 UDP checksum on TX (off: 0, which RFC 768 allows)
   bool dp_idle_sleep = true;     // workers sleep 20-200 us after a run of empty polls (off: busy-poll)
+  // `dp-contact-rate PPS [BURST]`: control frames per second (and burst) each worker passes to the
+  // control thread from one source address with no established client; 0 = no limit.
+  unsigned dp_contact_pps = 1000, dp_contact_burst = 2000;
   // The LAN port (docs/dataplane.md, "The LAN port"): `dp-lan PORT ADDR/PREFIX [ADDR6/PREFIX6]`,
   // `dp-route NET/PREFIX NEXTHOP` (each family's next hop inside that family's LAN prefix),
   // `dp-wan PORT`. Ports are ethdev names as EAL created them (net_af_packet1, a PCI address).

@@ -130,6 +130,15 @@ struct alignas(64) dp_lcore {
   rte_ring* exc_in = nullptr;  // workers without an exception-port queue -> this one (MP/SC)
   rte_ring* handoff_in[k_max_workers] = {};  // from worker i -> this one (SP/SC each)
   lcore_counters ctr;
+  // First-contact rate limit (worker_rx.cc): token buckets for control frames from addresses with
+  // no established client, shared by the source addresses that hash to the same entry. Owner
+  // only; null: no limit.
+  struct contact_bucket {
+    uint64_t last_tsc;
+    uint32_t tokens;
+  };
+  static constexpr uint32_t k_contact_buckets = 4096;
+  std::unique_ptr<contact_bucket[]> contact;
 };
 
 struct dp_config {
@@ -152,6 +161,9 @@ struct dp_config {
   bool client_to_client = false;  // `client-to-client`: hairpin client -> client in the dataplane
   uint16_t mss_clamp = 0;    // `mssfix`: TCP SYN MSS ceiling, both directions; 0 = off
   uint16_t mss_clamp_v6 = 0; // the same for inner IPv6 (20 bytes less: the larger IPv6 header)
+  // `dp-contact-rate PPS BURST`: control frames per second each lcore passes to the control
+  // thread from one source address (its hash bucket) that has no established client; 0 = no limit.
+  uint32_t contact_pps = 1000, contact_burst = 2000;
   lan_conf lan;              // `dp-lan` (lan.on false: no LAN port)
 };
 

@@ -33,6 +33,7 @@ namespace dpvpn::dp {
   X(seal_failed)         /* no room / packet-id exhausted / crypto failure */     \
   X(handoff_full)        /* SPSC handoff ring to the owner is full */             \
   X(punt_full)           /* control punt ring is full */                          \
+  X(contact_rate)        /* first-contact control frames over dp-contact-rate */  \
   X(tun_tx_full)         /* exception port TX queue did not take the packet */    \
   X(wan_tx_full)         /* WAN TX queue did not take the packet */               \
   X(alloc_failed)        /* mempool empty */                                      \

@@ -437,3 +437,52 @@ TEST(lan, resolver_asks_holds_and_sends) {
 
 }  // namespace
 }  // namespace dpvpn::dp
+
+namespace dpvpn::dp {
+namespace {
+
+// dp-contact-rate: control frames from one address with no client are cut on the lcore past the
+// bucket's burst; other addresses are not slowed by it; established clients never count.
+TEST(contact_rate, one_address_flood_is_cut_on_the_lcore) {
+  ASSERT_TRUE(eal_ok);
+  world w;
+  w.sh.cfg.contact_burst = 40;
+  w.sh.cfg.contact_pps = 10;
+  w.lc[0]->contact = std::make_unique<dp_lcore::contact_bucket[]>(dp_lcore::k_contact_buckets);
+  auto reset_from = [&](uint32_t ip, uint16_t port) {
+    bytes ctl(30, 0);
+    ctl[0] = wire::op_byte(wire::P_CONTROL_HARD_RESET_CLIENT_V2, 0);
+    bytes f(net::k_outer_v4 + ctl.size());
+    net::udp_endpoints e;
+    e.src_mac = k_client_mac;
+    e.dst_mac = k_gw_mac;
+    e.src_ip = ip;
+    e.dst_ip = k_gw_ip;
+    e.src_port = port;
+    e.dst_port = k_gw_port;
+    std::copy(ctl.begin(), ctl.end(), f.begin() + net::k_outer_v4);
+    net::write_outer_v4(f.data(), e, ctl.size(), 1, true);
+    rte_mbuf* m = mbuf_of(f);
+    wan_burst(*w.c, &m, 1);
+  };
+  for (uint16_t i = 0; i < 100; ++i) reset_from(0x0b000001, static_cast<uint16_t>(1000 + i));  // one host, many ports
+  EXPECT_GE(w.dropped(drop::contact_rate), 59u);
+  EXPECT_LE(w.dropped(drop::contact_rate), 60u);
+  const uint64_t before = w.dropped(drop::contact_rate);
+  for (uint32_t i = 0; i < 100; ++i) reset_from(0x0c000000 + i, 2000);  // 100 hosts: one each
+  EXPECT_EQ(w.dropped(drop::contact_rate), before);
+  // An established client's control frames go to the priority ring, never limited.
+  rte_hash_del_key(w.sh.addrs, &w.peers[0]->client);
+  w.sh.punt_est = rte_ring_create("lpe", 512, 0, RING_F_SC_DEQ);
+  rte_hash_add_key_data(w.sh.addrs, &w.peers[0]->client, reinterpret_cast<void*>(uintptr_t{0}));
+  for (int i = 0; i < 100; ++i) reset_from(net::v4_of(client_of(0).ip), client_of(0).port);
+  EXPECT_EQ(w.dropped(drop::contact_rate), before);
+  EXPECT_EQ(rte_ring_count(w.sh.punt_est), 100u);
+  for (rte_mbuf* m : take(w.sh.punt_est)) rte_pktmbuf_free(m);
+  rte_ring_free(w.sh.punt_est);
+  w.sh.punt_est = nullptr;
+  for (rte_mbuf* m : take(w.sh.punt)) rte_pktmbuf_free(m);
+}
+
+}  // namespace
+}  // namespace dpvpn::dp

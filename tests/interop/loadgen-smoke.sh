@@ -45,7 +45,7 @@ forget() {
 }
 
 ivg_setup "$dpvpn" 1
-ivg_server_conf "$IVG_DIR/server.conf" "duplicate-cn"  # every loadgen session uses one certificate
+ivg_server_conf "$IVG_DIR/server.conf" "duplicate-cn" "dp-contact-rate 0"  # one certificate, one address
 ivg_start_dpvpn "$IVG_DIR/server.conf"
 c1=$(ivg_ns_client 1)
 remote=$IVG_GW_ADDR:$IVP_PORT

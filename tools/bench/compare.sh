@@ -254,6 +254,9 @@ server_conf() {
       echo "hash-size 65536 65536"
       # 2.6 answers only 100 new clients per 10 s by default: a handshake benchmark needs more.
       echo "connect-freq-initial 1000000 1"
+    else
+      # Every emulated client comes from one address: no per-address first-contact limit.
+      echo "dp-contact-rate 0"
     fi
   } >"$file"
 }

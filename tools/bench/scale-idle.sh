@@ -27,7 +27,7 @@ export IVG_PREFIX=${IVG_PREFIX:-scl}
 source "$root/tests/interop/gwlib.sh"
 
 ivg_setup "$build/dpvpn" 1
-ivg_server_conf "$IVG_DIR/server.conf" "server 10.8.0.0 255.255.0.0" "max-clients $((n + 100))" "duplicate-cn" \
+ivg_server_conf "$IVG_DIR/server.conf" "server 10.8.0.0 255.255.0.0" "max-clients $((n + 100))" "duplicate-cn" "dp-contact-rate 0" \
   "keepalive 10 1800" "verb 3"  # the emulated clients send no keepalives: a long ping-restart
 ivg_start_dpvpn "$IVG_DIR/server.conf"
 c1=$(ivg_ns_client 1)
