@@ -40,7 +40,7 @@ gateway_control::gateway_control(const server_config& cfg, control_setup setup, 
       status_(cfg_, control_log{cfg.verb}),
       signal_fd_(signal_fd),
       front_(setup_.session),
-      scripts_(cfg.tmp_dir) {
+      scripts_(cfg_, control_log{cfg.verb}, [this](client& c, uint64_t now) { on_learned(c, now); }) {
   init_addressing();
 }
 
@@ -193,7 +193,7 @@ void gateway_control::run() {
     status_.poll(now, table_.all());
     if (stopping_ && now >= stop_at_ms_) {
       persist_pool(now, true);  // ifconfig-pool-persist: written at exit too
-      flush_learn(now);         // learn-address: openvpn's exit reaps every learned address
+      scripts_.flush(table_.all(), now);         // learn-address: openvpn's exit reaps every learned address
       status_.write(now, table_.all());
       break;
     }

@@ -31,6 +31,7 @@
 #include "dpvpn/tls_engine.h"
 #include "client_table.h"
 #include "dp_installer.h"
+#include "script_queue.h"
 #include "status_report.h"
 
 namespace dpvpn::cp {
@@ -98,7 +99,6 @@ class gateway_control {
   void renew_auth_tokens(uint64_t now_ms);            // housekeeping: renewals that are due
   bool inactive_expired(client& c, uint64_t now_ms);  // housekeeping: `inactive` timer (gateway_scripts.cc)
   void poll_scripts(uint64_t now_ms);
-  bool run_script(client& c, const std::vector<std::string>& argv, script_request req, uint64_t now_ms);
   script_env client_env(const client& c, const char* script_type, uint64_t now_ms) const;
   void end_auth(client& c, uint64_t now_ms);  // teardown: cancel the script, client-disconnect
   void release_vpn_ip(client& c);  // gateway_addr.cc: the lease, and the name index
@@ -134,8 +134,8 @@ class gateway_control {
   // it held back.
   log_limit ctl_msg_log_{20, 10};
   void report_suppressed(uint64_t now_ms);
-  script_runner scripts_;
-  std::map<uint64_t, net::outer_addr> script_clients_;  // running script id -> client (its clients_ key)
+  script_queue scripts_;  // user scripts, learn-address (script_queue.h)
+  void on_learned(client& c, uint64_t now_ms);  // its learn-address calls are done: the push goes
   address_pool pool_;  // every client's VPN addresses (gateway_addr.cc)
   std::optional<connect_freq_limit> connect_freq_;
   uint64_t connect_freq_refused_ = 0, connect_freq_logged_s_ = 0;
@@ -153,24 +153,6 @@ class gateway_control {
   std::vector<service> services_;
   void follow_floats();
 
-  // gateway_scripts.cc: learn-address, one call at a time in queue order (so that a delete never
-  // overtakes the add it undoes, nor an add the delete of the address's previous holder).
-  struct learn_job {
-    client* c = nullptr;  // add/update: the client waiting; null for delete, or once it is gone
-    std::string op;       // "add" (becomes "update" when another client holds it), "delete"
-    std::string addr;     // as openvpn prints it (script_args.h)
-    enum class what : uint8_t { v4, v6, iroute4, iroute6 } kind = what::v4;
-    script_env env;
-  };
-  void start_learn(client& c, std::vector<std::string> push, uint64_t now_ms);  // from accept()
-  bool on_learn_result(const script_result& r, uint64_t now_ms);  // false: not a learn-address run
-  void learn_next(uint64_t now_ms);
-  void unlearn(client& c);            // teardown: deletes for what it holds, its queued adds dropped
-  void flush_learn(uint64_t now_ms);  // exit: a delete for every learned address, waited for
-  script_env script_base_env(const char* script_type) const;  // script_type + setenv
-  std::deque<learn_job> learn_queue_;
-  uint64_t learn_running_ = 0;  // script id of learn_queue_.front(); 0 = none running
-  std::map<std::string, client*> learned_;  // learned address -> its holder (openvpn's vhash)
 };
 
 // up / down (openvpn's run_up_down), synchronous: dpvpn runs them before the control thread

@@ -66,21 +66,6 @@ script_env gateway_control::client_env(const client& c, const char* script_type,
   return e;
 }
 
-bool gateway_control::run_script(client& c, const std::vector<std::string>& argv, script_request req,
-                                 uint64_t now_ms) {
-  req.argv = argv;
-  req.deadline_ms = now_ms + uint64_t{cfg_.hand_window} * 1000;  // a script may use the whole hand-window
-  std::string err;
-  const uint64_t id = scripts_.start(std::move(req), err);
-  if (id == 0) {
-    log(1, c.name + ": " + err);
-    return false;
-  }
-  c.auth.script_id = id;
-  script_clients_[id] = c.addr;
-  return true;
-}
-
 void gateway_control::start_auth(client& c, uint64_t now_ms) {
   if (c.s->reauth_pending()) return start_reauth(c, now_ms);
   // tls-crypt-v2-max-age and tls-crypt-v2-verify (openvpn: before TLS, here as the first auth
@@ -101,7 +86,7 @@ void gateway_control::start_auth(client& c, uint64_t now_ms) {
       req.file_env = "metadata_file";
       req.file_text.assign(meta.begin() + 1, meta.end());
       log(4, c.name + ": running tls-crypt-v2-verify");
-      if (!run_script(c, cfg_.tls_crypt_v2_verify, std::move(req), now_ms))
+      if (!scripts_.start(c, cfg_.tls_crypt_v2_verify, std::move(req), now_ms))
         reject(c, "tls-crypt-v2-verify could not be started", now_ms);
       return;
     }
@@ -151,7 +136,7 @@ void gateway_control::start_tls_verify(client& c, uint64_t now_ms) {
   argv.push_back(std::to_string(c.auth.verify_depth));
   argv.push_back(env_safe(cur.subject));
   log(4, c.name + ": running tls-verify for depth " + std::to_string(c.auth.verify_depth) + ", " + env_safe(cur.subject));
-  if (!run_script(c, argv, std::move(req), now_ms)) reject(c, "tls-verify could not be started", now_ms);
+  if (!scripts_.start(c, argv, std::move(req), now_ms)) reject(c, "tls-verify could not be started", now_ms);
 }
 
 void gateway_control::start_user_pass(client& c, uint64_t now_ms) {
@@ -169,7 +154,7 @@ void gateway_control::start_user_pass(client& c, uint64_t now_ms) {
     req.file_text = user_pass_file_text(user, c.s->password());
   }
   log(4, c.name + ": running auth-user-pass-verify for user '" + env_safe(user) + "'");
-  if (!run_script(c, cfg_.auth_user_pass_verify, std::move(req), now_ms))
+  if (!scripts_.start(c, cfg_.auth_user_pass_verify, std::move(req), now_ms))
     reject(c, "auth-user-pass-verify could not be started", now_ms);
 }
 
@@ -210,7 +195,7 @@ void gateway_control::start_reauth(client& c, uint64_t now_ms) {
     req.file_text = user_pass_file_text(user, pass);
   }
   log(4, c.name + ": renegotiation (" + kid + "): running auth-user-pass-verify for user '" + env_safe(user) + "'");
-  if (!run_script(c, cfg_.auth_user_pass_verify, std::move(req), now_ms)) c.s->authorize(false, {}, "", now_ms);
+  if (!scripts_.start(c, cfg_.auth_user_pass_verify, std::move(req), now_ms)) c.s->authorize(false, {}, "", now_ms);
 }
 
 void gateway_control::start_connect(client& c, uint64_t now_ms) {
@@ -223,7 +208,7 @@ void gateway_control::start_connect(client& c, uint64_t now_ms) {
   req.env = client_env(c, "client-connect", now_ms);
   req.pass_file = true;
   req.read_back = true;
-  if (!run_script(c, cfg_.client_connect, std::move(req), now_ms))
+  if (!scripts_.start(c, cfg_.client_connect, std::move(req), now_ms))
     reject(c, "client-connect could not be started", now_ms);
 }
 
@@ -237,10 +222,24 @@ void gateway_control::accept(client& c, const client_connect_options* cc, uint64
   if (!c.vpn_ip) return reject(c, "no free address in the pool", now_ms);
   std::vector<std::string> push = client_push(c);
   if (!c.token.pushed.empty()) push.push_back("auth-token " + c.token.pushed);  // auth-gen-token (gateway_token.cc)
-  if (!cfg_.learn_address.empty()) return start_learn(c, std::move(push), now_ms);  // gateway_scripts.cc
+  if (!cfg_.learn_address.empty()) {  // the push waits for the client's learn-address calls
+    c.auth.stage = client::auth_stage::learn;
+    c.learn.push = std::move(push);
+    if (scripts_.start_learn(c, client_env(c, "learn-address", now_ms), now_ms) > 0) return;  // on_learned()
+    push = std::move(c.learn.push);
+  }
   c.auth.stage = client::auth_stage::accepted;
   c.auth.accepted_ms = now_ms;
   c.s->authorize(true, push, "", now_ms);
+}
+
+// script_queue: c's last learn-address call finished.
+void gateway_control::on_learned(client& c, uint64_t now_ms) {
+  if (c.auth.stage != client::auth_stage::learn || c.dead) return;
+  c.auth.stage = client::auth_stage::accepted;
+  c.auth.accepted_ms = now_ms;
+  c.s->authorize(true, std::move(c.learn.push), "", now_ms);
+  drain(c, now_ms);
 }
 
 void gateway_control::reject(client& c, const std::string& why, uint64_t now_ms, const std::string& client_reason) {
@@ -253,19 +252,9 @@ void gateway_control::reject(client& c, const std::string& why, uint64_t now_ms,
 }
 
 void gateway_control::poll_scripts(uint64_t now_ms) {
-  if (scripts_.running() == 0) return;
-  std::vector<script_result> done;
-  scripts_.poll(now_ms, done);
-  for (script_result& r : done) {
-    if (on_learn_result(r, now_ms)) continue;  // learn-address (gateway_scripts.cc)
-    auto it = script_clients_.find(r.id);
-    if (it == script_clients_.end()) {  // client-disconnect: nobody waits for it
-      if (!r.ok) log(3, "client-disconnect script: " + r.status);
-      continue;
-    }
-    client* ci = table_.find(it->second);
-    script_clients_.erase(it);
-    if (!ci || ci->dead || ci->auth.script_id != r.id) continue;
+  scripts_.poll(now_ms, [&](const net::outer_addr& who, const script_result& r) {
+    client* ci = table_.find(who);
+    if (!ci || ci->dead || ci->auth.script_id != r.id) return;
     client& c = *ci;
     c.auth.script_id = 0;
     if (c.auth.stage == client::auth_stage::tcv2_verify) {
@@ -300,15 +289,11 @@ void gateway_control::poll_scripts(uint64_t now_ms) {
       }
     }
     drain(c, now_ms);
-  }
+  });
 }
 
 void gateway_control::end_auth(client& c, uint64_t now_ms) {
-  if (c.auth.script_id) {
-    scripts_.cancel(c.auth.script_id);
-    script_clients_.erase(c.auth.script_id);
-    c.auth.script_id = 0;
-  }
+  scripts_.cancel(c);
   // The auth-gen-token secrets go; client-disconnect still sees the token's session_id.
   script_request req;
   const bool connected = c.auth.stage == client::auth_stage::accepted || c.auth.stage == client::auth_stage::learn;
@@ -327,7 +312,7 @@ void gateway_control::end_auth(client& c, uint64_t now_ms) {
   req.argv = cfg_.client_disconnect;
   req.deadline_ms = now_ms + uint64_t{cfg_.hand_window} * 1000;
   std::string err;
-  if (scripts_.start(std::move(req), err) == 0) log(1, c.name + ": client-disconnect: " + err);
+  if (scripts_.start_detached(std::move(req), err) == 0) log(1, c.name + ": client-disconnect: " + err);
 }
 
 }  // namespace dpvpn::cp

@@ -244,7 +244,7 @@ void gateway_control::teardown(client& c, const std::string& why) {
   table_.end_half_open(c);
   log(1, c.name + ": session closed: " + why);
   end_auth(c, dp_.now_s() * 1000);
-  unlearn(c);  // learn-address delete calls (gateway_scripts.cc)
+  scripts_.unlearn(c, dp_.now_s() * 1000);  // learn-address delete calls
   if (c.dp.installed) {
     dp_.unpublish(c);
     if (!c.learn.v4_unlearned) dp_.route_del_v4(c.vpn_ip, 32);
