@@ -36,12 +36,12 @@ gateway_control::gateway_control(const server_config& cfg, control_setup setup, 
     : cfg_(cfg),
       setup_(std::move(setup)),
       dp_(sh, control_log{cfg.verb}),
-      table_(cfg.max_clients, sh.cfg.max_peers, [](const client& c) { return c.s->next_wakeup_ms(); }, control_log{cfg.verb}),
-      status_(cfg_, control_log{cfg.verb}),
       signal_fd_(signal_fd),
       front_(setup_.session),
+      table_(cfg.max_clients, sh.cfg.max_peers, [](const client& c) { return c.s->next_wakeup_ms(); }, control_log{cfg.verb}),
+      status_(cfg_, control_log{cfg.verb}),
+      addr_(cfg_, setup_.server_vpn_ip, setup_.netmask, setup_.push, dp_, control_log{cfg.verb}),
       scripts_(cfg_, control_log{cfg.verb}, [this](client& c, uint64_t now) { on_learned(c, now); }) {
-  init_addressing();
 }
 
 gateway_control::~gateway_control() = default;
@@ -98,7 +98,7 @@ client* gateway_control::first_contact(const dp::mbuf_meta& mm, std::span<const 
     ++front_dropped_;
     return nullptr;
   }
-  if (!admit_new_session(mm.src, now_ms)) return nullptr;  // connect-freq
+  if (!addr_.admit_new_session(mm.src, now_ms)) return nullptr;  // connect-freq
   if (old) {
     teardown(*old, "client restarted (new session from the same address)");
     table_.erase(mm.src);
@@ -159,7 +159,7 @@ void gateway_control::print_counters(const char* why) const {
   cc.clients = table_.size();
   cc.front_dropped = front_dropped_;
   cc.refused = table_.refused();
-  cc.connect_freq_refused = connect_freq_refused_;
+  cc.connect_freq_refused = addr_.connect_freq_refused();
   cc.first_reply_dropped = first_reply_dropped_;
   cc.ctl_tx_dropped = dp_.ctl_tx_dropped();
   cc.log_held_back = table_.log_held_back() + ctl_msg_log_.suppressed_total();
@@ -192,7 +192,7 @@ void gateway_control::run() {
     if (status_.counters_due(now)) print_counters("periodic");
     status_.poll(now, table_.all());
     if (stopping_ && now >= stop_at_ms_) {
-      persist_pool(now, true);  // ifconfig-pool-persist: written at exit too
+      addr_.persist(now, true);  // ifconfig-pool-persist: written at exit too
       scripts_.flush(table_.all(), now);         // learn-address: openvpn's exit reaps every learned address
       status_.write(now, table_.all());
       break;

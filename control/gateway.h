@@ -29,6 +29,7 @@
 #include "dpvpn/server_front.h"
 #include "dpvpn/session.h"
 #include "dpvpn/tls_engine.h"
+#include "addressing.h"
 #include "client_table.h"
 #include "dp_installer.h"
 #include "script_queue.h"
@@ -101,19 +102,9 @@ class gateway_control {
   void poll_scripts(uint64_t now_ms);
   script_env client_env(const client& c, const char* script_type, uint64_t now_ms) const;
   void end_auth(client& c, uint64_t now_ms);  // teardown: cancel the script, client-disconnect
-  void release_vpn_ip(client& c);  // gateway_addr.cc: the lease, and the name index
-  // gateway_addr.cc: addresses (pools, CCD, static pushes), iroutes, duplicate-cn, connect-freq,
-  // ifconfig-pool-persist.
-  void init_addressing();
-  bool assign_addresses(client& c, uint64_t now_ms);  // after auth: false = rejected
-  bool apply_script_options(client& c, client_connect_options&& cc, uint64_t now_ms);  // false = rejected
-  std::vector<std::string> client_push(const client& c) const;
-  void add_client_routes(client& c);  // with the client's /32 (install_key)
-  void del_client_routes(client& c);  // teardown
+  // start_connect: without duplicate-cn, the other sessions of c's common name go.
   void drop_duplicate_cn(client& c, uint64_t now_ms);
-  bool admit_new_session(const net::outer_addr& from, uint64_t now_ms);  // connect-freq
   bool allow_first_reply(uint64_t now_ms);  // connect-freq-initial (gateway.cc)
-  void persist_pool(uint64_t now_ms, bool force);
 
   server_config cfg_;
   control_setup setup_;
@@ -122,6 +113,7 @@ class gateway_control {
   proto::server_front front_;
   client_table table_;  // clients, peer-ids, half-open caps, session timers (client_table.h)
   status_report status_;  // the status file and the counters print (status_report.h)
+  addressing addr_;       // pools, CCD, iroutes, common names, connect-freq (addressing.h)
   // Due session timers: tick and drain (drain() reschedules after every session call,
   // housekeeping() as a safety net).
   void run_due_timers(uint64_t now_ms);
@@ -136,18 +128,8 @@ class gateway_control {
   void report_suppressed(uint64_t now_ms);
   script_queue scripts_;  // user scripts, learn-address (script_queue.h)
   void on_learned(client& c, uint64_t now_ms);  // its learn-address calls are done: the push goes
-  address_pool pool_;  // every client's VPN addresses (gateway_addr.cc)
-  std::optional<connect_freq_limit> connect_freq_;
-  uint64_t connect_freq_refused_ = 0, connect_freq_logged_s_ = 0;
   std::optional<first_reply_limit> first_reply_limit_;  // connect-freq-initial (gateway.cc)
   uint64_t first_reply_dropped_ = 0;
-  std::unordered_multimap<std::string, client*> by_cn_;  // authenticated clients by common name
-  // iroute prefix -> the peer id that installed it last (the later client wins; its teardown
-  // removes only what it still owns).
-  std::map<std::pair<uint32_t, uint8_t>, uint32_t> iroute4_owner_;
-  std::map<std::pair<ipv6_addr, uint8_t>, uint32_t> iroute6_owner_;
-  bool persist_ = false;  // ifconfig-pool-persist writes the file
-  uint64_t next_persist_ms_ = 0;
   int64_t crl_mtime_ns_ = 0;  // crl-verify file: re-read when it changes (no restart needed)
   void check_crl();
   std::vector<service> services_;

@@ -198,10 +198,34 @@ void gateway_control::start_reauth(client& c, uint64_t now_ms) {
   if (!scripts_.start(c, cfg_.auth_user_pass_verify, std::move(req), now_ms)) c.s->authorize(false, {}, "", now_ms);
 }
 
+// openvpn (multi_delete_dup): without duplicate-cn a new session of a common name ends the
+// authenticated ones of that name. openvpn closes them silently, and the old client, still
+// configured to connect, comes back after its ping-restart and ends the new one in turn; dpvpn
+// sends the old one HALT first, so that it stops instead of fighting over the name.
+void gateway_control::drop_duplicate_cn(client& c, uint64_t now_ms) {
+  if (c.cn.empty()) return;
+  if (!cfg_.duplicate_cn) {
+    const std::vector<client*> old = addr_.others_with_cn(c);
+    for (client* o : old) {
+      if (o->auth.stage == client::auth_stage::accepted && o->s->established()) {
+        o->s->send_text("HALT", now_ms);
+        drain(*o, now_ms);
+      }
+      teardown(*o, "replaced by a new connection with the same common name from " + format_outer(c.addr) +
+                       " (no duplicate-cn)");
+    }
+    if (!old.empty())
+      log(1, "new connection by client '" + env_safe(c.cn) + "' dropped its previous session(s); use duplicate-cn "
+             "to let one certificate or username connect several times");
+  }
+  addr_.index_cn(c);
+}
+
 void gateway_control::start_connect(client& c, uint64_t now_ms) {
   // openvpn's order: the old session of this name goes, the CCD file is read and the addresses
   // picked (so that client-connect sees them); the script's output then overrides (accept()).
-  if (!assign_addresses(c, now_ms)) return;  // gateway_addr.cc; rejected when false
+  drop_duplicate_cn(c, now_ms);
+  if (auto why = addr_.assign(c)) return reject(c, *why, now_ms);  // addressing.h
   if (cfg_.client_connect.empty()) return accept(c, nullptr, now_ms);
   c.auth.stage = client::auth_stage::connect;
   script_request req;
@@ -217,10 +241,10 @@ void gateway_control::accept(client& c, const client_connect_options* cc, uint64
     if (!cc->error.empty()) return reject(c, "client-connect file: " + cc->error, now_ms);
     if (cc->disable) return reject(c, "disabled by client-connect", now_ms);
     for (const std::string& w : cc->ignored) log(3, c.name + ": client-connect: '" + env_safe(w) + "' ignored");
-    if (!apply_script_options(c, client_connect_options(*cc), now_ms)) return;  // gateway_addr.cc
+    if (auto why = addr_.apply_options(c, client_connect_options(*cc))) return reject(c, *why, now_ms);
   }
   if (!c.vpn_ip) return reject(c, "no free address in the pool", now_ms);
-  std::vector<std::string> push = client_push(c);
+  std::vector<std::string> push = addr_.client_push(c);
   if (!c.token.pushed.empty()) push.push_back("auth-token " + c.token.pushed);  // auth-gen-token (gateway_token.cc)
   if (!cfg_.learn_address.empty()) {  // the push waits for the client's learn-address calls
     c.auth.stage = client::auth_stage::learn;
@@ -245,7 +269,7 @@ void gateway_control::on_learned(client& c, uint64_t now_ms) {
 void gateway_control::reject(client& c, const std::string& why, uint64_t now_ms, const std::string& client_reason) {
   log(1, c.name + ": authentication failed: " + why);
   c.auth.stage = client::auth_stage::rejected;
-  release_vpn_ip(c);  // nothing else exists yet: no dataplane peer before authorize(true)
+  addr_.release(c);  // nothing else exists yet: no dataplane peer before authorize(true)
   // Plain AUTH_FAILED unless openvpn too tells the client why (SESSION: token expired): the
   // reason stays in our log.
   c.s->authorize(false, {}, client_reason, now_ms);

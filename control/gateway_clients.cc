@@ -232,7 +232,7 @@ void gateway_control::install_key(client& c, const proto::session_event& ev) {
         return;
       }
     }
-    add_client_routes(c);  // its /128 and iroutes (gateway_addr.cc)
+    addr_.add_routes(c);  // its /128 and iroutes
     return;
   }
   if (!dp_.send_cmd(c, std::move(cmd))) teardown(c, "data key not installed on its lcore");
@@ -248,7 +248,7 @@ void gateway_control::teardown(client& c, const std::string& why) {
   if (c.dp.installed) {
     dp_.unpublish(c);
     if (!c.learn.v4_unlearned) dp_.route_del_v4(c.vpn_ip, 32);
-    del_client_routes(c);
+    addr_.del_routes(c);
     auto cmd = std::make_unique<dp::peer_cmd>();
     cmd->type = dp::cmd_type::del_peer;
     dp_.send_cmd(c, std::move(cmd));  // the peer id is reused when the lcore hands the peer back
@@ -256,7 +256,7 @@ void gateway_control::teardown(client& c, const std::string& why) {
   } else {
     table_.free_peer_id(c.peer_id);
   }
-  release_vpn_ip(c);
+  addr_.release(c);
 }
 
 void gateway_control::notify_exit(client& c, uint64_t now_ms) {
@@ -318,7 +318,7 @@ void gateway_control::housekeeping(uint64_t now_ms) {
   check_crl();
   follow_floats();
   renew_auth_tokens(now_ms);
-  persist_pool(now_ms, false);
+  addr_.persist(now_ms, false);
   for (auto it = table_.all().begin(); it != table_.all().end();) {
     client& c = *it->second;
     // reneg-bytes / reneg-pkts count data in both directions, which only the owner lcore sees:

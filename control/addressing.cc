@@ -1,15 +1,16 @@
 // SPDX-License-Identifier: MIT
-// gateway_control: client addressing — the pools (pools.h), client-config-dir files, ifconfig-push
-// and ifconfig-ipv6-push, the client's /128 and iroutes in the dataplane's route tables,
-// duplicate-cn, connect-freq and the ifconfig-pool-persist file. Control thread only.
+// addressing: the pools (pools.h), client-config-dir files, ifconfig-push and ifconfig-ipv6-push,
+// the client's /128 and iroutes in the dataplane's route tables, the common-name index,
+// connect-freq and the ifconfig-pool-persist file.
 #include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 
-#include "gateway.h"
-#include "client.h"
+#include "addressing.h"
+
+#include "dpvpn/auth_scripts.h"  // env_safe
 
 namespace dpvpn::cp {
 
@@ -63,7 +64,9 @@ int write_file_replace(const std::string& path, const std::string& text) {
 
 }  // namespace
 
-void gateway_control::init_addressing() {
+addressing::addressing(const server_config& cfg, uint32_t server_vpn_ip, uint32_t netmask,
+                       const std::vector<std::string>& push, route_writer& routes, control_log log)
+    : cfg_(cfg), server_vpn_ip_(server_vpn_ip), netmask_(netmask), push_(push), routes_(routes), log_(log) {
   const server_subnet& sn = *cfg_.server;
   const uint32_t bcast = sn.network | ~sn.netmask;
   const bool tun = cfg_.dev_type == dev_kind::tun;
@@ -71,7 +74,7 @@ void gateway_control::init_addressing() {
   // openvpn (multi.c): one /30 per client only for tun + net30; p2p and subnet (and tap) pools
   // hand out single addresses. `server` sets the ranges of helper.c.
   p.net30 = tun && cfg_.topology == topology_kind::net30;
-  p.server_ip = setup_.server_vpn_ip;
+  p.server_ip = server_vpn_ip_;
   p.network = sn.network;
   p.netmask = sn.netmask;
   if (cfg_.ifconfig_pool) {
@@ -89,7 +92,7 @@ void gateway_control::init_addressing() {
   }
   p.duplicate_cn = cfg_.duplicate_cn;
   pool_ = address_pool(p);
-  log(3, "address pool: " + std::to_string(pool_.size()) + " client(s)" +
+  log_(3, "address pool: " + std::to_string(pool_.size()) + " client(s)" +
              (p.v4 ? ", IPv4 " + format_ipv4(p.v4->first) + "-" + format_ipv4(p.v4->second) : std::string(", no IPv4 pool")) +
              (p.v6 ? ", IPv6 from " + format_ipv6_net(*p.v6) : std::string()));
   if (cfg_.connect_freq) connect_freq_.emplace(cfg_.connect_freq->first, cfg_.connect_freq->second);
@@ -97,24 +100,24 @@ void gateway_control::init_addressing() {
   const std::string& path = cfg_.ifconfig_pool_persist_path;
   if (path.empty()) return;
   if (cfg_.duplicate_cn) {
-    log(1, "WARNING: ifconfig-pool-persist does not work with duplicate-cn (as in openvpn): " + path + " is not used");
+    log_(1, "WARNING: ifconfig-pool-persist does not work with duplicate-cn (as in openvpn): " + path + " is not used");
     return;
   }
   std::string text;
   if (const int e = read_small_file(path, text); e == 0) {
     std::vector<std::string> warnings;
     const size_t n = pool_.load_persist(text, cfg_.ifconfig_pool_persist_interval == 0, warnings);
-    for (const std::string& w : warnings) log(1, "ifconfig-pool-persist " + path + ": " + w);
-    log(1, "ifconfig-pool-persist: " + std::to_string(n) + " address(es) read from " + path);
+    for (const std::string& w : warnings) log_(1, "ifconfig-pool-persist " + path + ": " + w);
+    log_(1, "ifconfig-pool-persist: " + std::to_string(n) + " address(es) read from " + path);
   } else if (e != ENOENT) {
-    log(1, "ifconfig-pool-persist: cannot read " + path + ": " + std::strerror(e));
+    log_(1, "ifconfig-pool-persist: cannot read " + path + ": " + std::strerror(e));
   }
   persist_ = cfg_.ifconfig_pool_persist_interval > 0;  // 0: the file is read-only (openvpn)
 }
 
 // Writes the persist file every interval and at exit (openvpn: its first write comes one interval
 // after start-up).
-void gateway_control::persist_pool(uint64_t now_ms, bool force) {
+void addressing::persist(uint64_t now_ms, bool force) {
   if (!persist_) return;
   const uint64_t every_ms = uint64_t{cfg_.ifconfig_pool_persist_interval} * 1000;
   if (!force && next_persist_ms_ == 0) next_persist_ms_ = now_ms + every_ms;
@@ -122,42 +125,13 @@ void gateway_control::persist_pool(uint64_t now_ms, bool force) {
   next_persist_ms_ = now_ms + every_ms;
   const std::string& path = cfg_.ifconfig_pool_persist_path;
   if (const int e = write_file_replace(path, pool_.persist_text()); e != 0)
-    log(1, "ifconfig-pool-persist: cannot write " + path + ": " + std::strerror(e));
+    log_(1, "ifconfig-pool-persist: cannot write " + path + ": " + std::strerror(e));
   else
-    log(4, "ifconfig-pool-persist: " + path + " written");
+    log_(4, "ifconfig-pool-persist: " + path + " written");
 }
 
-// openvpn (multi_delete_dup): without duplicate-cn a new session of a common name ends the
-// authenticated ones of that name. openvpn closes them silently, and the old client, still
-// configured to connect, comes back after its ping-restart and ends the new one in turn; dpvpn
-// sends the old one HALT first, so that it stops instead of fighting over the name.
-void gateway_control::drop_duplicate_cn(client& c, uint64_t now_ms) {
-  if (c.cn.empty()) return;
-  if (!cfg_.duplicate_cn) {
-    std::vector<client*> old;
-    auto [b, e] = by_cn_.equal_range(c.cn);
-    for (auto it = b; it != e; ++it)
-      if (it->second != &c && !it->second->dead) old.push_back(it->second);
-    for (client* o : old) {
-      if (o->auth.stage == client::auth_stage::accepted && o->s->established()) {
-        o->s->send_text("HALT", now_ms);
-        drain(*o, now_ms);
-      }
-      teardown(*o, "replaced by a new connection with the same common name from " + format_outer(c.addr) +
-                       " (no duplicate-cn)");
-    }
-    if (!old.empty())
-      log(1, "new connection by client '" + env_safe(c.cn) + "' dropped its previous session(s); use duplicate-cn "
-             "to let one certificate or username connect several times");
-  }
-  if (!c.cn_indexed) {
-    by_cn_.emplace(c.cn, &c);
-    c.cn_indexed = true;
-  }
-}
 
-bool gateway_control::assign_addresses(client& c, uint64_t now_ms) {
-  drop_duplicate_cn(c, now_ms);
+std::optional<std::string> addressing::assign(client& c) {
   c.opts = client_connect_options{};
   if (!cfg_.client_config_dir.empty()) {
     // openvpn: DIR/<common name>, else DIR/DEFAULT; ccd-exclusive requires the client's own file
@@ -166,70 +140,64 @@ bool gateway_control::assign_addresses(client& c, uint64_t now_ms) {
     const auto name = ccd_file_name(c.cn);
     std::string path = name ? dir + "/" + *name : std::string("UNDEF"), text;
     int e = name ? read_small_file(path, text) : ENOENT;
-    if (e != 0 && e != ENOENT) log(1, c.name + ": client-config-dir: cannot read " + path + ": " + std::strerror(e));
+    if (e != 0 && e != ENOENT) log_(1, c.name + ": client-config-dir: cannot read " + path + ": " + std::strerror(e));
     if (cfg_.ccd_exclusive && (e != 0 || c.cn == k_ccd_default)) {
-      reject(c, "client-config-dir authentication failed for common name '" + env_safe(c.cn) + "' file='" + path +
-                    "' (ccd-exclusive)", now_ms);
-      return false;
+      return "client-config-dir authentication failed for common name '" + env_safe(c.cn) + "' file='" + path +
+                    "' (ccd-exclusive)";
     }
     if (e != 0) {
       path = dir + "/" + std::string(k_ccd_default);
       e = read_small_file(path, text);
-      if (e != 0 && e != ENOENT) log(1, c.name + ": client-config-dir: cannot read " + path + ": " + std::strerror(e));
+      if (e != 0 && e != ENOENT) log_(1, c.name + ": client-config-dir: cannot read " + path + ": " + std::strerror(e));
     }
     if (e == 0) {
       c.opts = parse_client_connect(text);
-      log(3, c.name + ": client-config-dir file " + path);
+      log_(3, c.name + ": client-config-dir file " + path);
       if (!c.opts.error.empty()) {
-        reject(c, "client-config-dir file " + path + ": " + c.opts.error, now_ms);
-        return false;
+        return "client-config-dir file " + path + ": " + c.opts.error;
       }
-      for (const std::string& w : c.opts.ignored) log(3, c.name + ": " + path + ": '" + env_safe(w) + "' ignored");
+      for (const std::string& w : c.opts.ignored) log_(3, c.name + ": " + path + ": '" + env_safe(w) + "' ignored");
       if (c.opts.disable) {
-        reject(c, "client has been rejected due to 'disable' directive in " + path, now_ms);
-        return false;
+        return "client has been rejected due to 'disable' directive in " + path;
       }
     }
   }
   if (!c.opts.ifconfig_push) pool_.acquire(c.cn, c.lease);  // none free: accept() refuses the client
   client_connect_options none;
-  return apply_script_options(c, std::move(none), now_ms);
+  return apply_options(c, std::move(none));
 }
 
 // The addresses the options ask for (CCD at first, then merged with the client-connect output):
 // an ifconfig-push / ifconfig-ipv6-push that differs from what the client holds replaces it.
-bool gateway_control::apply_script_options(client& c, client_connect_options&& cc, uint64_t now_ms) {
+std::optional<std::string> addressing::apply_options(client& c, client_connect_options&& cc) {
   merge_client_options(c.opts, std::move(cc));
   const client_connect_options& o = c.opts;
   if (o.ifconfig_push && o.ifconfig_push->first != c.lease.v4) {
     if (!pool_.set_static_v4(c.lease, o.ifconfig_push->first)) {
       c.vpn_ip = 0;
-      reject(c, "ifconfig-push " + format_ipv4(o.ifconfig_push->first) + ": address in use or reserved", now_ms);
-      return false;
+      return "ifconfig-push " + format_ipv4(o.ifconfig_push->first) + ": address in use or reserved";
     }
     if (pool_.has_v6() && !o.ifconfig_ipv6_push)
-      log(3, c.name + ": ifconfig-push without ifconfig-ipv6-push: no IPv6 address (as openvpn)");
+      log_(3, c.name + ": ifconfig-push without ifconfig-ipv6-push: no IPv6 address (as openvpn)");
   }
   if (o.ifconfig_ipv6_push) {
     if (!o.ifconfig_ipv6_remote && !cfg_.server_ipv6) {
-      reject(c, "ifconfig-ipv6-push: expected a REMOTE address (there is no server-ipv6)", now_ms);
-      return false;
+      return "ifconfig-ipv6-push: expected a REMOTE address (there is no server-ipv6)";
     }
     if ((!c.lease.v6 || *c.lease.v6 != o.ifconfig_ipv6_push->addr) &&
         !pool_.set_static_v6(c.lease, o.ifconfig_ipv6_push->addr)) {
-      reject(c, "ifconfig-ipv6-push " + format_ipv6(o.ifconfig_ipv6_push->addr) + ": address in use or reserved", now_ms);
-      return false;
+      return "ifconfig-ipv6-push " + format_ipv6(o.ifconfig_ipv6_push->addr) + ": address in use or reserved";
     }
   }
   c.vpn_ip = c.lease.v4;
-  return true;
+  return std::nullopt;
 }
 
 // The PUSH_REPLY options (openvpn push.c order): the push list as the options edit it, then
 // ifconfig-ipv6, then ifconfig.
-std::vector<std::string> gateway_control::client_push(const client& c) const {
-  std::vector<std::string> push = setup_.push;
-  apply_push_ops(push, setup_.push.size() - cfg_.push.size(), c.opts.push_ops);
+std::vector<std::string> addressing::client_push(const client& c) const {
+  std::vector<std::string> push = push_;
+  apply_push_ops(push, push_.size() - cfg_.push.size(), c.opts.push_ops);
   if (c.lease.v6 && !c.opts.remove_ifconfig_ipv6) {
     const ipv6_net* pushed = c.opts.ifconfig_ipv6_push ? &*c.opts.ifconfig_ipv6_push : nullptr;
     const unsigned bits = pushed ? pushed->len : cfg_.server_ipv6->len;
@@ -237,8 +205,8 @@ std::vector<std::string> gateway_control::client_push(const client& c) const {
     push.push_back("ifconfig-ipv6 " + format_ipv6(*c.lease.v6) + "/" + std::to_string(bits) + " " + format_ipv6(remote));
   }
   if (!c.opts.remove_ifconfig) {
-    uint32_t mask = setup_.netmask;
-    uint32_t remote = cfg_.topology == topology_kind::p2p ? setup_.server_vpn_ip
+    uint32_t mask = netmask_;
+    uint32_t remote = cfg_.topology == topology_kind::p2p ? server_vpn_ip_
                       : c.lease.v4_local                  ? c.lease.v4_local
                                                           : c.vpn_ip - 1;
     if (c.opts.ifconfig_push) (cfg_.topology == topology_kind::subnet ? mask : remote) = c.opts.ifconfig_push->second;
@@ -250,11 +218,11 @@ std::vector<std::string> gateway_control::client_push(const client& c) const {
 
 // Called with the client's /32 (install_key), before its first data packet can arrive: the
 // dataplane accepts a packet only when its source routes back to the client that sent it.
-void gateway_control::add_client_routes(client& c) {
+void addressing::add_routes(client& c) {
   if (c.lease.v6 && !c.learn.v6_unlearned) {  // learn-address may refuse it
-    const int rc = dp_.route_add_v6(c.lease.v6->data(), 128, c.peer_id);
+    const int rc = routes_.route_add_v6(c.lease.v6->data(), 128, c.peer_id);
     if (rc == 0) c.routes.v6_on = true;
-    else log(1, c.name + ": cannot add route " + format_ipv6(*c.lease.v6) + "/128: " + std::strerror(-rc));
+    else log_(1, c.name + ": cannot add route " + format_ipv6(*c.lease.v6) + "/128: " + std::strerror(-rc));
   }
   size_t budget = cfg_.max_routes_per_client;
   auto over = [&](const std::string& what) {
@@ -262,7 +230,7 @@ void gateway_control::add_client_routes(client& c) {
       --budget;
       return false;
     }
-    log(1, c.name + ": iroute " + what + " ignored: max-routes-per-client " + std::to_string(cfg_.max_routes_per_client));
+    log_(1, c.name + ": iroute " + what + " ignored: max-routes-per-client " + std::to_string(cfg_.max_routes_per_client));
     return true;
   };
   // An iroute another client installed moves to this one (openvpn's learned routes do the same:
@@ -270,46 +238,46 @@ void gateway_control::add_client_routes(client& c) {
   for (const iroute4& r : c.opts.iroutes) {
     const std::string what = format_ipv4(r.network) + "/" + std::to_string(r.len);
     if (over(what)) break;
-    const int rc = dp_.route_add_v4(r.network, r.len, c.peer_id);
+    const int rc = routes_.route_add_v4(r.network, r.len, c.peer_id);
     if (rc != 0) {
-      log(1, c.name + ": cannot add iroute " + what + ": " + std::strerror(-rc));
+      log_(1, c.name + ": cannot add iroute " + what + ": " + std::strerror(-rc));
       continue;
     }
     auto [it, fresh] = iroute4_owner_.try_emplace({r.network, r.len}, c.peer_id);
-    if (!fresh && it->second != c.peer_id) log(3, c.name + ": iroute " + what + " taken over from peer-id " + std::to_string(it->second));
+    if (!fresh && it->second != c.peer_id) log_(3, c.name + ": iroute " + what + " taken over from peer-id " + std::to_string(it->second));
     it->second = c.peer_id;
     c.routes.iroutes_on.push_back(r);
-    log(4, c.name + ": iroute " + what);
+    log_(4, c.name + ": iroute " + what);
   }
   for (const ipv6_net& r : c.opts.iroutes_v6) {
     const std::string what = format_ipv6_net(r);
     if (over(what)) break;
-    const int rc = dp_.route_add_v6(r.addr.data(), static_cast<uint8_t>(r.len), c.peer_id);
+    const int rc = routes_.route_add_v6(r.addr.data(), static_cast<uint8_t>(r.len), c.peer_id);
     if (rc != 0) {
-      log(1, c.name + ": cannot add iroute-ipv6 " + what + ": " + std::strerror(-rc));
+      log_(1, c.name + ": cannot add iroute-ipv6 " + what + ": " + std::strerror(-rc));
       continue;
     }
     auto [it, fresh] = iroute6_owner_.try_emplace({r.addr, static_cast<uint8_t>(r.len)}, c.peer_id);
-    if (!fresh && it->second != c.peer_id) log(3, c.name + ": iroute-ipv6 " + what + " taken over from peer-id " + std::to_string(it->second));
+    if (!fresh && it->second != c.peer_id) log_(3, c.name + ": iroute-ipv6 " + what + " taken over from peer-id " + std::to_string(it->second));
     it->second = c.peer_id;
     c.routes.iroutes6_on.push_back(r);
-    log(4, c.name + ": iroute-ipv6 " + what);
+    log_(4, c.name + ": iroute-ipv6 " + what);
   }
 }
 
-void gateway_control::del_client_routes(client& c) {
-  if (c.routes.v6_on && c.lease.v6) dp_.route_del_v6(c.lease.v6->data(), 128);
+void addressing::del_routes(client& c) {
+  if (c.routes.v6_on && c.lease.v6) routes_.route_del_v6(c.lease.v6->data(), 128);
   c.routes.v6_on = false;
   for (const iroute4& r : c.routes.iroutes_on) {
     auto it = iroute4_owner_.find({r.network, r.len});
     if (it == iroute4_owner_.end() || it->second != c.peer_id) continue;  // a later client owns it
-    dp_.route_del_v4(r.network, r.len);
+    routes_.route_del_v4(r.network, r.len);
     iroute4_owner_.erase(it);
   }
   for (const ipv6_net& r : c.routes.iroutes6_on) {
     auto it = iroute6_owner_.find({r.addr, static_cast<uint8_t>(r.len)});
     if (it == iroute6_owner_.end() || it->second != c.peer_id) continue;
-    dp_.route_del_v6(r.addr.data(), static_cast<uint8_t>(r.len));
+    routes_.route_del_v6(r.addr.data(), static_cast<uint8_t>(r.len));
     iroute6_owner_.erase(it);
   }
   c.routes.iroutes_on.clear();
@@ -317,7 +285,7 @@ void gateway_control::del_client_routes(client& c) {
 }
 
 // teardown and reject: the pool slot keeps the name for the client's next connection.
-void gateway_control::release_vpn_ip(client& c) {
+void addressing::release(client& c) {
   pool_.release(c.lease);
   c.vpn_ip = 0;
   if (!c.cn_indexed) return;
@@ -330,15 +298,29 @@ void gateway_control::release_vpn_ip(client& c) {
   c.cn_indexed = false;
 }
 
+std::vector<client*> addressing::others_with_cn(const client& c) const {
+  std::vector<client*> out;
+  auto [b, e] = by_cn_.equal_range(c.cn);
+  for (auto it = b; it != e; ++it)
+    if (it->second != &c && !it->second->dead) out.push_back(it->second);
+  return out;
+}
+
+void addressing::index_cn(client& c) {
+  if (c.cn_indexed) return;
+  by_cn_.emplace(c.cn, &c);
+  c.cn_indexed = true;
+}
+
 // connect-freq (openvpn mudp.c): counted when a client completes the cookie exchange and would
 // get a session; the rest are dropped there, before any per-client state exists.
-bool gateway_control::admit_new_session(const net::outer_addr& from, uint64_t now_ms) {
+bool addressing::admit_new_session(const net::outer_addr& from, uint64_t now_ms) {
   if (!connect_freq_ || connect_freq_->allow(now_ms / 1000)) return true;
   ++connect_freq_refused_;
   // One line per second at most: a storm must not turn into a storm of log lines.
   if (now_ms / 1000 != connect_freq_logged_s_) {
     connect_freq_logged_s_ = now_ms / 1000;
-    log(1, "connection from " + format_outer(from) +
+    log_(1, "connection from " + format_outer(from) +
                " would exceed the new connection frequency limit (connect-freq); refused so far: " +
                std::to_string(connect_freq_refused_));
   }
