@@ -41,7 +41,8 @@ gateway_control::gateway_control(const server_config& cfg, control_setup setup, 
       table_(cfg.max_clients, sh.cfg.max_peers, [](const client& c) { return c.s->next_wakeup_ms(); }, control_log{cfg.verb}),
       status_(cfg_, control_log{cfg.verb}),
       addr_(cfg_, setup_.server_vpn_ip, setup_.netmask, setup_.push, dp_, control_log{cfg.verb}),
-      scripts_(cfg_, control_log{cfg.verb}, [this](client& c, uint64_t now) { on_learned(c, now); }) {
+      scripts_(cfg_, control_log{cfg.verb}, [this](client& c, uint64_t now) { auth_.on_learned(c, now); }),
+      auth_(cfg_, setup_, table_, addr_, scripts_, *this, control_log{cfg.verb}) {
 }
 
 gateway_control::~gateway_control() = default;
@@ -181,7 +182,7 @@ void gateway_control::run() {
     for (service& sv : services_) work |= sv.poll(now);
     dp_.poll_done([&](uint32_t id) { table_.free_peer_id(id); });
     poll_signals(now);
-    poll_scripts(now);
+    scripts_.poll(now, [&](const net::outer_addr& who, const script_result& r) { auth_.on_script_result(who, r, now); });
     run_due_timers(now);
     uint64_t wake = now + 50;
     wake = std::min(wake, table_.next_wakeup());

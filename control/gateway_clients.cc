@@ -135,12 +135,12 @@ void gateway_control::on_event(client& c, const proto::session_event& ev, uint64
   using proto::session_event_type;
   switch (ev.type) {
     case session_event_type::auth_request:
-      start_auth(c, now_ms);  // scripts run asynchronously; authorize() follows (gateway_auth.cc)
+      auth_.start_auth(c, now_ms);  // scripts run asynchronously; authorize() follows (auth_pipeline.h)
       break;
     case session_event_type::key_ready:
       log(4, c.name + ": new data key, key_id " + std::to_string(ev.key_id) + " (" + crypto::name(ev.cipher) + ")");
       install_key(c, ev);
-      if (ev.key_id != 0) renew_auth_token(c, now_ms);  // auth-gen-token: a fresh token per renegotiation
+      if (ev.key_id != 0) auth_.renew_auth_token(c, now_ms);  // auth-gen-token: a fresh token per renegotiation
       break;
     case session_event_type::key_confirmed: {
       auto cmd = std::make_unique<dp::peer_cmd>();
@@ -243,7 +243,7 @@ void gateway_control::teardown(client& c, const std::string& why) {
   c.dead = true;
   table_.end_half_open(c);
   log(1, c.name + ": session closed: " + why);
-  end_auth(c, dp_.now_s() * 1000);
+  auth_.end_auth(c, dp_.now_s() * 1000);
   scripts_.unlearn(c, dp_.now_s() * 1000);  // learn-address delete calls
   if (c.dp.installed) {
     dp_.unpublish(c);
@@ -317,7 +317,7 @@ void gateway_control::housekeeping(uint64_t now_ms) {
   dp_.retry_pending();
   check_crl();
   follow_floats();
-  renew_auth_tokens(now_ms);
+  auth_.renew_auth_tokens(now_ms);
   addr_.persist(now_ms, false);
   for (auto it = table_.all().begin(); it != table_.all().end();) {
     client& c = *it->second;

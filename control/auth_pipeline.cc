@@ -1,21 +1,21 @@
 // SPDX-License-Identifier: MIT
-// gateway_control: client authentication — tls-verify, auth-user-pass-verify and client-connect
-// scripts run asynchronously (OpenVPN semantics), then authorize() or AUTH_FAILED (§10.4);
-// client-disconnect. Addresses, CCD files and routes are gateway_addr.cc's.
+// auth_pipeline: client authentication — tls-crypt-v2-verify, tls-verify, auth-user-pass-verify
+// and client-connect scripts run asynchronously (OpenVPN semantics), then authorize() or
+// AUTH_FAILED (§10.4); client-disconnect. Addresses, CCD files and routes are addressing's.
 #include <algorithm>
 #include <ctime>
 
 #include <openssl/crypto.h>
 
-#include "gateway.h"
+#include "auth_pipeline.h"
 #include "dpvpn/script_args.h"
-#include "client.h"
+#include "gateway.h"  // control_setup
 
 namespace dpvpn::cp {
 
 // OpenVPN's environment for user scripts, the part dpvpn can fill: who the client is, where it
 // comes from, its VPN address, and the IV_/UV_ peer-info it sent (§6.3).
-script_env gateway_control::client_env(const client& c, const char* script_type, uint64_t now_ms) const {
+script_env auth_pipeline::client_env(const client& c, const char* script_type, uint64_t now_ms) const {
   script_env e;
   auto add = [&](std::string k, std::string v) { e.emplace_back(std::move(k), env_safe(v)); };
   add("script_type", script_type);
@@ -66,7 +66,7 @@ script_env gateway_control::client_env(const client& c, const char* script_type,
   return e;
 }
 
-void gateway_control::start_auth(client& c, uint64_t now_ms) {
+void auth_pipeline::start_auth(client& c, uint64_t now_ms) {
   if (c.s->reauth_pending()) return start_reauth(c, now_ms);
   // tls-crypt-v2-max-age and tls-crypt-v2-verify (openvpn: before TLS, here as the first auth
   // stage: the session has the WKc's metadata, the client gets AUTH_FAILED). The script sees only
@@ -85,7 +85,7 @@ void gateway_control::start_auth(client& c, uint64_t now_ms) {
       req.pass_file = true;
       req.file_env = "metadata_file";
       req.file_text.assign(meta.begin() + 1, meta.end());
-      log(4, c.name + ": running tls-crypt-v2-verify");
+      log_(4, c.name + ": running tls-crypt-v2-verify");
       if (!scripts_.start(c, cfg_.tls_crypt_v2_verify, std::move(req), now_ms))
         reject(c, "tls-crypt-v2-verify could not be started", now_ms);
       return;
@@ -107,7 +107,7 @@ void gateway_control::start_auth(client& c, uint64_t now_ms) {
 // What openvpn shows a tls-verify script for depth d: argv "d SUBJECT"; the X509_<n>_<field>,
 // tls_id_<n>, tls_serial[_hex]_<n> and tls_digest[_sha256]_<n> variables of the certificates seen
 // so far (depth >= d); the untrusted address; no username (TLS has not sent one yet).
-void gateway_control::start_tls_verify(client& c, uint64_t now_ms) {
+void auth_pipeline::start_tls_verify(client& c, uint64_t now_ms) {
   const std::vector<proto::peer_cert>& certs = c.s->peer_certs();
   const proto::peer_cert& cur = certs.at(static_cast<size_t>(c.auth.verify_depth));
   script_request req;
@@ -135,11 +135,11 @@ void gateway_control::start_tls_verify(client& c, uint64_t now_ms) {
   std::vector<std::string> argv = cfg_.tls_verify;
   argv.push_back(std::to_string(c.auth.verify_depth));
   argv.push_back(env_safe(cur.subject));
-  log(4, c.name + ": running tls-verify for depth " + std::to_string(c.auth.verify_depth) + ", " + env_safe(cur.subject));
+  log_(4, c.name + ": running tls-verify for depth " + std::to_string(c.auth.verify_depth) + ", " + env_safe(cur.subject));
   if (!scripts_.start(c, argv, std::move(req), now_ms)) reject(c, "tls-verify could not be started", now_ms);
 }
 
-void gateway_control::start_user_pass(client& c, uint64_t now_ms) {
+void auth_pipeline::start_user_pass(client& c, uint64_t now_ms) {
   const std::string& user = c.s->username();
   if (cfg_.auth_user_pass_verify.empty()) return start_connect(c, now_ms);
   if (check_auth_token(c, now_ms)) return;
@@ -153,7 +153,7 @@ void gateway_control::start_user_pass(client& c, uint64_t now_ms) {
     req.pass_file = true;  // "username\npassword\n", the file's path as the last argument
     req.file_text = user_pass_file_text(user, c.s->password());
   }
-  log(4, c.name + ": running auth-user-pass-verify for user '" + env_safe(user) + "'");
+  log_(4, c.name + ": running auth-user-pass-verify for user '" + env_safe(user) + "'");
   if (!scripts_.start(c, cfg_.auth_user_pass_verify, std::move(req), now_ms))
     reject(c, "auth-user-pass-verify could not be started", now_ms);
 }
@@ -163,7 +163,7 @@ void gateway_control::start_user_pass(client& c, uint64_t now_ms) {
 // locked to the first key's. auth-user-pass-verify runs again, unless the password is this
 // session's auth-gen-token (same session id, valid, not expired), which stands in for it.
 // client-connect does not run again. The answer goes to the session's waiting key_id.
-void gateway_control::start_reauth(client& c, uint64_t now_ms) {
+void auth_pipeline::start_reauth(client& c, uint64_t now_ms) {
   const std::string kid = "key_id " + std::to_string(c.s->reauth_key_id());
   if (c.auth.stage != client::auth_stage::accepted) return c.s->authorize(false, {}, "", now_ms);
   if (cfg_.auth_user_pass_verify.empty()) return c.s->authorize(true, {}, "", now_ms);
@@ -177,10 +177,10 @@ void gateway_control::start_reauth(client& c, uint64_t now_ms) {
                               proto::auth_token_session_id(pass) == proto::auth_token_session_id(c.token.initial);
     if (!cfg_.auth_gen_token_external) {
       if (r.valid() && same_session) {
-        log(4, c.name + ": renegotiation (" + kid + "): auth-token accepted");
+        log_(4, c.name + ": renegotiation (" + kid + "): auth-token accepted");
         return c.s->authorize(true, {}, "", now_ms);
       }
-      log(1, c.name + ": renegotiation (" + kid + "): auth-token refused" + (r.expired ? " (expired)" : ""));
+      log_(1, c.name + ": renegotiation (" + kid + "): auth-token refused" + (r.expired ? " (expired)" : ""));
       return c.s->authorize(false, {}, r.expired ? "SESSION: token expired" : "", now_ms);
     }
     static const char* const states[2][2] = {{"Authenticated", "Expired"}, {"AuthenticatedEmptyUser", "ExpiredEmptyUser"}};
@@ -194,7 +194,7 @@ void gateway_control::start_reauth(client& c, uint64_t now_ms) {
     req.pass_file = true;
     req.file_text = user_pass_file_text(user, pass);
   }
-  log(4, c.name + ": renegotiation (" + kid + "): running auth-user-pass-verify for user '" + env_safe(user) + "'");
+  log_(4, c.name + ": renegotiation (" + kid + "): running auth-user-pass-verify for user '" + env_safe(user) + "'");
   if (!scripts_.start(c, cfg_.auth_user_pass_verify, std::move(req), now_ms)) c.s->authorize(false, {}, "", now_ms);
 }
 
@@ -202,26 +202,26 @@ void gateway_control::start_reauth(client& c, uint64_t now_ms) {
 // authenticated ones of that name. openvpn closes them silently, and the old client, still
 // configured to connect, comes back after its ping-restart and ends the new one in turn; dpvpn
 // sends the old one HALT first, so that it stops instead of fighting over the name.
-void gateway_control::drop_duplicate_cn(client& c, uint64_t now_ms) {
+void auth_pipeline::drop_duplicate_cn(client& c, uint64_t now_ms) {
   if (c.cn.empty()) return;
   if (!cfg_.duplicate_cn) {
     const std::vector<client*> old = addr_.others_with_cn(c);
     for (client* o : old) {
       if (o->auth.stage == client::auth_stage::accepted && o->s->established()) {
         o->s->send_text("HALT", now_ms);
-        drain(*o, now_ms);
+        ops_.drain(*o, now_ms);
       }
-      teardown(*o, "replaced by a new connection with the same common name from " + format_outer(c.addr) +
+      ops_.teardown(*o, "replaced by a new connection with the same common name from " + format_outer(c.addr) +
                        " (no duplicate-cn)");
     }
     if (!old.empty())
-      log(1, "new connection by client '" + env_safe(c.cn) + "' dropped its previous session(s); use duplicate-cn "
+      log_(1, "new connection by client '" + env_safe(c.cn) + "' dropped its previous session(s); use duplicate-cn "
              "to let one certificate or username connect several times");
   }
   addr_.index_cn(c);
 }
 
-void gateway_control::start_connect(client& c, uint64_t now_ms) {
+void auth_pipeline::start_connect(client& c, uint64_t now_ms) {
   // openvpn's order: the old session of this name goes, the CCD file is read and the addresses
   // picked (so that client-connect sees them); the script's output then overrides (accept()).
   drop_duplicate_cn(c, now_ms);
@@ -236,16 +236,16 @@ void gateway_control::start_connect(client& c, uint64_t now_ms) {
     reject(c, "client-connect could not be started", now_ms);
 }
 
-void gateway_control::accept(client& c, const client_connect_options* cc, uint64_t now_ms) {
+void auth_pipeline::accept(client& c, const client_connect_options* cc, uint64_t now_ms) {
   if (cc) {
     if (!cc->error.empty()) return reject(c, "client-connect file: " + cc->error, now_ms);
     if (cc->disable) return reject(c, "disabled by client-connect", now_ms);
-    for (const std::string& w : cc->ignored) log(3, c.name + ": client-connect: '" + env_safe(w) + "' ignored");
+    for (const std::string& w : cc->ignored) log_(3, c.name + ": client-connect: '" + env_safe(w) + "' ignored");
     if (auto why = addr_.apply_options(c, client_connect_options(*cc))) return reject(c, *why, now_ms);
   }
   if (!c.vpn_ip) return reject(c, "no free address in the pool", now_ms);
   std::vector<std::string> push = addr_.client_push(c);
-  if (!c.token.pushed.empty()) push.push_back("auth-token " + c.token.pushed);  // auth-gen-token (gateway_token.cc)
+  if (!c.token.pushed.empty()) push.push_back("auth-token " + c.token.pushed);  // auth-gen-token (auth_token_stage.cc)
   if (!cfg_.learn_address.empty()) {  // the push waits for the client's learn-address calls
     c.auth.stage = client::auth_stage::learn;
     c.learn.push = std::move(push);
@@ -258,16 +258,16 @@ void gateway_control::accept(client& c, const client_connect_options* cc, uint64
 }
 
 // script_queue: c's last learn-address call finished.
-void gateway_control::on_learned(client& c, uint64_t now_ms) {
+void auth_pipeline::on_learned(client& c, uint64_t now_ms) {
   if (c.auth.stage != client::auth_stage::learn || c.dead) return;
   c.auth.stage = client::auth_stage::accepted;
   c.auth.accepted_ms = now_ms;
   c.s->authorize(true, std::move(c.learn.push), "", now_ms);
-  drain(c, now_ms);
+  ops_.drain(c, now_ms);
 }
 
-void gateway_control::reject(client& c, const std::string& why, uint64_t now_ms, const std::string& client_reason) {
-  log(1, c.name + ": authentication failed: " + why);
+void auth_pipeline::reject(client& c, const std::string& why, uint64_t now_ms, const std::string& client_reason) {
+  log_(1, c.name + ": authentication failed: " + why);
   c.auth.stage = client::auth_stage::rejected;
   addr_.release(c);  // nothing else exists yet: no dataplane peer before authorize(true)
   // Plain AUTH_FAILED unless openvpn too tells the client why (SESSION: token expired): the
@@ -275,48 +275,46 @@ void gateway_control::reject(client& c, const std::string& why, uint64_t now_ms,
   c.s->authorize(false, {}, client_reason, now_ms);
 }
 
-void gateway_control::poll_scripts(uint64_t now_ms) {
-  scripts_.poll(now_ms, [&](const net::outer_addr& who, const script_result& r) {
-    client* ci = table_.find(who);
-    if (!ci || ci->dead || ci->auth.script_id != r.id) return;
-    client& c = *ci;
-    c.auth.script_id = 0;
-    if (c.auth.stage == client::auth_stage::tcv2_verify) {
-      if (!r.ok) reject(c, "tls-crypt-v2-verify script: " + r.status, now_ms);
-      else start_auth(c, now_ms);  // the next stages (c.auth.stage is no longer none)
-    } else if (c.auth.stage == client::auth_stage::tls_verify) {
-      if (!r.ok) {
-        reject(c, "tls-verify script (depth " + std::to_string(c.auth.verify_depth) + "): " + r.status, now_ms);
-      } else if (c.auth.verify_depth > 0) {
-        --c.auth.verify_depth;
-        start_tls_verify(c, now_ms);
-      } else {
-        log(3, c.name + ": tls-verify accepted the certificate chain");
-        start_user_pass(c, now_ms);
-      }
-    } else if (c.auth.stage == client::auth_stage::verify) {
-      if (!r.ok) reject(c, "auth-user-pass-verify script: " + r.status, now_ms);
-      else {
-        log(3, c.name + ": auth-user-pass-verify accepted user '" + env_safe(c.s->username()) + "'");
-        start_connect(c, now_ms);
-      }
-    } else if (c.auth.stage == client::auth_stage::accepted) {  // a renegotiation's auth-user-pass-verify
-      if (!r.ok) log(1, c.name + ": renegotiation refused by auth-user-pass-verify: " + r.status);
-      else log(3, c.name + ": renegotiation: auth-user-pass-verify accepted user '" + env_safe(c.s->username()) + "'");
-      c.s->authorize(r.ok, {}, "", now_ms);
-    } else if (c.auth.stage == client::auth_stage::connect) {
-      if (!r.ok) {
-        reject(c, "client-connect script: " + r.status, now_ms);
-      } else {
-        const client_connect_options cc = parse_client_connect(r.file_text);
-        accept(c, &cc, now_ms);
-      }
+void auth_pipeline::on_script_result(const net::outer_addr& who, const script_result& r, uint64_t now_ms) {
+  client* ci = table_.find(who);
+  if (!ci || ci->dead || ci->auth.script_id != r.id) return;
+  client& c = *ci;
+  c.auth.script_id = 0;
+  if (c.auth.stage == client::auth_stage::tcv2_verify) {
+    if (!r.ok) reject(c, "tls-crypt-v2-verify script: " + r.status, now_ms);
+    else start_auth(c, now_ms);  // the next stages (c.auth.stage is no longer none)
+  } else if (c.auth.stage == client::auth_stage::tls_verify) {
+    if (!r.ok) {
+      reject(c, "tls-verify script (depth " + std::to_string(c.auth.verify_depth) + "): " + r.status, now_ms);
+    } else if (c.auth.verify_depth > 0) {
+      --c.auth.verify_depth;
+      start_tls_verify(c, now_ms);
+    } else {
+      log_(3, c.name + ": tls-verify accepted the certificate chain");
+      start_user_pass(c, now_ms);
     }
-    drain(c, now_ms);
-  });
+  } else if (c.auth.stage == client::auth_stage::verify) {
+    if (!r.ok) reject(c, "auth-user-pass-verify script: " + r.status, now_ms);
+    else {
+      log_(3, c.name + ": auth-user-pass-verify accepted user '" + env_safe(c.s->username()) + "'");
+      start_connect(c, now_ms);
+    }
+  } else if (c.auth.stage == client::auth_stage::accepted) {  // a renegotiation's auth-user-pass-verify
+    if (!r.ok) log_(1, c.name + ": renegotiation refused by auth-user-pass-verify: " + r.status);
+    else log_(3, c.name + ": renegotiation: auth-user-pass-verify accepted user '" + env_safe(c.s->username()) + "'");
+    c.s->authorize(r.ok, {}, "", now_ms);
+  } else if (c.auth.stage == client::auth_stage::connect) {
+    if (!r.ok) {
+      reject(c, "client-connect script: " + r.status, now_ms);
+    } else {
+      const client_connect_options cc = parse_client_connect(r.file_text);
+      accept(c, &cc, now_ms);
+    }
+  }
+  ops_.drain(c, now_ms);
 }
 
-void gateway_control::end_auth(client& c, uint64_t now_ms) {
+void auth_pipeline::end_auth(client& c, uint64_t now_ms) {
   scripts_.cancel(c);
   // The auth-gen-token secrets go; client-disconnect still sees the token's session_id.
   script_request req;
@@ -336,7 +334,7 @@ void gateway_control::end_auth(client& c, uint64_t now_ms) {
   req.argv = cfg_.client_disconnect;
   req.deadline_ms = now_ms + uint64_t{cfg_.hand_window} * 1000;
   std::string err;
-  if (scripts_.start_detached(std::move(req), err) == 0) log(1, c.name + ": client-disconnect: " + err);
+  if (scripts_.start_detached(std::move(req), err) == 0) log_(1, c.name + ": client-disconnect: " + err);
 }
 
 }  // namespace dpvpn::cp

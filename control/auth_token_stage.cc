@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: MIT
-// gateway_control: auth-gen-token — a client that reconnects with the token it was pushed skips
+// auth_pipeline: auth-gen-token — a client that reconnects with the token it was pushed skips
 // auth-user-pass-verify; tokens are renewed on renegotiation and at the renewal interval.
 #include <ctime>
 
-#include "gateway.h"
-#include "client.h"
+#include "auth_pipeline.h"
+#include "gateway.h"  // control_setup
 
 namespace dpvpn::cp {
 
@@ -19,7 +19,7 @@ uint64_t wall_s() { return static_cast<uint64_t>(std::time(nullptr)); }
 // that the client drops it and retries with its password); with external-auth the script runs
 // anyway and sees session_state. Either way the token to push is made now, so that scripts see
 // its session_id.
-bool gateway_control::check_auth_token(client& c, uint64_t now_ms) {
+bool auth_pipeline::check_auth_token(client& c, uint64_t now_ms) {
   if (!cfg_.auth_gen_token) return false;
   const std::string& user = c.s->username();
   const std::string& pass = c.s->password();
@@ -42,7 +42,7 @@ bool gateway_control::check_auth_token(client& c, uint64_t now_ms) {
   if (!proto::is_auth_token(pass) || cfg_.auth_gen_token_external) return false;
 
   if (r.valid()) {
-    log(2, c.name + ": auth-token accepted for user '" + env_safe(user) + "' (session " +
+    log_(2, c.name + ": auth-token accepted for user '" + env_safe(user) + "' (session " +
                proto::auth_token_session_id(c.token.pushed) + "), auth-user-pass-verify skipped");
     start_connect(c, now_ms);
     return true;
@@ -58,18 +58,18 @@ bool gateway_control::check_auth_token(client& c, uint64_t now_ms) {
 
 // openvpn 2.6 sends a renewed token as a PUSH_REPLY holding only `auth-token TOKEN`, on the
 // active TLS session; the session id and the initial timestamp stay.
-void gateway_control::renew_auth_token(client& c, uint64_t now_ms) {
+void auth_pipeline::renew_auth_token(client& c, uint64_t now_ms) {
   if (c.auth.stage != client::auth_stage::accepted || c.token.initial.empty() || c.dead || c.s->failed()) return;
   c.token.pushed = proto::generate_auth_token(setup_.auth_token_key, c.s->username(), c.token.initial,
                                             c.token.empty_user, wall_s());
   c.s->send_text("PUSH_REPLY,auth-token " + c.token.pushed, now_ms);  // the caller drains c
-  log(4, c.name + ": auth-token renewed");
+  log_(4, c.name + ": auth-token renewed");
   if (c.token.renew_ms) c.token.renew_ms = now_ms + uint64_t{setup_.auth_token_renewal_s} * 1000;
 }
 
 // A renewal interval shorter than reneg-sec gets its own timer (openvpn's
 // auth_token_renewal_interval); otherwise renegotiation renews the token.
-void gateway_control::renew_auth_tokens(uint64_t now_ms) {
+void auth_pipeline::renew_auth_tokens(uint64_t now_ms) {
   if (!cfg_.auth_gen_token || setup_.auth_token_renewal_s >= cfg_.reneg_sec_max) return;
   for (auto& [key, cp] : table_.all()) {
     client& c = *cp;
@@ -78,7 +78,7 @@ void gateway_control::renew_auth_tokens(uint64_t now_ms) {
       c.token.renew_ms = c.auth.accepted_ms + uint64_t{setup_.auth_token_renewal_s} * 1000;
     } else if (now_ms >= c.token.renew_ms) {
       renew_auth_token(c, now_ms);
-      drain(c, now_ms);
+      ops_.drain(c, now_ms);
     }
   }
 }
