@@ -149,6 +149,8 @@ class session_pool final : public rx_sink {
   // For a data loop of its own (--dpdk): the established steady sessions, and the bookkeeping
   // of what it sealed for one (keepalive timer, renegotiation byte/packet limits).
   std::vector<live_session> live() const;
+  // Changes whenever a session joins or leaves live(): its dk pointers are then stale.
+  uint64_t live_generation() const { return live_gen_; }
   void note_tx(uint32_t tag, uint64_t bytes, uint64_t pkts, uint64_t now_ms);
   // Opens a data packet of session tag in place (replay-checked). True with kind set when it
   // opened; false when it failed (counted) or tag is closed. An OCC exit closes the session.
@@ -184,6 +186,7 @@ class session_pool final : public rx_sink {
   uint32_t steady_ = 0;
   uint64_t now_ms_ = 0;               // of the current turn
   uint64_t next_scan_ = 0;
+  uint64_t live_gen_ = 0;
   std::vector<uint8_t> scratch_;
   std::vector<std::vector<uint8_t>> burst_bufs_;
 };

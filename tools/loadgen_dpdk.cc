@@ -82,9 +82,9 @@ double self_cpu() {
 
 // One measured window of one direction.
 struct dir_stats {
-  uint64_t tx = 0, rx = 0, tx_bytes = 0, rx_bytes = 0;  // bytes: inner IP bytes
-  uint64_t tx_calls = 0, tx_short = 0;                  // tx bursts, and those the port took only in part
-  uint64_t bad = 0;                                     // s2c: failed to open / c2s: malformed
+  uint64_t tx = 0, rx = 0, rx_bytes = 0;  // rx_bytes: inner IP bytes
+  uint64_t tx_calls = 0, tx_short = 0;    // tx bursts, and those the port took only in part
+  uint64_t bad = 0;                       // s2c: data packets that failed to open
   histogram lat;
   void clear() { *this = dir_stats{}; }
 };
@@ -114,7 +114,7 @@ class runner {
   void drain_lan(uint64_t now);
   uint16_t build_c2s(const step& st, rte_mbuf** m, uint16_t n, uint64_t now);
   uint16_t build_s2c(const step& st, rte_mbuf** m, uint16_t n, uint64_t now);
-  void housekeeping(uint64_t now_tsc);
+  void housekeeping();
   void print(const step& st, const char* dir, const char* kind, double rate, const dir_stats& s, double secs);
 
   const options& o_;
@@ -135,7 +135,8 @@ class runner {
   std::unique_ptr<crypto::engine> eng_ = crypto::engine::create();
   size_t c2s_sess_ = 0, c2s_pos_ = 0, s2c_sess_ = 0, s2c_pos_ = 0;
   uint32_t cur_window_ = 0;  // counted window id (0 while warming up or draining)
-  uint64_t now_ms_ = 0, next_scan_ = 0;
+  uint64_t now_ms_ = 0;
+  uint64_t live_gen_ = 0;  // session_pool::live_generation() that ss_ was built from
   dir_stats c2s_, s2c_;
   double last_secs_ = 0;  // the last measured window's length
   double gw_cpu_ = -1;     // the gateway worker's CPU share in the last window (-1: unknown)
@@ -151,6 +152,8 @@ size_t size_index(const std::vector<uint32_t>& sizes, uint32_t s) {
 
 void runner::build_templates() {
   ss_ = pool_.live();
+  live_gen_ = pool_.live_generation();
+  c2s_sess_ = s2c_sess_ = 0;
   sizes_ = pool_.sizes();
   c2s_tpl_.assign(ss_.size(), {});
   s2c_tpl_.assign(ss_.size(), {});
@@ -291,8 +294,10 @@ void runner::drain_lan(uint64_t now) {
   }
 }
 
-void runner::housekeeping(uint64_t now_tsc) {
-  (void)now_tsc;
+// Every millisecond: what was sealed goes into each session's books (keepalive timer,
+// renegotiation limits), the sessions' timers run, our own frames go out. A session that ended
+// (the gateway's doing) leaves the rotation: its keys are gone.
+void runner::housekeeping() {
   now_ms_ = wall_ms();
   for (size_t i = 0; i < ss_.size(); ++i) {
     if (!note_pkts_[i]) continue;
@@ -302,6 +307,10 @@ void runner::housekeeping(uint64_t now_tsc) {
   pool_.scan(now_ms_);
   wan_.flush();
   if (lan_) lan_->flush();
+  if (pool_.live_generation() != live_gen_) {
+    build_templates();
+    if (ss_.empty()) die("--dpdk: every session ended during the run");
+  }
 }
 
 // One window: `seconds` of traffic at `rate` packets/s per direction (0 = as fast as the ports
@@ -377,7 +386,7 @@ void runner::window(const step& st, double rate, uint32_t id, double seconds, bo
     drain_lan(now);
     drain_wan(now);
     if (now >= next_scan) {
-      housekeeping(now);
+      housekeeping();
       next_scan = now + scan_every;
     }
   }
@@ -414,7 +423,7 @@ void runner::window(const step& st, double rate, uint32_t id, double seconds, bo
     drain_lan(now);
     drain_wan(now);
   }
-  housekeeping(now);
+  housekeeping();
   cur_window_ = 0;
   if (measured) {
     last_secs_ = secs;

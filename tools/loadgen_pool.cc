@@ -173,10 +173,13 @@ void session_pool::close_session(lg_session& ls, bool say_exit, uint64_t now) {
     }
   }
   r_.renegotiations += ls.s->renegotiations();
+  if (ls.st == phase::established && !ls.storm) ++live_gen_;
   ls.st = phase::closed;
   io_.close(ls.tag);
   ls.s.reset();
-  ls.dk.reset();
+  // A steady session's keys stay until the pool goes: a data loop of its own (--dpdk) may hold
+  // them until it sees live_generation() change. Storm sessions come and go by the thousand.
+  if (ls.storm) ls.dk.reset();
   ls.tpl.clear();
 }
 
@@ -252,6 +255,7 @@ void session_pool::on_established(lg_session& ls, uint64_t now) {
   }
   for (uint32_t sz : sizes_) ls.tpl.push_back(build_udp4(local, dst, ls.sport, o_.target_port, sz));
   senders_.push_back(ls.tag);
+  ++live_gen_;
 }
 
 bool session_pool::open_data(uint32_t tag, buf_view& v, uint64_t now, proto::dc_kind& kind) {
@@ -317,7 +321,7 @@ std::vector<live_session> session_pool::live() const {
   std::vector<live_session> out;
   for (uint32_t t : senders_) {
     const lg_session& ls = *sessions_[t];
-    out.push_back({t, ls.dk.get(), ls.s->peer_id(), ls.vpn_ip, ls.sport});
+    if (ls.st == phase::established) out.push_back({t, ls.dk.get(), ls.s->peer_id(), ls.vpn_ip, ls.sport});
   }
   return out;
 }
@@ -334,7 +338,7 @@ void session_pool::note_tx(uint32_t tag, uint64_t bytes, uint64_t pkts, uint64_t
 size_t session_pool::send_burst(size_t budget, uint64_t now) {
   if (senders_.empty() || budget == 0) return 0;
   lg_session& ls = *sessions_[senders_[rr_++ % senders_.size()]];
-  if (!ls.dk->has_key()) return 0;
+  if (ls.st != phase::established || !ls.dk->has_key()) return 0;  // closed since the last scan
   const size_t n = std::min(budget, k_batch);
   std::array<std::span<const uint8_t>, k_batch> out{};
   std::array<uint32_t, k_batch> inner{};
