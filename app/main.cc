@@ -61,42 +61,7 @@ int launch_worker(void* a) {
   return dp::worker_main(*la->sh, *la->me);
 }
 
-std::string exception_ifname(const std::string& dev) {
-  // `dev tun` -> tun0 (openvpn picks the first free tunN; we take tun0), `dev tun3` -> tun3.
-  if (dev == "tun" || dev == "tap") return dev + "0";
-  return dev;
-}
 
-// `mssfix N [mtu|fixed]` -> the MSS ceiling the workers clamp TCP SYNs to (0 = off). Our formula:
-// N bounds the whole outer packet (OpenVPN 2.6's default `mssfix 1492 mtu`; we read a bare N the
-// same way), so MSS = N - 28 (outer IPv4 + UDP) - data overhead - 40 (inner IPv4 + TCP), with the
-// data overhead the largest over the ciphers this server may negotiate (§1.5, §8): AEAD 4 (op +
-// peer-id) + 4 (packet id) + 16 (tag) = 24; CBC 4 + HMAC + 16 (IV) + 4 (packet id) + 16 (worst
-// padding); no cipher 4 + HMAC + 4. `fixed`: N is the inner packet ceiling, MSS = N - 40.
-// Defaults (1492, AES-GCM/ChaCha20 only): 1492 - 28 - 24 - 40 = 1400. Inner IPv6 (inner_hdr 60:
-// a 40-byte IPv6 header instead of 20) gets 20 bytes less for the same packet size: 1380.
-uint16_t mss_clamp_for(const cp::server_config& cfg, long inner_hdr) {
-  if (cfg.mssfix == 0) return 0;
-  long mss = static_cast<long>(cfg.mssfix) - inner_hdr;
-  if (cfg.mssfix_mode != "fixed") {
-    size_t overhead = 0;
-    auto consider = [&](crypto::cipher_alg a) {
-      const size_t hmac = crypto::digest_len(cfg.auth);
-      const size_t o = crypto::is_aead(a) ? 4 + 4 + 16
-                       : a == crypto::cipher_alg::none ? 4 + hmac + 4
-                                                       : 4 + hmac + 16 + 4 + 16;
-      overhead = std::max(overhead, o);
-    };
-    for (auto a : cfg.data_ciphers) consider(a);
-    if (cfg.data_ciphers_fallback) consider(*cfg.data_ciphers_fallback);
-    if (cfg.cipher) consider(*cfg.cipher);
-    // With an IPv6 WAN the outer header may be IPv6 (20 bytes more); the clamp is one value for
-    // every peer, so it is the smaller one then (IPv4 peers get 20 bytes of slack).
-    const size_t outer_ip = cfg.local6 ? net::k_ipv6_hdr : net::k_ipv4_hdr;
-    mss -= static_cast<long>(outer_ip + net::k_udp_hdr + overhead);
-  }
-  return static_cast<uint16_t>(std::clamp(mss, 64L, 65535L));
-}
 
 // Next hops the LAN port resolves at most (dp_lan.h: entries are never freed).
 constexpr uint32_t k_lan_neighbors = 4096;
@@ -261,7 +226,7 @@ int main(int argc, char** argv) {
   ec.kind = cfg.dp_exception == cp::exception_port_kind::tap ? "tap"
             : cfg.dp_exception == cp::exception_port_kind::virtio_user ? "virtio-user"
                                                                        : "tun";
-  ec.ifname = exception_ifname(cfg.dev);
+  ec.ifname = cp::exception_ifname(cfg.dev);
   ec.queues = exc_queues;
   ec.mtu = cfg.tun_mtu;
   std::string err;
@@ -332,8 +297,8 @@ int main(int argc, char** argv) {
   sh.cfg.max_peers = static_cast<uint32_t>(
       std::min<uint64_t>(uint64_t{cfg.max_clients} + std::max(64u, cfg.max_clients / 16), wire::k_peer_id_none));
   sh.cfg.client_to_client = cfg.client_to_client;
-  sh.cfg.mss_clamp = mss_clamp_for(cfg, net::k_ipv4_hdr + net::k_tcp_hdr);
-  sh.cfg.mss_clamp_v6 = mss_clamp_for(cfg, net::k_ipv6_hdr + net::k_tcp_hdr);
+  sh.cfg.mss_clamp = cp::mss_clamp_for(cfg, net::k_ipv4_hdr + net::k_tcp_hdr);
+  sh.cfg.mss_clamp_v6 = cp::mss_clamp_for(cfg, net::k_ipv6_hdr + net::k_tcp_hdr);
   sh.pool = pool;
   sh.cfg.exc_queues = exc_queues;
   if (lan_port >= 0) {
@@ -353,42 +318,9 @@ int main(int argc, char** argv) {
   }
 
   // TLS and the control thread.
-  proto::tls_config tc;
-  tc.server = true;
-  // A file by its path, an inline block as PEM text read from memory: never written to disk.
-  auto pem_input = [&](const cp::file_ref& f, const char* what, std::string& file, std::string& pem) {
-    if (!f.present()) fatal(std::string(what) + " is required");
-    if (f.is_inline) pem = f.inline_text;
-    else file = f.path;
-  };
-  if (cfg.ca.present() || cfg.capath.empty()) pem_input(cfg.ca, "ca", tc.ca_file, tc.ca_pem);
-  tc.ca_path = cfg.capath;
-  if (cfg.extra_certs.present()) pem_input(cfg.extra_certs, "extra-certs", tc.extra_certs_file, tc.extra_certs_pem);
-  pem_input(cfg.cert, "cert", tc.cert_file, tc.cert_pem);
-  pem_input(cfg.key, "key", tc.key_file, tc.key_pem);
-  if (cfg.crl_verify.present()) pem_input(cfg.crl_verify, "crl-verify", tc.crl_file, tc.crl_pem);
-  if (cfg.tls_version_min) {
-    static const char* v[] = {"1.0", "1.1", "1.2", "1.3"};
-    tc.version_min = v[static_cast<int>(*cfg.tls_version_min)];
-  }
-  tc.verify_client = cfg.verify_client_cert == cp::verify_client_cert_mode::none       ? proto::verify_client_cert::none
-                     : cfg.verify_client_cert == cp::verify_client_cert_mode::optional ? proto::verify_client_cert::optional
-                                                                                        : proto::verify_client_cert::require;
-  // remote-cert-tls client is remote-cert-ku (present) + remote-cert-eku clientAuth (config.cc).
-  tc.remote_cert = proto::remote_cert_tls::none;
-  tc.remote_cert_ku = cfg.remote_cert_ku;
-  tc.remote_cert_eku = cfg.remote_cert_eku;
-  if (cfg.tls_version_max) {
-    static const char* v[] = {"1.0", "1.1", "1.2", "1.3"};
-    tc.version_max = v[static_cast<int>(*cfg.tls_version_max)];
-  }
-  tc.cipher_list = cfg.tls_cipher;
-  tc.ciphersuites = cfg.tls_ciphersuites;
-  tc.groups = cfg.tls_groups;
-  tc.cert_profile = cfg.tls_cert_profile;
-  tc.verify_name_type = static_cast<proto::x509_name_check>(cfg.verify_x509_type);  // same order
-  tc.verify_name = cfg.verify_x509_name;
-  tc.username_fields = cfg.x509_username_fields;
+  std::string tls_missing;
+  proto::tls_config tc = cp::tls_config_of(cfg, tls_missing);
+  if (!tls_missing.empty()) fatal(tls_missing + " is required");
   if (!cfg.ecdh_curve.empty())
     std::fprintf(stderr, "dpvpn: warning: ecdh-curve %s is not applied (as openvpn 2.6 with OpenSSL 3); use tls-groups\n",
                  cfg.ecdh_curve.c_str());

@@ -34,23 +34,10 @@
 #include "dpvpn/session.h"
 #include "dpvpn/tls_engine.h"
 #include "script_queue.h"
+#include "setup.h"
 #include "status_report.h"
 
 namespace dpvpn::cp {
-
-// Everything derived from server.conf that sessions need; built once at start-up.
-struct control_setup {
-  proto::session_config session;  // template: per-client fields (peer_id) are filled in
-  proto::data_key_params data;    // backend, replay window
-  uint32_t pool_first = 0, pool_last = 0;  // client VPN addresses, host order (inclusive)
-  uint32_t server_vpn_ip = 0;
-  uint32_t netmask = 0;
-  std::vector<std::string> push;   // global push options, in order
-  proto::auth_token_key auth_token_key;  // auth-gen-token: from auth-gen-token-secret, else random
-  uint32_t auth_token_renewal_s = 0;     // auth-gen-token's RENEWAL, else reneg-sec
-};
-// Throws config_error for a key file that does not parse.
-control_setup make_control_setup(const server_config& cfg, proto::tls_context* tls);
 
 class gateway_control final : private client_ops {
  public:

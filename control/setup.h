@@ -1,0 +1,45 @@
+// SPDX-License-Identifier: MIT
+// server.conf -> what the running gateway uses, as pure functions of the parsed config (no DPDK,
+// no sockets; unit-tested in tests/unit/test_setup.cc): the session template and pools the control
+// thread works from, the TLS settings, the MSS clamp the workers apply, the exception port's name.
+// app/main.cc calls them once at start-up.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "dpvpn/auth_token.h"
+#include "dpvpn/config.h"
+#include "dpvpn/data_keys.h"
+#include "dpvpn/session.h"
+#include "dpvpn/tls_engine.h"
+
+namespace dpvpn::cp {
+
+// Everything derived from server.conf that sessions need; built once at start-up.
+struct control_setup {
+  proto::session_config session;  // template: per-client fields (peer_id) are filled in
+  proto::data_key_params data;    // backend, replay window
+  uint32_t pool_first = 0, pool_last = 0;  // client VPN addresses, host order (inclusive)
+  uint32_t server_vpn_ip = 0;
+  uint32_t netmask = 0;
+  std::vector<std::string> push;   // global push options, in order
+  proto::auth_token_key auth_token_key;  // auth-gen-token: from auth-gen-token-secret, else random
+  uint32_t auth_token_renewal_s = 0;     // auth-gen-token's RENEWAL, else reneg-sec
+};
+// Throws config_error for a key file that does not parse.
+control_setup make_control_setup(const server_config& cfg, proto::tls_context* tls);
+
+// The TLS settings of server.conf: certificates by path, or inline PEM passed on in memory (never
+// written to a file). missing: the first required one absent ("ca", "cert", "key"), else empty.
+proto::tls_config tls_config_of(const server_config& cfg, std::string& missing);
+
+// `mssfix`: the TCP MSS ceiling the workers clamp SYNs to (0 = off), for inner headers of
+// inner_hdr bytes (IPv4 + TCP: 40, IPv6 + TCP: 60).
+uint16_t mss_clamp_for(const server_config& cfg, long inner_hdr);
+
+// The exception port's kernel interface name for `dev`: `tun` -> tun0, `tun3` -> tun3.
+std::string exception_ifname(const std::string& dev);
+
+}  // namespace dpvpn::cp
