@@ -145,6 +145,10 @@ void owner_input(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept {
   seal_owned(c, tun, nt);
 }
 
+// How long an idle exception port goes unpolled at most (microseconds): the extra latency the
+// kernel's first packet after a quiet spell can see.
+constexpr uint64_t k_exc_idle_us = 50;
+
 int worker_main(dp_shared& sh, dp_lcore& me) {
   const dp_config& cfg = sh.cfg;
   worker_ctx c{sh, me, {}, sh.now_s.load(), 0};
@@ -154,6 +158,8 @@ int worker_main(dp_shared& sh, dp_lcore& me) {
   rte_mbuf* pkts[k_max_burst];
   const uint64_t hz = rte_get_tsc_hz();
   uint64_t next_housekeeping = rte_rdtsc() + hz;
+  const uint64_t exc_idle_tsc = hz / 1'000'000 * k_exc_idle_us;
+  uint64_t next_exc_poll = 0;
   uint32_t idle = 0;
 
   while (!sh.stop.load(std::memory_order_relaxed)) {
@@ -196,16 +202,22 @@ int worker_main(dp_shared& sh, dp_lcore& me) {
       if (tx_full(c)) flush_tx(c);
     }
 
-    if (me.index < cfg.exc_queues) {
+    // The exception port (net_tun: one readv system call per poll) is polled every loop while it
+    // carries traffic, and at most every k_exc_idle_us once it came back empty: with `dp-lan` it
+    // carries only the gateway's own traffic, and an idle poll cost 16-30 % of a loaded worker
+    // (docs/bench/fastpath.md).
+    const uint64_t now_tsc = rte_rdtsc();
+    if (me.index < cfg.exc_queues && now_tsc >= next_exc_poll) {
       n = rte_eth_rx_burst(cfg.exc_port, me.index, pkts, burst);
       tun_burst(c, pkts, static_cast<uint16_t>(n));
       work += n;
-      if (me.exc_in) {  // other workers' packets for the kernel, sent on our queue
-        if (tx_full(c)) flush_tx(c);
-        n = rte_ring_sc_dequeue_burst(me.exc_in, reinterpret_cast<void**>(pkts), burst, nullptr);
-        for (unsigned i = 0; i < n; ++i) c.tx.tun[c.tx.n_tun++] = pkts[i];
-        work += n;
-      }
+      next_exc_poll = n ? 0 : now_tsc + exc_idle_tsc;
+    }
+    if (me.exc_in) {  // other workers' packets for the kernel, sent on our queue
+      if (tx_full(c)) flush_tx(c);
+      n = rte_ring_sc_dequeue_burst(me.exc_in, reinterpret_cast<void**>(pkts), burst, nullptr);
+      for (unsigned i = 0; i < n; ++i) c.tx.tun[c.tx.n_tun++] = pkts[i];
+      work += n;
     }
 
     const uint64_t tsc = rte_rdtsc();
