@@ -31,7 +31,7 @@
 // what comes out on the LAN; s2c sends plain packets on the LAN to the sessions' VPN addresses and
 // opens what comes back on the WAN; both does both at once. Each step: --warmup, then --duration
 // at --rate (per direction; max = as fast as the port takes them; --repeat K: K such windows, the
-// best reported), then with --probe F a second window at F x the delivered rate. Every inner packet carries the TSC at its sending and a
+// median reported), then with --probe F a second window at F x the delivered rate. Every inner packet carries the TSC at its sending and a
 // step/window mark, so loss and latency count only that window's packets. Report: one line per
 // window (--json: one JSON object per line; see docs/bench/fastpath.md). --gw-pid PID adds the
 // CPU share that thread (the gateway's worker: its main thread) got in each window, and the

@@ -60,7 +60,7 @@ struct options {
   std::string dirs = "c2s";           // c2s, s2c, both; or a comma list of these, one step each
   double probe = 0;                   // > 0: after each max-rate step, one at probe x delivered
   double warmup_s = 0.2;              // per window, not counted
-  uint32_t repeat = 1;                // capacity windows per step; the best is reported
+  uint32_t repeat = 1;                // capacity windows per step; the median is reported
   int gw_pid = 0;                     // > 0: report the CPU share this thread (the gateway's
                                       // worker) got in each window (/proc/PID/task/PID/stat)
 };
