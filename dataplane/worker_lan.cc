@@ -114,63 +114,58 @@ void lan_send(worker_ctx& c, rte_mbuf* m, const net::ip6& nh, bool v6) noexcept 
 
 }  // namespace
 
+namespace {
+
+// For a decrypted packet a LAN route covers: an echo request to the gateway's LAN address is
+// answered (anything else to it is dropped); a packet over the LAN's MTU or out of TTL / hop
+// limit gets its ICMP error and is dropped; otherwise its TTL / hop limit drops by one. True when
+// m was consumed.
+bool answered_or_refused(worker_ctx& c, uint32_t pid, rte_mbuf* m, uint8_t* ip, size_t len, bool v6,
+                         bool to_us) noexcept {
+  const lan_conf& lan = c.sh.cfg.lan;
+  if (to_us) {
+    if (!(v6 ? net::icmp6_echo_reply(ip, len, lan.ip6) : net::icmp4_echo_reply(ip, len, lan.ip))) {
+      drop_pkt(c, m, drop::lan_local);
+      return true;
+    }
+    lcore_counters::bump(c.me.ctr.lan_echo);
+    seal_owned(c, &m, 1);  // meta still names pid: the reply goes back to the client
+    return true;
+  }
+  if (len > lan.mtu) {
+    if (v6 || (ip[6] & 0x40)) icmp_to_peer(c, pid, ip, len, net::icmp_error::too_big, lan.mtu, v6);
+    drop_pkt(c, m, drop::too_big);
+    return true;
+  }
+  if (!(v6 ? net::ipv6_dec_hop_limit(ip) : net::ipv4_dec_ttl(ip))) {
+    icmp_to_peer(c, pid, ip, len, net::icmp_error::time_exceeded, 0, v6);
+    drop_pkt(c, m, drop::ttl_exceeded);
+    return true;
+  }
+  return false;
+}
+
+}  // namespace
+
 bool to_lan(worker_ctx& c, uint32_t pid, rte_mbuf* m) noexcept {
   const lan_conf& lan = c.sh.cfg.lan;
   uint8_t* ip = rte_pktmbuf_mtod(m, uint8_t*);
   const size_t len = m->data_len;
   net::ip6 nh;
-  bool v6 = false;
   if (net::ip_version(ip, len) == 4) {
     uint32_t src = 0, dst = 0, via = 0;
     if (!net::inner_v4_addrs(ip, len, src, dst) || !lan_route_v4(c.sh.lan_rt, dst, via)) return false;
-    if (dst == lan.ip) {  // the gateway's LAN address: echo answered, the rest is not forwarded
-      if (!net::icmp4_echo_reply(ip, len, lan.ip)) {
-        drop_pkt(c, m, drop::lan_local);
-        return true;
-      }
-      lcore_counters::bump(c.me.ctr.lan_echo);
-      seal_owned(c, &m, 1);  // meta still names pid, dir tun
-      return true;
-    }
-    if (len > lan.mtu) {
-      if (ip[6] & 0x40) icmp_to_peer(c, pid, ip, len, net::icmp_error::too_big, lan.mtu, false);
-      drop_pkt(c, m, drop::too_big);
-      return true;
-    }
-    if (!net::ipv4_dec_ttl(ip)) {
-      icmp_to_peer(c, pid, ip, len, net::icmp_error::time_exceeded, 0, false);
-      drop_pkt(c, m, drop::ttl_exceeded);
-      return true;
-    }
-    nh = net::v4_mapped(via);
-  } else {
-    net::inner_v6 h;
-    if (!lan.v6 || !net::inner_v6_addrs(ip, len, h)) return false;
-    net::ip6 dst;
-    std::memcpy(dst.data(), h.dst, 16);
-    if (!lan_route_v6(c.sh.lan_rt, dst, nh)) return false;
-    v6 = true;
-    if (dst == lan.ip6) {
-      if (!net::icmp6_echo_reply(ip, len, lan.ip6)) {
-        drop_pkt(c, m, drop::lan_local);
-        return true;
-      }
-      lcore_counters::bump(c.me.ctr.lan_echo);
-      seal_owned(c, &m, 1);
-      return true;
-    }
-    if (len > lan.mtu) {
-      icmp_to_peer(c, pid, ip, len, net::icmp_error::too_big, lan.mtu, true);
-      drop_pkt(c, m, drop::too_big);
-      return true;
-    }
-    if (!net::ipv6_dec_hop_limit(ip)) {
-      icmp_to_peer(c, pid, ip, len, net::icmp_error::time_exceeded, 0, true);
-      drop_pkt(c, m, drop::ttl_exceeded);
-      return true;
-    }
+    if (answered_or_refused(c, pid, m, ip, len, false, dst == lan.ip)) return true;
+    lan_send(c, m, net::v4_mapped(via), false);
+    return true;
   }
-  lan_send(c, m, nh, v6);
+  net::inner_v6 h;
+  if (!lan.v6 || !net::inner_v6_addrs(ip, len, h)) return false;
+  net::ip6 dst;
+  std::memcpy(dst.data(), h.dst, 16);
+  if (!lan_route_v6(c.sh.lan_rt, dst, nh)) return false;
+  if (answered_or_refused(c, pid, m, ip, len, true, dst == lan.ip6)) return true;
+  lan_send(c, m, nh, true);
   return true;
 }
 
@@ -329,17 +324,7 @@ bool lan_classify(worker_ctx& c, rte_mbuf* m) noexcept {
 
 void lan_burst(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept {
   rte_mbuf* owned[k_max_burst];
-  uint16_t n_owned = 0;
-  uint64_t bytes = 0;
-  for (uint16_t i = 0; i < n && i < 4; ++i) rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void*));
-  for (uint16_t i = 0; i < n; ++i) {
-    if (i + 4 < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 4], void*));
-    bytes += pkts[i]->pkt_len;
-    if (lan_classify(c, pkts[i])) owned[n_owned++] = pkts[i];
-  }
-  lcore_counters::bump(c.me.ctr.lan_rx_pkts, n);
-  lcore_counters::bump(c.me.ctr.lan_rx_bytes, bytes);
-  seal_owned(c, owned, n_owned);
+  seal_owned(c, owned, classify_burst(c, pkts, n, owned, c.me.ctr.lan_rx_pkts, c.me.ctr.lan_rx_bytes, lan_classify));
 }
 
 }  // namespace dpvpn::dp

@@ -319,16 +319,7 @@ bool udp_classify(worker_ctx& c, rte_mbuf* m, size_t payload_off, size_t payload
 
 void wan_burst(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept {
   rte_mbuf* owned[k_max_burst];
-  uint16_t n_owned = 0;
-  uint64_t bytes = 0;
-  for (uint16_t i = 0; i < n; ++i) {
-    if (i + 4 < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 4], void*));
-    bytes += pkts[i]->pkt_len;
-    if (wan_classify(c, pkts[i])) owned[n_owned++] = pkts[i];
-  }
-  lcore_counters::bump(c.me.ctr.wan_rx_pkts, n);
-  lcore_counters::bump(c.me.ctr.wan_rx_bytes, bytes);
-  open_owned(c, owned, n_owned);
+  open_owned(c, owned, classify_burst(c, pkts, n, owned, c.me.ctr.wan_rx_pkts, c.me.ctr.wan_rx_bytes, wan_classify));
 }
 
 }  // namespace dpvpn::dp

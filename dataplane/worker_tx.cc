@@ -155,17 +155,7 @@ void seal_owned(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept {
 
 void tun_burst(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept {
   rte_mbuf* owned[k_max_burst];
-  uint16_t n_owned = 0;
-  uint64_t bytes = 0;
-  for (uint16_t i = 0; i < n && i < 4; ++i) rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void*));
-  for (uint16_t i = 0; i < n; ++i) {
-    if (i + 4 < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 4], void*));
-    bytes += pkts[i]->pkt_len;
-    if (tun_classify(c, pkts[i])) owned[n_owned++] = pkts[i];
-  }
-  lcore_counters::bump(c.me.ctr.tun_rx_pkts, n);
-  lcore_counters::bump(c.me.ctr.tun_rx_bytes, bytes);
-  seal_owned(c, owned, n_owned);
+  seal_owned(c, owned, classify_burst(c, pkts, n, owned, c.me.ctr.tun_rx_pkts, c.me.ctr.tun_rx_bytes, tun_classify));
 }
 
 }  // namespace dpvpn::dp
