@@ -96,9 +96,10 @@ script_env updown_env(const server_config& cfg, const updown_info& dev, std::str
 
 void add_setenv(script_env& env, const server_config& cfg) {
   const size_t own = env.size();
-  for (const auto& [k, v] : cfg.setenv) {
+  for (const auto& kv_cfg : cfg.setenv) {
+    const std::string& k = kv_cfg.first;  // not a structured binding: clang 14 cannot capture one
     const auto end = env.begin() + static_cast<std::ptrdiff_t>(own);
-    if (std::none_of(env.begin(), end, [&](const auto& kv) { return kv.first == k; })) env.emplace_back(k, v);
+    if (std::none_of(env.begin(), end, [&](const auto& kv) { return kv.first == k; })) env.emplace_back(k, kv_cfg.second);
   }
 }
 
