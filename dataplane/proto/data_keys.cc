@@ -125,8 +125,4 @@ dc_err data_keys::seal(crypto::engine& e, buf_view& b, uint32_t peer_id, uint64_
   return s.tx->seal(e, b, static_cast<uint8_t>(s.key_id), peer_id, framing);
 }
 
-bool data_keys::wrap_due() const noexcept {
-  return tx_ >= 0 && slots_[static_cast<size_t>(tx_)].tx->wrap_due();
-}
-
 }  // namespace dpvpn::proto

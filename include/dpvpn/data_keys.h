@@ -70,8 +70,6 @@ class data_keys {
   }
   // Seals b (payload) with the sending key; peer_id == k_peer_id_none gives P_DATA_V1.
   dc_err seal(crypto::engine& e, buf_view& b, uint32_t peer_id, uint64_t now_s) noexcept;
-  // True when the sending key's packet-id reached the wrap trigger (§8.3).
-  bool wrap_due() const noexcept;
 
   comp_framing framing = comp_framing::none;
 
