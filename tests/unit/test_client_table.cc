@@ -139,9 +139,10 @@ TEST(ClientTable, RekeyOnFloat) {
   EXPECT_EQ(f.t.find(addr(1)), nullptr);
   EXPECT_EQ(f.t.take_due(500), std::vector<client*>{a});  // its timer follows the new key
   // A float onto another client's address: that client goes.
+  const std::string b_name = b->name;  // b is freed by the rekey
   a->addr = addr(2);
   f.t.rekey(addr(3), addr(2), [&](client& o) { displaced.push_back(o.name); });
-  EXPECT_EQ(displaced, std::vector<std::string>{b->name});
+  EXPECT_EQ(displaced, std::vector<std::string>{b_name});
   EXPECT_EQ(f.t.find(addr(2)), a);
   EXPECT_EQ(f.t.size(), 1u);
 }
