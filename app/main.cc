@@ -9,16 +9,20 @@
 #include <rte_ethdev.h>
 #include <rte_launch.h>
 #include <rte_lcore.h>
+#include <rte_log.h>
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <bit>
+#include <cstdarg>
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <thread>
@@ -27,6 +31,7 @@
 #include "dpvpn/config.h"
 #include "dpvpn/dp_setup.h"
 #include "dpvpn/exception_port.h"
+#include "dpvpn/log_sink.h"
 #include "../control/gateway.h"
 #include "dpvpn/neigh_resolver.h"
 #include "dpvpn/ports.h"
@@ -38,8 +43,7 @@ namespace {
 std::string g_pid_file;  // writepid: removed at exit, as openvpn does
 
 [[noreturn]] void fatal(const std::string& m) {
-  std::fprintf(stderr, "dpvpn: %s\n", m.c_str());
-  std::fflush(stderr);
+  cp::log_program(cp::log_prio::err, m);
   if (!g_pid_file.empty()) ::unlink(g_pid_file.c_str());
   rte_eal_cleanup();
   std::exit(1);
@@ -50,6 +54,50 @@ void usage() {
                "usage: dpvpn [EAL options] -- [--cd DIR] --config server.conf [--DIRECTIVE ARGS...]\n"
                "  e.g. dpvpn --no-huge -m 1024 --no-shconf --no-pci -l 0-1 \\\n"
                "         --vdev=net_af_packet0,iface=veth0,qpairs=2 -- --config server.conf\n");
+}
+
+// printf into a string, for the log lines below.
+[[gnu::format(printf, 1, 2)]] std::string strf(const char* fmt, ...) {
+  va_list ap, ap2;
+  va_start(ap, fmt);
+  va_copy(ap2, ap);
+  const int n = std::vsnprintf(nullptr, 0, fmt, ap);
+  va_end(ap);
+  std::string s(n > 0 ? static_cast<size_t>(n) : 0, '\0');
+  if (n > 0) std::vsnprintf(s.data(), s.size() + 1, fmt, ap2);
+  va_end(ap2);
+  return s;
+}
+
+// DPDK's own log (rte_log) into the process's log once the config is read. EAL's default stream
+// writes every line to stderr and to syslog(3) both: twice in the journal under systemd, and not
+// where `log FILE` or `syslog NAME` says. rte_vlog flushes after each message, so this sees whole
+// lines; a line split over two flushes waits here for its end (the FILE's lock serialises us).
+ssize_t dpdk_log_write(void*, const char* buf, size_t n) {
+  static std::string partial;
+  partial.append(buf, n);
+  size_t nl;
+  while ((nl = partial.find('\n')) != std::string::npos) {
+    // RTE_LOG_EMERG (1) .. RTE_LOG_DEBUG (8) are syslog severities + 1; emerg, alert, crit -> err.
+    const int sev = std::clamp(static_cast<int>(rte_log_cur_msg_loglevel()) - 1, 3, 7);
+    cp::log_text(static_cast<cp::log_prio>(sev), std::string_view(partial).substr(0, nl));
+    partial.erase(0, nl + 1);
+  }
+  return static_cast<ssize_t>(n);
+}
+
+// Under systemd with stdout on the journal ($JOURNAL_STREAM holds its "device:inode", as
+// systemd.exec(5) describes), the journal stamps every line: no second timestamp from us.
+bool stdout_is_journal() {
+  const char* js = std::getenv("JOURNAL_STREAM");
+  struct stat st {};
+  if (!js || ::fstat(STDOUT_FILENO, &st) != 0) return false;
+  return std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino) == js;
+}
+
+FILE* dpdk_log_stream() {
+  static FILE* f = fopencookie(nullptr, "w", cookie_io_functions_t{nullptr, dpdk_log_write, nullptr, nullptr});
+  return f;
 }
 
 struct launch_arg {
@@ -190,15 +238,28 @@ int main(int argc, char** argv) {
   if (!cfg.cd.empty() && ::chdir(cfg.cd.c_str()) != 0)
     fatal(config_path + ": cd: cannot change to " + cfg.cd + ": " + std::strerror(errno));
   // `log FILE` / `log-append FILE`: from here on stdout and stderr go to the file, as openvpn's do.
+  // Always O_APPEND (openvpn's `log` has only O_TRUNC): after logrotate's copytruncate empties the
+  // file, the next line lands at offset 0, not at the old offset behind a hole of zeros.
   if (!cfg.log_path.empty()) {
-    const int fd = ::open(cfg.log_path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | (cfg.log_append ? O_APPEND : O_TRUNC), 0640);
+    const int fd = ::open(cfg.log_path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_APPEND | (cfg.log_append ? 0 : O_TRUNC), 0640);
     if (fd < 0) fatal(config_path + ": log: cannot open " + cfg.log_path + ": " + std::strerror(errno));
     std::fflush(stdout);
     std::fflush(stderr);
     if (::dup2(fd, STDOUT_FILENO) < 0 || ::dup2(fd, STDERR_FILENO) < 0) fatal("log: dup2 failed");
     ::close(fd);
   }
-  for (const std::string& w : cfg.warnings) std::fprintf(stderr, "dpvpn: warning: %s\n", w.c_str());
+  // `syslog [NAME]` unless a log file was given (openvpn: the file wins); no timestamps with
+  // `suppress-timestamps` or on the journal; DPDK's lines follow. DPVPN_SYSLOG_SOCKET replaces /dev/log for tests (tests/interop/gateway-logs.sh).
+  cp::log_settings ls;
+  ls.syslog = cfg.syslog && cfg.log_path.empty();
+  ls.ident = cfg.syslog_ident;
+  if (const char* s = std::getenv("DPVPN_SYSLOG_SOCKET"); s && *s) ls.socket_path = s;
+  ls.timestamps = !cfg.suppress_timestamps && !stdout_is_journal();
+  cp::log_configure(ls);
+  if (FILE* f = dpdk_log_stream()) rte_openlog_stream(f);
+  if (cfg.syslog && !ls.syslog)
+    cp::log_program(cp::log_prio::warning, "warning: syslog is ignored: log lines go to the file " + cfg.log_path);
+  for (const std::string& w : cfg.warnings) cp::log_program(cp::log_prio::warning, "warning: " + w);
   if (!cfg.writepid.empty()) {  // openvpn writes "PID\n" early and removes the file at exit
     FILE* f = std::fopen(cfg.writepid.c_str(), "w");
     if (!f || std::fprintf(f, "%u\n", static_cast<unsigned>(::getpid())) < 0 || std::fclose(f) != 0)
@@ -322,8 +383,8 @@ int main(int argc, char** argv) {
   proto::tls_config tc = cp::tls_config_of(cfg, tls_missing);
   if (!tls_missing.empty()) fatal(tls_missing + " is required");
   if (!cfg.ecdh_curve.empty())
-    std::fprintf(stderr, "dpvpn: warning: ecdh-curve %s is not applied (as openvpn 2.6 with OpenSSL 3); use tls-groups\n",
-                 cfg.ecdh_curve.c_str());
+    cp::log_program(cp::log_prio::warning,
+                    "warning: ecdh-curve " + cfg.ecdh_curve + " is not applied (as openvpn 2.6 with OpenSSL 3); use tls-groups");
   auto tls = proto::tls_context::create(tc, err);
   // An inline private key stays in the SSL_CTX only.
   for (std::string* k : {&tc.key_pem, &cfg.key.inline_text}) {
@@ -348,16 +409,17 @@ int main(int argc, char** argv) {
     char mac[32];
     std::snprintf(mac, sizeof mac, "%02x:%02x:%02x:%02x:%02x:%02x", lan_info.mac[0], lan_info.mac[1], lan_info.mac[2],
                   lan_info.mac[3], lan_info.mac[4], lan_info.mac[5]);
-    std::printf("dpvpn: LAN port %d (%s, %s, MTU %u, RSS %s), %zu static route(s)\n", lan_port, lan_info.driver, mac,
-                unsigned{sh.cfg.lan.mtu}, lan_info.rss_on ? "on" : "off", cfg.dp_routes.size());
+    cp::log_program(cp::log_prio::notice,
+                    strf("LAN port %d (%s, %s, MTU %u, RSS %s), %zu static route(s)", lan_port, lan_info.driver, mac,
+                         unsigned{sh.cfg.lan.mtu}, lan_info.rss_on ? "on" : "off", cfg.dp_routes.size()));
   }
-  std::printf("dpvpn: WAN port %d (%s, %u queue(s), RSS %s), exception port %u (%s %s, %u queue(s)), %u worker lcore(s), "
-              "%u mbufs, client-to-client %s, TCP MSS clamp %u (IPv6 %u), route tables %zu KiB\n",
-              wan, wan_info.driver, n_workers, wan_info.rss_on ? "on" : "off", exc_port, ec.kind.c_str(),
-              ec.ifname.c_str(), unsigned{exc_queues}, n_workers, n_mbufs, sh.cfg.client_to_client ? "on" : "off",
-              unsigned{sh.cfg.mss_clamp}, unsigned{sh.cfg.mss_clamp_v6},
-              (dp::routes_memory(sh.rt).v4_bytes + dp::routes_memory(sh.rt).v6_bytes) / 1024);
-  std::fflush(stdout);
+  cp::log_program(cp::log_prio::notice,
+                  strf("WAN port %d (%s, %u queue(s), RSS %s), exception port %u (%s %s, %u queue(s)), %u worker lcore(s), "
+                       "%u mbufs, client-to-client %s, TCP MSS clamp %u (IPv6 %u), route tables %zu KiB",
+                       wan, wan_info.driver, n_workers, wan_info.rss_on ? "on" : "off", exc_port, ec.kind.c_str(),
+                       ec.ifname.c_str(), unsigned{exc_queues}, n_workers, n_mbufs,
+                       sh.cfg.client_to_client ? "on" : "off", unsigned{sh.cfg.mss_clamp}, unsigned{sh.cfg.mss_clamp_v6},
+                       (dp::routes_memory(sh.rt).v4_bytes + dp::routes_memory(sh.rt).v6_bytes) / 1024));
   std::thread control_thread([&] { control->run(); });
 
   std::vector<launch_arg> args(n_workers);
@@ -377,9 +439,9 @@ int main(int argc, char** argv) {
   // `down` after the device is gone (openvpn without down-pre); a failure is reported, the exit
   // goes on.
   if (!cp::run_updown(cfg, ec.ifname, "down", control->stop_signal(), 0, err))
-    std::fprintf(stderr, "dpvpn: %s\n", err.c_str());
+    cp::log_program(cp::log_prio::err, err);
   if (!g_pid_file.empty()) ::unlink(g_pid_file.c_str());
-  std::printf("dpvpn: mbufs in use at exit: %u of %u\n", rte_mempool_in_use_count(pool), n_mbufs);
+  cp::log_program(cp::log_prio::notice, strf("mbufs in use at exit: %u of %u", rte_mempool_in_use_count(pool), n_mbufs));
   control.reset();
   rte_eal_cleanup();
   return 0;

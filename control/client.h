@@ -19,6 +19,7 @@
 #include "dpvpn/dp_state.h"
 #include "dpvpn/inactivity.h"
 #include "dpvpn/ipaddr.h"
+#include "dpvpn/log_sink.h"
 #include "dpvpn/pools.h"
 #include "dpvpn/session.h"
 
@@ -30,16 +31,12 @@ inline std::string format_outer(const net::outer_addr& a) {
                                  : "[" + format_ipv6(a.ip) + "]:" + std::to_string(a.port);
 }
 
-// The control thread's log: "YYYY-mm-dd HH:MM:SS message" on stdout when level <= verb.
+// The control thread's log when level <= verb: "YYYY-mm-dd HH:MM:SS message" on stdout, or syslog
+// (include/dpvpn/log_sink.h).
 struct control_log {
   unsigned verb = 0;
   void operator()(int level, const std::string& msg) const {
-    if (static_cast<unsigned>(level) > verb) return;
-    char ts[32];
-    std::time_t t = std::time(nullptr);
-    std::strftime(ts, sizeof ts, "%Y-%m-%d %H:%M:%S", std::localtime(&t));
-    std::printf("%s %s\n", ts, msg.c_str());
-    std::fflush(stdout);
+    if (static_cast<unsigned>(level) <= verb) log_event(msg);
   }
 };
 

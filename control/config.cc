@@ -392,6 +392,11 @@ constexpr directive_row k_directives[] = {
      if (a.size() == 2) c.cfg.status_interval = c.u32(a[1], 1, k_max_seconds);
    }},
   {"status-version", 1, 1, "status-version 1|2|3", [](ctx& c, args a) { c.cfg.status_version = c.u32(a[0], 1, 3); }},
+  {"syslog", 0, 1, "syslog [NAME]", [](ctx& c, args a) {
+     c.cfg.syslog = true;
+     if (!a.empty()) c.cfg.syslog_ident = a[0];
+   }},
+  {"suppress-timestamps", 0, 0, "suppress-timestamps", [](ctx& c, args) { c.cfg.suppress_timestamps = true; }},
   {"log", 1, 1, "log FILE", [](ctx& c, args a) { c.cfg.log_path = c.path_arg(a[0]); c.cfg.log_append = false; }},
   {"log-append", 1, 1, "log-append FILE", [](ctx& c, args a) { c.cfg.log_path = c.path_arg(a[0]); c.cfg.log_append = true; }},
   {"fast-io", 0, 0, "fast-io", [](ctx& c, args) { c.cfg.fast_io = true; }},

@@ -157,8 +157,6 @@ constexpr openvpn_option k_options[] = {
     {"management-query-remote", k::not_yet, "the management interface"},
     {"management-signal", k::not_yet, "the management interface"},
     {"management-up-down", k::not_yet, "the management interface"},
-    {"syslog", k::not_yet, "dpvpn logs to stderr (journald picks it up)"},
-    {"suppress-timestamps", k::ignored, "log format only"},
     {"machine-readable-output", k::not_yet, "log format"},
     {"errors-to-stderr", k::not_yet, "dpvpn logs to stderr"},
     {"echo", k::ignored, "messages for GUIs"},

@@ -24,12 +24,7 @@ uint64_t wall_ms() {
 }  // namespace
 
 void gateway_control::log(int level, const std::string& msg) const {
-  if (static_cast<unsigned>(level) > cfg_.verb) return;
-  char ts[32];
-  std::time_t t = std::time(nullptr);
-  std::strftime(ts, sizeof ts, "%Y-%m-%d %H:%M:%S", std::localtime(&t));
-  std::printf("%s %s\n", ts, msg.c_str());
-  std::fflush(stdout);
+  if (static_cast<unsigned>(level) <= cfg_.verb) log_event(msg);
 }
 
 gateway_control::gateway_control(const server_config& cfg, control_setup setup, dp::dp_shared& sh, int signal_fd)
@@ -166,8 +161,7 @@ void gateway_control::print_counters(const char* why) const {
   cc.log_held_back = table_.log_held_back() + ctl_msg_log_.suppressed_total();
   cc.half_open_refused = table_.half_open_refused();
   for (const service& sv : services_) cc.services.push_back(sv.counters());
-  std::printf("%s\n", format_counters(why, dp_.shared(), cc).c_str());
-  std::fflush(stdout);
+  log_text(log_prio::notice, format_counters(why, dp_.shared(), cc));
 }
 
 void gateway_control::run() {

@@ -33,8 +33,7 @@ bool run_updown(const server_config& cfg, const std::string& ifname, const char*
   req.deadline_ms = timeout_s ? now_ms() + uint64_t{timeout_s} * 1000 : 0;
   std::string line;
   for (const std::string& a : req.argv) line += (line.empty() ? "" : " ") + a;
-  std::printf("dpvpn: %s script: %s\n", script_type, line.c_str());
-  std::fflush(stdout);
+  log_program(log_prio::notice, std::string(script_type) + " script: " + line);
   script_runner runner(cfg.tmp_dir);
   if (runner.start(std::move(req), err) == 0) return false;
   std::vector<script_result> done;

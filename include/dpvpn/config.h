@@ -213,6 +213,11 @@ struct server_config {
 
   // housekeeping, recorded for the control plane
   unsigned verb = 1;
+  // `syslog [NAME]`: log records to syslog tagged NAME (default "dpvpn") instead of stdout; a
+  // `log`/`log-append` file wins, as in openvpn. `suppress-timestamps`: no time on stdout lines.
+  bool syslog = false;
+  std::string syslog_ident = "dpvpn";
+  bool suppress_timestamps = false;
   std::string status_path;
   unsigned status_interval = 60;
   unsigned status_version = 1;  // `status-version 1|2|3`
