@@ -5,6 +5,8 @@ set -euo pipefail
 PKGS=(meson ninja-build pkg-config g++ clang libclang-rt-14-dev
       libdpdk-dev dpdk libssl-dev libipsec-mb-dev libgtest-dev
       openvpn openssl iproute2 iputils-ping iperf3 tcpdump ethtool procps psmisc gnuplot-nox python3)
+# systemd-analyze (tests/package: the unit) and logrotate (the copytruncate test); no running systemd.
+PKGS+=(systemd logrotate)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
