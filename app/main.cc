@@ -33,6 +33,8 @@
 #include "dpvpn/exception_port.h"
 #include "dpvpn/log_sink.h"
 #include "../control/gateway.h"
+#include "../control/metrics.h"
+#include "../control/metrics_telemetry.h"
 #include "dpvpn/neigh_resolver.h"
 #include "dpvpn/ports.h"
 
@@ -401,6 +403,14 @@ int main(int argc, char** argv) {
   } catch (const cp::config_error& e) {
     fatal(e.what());
   }
+  // `management` (control/mgmt_server.h): its socket listens before any client is served.
+  if (!control->open_management(err)) fatal("management: " + err);
+  // Metrics (control/metrics.h): the control thread publishes its figures for dp-metrics' HTTP
+  // thread and the /dpvpn telemetry commands; both read the workers' counters themselves.
+  auto metrics = std::make_unique<cp::metrics_hub>(*control, sh, cfg.dp_metrics && cfg.dp_metrics->per_client);
+  control->add_service({[&m = *metrics](uint64_t now) { return m.poll(now); }, [&m = *metrics] { return m.counters(); }});
+  if (cfg.dp_metrics && !metrics->listen(cfg.dp_metrics->ip, cfg.dp_metrics->port, err)) fatal("dp-metrics: " + err);
+  cp::telemetry_attach(metrics.get());
   std::unique_ptr<dp::neigh_resolver> resolver;
   if (sh.cfg.lan.on) {
     resolver = std::make_unique<dp::neigh_resolver>(sh);
@@ -429,6 +439,10 @@ int main(int argc, char** argv) {
   rte_eal_mp_wait_lcore();
   control_thread.join();
   control->print_counters("exit");
+  // From here on no other thread reads the shared state: the telemetry commands answer an error and
+  // the HTTP server's thread is joined.
+  cp::telemetry_detach();
+  metrics.reset();
 
   // Peers still owned by the lcores, and anything left in the rings, go back to the pool.
   resolver.reset();  // the packets it holds too

@@ -30,6 +30,7 @@ script_env auth_pipeline::client_env(const client& c, const char* script_type, u
   if (!c.s->username().empty()) add("username", c.s->username());
   // Before authentication OpenVPN calls the address untrusted_*, afterwards trusted_*.
   const bool verified = c.auth.stage != client::auth_stage::verify && c.auth.stage != client::auth_stage::none &&
+                        c.auth.stage != client::auth_stage::mgmt &&
                         c.auth.stage != client::auth_stage::tls_verify && c.auth.stage != client::auth_stage::tcv2_verify;
   // openvpn names an IPv6 peer's address trusted_ip6 / untrusted_ip6 (the port keeps its name).
   if (net::is_v4_mapped(c.addr.ip)) add(verified ? "trusted_ip" : "untrusted_ip", format_ipv4(net::v4_of(c.addr.ip)));
@@ -166,7 +167,7 @@ void auth_pipeline::start_user_pass(client& c, uint64_t now_ms) {
 void auth_pipeline::start_reauth(client& c, uint64_t now_ms) {
   const std::string kid = "key_id " + std::to_string(c.s->reauth_key_id());
   if (c.auth.stage != client::auth_stage::accepted) return c.s->authorize(false, {}, "", now_ms);
-  if (cfg_.auth_user_pass_verify.empty()) return c.s->authorize(true, {}, "", now_ms);
+  if (cfg_.auth_user_pass_verify.empty()) return finish_reauth(c, true, now_ms);
   const std::string& user = c.s->username();
   const std::string& pass = c.s->password();
   if (cfg_.auth_gen_token && proto::is_auth_token(pass)) {
@@ -198,6 +199,36 @@ void auth_pipeline::start_reauth(client& c, uint64_t now_ms) {
   if (!scripts_.start(c, cfg_.auth_user_pass_verify, std::move(req), now_ms)) c.s->authorize(false, {}, "", now_ms);
 }
 
+void auth_pipeline::finish_reauth(client& c, bool ok, uint64_t now_ms) {
+  if (!ok || !cfg_.management_client_auth) return c.s->authorize(ok, {}, "", now_ms);
+  c.mgmt.reauth = true;
+  ops_.mgmt_auth_request(c, true, now_ms);  // >CLIENT:REAUTH; the key waits for client-auth(-nt)
+}
+
+// management-client-auth's answer. The first key: client-auth lets the client go on to its
+// addresses and client-connect (its config lines count as client-connect's, applied after them);
+// client-deny is AUTH_FAILED with the client reason. A renegotiation: the waiting key or not.
+void auth_pipeline::mgmt_decision(client& c, bool ok, const std::string& reason, const std::string& client_reason,
+                                  std::vector<std::string> config, uint64_t now_ms) {
+  c.mgmt.waiting = false;
+  c.mgmt.pending_until_ms = 0;
+  if (c.mgmt.reauth) {
+    c.mgmt.reauth = false;
+    if (!ok) log_(1, c.name + ": renegotiation refused by management: " + env_safe(reason));
+    c.s->authorize(ok, {}, ok ? "" : client_reason, now_ms);
+    return ops_.drain(c, now_ms);
+  }
+  if (c.auth.stage != client::auth_stage::mgmt) return;
+  if (!ok) {
+    reject(c, "refused by management (client-deny): " + env_safe(reason), now_ms, client_reason);
+    return ops_.drain(c, now_ms);
+  }
+  c.mgmt.granted = true;
+  c.mgmt.config = std::move(config);
+  start_connect(c, now_ms);
+  ops_.drain(c, now_ms);
+}
+
 // openvpn (multi_delete_dup): without duplicate-cn a new session of a common name ends the
 // authenticated ones of that name. openvpn closes them silently, and the old client, still
 // configured to connect, comes back after its ping-restart and ends the new one in turn; dpvpn
@@ -224,6 +255,10 @@ void auth_pipeline::drop_duplicate_cn(client& c, uint64_t now_ms) {
 void auth_pipeline::start_connect(client& c, uint64_t now_ms) {
   // openvpn's order: the old session of this name goes, the CCD file is read and the addresses
   // picked (so that client-connect sees them); the script's output then overrides (accept()).
+  if (cfg_.management_client_auth && !c.mgmt.granted) {  // management decides first (mgmt_decision)
+    c.auth.stage = client::auth_stage::mgmt;
+    return ops_.mgmt_auth_request(c, false, now_ms);
+  }
   drop_duplicate_cn(c, now_ms);
   if (auto why = addr_.assign(c)) return reject(c, *why, now_ms);  // addressing.h
   if (cfg_.client_connect.empty()) return accept(c, nullptr, now_ms);
@@ -242,6 +277,16 @@ void auth_pipeline::accept(client& c, const client_connect_options* cc, uint64_t
     if (cc->disable) return reject(c, "disabled by client-connect", now_ms);
     for (const std::string& w : cc->ignored) log_(3, c.name + ": client-connect: '" + env_safe(w) + "' ignored");
     if (auto why = addr_.apply_options(c, client_connect_options(*cc))) return reject(c, *why, now_ms);
+  }
+  if (!c.mgmt.config.empty()) {  // client-auth's config lines, after client-connect's (openvpn's order)
+    std::string text;
+    for (const std::string& l : c.mgmt.config) text += l + "\n";
+    c.mgmt.config.clear();
+    const client_connect_options mc = parse_client_connect(text);
+    if (!mc.error.empty()) return reject(c, "client-auth config: " + mc.error, now_ms);
+    if (mc.disable) return reject(c, "disabled by client-auth", now_ms);
+    for (const std::string& w : mc.ignored) log_(3, c.name + ": client-auth: '" + env_safe(w) + "' ignored");
+    if (auto why = addr_.apply_options(c, client_connect_options(mc))) return reject(c, *why, now_ms);
   }
   if (!c.vpn_ip) return reject(c, "no free address in the pool", now_ms);
   std::vector<std::string> push = addr_.client_push(c);
@@ -302,7 +347,7 @@ void auth_pipeline::on_script_result(const net::outer_addr& who, const script_re
   } else if (c.auth.stage == client::auth_stage::accepted) {  // a renegotiation's auth-user-pass-verify
     if (!r.ok) log_(1, c.name + ": renegotiation refused by auth-user-pass-verify: " + r.status);
     else log_(3, c.name + ": renegotiation: auth-user-pass-verify accepted user '" + env_safe(c.s->username()) + "'");
-    c.s->authorize(r.ok, {}, "", now_ms);
+    finish_reauth(c, r.ok, now_ms);
   } else if (c.auth.stage == client::auth_stage::connect) {
     if (!r.ok) {
       reject(c, "client-connect script: " + r.status, now_ms);

@@ -33,6 +33,9 @@ struct client_ops {
   virtual ~client_ops() = default;
   virtual void drain(client& c, uint64_t now_ms) = 0;               // c's session output goes out
   virtual void teardown(client& c, const std::string& why) = 0;     // c ends (once)
+  // management-client-auth: announce c's auth (>CLIENT:CONNECT, or REAUTH for a renegotiation);
+  // the answer comes back through auth_pipeline::mgmt_decision.
+  virtual void mgmt_auth_request(client& c, bool reauth, uint64_t now_ms) = 0;
 };
 
 class auth_pipeline {
@@ -46,6 +49,9 @@ class auth_pipeline {
   void on_script_result(const net::outer_addr& who, const script_result& r, uint64_t now_ms);
   void on_learned(client& c, uint64_t now_ms);  // its learn-address calls are done: the push goes
   void end_auth(client& c, uint64_t now_ms);    // teardown: cancel the script, client-disconnect
+  // client-auth (ok, with its config lines) or client-deny for the auth c waits for.
+  void mgmt_decision(client& c, bool ok, const std::string& reason, const std::string& client_reason,
+                     std::vector<std::string> config, uint64_t now_ms);
   void renew_auth_token(client& c, uint64_t now_ms);  // push a fresh token (renegotiation); caller drains
   void renew_auth_tokens(uint64_t now_ms);            // housekeeping: renewals that are due
   // OpenVPN's script environment for c (common name, addresses, IV_/UV_ peer-info, setenv).
@@ -59,6 +65,7 @@ class auth_pipeline {
   void start_tls_verify(client& c, uint64_t now_ms);  // one tls-verify run, for c.auth.verify_depth
   void start_user_pass(client& c, uint64_t now_ms);   // auth-gen-token check, auth-user-pass-verify
   void start_reauth(client& c, uint64_t now_ms);      // a renegotiation: token or auth-user-pass-verify again
+  void finish_reauth(client& c, bool ok, uint64_t now_ms);  // ok: management-client-auth asks next
   // start_connect: without duplicate-cn, the other sessions of c's common name go.
   void drop_duplicate_cn(client& c, uint64_t now_ms);
   // auth_token_stage.cc. True when a token decided (accepted -> client-connect stage, or

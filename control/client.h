@@ -22,6 +22,7 @@
 #include "dpvpn/log_sink.h"
 #include "dpvpn/pools.h"
 #include "dpvpn/session.h"
+#include "log_tap.h"
 
 namespace dpvpn::cp {
 
@@ -36,7 +37,9 @@ inline std::string format_outer(const net::outer_addr& a) {
 struct control_log {
   unsigned verb = 0;
   void operator()(int level, const std::string& msg) const {
-    if (static_cast<unsigned>(level) <= verb) log_event(msg);
+    if (static_cast<unsigned>(level) > effective_verb(verb)) return;
+    log_event(msg);
+    if (log_tap().tap) log_tap().tap(msg);  // the management interface's log history
   }
 };
 
@@ -71,7 +74,8 @@ struct client {
   // runs on its own; the client waits, nobody else does.
   // learn: client-connect accepted it; learn-address runs for its addresses before the push.
   // tcv2_verify: tls-crypt-v2-verify runs before everything else.
-  enum class auth_stage : uint8_t { none, tcv2_verify, tls_verify, verify, connect, learn, accepted, rejected };
+  // mgmt: management-client-auth, waiting for client-auth / client-deny (gateway_mgmt.cc).
+  enum class auth_stage : uint8_t { none, tcv2_verify, tls_verify, verify, mgmt, connect, learn, accepted, rejected };
   struct auth_state {
     auth_stage stage = auth_stage::none;
     uint64_t script_id = 0;  // the script running for this client; 0 = none
@@ -88,6 +92,20 @@ struct client {
     const char* session_state = nullptr;  // openvpn's session_state for scripts; null = no token logic
     uint64_t renew_ms = 0;                // next renewal push; 0 = none scheduled
   } token;
+
+  // The management interface (gateway_mgmt.cc): the client-id (CID) tools name the client by, the
+  // key-id (KID) of each auth it announces (>CLIENT:CONNECT / REAUTH), and what client-auth said.
+  uint64_t cid = 0;
+  struct mgmt_state {
+    unsigned next_kid = 1;     // openvpn's first >CLIENT:CONNECT names key-id 1
+    unsigned wait_kid = 0;     // the auth that waits for client-auth / client-deny
+    bool waiting = false;
+    bool reauth = false;       // the wait is a renegotiation's (>CLIENT:REAUTH)
+    bool announced = false;    // >CLIENT:CONNECT went out: DISCONNECT and ADDRESS follow it
+    bool granted = false;      // client-auth accepted the first key
+    std::vector<std::string> config;  // client-auth's lines, applied as client-connect's
+    uint64_t pending_until_ms = 0;    // client-pending-auth's timeout
+  } mgmt;
 
   // Addressing (addressing).
   uint32_t vpn_ip = 0;          // 0 until assigned; == lease.v4

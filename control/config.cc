@@ -399,6 +399,29 @@ constexpr directive_row k_directives[] = {
   {"suppress-timestamps", 0, 0, "suppress-timestamps", [](ctx& c, args) { c.cfg.suppress_timestamps = true; }},
   {"log", 1, 1, "log FILE", [](ctx& c, args a) { c.cfg.log_path = c.path_arg(a[0]); c.cfg.log_append = false; }},
   {"log-append", 1, 1, "log-append FILE", [](ctx& c, args a) { c.cfg.log_path = c.path_arg(a[0]); c.cfg.log_append = true; }},
+  // The management interface (control/mgmt_server.cc, docs/operations.md).
+  {"management", 2, 3, "management IP PORT [PW-FILE] | management PATH unix [PW-FILE]", [](ctx& c, args a) {
+     server_config::management_conf m;
+     m.addr = a[0];
+     if (a[1] == "unix") {
+       m.unix_socket = true;
+       m.addr = c.path_arg(a[0]);
+     } else {
+       if (!parse_ipv4(a[0]) && !parse_ipv6(a[0]))
+         c.fail("expected an IP address (or a socket path followed by 'unix'), got " + shown(a[0]));
+       m.port = static_cast<uint16_t>(c.u32(a[1], 1, 65535));
+     }
+     if (a.size() == 3) {
+       if (a[2] == "stdin") c.fail("expected a password file: dpvpn does not prompt on stdin, got \"stdin\"");
+       m.pw_file = c.path_arg(a[2]);
+     }
+     c.cfg.management = std::move(m);
+   }},
+  {"management-client-auth", 0, 0, "management-client-auth", [](ctx& c, args) { c.cfg.management_client_auth = true; }},
+  {"management-hold", 0, 0, "management-hold", [](ctx& c, args) { c.cfg.management_hold = true; }},
+  {"management-log-cache", 1, 1, "management-log-cache N", [](ctx& c, args a) { c.cfg.management_log_cache = c.u32(a[0], 1, 1'000'000); }},
+  {"management-client-user", 1, 1, "management-client-user USER", [](ctx& c, args a) { c.cfg.management_client_user = a[0]; }},
+  {"management-client-group", 1, 1, "management-client-group GROUP", [](ctx& c, args a) { c.cfg.management_client_group = a[0]; }},
   {"fast-io", 0, 0, "fast-io", [](ctx& c, args) { c.cfg.fast_io = true; }},
   {"sndbuf", 1, 1, "sndbuf BYTES", [](ctx& c, args a) { c.cfg.sndbuf = c.u32(a[0], 0, 1u << 30); }},
   {"rcvbuf", 1, 1, "rcvbuf BYTES", [](ctx& c, args a) { c.cfg.rcvbuf = c.u32(a[0], 0, 1u << 30); }},
@@ -454,6 +477,14 @@ constexpr directive_row k_directives[] = {
    }},
   {"dp-wan", 1, 1, "dp-wan PORT", [](ctx& c, args a) {
      if (std::string err = parse_dp_wan(a[0], c.cfg); !err.empty()) c.fail(err);
+   }},
+  // Metrics (control/metrics.h, docs/operations.md).
+  {"dp-metrics", 2, 3, "dp-metrics IP PORT [per-client]", [](ctx& c, args a) {
+     if (!parse_ipv4(a[0]) && !parse_ipv6(a[0]))
+       c.fail("expected an IPv4 or IPv6 address such as 127.0.0.1, got " + shown(a[0]));
+     server_config::metrics_conf m{a[0], static_cast<uint16_t>(c.u32(a[1], 1, 65535)), a.size() == 3};
+     if (a.size() == 3 && a[2] != "per-client") c.fail("expected per-client (or nothing) after the port, got " + shown(a[2]));
+     c.cfg.dp_metrics = std::move(m);
    }},
 };
 // clang-format on

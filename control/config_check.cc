@@ -18,6 +18,17 @@ void cross_check(ctx& c) {
   missing("cert", "\"cert FILE\" or a <cert> block");
   missing("key", "\"key FILE\" or a <key> block");
 
+  // The management-* options change `management` (openvpn refuses them alone, too).
+  if (!cfg.management)
+    for (std::string_view m : {"management-client-auth", "management-hold", "management-log-cache",
+                               "management-client-user", "management-client-group"})
+      if (unsigned at = c.line_of(m)) c.fail_at(at, m, "expected a management line as well: this option changes it");
+  if (cfg.management && !cfg.management->unix_socket &&
+      (!cfg.management_client_user.empty() || !cfg.management_client_group.empty()))
+    c.fail_at(c.line_of(cfg.management_client_user.empty() ? "management-client-group" : "management-client-user"),
+              cfg.management_client_user.empty() ? "management-client-group" : "management-client-user",
+              "expected \"management PATH unix\": only a unix socket knows who connects");
+
   // dev-type wins; otherwise the name says it (OpenVPN's rule).
   if (c.dev_type_given) cfg.dev_type = *c.dev_type_given;
   else if (cfg.dev.starts_with("tun")) cfg.dev_type = dev_kind::tun;

@@ -23,9 +23,7 @@ uint64_t wall_ms() {
 }
 }  // namespace
 
-void gateway_control::log(int level, const std::string& msg) const {
-  if (static_cast<unsigned>(level) <= cfg_.verb) log_event(msg);
-}
+void gateway_control::log(int level, const std::string& msg) const { control_log{cfg_.verb}(level, msg); }
 
 gateway_control::gateway_control(const server_config& cfg, control_setup setup, dp::dp_shared& sh, int signal_fd)
     : cfg_(cfg),
@@ -40,7 +38,7 @@ gateway_control::gateway_control(const server_config& cfg, control_setup setup, 
       auth_(cfg_, setup_, table_, addr_, scripts_, *this, control_log{cfg.verb}) {
 }
 
-gateway_control::~gateway_control() = default;
+gateway_control::~gateway_control() { log_tap().tap = nullptr; }
 
 void gateway_control::poll_signals(uint64_t now_ms) {
   signalfd_siginfo si;
@@ -94,6 +92,7 @@ client* gateway_control::first_contact(const dp::mbuf_meta& mm, std::span<const 
     ++front_dropped_;
     return nullptr;
   }
+  if (holding_) return nullptr;  // management-hold: no client before `hold release`
   if (!addr_.admit_new_session(mm.src, now_ms)) return nullptr;  // connect-freq
   if (old) {
     teardown(*old, "client restarted (new session from the same address)");
@@ -161,6 +160,7 @@ void gateway_control::print_counters(const char* why) const {
   cc.log_held_back = table_.log_held_back() + ctl_msg_log_.suppressed_total();
   cc.half_open_refused = table_.half_open_refused();
   for (const service& sv : services_) cc.services.push_back(sv.counters());
+  if (mgmt_) cc.services.push_back(mgmt_->counters_line());
   log_text(log_prio::notice, format_counters(why, dp_.shared(), cc));
 }
 
@@ -169,11 +169,16 @@ void gateway_control::run() {
   if (dp_.cfg().wan_v4) on = format_outer(net::outer_v4(dp_.cfg().local_ip, dp_.cfg().local_port));
   if (dp_.cfg().wan_v6) on += (on.empty() ? "" : " and ") + format_outer(net::outer_v6(dp_.cfg().local_ip6, dp_.cfg().local_port));
   log(1, "control thread up: " + std::to_string(dp_.cfg().n_workers) + " worker lcore(s), listening on " + on);
+  if (mgmt_) {  // openvpn's server state once initialised: CONNECTED,SUCCESS with its tunnel address
+    mgmt_->state_change(wall_ms() / 1000, "CONNECTED,SUCCESS," + format_ipv4(setup_.server_vpn_ip) + ",,,,,");
+    if (holding_) mgmt_->notify(">HOLD:Waiting for hold release:0");
+  }
   for (;;) {
     const uint64_t now = wall_ms();
     dp_.publish_clock(now);
     bool work = dp_.poll_punt([&](const dp::mbuf_meta& mm, std::span<const uint8_t> pkt) { on_frame(mm, pkt, now); });
     for (service& sv : services_) work |= sv.poll(now);
+    work |= mgmt_poll(now);
     dp_.poll_done([&](uint32_t id) { table_.free_peer_id(id); });
     poll_signals(now);
     scripts_.poll(now, [&](const net::outer_addr& who, const script_result& r) { auth_.on_script_result(who, r, now); });

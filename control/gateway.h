@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -25,6 +26,7 @@
 #include "client.h"
 #include "client_table.h"
 #include "dp_installer.h"
+#include "mgmt_server.h"
 #include "dpvpn/auth_token.h"
 #include "dpvpn/config.h"
 #include "dpvpn/dp_state.h"
@@ -39,7 +41,7 @@
 
 namespace dpvpn::cp {
 
-class gateway_control final : private client_ops {
+class gateway_control final : private client_ops, private mgmt::target {
  public:
   gateway_control(const server_config& cfg, control_setup setup, dp::dp_shared& sh, int signal_fd);
   ~gateway_control();
@@ -55,6 +57,13 @@ class gateway_control final : private client_ops {
     std::function<std::string()> counters;
   };
   void add_service(service s) { services_.push_back(std::move(s)); }
+  // `management`: opens its socket (before run()); false with err when it cannot listen.
+  bool open_management(std::string& err);
+  // For the metrics snapshot (control/metrics.h), control thread only: the clients, and the
+  // sessions that were established / that ended before they were.
+  const client_table::map& clients() const { return table_.all(); }
+  uint64_t handshakes_completed() const { return handshakes_completed_; }
+  uint64_t handshakes_failed() const { return handshakes_failed_; }
 
  private:
   // gateway.cc: the loop's inputs
@@ -76,6 +85,31 @@ class gateway_control final : private client_ops {
   void follow_floats();
   void check_crl();
   bool inactive_expired(client& c, uint64_t now_ms);  // `inactive` timer (gateway_scripts.cc)
+  // gateway_mgmt.cc: the management interface's side of the gateway (mgmt::target) and the
+  // >CLIENT notifications.
+  void mgmt_auth_request(client& c, bool reauth, uint64_t now_ms) override;
+  void mgmt_established(client& c, uint64_t now_ms);
+  void mgmt_disconnected(client& c, uint64_t now_ms);
+  bool mgmt_poll(uint64_t now_ms);  // the sockets, bytecount, pending-auth timeouts
+  std::vector<std::pair<std::string, std::string>> mgmt_env(const client& c, const char* script_type, uint64_t now_ms) const;
+  client* find_cid(uint64_t cid);
+  std::string status_text(unsigned version) override;
+  unsigned n_clients() override;
+  void load_bytes(uint64_t& in, uint64_t& out) override;
+  int kill_cn(const std::string& cn) override;
+  int kill_addr(const std::string& ip, uint16_t port) override;
+  bool kill_cid(uint64_t cid, const std::string& msg) override;
+  bool client_auth(uint64_t cid, unsigned kid, bool ok, const std::string& reason, const std::string& client_reason,
+                   const std::vector<std::string>& config) override;
+  bool client_pending_auth(uint64_t cid, unsigned kid, const std::string& extra, unsigned timeout_s) override;
+  bool signal(const std::string& name) override;
+  void hold_release() override;
+  bool hold() const override { return hold_flag_; }
+  void set_hold(bool on) override { hold_flag_ = on; }
+  unsigned verb() const override;
+  bool set_verb(unsigned v) override;
+  std::string version_line() const override;
+  long pid() const override;
 
   server_config cfg_;
   control_setup setup_;
@@ -89,6 +123,10 @@ class gateway_control final : private client_ops {
   script_queue scripts_;
   auth_pipeline auth_;
   std::vector<service> services_;
+  std::unique_ptr<mgmt::server> mgmt_;  // `management`; null without
+  bool hold_flag_ = false;              // management-hold, `hold on|off`
+  bool holding_ = false;                // no new client until `hold release`
+  uint64_t next_cid_ = 0;               // the management interface's client-ids, from 0 as openvpn's
   uint64_t next_housekeeping_ms_ = 0;
   bool stopping_ = false;
   std::string stop_signal_;
@@ -100,6 +138,7 @@ class gateway_control final : private client_ops {
   // it held back.
   log_limit ctl_msg_log_{20, 10};
   int64_t crl_mtime_ns_ = 0;  // crl-verify file: re-read when it changes (no restart needed)
+  uint64_t handshakes_completed_ = 0, handshakes_failed_ = 0;  // gateway_clients.cc: established, teardown
 };
 
 // up / down (openvpn's run_up_down), synchronous: dpvpn runs them before the control thread

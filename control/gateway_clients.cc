@@ -17,6 +17,7 @@ client* gateway_control::create_client(const net::outer_addr& addr, const net::m
   if (!raw) return nullptr;
   proto::session_config sc = setup_.session;
   sc.peer_id = raw->peer_id;
+  raw->cid = next_cid_++;
   raw->s = std::make_unique<proto::session>(sc, now_ms);
   log(4, raw->name + ": new session, peer-id " + std::to_string(raw->peer_id) + ", owner lcore " +
              std::to_string(dp_.lcore_id(owner)));
@@ -72,11 +73,13 @@ void gateway_control::on_event(client& c, const proto::session_event& ev, uint64
       break;
     }
     case session_event_type::established:
+      ++handshakes_completed_;
       table_.end_half_open(c);
       log(1, c.name + ": connected, VPN address " + format_ipv4(c.vpn_ip) + ", cipher " + crypto::name(c.s->cipher()) +
                  (c.s->ekm() ? ", tls-ekm" : ", PRF") + ", peer-id " + std::to_string(c.peer_id) +
                  (c.s->framing() != proto::comp_framing::none ? std::string(", framing ") + to_string(c.s->framing())
                                                                : std::string()));
+      mgmt_established(c, now_ms);
       break;
     case session_event_type::exit_received:
       // The client is leaving (explicit-exit-notify, cc-exit): free its address and peer-id now.
@@ -153,8 +156,10 @@ void gateway_control::install_key(client& c, const proto::session_event& ev) {
 void gateway_control::teardown(client& c, const std::string& why) {
   if (c.dead) return;
   c.dead = true;
+  if (!c.s->established()) ++handshakes_failed_;
   table_.end_half_open(c);
   log(1, c.name + ": session closed: " + why);
+  mgmt_disconnected(c, dp_.now_s() * 1000);
   auth_.end_auth(c, dp_.now_s() * 1000);
   scripts_.unlearn(c, dp_.now_s() * 1000);  // learn-address delete calls
   if (c.dp.installed) {

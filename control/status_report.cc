@@ -37,6 +37,7 @@ std::vector<status_entry> status_entries(const client_table::map& clients) {
     e.vpn_ip = c.vpn_ip;
     e.vpn_ip6 = c.lease.v6;
     e.peer_id = c.peer_id;
+    e.cid = c.cid;
     // Inner bytes the dataplane counted (openvpn counts link bytes: a little more per packet).
     e.rx = c.dp.peer->rx_bytes.load(std::memory_order_relaxed);
     e.tx = c.dp.peer->tx_bytes.load(std::memory_order_relaxed);
@@ -85,7 +86,7 @@ std::string format_status(unsigned ver, uint64_t now_s, const std::vector<status
     for (const auto& e : list)
       row({"CLIENT_LIST", e.cn, e.real, e.vpn_ip ? format_ipv4(e.vpn_ip) : std::string(), v6_of(e),
            std::to_string(e.rx), std::to_string(e.tx), time_text(e.since_s), std::to_string(e.since_s), e.username,
-           std::to_string(e.peer_id), std::to_string(e.peer_id), e.cipher});
+           std::to_string(e.cid), std::to_string(e.peer_id), e.cipher});
     row({"HEADER", "ROUTING_TABLE", "Virtual Address", "Common Name", "Real Address", "Last Ref", "Last Ref (time_t)"});
     for (const auto& e : list) {
       if (e.vpn_ip)

@@ -28,6 +28,7 @@ struct status_entry {
   uint32_t vpn_ip = 0;   // 0: none
   std::optional<ipv6_addr> vpn_ip6;
   uint32_t peer_id = 0;
+  uint64_t cid = 0;          // the management interface's client-id
   uint64_t rx = 0, tx = 0;   // inner bytes the dataplane counted
   uint64_t since_s = 0;      // accepted (wall clock)
   uint64_t last_s = 0;       // last packet in, data or control

@@ -7,6 +7,11 @@ PKGS=(meson ninja-build pkg-config g++ clang libclang-rt-14-dev
       openvpn openssl iproute2 iputils-ping iperf3 tcpdump ethtool procps psmisc gnuplot-nox python3)
 # systemd-analyze (tests/package: the unit) and logrotate (the copytruncate test); no running systemd.
 PKGS+=(systemd logrotate)
+# dp-metrics: libmicrohttpd (its HTTP server), dpdk-dev (dpdk-telemetry.py) and a real Prometheus server
+# (tests/interop/gateway-metrics.sh starts its own; Debian's package also enables a system one on :9090).
+PKGS+=(libmicrohttpd-dev dpdk-dev prometheus)
+# The management interface's interop test builds a client on someone else's Go library.
+PKGS+=(golang-go golang-github-apparentlymart-go-openvpn-mgmt-dev)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

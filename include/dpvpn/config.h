@@ -223,6 +223,19 @@ struct server_config {
   unsigned status_version = 1;  // `status-version 1|2|3`
   std::string log_path;
   bool log_append = false;
+  // The management interface (docs/operations.md): `management IP PORT [PW-FILE]` or
+  // `management PATH unix [PW-FILE]`, and the management-* options that change it.
+  struct management_conf {
+    std::string addr;     // IP address, or the socket's path with `unix`
+    uint16_t port = 0;
+    bool unix_socket = false;
+    std::string pw_file;  // the password is its first line; empty: no password
+  };
+  std::optional<management_conf> management;
+  bool management_client_auth = false;  // clients wait for client-auth / client-deny
+  bool management_hold = false;         // no new client until `hold release`
+  unsigned management_log_cache = 1000;  // log lines kept for `log N`
+  std::string management_client_user, management_client_group;  // unix socket: who may connect
   std::string ifconfig_pool_persist_path;
   unsigned ifconfig_pool_persist_interval = 600;
   bool fast_io = false;
@@ -260,6 +273,14 @@ struct server_config {
   };
   std::vector<lan_route> dp_routes;
   std::string dp_wan;  // empty: the first ethdev that is neither the exception nor the LAN port
+  // `dp-metrics IP PORT [per-client]` (docs/operations.md, "Metrics"): Prometheus text over HTTP at
+  // /metrics on IP (an IPv4 or IPv6 literal) and PORT; per-client adds each client's bytes.
+  struct metrics_conf {
+    std::string ip;
+    uint16_t port = 0;
+    bool per_client = false;
+  };
+  std::optional<metrics_conf> dp_metrics;
 };
 
 // Reads and parses a server config. Throws config_error (also when the file cannot be read).
