@@ -182,6 +182,8 @@ ivg_server_conf() {
 # --lcores, default 0-1; '(0-5)@(0-1)' runs six workers on CPUs 0-1) and IVG_DP_QPAIRS (af_packet qpairs, default 2) must match: one queue per worker.
 # IVG_DP_VDEVS_EXTRA (default empty): further EAL arguments after the WAN's, split on blanks, e.g.
 # "--vdev=net_af_packet1,iface=gw-lan,qpairs=2" for a LAN port (gateway-lan.sh).
+# IVG_DP_READY_LOG (default IVG_DP_LOG): the file that says "control thread up" when dpvpn's log
+# does not go to its stdout (`syslog`: gateway-logs.sh).
 ivg_start_dpvpn() {
   local conf=$1 i app extra=()
   if [[ $conf == -- ]]; then shift; app=("$@"); else app=(--config "$conf"); fi
@@ -191,7 +193,7 @@ ivg_start_dpvpn() {
     --file-prefix "$IVG_PREFIX" --vdev="net_af_packet0,iface=gw-wan,qpairs=${IVG_DP_QPAIRS:-2}" "${extra[@]}" -- "${app[@]}"
   IVG_DP_PID=$IVP_LAST_PID
   for ((i = 0; i < 300; i++)); do
-    if grep -q "control thread up" "$IVG_DP_LOG" 2>/dev/null &&
+    if grep -q "control thread up" "${IVG_DP_READY_LOG:-$IVG_DP_LOG}" 2>/dev/null &&
        ip -n "$IVG_NS_GW" -4 addr show dev tun0 2>/dev/null | grep -q "inet $IVG_TUN_GW/"; then
       return 0
     fi
