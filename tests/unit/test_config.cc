@@ -517,13 +517,13 @@ TEST(config, ipv4_helpers) {
 // Issue 5: every refused line of a file is reported in one error, each with its line and reason.
 TEST(config, unsupported_reported_together) {
   try {
-    parse(k_base + "verify-hash AB:CD\nport 1194\nmanagement 127.0.0.1 7505\npkcs12 server.p12\n");
+    parse(k_base + "verify-hash AB:CD\nport 1194\nshaper 1000\npkcs12 server.p12\n");
     FAIL() << "parsed";
   } catch (const config_error& e) {
     EXPECT_STREQ(e.what(),
                  "server.conf: config: 3 lines are not accepted (docs/directives.md):\n"
                  "  7: verify-hash: not supported by dpvpn yet: CA fingerprint pinning (docs/directives.md)\n"
-                 "  9: management: not supported by dpvpn yet: the management interface (docs/directives.md)\n"
+                 "  9: shaper: not supported by dpvpn yet: needs a token bucket in the dataplane (docs/directives.md)\n"
                  "  10: pkcs12: not supported by dpvpn yet: give PEM 'ca', 'cert' and 'key' (docs/directives.md)");
     EXPECT_EQ(e.line(), 0u);
     EXPECT_EQ(e.directive(), "config");
@@ -738,4 +738,45 @@ TEST(config, tls_option_errors) {
   EXPECT_EQ(error_of(k_base + "tls-version-max 1.2\ntls-version-min 1.3\n"),
             "server.conf:7: tls-version-max: expected a version >= tls-version-min");
   EXPECT_EQ(error_of(k_base + "tls-version-max 1.3\ntls-version-min 1.2 or-highest\n"), "(parsed)");
+}
+
+// dp-metrics (control/metrics.h): address, port, the per-client option and their errors.
+TEST(config, dp_metrics) {
+  EXPECT_FALSE(parse(k_base).dp_metrics);
+  server_config c = parse(k_base + "dp-metrics 127.0.0.1 9545\n");
+  ASSERT_TRUE(c.dp_metrics);
+  EXPECT_EQ(c.dp_metrics->ip, "127.0.0.1");
+  EXPECT_EQ(c.dp_metrics->port, 9545);
+  EXPECT_FALSE(c.dp_metrics->per_client);
+  c = parse(k_base + "dp-metrics ::1 80 per-client\n");
+  EXPECT_EQ(c.dp_metrics->ip, "::1");
+  EXPECT_TRUE(c.dp_metrics->per_client);
+  EXPECT_EQ(error_of(k_base + "dp-metrics localhost 9545\n"),
+            "server.conf:7: dp-metrics: expected an IPv4 or IPv6 address such as 127.0.0.1, got \"localhost\"");
+  EXPECT_EQ(error_of(k_base + "dp-metrics 127.0.0.1 0\n"),
+            "server.conf:7: dp-metrics: expected a number 1..65535, got \"0\"");
+  EXPECT_EQ(error_of(k_base + "dp-metrics 127.0.0.1 9545 clients\n"),
+            "server.conf:7: dp-metrics: expected per-client (or nothing) after the port, got \"clients\"");
+}
+
+// Issue 12: `management` and the options that change it.
+TEST(config, management) {
+  auto c = parse(k_base + "management 127.0.0.1 7505 mgmt.pw\nmanagement-client-auth\nmanagement-log-cache 50\n");
+  ASSERT_TRUE(c.management);
+  EXPECT_EQ(c.management->addr, "127.0.0.1");
+  EXPECT_EQ(c.management->port, 7505);
+  EXPECT_EQ(c.management->pw_file, "mgmt.pw");
+  EXPECT_FALSE(c.management->unix_socket);
+  EXPECT_TRUE(c.management_client_auth);
+  EXPECT_EQ(c.management_log_cache, 50u);
+  c = parse(k_base + "management /run/dpvpn.sock unix\nmanagement-hold\nmanagement-client-user root\n");
+  EXPECT_TRUE(c.management->unix_socket);
+  EXPECT_EQ(c.management->addr, "/run/dpvpn.sock");
+  EXPECT_TRUE(c.management_hold);
+  EXPECT_NE(error_of(k_base + "management-client-auth\n").find("expected a management line as well"), std::string::npos);
+  EXPECT_NE(error_of(k_base + "management 127.0.0.1 7505\nmanagement-client-user root\n").find("only a unix socket"),
+            std::string::npos);
+  EXPECT_NE(error_of(k_base + "management localhost 7505\n").find("expected an IP address"), std::string::npos);
+  EXPECT_NE(error_of(k_base + "management 127.0.0.1 0\n").find("expected a number 1..65535"), std::string::npos);
+  EXPECT_NE(error_of(k_base + "management 127.0.0.1 7505 stdin\n").find("does not prompt"), std::string::npos);
 }
