@@ -24,6 +24,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -235,6 +236,8 @@ int main(int argc, char** argv) {
     fatal(e.what());
   }
   const std::string config_path = cfg.source;
+  char start_dir[4096] = "";
+  if (!::getcwd(start_dir, sizeof start_dir)) start_dir[0] = '\0';
   // `cd DIR`: openvpn changes directory while it parses, so every relative path (key files, log,
   // status, ccd, scripts) resolves against DIR. Nothing has been opened yet.
   if (!cfg.cd.empty() && ::chdir(cfg.cd.c_str()) != 0)
@@ -403,6 +406,21 @@ int main(int argc, char** argv) {
   } catch (const cp::config_error& e) {
     fatal(e.what());
   }
+  // SIGHUP (control/reload.h): the same command line read again from where dpvpn started (its
+  // --config and --cd may be relative), then back in the `cd` directory.
+  control->set_reread([app_args, dir = std::string(start_dir), cd = cfg.cd] {
+    if (!dir.empty() && ::chdir(dir.c_str()) != 0) throw std::runtime_error("cannot change to " + dir);
+    cp::server_config c;
+    std::string err;
+    try {
+      c = cp::parse_command_line(app_args);
+    } catch (const std::exception& e) {
+      err = e.what();
+    }
+    if (!cd.empty() && ::chdir(cd.c_str()) != 0) err += (err.empty() ? "" : "; ") + std::string("cannot change back to ") + cd;
+    if (!err.empty()) throw std::runtime_error(err);
+    return c;
+  });
   // `management` (control/mgmt_server.h): its socket listens before any client is served.
   if (!control->open_management(err)) fatal("management: " + err);
   // Metrics (control/metrics.h): the control thread publishes its figures for dp-metrics' HTTP

@@ -314,6 +314,11 @@ void addressing::index_cn(client& c) {
 
 // connect-freq (openvpn mudp.c): counted when a client completes the cookie exchange and would
 // get a session; the rest are dropped there, before any per-client state exists.
+void addressing::reload_connect_freq() {
+  connect_freq_.reset();
+  if (cfg_.connect_freq) connect_freq_.emplace(cfg_.connect_freq->first, cfg_.connect_freq->second);
+}
+
 bool addressing::admit_new_session(const net::outer_addr& from, uint64_t now_ms) {
   if (!connect_freq_ || connect_freq_->allow(now_ms / 1000)) return true;
   ++connect_freq_refused_;

@@ -35,6 +35,7 @@ class addressing {
   // connect-freq: counted when a client completes the cookie exchange and would get a session.
   bool admit_new_session(const net::outer_addr& from, uint64_t now_ms);
   uint64_t connect_freq_refused() const { return connect_freq_refused_; }
+  void reload_connect_freq();  // reload: the limiter starts over from the new connect-freq
 
   // Common names (duplicate-cn): the other live clients holding c's name; index c under it.
   std::vector<client*> others_with_cn(const client& c) const;

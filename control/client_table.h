@@ -50,6 +50,7 @@ class client_table {
   void rekey(const net::outer_addr& from, const net::outer_addr& to, const std::function<void(client&)>& displaced);
 
   void free_peer_id(uint32_t id) { free_peer_ids_.push_back(id); }
+  void set_max_clients(uint32_t n) { max_clients_ = n; }  // reload: applies to the next client
   size_t free_peer_ids() const { return free_peer_ids_.size(); }
 
   // Half-open sessions: admit checks the cap for the source IP (refusals counted, logged on the

@@ -556,6 +556,7 @@ void read_inline(ctx& c, line_reader& lines, std::string_view tag) {
     f.inline_text.append(l).push_back('\n');
   }
   if (row == nullptr) c.fail("unknown or unsupported inline block");
+  c.cfg.directives.push_back(std::string(tag) + '\x1f' + f.inline_text);  // reload compares the blocks too
   c.cfg.*(row->field) = std::move(f);
   c.seen[std::string(tag)] = c.line;
 }
@@ -608,6 +609,7 @@ void parse_line(ctx& c, line_reader& lines, std::string_view t, std::vector<std:
     if (o == nullptr) c.fail(unknown_directive_detail(c.directive));
     if (o->kind != option_class::ignored) c.fail(refused_option_detail(*o));
     c.seen[c.directive] = c.line;
+    c.cfg.directives.push_back(c.directive);
     return;
   }
   size_t n = words.size() - 1;
@@ -616,6 +618,9 @@ void parse_line(ctx& c, line_reader& lines, std::string_view t, std::vector<std:
            " arguments)");
   row->fn(c, args(words).subspan(1));
   c.seen[c.directive] = c.line;
+  std::string line = c.directive;  // as reload compares it: the name and its words
+  for (size_t i = 1; i < words.size(); ++i) line += '\x1f' + words[i];
+  c.cfg.directives.push_back(std::move(line));
 }
 
 }  // namespace

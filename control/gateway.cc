@@ -55,16 +55,15 @@ void gateway_control::poll_signals(uint64_t now_ms) {
           stop_at_ms_ = now_ms + (table_.all().empty() ? 0 : 1500);
         }
         break;
-      case SIGHUP: {
-        std::string err;
-        if (setup_.session.tls && !cfg_.crl_verify.path.empty() && !setup_.session.tls->reload_crl(err))
-          log(1, "SIGHUP: CRL reload failed: " + err);
-        else
-          log(1, "SIGHUP: CRL reloaded");
+      case SIGHUP:
+        log(1, "SIGHUP received: reloading the config (connected clients stay)");
+        reload(now_ms);  // gateway_reload.cc
         break;
-      }
-      case SIGUSR1:
-      case SIGUSR2: print_counters("SIGUSR"); break;
+      case SIGUSR1: print_counters("SIGUSR"); break;
+      case SIGUSR2:  // openvpn writes its status to the log; dpvpn its counters, then the status
+        print_counters("SIGUSR");
+        log_text(log_prio::notice, format_status(1, wall_ms() / 1000, status_entries(table_.all())));
+        break;
       default: break;
     }
   }

@@ -57,6 +57,9 @@ class gateway_control final : private client_ops, private mgmt::target {
     std::function<std::string()> counters;
   };
   void add_service(service s) { services_.push_back(std::move(s)); }
+  // SIGHUP: how to read the config again (the same command line); without it only the CRL is
+  // re-read. Throws config_error.
+  void set_reread(std::function<server_config()> fn) { reread_ = std::move(fn); }
   // `management`: opens its socket (before run()); false with err when it cannot listen.
   bool open_management(std::string& err);
   // For the metrics snapshot (control/metrics.h), control thread only: the clients, and the
@@ -85,6 +88,9 @@ class gateway_control final : private client_ops, private mgmt::target {
   void follow_floats();
   void check_crl();
   bool inactive_expired(client& c, uint64_t now_ms);  // `inactive` timer (gateway_scripts.cc)
+  // gateway_reload.cc: SIGHUP (control/reload.h)
+  void reload(uint64_t now_ms);
+  void apply_reload(const server_config& neu);
   // gateway_mgmt.cc: the management interface's side of the gateway (mgmt::target) and the
   // >CLIENT notifications.
   void mgmt_auth_request(client& c, bool reauth, uint64_t now_ms) override;
@@ -124,6 +130,7 @@ class gateway_control final : private client_ops, private mgmt::target {
   auth_pipeline auth_;
   std::vector<service> services_;
   std::unique_ptr<mgmt::server> mgmt_;  // `management`; null without
+  std::function<server_config()> reread_;  // SIGHUP's config source (set_reread)
   bool hold_flag_ = false;              // management-hold, `hold on|off`
   bool holding_ = false;                // no new client until `hold release`
   uint64_t next_cid_ = 0;               // the management interface's client-ids, from 0 as openvpn's

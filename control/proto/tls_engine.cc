@@ -332,6 +332,26 @@ bool tls_context::reload_crl(std::string& err) {
   return true;
 }
 
+namespace {
+std::string hex_colon(const unsigned char* p, size_t n);
+}
+
+bool tls_context::revoked(const std::string& serial_hex) const {
+  X509_STORE* store = SSL_CTX_get_cert_store(ctx_);
+  if (!store) return false;
+  STACK_OF(X509_OBJECT)* objs = X509_STORE_get0_objects(store);
+  for (int i = 0; i < sk_X509_OBJECT_num(objs); ++i) {
+    X509_CRL* crl = X509_OBJECT_get0_X509_CRL(sk_X509_OBJECT_value(objs, i));
+    if (!crl) continue;
+    STACK_OF(X509_REVOKED)* rev = X509_CRL_get_REVOKED(crl);
+    for (int j = 0; j < sk_X509_REVOKED_num(rev); ++j) {
+      const ASN1_INTEGER* s = X509_REVOKED_get0_serialNumber(sk_X509_REVOKED_value(rev, j));
+      if (hex_colon(s->data, static_cast<size_t>(s->length)) == serial_hex) return true;
+    }
+  }
+  return false;
+}
+
 tls_session::tls_session(tls_context& ctx) {
   ERR_clear_error();
   ssl_ = SSL_new(ctx.ctx());

@@ -82,6 +82,9 @@ enum class allow_compression_mode : uint8_t { no, asym, yes };
 
 struct server_config {
   std::string source;  // the file name errors print
+  // Every accepted line as "NAME\x1fWORD\x1f..." (an inline block: "TAG\x1fTEXT"), in order: a
+  // reload (control/reload.h) compares them by name to find what changed.
+  std::vector<std::string> directives;
   // `cd DIR` (command line and file, in order; a relative DIR is taken from the previous one):
   // the working directory to change to after parsing, against which every relative path of the
   // config resolves, scripts included. Empty = stay where started.

@@ -88,6 +88,9 @@ class tls_context {
   // Re-reads the CRL file (crl-verify picked up without restart); an inline CRL is re-read from
   // memory. False + err on failure.
   bool reload_crl(std::string& err);
+  // True when a loaded CRL lists serial_hex (peer_cert::serial_hex): a connected client whose
+  // certificate a reloaded CRL revokes is disconnected (openvpn checks only new handshakes).
+  bool revoked(const std::string& serial_hex) const;
   SSL_CTX* ctx() noexcept { return ctx_; }
   const tls_config& config() const noexcept { return cfg_; }
 

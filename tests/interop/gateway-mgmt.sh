@@ -155,8 +155,58 @@ case_golib() {
   ivp_log "PASS: go-openvpn-mgmt: pid, state, events, hold release, >BYTECOUNT_CLI, signal"
 }
 
+# reload: SIGHUP through management (`signal SIGHUP`) with a changed push list, a changed CCD file,
+# a CRL that now revokes client2 and a changed keepalive (needs a restart): client1 pings through
+# it without a loss, client2 is disconnected, the refused directive is named, and client3,
+# connecting afterwards, gets the new push line and its new CCD address.
+case_reload() {
+  ivg_setup "$dpvpn" 3
+  mkdir -p "$IVG_DIR/ccd"
+  echo "ifconfig-push 10.8.0.50 255.255.255.0" >"$IVG_DIR/ccd/client3"
+  cp "$IVP_PKI/crl-empty.pem" "$IVG_DIR/crl.pem"
+  local common=("management $IVG_DIR/mgmt.sock unix" "client-config-dir $IVG_DIR/ccd" "crl-verify $IVG_DIR/crl.pem")
+  ivg_server_conf "$IVG_DIR/server.conf" "${common[@]}" 'push "setenv-safe BEFORE_RELOAD 1"'
+  ivg_start_dpvpn "$IVG_DIR/server.conf"
+  ivg_start_client 1
+  ivg_start_client 2
+  ivg_wait_client 1 || ivp_fail "client1 did not connect"
+  ivg_wait_client 2 || ivp_fail "client2 did not connect"
+  # The reload: new push line, client3's CCD address changed, client2 revoked, keepalive changed.
+  ivg_server_conf "$IVG_DIR/server.conf" "${common[@]}" 'push "setenv-safe AFTER_RELOAD 1"'
+  sed -i 's/^keepalive 10 60$/keepalive 5 30/' "$IVG_DIR/server.conf"
+  echo "ifconfig-push 10.8.0.60 255.255.255.0" >"$IVG_DIR/ccd/client3"
+  cp "$IVP_PKI/crl-client2.pem" "$IVG_DIR/crl.pem"
+  local pingout=$IVG_DIR/ping1.out
+  ip netns exec "$(ivg_ns_client 1)" ping -n -c 100 -i 0.05 -W 2 "$IVG_TUN_GW" >"$pingout" 2>&1 &
+  local ppid=$!
+  sleep 1
+  ip netns exec "$IVG_NS_GW" python3 - "$IVG_DIR/mgmt.sock" <<'EOF' || ivp_fail "signal SIGHUP through management"
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.settimeout(5)
+buf = b""
+s.sendall(b"signal SIGHUP\n")
+while b"SUCCESS: signal SIGHUP thrown" not in buf:
+    buf += s.recv(4096)
+EOF
+  wait "$ppid" || true
+  grep -q " 0% packet loss" "$pingout" || { cat "$pingout" >&2; ivp_fail "client1 lost pings across the reload"; }
+  ivp_wait_log "$IVG_DP_LOG" "SIGHUP: config reloaded, 1 directive\(s\) changed \(push\), 1 refused" 5 ||
+    ivp_fail "no reload summary naming push"
+  grep -q "SIGHUP: 'keepalive' changed: it needs a restart and is not applied" "$IVG_DP_LOG" ||
+    ivp_fail "the refused keepalive change is not named"
+  ivp_wait_log "$IVG_DP_LOG" "client2.*certificate revoked by the reloaded CRL" 5 || ivp_fail "client2 was not disconnected"
+  ivg_start_client 3
+  ivg_wait_client 3 || ivp_fail "client3 did not connect after the reload"
+  grep -q "AFTER_RELOAD" "${IVG_CLIENT_LOG[3]}" || ivp_fail "client3 did not get the reloaded push list"
+  [[ $(ivg_client_vpn_addr 3) == 10.8.0.60 ]] || ivp_fail "client3 got $(ivg_client_vpn_addr 3), not its new CCD address"
+  [[ $(ivp_ping "$(ivg_ns_client 1)" "$IVG_TUN_GW" 5) == 0 ]] || ivp_fail "client1 lost pings after the reload"
+  stop_and_check
+  ivp_log "PASS: reload: 0 lost pings, push and CCD applied to the next client, client2 revoked, keepalive refused"
+}
+
 case "$case_name" in
   pritunl) case_pritunl ;;
   golib) case_golib ;;
+  reload) case_reload ;;
   *) ivp_log "unknown case '$case_name'"; exit 2 ;;
 esac
