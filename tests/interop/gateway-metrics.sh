@@ -12,10 +12,11 @@
 #    garbage datagrams to 1194 are dropped by the gateway.
 # 2. No traffic is left (keepalive 60 300: no keepalive falls in the test). The counters print
 #    (SIGUSR2) is taken (B), Prometheus scrapes after it, its query API (/api/v1/query) is read,
-#    dpdk-telemetry.py lists the /dpvpn commands and reads drops, lcores and control, and the print
-#    is taken again (C). B == C, so the scrape in between saw B: per lcore the WAN and exception
-#    packet and byte counters and the handoffs, and the drops by reason, must equal B, in
-#    Prometheus and in telemetry alike (a stray packet between B and C: once more, 5 tries).
+#    dpdk-telemetry.py lists the /dpvpn commands and reads drops, lcores, control, lcore,ID, mbufs
+#    and clients, and the print is taken again (C). B == C, so the scrape in between saw B: per
+#    lcore the WAN and exception packet and byte counters and the handoffs, and the drops by
+#    reason, must equal B, in Prometheus and in telemetry alike (a stray packet between B and C:
+#    once more, 5 tries).
 # 3. /metrics answers 200 with the per-client series, another path 404; dpvpn exits cleanly with
 #    0 mbufs in use.
 #
@@ -107,8 +108,8 @@ for q, want in [('dpvpn_clients_connected', 1), ('dpvpn_handshakes_completed_tot
     if vec(q).get('') != want: bad.append(f'{q}: {vec(q)}, expected {want}')
 cl = prom['dpvpn_client_rx_bytes_total{common_name="client1"}']
 if len(cl) != 1 or int(float(cl[0]['value'][1])) < 10 * 84: bad.append(f'client1 rx bytes: {cl}')
-# Telemetry: the command list, then /dpvpn/drops, /dpvpn/lcores, /dpvpn/control.
-if len(tel) != 4: bad.append(f'telemetry: {len(tel)} replies, expected 4: {tel}')
+# Telemetry: the command list, then /dpvpn/drops, lcores, control, lcore,FIRST, mbufs, clients.
+if len(tel) != 7: bad.append(f'telemetry: {len(tel)} replies, expected 7: {tel}')
 else:
     cmds = tel[0].get('/', [])
     for want in ['/dpvpn/lcores', '/dpvpn/lcore', '/dpvpn/drops', '/dpvpn/mbufs', '/dpvpn/control', '/dpvpn/clients']:
@@ -118,6 +119,17 @@ else:
         if td.get(r, -1) != drops.get(r, 0): bad.append(f'telemetry drops {r}: {td.get(r)}, print {drops.get(r, 0)}')
     if sorted(tel[2].get('/dpvpn/lcores', [])) != sorted(lc): bad.append(f'telemetry lcores: {tel[2]}')
     if tel[3].get('/dpvpn/control', {}).get('clients_connected') != 1: bad.append(f'telemetry control: {tel[3]}')
+    first = min(lc)
+    tl = tel[4].get('/dpvpn/lcore', {})
+    for k, tk in [('wan_rx_p', 'wan_rx_packets'), ('wan_tx_b', 'wan_tx_bytes'), ('exc_rx_p', 'exception_rx_packets'),
+                  ('ho_in', 'handoffs_in')]:
+        if tl.get(tk) != lc[first][k]: bad.append(f'telemetry lcore {first} {tk}: {tl.get(tk)}, print {lc[first][k]}')
+    tm = tel[5].get('/dpvpn/mbufs', {})
+    if not (0 < tm.get('in_use', 0) < tm.get('capacity', 0)): bad.append(f'telemetry mbufs: {tm}')
+    tc = tel[6].get('/dpvpn/clients', {})
+    one = [v for k, v in tc.items() if k.startswith('peer_')]
+    if tc.get('total') != 1 or len(one) != 1 or one[0].get('common_name') != 'client1' or one[0].get('rx_packets', 0) < 10:
+        bad.append(f'telemetry clients: {tc}')
 print('\n'.join(bad) if bad else f'prometheus and telemetry equal the counters print: {len(lc)} lcore(s), drops {drops}')
 sys.exit(1 if bad else 0)
 EOF
@@ -159,7 +171,8 @@ for try in 1 2 3 4 5; do
   ip netns exec "$IVG_NS_GW" python3 "$IVG_DIR/query.py" "$prom_port" "$tb" "$IVG_DIR/prom.json" "${queries[@]}" ||
     ivp_fail "prometheus query failed (log: $(tail -n 5 "$IVG_DIR/prometheus.log"))"
   # dpdk-telemetry.py: the socket is under EAL's runtime dir, /var/run/dpdk/<file-prefix>/.
-  printf '/\n/dpvpn/drops\n/dpvpn/lcores\n/dpvpn/control\n' |
+  first=$(sed -nE 's/.*lcore ([0-9]+): wan rx.*/\1/p' "$IVG_DIR/b.txt" | sort -n | head -n 1)
+  printf '/\n/dpvpn/drops\n/dpvpn/lcores\n/dpvpn/control\n/dpvpn/lcore,%s\n/dpvpn/mbufs\n/dpvpn/clients\n' "$first" |
     env -u RUNTIME_DIRECTORY timeout 10 python3 "$telemetry" -f "$IVG_PREFIX" >"$IVG_DIR/telemetry.txt" 2>&1 ||
     ivp_fail "dpdk-telemetry.py failed: $(cat "$IVG_DIR/telemetry.txt")"
   ivg_snap_counters "$IVG_DIR/c.txt"
