@@ -190,20 +190,6 @@ void lan_conf_of(const cp::server_config& cfg, dp::lan_conf& lan, const dp::port
   lan.tun_mtu = static_cast<uint16_t>(std::min<unsigned>(cfg.tun_mtu, 65535));
 }
 
-std::vector<dp::lan_route_spec> lan_routes_of(const cp::server_config& cfg) {
-  std::vector<dp::lan_route_spec> routes;
-  for (const auto& r : cfg.dp_routes) {
-    dp::lan_route_spec x;
-    x.v6 = r.v6;
-    x.net = r.net;
-    x.via = r.via;
-    std::memcpy(x.net6.data(), r.net6.data(), 16);
-    std::memcpy(x.via6.data(), r.via6.data(), 16);
-    x.len = r.len;
-    routes.push_back(x);
-  }
-  return routes;
-}
 
 }  // namespace
 
@@ -376,7 +362,7 @@ int main(int argc, char** argv) {
   unsigned lid;
   RTE_LCORE_FOREACH(lid) sp.lcore_ids.push_back(lid);
   sp.ring_size = cfg.dp_ring_size;
-  sp.lan_routes = lan_routes_of(cfg);
+  sp.lan_routes = cp::lan_routes_of(cfg);
   sp.lan_neighbors = k_lan_neighbors;
   if (!dp::shared_create(sh, sp, err)) {
     dp::shared_destroy(sh);

@@ -3,6 +3,7 @@
 #include "dp_installer.h"
 
 #include <rte_hash.h>
+#include <rte_rcu_qsbr.h>
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 #include <unistd.h>
@@ -138,5 +139,33 @@ int dp_installer::route_add_v6(const uint8_t net[16], uint8_t len, uint32_t peer
   return dp::route_add_v6(sh_.rt, net, len, peer_id);
 }
 int dp_installer::route_del_v6(const uint8_t net[16], uint8_t len) { return dp::route_del_v6(sh_.rt, net, len); }
+
+std::vector<dp::lan_route_spec> lan_routes_of(const server_config& cfg) {
+  std::vector<dp::lan_route_spec> routes;
+  for (const auto& r : cfg.dp_routes) {
+    dp::lan_route_spec x;
+    x.v6 = r.v6;
+    x.net = r.net;
+    x.via = r.via;
+    std::memcpy(x.net6.data(), r.net6.data(), 16);
+    std::memcpy(x.via6.data(), r.via6.data(), 16);
+    x.len = r.len;
+    routes.push_back(x);
+  }
+  return routes;
+}
+
+bool dp_installer::replace_lan_routes(const server_config& cfg, std::string& err) {
+  if (!sh_.cfg.lan.on) {
+    err = "no LAN port (dp-lan) in the running gateway";
+    return false;
+  }
+  dp::lan_routes* neu = dp::lan_routes_create(sh_.cfg.lan, lan_routes_of(cfg), err);
+  if (!neu) return false;
+  dp::lan_routes* old = sh_.lan_rt.exchange(neu, std::memory_order_acq_rel);
+  rte_rcu_qsbr_synchronize(sh_.qsbr, RTE_QSBR_THRID_INVALID);  // no worker still reads `old`
+  dp::lan_routes_destroy(old);
+  return true;
+}
 
 }  // namespace dpvpn::cp

@@ -19,10 +19,15 @@
 #include <vector>
 
 #include "client.h"
+#include "dpvpn/config.h"
+#include "dpvpn/dp_lan.h"
 #include "dpvpn/dp_state.h"
 #include "route_writer.h"
 
 namespace dpvpn::cp {
+
+// `dp-route` lines as the LAN port's table takes them.
+std::vector<dp::lan_route_spec> lan_routes_of(const server_config& cfg);
 
 class dp_installer final : public route_writer {
  public:
@@ -34,6 +39,9 @@ class dp_installer final : public route_writer {
   void publish_clock(uint64_t now_ms) { sh_.now_s.store(now_ms / 1000, std::memory_order_relaxed); }
   uint64_t now_s() const { return sh_.now_s.load(std::memory_order_relaxed); }
   void stop_workers() { sh_.stop.store(true, std::memory_order_release); }
+  // Reload: a new table of `dp-route`s for the LAN port; the workers see it at their next burst
+  // and the old one is freed once each has passed a quiescent state. False + err: the old stays.
+  bool replace_lan_routes(const server_config& cfg, std::string& err);
 
   // A control packet to `to` through `worker`'s WAN queue: the whole Ethernet/IP/UDP frame goes on
   // its ctl_tx ring. Dropped (counted) when no mbuf or the ring is full.

@@ -82,6 +82,15 @@ void gateway_control::apply_reload(const server_config& neu) {
     cfg_.connect_freq_initial = neu.connect_freq_initial;
     first_reply_limit_.reset();
   }
+  if (has("dp-route")) {  // the LAN port's static routes: a new table, swapped under the workers
+    std::string err;
+    if (dp_.replace_lan_routes(neu, err)) {
+      cfg_.dp_routes = neu.dp_routes;
+      log(1, "SIGHUP: dp-route: " + std::to_string(neu.dp_routes.size()) + " static route(s) now");
+    } else {
+      log(1, "SIGHUP: dp-route not applied: " + err);
+    }
+  }
   if (has("verb")) {
     cfg_.verb = neu.verb;
     log_tap().verb_override = static_cast<int>(neu.verb);  // the parts' logs follow it too

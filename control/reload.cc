@@ -17,7 +17,7 @@ constexpr std::string_view k_live[] = {
     "client-config-dir", "ccd-exclusive", "push", "push-remove", "max-clients", "verb", "mute",
     "connect-freq", "connect-freq-initial", "script-security", "auth-user-pass-verify", "client-connect",
     "client-disconnect", "learn-address", "tls-verify", "tls-crypt-v2-verify", "setenv", "setenv-safe",
-    "duplicate-cn", "username-as-common-name", "status-version"};
+    "duplicate-cn", "username-as-common-name", "status-version", "dp-route"};
 
 std::map<std::string, std::vector<std::string>> by_name(const server_config& c) {
   std::map<std::string, std::vector<std::string>> m;

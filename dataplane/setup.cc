@@ -116,8 +116,8 @@ bool shared_create(dp_shared& sh, const shared_params& p, std::string& err) {
   sh.addrs = make_hash("dpvpn_addrs", sh.cfg.max_peers * 2, sizeof(net::outer_addr), sh.qsbr, err);
   if (!sh.addrs) return false;
   if (sh.cfg.lan.on) {
-    sh.lan_rt = lan_routes_create(sh.cfg.lan, p.lan_routes, err);
-    if (!sh.lan_rt) return false;
+    sh.lan_rt.store(lan_routes_create(sh.cfg.lan, p.lan_routes, err));
+    if (!sh.lan_rt.load()) return false;
     sh.neigh = neigh_create(sh.qsbr, p.lan_neighbors, err);
     if (!sh.neigh) return false;
     sh.lan_punt = make_ring("dpvpn_lanpunt", ring, RING_F_SC_DEQ, err);
@@ -148,8 +148,7 @@ void shared_destroy(dp_shared& sh) {
   sh.addrs = nullptr;
   routes_destroy(sh.rt);
   sh.rt = nullptr;
-  lan_routes_destroy(sh.lan_rt);
-  sh.lan_rt = nullptr;
+  lan_routes_destroy(sh.lan_rt.exchange(nullptr));
   neigh_destroy(sh.neigh);
   sh.neigh = nullptr;
   rte_free(sh.qsbr);

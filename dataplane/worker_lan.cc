@@ -154,7 +154,7 @@ bool to_lan(worker_ctx& c, uint32_t pid, rte_mbuf* m) noexcept {
   net::ip6 nh;
   if (net::ip_version(ip, len) == 4) {
     uint32_t src = 0, dst = 0, via = 0;
-    if (!net::inner_v4_addrs(ip, len, src, dst) || !lan_route_v4(c.sh.lan_rt, dst, via)) return false;
+    if (!net::inner_v4_addrs(ip, len, src, dst) || !lan_route_v4(c.sh.lan_rt.load(std::memory_order_acquire), dst, via)) return false;
     if (answered_or_refused(c, pid, m, ip, len, false, dst == lan.ip)) return true;
     lan_send(c, m, net::v4_mapped(via), false);
     return true;
@@ -163,7 +163,7 @@ bool to_lan(worker_ctx& c, uint32_t pid, rte_mbuf* m) noexcept {
   if (!lan.v6 || !net::inner_v6_addrs(ip, len, h)) return false;
   net::ip6 dst;
   std::memcpy(dst.data(), h.dst, 16);
-  if (!lan_route_v6(c.sh.lan_rt, dst, nh)) return false;
+  if (!lan_route_v6(c.sh.lan_rt.load(std::memory_order_acquire), dst, nh)) return false;
   if (answered_or_refused(c, pid, m, ip, len, true, dst == lan.ip6)) return true;
   lan_send(c, m, nh, true);
   return true;

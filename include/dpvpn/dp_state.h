@@ -184,7 +184,8 @@ struct dp_shared {
   // The LAN port (cfg.lan.on): static routes (immutable), next hops (control: wo, dp: ro), frames
   // for the neighbor resolver (workers -> control, MP/SC: pkt_dir lan_wait / lan_l2), and frames
   // the resolver sends (control -> lcore 0, SP/SC: requests, packets whose next hop resolved).
-  lan_routes* lan_rt = nullptr;
+  // lan_rt: control: wo (a reload swaps in a new table, frees the old after QSBR), dp: ro.
+  std::atomic<lan_routes*> lan_rt{nullptr};
   neigh_table* neigh = nullptr;
   rte_ring* lan_punt = nullptr;
   rte_ring* lan_ctl = nullptr;

@@ -37,6 +37,8 @@
 #             counter grows by what was sent, the DF ping gets "Frag needed" (mtu 1500) from
 #             192.168.50.1, client1's tun0 receives nothing, the LAN host's neighbor entries for the
 #             gateway are unchanged and pings still pass
+#   8 reload  `dp-route 192.168.70.0/24 192.168.50.3` added to server.conf, then SIGHUP: the client
+#             reaches 192.168.70.1 on the LAN host (unreachable before), with no restart
 #
 # usage: gateway-lan.sh DPVPN_EXE
 # Exit: 0 pass, 1 fail, 77 skip (not root, no /dev/net/tun, tools or DPDK/af_packet missing).
@@ -425,6 +427,18 @@ neigh_after=$(ip -n "$NS_LAN" neigh show "$LAN_GW" dev lan0 | awk '{ print $3 }'
 expect_loss "$NS_LAN" "$VPN4" 3 0
 expect_loss "$c1" "$LAN_HOST" 3 0
 case_pass "7 bad"
+
+# 8 reload: a dp-route added to server.conf takes effect on SIGHUP, without a restart.
+t_case=$SECONDS
+ip -n "$c1" route add 192.168.70.0/24 dev tun0
+ip -n "$NS_LAN" addr add 192.168.70.1/24 dev lo
+expect_loss "$c1" 192.168.70.1 2 100
+sed -i 's|^dp-route 192.168.60.0/24 192.168.50.3$|&\ndp-route 192.168.70.0/24 192.168.50.3|' "$IVG_DIR/server.conf"
+kill -HUP "$IVG_DP_PID"
+ivp_wait_log "$IVG_DP_LOG" "SIGHUP: dp-route: 2 static route\(s\) now" 5 || ivp_fail "SIGHUP did not apply the new dp-route"
+expect_loss "$c1" 192.168.70.1 5 0
+expect_loss "$c1" "$LAN_HOST" 3 0
+case_pass "8 reload"
 
 stop_and_check
 ex=$IVG_DIR/exit.cnt
