@@ -10,7 +10,8 @@
 #
 # The checks, in order (any failure stops with a message):
 #   1. the .deb holds exactly the layout dist/meson.build gives for prefix /usr (unit in
-#      /lib/systemd/system), no test or tool; its version is the meson project's;
+#      /lib/systemd/system), no test or tool; its version is the meson project's; Depends names
+#      the DPDK plugins dpvpn always loads (net_tun's tap driver, the ring mempool);
 #   2. its Depends resolve on this machine (apt-get --simulate install of the .deb);
 #   3. `dpkg --root=SCRATCH -i` installs it, maintainer scripts included: SCRATCH is a tiny chroot
 #      (dash and its libraries, an empty dpkg database), so they run inside it, away from this
@@ -83,6 +84,11 @@ got=$(dpkg-deb -c "$deb" | awk '{print $6}' | sed 's|^\.||' | sort | awk '
 [[ $got == "$expected" ]] || fail "the .deb's files differ from the expected layout:
 $(diff <(echo "$expected") <(echo "$got") || true)"
 depends=$(dpkg-deb -f "$deb" Depends)
+# DPDK's drivers are plugins (debian/rules): shlibs alone would leave out the tun port's and the
+# mempool's.
+for p in librte-net-tap librte-mempool-ring; do
+  grep -q "$p[0-9]" <<<"$depends" || fail "Depends lacks $p (a DPDK plugin dpvpn loads at run time): $depends"
+done
 step "contents ok; Depends: $depends"
 
 # 2. Depends resolve here.
