@@ -40,6 +40,7 @@ class StatusReport : public ::testing::Test {
     b.vpn_ip = 0;
     b.vpn_ip6 = *parse_ipv6("fd00:8::1000");
     b.peer_id = 7;
+    b.cid = 3;  // the management client-id: its own column
     return {a, b};
   }
 };
@@ -68,7 +69,7 @@ TEST_F(StatusReport, Version2And3) {
             "HEADER,CLIENT_LIST,Common Name,Real Address,Virtual Address,Virtual IPv6 Address,Bytes Received,"
             "Bytes Sent,Connected Since,Connected Since (time_t),Username,Client ID,Peer ID,Data Channel Cipher\n"
             "CLIENT_LIST,alice,192.0.2.1:40000,10.8.0.2,,100,200,2023-11-14 22:13:20,1700000000,UNDEF,0,0,AES-256-GCM\n"
-            "CLIENT_LIST,UNDEF,[2001:db8::1]:40001,,fd00:8::1000,100,200,2023-11-14 22:13:20,1700000000,bob,7,7,"
+            "CLIENT_LIST,UNDEF,[2001:db8::1]:40001,,fd00:8::1000,100,200,2023-11-14 22:13:20,1700000000,bob,3,7,"
             "AES-256-GCM\n"
             "HEADER,ROUTING_TABLE,Virtual Address,Common Name,Real Address,Last Ref,Last Ref (time_t)\n"
             "ROUTING_TABLE,10.8.0.2,alice,192.0.2.1:40000,2023-11-14 22:14:20,1700000060\n"
