@@ -83,8 +83,10 @@ case_rotate() {  # DIRECTIVE: log | log-append
 }
 
 case_syslog() {
-  local sock=$IVG_DIR/log.sock recs=$IVG_DIR/syslog.txt pid i tag
+  local sock recs pid i tag
   ivg_setup "$dpvpn" 0
+  sock=$IVG_DIR/log.sock
+  recs=$IVG_DIR/syslog.txt
   # The listener: each datagram as one line of $recs.
   python3 -c '
 import socket, sys
