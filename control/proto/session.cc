@@ -457,16 +457,17 @@ void session::fail_renegotiation(uint64_t now_ms) {
   (void)now_ms;
 }
 
-// openvpn's tls_deauthenticate and TLSMP_KILL: AUTH_FAILED to the client, then the session ends
-// (a few seconds later, so that the message and its ACK get through, §10.4).
-void session::deauthenticate(const std::string& why, uint64_t now_ms) {
+// openvpn's tls_deauthenticate and TLSMP_KILL: AUTH_FAILED to the client (with the client reason
+// as openvpn's check_tls sends tls_multi's), then the session ends (a few seconds later, so that
+// the message and its ACK get through, §10.4).
+void session::deauthenticate(const std::string& why, uint64_t now_ms, const std::string& client_reason) {
   if (auth_rejected_ || failed_) return;
   auth_rejected_ = true;
   // On a key whose key method 2 went both ways: the peer reads a renegotiation's first
   // plaintext as key method 2, so a refused one says it on the old key.
   key_state* k = primary_.get();
   if (k && !(k->km2_sent && k->km2_received) && lame_duck_ && lame_duck_->generated) k = lame_duck_.get();
-  if (k) write_text(*k, "AUTH_FAILED", now_ms);
+  if (k) write_text(*k, client_reason.empty() ? "AUTH_FAILED" : "AUTH_FAILED," + client_reason, now_ms);
   fail_at_ms_ = now_ms + 5000;
   fail_reason_ = why;
 }

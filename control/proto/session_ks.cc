@@ -347,7 +347,8 @@ void session::authorize(bool ok, std::vector<std::string> push, const std::strin
     reauth_pending_ = false;
     key_state* ks = find_ks(reauth_kid_);
     if (!ok) {
-      deauthenticate("renegotiation: authentication failed: " + (reason.empty() ? std::string("rejected") : reason), now_ms);
+      deauthenticate("renegotiation: authentication failed: " + (reason.empty() ? std::string("rejected") : reason), now_ms,
+                     reason);
     } else if (ks && !ks->generated) {
       ks->authorized = true;
       if (ks->active) derive_keys(*ks);                  // our key-method-2 is ACKed already

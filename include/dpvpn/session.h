@@ -227,7 +227,8 @@ class session {
   void timers(uint64_t now_ms);
   void check_limits();
   void fail_renegotiation(uint64_t now_ms);
-  void deauthenticate(const std::string& why, uint64_t now_ms);
+  // client_reason: sent as AUTH_FAILED,REASON (openvpn's client reason); empty = plain AUTH_FAILED.
+  void deauthenticate(const std::string& why, uint64_t now_ms, const std::string& client_reason = "");
   bool same_peer(key_state& ks) const;
 
   session_config cfg_;

@@ -140,6 +140,32 @@ TEST(session, auth_rejected_reaches_the_client_as_auth_failed) {
   EXPECT_TRUE(server.failed());
 }
 
+// A renegotiation refused with a reason (client-deny's client reason, an expired auth-token): the
+// reason goes with AUTH_FAILED, as openvpn's TLSMP_KILL sends tls_multi's client_reason.
+TEST(session, refused_renegotiation_sends_its_reason) {
+  if (pki().empty()) GTEST_SKIP() << "no PKI";
+  fixture f;
+  f.ccfg.username = "alice";
+  f.ccfg.password = "pw";
+  session server(f.scfg, f.now), client(f.ccfg, f.now);
+  client.start(f.now);
+  std::vector<session_event> sev, cev;
+  pump(client, server, f.now, &cev, &sev);
+  ASSERT_TRUE(client.established());
+  sev.clear();
+  client.renegotiate(f.now);
+  pump(client, server, f.now, &cev, &sev, false);
+  ASSERT_TRUE(server.reauth_pending());
+  server.authorize(false, {}, "SESSION: token expired", f.now);
+  pump(client, server, f.now, &cev, &sev, false);
+  std::string text;
+  for (auto& e : cev)
+    if (e.type == session_event_type::auth_failed) text = e.text;
+  EXPECT_EQ(text, "AUTH_FAILED,SESSION: token expired");
+  server.tick(f.now + 6000);
+  EXPECT_TRUE(server.failed());
+}
+
 TEST(session, no_shared_cipher_fails_the_client_cleanly) {
   if (pki().empty()) GTEST_SKIP() << "no PKI";
   fixture f;
