@@ -9,7 +9,7 @@
 
 #include "auth_pipeline.h"
 #include "dpvpn/script_args.h"
-#include "gateway.h"  // control_setup
+#include "setup.h"  // control_setup
 
 namespace dpvpn::cp {
 

@@ -26,7 +26,7 @@
 
 namespace dpvpn::cp {
 
-struct control_setup;  // gateway.h
+struct control_setup;  // setup.h
 
 // What the parts ask of the client lifecycle (gateway_control implements it).
 struct client_ops {

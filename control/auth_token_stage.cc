@@ -4,7 +4,7 @@
 #include <ctime>
 
 #include "auth_pipeline.h"
-#include "gateway.h"  // control_setup
+#include "setup.h"  // control_setup
 
 namespace dpvpn::cp {
 
