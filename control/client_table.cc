@@ -50,6 +50,12 @@ void client_table::rekey(const net::outer_addr& from, const net::outer_addr& to,
 
 bool client_table::admit_half_open(const net::outer_addr& from) {
   auto it = half_open_by_ip_.find(from.ip);
+  if (half_open_total_ >= half_open_max()) {
+    if (half_open_refused_++ % 1000 == 0)
+      log_(1, "refusing " + format_outer(from) + ": " + std::to_string(half_open_max()) +
+                  " sessions are not established yet (refused so far: " + std::to_string(half_open_refused_) + ")");
+    return false;
+  }
   if (it == half_open_by_ip_.end() || it->second < k_half_open_per_ip) return true;
   if (half_open_refused_++ % 1000 == 0)  // the first refusal and every 1000th: a flood logs little
     log_(1, "refusing " + format_outer(from) + ": " + std::to_string(k_half_open_per_ip) +
@@ -61,12 +67,14 @@ bool client_table::admit_half_open(const net::outer_addr& from) {
 void client_table::start_half_open(client& c, const net::ip6& ip) {
   c.half_open = ip;
   ++half_open_by_ip_[ip];
+  ++half_open_total_;
 }
 
 void client_table::end_half_open(client& c) {
   if (!c.half_open) return;
   auto it = half_open_by_ip_.find(*c.half_open);
   c.half_open.reset();
+  --half_open_total_;
   if (it != half_open_by_ip_.end() && --it->second == 0) half_open_by_ip_.erase(it);
 }
 

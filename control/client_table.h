@@ -10,6 +10,7 @@
 // dataplane call. Control thread only.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -32,6 +33,10 @@ class client_table {
   // max-clients with half-open sessions for a hand-window. Real clients are half-open for tens of
   // milliseconds, so 64 leaves room for a NAT full of clients reconnecting at once.
   static constexpr uint32_t k_half_open_per_ip = 64;
+  // All sources together: sessions that proved their address (the cookie) but are not established
+  // yet hold TLS state on the control thread; max-clients / 4, at least 1024, may be half-open.
+  uint32_t half_open_max() const { return std::max<uint32_t>(1024, max_clients_ / 4); }
+  uint32_t half_open() const { return half_open_total_; }
 
   // Peer-ids 0 .. n_peer_ids-1, handed out lowest first.
   client_table(uint32_t max_clients, uint32_t n_peer_ids, wake_fn next_wakeup, control_log log);
@@ -88,6 +93,7 @@ class client_table {
   using wake_entry = std::pair<uint64_t, net::outer_addr>;
   std::priority_queue<wake_entry, std::vector<wake_entry>, std::greater<>> wakeups_;
   std::map<net::ip6, uint32_t> half_open_by_ip_;
+  uint32_t half_open_total_ = 0;
   uint64_t refused_ = 0, half_open_refused_ = 0;
   // A refusal at max-clients is a log line a peer can trigger at will (every retransmit of a
   // refused handshake asks again).

@@ -85,6 +85,23 @@ TEST(ClientTable, HalfOpenCapPerSourceIp) {
   EXPECT_FALSE(f.t.admit_half_open(addr(1, 5001)));
 }
 
+// The overall cap: max-clients / 4, at least 1024, half-open sessions from all sources together.
+TEST(ClientTable, HalfOpenCapOverall) {
+  fixture f(8000, 8000);
+  ASSERT_EQ(f.t.half_open_max(), 2000u);
+  for (uint32_t i = 0; i < 2000; ++i) {  // 2000 sources, one session each
+    ASSERT_TRUE(f.t.admit_half_open(addr(100 + i)));
+    f.t.start_half_open(*f.t.create(addr(100 + i), {}, 0, 0), addr(100 + i).ip);
+  }
+  EXPECT_EQ(f.t.half_open(), 2000u);
+  EXPECT_FALSE(f.t.admit_half_open(addr(50000)));  // a new source: refused all the same
+  EXPECT_EQ(f.t.half_open_refused(), 1u);
+  f.t.end_half_open(*f.t.find(addr(100)));
+  EXPECT_TRUE(f.t.admit_half_open(addr(50000)));
+  f.t.set_max_clients(10);
+  EXPECT_EQ(f.t.half_open_max(), 1024u);
+}
+
 TEST(ClientTable, TimersDueInOrderStaleSkipped) {
   fixture f(10, 10);
   client* a = f.t.create(addr(1), {}, 0, 0);
