@@ -97,7 +97,7 @@ struct client {
   // key-id (KID) of each auth it announces (>CLIENT:CONNECT / REAUTH), and what client-auth said.
   uint64_t cid = 0;
   struct mgmt_state {
-    unsigned next_kid = 1;     // openvpn's first >CLIENT:CONNECT names key-id 1
+    unsigned next_kid = 1;     // openvpn's numbering (gateway_mgmt.cc: mgmt_auth_request)
     unsigned wait_kid = 0;     // the auth that waits for client-auth / client-deny
     bool waiting = false;
     bool reauth = false;       // the wait is a renegotiation's (>CLIENT:REAUTH)

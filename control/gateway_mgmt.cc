@@ -67,7 +67,11 @@ std::vector<std::pair<std::string, std::string>> gateway_control::mgmt_env(const
 }
 
 void gateway_control::mgmt_auth_request(client& c, bool reauth, uint64_t now_ms) {
+  // openvpn's key-ids count its key states: 0 and 1 at the start (the first CONNECT names 1), 2
+  // when the first session is promoted, then one per renegotiation (the first REAUTH names 3; the
+  // gateway_mgmt_pritunl test compares with stock openvpn).
   c.mgmt.wait_kid = c.mgmt.next_kid++;
+  if (!reauth && c.mgmt.wait_kid == 1) c.mgmt.next_kid = 3;
   c.mgmt.waiting = true;
   if (!mgmt_) return;  // no management socket: the client waits for its hand-window
   auto env = mgmt_env(c, "user-pass-verify", now_ms);

@@ -9,7 +9,8 @@
 # Cases:
 #   pritunl  management-client-auth with a password: mgmt_driver.py plays Pritunl's sequence
 #            (bytecount, >CLIENT:CONNECT with its ENV, client-auth with a pushed line,
-#            >CLIENT:ESTABLISHED, >BYTECOUNT_CLI, status 3, client-kill with a HALT message the
+#            >CLIENT:ESTABLISHED, >BYTECOUNT_CLI, the client's renegotiation (>CLIENT:REAUTH answered
+#            with client-auth-nt, pings after it), status 3, client-kill with a HALT message the
 #            client logs, >CLIENT:DISCONNECT), then openvpn-monitor's (version, state, load-stats,
 #            status 3, kill) and bad input (unknown commands, a 100 kB line, garbage, 40 connections
 #            at once, a client that never reads). The same script runs against stock openvpn 2.6
@@ -50,7 +51,7 @@ case_pritunl() {
   ivg_server_conf "$IVG_DIR/server.conf" "management 127.0.0.1 7505 $IVG_DIR/mgmt.pw" "management-client-auth" \
     "status-version 3"
   ivg_start_dpvpn "$IVG_DIR/server.conf"
-  start_c1() { ivg_start_client 1 extra="auth-user-pass $IVG_DIR/up.txt"; }
+  start_c1() { ivg_start_client 1 extra="auth-user-pass $IVG_DIR/up.txt" reneg=6; }
   pritunl_run "$IVG_NS_GW" 127.0.0.1:7505 "--password $(cat "$IVG_DIR/mgmt.pw")" "$IVG_DIR/dpvpn-pritunl.json" \
     "$(ivg_ns_client 1)" "$IVG_TUN_GW" start_c1
   grep -q "MGMT_PUSHED yes" "${IVG_CLIENT_LOG[1]}" || ivp_fail "client1 did not get the line pushed by client-auth"
@@ -116,7 +117,7 @@ stock_compare() {
   printf 'alice\nsecret\n' >"$IVP_DIR/up.txt"
   ivp_server_conf "$IVP_DIR/server.conf" wrap=tls-crypt ciphers=AES-256-GCM extra="management 127.0.0.1 7505" \
     extra="management-client-auth" extra="status-version 3"
-  ivp_client_conf "$IVP_DIR/client.conf" wrap=tls-crypt ciphers=AES-256-GCM extra="auth-user-pass $IVP_DIR/up.txt"
+  ivp_client_conf "$IVP_DIR/client.conf" wrap=tls-crypt ciphers=AES-256-GCM extra="auth-user-pass $IVP_DIR/up.txt" reneg=6
   ivp_run_openvpn "$IVP_NS_S" "$IVP_DIR/server.conf" "$IVP_DIR/server.log"
   ivp_wait_log "$IVP_DIR/server.log" "Initialization Sequence Completed" 15 || ivp_fail "stock server did not start"
   start_stock() { ivp_run_openvpn "$IVP_NS_C" "$IVP_DIR/client.conf" "$IVP_DIR/client.log"; }

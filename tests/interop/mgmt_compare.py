@@ -36,7 +36,8 @@ same("greeting", d["greeting"], s["greeting"])
 same("version (Management Version)", d["version"][1:], s["version"][1:])
 form("version (first line)", d["version"][0], s["version"][0], r"OpenVPN Version: OpenVPN \d+\.\d+\.\d+ .*")
 form("pid", d["pid"], s["pid"], r"SUCCESS: pid=\d+")
-for k in ("bytecount", "state_on", "client_auth", "bytecount_off", "client_kill", "client_kill_again",
+for k in ("bytecount", "state_on", "client_auth", "bytecount_off", "client_kill", "client_kill_again", "reauth",
+          "reauth_reply", "ping_after_reauth",
           "status3_header", "status2_first"):
     same(k, d.get(k), s.get(k))
 ip = lambda rows: [re.sub(r"^\d+\.\d+\.\d+\.\d+$", "IP", r) for r in rows]  # the two topologies differ

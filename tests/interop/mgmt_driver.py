@@ -169,6 +169,16 @@ def scenario_pritunl(m, args, t):
     b = bc["line"].split(":", 1)[1].split(",")
     t["bytecount_cli"] = {"cid": b[0], "in_pos": int(b[1]) > 0, "out_pos": int(b[2]) > 0}
     t["bytecount_off"] = m.command("bytecount 0")
+    # The client renegotiates (its reneg-sec): >CLIENT:REAUTH with the next key-id, answered with
+    # client-auth-nt; the tunnel keeps working under the new key.
+    ev = m.wait_event(lambda l: l.startswith(">CLIENT:REAUTH,"), timeout=30)
+    rcid, rkid = ev["line"].split(",")[1:3]
+    t["reauth"] = {"cid": rcid, "kid": rkid, "env_has_password": "password" in env_dict(ev["env"])}
+    t["reauth_reply"] = m.command("client-auth-nt %s %s" % (rcid, rkid))
+    if args.ping_cmd:
+        time.sleep(2)  # the new key in use
+        t["ping_after_reauth"] = subprocess.run(args.ping_cmd, shell=True, check=False,
+                                                stdout=subprocess.DEVNULL).returncode == 0
     st = status3(m.command_multi("status 3"))
     t["status3_header"] = st["HEADER"]
     t["status3_clients"] = st["CLIENT_LIST"]
