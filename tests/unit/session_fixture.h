@@ -22,6 +22,12 @@ inline const std::string& pki() {
     std::string root = src ? src : DPVPN_SOURCE_ROOT;
     std::string d = (std::filesystem::temp_directory_path() / ("dpvpn-session-pki-" + std::to_string(::getpid()))).string();
     if (std::system((root + "/tools/gen-test-pki.sh " + d + " >/dev/null 2>&1").c_str()) != 0) d.clear();
+    // Throwaway keys: gone when the test process exits.
+    if (!d.empty()) std::atexit([] {
+      std::error_code ec;
+      std::filesystem::remove_all(std::filesystem::temp_directory_path() /
+                                      ("dpvpn-session-pki-" + std::to_string(::getpid())), ec);
+    });
     return d;
   }();
   return dir;
