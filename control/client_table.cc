@@ -14,6 +14,11 @@ client* client_table::find(const net::outer_addr& a) {
   return it == clients_.end() ? nullptr : it->second.get();
 }
 
+client* client_table::find_cid(uint64_t cid) const {
+  auto it = by_cid_.find(cid);
+  return it == by_cid_.end() || it->second->dead ? nullptr : it->second;
+}
+
 client* client_table::create(const net::outer_addr& addr, const net::mac& mac, uint16_t owner, uint64_t now_ms) {
   if (clients_.size() >= max_clients_ || free_peer_ids_.empty()) {
     ++refused_;
@@ -24,12 +29,15 @@ client* client_table::create(const net::outer_addr& addr, const net::mac& mac, u
   c->addr = addr;
   c->mac = mac;
   c->owner = owner;
+  c->cid = next_cid_++;
+  by_cid_[c->cid] = c.get();
   c->peer_id = free_peer_ids_.back();
   free_peer_ids_.pop_back();
   c->name = format_outer(addr);
   c->created_ms = now_ms;
   c->inactive.restarted_ms = now_ms;
   client* raw = c.get();
+  erase(addr);  // callers erase an old client first; this keeps by_cid_ right if one did not
   clients_[addr] = std::move(c);
   return raw;
 }
@@ -40,7 +48,7 @@ void client_table::rekey(const net::outer_addr& from, const net::outer_addr& to,
   if (node.empty()) return;
   if (auto it = clients_.find(to); it != clients_.end()) {
     displaced(*it->second);
-    clients_.erase(it);
+    erase(it);
   }
   node.key() = to;
   client& c = *node.mapped();

@@ -16,6 +16,7 @@
 #include <map>
 #include <memory>
 #include <queue>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -45,11 +46,18 @@ class client_table {
   const map& all() const { return clients_; }
   size_t size() const { return clients_.size(); }
   client* find(const net::outer_addr& a);  // live or dead; null when none
+  // By the management interface's client-id (client::cid, given out from 0 by create): live only.
+  client* find_cid(uint64_t cid) const;
   // A new client (no session yet: the caller makes it) with a free peer-id, or null at max-clients
   // or with no free id (counted; logged at most 10 times per 10 s).
   client* create(const net::outer_addr& addr, const net::mac& mac, uint16_t owner, uint64_t now_ms);
-  void erase(const net::outer_addr& a) { clients_.erase(a); }
-  map::iterator erase(map::iterator it) { return clients_.erase(it); }
+  void erase(const net::outer_addr& a) {
+    if (auto it = clients_.find(a); it != clients_.end()) erase(it);
+  }
+  map::iterator erase(map::iterator it) {
+    by_cid_.erase(it->second->cid);
+    return clients_.erase(it);
+  }
   // A client at `from` moves to `to` (a float). A client already at `to` goes to displaced() first,
   // then is erased.
   void rekey(const net::outer_addr& from, const net::outer_addr& to, const std::function<void(client&)>& displaced);
@@ -87,6 +95,8 @@ class client_table {
   wake_fn next_wakeup_;
   control_log log_;
   map clients_;  // by outer address and port
+  std::unordered_map<uint64_t, client*> by_cid_;  // the same clients by cid
+  uint64_t next_cid_ = 0;
   std::vector<uint32_t> free_peer_ids_;
   // Session timers: a min-heap of (wake-up time, client key), so that a loop touches only the
   // sessions that are due (not all of them: 60 000 clients made the old scan the bottleneck).

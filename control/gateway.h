@@ -98,7 +98,6 @@ class gateway_control final : private client_ops, private mgmt::target {
   void mgmt_disconnected(client& c, uint64_t now_ms);
   bool mgmt_poll(uint64_t now_ms);  // the sockets, bytecount, pending-auth timeouts
   std::vector<std::pair<std::string, std::string>> mgmt_env(const client& c, const char* script_type, uint64_t now_ms) const;
-  client* find_cid(uint64_t cid);
   std::string status_text(unsigned version) override;
   unsigned n_clients() override;
   void load_bytes(uint64_t& in, uint64_t& out) override;
@@ -133,7 +132,6 @@ class gateway_control final : private client_ops, private mgmt::target {
   std::function<server_config()> reread_;  // SIGHUP's config source (set_reread)
   bool hold_flag_ = false;              // management-hold, `hold on|off`
   bool holding_ = false;                // no new client until `hold release`
-  uint64_t next_cid_ = 0;               // the management interface's client-ids, from 0 as openvpn's
   uint64_t next_housekeeping_ms_ = 0;
   bool stopping_ = false;
   std::string stop_signal_;
@@ -146,6 +144,7 @@ class gateway_control final : private client_ops, private mgmt::target {
   log_limit ctl_msg_log_{20, 10};
   int64_t crl_mtime_ns_ = 0;  // crl-verify file: re-read when it changes (no restart needed)
   uint64_t handshakes_completed_ = 0, handshakes_failed_ = 0;  // gateway_clients.cc: established, teardown
+  uint32_t n_established_ = 0;  // established and not torn down: openvpn's n_clients (management)
 };
 
 // up / down (openvpn's run_up_down), synchronous: dpvpn runs them before the control thread

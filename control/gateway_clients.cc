@@ -17,7 +17,6 @@ client* gateway_control::create_client(const net::outer_addr& addr, const net::m
   if (!raw) return nullptr;
   proto::session_config sc = setup_.session;
   sc.peer_id = raw->peer_id;
-  raw->cid = next_cid_++;
   raw->s = std::make_unique<proto::session>(sc, now_ms);
   log(4, raw->name + ": new session, peer-id " + std::to_string(raw->peer_id) + ", owner lcore " +
              std::to_string(dp_.lcore_id(owner)));
@@ -74,6 +73,7 @@ void gateway_control::on_event(client& c, const proto::session_event& ev, uint64
     }
     case session_event_type::established:
       ++handshakes_completed_;
+      ++n_established_;
       table_.end_half_open(c);
       log(1, c.name + ": connected, VPN address " + format_ipv4(c.vpn_ip) + ", cipher " + crypto::name(c.s->cipher()) +
                  (c.s->ekm() ? ", tls-ekm" : ", PRF") + ", peer-id " + std::to_string(c.peer_id) +
@@ -157,6 +157,7 @@ void gateway_control::teardown(client& c, const std::string& why) {
   if (c.dead) return;
   c.dead = true;
   if (!c.s->established()) ++handshakes_failed_;
+  else --n_established_;
   table_.end_half_open(c);
   log(1, c.name + ": session closed: " + why);
   mgmt_disconnected(c, dp_.now_s() * 1000);

@@ -60,7 +60,7 @@ bool gateway_control::mgmt_poll(uint64_t now_ms) {
 std::vector<std::pair<std::string, std::string>> gateway_control::mgmt_env(const client& c, const char* script_type,
                                                                            uint64_t now_ms) const {
   std::vector<std::pair<std::string, std::string>> env;
-  env.emplace_back("n_clients", std::to_string(const_cast<gateway_control*>(this)->n_clients()));
+  env.emplace_back("n_clients", std::to_string(n_established_));
   for (auto& kv : auth_.client_env(c, script_type, now_ms))
     if (kv.first != "script_type") env.push_back(std::move(kv));
   return env;
@@ -100,21 +100,11 @@ void gateway_control::mgmt_disconnected(client& c, uint64_t now_ms) {
   mgmt_->notify_env(">CLIENT:DISCONNECT," + std::to_string(c.cid), env);
 }
 
-client* gateway_control::find_cid(uint64_t cid) {
-  for (auto& [k, cp] : table_.all())
-    if (cp->cid == cid && !cp->dead) return cp.get();
-  return nullptr;
-}
-
 std::string gateway_control::status_text(unsigned version) {
   return format_status(version ? version : cfg_.status_version, now_s(), status_entries(table_.all()));
 }
 
-unsigned gateway_control::n_clients() {
-  unsigned n = 0;
-  for (auto& [k, cp] : table_.all()) n += !cp->dead && cp->auth.stage == client::auth_stage::accepted && cp->s->established();
-  return n;
-}
+unsigned gateway_control::n_clients() { return n_established_; }  // kept, not counted: a storm of CONNECTs stays O(1) each
 
 // load-stats: the bytes of the clients connected now (openvpn counts since start; documented).
 void gateway_control::load_bytes(uint64_t& in, uint64_t& out) {
@@ -154,7 +144,7 @@ int gateway_control::kill_addr(const std::string& ip, uint16_t port) {
 // client-kill CID [MSG]: MSG (default RESTART) on the control channel, then the session ends
 // once the client had time to receive it (openvpn: send_restart and a scheduled exit).
 bool gateway_control::kill_cid(uint64_t cid, const std::string& msg) {
-  client* c = find_cid(cid);
+  client* c = table_.find_cid(cid);
   if (!c || c->linger_until_ms) return false;
   const uint64_t now = dp_.now_s() * 1000;
   log(1, c->name + ": killed by management (client-kill " + std::to_string(cid) + ")");
@@ -170,7 +160,7 @@ bool gateway_control::kill_cid(uint64_t cid, const std::string& msg) {
 
 bool gateway_control::client_auth(uint64_t cid, unsigned kid, bool ok, const std::string& reason,
                                   const std::string& client_reason, const std::vector<std::string>& config) {
-  client* c = find_cid(cid);
+  client* c = table_.find_cid(cid);
   if (!c || !c->mgmt.waiting || c->mgmt.wait_kid != kid) return false;
   if (!ok && !reason.empty()) log(1, "MULTI: connection rejected: " + reason + ", CLI:" + (client_reason.empty() ? "[NULL]" : client_reason));
   auth_.mgmt_decision(*c, ok, reason, client_reason, config, dp_.now_s() * 1000);
@@ -180,7 +170,7 @@ bool gateway_control::client_auth(uint64_t cid, unsigned kid, bool ok, const std
 // client-pending-auth: INFO_PRE and AUTH_PENDING to the client (openvpn's send_auth_pending_messages);
 // the auth keeps waiting, up to the timeout.
 bool gateway_control::client_pending_auth(uint64_t cid, unsigned kid, const std::string& extra, unsigned timeout_s) {
-  client* c = find_cid(cid);
+  client* c = table_.find_cid(cid);
   if (!c || !c->mgmt.waiting || c->mgmt.wait_kid != kid || extra.size() > 1024) return false;
   const uint64_t now = dp_.now_s() * 1000;
   c->s->send_text("INFO_PRE," + extra, now);

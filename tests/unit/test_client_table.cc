@@ -164,4 +164,26 @@ TEST(ClientTable, RekeyOnFloat) {
   EXPECT_EQ(f.t.size(), 1u);
 }
 
+// The management interface's client-ids: from 0, one per session, found until the client goes.
+TEST(ClientTable, ClientIds) {
+  fixture f(10, 10);
+  client* a = f.t.create(addr(1), {}, 0, 0);
+  client* b = f.t.create(addr(2), {}, 0, 0);
+  EXPECT_EQ(a->cid, 0u);
+  EXPECT_EQ(b->cid, 1u);
+  EXPECT_EQ(f.t.find_cid(1), b);
+  b->dead = true;
+  EXPECT_EQ(f.t.find_cid(1), nullptr);  // torn down: not for management any more
+  f.t.erase(addr(2));
+  EXPECT_EQ(f.t.find_cid(1), nullptr);
+  a->addr = addr(3);
+  f.t.rekey(addr(1), addr(3), [](client&) {});
+  EXPECT_EQ(f.t.find_cid(0), a);  // a float keeps its id
+  client* c = f.t.create(addr(4), {}, 0, 0);
+  EXPECT_EQ(c->cid, 2u);  // ids are not reused
+  f.t.rekey(addr(3), addr(4), [](client&) {});  // c displaced by a's float
+  EXPECT_EQ(f.t.find_cid(2), nullptr);
+  EXPECT_EQ(f.t.find_cid(0), a);
+}
+
 }  // namespace
