@@ -144,7 +144,9 @@ class gateway_control final : private client_ops, private mgmt::target {
   log_limit ctl_msg_log_{20, 10};
   int64_t crl_mtime_ns_ = 0;  // crl-verify file: re-read when it changes (no restart needed)
   uint64_t handshakes_completed_ = 0, handshakes_failed_ = 0;  // gateway_clients.cc: established, teardown
-  uint32_t n_established_ = 0;  // established and not torn down: openvpn's n_clients (management)
+  uint32_t n_established_ = 0;
+  uint32_t pending_auths_ = 0;           // client-pending-auth waits (an upper bound; gateway_mgmt.cc)
+  uint64_t next_pending_check_ms_ = 0;  // established and not torn down: openvpn's n_clients (management)
 };
 
 // up / down (openvpn's run_up_down), synchronous: dpvpn runs them before the control thread

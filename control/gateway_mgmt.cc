@@ -48,10 +48,16 @@ bool gateway_control::mgmt_poll(uint64_t now_ms) {
                std::to_string(c.dp.peer->tx_bytes.load(std::memory_order_relaxed)));
     }
   });
-  for (auto& [k, cp] : table_.all()) {
-    client& c = *cp;
-    if (!c.dead && c.mgmt.waiting && c.mgmt.pending_until_ms && now_ms >= c.mgmt.pending_until_ms)
-      auth_.mgmt_decision(c, false, "client-pending-auth timed out", "", {}, now_ms);
+  if (pending_auths_ && now_ms >= next_pending_check_ms_) {  // a walk at most every 500 ms, and only then
+    next_pending_check_ms_ = now_ms + 500;
+    uint32_t left = 0;
+    for (auto& [k, cp] : table_.all()) {
+      client& c = *cp;
+      if (c.dead || !c.mgmt.waiting || !c.mgmt.pending_until_ms) continue;
+      if (now_ms >= c.mgmt.pending_until_ms) auth_.mgmt_decision(c, false, "client-pending-auth timed out", "", {}, now_ms);
+      else ++left;
+    }
+    pending_auths_ = left;
   }
   return work;
 }
@@ -176,6 +182,7 @@ bool gateway_control::client_pending_auth(uint64_t cid, unsigned kid, const std:
   c->s->send_text("INFO_PRE," + extra, now);
   c->s->send_text("AUTH_PENDING,timeout " + std::to_string(timeout_s), now);
   c->mgmt.pending_until_ms = now + uint64_t{std::max(timeout_s, 1u)} * 1000;
+  ++pending_auths_;
   drain(*c, now);
   return true;
 }
