@@ -464,7 +464,8 @@ echo "run: $minutes min after the first connects, $nclients clients ($roles), wa
 echo "churn: $n_float address moves (gateway logged $floats floats), $n_exit SIGTERM exits, $n_kill SIGKILLs," \
   "$n_hup SIGHUP reloads ($reloads logged), $reneg renegotiations, $conn client-connect / $disc client-disconnect runs"
 echo "closed sessions by reason:"
-sed -nE 's/.*: session closed: ([^(:]*[^(: ]).*/\1/p' "$IVG_DP_LOG" | sort | uniq -c | sed 's/^ */  /'
+sed -nE 's/.*: session closed: ([^(:]*[^(: ]).*/\1/p' "$IVG_DP_LOG" | sed -E 's/ from [0-9.]+$//' | sort | uniq -c |
+  sed 's/^ */  /'
 echo "gateway exit counters: $(sed -n '/counters (exit):/,$p' "$IVG_DP_LOG" | grep -m1 -E '^ +drops:' | sed 's/^ *//')"
 restarts=$(cat "$IVG_DIR"/client*.log | grep -c -E "SIGUSR1\[|SIGHUP\[|Restart pause" || true)
 verdict=PASS
