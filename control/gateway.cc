@@ -174,35 +174,41 @@ void gateway_control::run() {
   }
   for (;;) {
     const uint64_t now = wall_ms();
-    dp_.publish_clock(now);
-    bool work = dp_.poll_punt([&](const dp::mbuf_meta& mm, std::span<const uint8_t> pkt) { on_frame(mm, pkt, now); });
-    for (service& sv : services_) work |= sv.poll(now);
-    work |= mgmt_poll(now);
-    dp_.poll_done([&](uint32_t id) { table_.free_peer_id(id); });
-    poll_signals(now);
-    scripts_.poll(now, [&](const net::outer_addr& who, const script_result& r) { auth_.on_script_result(who, r, now); });
-    run_due_timers(now);
-    uint64_t wake = now + 50;
-    wake = std::min(wake, table_.next_wakeup());
-    if (now >= next_housekeeping_ms_) {
-      housekeeping(now);
-      next_housekeeping_ms_ = now + 500;
-    }
-    if (status_.counters_due(now)) print_counters("periodic");
-    status_.poll(now, table_.all());
-    if (stopping_ && now >= stop_at_ms_) {
-      addr_.persist(now, true);  // ifconfig-pool-persist: written at exit too
-      scripts_.flush(table_.all(), now);         // learn-address: openvpn's exit reaps every learned address
-      status_.write(now, table_.all());
-      break;
-    }
-    if (!work) {
-      pollfd p{signal_fd_, POLLIN, 0};
-      const uint64_t t = wake > now ? std::min<uint64_t>(wake - now, 1) : 0;
-      ::poll(&p, 1, static_cast<int>(t));
+    const pass p = step(now);
+    if (p.stopped) break;
+    if (!p.work) {
+      pollfd pf{signal_fd_, POLLIN, 0};
+      const uint64_t t = p.wake_ms > now ? std::min<uint64_t>(p.wake_ms - now, 1) : 0;
+      ::poll(&pf, 1, static_cast<int>(t));
     }
   }
-  dp_.stop_workers();
+}
+
+gateway_control::pass gateway_control::step(uint64_t now) {
+  pass p;
+  dp_.publish_clock(now);
+  p.work = dp_.poll_punt([&](const dp::mbuf_meta& mm, std::span<const uint8_t> pkt) { on_frame(mm, pkt, now); });
+  for (service& sv : services_) p.work |= sv.poll(now);
+  p.work |= mgmt_poll(now);
+  dp_.poll_done([&](uint32_t id) { table_.free_peer_id(id); });
+  poll_signals(now);
+  scripts_.poll(now, [&](const net::outer_addr& who, const script_result& r) { auth_.on_script_result(who, r, now); });
+  run_due_timers(now);
+  p.wake_ms = std::min(now + 50, table_.next_wakeup());
+  if (now >= next_housekeeping_ms_) {
+    housekeeping(now);
+    next_housekeeping_ms_ = now + 500;
+  }
+  if (status_.counters_due(now)) print_counters("periodic");
+  status_.poll(now, table_.all());
+  if (stopping_ && now >= stop_at_ms_) {
+    addr_.persist(now, true);  // ifconfig-pool-persist: written at exit too
+    scripts_.flush(table_.all(), now);         // learn-address: openvpn's exit reaps every learned address
+    status_.write(now, table_.all());
+    dp_.stop_workers();
+    p.stopped = true;
+  }
+  return p;
 }
 
 }  // namespace dpvpn::cp

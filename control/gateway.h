@@ -48,6 +48,19 @@ class gateway_control final : private client_ops, private mgmt::target {
   // Runs until a stop signal has been handled: clients are told (RESTART with exit-notify),
   // then sh.stop is set so that the workers return.
   void run();
+  // One pass of run()'s loop at now_ms (the wall clock in ms), without waiting: run() is this
+  // plus a sleep when nothing came in. stopped: the stop was handled and the workers were told.
+  // The gateway_lifecycle fuzz target drives the loop this way on a simulated clock.
+  struct pass {
+    bool work = false;     // something came in (frames, services, management)
+    bool stopped = false;  // run() returns
+    uint64_t wake_ms = 0;  // the loop need not run again before this (or a signal)
+  };
+  pass step(uint64_t now_ms);
+  // What a client's life allocates, for the fuzz target's end-of-input checks: peer-ids free and
+  // VPN addresses in use.
+  size_t free_peer_ids() const { return table_.free_peer_ids(); }
+  uint32_t pool_in_use() const { return addr_.pool().in_use(); }
   void print_counters(const char* why) const;
   const std::string& stop_signal() const { return stop_signal_; }  // "sigterm" / "sigint" (down's env)
   // More work for the control thread's loop, set before run(): poll(now_ms) each iteration (true
