@@ -54,7 +54,7 @@ bool gateway_control::mgmt_poll(uint64_t now_ms) {
     for (auto& [k, cp] : table_.all()) {
       client& c = *cp;
       if (c.dead || !c.mgmt.waiting || !c.mgmt.pending_until_ms) continue;
-      if (now_ms >= c.mgmt.pending_until_ms) auth_.mgmt_decision(c, false, "client-pending-auth timed out", "", {}, now_ms);
+      if (now_ms >= c.mgmt.pending_until_ms) auth_.mgmt_decision(c, false, "management auth timed out", "", {}, now_ms);
       else ++left;
     }
     pending_auths_ = left;
@@ -79,6 +79,11 @@ void gateway_control::mgmt_auth_request(client& c, bool reauth, uint64_t now_ms)
   c.mgmt.wait_kid = c.mgmt.next_kid++;
   if (!reauth && c.mgmt.wait_kid == 1) c.mgmt.next_kid = 3;
   c.mgmt.waiting = true;
+  // openvpn (ssl_verify.c, auth_deferred_expire): a deferred auth nobody answers fails after
+  // hand-window; client-pending-auth moves the deadline. The session's own hand-window has ended
+  // with the TLS handshake, so without this an unanswered client held its slot for good.
+  c.mgmt.pending_until_ms = now_ms + uint64_t{cfg_.hand_window} * 1000;
+  ++pending_auths_;
   if (!mgmt_) return;  // no management socket: the client waits for its hand-window
   auto env = mgmt_env(c, "user-pass-verify", now_ms);
   if (!c.s->password().empty()) env.emplace_back("password", env_safe(c.s->password()));

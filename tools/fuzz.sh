@@ -5,7 +5,8 @@
 #   tools/fuzz.sh [SECONDS] [TARGET...]         each target for SECONDS (default 30)
 #   tools/fuzz.sh --runs N [TARGET...]          each target for N executions (the issue 11
 #                                               campaign: --runs 10000000, see docs/bench/fuzz.md)
-# TARGET is a name under tests/fuzz/corpus (server_front, session_seq, ...); default: all.
+# TARGET is a name under tests/fuzz/corpus (server_front, session_seq, gateway_lifecycle, ...); default:
+# all (gateway_lifecycle only where DPDK is found).
 # Prints libFuzzer's last lines per target (executions, cov, ft, exec/s) and the wall time.
 # ASAN_OPTIONS defaults to a cheaper allocator setup (short malloc stacks, no malloc fill, a
 # 16 MB quarantine: about twice the executions per second); set it to override. UBSan findings
