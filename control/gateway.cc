@@ -30,7 +30,7 @@ gateway_control::gateway_control(const server_config& cfg, control_setup setup, 
       setup_(std::move(setup)),
       dp_(sh, control_log{cfg.verb}),
       signal_fd_(signal_fd),
-      front_(setup_.session),
+      front_(setup_.session, cfg_),
       table_(cfg.max_clients, sh.cfg.max_peers, [](const client& c) { return c.s->next_wakeup_ms(); }, control_log{cfg.verb}),
       status_(cfg_, control_log{cfg.verb}),
       addr_(cfg_, setup_.server_vpn_ip, setup_.netmask, setup_.push, dp_, control_log{cfg.verb}),
@@ -79,19 +79,14 @@ client* gateway_control::first_contact(const dp::mbuf_meta& mm, std::span<const 
   uint8_t addr[18];
   std::memcpy(addr, mm.src.ip.data(), 16);
   wire::put_u16(addr + 16, mm.src.port);
+  // server_front's answer, within connect-freq-initial (front_door counts what it drops).
   auto r = front_.on_packet(pkt, addr, now_ms);
-  if ((r.v == proto::server_front::verdict::reply || r.v == proto::server_front::verdict::new_session) &&
-      !allow_first_reply(now_ms))
-    return nullptr;  // connect-freq-initial
   if (r.v == proto::server_front::verdict::reply) {
     dp_.send_frame(mm.from_worker, mm.src, mm.src_mac, r.reply);
     return nullptr;
   }
-  if (r.v == proto::server_front::verdict::drop) {
-    ++front_dropped_;
-    return nullptr;
-  }
-  if (holding_) return nullptr;  // management-hold: no client before `hold release`
+  if (r.v == proto::server_front::verdict::drop) return nullptr;
+  if (mgmt_.holding()) return nullptr;  // management-hold: no client before `hold release`
   if (!addr_.admit_new_session(mm.src, now_ms)) return nullptr;  // connect-freq
   if (old) {
     teardown(*old, "client restarted (new session from the same address)");
@@ -103,23 +98,6 @@ client* gateway_control::first_contact(const dp::mbuf_meta& mm, std::span<const 
   if (c && r.v == proto::server_front::verdict::accept)
     c->s->accept_cookie(r.ours, r.theirs, r.has_kc ? &r.kc : nullptr, now_ms);
   return c;
-}
-
-// connect-freq-initial (openvpn 2.6 mudp.c, reflect_filter.c): a valid reset past the window's
-// limit gets no reply and leaves no state. Only when configured: openvpn's default (100 per 10 s)
-// would throttle a storm of clients that dpvpn's stateless front answers cheaply.
-bool gateway_control::allow_first_reply(uint64_t now_ms) {
-  if (!cfg_.connect_freq_initial) return true;
-  if (!first_reply_limit_) first_reply_limit_.emplace(cfg_.connect_freq_initial->first, cfg_.connect_freq_initial->second);
-  const first_reply_limit::verdict v = first_reply_limit_->check(now_ms / 1000);
-  const std::string lim = std::to_string(first_reply_limit_->max()) + " " + std::to_string(first_reply_limit_->per_s());
-  if (v.dropped_last) log(3, "dropped " + std::to_string(v.dropped_last) + " initial handshake packets due to --connect-freq-initial " + lim);
-  if (v.allow) return true;
-  ++first_reply_dropped_;
-  if (v.first_refusal)
-    log(1, "Note: --connect-freq-initial " + lim + " rate limit exceeded, dropping initial handshake packets for the next " +
-               std::to_string(first_reply_limit_->window_end_s() - now_ms / 1000) + " seconds");
-  return false;
 }
 
 void gateway_control::on_frame(const dp::mbuf_meta& mm, std::span<const uint8_t> pkt, uint64_t now_ms) {
@@ -151,15 +129,15 @@ void gateway_control::on_frame(const dp::mbuf_meta& mm, std::span<const uint8_t>
 void gateway_control::print_counters(const char* why) const {
   control_counters cc;
   cc.clients = table_.size();
-  cc.front_dropped = front_dropped_;
+  cc.front_dropped = front_.front_dropped();
   cc.refused = table_.refused();
   cc.connect_freq_refused = addr_.connect_freq_refused();
-  cc.first_reply_dropped = first_reply_dropped_;
+  cc.first_reply_dropped = front_.first_reply_dropped();
   cc.ctl_tx_dropped = dp_.ctl_tx_dropped();
   cc.log_held_back = table_.log_held_back() + ctl_msg_log_.suppressed_total();
   cc.half_open_refused = table_.half_open_refused();
   for (const service& sv : services_) cc.services.push_back(sv.counters());
-  if (mgmt_) cc.services.push_back(mgmt_->counters_line());
+  if (const mgmt::server* m = mgmt_.server()) cc.services.push_back(m->counters_line());
   log_text(log_prio::notice, format_counters(why, dp_.shared(), cc));
 }
 
@@ -168,9 +146,9 @@ void gateway_control::run() {
   if (dp_.cfg().wan_v4) on = format_outer(net::outer_v4(dp_.cfg().local_ip, dp_.cfg().local_port));
   if (dp_.cfg().wan_v6) on += (on.empty() ? "" : " and ") + format_outer(net::outer_v6(dp_.cfg().local_ip6, dp_.cfg().local_port));
   log(1, "control thread up: " + std::to_string(dp_.cfg().n_workers) + " worker lcore(s), listening on " + on);
-  if (mgmt_) {  // openvpn's server state once initialised: CONNECTED,SUCCESS with its tunnel address
-    mgmt_->state_change(wall_ms() / 1000, "CONNECTED,SUCCESS," + format_ipv4(setup_.server_vpn_ip) + ",,,,,");
-    if (holding_) mgmt_->notify(">HOLD:Waiting for hold release:0");
+  if (mgmt::server* m = mgmt_.server()) {  // openvpn's server state once initialised: CONNECTED,SUCCESS with its tunnel address
+    m->state_change(wall_ms() / 1000, "CONNECTED,SUCCESS," + format_ipv4(setup_.server_vpn_ip) + ",,,,,");
+    if (mgmt_.holding()) m->notify(">HOLD:Waiting for hold release:0");
   }
   for (;;) {
     const uint64_t now = wall_ms();

@@ -10,6 +10,8 @@
 //   auth_pipeline  the auth stages, auth-gen-token, client-disconnect
 //   script_queue   the script runner and the learn-address queue
 //   status_report  the status file and the counters print
+//   front_door     server_front's stateless cookies, connect-freq-initial, their drop counts
+//   mgmt_link      the management server, the hold, n_clients, pending-auth bookkeeping
 // It sleeps when idle. Control thread only; it never touches a worker's queues.
 #pragma once
 
@@ -26,13 +28,13 @@
 #include "client.h"
 #include "client_table.h"
 #include "dp_installer.h"
+#include "front_door.h"
+#include "mgmt_link.h"
 #include "mgmt_server.h"
 #include "dpvpn/auth_token.h"
 #include "dpvpn/config.h"
 #include "dpvpn/dp_state.h"
-#include "dpvpn/first_reply_limit.h"
 #include "dpvpn/log_limit.h"
-#include "dpvpn/server_front.h"
 #include "dpvpn/session.h"
 #include "dpvpn/tls_engine.h"
 #include "script_queue.h"
@@ -86,7 +88,6 @@ class gateway_control final : private client_ops, private mgmt::target {
   void poll_signals(uint64_t now_ms);
   void on_frame(const dp::mbuf_meta& mm, std::span<const uint8_t> pkt, uint64_t now_ms);
   client* first_contact(const dp::mbuf_meta& mm, std::span<const uint8_t> pkt, uint64_t now_ms, client* old);
-  bool allow_first_reply(uint64_t now_ms);  // connect-freq-initial
   void log(int level, const std::string& msg) const;
   // gateway_clients.cc: a client's life
   client* create_client(const net::outer_addr& addr, const net::mac& mac, uint16_t owner, uint64_t now_ms);
@@ -122,8 +123,8 @@ class gateway_control final : private client_ops, private mgmt::target {
   bool client_pending_auth(uint64_t cid, unsigned kid, const std::string& extra, unsigned timeout_s) override;
   bool signal(const std::string& name) override;
   void hold_release() override;
-  bool hold() const override { return hold_flag_; }
-  void set_hold(bool on) override { hold_flag_ = on; }
+  bool hold() const override { return mgmt_.hold_flag(); }
+  void set_hold(bool on) override { mgmt_.set_hold_flag(on); }
   unsigned verb() const override;
   bool set_verb(unsigned v) override;
   std::string version_line() const override;
@@ -133,7 +134,7 @@ class gateway_control final : private client_ops, private mgmt::target {
   control_setup setup_;
   dp_installer dp_;
   int signal_fd_;
-  proto::server_front front_;
+  front_door front_;  // first contact: cookies, connect-freq-initial
   // The parts (each header says what it owns); declared in the order they are built.
   client_table table_;
   status_report status_;
@@ -141,25 +142,17 @@ class gateway_control final : private client_ops, private mgmt::target {
   script_queue scripts_;
   auth_pipeline auth_;
   std::vector<service> services_;
-  std::unique_ptr<mgmt::server> mgmt_;  // `management`; null without
+  mgmt_link mgmt_;  // `management`: the server, the hold, n_clients, pending auths
   std::function<server_config()> reread_;  // SIGHUP's config source (set_reread)
-  bool hold_flag_ = false;              // management-hold, `hold on|off`
-  bool holding_ = false;                // no new client until `hold release`
   uint64_t next_housekeeping_ms_ = 0;
   bool stopping_ = false;
   std::string stop_signal_;
   uint64_t stop_at_ms_ = 0;
-  uint64_t front_dropped_ = 0;
-  std::optional<first_reply_limit> first_reply_limit_;  // connect-freq-initial
-  uint64_t first_reply_dropped_ = 0;
   // Log lines a peer can trigger at will: a client's control messages. Housekeeping reports what
   // it held back.
   log_limit ctl_msg_log_{20, 10};
   int64_t crl_mtime_ns_ = 0;  // crl-verify file: re-read when it changes (no restart needed)
   uint64_t handshakes_completed_ = 0, handshakes_failed_ = 0;  // gateway_clients.cc: established, teardown
-  uint32_t n_established_ = 0;
-  uint32_t pending_auths_ = 0;           // client-pending-auth waits (an upper bound; gateway_mgmt.cc)
-  uint64_t next_pending_check_ms_ = 0;  // established and not torn down: openvpn's n_clients (management)
 };
 
 // up / down (openvpn's run_up_down), synchronous: dpvpn runs them before the control thread

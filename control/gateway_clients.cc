@@ -73,7 +73,7 @@ void gateway_control::on_event(client& c, const proto::session_event& ev, uint64
     }
     case session_event_type::established:
       ++handshakes_completed_;
-      ++n_established_;
+      mgmt_.client_established();
       table_.end_half_open(c);
       log(1, c.name + ": connected, VPN address " + format_ipv4(c.vpn_ip) + ", cipher " + crypto::name(c.s->cipher()) +
                  (c.s->ekm() ? ", tls-ekm" : ", PRF") + ", peer-id " + std::to_string(c.peer_id) +
@@ -157,7 +157,7 @@ void gateway_control::teardown(client& c, const std::string& why) {
   if (c.dead) return;
   c.dead = true;
   if (!c.s->established()) ++handshakes_failed_;
-  else --n_established_;
+  else mgmt_.client_gone();
   table_.end_half_open(c);
   log(1, c.name + ": session closed: " + why);
   mgmt_disconnected(c, dp_.now_s() * 1000);

@@ -22,24 +22,16 @@ uint64_t now_s() { return static_cast<uint64_t>(std::time(nullptr)); }
 }  // namespace
 
 bool gateway_control::open_management(std::string& err) {
-  if (!cfg_.management) return true;
-  hold_flag_ = holding_ = cfg_.management_hold;
-  mgmt_ = std::make_unique<mgmt::server>(cfg_, static_cast<mgmt::target&>(*this));
-  if (!mgmt_->open(err)) {
-    mgmt_.reset();
-    return false;
-  }
-  log_tap().tap = [this](const std::string& msg) { mgmt_->log_line(now_s(), 'I', msg); };
-  if (holding_) mgmt_->set_special(">HOLD:Waiting for hold release:0");
-  return true;
+  return mgmt_.open(cfg_, static_cast<mgmt::target&>(*this), err);
 }
 
 // Every loop iteration: the sockets, then each connection's due >BYTECOUNT_CLI lines, then the
 // client-pending-auth deadlines.
 bool gateway_control::mgmt_poll(uint64_t now_ms) {
-  if (!mgmt_) return false;
-  bool work = mgmt_->poll(now_ms);
-  mgmt_->each_bytecount_due(now_ms, [&](mgmt::session& s) {
+  mgmt::server* m = mgmt_.server();
+  if (!m) return false;
+  bool work = m->poll(now_ms);
+  m->each_bytecount_due(now_ms, [&](mgmt::session& s) {
     for (auto& [k, cp] : table_.all()) {
       const client& c = *cp;
       if (c.dead || c.auth.stage != client::auth_stage::accepted || !c.dp.peer) continue;
@@ -48,8 +40,7 @@ bool gateway_control::mgmt_poll(uint64_t now_ms) {
                std::to_string(c.dp.peer->tx_bytes.load(std::memory_order_relaxed)));
     }
   });
-  if (pending_auths_ && now_ms >= next_pending_check_ms_) {  // a walk at most every 500 ms, and only then
-    next_pending_check_ms_ = now_ms + 500;
+  if (mgmt_.pending_check_due(now_ms)) {  // a walk at most every 500 ms, and only while some wait
     uint32_t left = 0;
     for (auto& [k, cp] : table_.all()) {
       client& c = *cp;
@@ -57,7 +48,7 @@ bool gateway_control::mgmt_poll(uint64_t now_ms) {
       if (now_ms >= c.mgmt.pending_until_ms) auth_.mgmt_decision(c, false, "management auth timed out", "", {}, now_ms);
       else ++left;
     }
-    pending_auths_ = left;
+    mgmt_.pending_left(left);
   }
   return work;
 }
@@ -66,7 +57,7 @@ bool gateway_control::mgmt_poll(uint64_t now_ms) {
 std::vector<std::pair<std::string, std::string>> gateway_control::mgmt_env(const client& c, const char* script_type,
                                                                            uint64_t now_ms) const {
   std::vector<std::pair<std::string, std::string>> env;
-  env.emplace_back("n_clients", std::to_string(n_established_));
+  env.emplace_back("n_clients", std::to_string(mgmt_.n_clients()));
   for (auto& kv : auth_.client_env(c, script_type, now_ms))
     if (kv.first != "script_type") env.push_back(std::move(kv));
   return env;
@@ -83,39 +74,42 @@ void gateway_control::mgmt_auth_request(client& c, bool reauth, uint64_t now_ms)
   // hand-window; client-pending-auth moves the deadline. The session's own hand-window has ended
   // with the TLS handshake, so without this an unanswered client held its slot for good.
   c.mgmt.pending_until_ms = now_ms + uint64_t{cfg_.hand_window} * 1000;
-  ++pending_auths_;
-  if (!mgmt_) return;  // no management socket: the client waits for its hand-window
+  mgmt_.pending_started();
+  mgmt::server* m = mgmt_.server();
+  if (!m) return;  // no management socket: the client waits for its hand-window
   auto env = mgmt_env(c, "user-pass-verify", now_ms);
   if (!c.s->password().empty()) env.emplace_back("password", env_safe(c.s->password()));
   c.mgmt.announced = true;
-  mgmt_->notify_env(std::string(">CLIENT:") + (reauth ? "REAUTH," : "CONNECT,") + std::to_string(c.cid) + "," +
-                        std::to_string(c.mgmt.wait_kid),
-                    env);
+  m->notify_env(std::string(">CLIENT:") + (reauth ? "REAUTH," : "CONNECT,") + std::to_string(c.cid) + "," +
+                    std::to_string(c.mgmt.wait_kid),
+                env);
 }
 
 void gateway_control::mgmt_established(client& c, uint64_t now_ms) {
-  if (!mgmt_) return;
-  mgmt_->notify_env(">CLIENT:ESTABLISHED," + std::to_string(c.cid), mgmt_env(c, "client-connect", now_ms));
+  mgmt::server* m = mgmt_.server();
+  if (!m) return;
+  m->notify_env(">CLIENT:ESTABLISHED," + std::to_string(c.cid), mgmt_env(c, "client-connect", now_ms));
   if (c.mgmt.announced && c.vpn_ip)
-    mgmt_->notify(">CLIENT:ADDRESS," + std::to_string(c.cid) + "," + format_ipv4(c.vpn_ip) + ",1");
+    m->notify(">CLIENT:ADDRESS," + std::to_string(c.cid) + "," + format_ipv4(c.vpn_ip) + ",1");
 }
 
 void gateway_control::mgmt_disconnected(client& c, uint64_t now_ms) {
-  if (!mgmt_ || !c.mgmt.announced) return;  // openvpn: only after a >CLIENT:CONNECT
+  mgmt::server* m = mgmt_.server();
+  if (!m || !c.mgmt.announced) return;  // openvpn: only after a >CLIENT:CONNECT
   auto env = mgmt_env(c, "client-disconnect", now_ms);
   env.erase(env.begin());  // no n_clients here (openvpn's order)
   if (c.dp.peer) {
     env.emplace_back("bytes_received", std::to_string(c.dp.peer->rx_bytes.load(std::memory_order_relaxed)));
     env.emplace_back("bytes_sent", std::to_string(c.dp.peer->tx_bytes.load(std::memory_order_relaxed)));
   }
-  mgmt_->notify_env(">CLIENT:DISCONNECT," + std::to_string(c.cid), env);
+  m->notify_env(">CLIENT:DISCONNECT," + std::to_string(c.cid), env);
 }
 
 std::string gateway_control::status_text(unsigned version) {
   return format_status(version ? version : cfg_.status_version, now_s(), status_entries(table_.all()));
 }
 
-unsigned gateway_control::n_clients() { return n_established_; }  // kept, not counted: a storm of CONNECTs stays O(1) each
+unsigned gateway_control::n_clients() { return mgmt_.n_clients(); }  // kept, not counted: a storm of CONNECTs stays O(1) each
 
 // load-stats: the bytes of the clients connected now (openvpn counts since start; documented).
 void gateway_control::load_bytes(uint64_t& in, uint64_t& out) {
@@ -187,7 +181,7 @@ bool gateway_control::client_pending_auth(uint64_t cid, unsigned kid, const std:
   c->s->send_text("INFO_PRE," + extra, now);
   c->s->send_text("AUTH_PENDING,timeout " + std::to_string(timeout_s), now);
   c->mgmt.pending_until_ms = now + uint64_t{std::max(timeout_s, 1u)} * 1000;
-  ++pending_auths_;
+  mgmt_.pending_started();
   drain(*c, now);
   return true;
 }
@@ -204,10 +198,7 @@ bool gateway_control::signal(const std::string& name) {
 }
 
 void gateway_control::hold_release() {
-  if (!holding_) return;
-  holding_ = false;
-  mgmt_->set_special("");
-  log(1, "MANAGEMENT: hold released: accepting clients");
+  if (mgmt_.release_hold()) log(1, "MANAGEMENT: hold released: accepting clients");
 }
 
 unsigned gateway_control::verb() const { return effective_verb(cfg_.verb); }

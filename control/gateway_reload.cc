@@ -80,7 +80,7 @@ void gateway_control::apply_reload(const server_config& neu) {
   }
   if (has("connect-freq-initial")) {
     cfg_.connect_freq_initial = neu.connect_freq_initial;
-    first_reply_limit_.reset();
+    front_.reset_limit();
   }
   if (has("dp-route")) {  // the LAN port's static routes: a new table, swapped under the workers
     std::string err;
