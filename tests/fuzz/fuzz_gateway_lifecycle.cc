@@ -196,8 +196,12 @@ extern "C" void on_sighup(int signo) {
   if (g_sig_wr >= 0 && ::write(g_sig_wr, &si, sizeof si) < 0) { /* a full pipe: the signal is lost */ }
 }
 
+// EAL, the mbuf pool and the dataplane's shared state, made once per process: creating the
+// route tables zeroes rte_lpm's 64 MB tbl24, which would cost more than the rest of an input.
+// Each input leaves the shared state as it found it (world's checks and its destructor).
 struct eal {
   rte_mempool* pool = nullptr;
+  dp::dp_shared sh;
   eal() {
     const std::string prefix = "fuzz-gw-" + std::to_string(::getpid());
     std::vector<std::string> args = {"fuzz_gateway_lifecycle", "--no-huge", "-m", "256", "--no-shconf", "--no-pci",
@@ -213,6 +217,21 @@ struct eal {
     pool = dp::create_mbuf_pool("fuzz_gw_pool", 2047, 0, err);
     if (!pool) {
       std::fprintf(stderr, "fuzz_gateway_lifecycle: %s\n", err.c_str());
+      std::abort();
+    }
+    sh.cfg.n_workers = k_workers;
+    sh.cfg.local_ip = k_gw_ip;
+    sh.cfg.local_port = 1194;
+    sh.cfg.wan_mac = {0x02, 0, 0, 0, 0, 1};
+    sh.cfg.max_peers = 8 + 64;  // max-clients + spares, as app/main.cc sizes it
+    sh.pool = pool;
+    dp::shared_params sp;
+    sp.lcore_ids = {0, 0};
+    sp.ring_size = 1024;
+    sp.max_routes = 256;
+    sp.engines = false;  // the target applies commands itself; nothing seals or opens
+    if (!dp::shared_create(sh, sp, err)) {
+      std::fprintf(stderr, "fuzz_gateway_lifecycle: shared_create: %s\n", err.c_str());
       std::abort();
     }
   }
@@ -239,7 +258,7 @@ struct sim_client {
 struct world {
   uint8_t conf = 0;
   uint64_t now = k_start_ms;
-  dp::dp_shared sh;
+  dp::dp_shared& sh;
   int sig_rd = -1, sig_wr = -1, mgmt_fd = -1;
   std::unique_ptr<proto::tls_context> unused;
   cp::server_config cfg;
@@ -252,21 +271,10 @@ struct world {
   std::vector<dp::peer_cmd*> applied;
   bool stopped = false;
 
-  explicit world(uint8_t c, rte_mempool* pool) : conf(c) {
-    sh.cfg.n_workers = k_workers;
-    sh.cfg.local_ip = k_gw_ip;
-    sh.cfg.local_port = 1194;
-    sh.cfg.wan_mac = {0x02, 0, 0, 0, 0, 1};
-    sh.cfg.max_peers = 8 + 64;  // max-clients + spares, as app/main.cc sizes it
-    sh.pool = pool;
+  world(uint8_t c, dp::dp_shared& shared) : conf(c), sh(shared) {
     sh.now_s.store(now / 1000);
-    dp::shared_params sp;
-    sp.lcore_ids = {0, 0};
-    sp.ring_size = 1024;
-    sp.max_routes = 256;
-    sp.engines = false;  // the target applies commands itself; nothing seals or opens
+    sh.stop.store(false);
     std::string err;
-    if (!dp::shared_create(sh, sp, err)) fail("shared_create: " + err);
     int p[2];
     if (::pipe2(p, O_NONBLOCK | O_CLOEXEC) != 0) fail("pipe");
     sig_rd = p[0];
@@ -312,7 +320,16 @@ struct world {
     for (auto& s : slots)
       for (auto& [id, p] : s) delete p;
     take_ctl_tx();
-    dp::shared_destroy(sh);
+    // Back to the state the next input starts from (after an input that passed its checks,
+    // only the rings may hold anything: the punted frames after SIGTERM).
+    void* o;
+    for (unsigned w = 0; w < k_workers; ++w)
+      while (rte_ring_sc_dequeue(sh.lcores[w]->cmd, &o) == 0) delete static_cast<dp::peer_cmd*>(o);
+    for (rte_ring* r : {sh.punt, sh.punt_est})
+      while (rte_ring_sc_dequeue(r, &o) == 0) rte_pktmbuf_free(static_cast<rte_mbuf*>(o));
+    while (rte_ring_sc_dequeue(sh.done, &o) == 0) delete static_cast<dp::peer_cmd*>(o);
+    for (uint32_t i = 0; i < sh.cfg.max_peers; ++i) sh.owner[i].store(dp::k_no_owner);
+    rte_hash_reset(sh.addrs);
   }
 
   void restart(unsigned k) {
@@ -636,7 +653,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)tls();
   fuzz::reader in(data, size);
   {
-    world w(in.u8(), e.pool);
+    world w(in.u8(), e.sh);
     for (int n = 0; !in.empty() && n < 2000; ++n) w.op(in);
     w.finish();
   }
