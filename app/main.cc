@@ -387,8 +387,18 @@ int main(int argc, char** argv) {
   int sfd = signalfd(-1, &sigs, SFD_NONBLOCK | SFD_CLOEXEC);
   if (sfd < 0) fatal("signalfd failed");
   std::unique_ptr<cp::gateway_control> control;
+  // Each worker checks first contacts' tls-auth / tls-crypt(-v2) itself (control/proto/front_filter.h);
+  // the filters outlive the workers.
+  std::vector<std::unique_ptr<proto::front_filter>> front_filters;
   try {
-    control = std::make_unique<cp::gateway_control>(cfg, cp::make_control_setup(cfg, tls.get()), sh, sfd);
+    cp::control_setup setup = cp::make_control_setup(cfg, tls.get());
+    std::vector<crypto::engine*> engines;
+    for (uint16_t i = 0; i < n_workers; ++i) engines.push_back(sh.lcores[i]->eng.get());
+    front_filters = cp::make_front_filters(setup.session, engines);
+    for (size_t i = 0; i < front_filters.size(); ++i) sh.lcores[i]->front = front_filters[i].get();
+    if (!front_filters.empty())
+      cp::log_program(cp::log_prio::notice, "first contacts' control frames are authenticated on the worker lcores");
+    control = std::make_unique<cp::gateway_control>(cfg, std::move(setup), sh, sfd);
   } catch (const cp::config_error& e) {
     fatal(e.what());
   }

@@ -6,12 +6,14 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "dpvpn/auth_token.h"
 #include "dpvpn/config.h"
 #include "dpvpn/data_keys.h"
+#include "dpvpn/front_filter.h"
 #include "dpvpn/session.h"
 #include "dpvpn/tls_engine.h"
 
@@ -38,6 +40,14 @@ proto::tls_config tls_config_of(const server_config& cfg, std::string& missing);
 // `mssfix`: the TCP MSS ceiling the workers clamp SYNs to (0 = off), for inner headers of
 // inner_hdr bytes (IPv4 + TCP: 40, IPv6 + TCP: 60).
 uint16_t mss_clamp_for(const server_config& cfg, long inner_hdr);
+
+// The wrapping keys a server receives first contacts with (tls-auth with key-direction, or
+// tls-crypt), as server_front uses them; none for tls-crypt-v2, whose keys come with each client.
+proto::wrap_keys front_wrap_keys(const proto::session_config& s);
+// The lcores' first-contact filters (front_filter.h), one per engine, in order; empty when the
+// server has no wrapping key (nothing an lcore could check). Before the workers start.
+std::vector<std::unique_ptr<proto::front_filter>> make_front_filters(const proto::session_config& s,
+                                                                     const std::vector<crypto::engine*>& engines);
 
 // The exception port's kernel interface name for `dev`: `tun` -> tun0, `tun3` -> tun3.
 std::string exception_ifname(const std::string& dev);

@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "dpvpn/front_filter.h"
 #include "dpvpn/packet.h"
 #include "worker_internal.h"
 
@@ -288,8 +289,12 @@ bool udp_classify(worker_ctx& c, rte_mbuf* m, size_t payload_off, size_t payload
   if (!cl.is_data) {
     // Control channel: the whole frame goes to the control thread; never blocks. An established
     // client's frames take the priority ring (a flood of new sessions cannot crowd them out).
+    // Anyone else's must pass the wrapping key's check here first (a forgery spends no token of
+    // the address it claims), then the address's token bucket.
     rte_ring* r = c.sh.punt;
     if (c.sh.punt_est && rte_hash_lookup(c.sh.addrs, &mm.src) >= 0) r = c.sh.punt_est;
+    else if (c.me.front && c.me.front->check(*c.me.eng, {f + payload_off, payload_len}) != proto::front_filter::verdict::pass)
+      return drop_pkt(c, m, drop::ctl_unauth), false;
     else if (!contact_allowed(c, mm.src)) return drop_pkt(c, m, drop::contact_rate), false;
     if (rte_ring_enqueue(r, m) != 0) drop_pkt(c, m, drop::punt_full);
     else lcore_counters::bump(c.me.ctr.punted);

@@ -15,12 +15,12 @@
 #   --long      80 s floods as fast as hostile.py sends, s3 waits for the half-open sessions
 #               to expire, 6 restarts in s1: under 10 minutes
 #   --build DIR meson build directory (default build; created if absent)
-#   --only LIST comma-separated cases among s1 s1fast s2 s2auth s2crypt s3 s6
+#   --only LIST comma-separated cases among s1 s1fast s2 s2auth s2crypt s2v2 s3 s6
 # Needs root. Prints each case's RESULT line and a summary; exit 1 if a case failed (a known
 # failure, reported as such, does not count).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-build=$root/build long="" cases="s1 s1fast s2 s2auth s2crypt s3 s6"
+build=$root/build long="" cases="s1 s1fast s2 s2auth s2crypt s2v2 s3 s6"
 while (($#)); do
   case $1 in
     --long) long=--long ;;

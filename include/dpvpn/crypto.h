@@ -115,6 +115,31 @@ class cbc_hmac_key {
   digest_alg digest_;
 };
 
+// tls-crypt's primitive (§3.4) and tls-auth's HMAC for the lcores' first-contact check
+// (control/proto/front_filter.h): AES-256-CTR with a full 16-byte initial counter block, and an
+// HMAC. A plain value with its expanded keys inside: set() allocates nothing, so a worker can key
+// one per packet (a tls-crypt-v2 client key). IPsec-MB only; results equal tls_wrap.cc's OpenSSL
+// code (tests/unit/test_front_filter.cc).
+class ctr_hmac {
+ public:
+  // ke: 32 bytes, or null for an HMAC-only key. ka: the HMAC key (at most one block of d).
+  // False when d is none or the IPsec-MB manager is missing.
+  bool set(engine& e, const uint8_t* ke, std::span<const uint8_t> ka, digest_alg d) noexcept;
+  // Encrypts or decrypts (the same in CTR); in == out allowed; len may be 0.
+  bool ctr(engine& e, const uint8_t* iv16, const uint8_t* in, size_t len, uint8_t* out) noexcept;
+  // Writes digest_len(d) bytes; a failed run writes zeros. len must be > 0.
+  void hmac(engine& e, const uint8_t* data, size_t len, uint8_t* out) noexcept;
+  void wipe() noexcept;
+  ~ctr_hmac() { wipe(); }
+
+ private:
+  digest_alg d_ = digest_alg::none;
+  alignas(16) uint8_t enc_[16 * 15] = {};
+  alignas(16) uint8_t dec_[16 * 15] = {};
+  alignas(16) uint8_t ipad_[64] = {};
+  alignas(16) uint8_t opad_[64] = {};
+};
+
 // Cryptographically secure random bytes (OpenSSL RAND_bytes). Control plane and IV generation.
 void random_bytes(uint8_t* out, size_t n);
 

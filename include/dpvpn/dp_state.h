@@ -22,6 +22,10 @@ struct rte_hash;
 struct rte_rcu_qsbr;
 struct rte_mbuf;
 
+namespace dpvpn::proto {
+class front_filter;
+}
+
 namespace dpvpn::dp {
 
 inline constexpr unsigned k_max_workers = 64;
@@ -139,6 +143,10 @@ struct alignas(64) dp_lcore {
   };
   static constexpr uint32_t k_contact_buckets = 4096;
   std::unique_ptr<contact_bucket[]> contact;
+  // The same frames' tls-auth / tls-crypt / tls-crypt-v2 check (control/proto/front_filter.h),
+  // this lcore's own instance. Written once by main before the workers start, owned there; used by
+  // this worker only. Null: the server has no wrapping key, nothing to check.
+  proto::front_filter* front = nullptr;
 };
 
 struct dp_config {

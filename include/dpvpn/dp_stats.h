@@ -34,6 +34,7 @@ namespace dpvpn::dp {
   X(handoff_full)        /* SPSC handoff ring to the owner is full */             \
   X(punt_full)           /* control punt ring is full */                          \
   X(contact_rate)        /* first-contact control frames over dp-contact-rate */  \
+  X(ctl_unauth)          /* first-contact frame failing tls-auth/tls-crypt(-v2) */ \
   X(tun_tx_full)         /* exception port TX queue did not take the packet */    \
   X(wan_tx_full)         /* WAN TX queue did not take the packet */               \
   X(alloc_failed)        /* mempool empty */                                      \

@@ -3,7 +3,7 @@
 # Packet tools of the hostile suite (hostile.sh). Standard library only. Run inside a test
 # namespace (ip netns exec); every loop stops at a packet count and at a time limit.
 #
-#   reset-flood  HARD_RESET_CLIENT_V2 frames from N spoofed source addresses (AF_PACKET)
+#   reset-flood  HARD_RESET_CLIENT_V2 (or V3) frames from N spoofed source addresses (AF_PACKET)
 #   data-flood   garbage P_DATA_V2 frames at guessed peer-ids (AF_PACKET)
 #   capture      saves the first P_DATA_V2 frame seen on an interface (AF_PACKET)
 #   replay       sends a saved frame again from another source address/port (AF_PACKET)
@@ -23,6 +23,7 @@ import time
 ETH_P_ALL = 0x0003
 ETH_P_IP = 0x0800
 OP_HARD_RESET_CLIENT_V2 = 7
+OP_HARD_RESET_CLIENT_V3 = 10
 OP_HARD_RESET_SERVER_V2 = 8
 OP_ACK_V1 = 5
 OP_DATA_V2 = 9
@@ -115,7 +116,10 @@ def cmd_reset_flood(a):
     for ip, port in srcs:
         sid = os.urandom(8)
         body = b"\x00" + b"\x00\x00\x00\x00"  # no ACKs, message packet-id 0
-        if a.random_tail:  # tls-crypt: replay id, tag and ciphertext, all random
+        if a.wkc_len:  # tls-crypt-v2: a tls-crypt part and a WKc of a consistent length, all random
+            pkt = bytes([OP_HARD_RESET_CLIENT_V3 << 3]) + sid + os.urandom(a.random_tail) + \
+                  os.urandom(a.wkc_len - 2) + struct.pack("!H", a.wkc_len)
+        elif a.random_tail:  # tls-crypt: replay id, tag and ciphertext, all random
             pkt = bytes([OP_HARD_RESET_CLIENT_V2 << 3]) + sid + os.urandom(a.random_tail)
         elif a.hmac_len:  # tls-auth: random HMAC, replay id (counter 1, time now)
             pkt = bytes([OP_HARD_RESET_CLIENT_V2 << 3]) + sid + os.urandom(a.hmac_len) + \
@@ -242,6 +246,7 @@ def main():
     p.add_argument("--sources", type=int, default=10000)
     p.add_argument("--hmac-len", type=int, default=0, help="tls-auth: random HMAC of this length")
     p.add_argument("--random-tail", type=int, default=0, help="tls-crypt: this many random bytes after the sid")
+    p.add_argument("--wkc-len", type=int, default=0, help="tls-crypt-v2: a V3 reset with a random WKc of this length")
     bounds(p, 10)
     p = sub.add_parser("data-flood")
     p.add_argument("--iface", required=True)

@@ -26,6 +26,9 @@
 #           dpvpn's VmRSS grows < 20 MB, client1 renegotiated
 #   s2auth  the same with tls-auth on both sides: the flood carries random HMACs
 #   s2crypt the same with tls-crypt: the flood's resets are random after the session id
+#   s2v2    the same with tls-crypt-v2: HARD_RESET_CLIENT_V3 with a random WKc of a valid length.
+#           With a wrapping key (s2auth, s2crypt, s2v2) at least 99 % of the forgeries must be
+#           dropped on the worker lcores (ctl_unauth), never reaching the control thread
 #   s3      half-open exhaustion: 2 000 UDP ports of one address each send a reset and echo the
 #           cookie in a P_ACK_V1 (§4.2), so each creates a session; then client1 must connect
 #           within 15 s (dpvpn keeps at most 64 half-open sessions per source address and
@@ -148,12 +151,16 @@ case_s1() {
 
 # case_s2 WRAP: WRAP none or tls-auth.
 case_s2() {
-  local wrap=$1 name=s2 hmac=0 tail=0 rss0 rss1 t0 t1 conn n0 n1 out loss sent rate rx flood_pid sd0 sd1
+  local wrap=$1 name=s2 hmac=0 tail=0 wkc=0 lcore_drops front rss0 rss1 t0 t1 conn n0 n1 out loss sent rate rx flood_pid sd0 sd1
   ivg_setup "$dpvpn" 3
   if [[ $wrap == tls-auth ]]; then
     name=s2auth hmac=20  # auth SHA1 (the default): a 20-byte HMAC
     ivg_server_conf "$IVG_DIR/server.conf" "reneg-sec 10"
     sed -i "s|^tls-crypt .*|tls-auth $IVP_PKI/ta.key 0|" "$IVG_DIR/server.conf"
+  elif [[ $wrap == tls-crypt-v2 ]]; then
+    name=s2v2 tail=45 wkc=$((2 + 256 + 32 + 2))  # a WKc with a 2-byte metadata (client key, tag, len)
+    ivg_server_conf "$IVG_DIR/server.conf" "reneg-sec 10"
+    sed -i "s|^tls-crypt .*|tls-crypt-v2 $IVP_PKI/tc2-server.key|" "$IVG_DIR/server.conf"
   elif [[ $wrap == tls-crypt ]]; then
     name=s2crypt tail=45  # replay id 8, tag 32, a 5-byte body: 54 bytes as a real one (§1.6)
     ivg_server_conf "$IVG_DIR/server.conf" "reneg-sec 10"
@@ -169,7 +176,7 @@ case_s2() {
   sd0=$(softnet_drops)
 
   ivp_run "$(ivg_ns_client 3)" "$IVG_DIR/flood.log" python3 "$here/hostile.py" reset-flood --iface wan \
-    --dst-mac "$(gw_mac)" --dst "$IVG_GW_ADDR" --sources 10000 --hmac-len "$hmac" --random-tail "$tail" --seconds "$flood_s" --pps "$pps"
+    --dst-mac "$(gw_mac)" --dst "$IVG_GW_ADDR" --sources 10000 --hmac-len "$hmac" --random-tail "$tail" --wkc-len "$wkc" --seconds "$flood_s" --pps "$pps"
   flood_pid=$IVP_LAST_PID
   sleep 1
   ping_bg "$(ivg_ns_client 1)" $(((flood_s - 4) * 20)) "$IVG_DIR/ping1.log"
@@ -193,13 +200,22 @@ case_s2() {
   kill -0 "$IVG_DP_PID" 2>/dev/null || ivp_fail "dpvpn died during the flood"
   stop_and_check
   rx=$(ivg_print_counters | grep -oE "wan rx [0-9]+" | awk '{s += $3} END {print s + 0}')
+  # Where the flood died: on the workers (tls-auth / tls-crypt checked there, front_filter.h) or
+  # on the control thread (server_front: cookie replies, failed unwraps).
+  lcore_drops=$({ grep -oE "ctl_unauth=[0-9]+" "$IVG_DP_LOG" || true; } | tail -n 1 | awk -F= '{print $2 + 0}')
+  front=$(sed -nE 's/.*cookie\/front drops ([0-9]+),.*/\1/p' "$IVG_DP_LOG" | tail -n 1)
   echo "RESULT $name: flood ${rate} pps for $(kv seconds "$out") s ($sent resets from 10000 sources, $(kv send_errors "$out") send errors, dpvpn wan rx $rx);" \
+    "dropped on the lcores $lcore_drops, control-thread front drops ${front:-?};" \
     "client2 connected in ${conn} s; client1 ping loss ${loss} %, $((n1 - n0)) renegotiation(s);" \
     "dpvpn VmRSS ${rss0} -> ${rss1} kB ($(((rss1 - rss0) / 1024)) MB); kernel backlog drops $((sd1 - sd0))"
   lt "$conn" 5 || ivp_fail "client2 took ${conn} s to connect (limit 5 s)"
   lt "$loss" 1 || ivp_fail "client1 lost ${loss} % of its pings during the flood (limit 1 %)"
   ((rss1 - rss0 < 20 * 1024)) || ivp_fail "dpvpn's RSS grew by $(((rss1 - rss0) / 1024)) MB (limit 20)"
   ((n1 > n0)) || ivp_fail "client1 did not renegotiate during the flood"
+  # With a wrapping key the forgeries never reach the control thread.
+  if [[ $wrap != none ]] && ((lcore_drops * 100 < sent * 99)); then
+    ivp_fail "only $lcore_drops of $sent forged resets were dropped on the lcores"
+  fi
   ivp_log "PASS $name"
 }
 
@@ -294,8 +310,9 @@ case $case_name in
   s1fast) case_s1 0 ;;
   s2) case_s2 none ;;
   s2auth) case_s2 tls-auth ;;
+  s2v2) case_s2 tls-crypt-v2 ;;
   s2crypt) case_s2 tls-crypt ;;
   s3) case_s3 ;;
   s6) case_s6 ;;
-  *) echo "usage: $0 DPVPN_EXE s1|s1fast|s2|s2auth|s2crypt|s3|s6 [--long]" >&2; exit 2 ;;
+  *) echo "usage: $0 DPVPN_EXE s1|s1fast|s2|s2auth|s2crypt|s2v2|s3|s6 [--long]" >&2; exit 2 ;;
 esac

@@ -72,5 +72,31 @@ TEST(setup, pools_and_push_for_subnet_and_net30) {
   EXPECT_TRUE(st.session.server);
 }
 
+// The lcores' first-contact filters: one per engine with a wrapping key, none without; the keys
+// are the server's receive side (front_wrap_keys), as server_front uses them.
+TEST(setup, front_filters_only_with_a_wrapping_key) {
+  auto e0 = crypto::engine::create(), e1 = crypto::engine::create();
+  const std::vector<crypto::engine*> engines = {e0.get(), e1.get()};
+  proto::session_config s;
+  EXPECT_TRUE(make_front_filters(s, engines).empty());
+  s.wrap = proto::wrap_mode::tls_auth;
+  s.key_direction = 0;
+  for (size_t i = 0; i < s.wrap_key.size(); ++i) s.wrap_key[i] = static_cast<uint8_t>(i);
+  auto f = make_front_filters(s, engines);
+  ASSERT_EQ(f.size(), 2u);
+  // A client's frame (key-direction 1) passes the server's filter; the server's own does not.
+  std::vector<uint8_t> frame;
+  proto::wrap(proto::wrap_keys::tls_auth(s.wrap_key, s.auth_digest, 1), wire::op_byte(wire::P_CONTROL_HARD_RESET_CLIENT_V2, 0),
+              wire::session_id{1, 2, 3, 4, 5, 6, 7, 8}, std::vector<uint8_t>(5, 0), {1, 1}, frame);
+  EXPECT_EQ(f[1]->check(*e1, frame), proto::front_filter::verdict::pass);
+  frame.clear();
+  proto::wrap(front_wrap_keys(s), wire::op_byte(wire::P_CONTROL_HARD_RESET_CLIENT_V2, 0),
+              wire::session_id{1, 2, 3, 4, 5, 6, 7, 8}, std::vector<uint8_t>(5, 0), {1, 1}, frame);
+  EXPECT_EQ(f[0]->check(*e0, frame), proto::front_filter::verdict::bad_auth);
+  s.wrap = proto::wrap_mode::none;
+  s.tcv2 = true;
+  EXPECT_EQ(make_front_filters(s, engines).size(), 2u);
+}
+
 }  // namespace
 }  // namespace dpvpn::cp
