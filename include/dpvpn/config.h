@@ -80,16 +80,12 @@ enum class comp_mode : uint8_t { none, lzo_no, lzo, stub, stub_v2, lz4, lz4_v2 }
 // `allow-compression` (2.6 default: no = framing only, nothing compressed either way).
 enum class allow_compression_mode : uint8_t { no, asym, yes };
 
-struct server_config {
-  std::string source;  // the file name errors print
-  // Every accepted line as "NAME\x1fWORD\x1f..." (an inline block: "TAG\x1fTEXT"), in order: a
-  // reload (control/reload.h) compares them by name to find what changed.
-  std::vector<std::string> directives;
-  // `cd DIR` (command line and file, in order; a relative DIR is taken from the previous one):
-  // the working directory to change to after parsing, against which every relative path of the
-  // config resolves, scripts included. Empty = stay where started.
-  std::string cd;
+// server.conf, parsed. The directives fall into groups, each a struct of its own; server_config
+// is all of them (a field is read as cfg.NAME whatever its group). Written by the parser only
+// (control/config*.cc); everything else reads it.
 
+// Transport and the tunnel device.
+struct config_net {
   // transport
   std::optional<uint32_t> local;  // `local`: the WAN address to answer on (host order)
   std::optional<ipv6_addr> local6;  // `local` with an IPv6 address (proto udp6)
@@ -110,8 +106,10 @@ struct server_config {
   unsigned mssfix = 1492;  // 0 = off
   std::string mssfix_mode;  // "", "mtu" or "fixed"
   unsigned txqueuelen = 0;  // 0 = the kernel default
+};
 
-  // TLS and key files
+// Key and certificate files, and the control channel's wrapping.
+struct config_keys {
   file_ref ca, cert, key, dh;  // dh is recorded only: 2.6 servers use ECDHE (`dh none`)
   bool dh_none = false;
   file_ref crl_verify;
@@ -121,6 +119,12 @@ struct server_config {
   tcv2_cookie_mode tcv2_cookie = tcv2_cookie_mode::allow_noncookie;
   std::vector<std::string> tls_crypt_v2_verify;  // tls-crypt-v2-verify COMMAND (empty = none)
   unsigned tls_crypt_v2_max_age = 0;             // tls-crypt-v2-max-age DAYS (0 = no limit)
+  file_ref extra_certs;
+  std::string capath;  // resolved directory; empty = none
+};
+
+// What the TLS handshake accepts: versions, ciphers, and the checks on the client's certificate.
+struct config_tls {
   verify_client_cert_mode verify_client_cert = verify_client_cert_mode::require;
   bool remote_cert_tls_client = false;
   std::optional<tls_version> tls_version_min;
@@ -135,9 +139,10 @@ struct server_config {
   x509_name_type verify_x509_type = x509_name_type::none;
   std::string verify_x509_name;
   std::vector<std::string> x509_username_fields;  // normalized as openvpn does; empty = CN
-  file_ref extra_certs;
-  std::string capath;  // resolved directory; empty = none
+};
 
+// The data channel and the timers.
+struct config_data {
   // data channel
   std::vector<crypto::cipher_alg> data_ciphers = {crypto::cipher_alg::aes_256_gcm, crypto::cipher_alg::aes_128_gcm,
                                                   crypto::cipher_alg::chacha20_poly1305};
@@ -161,8 +166,13 @@ struct server_config {
   unsigned hand_window = wire::k_hand_window_s;
   unsigned tran_window = wire::k_tran_window_s;
   unsigned tls_timeout = wire::k_tls_timeout_s;
+  // compression framing (§9.1); dpvpn never compresses
+  comp_mode comp = comp_mode::none;
+  allow_compression_mode allow_compression = allow_compression_mode::no;
+};
 
-  // clients
+// Serving clients: capacity, push, CCD, admission limits.
+struct config_clients {
   bool mode_server = false;  // `mode server` / `server` (which implies it)
   bool tls_server = false;
   unsigned max_clients = 1024;
@@ -177,8 +187,16 @@ struct server_config {
   // `connect-freq-initial N SECONDS`: first replies per window; none = no limit (openvpn: 100 10)
   std::optional<std::pair<uint64_t, unsigned>> connect_freq_initial;
   unsigned max_routes_per_client = 256;  // iroutes a client may add
+  unsigned session_timeout = 0;  // seconds from a client's first packet; 0 = none
+  // `inactive SECONDS [BYTES]`: a client whose tunnel traffic (both ways, pings not counted) adds
+  // up to fewer than BYTES (0: no packet at all) within SECONDS is ended; 0 = off
+  unsigned inactive_s = 0;
+  uint64_t inactive_bytes = 0;
+};
 
-  // scripts (run asynchronously by the control thread; control/gateway_auth.cc)
+// Scripts and authentication (run asynchronously by the control thread: control/auth_pipeline.h,
+// script_queue.h).
+struct config_scripts {
   unsigned script_security = 1;  // OpenVPN's default: built-in programs only, no user scripts
   // A command is its words (program first), as written. The program is run as execve runs it:
   // relative to the working directory (after `cd`), never searched in PATH, as openvpn does.
@@ -203,18 +221,10 @@ struct server_config {
   // to every script's environment.
   std::vector<std::pair<std::string, std::string>> setenv;
   std::string writepid;          // resolved path; empty = none
-  unsigned session_timeout = 0;  // seconds from a client's first packet; 0 = none
-  // `inactive SECONDS [BYTES]`: a client whose tunnel traffic (both ways, pings not counted) adds
-  // up to fewer than BYTES (0: no packet at all) within SECONDS is ended; 0 = off
-  unsigned inactive_s = 0;
-  uint64_t inactive_bytes = 0;
-  std::vector<std::string> warnings;  // printed at start-up (e.g. a `setenv opt` line skipped)
+};
 
-  // compression framing (§9.1); dpvpn never compresses
-  comp_mode comp = comp_mode::none;
-  allow_compression_mode allow_compression = allow_compression_mode::no;
-
-  // housekeeping, recorded for the control plane
+// Logging, status, the management interface and other housekeeping.
+struct config_ops {
   unsigned verb = 1;
   // `syslog [NAME]`: log records to syslog tagged NAME (default "dpvpn") instead of stdout; a
   // `log`/`log-append` file wins, as in openvpn. `suppress-timestamps`: no time on stdout lines.
@@ -244,8 +254,11 @@ struct server_config {
   bool fast_io = false;
   unsigned sndbuf = 0;  // 0 = the default
   unsigned rcvbuf = 0;
+  std::vector<std::string> warnings;  // printed at start-up (e.g. a `setenv opt` line skipped)
+};
 
-  // dpvpn-only (dp-*)
+// dpvpn's own directives (dp-*): the dataplane.
+struct config_dp {
   exception_port_kind dp_exception = exception_port_kind::tun;  // default follows dev_type
   unsigned dp_rx_burst = 32;
   unsigned dp_mbufs = 0;  // 0 = sized from cores, queues and ring sizes
@@ -284,6 +297,18 @@ struct server_config {
     bool per_client = false;
   };
   std::optional<metrics_conf> dp_metrics;
+};
+
+struct server_config : config_net, config_keys, config_tls, config_data, config_clients, config_scripts, config_ops,
+                       config_dp {
+  std::string source;  // the file name errors print
+  // Every accepted line as "NAME\x1fWORD\x1f..." (an inline block: "TAG\x1fTEXT"), in order: a
+  // reload (control/reload.h) compares them by name to find what changed.
+  std::vector<std::string> directives;
+  // `cd DIR` (command line and file, in order; a relative DIR is taken from the previous one):
+  // the working directory to change to after parsing, against which every relative path of the
+  // config resolves, scripts included. Empty = stay where started.
+  std::string cd;
 };
 
 // Reads and parses a server config. Throws config_error (also when the file cannot be read).
