@@ -306,7 +306,9 @@ int main(int argc, char** argv) {
   pc.pool = pool;
   check_probed_rx_queues(pc.port_id, n_workers, "WAN");
   check_probed_rx_queues(exc_port, exc_queues, "exception");
+  pc.want_tx_csum = cfg.dp_udp_checksum;  // the device's checksums when it has them (a NIC; not af_packet)
   if (dp::setup_port(pc, wan_info, err) != 0) fatal(err);
+  pc.want_tx_csum = false;
   dp::port_info lan_info;
   if (lan_port >= 0) {
     pc.port_id = static_cast<uint16_t>(lan_port);
@@ -340,6 +342,7 @@ int main(int argc, char** argv) {
   std::memcpy(sh.cfg.wan_mac.data(), wan_info.mac, 6);
   sh.cfg.rx_burst = static_cast<uint16_t>(cfg.dp_rx_burst);
   sh.cfg.udp_checksum = cfg.dp_udp_checksum;
+  sh.cfg.tx_csum_offload = wan_info.tx_csum;
   sh.cfg.adaptive_idle = cfg.dp_idle_sleep;
   sh.cfg.contact_pps = cfg.dp_contact_pps;
   sh.cfg.contact_burst = cfg.dp_contact_burst;
@@ -438,9 +441,9 @@ int main(int argc, char** argv) {
                          unsigned{sh.cfg.lan.mtu}, lan_info.rss_on ? "on" : "off", cfg.dp_routes.size()));
   }
   cp::log_program(cp::log_prio::notice,
-                  strf("WAN port %d (%s, %u queue(s), RSS %s), exception port %u (%s %s, %u queue(s)), %u worker lcore(s), "
+                  strf("WAN port %d (%s, %u queue(s), RSS %s, TX checksum offload %s), exception port %u (%s %s, %u queue(s)), %u worker lcore(s), "
                        "%u mbufs, client-to-client %s, TCP MSS clamp %u (IPv6 %u), route tables %zu KiB",
-                       wan, wan_info.driver, n_workers, wan_info.rss_on ? "on" : "off", exc_port, ec.kind.c_str(),
+                       wan, wan_info.driver, n_workers, wan_info.rss_on ? "on" : "off", wan_info.tx_csum ? "on" : "off", exc_port, ec.kind.c_str(),
                        ec.ifname.c_str(), unsigned{exc_queues}, n_workers, n_mbufs,
                        sh.cfg.client_to_client ? "on" : "off", unsigned{sh.cfg.mss_clamp}, unsigned{sh.cfg.mss_clamp_v6},
                        (dp::routes_memory(sh.rt).v4_bytes + dp::routes_memory(sh.rt).v6_bytes) / 1024));

@@ -151,6 +151,11 @@ int setup_port(const port_conf& c, port_info& out, std::string& err) {
       conf.rx_adv_conf.rss_conf.rss_key_len = key_len;
     }
   }
+  constexpr uint64_t k_tx_csum = RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_UDP_CKSUM;
+  if (c.want_tx_csum && (dev.tx_offload_capa & k_tx_csum) == k_tx_csum) {
+    conf.txmode.offloads |= k_tx_csum;
+    out.tx_csum = true;
+  }
   rc = rte_eth_dev_configure(c.port_id, c.queues, c.queues, &conf);
   if (rc != 0) return fail(err, out, "rte_eth_dev_configure", rc);
 

@@ -91,12 +91,26 @@ bool seal_and_frame(worker_ctx& c, dp_peer& p, rte_mbuf* m) noexcept {
     e.dst_ip = net::v4_of(p.client.ip);
     e.src_port = cfg.local_port;
     e.dst_port = p.client.port;
-    net::write_outer_v4(h, e, payload, c.ip_id++, cfg.udp_checksum);
+    if (cfg.tx_csum_offload) {
+      net::write_outer_v4_nic_csum(h, e, payload, c.ip_id++);
+      m->l2_len = net::k_eth_hdr;
+      m->l3_len = net::k_ipv4_hdr;
+      m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_UDP_CKSUM;
+    } else {
+      net::write_outer_v4(h, e, payload, c.ip_id++, cfg.udp_checksum);
+    }
   } else {
     uint8_t* h = v.prepend(static_cast<uint32_t>(net::k_outer_v6));
     if (!h) return false;
     const net::udp6_endpoints e{cfg.wan_mac, p.client_mac, cfg.local_ip6, p.client.ip, cfg.local_port, p.client.port};
-    net::write_outer_v6(h, e, payload);  // the UDP checksum is mandatory over IPv6 (RFC 8200 §8.1)
+    if (cfg.tx_csum_offload) {
+      net::write_outer_v6_nic_csum(h, e, payload);
+      m->l2_len = net::k_eth_hdr;
+      m->l3_len = net::k_ipv6_hdr;
+      m->ol_flags |= RTE_MBUF_F_TX_IPV6 | RTE_MBUF_F_TX_UDP_CKSUM;
+    } else {
+      net::write_outer_v6(h, e, payload);  // the UDP checksum is mandatory over IPv6 (RFC 8200 §8.1)
+    }
   }
   apply_view(m, v);
   return true;

@@ -4,7 +4,7 @@
 //
 //   dpvpn-bench [--time S] [--json] [--cipher NAME] [--backend ipsec-mb|openssl] [--sessions 1,100]
 //               [--sizes 64,512,1420,imix] [--pkts N] [--dir both|decrypt|encrypt] [--no-udp-csum]
-//               [--no-raw] [--raw-offset 0..63] [-- extra EAL args]
+//               [--tx-csum-offload] [--no-raw] [--raw-offset 0..63] [-- extra EAL args]
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_ethdev.h>
@@ -74,6 +74,7 @@ struct options {
   uint32_t pkts = 2048;  // per pass: about what a NIC ring holds, so the packets stay in L2/L3
   bool decrypt = true, encrypt = true;
   bool udp_csum = true;
+  bool tx_offload = false;  // outer checksums left to the port, as with a NIC (net_null ignores them)
   bool raw = true;          // --no-raw: skip the raw reference (for profiling the dataplane alone)
   uint32_t raw_offset = 0;  // raw buffers' offset from a 64-byte boundary
   std::vector<std::string> eal_extra;
@@ -507,8 +508,8 @@ void print_text(const std::vector<point>& pts, const options& o, const char* arc
   std::printf("dpvpn-bench: one lcore, %s, backend %s (IPsec-MB arch %s), %u packets per pass, UDP checksum %s;\n"
               "rates per CPU-second of the lcore; size = inner IPv4 packet bytes (imix = 7:4:1 of 64/576/1500);\n"
               "Gbit/s counts inner packet bits; raw = aead_key %s alone on hot buffers, same sizes\n",
-              crypto::name(o.cipher), crypto::name(o.backend), arch, o.pkts, o.udp_csum ? "on" : "off",
-              "open/seal");
+              crypto::name(o.cipher), crypto::name(o.backend), arch, o.pkts,
+              o.tx_offload ? "offloaded" : o.udp_csum ? "on" : "off", "open/seal");
   for (const char* dir : {"decrypt", "encrypt"}) {
     bool any = false;
     for (const auto& p : pts) any |= std::strcmp(p.dir, dir) == 0;
@@ -530,9 +531,9 @@ void print_json(const std::vector<point>& pts, const options& o, const char* arc
     std::printf("{\"scenario\":\"dataplane\",\"dir\":\"%s\",\"size\":\"%s\",\"sessions\":%u,\"mpps\":%.4f,"
                 "\"raw_mpps\":%.4f,\"ratio\":%.3f,\"gbps\":%.3f,\"avg_bytes\":%.1f,\"raw_api\":\"%s\","
                 "\"raw_direct_mpps\":%.4f,\"raw_job_mpps\":%.4f,"
-                "\"cipher\":\"%s\",\"backend\":\"%s\",\"arch\":\"%s\",\"udp_checksum\":%s,\"pkts_per_pass\":%u}\n",
+                "\"cipher\":\"%s\",\"backend\":\"%s\",\"arch\":\"%s\",\"udp_checksum\":%s,\"tx_csum_offload\":%s,\"pkts_per_pass\":%u}\n",
                 p.dir, p.size.c_str(), p.sessions, p.pps / 1e6, p.raw_pps / 1e6, p.ratio, gbps(p), p.avg_bytes,
-                p.raw_api, p.raw_direct_pps / 1e6, p.raw_job_pps / 1e6, crypto::name(o.cipher), crypto::name(o.backend), arch, o.udp_csum ? "true" : "false", o.pkts);
+                p.raw_api, p.raw_direct_pps / 1e6, p.raw_job_pps / 1e6, crypto::name(o.cipher), crypto::name(o.backend), arch, o.udp_csum ? "true" : "false", o.tx_offload ? "true" : "false", o.pkts);
   }
 }
 
@@ -543,7 +544,7 @@ void print_json(const std::vector<point>& pts, const options& o, const char* arc
                "dpvpn-bench: %s\n"
                "usage: dpvpn-bench [--time S] [--json] [--cipher AES-256-GCM] [--backend ipsec-mb|openssl]\n"
                "                   [--sessions 1,100,10000] [--sizes 64,512,1420,imix] [--pkts 2048]\n"
-               "                   [--dir both|decrypt|encrypt] [--no-udp-csum] [--no-raw]\n"
+               "                   [--dir both|decrypt|encrypt] [--no-udp-csum] [--tx-csum-offload] [--no-raw]\n"
                "                   [--raw-offset 0..63] [-- extra EAL args]\n",
                why);
   std::exit(2);
@@ -586,6 +587,8 @@ options parse_args(int argc, char** argv) {
       o.raw = false;
     } else if (a == "--no-udp-csum") {
       o.udp_csum = false;
+    } else if (a == "--tx-csum-offload") {
+      o.tx_offload = true;
     } else if (a == "--time") {
       char* end = nullptr;
       const std::string v = next();
@@ -663,6 +666,7 @@ int main(int argc, char** argv) {
   sh.cfg.local_port = k_local_port;
   std::memcpy(sh.cfg.wan_mac.data(), wan_info.mac, 6);
   sh.cfg.udp_checksum = o.udp_csum;
+  sh.cfg.tx_csum_offload = o.tx_offload;
   sh.now_s.store(static_cast<uint64_t>(time(nullptr)));
 
   std::vector<point> pts;

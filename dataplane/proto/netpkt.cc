@@ -179,6 +179,16 @@ void write_outer_v4(uint8_t* h, const udp_endpoints& e, size_t payload_len, uint
   }
 }
 
+void write_outer_v4_nic_csum(uint8_t* h, const udp_endpoints& e, size_t payload_len, uint16_t ip_id) noexcept {
+  write_outer_v4(h, e, payload_len, ip_id, false);
+  uint8_t* ip = h + k_eth_hdr;
+  put_u16(ip + 10, 0);
+  uint32_t s = csum_partial(ip + 12, 8);  // pseudo header: src, dst, protocol, UDP length
+  s += k_proto_udp;
+  s += static_cast<uint32_t>(k_udp_hdr + payload_len);
+  put_u16(ip + k_ipv4_hdr + 6, static_cast<uint16_t>(~csum_fold(s)));
+}
+
 bool inner_v4_addrs(const uint8_t* p, size_t len, uint32_t& src, uint32_t& dst) noexcept {
   if (len < k_ipv4_hdr || (p[0] >> 4) != 4 || (p[0] & 0x0f) < 5) return false;
   src = get_u32(p + 12);

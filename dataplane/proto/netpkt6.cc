@@ -178,12 +178,14 @@ nd_result nd_make_advert(uint8_t* f, size_t& len, size_t cap, const ip6& our_ip,
   return nd_result::advert;
 }
 
-void write_outer_v6(uint8_t* h, const udp6_endpoints& e, size_t payload_len, uint32_t flow_label) noexcept {
+namespace {
+
+// Ethernet + IPv6 + UDP headers with the UDP checksum field 0; returns the UDP header.
+uint8_t* write_headers_v6(uint8_t* h, const udp6_endpoints& e, uint16_t ulen, uint32_t flow_label) noexcept {
   std::memcpy(h, e.dst_mac.data(), 6);
   std::memcpy(h + 6, e.src_mac.data(), 6);
   put_u16(h + 12, k_ethertype_ipv6);
   uint8_t* ip = h + k_eth_hdr;
-  const uint16_t ulen = static_cast<uint16_t>(k_udp_hdr + payload_len);
   put_u32(ip, 0x60000000u | (flow_label & 0xfffff));
   put_u16(ip + k_ip6_plen, ulen);
   ip[k_ip6_nh] = k_proto_udp;
@@ -195,8 +197,22 @@ void write_outer_v6(uint8_t* h, const udp6_endpoints& e, size_t payload_len, uin
   put_u16(udp + 2, e.dst_port);
   put_u16(udp + 4, ulen);
   put_u16(udp + 6, 0);
+  return udp;
+}
+
+}  // namespace
+
+void write_outer_v6(uint8_t* h, const udp6_endpoints& e, size_t payload_len, uint32_t flow_label) noexcept {
+  const uint16_t ulen = static_cast<uint16_t>(k_udp_hdr + payload_len);
+  uint8_t* udp = write_headers_v6(h, e, ulen, flow_label);
   const uint16_t c = csum_fold(csum_partial(udp, ulen, pseudo_sum6(e.src_ip.data(), e.dst_ip.data(), ulen, k_proto_udp)));
   put_u16(udp + 6, c == 0 ? 0xffff : c);  // 0 means "no checksum", forbidden over IPv6
+}
+
+void write_outer_v6_nic_csum(uint8_t* h, const udp6_endpoints& e, size_t payload_len, uint32_t flow_label) noexcept {
+  const uint16_t ulen = static_cast<uint16_t>(k_udp_hdr + payload_len);
+  uint8_t* udp = write_headers_v6(h, e, ulen, flow_label);
+  put_u16(udp + 6, static_cast<uint16_t>(~csum_fold(pseudo_sum6(e.src_ip.data(), e.dst_ip.data(), ulen, k_proto_udp))));
 }
 
 }  // namespace dpvpn::net

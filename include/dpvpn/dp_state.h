@@ -165,6 +165,9 @@ struct dp_config {
   uint16_t rx_burst = 32;
   uint32_t max_peers = 1024;
   bool udp_checksum = true;  // outer UDP checksum on TX (af_packet has no offload)
+  // The WAN port computes the outer checksums (IPv4 header, UDP) on TX: the workers write the
+  // pseudo-header sum and set the mbuf's offload flags instead (set from the port at start-up).
+  bool tx_csum_offload = false;
   bool adaptive_idle = true; // sleep briefly when idle (functional tests on 2 vCPUs)
   bool client_to_client = false;  // `client-to-client`: hairpin client -> client in the dataplane
   uint16_t mss_clamp = 0;    // `mssfix`: TCP SYN MSS ceiling, both directions; 0 = off

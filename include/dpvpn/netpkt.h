@@ -53,6 +53,11 @@ struct udp_endpoints {
   uint16_t src_port = 0, dst_port = 0;
 };
 void write_outer_v4(uint8_t* hdr, const udp_endpoints& e, size_t payload_len, uint16_t ip_id, bool udp_csum) noexcept;
+// The same for a port that computes the checksums on TX (DPDK's RTE_MBUF_F_TX_IP_CKSUM |
+// RTE_MBUF_F_TX_UDP_CKSUM): the IPv4 header checksum is left 0 and the UDP field holds the sum of
+// the pseudo-header (addresses, protocol, UDP length) folded but not inverted, which the device
+// continues over the datagram. Nothing reads the payload.
+void write_outer_v4_nic_csum(uint8_t* hdr, const udp_endpoints& e, size_t payload_len, uint16_t ip_id) noexcept;
 
 // The IP version nibble of an inner packet (4, 6, anything else), 0 for an empty one.
 inline unsigned ip_version(const uint8_t* p, size_t len) noexcept { return len ? p[0] >> 4 : 0; }

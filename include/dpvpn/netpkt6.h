@@ -89,6 +89,9 @@ struct udp6_endpoints {
   uint16_t src_port = 0, dst_port = 0;
 };
 void write_outer_v6(uint8_t* hdr, const udp6_endpoints& e, size_t payload_len, uint32_t flow_label = 0) noexcept;
+// For a port that computes the UDP checksum on TX (RTE_MBUF_F_TX_UDP_CKSUM): the UDP field holds
+// the pseudo-header's sum, folded, not inverted (write_outer_v4_nic_csum).
+void write_outer_v6_nic_csum(uint8_t* hdr, const udp6_endpoints& e, size_t payload_len, uint32_t flow_label = 0) noexcept;
 
 // A client's outer transport address as the dataplane's `addrs` hash and the control thread key
 // it: 16 address bytes (IPv4 as the v4-mapped ::ffff:a.b.c.d, RFC 4291 §2.5.5.2) and the UDP port.

@@ -47,6 +47,8 @@ struct port_conf {
   // The RSS hash types wanted (RTE_ETH_RSS_*); 0: the outer UDP 4-tuple (the WAN). A LAN port
   // spreads plain IP traffic: IPv4/IPv6 with TCP and UDP ports.
   uint64_t rss_types = 0;
+  // Ask the device to compute outer IPv4 header and UDP checksums on TX, when it can (the WAN).
+  bool want_tx_csum = false;
 };
 
 // What setup_port learned; the control plane keeps it to predict the owner lcore of a client.
@@ -64,6 +66,7 @@ struct port_info {
   alignas(4) uint8_t rss_key[k_max_rss_key] = {};  // rte_softrss reads it as 32-bit words
   uint16_t reta_size = 0;     // 0: no RETA readable
   uint16_t reta[k_max_reta] = {};  // queue per RETA entry, read back after start
+  bool tx_csum = false;       // TX checksum offload on: IPv4 header and UDP (both families)
   char driver[32] = {};       // PMD name, for logs
 };
 

@@ -383,6 +383,41 @@ TEST(worker_burst, tun_staged_equals_packet_at_a_time) {
   EXPECT_EQ(drops(staged, drop::inner_not_ip), 1u);
 }
 
+// TX checksum offload (a WAN port that computes checksums): the frames carry the offload flags
+// and header lengths, and what the device finishes equals the software frames byte for byte.
+TEST(worker_burst, tx_checksum_offload_completes_to_the_software_frame) {
+  ASSERT_TRUE(eal_ok);
+  std::vector<bytes> f;
+  for (uint32_t i = 0; i < 6; ++i) f.push_back(inner_v4(k_lan, vpn_of(i % 2), static_cast<uint16_t>(40 + 211 * i), uint8_t(i)));
+  auto run = [&](world& w, std::vector<rte_mbuf*>& out) {
+    std::vector<rte_mbuf*> m;
+    for (const bytes& b : f) m.push_back(mbuf_of(b));
+    tun_burst(*w.c, m.data(), static_cast<uint16_t>(m.size()));
+    out.assign(w.c->tx.wan, w.c->tx.wan + w.c->tx.n_wan);
+  };
+  world hw(5), sw(6);
+  hw.sh.cfg.tx_csum_offload = true;
+  std::vector<rte_mbuf*> a, b;
+  run(hw, a);
+  run(sw, b);
+  ASSERT_EQ(a.size(), 6u);
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    const uint64_t want = RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_UDP_CKSUM;
+    EXPECT_EQ(a[i]->ol_flags & want, want);
+    EXPECT_EQ(b[i]->ol_flags & want, 0u);
+    EXPECT_EQ(a[i]->l2_len, net::k_eth_hdr);
+    EXPECT_EQ(a[i]->l3_len, net::k_ipv4_hdr);
+    bytes fin = bytes_of(a[i]);
+    uint8_t* ip = fin.data() + net::k_eth_hdr;
+    wire::put_u16(ip + 10, net::ipv4_header_checksum(ip, net::k_ipv4_hdr));
+    uint8_t* udp = ip + net::k_ipv4_hdr;
+    const uint16_t c = net::csum_fold(net::csum_partial(udp, fin.size() - net::k_eth_hdr - net::k_ipv4_hdr));
+    wire::put_u16(udp + 6, c == 0 ? 0xffff : c);
+    EXPECT_EQ(fin, bytes_of(b[i])) << i;
+  }
+}
+
 }  // namespace
 }  // namespace dpvpn::dp
 
