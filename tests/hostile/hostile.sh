@@ -202,7 +202,7 @@ case_s2() {
   rx=$(ivg_print_counters | grep -oE "wan rx [0-9]+" | awk '{s += $3} END {print s + 0}')
   # Where the flood died: on the workers (tls-auth / tls-crypt checked there, front_filter.h) or
   # on the control thread (server_front: cookie replies, failed unwraps).
-  lcore_drops=$({ grep -oE "ctl_unauth=[0-9]+" "$IVG_DP_LOG" || true; } | tail -n 1 | awk -F= '{print $2 + 0}')
+  lcore_drops=$({ grep -oE "ctl_unauth=[0-9]+" "$IVG_DP_LOG" || true; } | awk -F= '{v = $2} END {print v + 0}')
   front=$(sed -nE 's/.*cookie\/front drops ([0-9]+),.*/\1/p' "$IVG_DP_LOG" | tail -n 1)
   echo "RESULT $name: flood ${rate} pps for $(kv seconds "$out") s ($sent resets from 10000 sources, $(kv send_errors "$out") send errors, dpvpn wan rx $rx);" \
     "dropped on the lcores $lcore_drops, control-thread front drops ${front:-?};" \
