@@ -328,7 +328,7 @@ case_sport() {
 }
 
 case_net30() {
-  local i want peer got
+  local i t want peer got
   ivg_setup "$dpvpn" 2
   ivg_server_conf "$IVG_DIR/server.conf" "topology net30"
   ivg_start_dpvpn "$IVG_DIR/server.conf"
@@ -340,8 +340,12 @@ case_net30() {
     want=10.8.0.$((4 * i + 2)) peer=10.8.0.$((4 * i + 1))
     got=$(ip -n "$(ivg_ns_client "$i")" -4 -o addr show dev tun0 | awk '{print $4, $6}')
     [[ $got == "$want $peer/32" ]] || ivp_fail "client$i: tun0 is '$got', expected '$want peer $peer/32'"
-    ip -n "$(ivg_ns_client "$i")" route show | grep -q "^$IVG_TUN_GW via $peer dev tun0" ||
-      ivp_fail "client$i has no route to $IVG_TUN_GW via $peer (pushed route)"
+    # The route may land a moment after the log line ivg_wait_client waits for (seen once in CI).
+    for ((t = 0; t < 50; t++)); do
+      ip -n "$(ivg_ns_client "$i")" route show | grep -q "^$IVG_TUN_GW via $peer dev tun0" && break
+      sleep 0.1
+    done
+    ((t < 50)) || ivp_fail "client$i has no route to $IVG_TUN_GW via $peer (pushed route)"
     ping_both "$i"
   done
   stop_and_check
