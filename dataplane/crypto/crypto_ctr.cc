@@ -7,39 +7,15 @@
 #include <cstring>
 
 #include "dpvpn/crypto.h"
+#include "imb_hmac.h"
 
 namespace dpvpn::crypto {
-namespace {
-
-struct hash_params {
-  IMB_HASH_ALG alg;
-  size_t block;
-};
-
-hash_params params_of(digest_alg d) noexcept {
-  switch (d) {
-    case digest_alg::sha1: return {IMB_AUTH_HMAC_SHA_1, IMB_SHA1_BLOCK_SIZE};
-    case digest_alg::sha256: return {IMB_AUTH_HMAC_SHA_256, IMB_SHA_256_BLOCK_SIZE};
-    case digest_alg::sha512: return {IMB_AUTH_HMAC_SHA_512, IMB_SHA_512_BLOCK_SIZE};
-    case digest_alg::none: break;
-  }
-  return {IMB_AUTH_NULL, 0};
-}
-
-void one_block(IMB_MGR* m, digest_alg d, const uint8_t* block, uint8_t* state) noexcept {
-  switch (d) {
-    case digest_alg::sha1: IMB_SHA1_ONE_BLOCK(m, block, state); break;
-    case digest_alg::sha256: IMB_SHA256_ONE_BLOCK(m, block, state); break;
-    case digest_alg::sha512: IMB_SHA512_ONE_BLOCK(m, block, state); break;
-    case digest_alg::none: break;
-  }
-}
-
-}  // namespace
+using detail::hmac_of;
+using detail::hmac_one_block;
 
 bool ctr_hmac::set(engine& e, const uint8_t* ke, std::span<const uint8_t> ka, digest_alg d) noexcept {
   IMB_MGR* m = e.imb_single();
-  const hash_params hp = params_of(d);
+  const detail::hmac_params hp = hmac_of(d);
   if (m == nullptr || hp.block == 0 || ka.size() > hp.block) return false;
   d_ = d;
   if (ke != nullptr) IMB_AES_KEYEXP_256(m, ke, enc_, dec_);
@@ -47,9 +23,9 @@ bool ctr_hmac::set(engine& e, const uint8_t* ke, std::span<const uint8_t> ka, di
   // Keys here are never longer than a block (tls-auth: the digest length; tls-crypt: 32 bytes).
   uint8_t pad[IMB_SHA_512_BLOCK_SIZE];
   for (size_t i = 0; i < hp.block; ++i) pad[i] = static_cast<uint8_t>((i < ka.size() ? ka[i] : 0) ^ 0x36);
-  one_block(m, d, pad, ipad_);
+  hmac_one_block(m, d, pad, ipad_);
   for (size_t i = 0; i < hp.block; ++i) pad[i] = static_cast<uint8_t>((i < ka.size() ? ka[i] : 0) ^ 0x5c);
-  one_block(m, d, pad, opad_);
+  hmac_one_block(m, d, pad, opad_);
   OPENSSL_cleanse(pad, sizeof pad);
   return true;
 }
@@ -77,7 +53,7 @@ bool ctr_hmac::ctr(engine& e, const uint8_t* iv16, const uint8_t* in, size_t len
 
 void ctr_hmac::hmac(engine& e, const uint8_t* data, size_t len, uint8_t* out) noexcept {
   const size_t dl = digest_len(d_);
-  const hash_params hp = params_of(d_);
+  const detail::hmac_params hp = hmac_of(d_);
   if (dl == 0) return;
   IMB_JOB job;
   std::memset(&job, 0, sizeof job);

@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "backends.h"
+#include "imb_hmac.h"
 
 namespace dpvpn::crypto::detail {
 namespace {
@@ -312,21 +313,6 @@ class imb_chacha final : public aead_key {
 
 // ---- AES-CBC + HMAC (§8.2): synchronous cipher-only and hash-only burst jobs ----
 
-struct hmac_params {
-  IMB_HASH_ALG alg;
-  size_t block;
-};
-
-hmac_params hmac_of(digest_alg d) noexcept {
-  switch (d) {
-    case digest_alg::sha1: return {IMB_AUTH_HMAC_SHA_1, IMB_SHA1_BLOCK_SIZE};
-    case digest_alg::sha256: return {IMB_AUTH_HMAC_SHA_256, IMB_SHA_256_BLOCK_SIZE};
-    case digest_alg::sha512: return {IMB_AUTH_HMAC_SHA_512, IMB_SHA_512_BLOCK_SIZE};
-    case digest_alg::none: break;
-  }
-  return {IMB_AUTH_NULL, 0};
-}
-
 class imb_cbc_hmac final : public cbc_hmac_key {
  public:
   imb_cbc_hmac(cipher_alg c, digest_alg d) : cbc_hmac_key(c, d), hash_(hmac_of(d)) {}
@@ -407,12 +393,7 @@ class imb_cbc_hmac final : public cbc_hmac_key {
   }
 
   void one_block(IMB_MGR* m, const uint8_t* block, uint8_t* state) noexcept {
-    switch (digest_) {
-      case digest_alg::sha1: IMB_SHA1_ONE_BLOCK(m, block, state); break;
-      case digest_alg::sha256: IMB_SHA256_ONE_BLOCK(m, block, state); break;
-      case digest_alg::sha512: IMB_SHA512_ONE_BLOCK(m, block, state); break;
-      case digest_alg::none: break;
-    }
+    hmac_one_block(m, digest_, block, state);
   }
 
   void hash_full(IMB_MGR* m, const uint8_t* data, size_t len, uint8_t* out) noexcept {
