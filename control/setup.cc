@@ -180,17 +180,10 @@ std::string exception_ifname(const std::string& dev) {
   return dev;
 }
 
-proto::wrap_keys front_wrap_keys(const proto::session_config& s) {
-  if (s.tcv2) return proto::wrap_keys::none();
-  if (s.wrap == proto::wrap_mode::tls_auth) return proto::wrap_keys::tls_auth(s.wrap_key, s.auth_digest, s.key_direction);
-  if (s.wrap == proto::wrap_mode::tls_crypt) return proto::wrap_keys::tls_crypt(s.wrap_key, true);
-  return proto::wrap_keys::none();
-}
-
 std::vector<std::unique_ptr<proto::front_filter>> make_front_filters(const proto::session_config& s,
                                                                      const std::vector<crypto::engine*>& engines) {
   std::vector<std::unique_ptr<proto::front_filter>> out;
-  const proto::wrap_keys k = front_wrap_keys(s);
+  const proto::wrap_keys k = proto::static_wrap_keys(s);
   if (!s.tcv2 && k.mode == proto::wrap_mode::none) return out;
   for (crypto::engine* e : engines) {
     auto f = proto::front_filter::create(*e, k, s.tcv2 ? &s.tcv2_server : nullptr);

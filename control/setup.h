@@ -41,9 +41,6 @@ proto::tls_config tls_config_of(const server_config& cfg, std::string& missing);
 // inner_hdr bytes (IPv4 + TCP: 40, IPv6 + TCP: 60).
 uint16_t mss_clamp_for(const server_config& cfg, long inner_hdr);
 
-// The wrapping keys a server receives first contacts with (tls-auth with key-direction, or
-// tls-crypt), as server_front uses them; none for tls-crypt-v2, whose keys come with each client.
-proto::wrap_keys front_wrap_keys(const proto::session_config& s);
 // The lcores' first-contact filters (front_filter.h), one per engine, in order; empty when the
 // server has no wrapping key (nothing an lcore could check). Before the workers start.
 std::vector<std::unique_ptr<proto::front_filter>> make_front_filters(const proto::session_config& s,

@@ -46,12 +46,8 @@ server_front::result server_front::on_packet(std::span<const uint8_t> pkt, std::
   } else if (cfg_.tcv2) {
     r.why = session_drop::unwrap_failed;  // tls-crypt-v2 servers take nothing without a WKc here
     return r;
-  } else if (cfg_.wrap == wrap_mode::tls_auth) {
-    keys = wrap_keys::tls_auth(cfg_.wrap_key, cfg_.auth_digest, cfg_.key_direction);
-  } else if (cfg_.wrap == wrap_mode::tls_crypt) {
-    keys = wrap_keys::tls_crypt(cfg_.wrap_key, true);
   } else {
-    keys = wrap_keys::none();
+    keys = static_wrap_keys(cfg_);
   }
 
   uint8_t op_kid = 0;

@@ -8,6 +8,16 @@ std::vector<crypto::cipher_alg> default_data_ciphers() {
   return {crypto::cipher_alg::aes_256_gcm, crypto::cipher_alg::aes_128_gcm, crypto::cipher_alg::chacha20_poly1305};
 }
 
+wrap_keys static_wrap_keys(const session_config& cfg) {
+  if (cfg.tcv2) return wrap_keys::none();
+  switch (cfg.wrap) {
+    case wrap_mode::tls_auth: return wrap_keys::tls_auth(cfg.wrap_key, cfg.auth_digest, cfg.key_direction);
+    case wrap_mode::tls_crypt: return wrap_keys::tls_crypt(cfg.wrap_key, cfg.server);
+    case wrap_mode::none: break;
+  }
+  return wrap_keys::none();
+}
+
 const char* to_string(session_event_type t) noexcept {
   switch (t) {
     case session_event_type::key_ready: return "key_ready";

@@ -19,18 +19,10 @@ wire::session_id random_sid() {
 session_wrap::session_wrap(const session_config& cfg, uint64_t now_ms) : cfg_(cfg) {
   own_sid_ = random_sid();
   time_ = static_cast<uint32_t>(now_ms / 1000);
-  switch (cfg_.wrap) {
-    case wrap_mode::none: keys_ = wrap_keys::none(); break;
-    case wrap_mode::tls_auth: keys_ = wrap_keys::tls_auth(cfg_.wrap_key, cfg_.auth_digest, cfg_.key_direction); break;
-    case wrap_mode::tls_crypt: keys_ = wrap_keys::tls_crypt(cfg_.wrap_key, cfg_.server); break;
-  }
-  if (cfg_.tcv2) {
-    if (cfg_.server) {
-      keys_ = wrap_keys::none();  // set from the client's WKc (§3.5)
-    } else {
-      keys_ = wrap_keys::tls_crypt(cfg_.tcv2_client.kc, false);
-      counter_ = wire::k_early_neg_start;  // first packet carries 0x0f000001 (§4.3)
-    }
+  keys_ = static_wrap_keys(cfg_);  // a tls-crypt-v2 server's come from the client's WKc (§3.5)
+  if (cfg_.tcv2 && !cfg_.server) {
+    keys_ = wrap_keys::tls_crypt(cfg_.tcv2_client.kc, false);
+    counter_ = wire::k_early_neg_start;  // first packet carries 0x0f000001 (§4.3)
   }
 }
 

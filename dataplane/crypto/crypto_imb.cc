@@ -346,38 +346,17 @@ class imb_cbc_hmac final : public cbc_hmac_key {
     const size_t dl = digest_len(digest_);
     if (dl == 0) return;
     if (len == 0) return hmac_empty(e.imb_single(), out);
-    IMB_JOB job;
-    std::memset(&job, 0, sizeof job);
-    job.cipher_mode = IMB_CIPHER_NULL;
-    job.cipher_direction = IMB_DIR_ENCRYPT;
-    job.chain_order = IMB_ORDER_HASH_CIPHER;
-    job.hash_alg = hash_.alg;
-    job.src = nonnull(data);
-    job.hash_start_src_offset_in_bytes = 0;
-    job.msg_len_to_hash_in_bytes = len;
-    job.auth_tag_output = out;
-    job.auth_tag_output_len_in_bytes = dl;
-    job.u.HMAC._hashed_auth_key_xor_ipad = ipad_;
-    job.u.HMAC._hashed_auth_key_xor_opad = opad_;
-    const uint32_t done = IMB_SUBMIT_HASH_BURST(e.imb_single(), &job, 1, hash_.alg);
-    // A failed MAC must never compare equal to a real one by accident of leftover bytes.
-    if (done != 1 || job.status != IMB_STATUS_COMPLETED) std::memset(out, 0, dl);
+    hmac_run(e.imb_single(), digest_, ipad_, opad_, data, len, out);
   }
 
  private:
-  // HMAC(K, m) = H(K^opad || H(K^ipad || m)); the two one-block states are fixed per key (RFC 2104).
   void precompute_pads(IMB_MGR* m, std::span<const uint8_t> key) noexcept {
     uint8_t* k = kblock_;
     if (key.size() > hash_.block)
       hash_full(m, key.data(), key.size(), k);  // RFC 2104: long keys are hashed first
     else if (!key.empty())
       std::memcpy(k, key.data(), key.size());
-    uint8_t pad[IMB_SHA_512_BLOCK_SIZE];
-    for (size_t i = 0; i < hash_.block; ++i) pad[i] = k[i] ^ 0x36;
-    one_block(m, pad, ipad_);
-    for (size_t i = 0; i < hash_.block; ++i) pad[i] = k[i] ^ 0x5c;
-    one_block(m, pad, opad_);
-    OPENSSL_cleanse(pad, sizeof pad);
+    hmac_pads(m, digest_, k, ipad_, opad_);
   }
 
   // The job API rejects an empty message; HMAC of nothing is rare (never on the wire), so it is
@@ -390,10 +369,6 @@ class imb_cbc_hmac final : public cbc_hmac_key {
     for (size_t i = 0; i < hash_.block; ++i) buf[i] = kblock_[i] ^ 0x5c;
     hash_full(m, buf, hash_.block + dl, out);
     OPENSSL_cleanse(buf, sizeof buf);
-  }
-
-  void one_block(IMB_MGR* m, const uint8_t* block, uint8_t* state) noexcept {
-    hmac_one_block(m, digest_, block, state);
   }
 
   void hash_full(IMB_MGR* m, const uint8_t* data, size_t len, uint8_t* out) noexcept {

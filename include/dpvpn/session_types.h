@@ -71,6 +71,12 @@ struct session_config {
   bool announce_request_push = true;  // IV_PROTO_REQUEST_PUSH (false: as a 2.4 client, which must ask)
 };
 
+// The wrapping keys this role's configuration gives (§3.2): tls-auth with its key-direction,
+// tls-crypt (a server NORMAL, a client INVERSE); none without a static key and for tls-crypt-v2,
+// whose keys come with each client (a server) or from the client key file (session_wrap).
+// session_wrap, server_front and the lcores' front_filter all start from it.
+wrap_keys static_wrap_keys(const session_config& cfg);
+
 enum class session_event_type : uint8_t {
   key_ready,       // data keys for key_id: install them (key, cipher, digest, ekm used; `confirmed`)
   key_confirmed,   // server: the peer acknowledged our key-method-2 for key_id, so it holds the key

@@ -73,7 +73,7 @@ TEST(setup, pools_and_push_for_subnet_and_net30) {
 }
 
 // The lcores' first-contact filters: one per engine with a wrapping key, none without; the keys
-// are the server's receive side (front_wrap_keys), as server_front uses them.
+// are the server's receive side (static_wrap_keys), as server_front uses them.
 TEST(setup, front_filters_only_with_a_wrapping_key) {
   auto e0 = crypto::engine::create(), e1 = crypto::engine::create();
   const std::vector<crypto::engine*> engines = {e0.get(), e1.get()};
@@ -90,7 +90,7 @@ TEST(setup, front_filters_only_with_a_wrapping_key) {
               wire::session_id{1, 2, 3, 4, 5, 6, 7, 8}, std::vector<uint8_t>(5, 0), {1, 1}, frame);
   EXPECT_EQ(f[1]->check(*e1, frame), proto::front_filter::verdict::pass);
   frame.clear();
-  proto::wrap(front_wrap_keys(s), wire::op_byte(wire::P_CONTROL_HARD_RESET_CLIENT_V2, 0),
+  proto::wrap(proto::static_wrap_keys(s), wire::op_byte(wire::P_CONTROL_HARD_RESET_CLIENT_V2, 0),
               wire::session_id{1, 2, 3, 4, 5, 6, 7, 8}, std::vector<uint8_t>(5, 0), {1, 1}, frame);
   EXPECT_EQ(f[0]->check(*e0, frame), proto::front_filter::verdict::bad_auth);
   s.wrap = proto::wrap_mode::none;
