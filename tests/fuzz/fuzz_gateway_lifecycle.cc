@@ -39,9 +39,6 @@
 // the owner array and outer-address hash empty, every peer handed back by the workers; SIGTERM;
 // and after teardown no mbuf in use. FUZZ_DEBUG=1 prints the gateway's log at verb 4.
 #include <fcntl.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
 #include <rte_eal.h>
 #include <rte_hash.h>
 #include <rte_lcore.h>
@@ -71,6 +68,7 @@
 #include "dpvpn/static_key.h"
 #include "dpvpn/tls_engine.h"
 #include "fuzz_input.h"
+#include "fuzz_pki.h"
 
 using namespace dpvpn;
 
@@ -87,18 +85,8 @@ bool debug() {
   return d;
 }
 
-std::string to_pem(int (*write)(BIO*, void*), void* obj) {
-  BIO* b = BIO_new(BIO_s_mem());
-  if (!b || write(b, obj) != 1) std::abort();
-  char* p = nullptr;
-  const long n = BIO_get_mem_data(b, &p);
-  std::string s(p, static_cast<size_t>(n));
-  BIO_free(b);
-  return s;
-}
-
-// THROWAWAY TEST MATERIAL: an Ed25519 key from 32 fixed bytes and a self-signed certificate (its
-// own CA), made in memory; the gateway and every client use it (the clients share one common name).
+// THROWAWAY TEST MATERIAL (fuzz_pki.h): the gateway and every client use one identity (the clients
+// share one common name).
 struct pki {
   std::string cert, key;
   std::unique_ptr<proto::tls_context> server, client;
@@ -106,29 +94,9 @@ struct pki {
 pki& tls() {
   static pki p = [] {
     pki r;
-    uint8_t seed[32];
-    for (size_t i = 0; i < sizeof seed; ++i) seed[i] = static_cast<uint8_t>(0x51 + i);
-    EVP_PKEY* key = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, nullptr, seed, sizeof seed);
-    X509* x = X509_new();
-    if (!key || !x) std::abort();
-    X509_set_version(x, 2);
-    ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
-    ASN1_TIME_set_string(X509_getm_notBefore(x), "20200101000000Z");
-    ASN1_TIME_set_string(X509_getm_notAfter(x), "20991231235959Z");
-    X509_NAME* name = X509_get_subject_name(x);
-    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("fuzz-gw-throwaway"), -1,
-                               -1, 0);
-    X509_set_issuer_name(x, name);
-    X509_set_pubkey(x, key);
-    if (X509_sign(x, key, nullptr) <= 0) std::abort();
-    r.cert = to_pem([](BIO* b, void* o) { return PEM_write_bio_X509(b, static_cast<X509*>(o)); }, x);
-    r.key = to_pem(
-        [](BIO* b, void* o) {
-          return PEM_write_bio_PrivateKey(b, static_cast<EVP_PKEY*>(o), nullptr, nullptr, 0, nullptr, nullptr);
-        },
-        key);
-    X509_free(x);
-    EVP_PKEY_free(key);
+    const fuzz::throwaway_pem pem = fuzz::make_throwaway_pem(0x51, "fuzz-gw-throwaway");
+    r.cert = pem.cert;
+    r.key = pem.key;
     std::string err;
     for (bool server : {true, false}) {
       proto::tls_config c;

@@ -28,10 +28,6 @@
 // Checked: every packet the server sends unwraps with the client's keys and decodes as a control
 // packet from the server's session id; a failed session stays dead; queues stay within
 // session::k_max_* or the session fails. FUZZ_DEBUG=1 in the environment prints what happens.
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
-
 #include <cstdio>
 #include <cstdlib>
 #include <limits>
@@ -41,53 +37,22 @@
 #include "dpvpn/session.h"
 #include "dpvpn/tls_engine.h"
 #include "fuzz_input.h"
+#include "fuzz_pki.h"
 #include "fuzz_wrap_keys.h"
 
 using namespace dpvpn;
 
 namespace {
 
-std::string to_pem(int (*write)(BIO*, void*), void* obj) {
-  BIO* b = BIO_new(BIO_s_mem());
-  if (!b || write(b, obj) != 1) std::abort();
-  char* p = nullptr;
-  const long n = BIO_get_mem_data(b, &p);
-  std::string s(p, static_cast<size_t>(n));
-  BIO_free(b);
-  return s;
-}
-
-// THROWAWAY TEST MATERIAL: an Ed25519 key from 32 fixed bytes and a self-signed certificate (its
-// own CA), made in memory for this fuzz target only. Ed25519 signatures are deterministic, so the
-// certificate is the same in every run.
+// The server's identity: THROWAWAY TEST MATERIAL made in memory (fuzz_pki.h).
 proto::tls_context& server_tls() {
   static std::unique_ptr<proto::tls_context> ctx = [] {
-    uint8_t seed[32];
-    for (size_t i = 0; i < sizeof seed; ++i) seed[i] = static_cast<uint8_t>(0xa0 + i);
-    EVP_PKEY* key = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, nullptr, seed, sizeof seed);
-    X509* x = X509_new();
-    if (!key || !x) std::abort();
-    X509_set_version(x, 2);
-    ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
-    ASN1_TIME_set_string(X509_getm_notBefore(x), "20200101000000Z");
-    ASN1_TIME_set_string(X509_getm_notAfter(x), "20991231235959Z");
-    X509_NAME* name = X509_get_subject_name(x);
-    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("dpvpn-fuzz-throwaway"),
-                               -1, -1, 0);
-    X509_set_issuer_name(x, name);
-    X509_set_pubkey(x, key);
-    if (X509_sign(x, key, nullptr) <= 0) std::abort();
+    const fuzz::throwaway_pem pem = fuzz::make_throwaway_pem(0xa0, "dpvpn-fuzz-throwaway");
     proto::tls_config c;
     c.server = true;
-    c.cert_pem = to_pem([](BIO* b, void* o) { return PEM_write_bio_X509(b, static_cast<X509*>(o)); }, x);
-    c.ca_pem = c.cert_pem;
-    c.key_pem = to_pem(
-        [](BIO* b, void* o) {
-          return PEM_write_bio_PrivateKey(b, static_cast<EVP_PKEY*>(o), nullptr, nullptr, 0, nullptr, nullptr);
-        },
-        key);
-    X509_free(x);
-    EVP_PKEY_free(key);
+    c.cert_pem = pem.cert;
+    c.ca_pem = pem.cert;
+    c.key_pem = pem.key;
     std::string err;
     auto t = proto::tls_context::create(c, err);
     if (!t) {
