@@ -299,8 +299,53 @@ struct config_dp {
   std::optional<metrics_conf> dp_metrics;
 };
 
+// The client role (docs/client.md): with `client` or `tls-client` anywhere in the config, dpvpn
+// connects to an OpenVPN server instead of serving clients. These directives are parsed only
+// then (a pre-scan of the sources decides the role); a server config refuses them by name
+// ("is a client option"), and a client config refuses the server-only ones.
+struct config_client_role {
+  bool client = false;  // `client` or `tls-client`: the role
+  bool pull = false;    // `pull` (`client` implies it): take the server's PUSH_REPLY
+  // `remote HOST [PORT] [PROTO]`, in order. HOST: an IPv4/IPv6 literal or a name (resolved by the
+  // control thread at each connection attempt); PORT default `rport`, else `port`, else 1194;
+  // PROTO udp/udp4/udp6 (tcp is refused).
+  struct remote_entry {
+    std::string host;
+    uint16_t port = 0;  // 0: rport / port
+    ip_family family = ip_family::any;
+    unsigned line = 0;
+  };
+  std::vector<remote_entry> remotes;
+  std::optional<uint16_t> rport;
+  bool remote_random = false;
+  unsigned connect_retry_s = 1, connect_retry_max_s = 300;  // `connect-retry N [MAX]`
+  unsigned server_poll_timeout_s = 120;                    // `server-poll-timeout N`
+  bool nobind = false;              // `nobind`: an ephemeral local port
+  std::optional<uint16_t> lport;    // `lport N` (else `port`)
+  file_ref auth_user_pass;          // `auth-user-pass FILE` or <auth-user-pass>: user, password lines
+  // `pull-filter accept|ignore|reject TEXT`: the first whose TEXT starts a pushed option decides.
+  enum class pull_action : uint8_t { accept, ignore, reject };
+  struct pull_filter {
+    pull_action action = pull_action::accept;
+    std::string text;
+  };
+  std::vector<pull_filter> pull_filters;
+  bool route_nopull = false;  // `route-nopull`: pushed routes are ignored (the rest is applied)
+  // `redirect-gateway [FLAGS]` (also when pushed): the default route into the tunnel.
+  struct redirect_flags {
+    bool on = false;
+    bool def1 = false, ipv6 = false, no_ipv4 = false, local = false, bypass_dhcp = false, block_local = false;
+  };
+  redirect_flags redirect_gateway;
+  bool remote_cert_tls_server = false;  // `remote-cert-tls server`
+  // `dp-wan-gateway IP`: the WAN next hop towards the remotes when they are not on the link
+  // (the dataplane resolves its MAC with ARP / ND).
+  std::optional<uint32_t> dp_wan_gateway;
+  std::optional<ipv6_addr> dp_wan_gateway6;
+};
+
 struct server_config : config_net, config_keys, config_tls, config_data, config_clients, config_scripts, config_ops,
-                       config_dp {
+                       config_dp, config_client_role {
   std::string source;  // the file name errors print
   // Every accepted line as "NAME\x1fWORD\x1f..." (an inline block: "TAG\x1fTEXT"), in order: a
   // reload (control/reload.h) compares them by name to find what changed.
