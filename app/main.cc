@@ -26,6 +26,7 @@
 #include <cstring>
 #include <stdexcept>
 #include <string>
+#include <random>
 #include <thread>
 #include <vector>
 
@@ -33,6 +34,7 @@
 #include "dpvpn/dp_setup.h"
 #include "dpvpn/exception_port.h"
 #include "dpvpn/log_sink.h"
+#include "../control/client_control.h"
 #include "../control/gateway.h"
 #include "../control/metrics.h"
 #include "../control/metrics_telemetry.h"
@@ -191,6 +193,71 @@ void lan_conf_of(const cp::server_config& cfg, dp::lan_conf& lan, const dp::port
 }
 
 
+// The client role's local UDP port: `lport`, else `port`; with `nobind` an ephemeral one (the
+// dataplane owns the WAN address, so no socket reserves it: any port of the dynamic range will do).
+uint16_t client_local_port(const cp::server_config& cfg) {
+  if (cfg.lport) return *cfg.lport;
+  if (!cfg.nobind) return cfg.port;
+  std::random_device rd;
+  return static_cast<uint16_t>(49152 + rd() % 16384);
+}
+
+// The client role's exception-port side: a connection's pushed address and routes (netlink).
+cp::tunnel_ops client_tunnel_ops(const std::string& ifname, unsigned tun_mtu) {
+  cp::tunnel_ops ops;
+  ops.apply = [ifname, tun_mtu](const cp::tunnel_settings& t, std::string& err) {
+    const unsigned mtu = t.tun_mtu ? t.tun_mtu : tun_mtu;
+    if (kni::configure_kernel_iface(ifname, t.local, t.prefix, mtu, err) != 0) return false;
+    if (t.remote && kni::add_kernel_route(ifname, t.remote, 32, err) != 0) return false;
+    if (t.local6 && kni::configure_kernel_iface_v6(ifname, t.local6->addr.data(), static_cast<uint8_t>(t.local6->len), err) != 0)
+      return false;
+    for (const auto& r : t.routes)
+      if (kni::add_kernel_route(ifname, r.net, r.len, err) != 0) return false;
+    for (const auto& r : t.routes6)
+      if (kni::add_kernel_route_v6(ifname, r.addr.data(), static_cast<uint8_t>(r.len), err) != 0) return false;
+    return true;
+  };
+  // Down: the kernel drops every route through the link with it; the address goes too.
+  ops.remove = [ifname](const cp::tunnel_settings& t) {
+    std::string err;
+    if (kni::unconfigure_kernel_iface(ifname, t.local, t.prefix, err) != 0)
+      cp::log_program(cp::log_prio::warning, "warning: " + err);
+  };
+  return ops;
+}
+
+// The client role (docs/client.md) from the shared state on: client_control instead of the
+// gateway's control thread; no management, metrics or SIGHUP re-read yet.
+int run_client(cp::server_config& cfg, std::unique_ptr<proto::tls_context> tls, dp::dp_shared& sh, int sfd,
+               const std::string& ifname, rte_mempool* pool, uint32_t n_mbufs, int wan, uint16_t exc_port) {
+  std::unique_ptr<cp::client_control> control;
+  try {
+    cp::control_setup setup = cp::make_control_setup(cfg, tls.get());
+    control = std::make_unique<cp::client_control>(cfg, std::move(setup), sh, sfd, ifname,
+                                                   client_tunnel_ops(ifname, cfg.tun_mtu));
+  } catch (const cp::config_error& e) {
+    fatal(e.what());
+  }
+  std::thread control_thread([&] { control->run(); });
+  const uint16_t n_workers = sh.cfg.n_workers;
+  std::vector<launch_arg> args(n_workers);
+  for (uint16_t i = 0; i < n_workers; ++i) args[i] = {&sh, sh.lcores[i]};
+  for (uint16_t i = 1; i < n_workers; ++i) rte_eal_remote_launch(launch_worker, &args[i], sh.lcores[i]->lcore_id);
+  launch_worker(&args[0]);
+  rte_eal_mp_wait_lcore();
+  control_thread.join();
+  control->print_counters("exit");
+  std::string err;
+  dp::shared_destroy(sh);
+  dp::close_port(static_cast<uint16_t>(wan), err);
+  kni::destroy_exception_port(exc_port, err);
+  if (!g_pid_file.empty()) ::unlink(g_pid_file.c_str());
+  cp::log_program(cp::log_prio::notice, strf("mbufs in use at exit: %u of %u", rte_mempool_in_use_count(pool), n_mbufs));
+  control.reset();
+  rte_eal_cleanup();
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -321,13 +388,20 @@ int main(int argc, char** argv) {
   pc.queues = exc_queues;
   pc.want_rss = false;
   if (dp::setup_port(pc, exc_info, err) != 0) fatal(err);
-  const uint32_t server_ip = cfg.server->network + 1;
-  if (kni::configure_kernel_iface(ec.ifname, server_ip, static_cast<uint8_t>(cfg.server->prefix_len()), cfg.tun_mtu,
-                                  err) != 0)
-    fatal(err);
-  // openvpn's order: the device gets its address, then `up` runs (a failure is fatal), then routes.
-  if (!cp::run_updown(cfg, ec.ifname, "up", "", 0, err)) fatal(err);
-  configure_kernel_routes(cfg, ec.ifname);
+  const bool client_role = cfg.client;
+  if (client_role) {
+    // The client role: the device comes up without an address; each connection's pushed ifconfig
+    // and routes are applied (and `up` run) by the control thread (control/client_control.h).
+    if (kni::configure_kernel_iface(ec.ifname, 0, 0, cfg.tun_mtu, err) != 0) fatal(err);
+  } else {
+    const uint32_t server_ip = cfg.server->network + 1;
+    if (kni::configure_kernel_iface(ec.ifname, server_ip, static_cast<uint8_t>(cfg.server->prefix_len()), cfg.tun_mtu,
+                                    err) != 0)
+      fatal(err);
+    // openvpn's order: the device gets its address, then `up` runs (a failure is fatal), then routes.
+    if (!cp::run_updown(cfg, ec.ifname, "up", "", 0, err)) fatal(err);
+    configure_kernel_routes(cfg, ec.ifname);
+  }
 
   // Shared state.
   dp::dp_shared sh;
@@ -338,7 +412,8 @@ int main(int argc, char** argv) {
   sh.cfg.local_ip = cfg.local.value_or(0);
   sh.cfg.wan_v6 = cfg.local6.has_value();
   if (cfg.local6) sh.cfg.local_ip6 = *cfg.local6;
-  sh.cfg.local_port = cfg.port;
+  sh.cfg.local_port = client_role ? client_local_port(cfg) : cfg.port;
+  sh.cfg.client_role = client_role;
   std::memcpy(sh.cfg.wan_mac.data(), wan_info.mac, 6);
   sh.cfg.rx_burst = static_cast<uint16_t>(cfg.dp_rx_burst);
   sh.cfg.udp_checksum = cfg.dp_udp_checksum;
@@ -349,8 +424,9 @@ int main(int argc, char** argv) {
   // Peer-ids beyond max-clients: a torn-down client's id comes back only once its owner lcore has
   // handed the peer back (poll_done), so a client that replaces another at max-clients (a restart
   // from the same address) needs a spare id while the old one is in flight.
-  sh.cfg.max_peers = static_cast<uint32_t>(
-      std::min<uint64_t>(uint64_t{cfg.max_clients} + std::max(64u, cfg.max_clients / 16), wire::k_peer_id_none));
+  sh.cfg.max_peers = client_role ? 64u  // the server, and the indexes of earlier connections still in flight
+                                  : static_cast<uint32_t>(std::min<uint64_t>(
+                                        uint64_t{cfg.max_clients} + std::max(64u, cfg.max_clients / 16), wire::k_peer_id_none));
   sh.cfg.client_to_client = cfg.client_to_client;
   sh.cfg.mss_clamp = cp::mss_clamp_for(cfg, net::k_ipv4_hdr + net::k_tcp_hdr);
   sh.cfg.mss_clamp_v6 = cp::mss_clamp_for(cfg, net::k_ipv6_hdr + net::k_tcp_hdr);
@@ -389,6 +465,7 @@ int main(int argc, char** argv) {
 
   int sfd = signalfd(-1, &sigs, SFD_NONBLOCK | SFD_CLOEXEC);
   if (sfd < 0) fatal("signalfd failed");
+  if (client_role) return run_client(cfg, std::move(tls), sh, sfd, ec.ifname, pool, n_mbufs, wan, exc_port);
   std::unique_ptr<cp::gateway_control> control;
   // Each worker checks first contacts' tls-auth / tls-crypt(-v2) itself (control/proto/front_filter.h);
   // the filters outlive the workers.

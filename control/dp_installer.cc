@@ -47,6 +47,16 @@ void dp_installer::send_frame(uint16_t worker, const net::outer_addr& to, const 
   }
 }
 
+void dp_installer::send_raw(uint16_t worker, std::span<const uint8_t> frame) {
+  rte_mbuf* m = rte_pktmbuf_alloc(sh_.pool);
+  auto* h = m ? reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, static_cast<uint16_t>(frame.size()))) : nullptr;
+  if (h) std::memcpy(h, frame.data(), frame.size());
+  if (!h || rte_ring_sp_enqueue(sh_.lcores[worker]->ctl_tx, m) != 0) {
+    rte_pktmbuf_free(m);  // null-safe
+    ++ctl_tx_dropped_;
+  }
+}
+
 bool dp_installer::poll_punt(const frame_fn& on_frame) {
   void* objs[32];
   unsigned total = 0, n;

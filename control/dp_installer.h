@@ -46,6 +46,9 @@ class dp_installer final : public route_writer {
   // A control packet to `to` through `worker`'s WAN queue: the whole Ethernet/IP/UDP frame goes on
   // its ctl_tx ring. Dropped (counted) when no mbuf or the ring is full.
   void send_frame(uint16_t worker, const net::outer_addr& to, const net::mac& mac, std::span<const uint8_t> payload);
+  // A whole Ethernet frame (an ARP request of the client role's WAN resolver) through `worker`'s
+  // WAN queue. Dropped (counted) like send_frame's.
+  void send_raw(uint16_t worker, std::span<const uint8_t> frame);
   // Punted control frames, the established clients' ring first: on_frame(meta, payload) for each;
   // the mbuf is freed after the call. True when there was any.
   using frame_fn = std::function<void(const dp::mbuf_meta&, std::span<const uint8_t>)>;

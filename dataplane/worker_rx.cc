@@ -17,6 +17,7 @@
 #include <cstring>
 
 #include "dpvpn/front_filter.h"
+#include "dpvpn/netpkt_fwd.h"
 #include "dpvpn/packet.h"
 #include "worker_internal.h"
 
@@ -214,7 +215,7 @@ void open_chunk(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept {
       continue;
     }
     drop why{};
-    if (!source_routes_back(c.sh, p.peer_id, v[i].data, v[i].len, why)) {
+    if (!cfg.client_role && !source_routes_back(c.sh, p.peer_id, v[i].data, v[i].len, why)) {
       drop_pkt(c, m, why);
       continue;
     }
@@ -235,6 +236,22 @@ void open_owned(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept {
   for (uint16_t off = 0; off < n; off += k_stage) open_chunk(c, pkts + off, std::min<uint16_t>(k_stage, n - off));
 }
 
+// The client role: an ARP reply for our WAN address goes to the control thread, which resolves
+// the server's (or dp-wan-gateway's) MAC with it (control/wan_neighbor.h). True when punted (or
+// dropped as punt_full); false: not such a reply.
+static bool punt_arp_reply(worker_ctx& c, rte_mbuf* m, const uint8_t* f) noexcept {
+  net::arp_info a;
+  if (!net::arp_parse(f, m->data_len, a) || a.op != 2 || a.tpa != c.sh.cfg.local_ip) return false;
+  meta_of(m).dir = pkt_dir::wan_l2;
+  meta_of(m).payload_off = 0;  // the whole frame
+  meta_of(m).payload_len = m->data_len;
+  meta_of(m).from_worker = static_cast<uint8_t>(c.me.index);
+  rte_ring* r = c.sh.punt_est ? c.sh.punt_est : c.sh.punt;
+  if (rte_ring_enqueue(r, m) != 0) drop_pkt(c, m, drop::punt_full);
+  else lcore_counters::bump(c.me.ctr.punted);
+  return true;
+}
+
 // Stage 1 for one WAN frame. True when m is a data packet for a peer this lcore owns (its peer-id
 // is in the metadata): the caller collects those for open_owned. Everything else is answered,
 // punted, handed off or dropped here.
@@ -249,6 +266,7 @@ bool wan_classify(worker_ctx& c, rte_mbuf* m) noexcept {
   switch (fi.kind) {
     case net::frame_kind::arp:
       if (!cfg.wan_v4 || !net::arp_make_reply(f, m->data_len, cfg.local_ip, cfg.wan_mac)) {
+        if (cfg.client_role && cfg.wan_v4 && punt_arp_reply(c, m, f)) return false;
         drop_pkt(c, m, drop::arp_other);
         return false;
       }
@@ -301,7 +319,7 @@ bool udp_classify(worker_ctx& c, rte_mbuf* m, size_t payload_off, size_t payload
     return false;
   }
   uint32_t pid = cl.peer_id;
-  if (cl.op == wire::P_DATA_V1 || pid == wire::k_peer_id_none) {
+  if (cl.op == wire::P_DATA_V1 || pid == wire::k_peer_id_none || c.sh.cfg.client_role) {
     void* data = nullptr;
     if (rte_hash_lookup_data(c.sh.addrs, &mm.src, &data) < 0) {
       drop_pkt(c, m, drop::unknown_peer);

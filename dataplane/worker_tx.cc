@@ -77,7 +77,7 @@ namespace {
 // Owner lcore only. m holds the plaintext; on success it holds the whole outer frame.
 bool seal_and_frame(worker_ctx& c, dp_peer& p, rte_mbuf* m) noexcept {
   buf_view v = view_of(m);
-  if (p.keys.seal(*c.me.eng, v, p.data_v2 ? p.peer_id : wire::k_peer_id_none, c.now_s) != proto::dc_err::ok)
+  if (p.keys.seal(*c.me.eng, v, !p.data_v2 ? wire::k_peer_id_none : p.wire_id != wire::k_peer_id_none ? p.wire_id : p.peer_id, c.now_s) != proto::dc_err::ok)
     return false;
   const uint32_t payload = v.len;
   const dp_config& cfg = c.sh.cfg;

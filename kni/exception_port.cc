@@ -209,6 +209,36 @@ int configure_kernel_iface(const std::string& ifname, uint32_t addr, uint8_t pre
   return 0;
 }
 
+int unconfigure_kernel_iface(const std::string& ifname, uint32_t addr, uint8_t prefix, std::string& err) {
+  int idx = ifindex_of(ifname, err);
+  if (idx < 0) return idx;
+  if (addr) {
+    nl_req req{};
+    req.hdr.nlmsg_len = NLMSG_LENGTH(sizeof(ifaddrmsg));
+    req.hdr.nlmsg_type = RTM_DELADDR;
+    req.hdr.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+    req.ifa.ifa_family = AF_INET;
+    req.ifa.ifa_prefixlen = prefix;
+    req.ifa.ifa_index = static_cast<unsigned>(idx);
+    uint32_t be = htonl(addr);
+    add_attr(req, IFA_LOCAL, &be, sizeof be);
+    add_attr(req, IFA_ADDRESS, &be, sizeof be);
+    const int rc = nl_transact(req);
+    if (rc != 0 && rc != -EADDRNOTAVAIL)
+      return set_err(err, ifname + ": delete address " + ipv4_str(addr) + "/" + std::to_string(prefix), rc);
+  }
+  scoped_fd s(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  if (s.fd < 0) return set_err(err, ifname + ": socket", -errno);
+  ifreq ifr{};
+  std::snprintf(ifr.ifr_name, IFNAMSIZ, "%s", ifname.c_str());
+  if (ioctl(s.fd, SIOCGIFFLAGS, &ifr) != 0) return set_err(err, ifname + ": get flags", -errno);
+  if (ifr.ifr_flags & IFF_UP) {
+    ifr.ifr_flags = static_cast<short>(ifr.ifr_flags & ~IFF_UP);
+    if (ioctl(s.fd, SIOCSIFFLAGS, &ifr) != 0) return set_err(err, ifname + ": set down", -errno);
+  }
+  return 0;
+}
+
 int add_kernel_route(const std::string& ifname, uint32_t net, uint8_t prefix, std::string& err) {
   int idx = ifindex_of(ifname, err);
   if (idx < 0) return idx;

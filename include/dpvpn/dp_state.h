@@ -35,7 +35,9 @@ inline constexpr uint16_t k_no_owner = 0xffff;
 // wan: from the WAN, to be opened; tun: plaintext for a client, to be sealed; lan_wait: a packet
 // for the LAN waiting for its next hop's MAC (src holds the next hop); lan_l2: an ARP reply or
 // Neighbor Advertisement from the LAN for the control thread's neighbor resolver.
-enum class pkt_dir : uint8_t { wan = 0, tun = 1, lan_wait = 2, lan_l2 = 3 };
+// wan_l2: an ARP reply for our WAN address, punted in the client role (the control thread resolves
+// the server's, or dp-wan-gateway's, MAC: control/wan_neighbor.h).
+enum class pkt_dir : uint8_t { wan = 0, tun = 1, lan_wait = 2, lan_l2 = 3, wan_l2 = 4 };
 struct mbuf_meta {
   uint32_t peer_id;
   net::outer_addr src;    // outer source address and port (WAN packets; IPv4 v4-mapped)
@@ -54,6 +56,9 @@ struct alignas(64) dp_peer {
   uint32_t peer_id = 0;     // immutable
   uint32_t vpn_ip = 0;      // immutable, host order
   bool data_v2 = true;      // immutable: send P_DATA_V2 with peer_id
+  // immutable: the peer-id DATA_V2 carries when it is not peer_id (the client role: the one the
+  // server pushed; peer_id is then the local table index); k_peer_id_none = peer_id.
+  uint32_t wire_id = wire::k_peer_id_none;
   uint32_t ping_interval_s = 10;  // immutable: send a keepalive ping when idle this long
   // dp: wo (owner), cp: ro until del_peer hands the peer back
   net::outer_addr client{};  // outer address and port (IPv4 as v4-mapped): v4 or v6 header on TX
@@ -176,6 +181,11 @@ struct dp_config {
   // thread from one source address (its hash bucket) that has no established client; 0 = no limit.
   uint32_t contact_pps = 1000, contact_burst = 2000;
   lan_conf lan;              // `dp-lan` (lan.on false: no LAN port)
+  // The client role (docs/client.md): the one peer is the server. Its data packets are found by
+  // outer address whatever peer-id they carry (the server writes ours), their inner sources are
+  // not checked against the routes (an openvpn client accepts what its server sends), and ARP
+  // replies for our WAN address go to the control thread (pkt_dir::wan_l2).
+  bool client_role = false;
 };
 
 struct dp_shared {

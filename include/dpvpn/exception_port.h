@@ -46,6 +46,11 @@ int destroy_exception_port(uint16_t port_id, std::string& err);
 int configure_kernel_iface(const std::string& ifname, uint32_t addr, uint8_t prefix, uint32_t mtu,
                            std::string& err);
 
+// Undoes configure_kernel_iface for the client role's next connection: deletes addr/prefix (0:
+// none) and takes the link down, which drops every route through it and its IPv6 addresses.
+// Returns 0 or a negative errno (a missing address is not an error).
+int unconfigure_kernel_iface(const std::string& ifname, uint32_t addr, uint8_t prefix, std::string& err);
+
 // Adds (or replaces) the kernel route net/prefix via ifname (RTM_NEWROUTE, main table), e.g. for an
 // `iroute` or `route` behind a client. net in host order.
 int add_kernel_route(const std::string& ifname, uint32_t net, uint8_t prefix, std::string& err);

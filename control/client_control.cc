@@ -1,0 +1,426 @@
+// SPDX-License-Identifier: MIT
+// The client role's control thread (client_control.h): the loop, the connection's life and the
+// session's events. The tunnel's kernel side and the scripts are in client_tunnel.cc.
+#include "client_control.h"
+
+#include <netdb.h>
+#include <poll.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <csignal>
+#include <cstring>
+#include <random>
+
+#include "dpvpn/data_keys.h"
+#include "dpvpn/log_sink.h"
+
+namespace dpvpn::cp {
+
+namespace {
+
+uint64_t wall_ms() {
+  return static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count());
+}
+
+// HOST as an IPv4 address (host order): a literal, else the resolver's first IPv4 answer.
+std::optional<uint32_t> resolve4(const std::string& host, std::string& err) {
+  if (auto a = parse_ipv4(host)) return a;
+  addrinfo hints{};
+  hints.ai_family = AF_INET;
+  hints.ai_socktype = SOCK_DGRAM;
+  addrinfo* res = nullptr;
+  const int rc = ::getaddrinfo(host.c_str(), nullptr, &hints, &res);
+  if (rc != 0 || !res) {
+    err = std::string("cannot resolve ") + host + ": " + gai_strerror(rc);
+    return std::nullopt;
+  }
+  const uint32_t a = ntohl(reinterpret_cast<sockaddr_in*>(res->ai_addr)->sin_addr.s_addr);
+  ::freeaddrinfo(res);
+  return a;
+}
+
+constexpr uint32_t k_half = 0x80000000u;
+const uint8_t k_v6_low[16] = {};
+const uint8_t k_v6_high[16] = {0x80};
+
+}  // namespace
+
+client_control::client_control(const server_config& cfg, control_setup setup, dp::dp_shared& sh, int signal_fd,
+                               std::string ifname, tunnel_ops ops)
+    : cfg_(cfg),
+      setup_(std::move(setup)),
+      dp_(sh, control_log{cfg.verb}),
+      log_{cfg.verb},
+      signal_fd_(signal_fd),
+      ifname_(std::move(ifname)),
+      ops_(std::move(ops)),
+      nb_(sh.cfg.wan_mac, sh.cfg.local_ip),
+      scripts_(cfg.tmp_dir),
+      id_busy_(sh.cfg.max_peers, false) {
+  if (cfg_.remote_random && cfg_.remotes.size() > 1) {
+    std::random_device rd;
+    std::shuffle(cfg_.remotes.begin(), cfg_.remotes.end(), std::mt19937(rd()));
+  }
+}
+
+client_control::~client_control() = default;
+
+void client_control::run() {
+  log(1, "control thread up: client role, " + std::to_string(dp_.cfg().n_workers) + " worker lcore(s), WAN " +
+             format_outer(net::outer_v4(dp_.cfg().local_ip, dp_.cfg().local_port)) + ", " +
+             std::to_string(cfg_.remotes.size()) + " remote(s)");
+  for (;;) {
+    const uint64_t now = wall_ms();
+    const bool work = step(now);
+    if (phase_ == phase::stopping && now >= stop_at_ms_) break;
+    if (!work) {
+      pollfd pf{signal_fd_, POLLIN, 0};
+      ::poll(&pf, 1, 1);
+    }
+  }
+  if (phase_ != phase::idle && conn_.s) disconnect("exiting", wall_ms(), 0, false);
+  // The down script of the last connection finishes before the workers go (openvpn waits too).
+  for (int i = 0; i < 300 && scripts_.running(); ++i) {
+    std::vector<script_result> done;
+    scripts_.poll(wall_ms(), done);
+    ::usleep(10000);
+  }
+  dp_.stop_workers();
+}
+
+bool client_control::step(uint64_t now) {
+  dp_.publish_clock(now);
+  bool work = dp_.poll_punt([&](const dp::mbuf_meta& mm, std::span<const uint8_t> pkt) { on_frame(mm, pkt, now); });
+  dp_.poll_done([&](uint32_t id) {
+    if (id < id_busy_.size()) id_busy_[id] = false;
+  });
+  poll_signals(now);
+  std::vector<script_result> done;
+  scripts_.poll(now, done);
+  for (const script_result& r : done)
+    if (!r.ok) log(1, "script failed: " + r.status);
+  switch (phase_) {
+    case phase::idle:
+      if (now >= retry_at_ms_) begin_attempt(now);
+      break;
+    case phase::resolving:
+      if (nb_.mac()) start_session(now);
+      else if (now - attempt_ms_ > uint64_t{cfg_.server_poll_timeout_s} * 1000)
+        disconnect("no ARP answer from " + format_ipv4(nb_.target_ip()), now, retry_delay_ms(), true);
+      break;
+    case phase::handshake:
+      if (!conn_.s->established() && now - attempt_ms_ > uint64_t{cfg_.server_poll_timeout_s} * 1000 &&
+          conn_.last_ctl_rx_ms == 0)
+        disconnect("server-poll-timeout: no answer from " + conn_.real_address(), now, retry_delay_ms(), true);
+      break;
+    default: break;
+  }
+  if (phase_ == phase::resolving || phase_ == phase::handshake || phase_ == phase::connected) {
+    const std::vector<uint8_t> arp = nb_.due_request(now);
+    if (!arp.empty()) dp_.send_raw(0, arp);
+  }
+  if (conn_.s && now >= conn_.s->next_wakeup_ms()) {
+    conn_.s->tick(now);
+    drain(now);
+  }
+  if (now >= next_housekeeping_ms_) {
+    next_housekeeping_ms_ = now + 500;
+    housekeeping(now);
+  }
+  return work;
+}
+
+void client_control::poll_signals(uint64_t now) {
+  signalfd_siginfo si;
+  while (::read(signal_fd_, &si, sizeof si) == static_cast<ssize_t>(sizeof si)) {
+    switch (si.ssi_signo) {
+      case SIGTERM:
+      case SIGINT:
+        if (phase_ == phase::stopping) break;
+        stop_signal_ = si.ssi_signo == SIGTERM ? "sigterm" : "sigint";
+        log(1, std::string("SIG") + (si.ssi_signo == SIGTERM ? "TERM" : "INT") + "[hard,] received, client-instance exiting");
+        stop_at_ms_ = now;
+        // explicit-exit-notify: EXIT on the control channel when the server speaks cc-exit (a 2.6
+        // server pushes protocol-flags cc-exit); the frames leave before the workers stop.
+        if (cfg_.explicit_exit_notify && conn_.s && conn_.s->established() && conn_.s->pushed().cc_exit) {
+          conn_.s->send_text("EXIT", now);
+          drain(now);
+          stop_at_ms_ = now + 300;
+          log(3, "explicit-exit-notify: EXIT sent to " + conn_.real_address());
+        }
+        phase_ = phase::stopping;
+        break;
+      case SIGHUP:
+      case SIGUSR1:
+        if (phase_ == phase::stopping) break;
+        log(1, std::string(si.ssi_signo == SIGHUP ? "SIGHUP" : "SIGUSR1") + "[hard,] received, client-instance restarting");
+        disconnect("restart requested by signal", now, 0, false);
+        break;
+      case SIGUSR2: print_counters("SIGUSR2"); break;
+      default: break;
+    }
+  }
+}
+
+void client_control::begin_attempt(uint64_t now) {
+  if (cfg_.remotes.empty()) return;
+  const auto& r = cfg_.remotes[remote_ % cfg_.remotes.size()];
+  std::string err;
+  const auto ip = resolve4(r.host, err);
+  if (!ip) {
+    log(1, "RESOLVE: " + err);
+    ++failures_;
+    remote_ = (remote_ + 1) % cfg_.remotes.size();
+    retry_at_ms_ = now + retry_delay_ms();
+    return;
+  }
+  const uint16_t port = r.port ? r.port : cfg_.rport ? *cfg_.rport : cfg_.port;
+  conn_ = client{};
+  conn_.addr = net::outer_v4(*ip, port);
+  conn_.name = format_outer(conn_.addr);
+  owner_known_ = false;
+  pending_.clear();
+  uint32_t id = 0;
+  while (id < id_busy_.size() && id_busy_[id]) ++id;
+  if (id == id_busy_.size()) {  // every index still in flight on the lcores: try again shortly
+    retry_at_ms_ = now + 100;
+    return;
+  }
+  conn_.peer_id = id;
+  attempt_ms_ = now;
+  nb_.target(cfg_.dp_wan_gateway ? *cfg_.dp_wan_gateway : *ip, now);
+  phase_ = phase::resolving;
+  log(1, "attempting to connect to " + conn_.name + " (UDP" +
+             (cfg_.dp_wan_gateway ? ", via " + format_ipv4(*cfg_.dp_wan_gateway) : std::string()) + ")");
+}
+
+void client_control::start_session(uint64_t now) {
+  conn_.mac = *nb_.mac();
+  // The server's address in the outer-address table from the start: its control frames take the
+  // established ring and its data is found by address (dp_config::client_role).
+  id_busy_[conn_.peer_id] = true;
+  if (const int rc = dp_.publish(conn_); rc < 0) {
+    disconnect("cannot add " + conn_.name + " to the address table: " + std::strerror(-rc), now, retry_delay_ms(), false);
+    return;
+  }
+  conn_.dp.installed = false;
+  conn_.s = std::make_unique<proto::session>(setup_.session, now);
+  conn_.s->start(now);
+  phase_ = phase::handshake;
+  log(3, "UDP link remote: " + conn_.name + " (next hop " + format_ipv4(nb_.target_ip()) + " resolved)");
+  drain(now);
+}
+
+void client_control::on_frame(const dp::mbuf_meta& mm, std::span<const uint8_t> pkt, uint64_t now) {
+  if (mm.dir == dp::pkt_dir::wan_l2) {
+    if (nb_.on_frame(pkt, now)) log(4, "WAN next hop " + format_ipv4(nb_.target_ip()) + " resolved");
+    return;
+  }
+  if (!conn_.s || !net::same_outer(mm.src, conn_.addr)) return;  // not our server: ignored
+  if (!owner_known_ && !conn_.dp.installed) {
+    conn_.owner = mm.from_worker;  // the worker the server's flow lands on owns the peer
+    owner_known_ = true;
+    dp_.publish(conn_);
+  }
+  conn_.last_ctl_rx_ms = now;
+  conn_.s->on_packet(pkt, now);
+  drain(now);
+}
+
+void client_control::drain(uint64_t now) {
+  if (!conn_.s) return;
+  std::vector<uint8_t> out;
+  while (conn_.s && conn_.s->pop_packet(out)) dp_.send_frame(conn_.owner, conn_.addr, conn_.mac, out);
+  proto::session_event ev;
+  while (conn_.s && conn_.s->pop_event(ev)) on_event(ev, now);
+}
+
+void client_control::on_event(const proto::session_event& ev, uint64_t now) {
+  using proto::session_event_type;
+  switch (ev.type) {
+    case session_event_type::key_ready:
+      if (conn_.dp.installed) install_key(ev, ev.confirmed);
+      else pending_.push_back({ev, ev.confirmed});
+      break;
+    case session_event_type::key_confirmed:
+      if (conn_.dp.installed) {
+        auto cmd = std::make_unique<dp::peer_cmd>();
+        cmd->type = dp::cmd_type::arm_key;
+        cmd->key_id = ev.key_id;
+        dp_.send_cmd(conn_, std::move(cmd));
+      } else {
+        for (pending_key& k : pending_)
+          if (k.ev.key_id == ev.key_id) k.armed = true;
+      }
+      break;
+    case session_event_type::key_retired:
+      if (conn_.dp.installed) {
+        auto cmd = std::make_unique<dp::peer_cmd>();
+        cmd->type = dp::cmd_type::del_key;
+        cmd->key_id = ev.key_id;
+        if (!dp_.send_cmd(conn_, std::move(cmd))) disconnect("data key not retired on its lcore", now, 0, false);
+      } else {
+        std::erase_if(pending_, [&](const pending_key& k) { return k.ev.key_id == ev.key_id; });
+      }
+      break;
+    case session_event_type::established: on_established(now); break;
+    case session_event_type::restart_received:
+      // RESTART,[N]: the server asks for the next remote (openvpn's "server-pushed-connection-reset").
+      log(1, "SIGUSR1[soft,server-pushed-connection-reset] received, client-instance restarting");
+      disconnect("server-pushed-connection-reset", now, 1000 * uint64_t{cfg_.connect_retry_s},
+                 ev.text.find("[N]") != std::string::npos);
+      break;
+    case session_event_type::exit_received:
+      log(1, "SIGUSR1[soft,server-pushed-exit] received, client-instance restarting");
+      disconnect("server sent EXIT", now, 1000 * uint64_t{cfg_.connect_retry_s}, true);
+      break;
+    case session_event_type::auth_failed:
+      // auth-retry none (openvpn's default): the client gives up.
+      log(1, "AUTH: Received control message: " + ev.text);
+      log(1, "SIGTERM[soft,auth-failure] received, process exiting");
+      disconnect("auth-failure", now, 0, false);
+      stop_signal_ = "sigterm";
+      phase_ = phase::stopping;
+      stop_at_ms_ = now;
+      break;
+    case session_event_type::failed:
+      disconnect(ev.text, now, retry_delay_ms(), !conn_.s || !conn_.s->established());
+      break;
+    case session_event_type::control_message: log(3, "control message from the server: '" + ev.text + "'"); break;
+    default: break;
+  }
+}
+
+void client_control::on_established(uint64_t now) {
+  std::string reject;
+  tun_ = settings_from_push(conn_.s->pushed(), cfg_, reject);
+  if (!reject.empty()) {
+    log(1, "Pushed option rejected by filter: '" + reject + "'. Restarting.");
+    disconnect("pull-filter reject", now, retry_delay_ms(), false);
+    return;
+  }
+  for (const std::string& i : tun_.ignored) log(3, "pushed option not applied: " + i);
+  if (!install_peer()) return;
+  for (const pending_key& k : pending_) install_key(k.ev, k.armed);
+  pending_.clear();
+  apply_tunnel(now);
+  phase_ = phase::connected;
+  failures_ = 0;
+  ++connects_;
+  const auto& p = conn_.s->pushed();
+  ping_restart_s_ = p.ping_restart ? static_cast<unsigned>(p.ping_restart) : cfg_.ping_restart;
+  log(1, "connected to " + conn_.name + ", VPN address " + (tun_.local ? format_ipv4(tun_.local) : std::string("none")) +
+             ", cipher " + crypto::name(conn_.s->cipher()) + (conn_.s->ekm() ? ", tls-ekm" : ", PRF") +
+             (p.peer_id ? ", peer-id " + std::to_string(*p.peer_id) : std::string(", DATA_V1")));
+  log(1, "Initialization Sequence Completed");
+}
+
+bool client_control::install_peer() {
+  const auto& p = conn_.s->pushed();
+  auto* peer = new dp::dp_peer();
+  peer->peer_id = conn_.peer_id;
+  peer->data_v2 = p.peer_id.has_value();
+  peer->wire_id = p.peer_id.value_or(wire::k_peer_id_none);
+  peer->ping_interval_s = p.ping ? static_cast<uint32_t>(p.ping) : cfg_.ping;
+  peer->client = conn_.addr;
+  peer->client_mac = conn_.mac;
+  peer->keys = proto::data_keys(false, setup_.data);
+  peer->keys.framing = conn_.s->framing();
+  peer->last_rx_s.store(dp_.now_s());
+  auto np = std::make_unique<dp::peer_cmd>();
+  np->type = dp::cmd_type::new_peer;
+  np->peer = peer;
+  if (!dp_.send_cmd(conn_, std::move(np))) {
+    delete peer;  // no lcore saw it
+    disconnect("peer not installed on its lcore", dp_.now_s() * 1000, retry_delay_ms(), false);
+    return false;
+  }
+  conn_.dp.peer = peer;
+  conn_.dp.installed = true;
+  // Everything the kernel routes into the exception port goes to the server: both halves of each
+  // family (an LPM takes no /0), whatever was pushed.
+  dp_.route_add_v4(0, 1, conn_.peer_id);
+  dp_.route_add_v4(k_half, 1, conn_.peer_id);
+  dp_.route_add_v6(k_v6_low, 1, conn_.peer_id);
+  dp_.route_add_v6(k_v6_high, 1, conn_.peer_id);
+  return true;
+}
+
+void client_control::install_key(const proto::session_event& ev, bool armed) {
+  proto::data_key_params p = setup_.data;
+  p.cipher = ev.cipher;
+  p.digest = ev.digest;
+  std::span<const uint8_t, wire::k_key2_size> k(ev.key.data(), ev.key.size());
+  std::string err;
+  auto cmd = std::make_unique<dp::peer_cmd>();
+  cmd->type = dp::cmd_type::new_key;
+  cmd->key_id = ev.key_id;
+  cmd->armed = armed;
+  cmd->tx = proto::dc_tx::create(p, k, proto::k_dir_client_to_server, &err);
+  cmd->rx = proto::dc_rx::create(p, k, proto::k_dir_server_to_client, &err);
+  if (!cmd->tx || !cmd->rx) {
+    disconnect("data key setup failed: " + err, dp_.now_s() * 1000, retry_delay_ms(), false);
+    return;
+  }
+  log(4, "data key installed, key_id " + std::to_string(ev.key_id));
+  if (!dp_.send_cmd(conn_, std::move(cmd))) disconnect("data key not installed on its lcore", dp_.now_s() * 1000, 0, false);
+}
+
+void client_control::disconnect(const std::string& why, uint64_t now, uint64_t delay_ms, bool next_remote) {
+  if (phase_ == phase::idle && !conn_.s) return;
+  if (phase_ != phase::connected) ++failures_;
+  ++disconnects_;
+  log(1, "connection to " + conn_.name + " closed: " + why);
+  if (tun_applied_) remove_tunnel(now);
+  if (conn_.dp.installed) {
+    dp_.route_del_v4(0, 1);
+    dp_.route_del_v4(k_half, 1);
+    dp_.route_del_v6(k_v6_low, 1);
+    dp_.route_del_v6(k_v6_high, 1);
+    dp_.unpublish(conn_);
+    auto cmd = std::make_unique<dp::peer_cmd>();
+    cmd->type = dp::cmd_type::del_peer;
+    dp_.send_cmd(conn_, std::move(cmd));  // the index is free again once the lcore hands the peer back
+  } else if (phase_ == phase::handshake || (conn_.peer_id < id_busy_.size() && id_busy_[conn_.peer_id])) {
+    dp_.unpublish(conn_);
+    id_busy_[conn_.peer_id] = false;
+  }
+  conn_.dp = {};
+  conn_.s.reset();
+  pending_.clear();
+  if (next_remote && !cfg_.remotes.empty()) remote_ = (remote_ + 1) % cfg_.remotes.size();
+  if (phase_ != phase::stopping) phase_ = phase::idle;
+  retry_at_ms_ = now + delay_ms;
+}
+
+// ping-restart: nothing from the server for that long (pushed, else the config's).
+void client_control::housekeeping(uint64_t now) {
+  dp_.retry_pending();
+  if (phase_ != phase::connected || !conn_.dp.peer || ping_restart_s_ == 0) return;
+  const uint64_t last = conn_.dp.peer->last_rx_s.load(std::memory_order_relaxed);
+  if (now / 1000 > last + ping_restart_s_) {
+    log(1, "[" + conn_.name + "] Inactivity timeout (--ping-restart), restarting");
+    log(1, "SIGUSR1[soft,ping-restart] received, client-instance restarting");
+    disconnect("ping-restart", now, 1000 * uint64_t{cfg_.connect_retry_s}, true);
+  }
+}
+
+// openvpn's connect-retry: the configured wait for the first five failures in a row, then doubled
+// each time up to connect-retry's MAX.
+uint64_t client_control::retry_delay_ms() const {
+  uint64_t s = std::max(1u, cfg_.connect_retry_s);
+  if (failures_ > 5) s <<= std::min(failures_ - 5, 16u);
+  return 1000 * std::min<uint64_t>(s, std::max(cfg_.connect_retry_max_s, cfg_.connect_retry_s));
+}
+
+void client_control::print_counters(const char* why) const {
+  log(1, std::string("client counters (") + why + "): connects " + std::to_string(connects_) + ", disconnects " +
+             std::to_string(disconnects_) + ", ARP requests " + std::to_string(nb_.requests()) + ", ctl_tx dropped " +
+             std::to_string(dp_.ctl_tx_dropped()));
+}
+
+}  // namespace dpvpn::cp
