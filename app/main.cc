@@ -229,7 +229,7 @@ cp::tunnel_ops client_tunnel_ops(const std::string& ifname, unsigned tun_mtu) {
 // The client role (docs/client.md) from the shared state on: client_control instead of the
 // gateway's control thread; no management, metrics or SIGHUP re-read yet.
 int run_client(cp::server_config& cfg, std::unique_ptr<proto::tls_context> tls, dp::dp_shared& sh, int sfd,
-               const std::string& ifname, rte_mempool* pool, uint32_t n_mbufs, int wan, uint16_t exc_port) {
+               const std::string& ifname, rte_mempool* pool, uint32_t n_mbufs, int wan, uint16_t exc_port, int lan_port) {
   std::unique_ptr<cp::client_control> control;
   try {
     cp::control_setup setup = cp::make_control_setup(cfg, tls.get());
@@ -237,6 +237,12 @@ int run_client(cp::server_config& cfg, std::unique_ptr<proto::tls_context> tls, 
                                                    client_tunnel_ops(ifname, cfg.tun_mtu));
   } catch (const cp::config_error& e) {
     fatal(e.what());
+  }
+  // dp-lan (a site behind the client): the LAN's next hops, as in the server role.
+  std::unique_ptr<dp::neigh_resolver> resolver;
+  if (sh.cfg.lan.on) {
+    resolver = std::make_unique<dp::neigh_resolver>(sh);
+    control->add_poll([&r = *resolver](uint64_t now) { return r.poll(now); });
   }
   std::thread control_thread([&] { control->run(); });
   const uint16_t n_workers = sh.cfg.n_workers;
@@ -248,8 +254,10 @@ int run_client(cp::server_config& cfg, std::unique_ptr<proto::tls_context> tls, 
   control_thread.join();
   control->print_counters("exit");
   std::string err;
+  resolver.reset();  // the packets it holds too
   dp::shared_destroy(sh);
   dp::close_port(static_cast<uint16_t>(wan), err);
+  if (lan_port >= 0) dp::close_port(static_cast<uint16_t>(lan_port), err);
   kni::destroy_exception_port(exc_port, err);
   if (!g_pid_file.empty()) ::unlink(g_pid_file.c_str());
   cp::log_program(cp::log_prio::notice, strf("mbufs in use at exit: %u of %u", rte_mempool_in_use_count(pool), n_mbufs));
@@ -465,7 +473,7 @@ int main(int argc, char** argv) {
 
   int sfd = signalfd(-1, &sigs, SFD_NONBLOCK | SFD_CLOEXEC);
   if (sfd < 0) fatal("signalfd failed");
-  if (client_role) return run_client(cfg, std::move(tls), sh, sfd, ec.ifname, pool, n_mbufs, wan, exc_port);
+  if (client_role) return run_client(cfg, std::move(tls), sh, sfd, ec.ifname, pool, n_mbufs, wan, exc_port, lan_port);
   std::unique_ptr<cp::gateway_control> control;
   // Each worker checks first contacts' tls-auth / tls-crypt(-v2) itself (control/proto/front_filter.h);
   // the filters outlive the workers.

@@ -16,6 +16,7 @@
 
 #include "dpvpn/data_keys.h"
 #include "dpvpn/log_sink.h"
+#include "status_report.h"
 
 namespace dpvpn::cp {
 
@@ -98,6 +99,7 @@ bool client_control::step(uint64_t now) {
   dp_.poll_done([&](uint32_t id) {
     if (id < id_busy_.size()) id_busy_[id] = false;
   });
+  for (auto& fn : polls_) work |= fn(now);
   poll_signals(now);
   std::vector<script_result> done;
   scripts_.poll(now, done);
@@ -160,7 +162,7 @@ void client_control::poll_signals(uint64_t now) {
         log(1, std::string(si.ssi_signo == SIGHUP ? "SIGHUP" : "SIGUSR1") + "[hard,] received, client-instance restarting");
         disconnect("restart requested by signal", now, 0, false);
         break;
-      case SIGUSR2: print_counters("SIGUSR2"); break;
+      case SIGUSR2: print_counters("SIGUSR"); break;  // gwlib.sh ivg_snap_counters reads it
       default: break;
     }
   }
@@ -417,10 +419,16 @@ uint64_t client_control::retry_delay_ms() const {
   return 1000 * std::min<uint64_t>(s, std::max(cfg_.connect_retry_max_s, cfg_.connect_retry_s));
 }
 
+// The same counters print as the server's (the workers' counters and drops), with the client's
+// own line among the services.
 void client_control::print_counters(const char* why) const {
-  log(1, std::string("client counters (") + why + "): connects " + std::to_string(connects_) + ", disconnects " +
-             std::to_string(disconnects_) + ", ARP requests " + std::to_string(nb_.requests()) + ", ctl_tx dropped " +
-             std::to_string(dp_.ctl_tx_dropped()));
+  control_counters cc;
+  cc.clients = conn_.dp.installed ? 1 : 0;
+  cc.ctl_tx_dropped = dp_.ctl_tx_dropped();
+  cc.services.push_back("client: connects " + std::to_string(connects_) + ", disconnects " + std::to_string(disconnects_) +
+                        ", WAN ARP requests " + std::to_string(nb_.requests()) + ", server " +
+                        (conn_.s ? conn_.name : std::string("none")));
+  log_text(log_prio::notice, format_counters(why, dp_.shared(), cc));
 }
 
 }  // namespace dpvpn::cp

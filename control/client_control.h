@@ -48,6 +48,9 @@ class client_control {
   void run();  // until SIGTERM/SIGINT (or AUTH_FAILED) has been handled; then sh.stop is set
   void print_counters(const char* why) const;
   const std::string& stop_signal() const { return stop_signal_; }
+  // More work for the loop, set before run(): called each pass (true when it did something); the
+  // LAN port's neighbor resolver with dp-lan (site to site).
+  void add_poll(std::function<bool(uint64_t)> fn) { polls_.push_back(std::move(fn)); }
 
  private:
   enum class phase : uint8_t { idle, resolving, handshake, connected, stopping };
@@ -97,6 +100,7 @@ class client_control {
   unsigned ping_restart_s_ = 0;
   std::string stop_signal_;
   uint64_t connects_ = 0, disconnects_ = 0;
+  std::vector<std::function<bool(uint64_t)>> polls_;
 };
 
 }  // namespace dpvpn::cp
