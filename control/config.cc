@@ -505,6 +505,7 @@ constexpr inline_row k_inline[] = {
     {"crl-verify", &server_config::crl_verify},
     {"extra-certs", &server_config::extra_certs},
     {"auth-gen-token-secret", &server_config::auth_gen_token_secret},
+    {"auth-user-pass", &server_config::auth_user_pass},  // the client role only (read_inline)
 };
 
 }  // namespace
@@ -556,6 +557,7 @@ void read_inline(ctx& c, line_reader& lines, std::string_view tag) {
     f.inline_text.append(l).push_back('\n');
   }
   if (row == nullptr) c.fail("unknown or unsupported inline block");
+  if (tag == "auth-user-pass" && !c.client_role) c.fail("is a client option; not valid in a server config");
   c.cfg.directives.push_back(std::string(tag) + '\x1f' + f.inline_text);  // reload compares the blocks too
   c.cfg.*(row->field) = std::move(f);
   c.seen[std::string(tag)] = c.line;
@@ -596,18 +598,39 @@ void parse_line(ctx& c, line_reader& lines, std::string_view t, std::vector<std:
     optional = true;
   }
 
+  auto skip = [&](const std::string& why) {
+    c.cfg.warnings.push_back(c.file + ":" + std::to_string(c.line) + ": setenv opt " + c.directive + ": skipped (" +
+                             why + ")");
+  };
+  auto accepted = [&] {
+    c.seen[c.directive] = c.line;
+    std::string line = c.directive;  // as reload compares it: the name and its words
+    for (size_t i = 1; i < words.size(); ++i) line += '\x1f' + words[i];
+    c.cfg.directives.push_back(std::move(line));
+  };
+  // The client role (config_client.cc): its own rows first, then the server's rows it does not refuse.
+  if (c.client_role) {
+    if (std::string why = client_refusal(c.directive); !why.empty()) {
+      if (optional) return skip(why);
+      c.fail(why);
+    }
+    if (parse_client_directive(c, words)) return accepted();
+  }
+
   const directive_row* row = nullptr;
   for (const auto& r : k_directives)
     if (r.name == c.directive) row = &r;
   if (row == nullptr) {
     const openvpn_option* o = find_openvpn_option(c.directive);
-    if (optional && (o == nullptr || o->kind != option_class::ignored)) {
-      c.cfg.warnings.push_back(c.file + ":" + std::to_string(c.line) + ": setenv opt " + c.directive + ": skipped (" +
-                               (o ? refused_option_detail(*o) : std::string("not an OpenVPN 2.6 option")) + ")");
-      return;
-    }
+    auto detail = [&](const openvpn_option& opt) {
+      return c.client_role ? client_refused_option_detail(opt) : refused_option_detail(opt);
+    };
+    if (optional && (o == nullptr || o->kind != option_class::ignored))
+      return skip(o ? detail(*o) : std::string("not an OpenVPN 2.6 option"));
+    if (o == nullptr && c.directive == "dp-wan-gateway")
+      c.fail("only valid in a client config (a server answers each client on the link its packets came from)");
     if (o == nullptr) c.fail(unknown_directive_detail(c.directive));
-    if (o->kind != option_class::ignored) c.fail(refused_option_detail(*o));
+    if (o->kind != option_class::ignored) c.fail(detail(*o));
     c.seen[c.directive] = c.line;
     c.cfg.directives.push_back(c.directive);
     return;
@@ -617,10 +640,32 @@ void parse_line(ctx& c, line_reader& lines, std::string_view t, std::vector<std:
     c.fail("expected \"" + std::string(row->usage) + "\" (" + (n < row->min_args ? "missing" : "too many") +
            " arguments)");
   row->fn(c, args(words).subspan(1));
-  c.seen[c.directive] = c.line;
-  std::string line = c.directive;  // as reload compares it: the name and its words
-  for (size_t i = 1; i < words.size(); ++i) line += '\x1f' + words[i];
-  c.cfg.directives.push_back(std::move(line));
+  accepted();
+}
+
+// The role (docs/client.md): a client when any directive of any source, outside inline blocks, is
+// `client` or `tls-client`. Lines that do not split are left to the parse to report.
+bool client_role_of(std::span<const config_source> sources) {
+  std::vector<std::string> words;
+  for (const config_source& s : sources) {
+    line_reader lines(s.text, s.first_line);
+    std::string_view raw;
+    while (lines.next(raw)) {
+      const std::string_view t = trim(raw);
+      if (t.size() > 2 && t.front() == '<' && t.back() == '>' && t[1] != '/') {
+        const std::string close = "</" + std::string(t.substr(1, t.size() - 2)) + ">";
+        while (lines.next(raw) && trim(raw) != close) {
+        }
+        continue;
+      }
+      words.clear();
+      if (!split_config_words(t, words).empty() || words.empty()) continue;
+      std::string_view w = words[0];
+      if (w.starts_with("--")) w.remove_prefix(2);
+      if (w == "client" || w == "tls-client") return true;
+    }
+  }
+  return false;
 }
 
 }  // namespace
@@ -634,8 +679,10 @@ server_config parse_server_config_sources(std::span<const config_source> sources
       main_name = s.name;
       break;
     }
-  ctx c{main_name, {}, 0, {}, {}, {}, {}, {}};
+  ctx c;
+  c.file = main_name;
   c.cfg.source = main_name;
+  c.client_role = client_role_of(sources);
   std::string_view raw;
   std::vector<std::string> words;
   std::vector<config_error> errors;  // every bad line, reported together (config_known.cc)

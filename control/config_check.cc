@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// The checks that need the whole server.conf (config_internal.h: cross_check).
+// The checks that need the whole config (config_internal.h: cross_check); the client role's own are
+// check_client (config_client.cc).
 #include <algorithm>
 
 #include "config_internal.h"
@@ -12,11 +13,14 @@ void cross_check(ctx& c) {
   auto missing = [&](std::string_view name, const std::string& expected) {
     if (c.line_of(name) == 0) c.fail_at(0, name, "expected " + expected + " (required)");
   };
-  missing("server", "\"server NETWORK NETMASK\" (the VPN subnet)");
-  missing("dev", "\"dev tun\"");
-  if (cfg.capath.empty()) missing("ca", "\"ca FILE\", a <ca> block or \"capath DIRECTORY\"");
-  missing("cert", "\"cert FILE\" or a <cert> block");
-  missing("key", "\"key FILE\" or a <key> block");
+  const bool client = c.client_role;  // the client role's requirements: check_client (config_client.cc)
+  if (!client) {
+    missing("server", "\"server NETWORK NETMASK\" (the VPN subnet)");
+    missing("dev", "\"dev tun\"");
+    if (cfg.capath.empty()) missing("ca", "\"ca FILE\", a <ca> block or \"capath DIRECTORY\"");
+    missing("cert", "\"cert FILE\" or a <cert> block");
+    missing("key", "\"key FILE\" or a <key> block");
+  }
 
   // The management-* options change `management` (openvpn refuses them alone, too).
   if (!cfg.management)
@@ -34,6 +38,7 @@ void cross_check(ctx& c) {
   else if (cfg.dev.starts_with("tun")) cfg.dev_type = dev_kind::tun;
   else if (cfg.dev.starts_with("tap")) cfg.dev_type = dev_kind::tap;
   else c.fail_at(c.line_of("dev"), "dev", "expected a name starting with tun or tap (or a dev-type line), got " + shown(cfg.dev));
+  if (client) check_client(c);
 
   // The exception port carries what the device would: IP packets for tun, frames for tap.
   cfg.dp_exception = cfg.dev_type == dev_kind::tun ? exception_port_kind::tun : exception_port_kind::tap;
@@ -48,7 +53,7 @@ void cross_check(ctx& c) {
 
   // OpenVPN 2.6 asks for a /29 with dev tun (whatever the topology) and a /30 with dev tap.
   unsigned max_prefix = cfg.dev_type == dev_kind::tun ? 29 : 30;
-  if (cfg.server->prefix_len() > max_prefix)
+  if (!client && cfg.server->prefix_len() > max_prefix)
     c.fail_at(c.line_of("server"), "server",
               "expected a subnet of /" + std::to_string(max_prefix) + " or larger, got /" +
                   std::to_string(cfg.server->prefix_len()));
@@ -70,16 +75,20 @@ void cross_check(ctx& c) {
   }
   if (cfg.tls_auth.present()) cfg.tls_auth_direction = c.tls_auth_arg ? c.tls_auth_arg : cfg.key_direction;
 
-  // keepalive A B: the server pushes `ping A`, `ping-restart B` and uses 2*B itself (§13).
+  // keepalive A B: the server pushes `ping A`, `ping-restart B` and uses 2*B itself (§13); a
+  // client uses A and B as they are and pushes nothing.
   if (cfg.keepalive) {
     for (std::string_view other : {"ping", "ping-restart"})
       if (c.line_of(other) != 0)
         c.fail_at(std::max(c.line_of(other), c.line_of("keepalive")),
                   c.line_of(other) > c.line_of("keepalive") ? other : "keepalive",
                   "expected either keepalive or ping/ping-restart, not both (keepalive sets them)");
-    cfg.ping = cfg.push_ping = cfg.keepalive->first;
-    cfg.push_ping_restart = cfg.keepalive->second;
-    cfg.ping_restart = 2 * cfg.keepalive->second;
+    cfg.ping = cfg.keepalive->first;
+    cfg.ping_restart = client ? cfg.keepalive->second : 2 * cfg.keepalive->second;
+    if (!client) {
+      cfg.push_ping = cfg.keepalive->first;
+      cfg.push_ping_restart = cfg.keepalive->second;
+    }
   }
 
   if (!cfg.data_ciphers_fallback) cfg.data_ciphers_fallback = cfg.cipher;
@@ -96,7 +105,7 @@ void cross_check(ctx& c) {
   }
 
   // Addressing: the IPv4 pool must lie in the VPN subnet; IPv6 pools need server-ipv6.
-  if (cfg.ifconfig_pool) {
+  if (cfg.ifconfig_pool && cfg.server) {
     const uint32_t net = cfg.server->network, mask = cfg.server->netmask;
     if ((cfg.ifconfig_pool->first & mask) != net || (cfg.ifconfig_pool->second & mask) != net)
       c.fail_at(c.line_of("ifconfig-pool"), "ifconfig-pool",

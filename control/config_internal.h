@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "dpvpn/config.h"
+#include "dpvpn/config_known.h"
 #include "dpvpn/crypto.h"
 #include "dpvpn/wire.h"
 
@@ -42,6 +43,9 @@ struct ctx {
   std::optional<exception_port_kind> dp_exception_given;
   std::optional<uint8_t> tls_auth_arg;
   std::vector<unsigned> dp_route_lines;  // the line of each cfg.dp_routes entry
+  bool client_role = false;         // `client` / `tls-client` somewhere (client_role_of)
+  unsigned auth_user_pass_bare = 0;  // the line of an `auth-user-pass` without FILE
+  std::vector<bool> remote_has_proto;  // per cfg.remotes entry: its own PROTO was given
 
   [[noreturn]] void fail(const std::string& detail) const { throw config_error(file, line, directive, detail); }
   [[noreturn]] void fail_at(unsigned at, std::string_view dir, const std::string& detail) const {
@@ -147,5 +151,20 @@ struct lan_lines {
 // LAN; the LAN prefixes stay clear of the VPN subnets; dp-wan differs from dp-lan's port. One
 // error per finding, in that order; empty when all is well.
 std::vector<config_error> check_lan(const std::string& file, const server_config& cfg, const lan_lines& at);
+
+// The client role (config_client.cc, docs/client.md). The rows of the client-only directives
+// (`remote`, `auth-user-pass`, ...), looked up before config.cc's table when the role is client.
+// Returns false when c.directive has no client row; else parses the line into c.cfg (throws
+// config_error as the other rows do).
+bool parse_client_directive(ctx& c, args words);
+// Why c.directive, which has a row in config.cc's table, is refused in the client role ("is a
+// server option; ..."), or "" when the client role takes it.
+std::string client_refusal(std::string_view name);
+// Why an OpenVPN option without a row (config_known.cc) is refused in the client role.
+std::string client_refused_option_detail(const openvpn_option& o);
+// The client role's requirements and what it refuses, every finding reported together
+// (combined_config_error); then the values derived from several lines (remote ports, keepalive).
+// Called by cross_check instead of the server's requirements.
+void check_client(ctx& c);
 
 }  // namespace dpvpn::cp

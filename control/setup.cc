@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
-// server.conf -> runtime settings (setup.h).
+// The config -> runtime settings (setup.h), for either role.
 #include "setup.h"
 
 #include <algorithm>
+#include <string_view>
 
 #include "dpvpn/ipaddr.h"
 #include "dpvpn/netpkt.h"
@@ -11,10 +12,39 @@
 
 namespace dpvpn::cp {
 
+namespace {
+
+// `auth-user-pass`: the username on the first line, the password on the second (openvpn reads no
+// more); a missing line is an error, as there is no terminal to ask on. Never logged.
+void read_credentials(const server_config& cfg, proto::session_config& s) {
+  const std::string text = cfg.auth_user_pass.load(cfg.source);
+  std::string_view rest = text;
+  auto next_line = [&rest](std::string& out) {
+    if (rest.empty()) return false;
+    const size_t nl = rest.find('\n');
+    out = rest.substr(0, nl);
+    rest.remove_prefix(nl == std::string_view::npos ? rest.size() : nl + 1);
+    if (!out.empty() && out.back() == '\r') out.pop_back();
+    return true;
+  };
+  const std::string where = cfg.auth_user_pass.is_inline ? "the <auth-user-pass> block" : cfg.auth_user_pass.path;
+  std::string user, pass;
+  if (!next_line(user) || user.empty())
+    throw config_error(cfg.source, cfg.auth_user_pass.line, "auth-user-pass",
+                       "expected a username on the first line of " + where);
+  if (!next_line(pass))
+    throw config_error(cfg.source, cfg.auth_user_pass.line, "auth-user-pass",
+                       "expected a password on the second line of " + where + " (dpvpn runs without a terminal)");
+  s.username = std::move(user);
+  s.password = std::move(pass);
+}
+
+}  // namespace
+
 control_setup make_control_setup(const server_config& cfg, proto::tls_context* tls) {
   control_setup st;
   proto::session_config& s = st.session;
-  s.server = true;
+  s.server = !cfg.client;
   s.tls = tls;
   s.tls_timeout_ms = cfg.tls_timeout * 1000;
   s.hand_window_s = cfg.hand_window;
@@ -36,14 +66,19 @@ control_setup make_control_setup(const server_config& cfg, proto::tls_context* t
     s.key_direction = cfg.tls_auth_direction ? *cfg.tls_auth_direction : -1;
     if (!proto::parse_static_key(cfg.tls_auth.load(cfg.source), s.wrap_key, err))
       throw config_error(cfg.source, cfg.tls_auth.line, "tls-auth", "expected an OpenVPN static key: " + err);
+  } else if (cfg.tls_crypt_v2.present() && cfg.client) {
+    s.tcv2 = true;  // the client's own key file: its key and the wrapped key it sends (WKc)
+    if (!proto::parse_tcv2_client_key(cfg.tls_crypt_v2.load(cfg.source), s.tcv2_client, err))
+      throw config_error(cfg.source, cfg.tls_crypt_v2.line, "tls-crypt-v2", "expected a tls-crypt-v2 client key: " + err);
   } else if (cfg.tls_crypt_v2.present()) {
     s.tcv2 = true;
     s.tcv2_force_cookie = cfg.tcv2_cookie == tcv2_cookie_mode::force_cookie;
     if (!proto::parse_tcv2_server_key(cfg.tls_crypt_v2.load(cfg.source), s.tcv2_server, err))
       throw config_error(cfg.source, cfg.tls_crypt_v2.line, "tls-crypt-v2", "expected a tls-crypt-v2 server key: " + err);
   }
+  if (cfg.client && cfg.auth_user_pass.present()) read_credentials(cfg, s);
   // auth-gen-token (openvpn's checks: a finite renewal interval of at least two hand-windows).
-  if (cfg.auth_gen_token) {
+  if (cfg.auth_gen_token && !cfg.client) {
     if (cfg.auth_gen_token_secret.present()) {
       auto k = proto::parse_auth_token_key(cfg.auth_gen_token_secret.load(cfg.source), err);
       if (!k) throw config_error(cfg.source, cfg.auth_gen_token_secret.line, "auth-gen-token-secret", err);
@@ -70,6 +105,8 @@ control_setup make_control_setup(const server_config& cfg, proto::tls_context* t
     case comp_mode::lz4: s.comp = proto::comp_framing::stub; break;
     case comp_mode::lz4_v2: s.comp = proto::comp_framing::stub_v2; break;
   }
+  // The client role: its own framing until the server pushes one; no pools, no push.
+  if (cfg.client) return st;
   const bool real = cfg.comp == comp_mode::lzo || cfg.comp == comp_mode::lz4 || cfg.comp == comp_mode::lz4_v2;
   if (real && !proto::pushed_framing(cfg.push)) {
     st.push.push_back(s.comp == proto::comp_framing::lzo_no ? "comp-lzo no"
@@ -102,7 +139,10 @@ control_setup make_control_setup(const server_config& cfg, proto::tls_context* t
 proto::tls_config tls_config_of(const server_config& cfg, std::string& missing) {
   missing.clear();
   proto::tls_config tc;
-  tc.server = true;
+  tc.server = !cfg.client;
+  // A client may log in with auth-user-pass alone: then cert and key are optional (both or neither,
+  // which the parser checks).
+  const bool cert_optional = cfg.client && cfg.auth_user_pass.present();
   // A file by its path, an inline block as PEM text read from memory: never written to disk.
   auto pem_input = [&](const file_ref& f, const char* what, std::string& file, std::string& pem) {
     if (!f.present()) {
@@ -115,8 +155,8 @@ proto::tls_config tls_config_of(const server_config& cfg, std::string& missing) 
   if (cfg.ca.present() || cfg.capath.empty()) pem_input(cfg.ca, "ca", tc.ca_file, tc.ca_pem);
   tc.ca_path = cfg.capath;
   if (cfg.extra_certs.present()) pem_input(cfg.extra_certs, "extra-certs", tc.extra_certs_file, tc.extra_certs_pem);
-  pem_input(cfg.cert, "cert", tc.cert_file, tc.cert_pem);
-  pem_input(cfg.key, "key", tc.key_file, tc.key_pem);
+  if (cfg.cert.present() || !cert_optional) pem_input(cfg.cert, "cert", tc.cert_file, tc.cert_pem);
+  if (cfg.key.present() || !cert_optional) pem_input(cfg.key, "key", tc.key_file, tc.key_pem);
   if (cfg.crl_verify.present()) pem_input(cfg.crl_verify, "crl-verify", tc.crl_file, tc.crl_pem);
   if (cfg.tls_version_min) {
     static const char* v[] = {"1.0", "1.1", "1.2", "1.3"};
@@ -125,8 +165,9 @@ proto::tls_config tls_config_of(const server_config& cfg, std::string& missing) 
   tc.verify_client = cfg.verify_client_cert == verify_client_cert_mode::none       ? proto::verify_client_cert::none
                      : cfg.verify_client_cert == verify_client_cert_mode::optional ? proto::verify_client_cert::optional
                                                                                         : proto::verify_client_cert::require;
-  // remote-cert-tls client is remote-cert-ku (present) + remote-cert-eku clientAuth (config.cc).
-  tc.remote_cert = proto::remote_cert_tls::none;
+  // remote-cert-tls client is remote-cert-ku (present) + remote-cert-eku clientAuth (config.cc);
+  // remote-cert-tls server (the client role) is the engine's own check of the same two.
+  tc.remote_cert = cfg.remote_cert_tls_server ? proto::remote_cert_tls::server : proto::remote_cert_tls::none;
   tc.remote_cert_ku = cfg.remote_cert_ku;
   tc.remote_cert_eku = cfg.remote_cert_eku;
   if (cfg.tls_version_max) {
@@ -183,6 +224,7 @@ std::string exception_ifname(const std::string& dev) {
 std::vector<std::unique_ptr<proto::front_filter>> make_front_filters(const proto::session_config& s,
                                                                      const std::vector<crypto::engine*>& engines) {
   std::vector<std::unique_ptr<proto::front_filter>> out;
+  if (!s.server) return out;  // the client role: the lcores pass the server's frames unfiltered
   const proto::wrap_keys k = proto::static_wrap_keys(s);
   if (!s.tcv2 && k.mode == proto::wrap_mode::none) return out;
   for (crypto::engine* e : engines) {

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// server.conf -> what the running gateway uses, as pure functions of the parsed config (no DPDK,
+// The config -> what the running gateway uses, as pure functions of the parsed config (no DPDK,
 // no sockets; unit-tested in tests/unit/test_setup.cc): the session template and pools the control
 // thread works from, the TLS settings, the MSS clamp the workers apply, the exception port's name.
 // app/main.cc calls them once at start-up.
@@ -19,7 +19,9 @@
 
 namespace dpvpn::cp {
 
-// Everything derived from server.conf that sessions need; built once at start-up.
+// Everything derived from the config that sessions need; built once at start-up. The client role
+// (cfg.client): session.server is false, username/password come from auth-user-pass, the
+// tls-crypt-v2 key is the client's; pools, push and the auth-token key stay empty.
 struct control_setup {
   proto::session_config session;  // template: per-client fields (peer_id) are filled in
   proto::data_key_params data;    // backend, replay window
@@ -30,11 +32,14 @@ struct control_setup {
   proto::auth_token_key auth_token_key;  // auth-gen-token: from auth-gen-token-secret, else random
   uint32_t auth_token_renewal_s = 0;     // auth-gen-token's RENEWAL, else reneg-sec
 };
-// Throws config_error for a key file that does not parse.
+// Throws config_error for a key file that does not parse, or an auth-user-pass file without its
+// two lines (or one that cannot be read).
 control_setup make_control_setup(const server_config& cfg, proto::tls_context* tls);
 
-// The TLS settings of server.conf: certificates by path, or inline PEM passed on in memory (never
+// The TLS settings of the config: certificates by path, or inline PEM passed on in memory (never
 // written to a file). missing: the first required one absent ("ca", "cert", "key"), else empty.
+// The client role: tc.server false, remote-cert-tls server checked by the engine, cert and key
+// optional with auth-user-pass.
 proto::tls_config tls_config_of(const server_config& cfg, std::string& missing);
 
 // `mssfix`: the TCP MSS ceiling the workers clamp SYNs to (0 = off), for inner headers of
@@ -42,7 +47,8 @@ proto::tls_config tls_config_of(const server_config& cfg, std::string& missing);
 uint16_t mss_clamp_for(const server_config& cfg, long inner_hdr);
 
 // The lcores' first-contact filters (front_filter.h), one per engine, in order; empty when the
-// server has no wrapping key (nothing an lcore could check). Before the workers start.
+// server has no wrapping key (nothing an lcore could check), and always in the client role
+// (s.server false: the server's frames are not filtered). Before the workers start.
 std::vector<std::unique_ptr<proto::front_filter>> make_front_filters(const proto::session_config& s,
                                                                      const std::vector<crypto::engine*>& engines);
 

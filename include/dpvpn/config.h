@@ -308,21 +308,26 @@ struct config_client_role {
   bool pull = false;    // `pull` (`client` implies it): take the server's PUSH_REPLY
   // `remote HOST [PORT] [PROTO]`, in order. HOST: an IPv4/IPv6 literal or a name (resolved by the
   // control thread at each connection attempt); PORT default `rport`, else `port`, else 1194;
-  // PROTO udp/udp4/udp6 (tcp is refused).
+  // PROTO udp/udp4/udp6 (tcp is refused). After parsing, port and family are filled in: the
+  // defaults (rport / port, proto) are applied, a literal's family is its own.
   struct remote_entry {
     std::string host;
-    uint16_t port = 0;  // 0: rport / port
-    ip_family family = ip_family::any;
+    uint16_t port = 0;  // parsed: never 0
+    ip_family family = ip_family::any;  // any: a name, resolved to either family
     unsigned line = 0;
   };
   std::vector<remote_entry> remotes;
   std::optional<uint16_t> rport;
   bool remote_random = false;
-  unsigned connect_retry_s = 1, connect_retry_max_s = 300;  // `connect-retry N [MAX]`
-  unsigned server_poll_timeout_s = 120;                    // `server-poll-timeout N`
+  // `connect-retry N [MAX]`: the wait before the next attempt starts at N seconds and doubles up
+  // to MAX (the parser keeps MAX >= N).
+  unsigned connect_retry_s = 1, connect_retry_max_s = 300;
+  unsigned connect_retry_max_tries = 0;  // `connect-retry-max N`: tries of each remote; 0 = unlimited
+  unsigned server_poll_timeout_s = 120;  // `server-poll-timeout N` (alias `connect-timeout`)
   bool nobind = false;              // `nobind`: an ephemeral local port
   std::optional<uint16_t> lport;    // `lport N` (else `port`)
   file_ref auth_user_pass;          // `auth-user-pass FILE` or <auth-user-pass>: user, password lines
+  bool auth_retry_nointeract = false;  // `auth-retry nointeract`: reconnect after AUTH_FAILED (none: exit)
   // `pull-filter accept|ignore|reject TEXT`: the first whose TEXT starts a pushed option decides.
   enum class pull_action : uint8_t { accept, ignore, reject };
   struct pull_filter {
@@ -335,6 +340,7 @@ struct config_client_role {
   struct redirect_flags {
     bool on = false;
     bool def1 = false, ipv6 = false, no_ipv4 = false, local = false, bypass_dhcp = false, block_local = false;
+    bool autolocal = false, bypass_dns = false;
   };
   redirect_flags redirect_gateway;
   bool remote_cert_tls_server = false;  // `remote-cert-tls server`
