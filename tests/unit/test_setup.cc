@@ -1,9 +1,16 @@
 // SPDX-License-Identifier: MIT
 // server.conf -> runtime settings (control/setup.cc): the MSS clamp, the exception port's name, the
-// TLS settings (files by path, inline PEM in memory) and the control thread's template and pools.
+// TLS settings (files by path, inline PEM in memory) and the control thread's template and pools;
+// for the client role, its session template, credentials and TLS settings.
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
 #include "dpvpn/config.h"
+#include "dpvpn/static_key.h"
+#include "dpvpn/tls_wrap.h"
 #include "setup.h"
 
 namespace dpvpn::cp {
@@ -96,6 +103,142 @@ TEST(setup, front_filters_only_with_a_wrapping_key) {
   s.wrap = proto::wrap_mode::none;
   s.tcv2 = true;
   EXPECT_EQ(make_front_filters(s, engines).size(), 2u);
+}
+
+// The client role (docs/client.md): five lines, extra ones start at 6.
+server_config client_conf(const std::string& extra) {
+  return parse_server_config_text("client\ndev tun\nlocal 192.0.2.2\nremote 192.0.2.1\nca ca.crt\n" + extra,
+                                  "client.conf");
+}
+
+std::string block(const std::string& tag, const std::string& text) { return "<" + tag + ">\n" + text + "</" + tag + ">\n"; }
+
+proto::key2 test_key(uint8_t seed) {
+  proto::key2 k;
+  for (size_t i = 0; i < k.size(); ++i) k[i] = static_cast<uint8_t>(i * 7 + seed);
+  return k;
+}
+
+TEST(setup, client_session_template) {
+  const proto::key2 k = test_key(1);
+  const server_config c =
+      client_conf("cert c.crt\nkey c.key\nkey-direction 1\n" + block("tls-auth", proto::format_static_key(k)) +
+                  "data-ciphers CHACHA20-POLY1305:AES-128-GCM\nreneg-sec 600\nauth SHA256\nhand-window 30\n");
+  const control_setup st = make_control_setup(c, nullptr);
+  const proto::session_config& s = st.session;
+  EXPECT_FALSE(s.server);
+  EXPECT_EQ(s.wrap, proto::wrap_mode::tls_auth);
+  EXPECT_EQ(s.key_direction, 1);
+  EXPECT_EQ(s.wrap_key, k);
+  EXPECT_EQ(s.auth_digest, crypto::digest_alg::sha256);
+  EXPECT_EQ(s.data_ciphers,
+            (std::vector<crypto::cipher_alg>{crypto::cipher_alg::chacha20_poly1305, crypto::cipher_alg::aes_128_gcm}));
+  EXPECT_EQ(s.reneg_sec, 600u);
+  EXPECT_EQ(s.hand_window_s, 30u);
+  EXPECT_FALSE(s.tcv2);
+  EXPECT_TRUE(s.username.empty());
+  EXPECT_TRUE(s.password.empty());
+  // Nothing of a server's: no pools, no push.
+  EXPECT_EQ(st.pool_first, 0u);
+  EXPECT_EQ(st.pool_last, 0u);
+  EXPECT_EQ(st.server_vpn_ip, 0u);
+  EXPECT_TRUE(st.push.empty());
+  // tls-auth without a direction: both directions use the same key (-1).
+  EXPECT_EQ(make_control_setup(client_conf("cert c.crt\nkey c.key\n" + block("tls-auth", proto::format_static_key(k))),
+                               nullptr).session.key_direction,
+            -1);
+  // The lcores filter nothing in the client role, wrapping key or not.
+  auto e0 = crypto::engine::create();
+  EXPECT_TRUE(make_front_filters(s, {e0.get()}).empty());
+}
+
+TEST(setup, client_wrapping_keys) {
+  const proto::key2 k = test_key(2);
+  control_setup st =
+      make_control_setup(client_conf("cert c.crt\nkey c.key\n" + block("tls-crypt", proto::format_static_key(k))), nullptr);
+  EXPECT_EQ(st.session.wrap, proto::wrap_mode::tls_crypt);
+  EXPECT_EQ(st.session.wrap_key, k);
+  EXPECT_FALSE(st.session.server);
+  // tls-crypt-v2: the client's key file (Kc and the wrapped key it sends).
+  proto::tcv2_client_key ck;
+  ck.kc = test_key(3);
+  proto::tcv2_server_key sk;
+  for (size_t i = 0; i < sk.bytes.size(); ++i) sk.bytes[i] = static_cast<uint8_t>(i);
+  const uint8_t meta[] = {0x01, 0, 0, 0, 0, 0, 0, 0, 0};
+  ck.wkc = proto::tcv2_wrap_wkc(sk, ck.kc, meta);
+  st = make_control_setup(client_conf("cert c.crt\nkey c.key\n" + block("tls-crypt-v2", proto::format_tcv2_client_key(ck))),
+                          nullptr);
+  EXPECT_TRUE(st.session.tcv2);
+  EXPECT_EQ(st.session.wrap, proto::wrap_mode::none);
+  EXPECT_EQ(st.session.tcv2_client.kc, ck.kc);
+  EXPECT_EQ(st.session.tcv2_client.wkc, ck.wkc);
+  // A server key where the client's belongs.
+  try {
+    make_control_setup(client_conf("cert c.crt\nkey c.key\n" + block("tls-crypt-v2", proto::format_tcv2_server_key(sk))),
+                       nullptr);
+    ADD_FAILURE() << "accepted a server key";
+  } catch (const config_error& e) {
+    EXPECT_EQ(std::string(e.what()).rfind("client.conf:8: tls-crypt-v2: expected a tls-crypt-v2 client key: ", 0), 0u)
+        << e.what();
+  }
+}
+
+std::string setup_error(const server_config& c) {
+  try {
+    make_control_setup(c, nullptr);
+  } catch (const config_error& e) {
+    return e.what();
+  }
+  return "(set up)";
+}
+
+TEST(setup, client_credentials) {
+  control_setup st = make_control_setup(client_conf(block("auth-user-pass", "alice\ns3cret word\nignored\n")), nullptr);
+  EXPECT_EQ(st.session.username, "alice");
+  EXPECT_EQ(st.session.password, "s3cret word");
+  // From a file; CRLF line ends; an empty password is a password.
+  const std::string path = ::testing::TempDir() + "dpvpn_test_up.txt";
+  std::ofstream(path) << "bob\r\n\r\n";
+  st = make_control_setup(client_conf("auth-user-pass " + path + "\n"), nullptr);
+  EXPECT_EQ(st.session.username, "bob");
+  EXPECT_EQ(st.session.password, "");
+  std::ofstream(path) << "carol\npw";  // no final line end
+  EXPECT_EQ(make_control_setup(client_conf("auth-user-pass " + path + "\n"), nullptr).session.password, "pw");
+  std::remove(path.c_str());
+  EXPECT_EQ(setup_error(client_conf("auth-user-pass " + path + "\n")).rfind("client.conf:6: auth-user-pass: expected a readable file", 0), 0u);
+  // Missing lines: there is no terminal to ask on.
+  EXPECT_EQ(setup_error(client_conf(block("auth-user-pass", "alice\n"))),
+            "client.conf:6: auth-user-pass: expected a password on the second line of the <auth-user-pass> block "
+            "(dpvpn runs without a terminal)");
+  EXPECT_EQ(setup_error(client_conf(block("auth-user-pass", "\npw\n"))),
+            "client.conf:6: auth-user-pass: expected a username on the first line of the <auth-user-pass> block");
+  // The password never appears in an error.
+  EXPECT_EQ(setup_error(client_conf(block("auth-user-pass", "\ns3cret\n"))).find("s3cret"), std::string::npos);
+}
+
+TEST(setup, client_tls_config) {
+  std::string missing;
+  proto::tls_config tc =
+      tls_config_of(client_conf("cert c.crt\nkey c.key\nremote-cert-tls server\nverify-x509-name server name\n"), missing);
+  EXPECT_TRUE(missing.empty());
+  EXPECT_FALSE(tc.server);
+  EXPECT_EQ(tc.ca_file, "ca.crt");
+  EXPECT_EQ(tc.cert_file, "c.crt");
+  EXPECT_EQ(tc.key_file, "c.key");
+  EXPECT_EQ(tc.remote_cert, proto::remote_cert_tls::server);
+  EXPECT_TRUE(tc.remote_cert_ku.empty());
+  EXPECT_EQ(tc.verify_name_type, proto::x509_name_check::name);
+  EXPECT_EQ(tc.verify_name, "server");
+  // Without remote-cert-tls nothing is checked; with auth-user-pass, no certificate is needed.
+  tc = tls_config_of(client_conf("auth-user-pass up.txt\n"), missing);
+  EXPECT_TRUE(missing.empty());
+  EXPECT_EQ(tc.remote_cert, proto::remote_cert_tls::none);
+  EXPECT_TRUE(tc.cert_file.empty() && tc.cert_pem.empty() && tc.key_file.empty() && tc.key_pem.empty());
+  // Without it they are required.
+  server_config nokey = client_conf("cert c.crt\nkey c.key\n");
+  nokey.key = file_ref{};
+  tls_config_of(nokey, missing);
+  EXPECT_EQ(missing, "key");
 }
 
 }  // namespace
