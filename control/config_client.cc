@@ -165,7 +165,8 @@ constexpr client_row k_client_rows[] = {
      c.word(a[0], kinds);
      c.cfg.remote_cert_tls_server = true;
    }},
-  // The client's N: seconds of exit notifications before it stops (the server's row takes 0..2).
+  // The client's N: openvpn's seconds of exit notifications before it stops; N > 0 is on (the
+  // server's row takes 0..2).
   {"explicit-exit-notify", 0, 1, "explicit-exit-notify [N]", [](ctx& c, args a) {
      c.cfg.explicit_exit_notify = a.empty() ? 1 : c.u32(a[0], 0, 255);
    }},
@@ -185,7 +186,7 @@ constexpr std::string_view k_server_only[] = {
 // Rows a client could use but the client role does not implement yet (docs/client.md).
 constexpr std::string_view k_client_not_yet[] = {
     "management", "management-hold", "management-log-cache", "management-client-user", "management-client-group",
-    "status", "status-version", "tls-verify", "inactive", "session-timeout",
+    "status", "status-version", "tls-verify", "inactive", "session-timeout", "dp-metrics",
 };
 
 // openvpn options refused with a server's reason (config_known.cc) that read differently here.

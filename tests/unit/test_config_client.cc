@@ -221,6 +221,8 @@ TEST(config_client, line_errors) {
       // Client options the role does not implement yet.
       {"management 127.0.0.1 7505\n", "client.conf:8: management: not supported in the client role yet (docs/client.md)"},
       {"status status.log\n", "client.conf:8: status: not supported in the client role yet (docs/client.md)"},
+      {"dp-metrics 127.0.0.1 9100\n",
+       "client.conf:8: dp-metrics: not supported in the client role yet (docs/client.md)"},
       {"redirect-private def1\n",
        "client.conf:8: redirect-private: not supported in the client role yet (docs/client.md)"},
       {"http-proxy proxy 8080\n", "client.conf:8: http-proxy: not supported in the client role yet (docs/client.md)"},
