@@ -298,6 +298,7 @@ void client_control::on_event(const proto::session_event& ev, uint64_t now) {
 }
 
 void client_control::on_established(uint64_t now) {
+  if (conn_.dp.installed) return;  // a PUSH_REPLY again (a renegotiation): the first one's settings stay
   std::string reject;
   tun_ = settings_from_push(conn_.s->pushed(), cfg_, reject);
   if (!reject.empty()) {
