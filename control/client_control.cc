@@ -45,6 +45,7 @@ std::optional<uint32_t> resolve4(const std::string& host, std::string& err) {
 }
 
 constexpr uint32_t k_half = 0x80000000u;
+constexpr uint64_t k_handshake_silence_ms = 8000;
 const uint8_t k_v6_low[16] = {};
 const uint8_t k_v6_high[16] = {0x80};
 
@@ -115,9 +116,13 @@ bool client_control::step(uint64_t now) {
         disconnect("no ARP answer from " + format_ipv4(nb_.target_ip()), now, retry_delay_ms(), true);
       break;
     case phase::handshake:
-      if (!conn_.s->established() && now - attempt_ms_ > uint64_t{cfg_.server_poll_timeout_s} * 1000 &&
-          conn_.last_ctl_rx_ms == 0)
+      if (conn_.last_ctl_rx_ms == 0 && now - attempt_ms_ > uint64_t{cfg_.server_poll_timeout_s} * 1000)
         disconnect("server-poll-timeout: no answer from " + conn_.real_address(), now, retry_delay_ms(), true);
+      // A server that answered and then went quiet mid-handshake (it was exiting, or restarted and
+      // lost our session): start over after k_handshake_silence_ms instead of waiting out
+      // hand-window as openvpn does (docs/client.md). A live server ACKs within a second or two.
+      else if (conn_.last_ctl_rx_ms != 0 && now - conn_.last_ctl_rx_ms > k_handshake_silence_ms)
+        disconnect("the server stopped answering during the handshake", now, retry_delay_ms(), false);
       break;
     default: break;
   }
