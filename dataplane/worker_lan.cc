@@ -232,7 +232,8 @@ bool lan_forward(worker_ctx& c, rte_mbuf* m, uint8_t* f, size_t len, bool v6) no
   uint32_t pid = 0;
   drop why{};
   // A source that routes to a client (or is our own) is spoofed: the LAN cannot speak for clients.
-  if (route_src(c.sh, ip, len, pid, why)) return drop_pkt(c, m, drop::lan_spoofed_src), false;
+  // The client role routes everything to its one server: the LAN speaks for itself (site to site).
+  if (!c.sh.cfg.client_role && route_src(c.sh, ip, len, pid, why)) return drop_pkt(c, m, drop::lan_spoofed_src), false;
   if (!route_dst(c.sh, ip, len, pid, why)) return drop_pkt(c, m, why), false;
   const uint16_t owner = c.sh.owner[pid].load(std::memory_order_acquire);
   if (owner == k_no_owner) return drop_pkt(c, m, drop::no_route), false;

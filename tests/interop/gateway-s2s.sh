@@ -88,7 +88,7 @@ loss=$(ivp_ping "$NS_A" "$HOST_B" 20)
 [[ $loss == 0 ]] || ivp_fail "ping host A -> host B: ${loss}% loss"
 ivp_log "pings: 20/20 B -> A, 20/20 A -> B"
 
-for pair in "$NS_A $NS_B $HOST_B" "$NS_B $NS_A $HOST_A"; do
+for pair in "$NS_A $NS_B $HOST_A" "$NS_B $NS_A $HOST_B"; do
   read -r srv cli dst <<<"$pair"
   ivp_run "$srv" "$IVG_DIR/iperf-s.log" iperf3 -s -1 --forceflush -B "$dst"
   ivg_wait_listen "$srv" 5201 10 || ivp_fail "iperf3 server did not start in $srv"
