@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <bit>
 #include <chrono>
 #include <csignal>
 #include <cstring>
@@ -175,6 +176,16 @@ void client_control::poll_signals(uint64_t now) {
 
 void client_control::begin_attempt(uint64_t now) {
   if (cfg_.remotes.empty()) return;
+  // connect-retry-max N: each remote N times in all since the last connection, then exit.
+  if (cfg_.connect_retry_max_tries && attempts_ >= uint64_t{cfg_.connect_retry_max_tries} * cfg_.remotes.size()) {
+    log(1, "All connections have been connect-retry-max (" + std::to_string(cfg_.connect_retry_max_tries) +
+               ") times unsuccessful, exiting");
+    stop_signal_ = "sigterm";
+    phase_ = phase::stopping;
+    stop_at_ms_ = now;
+    return;
+  }
+  ++attempts_;
   const auto& r = cfg_.remotes[remote_ % cfg_.remotes.size()];
   std::string err;
   const auto ip = resolve4(r.host, err);
@@ -286,8 +297,13 @@ void client_control::on_event(const proto::session_event& ev, uint64_t now) {
       disconnect("server sent EXIT", now, 1000 * uint64_t{cfg_.connect_retry_s}, true);
       break;
     case session_event_type::auth_failed:
-      // auth-retry none (openvpn's default): the client gives up.
       log(1, "AUTH: Received control message: " + ev.text);
+      if (cfg_.auth_retry_nointeract) {  // auth-retry nointeract: try again with the same credentials
+        log(1, "SIGUSR1[soft,auth-failure] received, client-instance restarting");
+        disconnect("auth-failure", now, retry_delay_ms(), false);
+        break;
+      }
+      // auth-retry none (openvpn's default): the client gives up.
       log(1, "SIGTERM[soft,auth-failure] received, process exiting");
       disconnect("auth-failure", now, 0, false);
       stop_signal_ = "sigterm";
@@ -312,12 +328,17 @@ void client_control::on_established(uint64_t now) {
     return;
   }
   for (const std::string& i : tun_.ignored) log(3, "pushed option not applied: " + i);
+  // The config's own `route` / `route-ipv6` lines go into the tunnel too (after the pushed ones).
+  for (const route4& r : cfg_.routes)
+    tun_.routes.push_back({r.network & r.netmask, static_cast<uint8_t>(std::popcount(r.netmask)), r.netmask, std::nullopt});
+  for (const ipv6_net& r : cfg_.routes_v6) tun_.routes6.push_back(r);
   if (!install_peer()) return;
   for (const pending_key& k : pending_) install_key(k.ev, k.armed);
   pending_.clear();
   apply_tunnel(now);
   phase_ = phase::connected;
   failures_ = 0;
+  attempts_ = 0;
   ++connects_;
   const auto& p = conn_.s->pushed();
   ping_restart_s_ = p.ping_restart ? static_cast<unsigned>(p.ping_restart) : cfg_.ping_restart;

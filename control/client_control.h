@@ -93,6 +93,7 @@ class client_control {
   std::vector<pending_key> pending_;  // key_ready before the PUSH_REPLY: installed with the peer
   size_t remote_ = 0;       // index into cfg_.remotes
   unsigned failures_ = 0;   // consecutive attempts that did not connect (connect-retry backoff)
+  uint64_t attempts_ = 0;   // attempts since the last connection (connect-retry-max)
   uint64_t attempt_ms_ = 0, retry_at_ms_ = 0, next_housekeeping_ms_ = 0, stop_at_ms_ = 0;
   std::vector<bool> id_busy_;  // local peer indexes in flight (freed when the lcore hands back)
   tunnel_settings tun_;

@@ -109,14 +109,31 @@ iperf_both_ways() {
 case_basic() {
   setup
   start_server
-  client_conf "$IVG_DIR/client.conf"
+  # up / down record their arguments and environment; redirect-gateway def1 from the config.
+  cat >"$IVG_DIR/updown.sh" <<'EOF2'
+#!/bin/sh
+{ echo "argv: $*"; env | grep -E '^(script_type|dev|ifconfig_|route_|trusted_|signal)' | sort; } >"$(dirname "$0")/$script_type.env"
+EOF2
+  chmod +x "$IVG_DIR/updown.sh"
+  client_conf "$IVG_DIR/client.conf" "script-security 2" "up $IVG_DIR/updown.sh" "down $IVG_DIR/updown.sh" \
+    "redirect-gateway def1"
   ivg_start_dpvpn "$IVG_DIR/client.conf"
   grep -q "Initialization Sequence Completed" "$IVG_DP_LOG" || ivp_fail "dpvpn did not log the connection"
   pings_both_ways 50
   iperf_both_ways
+  # redirect-gateway def1: both halves of the IPv4 space into the tunnel; the up script's view.
+  ip -n "$IVG_NS_GW" route show | grep -q "^0.0.0.0/1 dev tun0" || ivp_fail "no 0.0.0.0/1 route into tun0"
+  ip -n "$IVG_NS_GW" route show | grep -q "^128.0.0.0/1 dev tun0" || ivp_fail "no 128.0.0.0/1 route into tun0"
+  for kv in "argv: tun0 1500 0 10.8.0.2 255.255.255.0 init" "ifconfig_local=10.8.0.2" "ifconfig_netmask=255.255.255.0" \
+            "route_vpn_gateway=10.8.0.1" "route_network_1=0.0.0.0" "route_netmask_1=128.0.0.0" \
+            "trusted_ip=$(ivg_client_addr 1)" "script_type=up"; do
+    grep -qxF "$kv" "$IVG_DIR/up.env" 2>/dev/null || { IVP_LOGS+=("$IVG_DIR/up.env"); ivp_fail "up script: no '$kv'"; }
+  done
+  ivp_log "up script: $(tr '\n' ' ' <"$IVG_DIR/up.env")"
   stop_and_check
   ivp_wait_log "$SRV_LOG" "CC-EEN exit message received by peer" 5 ||
     ivp_fail "the server did not see dpvpn's explicit exit notification"
+  grep -qxF "signal=sigterm" "$IVG_DIR/down.env" 2>/dev/null || ivp_fail "down script did not run with signal=sigterm"
   ivp_log "PASS basic"
 }
 
