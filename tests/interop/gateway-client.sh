@@ -134,6 +134,16 @@ EOF2
   ivp_wait_log "$SRV_LOG" "CC-EEN exit message received by peer" 5 ||
     ivp_fail "the server did not see dpvpn's explicit exit notification"
   grep -qxF "signal=sigterm" "$IVG_DIR/down.env" 2>/dev/null || ivp_fail "down script did not run with signal=sigterm"
+
+  # The same iperf3 runs with a stock openvpn 2.6 client in dpvpn's place (a kernel socket on
+  # gw-wan), for comparison: logged, not asserted.
+  ip -n "$IVG_NS_GW" addr add "$IVG_GW_ADDR/24" dev gw-wan
+  ip netns exec "$IVG_NS_GW" ethtool -K gw-wan tx off >/dev/null
+  ivp_client_conf "$IVG_DIR/stock.conf" cert=client1 remote="$(ivg_client_addr 1)" ciphers=AES-256-GCM:CHACHA20-POLY1305
+  ivp_run_openvpn "$IVG_NS_GW" "$IVG_DIR/stock.conf" "$IVG_DIR/stock.log"
+  ivp_wait_log "$IVG_DIR/stock.log" "Initialization Sequence Completed" 20 || ivp_fail "the stock client did not connect"
+  ivp_log "stock openvpn client in dpvpn's place:"
+  iperf_both_ways
   ivp_log "PASS basic"
 }
 
