@@ -70,9 +70,8 @@ TEST(config_client, minimal) {
 TEST(config_client, every_field) {
   const server_config c = parse(k_base +
                                 "remote vpn.example.com 1195 udp\n"
-                                "remote 2001:db8::1 1196 udp6\n"
+                                "remote 192.0.2.9 1196 udp4\n"
                                 "remote backup.example.com\n"
-                                "local 2001:db8::2\n"
                                 "rport 1197\n"
                                 "remote-random\n"
                                 "connect-retry 5 120\n"
@@ -90,7 +89,6 @@ TEST(config_client, every_field) {
                                 "redirect-gateway !ipv4 local autolocal bypass-dns block-local\n"
                                 "remote-cert-tls server\n"
                                 "dp-wan-gateway 192.0.2.254\n"
-                                "dp-wan-gateway fe80::1\n"
                                 "keepalive 10 60\n"
                                 "explicit-exit-notify 3\n"
                                 "persist-tun\n"
@@ -102,11 +100,10 @@ TEST(config_client, every_field) {
   EXPECT_EQ(c.remotes[1].port, 1195);
   EXPECT_EQ(c.remotes[1].family, ip_family::any);
   EXPECT_EQ(c.remotes[1].line, 8u);
-  EXPECT_EQ(c.remotes[2].family, ip_family::v6);
+  EXPECT_EQ(c.remotes[2].family, ip_family::v4);
   EXPECT_EQ(c.remotes[2].port, 1196);
   EXPECT_EQ(c.remotes[3].port, 1197);
   EXPECT_EQ(c.remotes[3].family, ip_family::any);
-  EXPECT_EQ(format_ipv6(*c.local6), "2001:db8::2");
   EXPECT_EQ(c.rport, 1197);
   EXPECT_TRUE(c.remote_random);
   EXPECT_EQ(c.connect_retry_s, 5u);
@@ -115,7 +112,7 @@ TEST(config_client, every_field) {
   EXPECT_EQ(c.server_poll_timeout_s, 20u);
   EXPECT_EQ(c.lport, 40000);
   EXPECT_EQ(c.auth_user_pass.path, "creds.txt");
-  EXPECT_EQ(c.auth_user_pass.line, 19u);
+  EXPECT_EQ(c.auth_user_pass.line, 18u);
   EXPECT_TRUE(c.auth_retry_nointeract);
   ASSERT_EQ(c.pull_filters.size(), 3u);
   EXPECT_EQ(c.pull_filters[0].action, config_client_role::pull_action::ignore);
@@ -129,7 +126,7 @@ TEST(config_client, every_field) {
   EXPECT_TRUE(c.remote_cert_tls_server);
   EXPECT_FALSE(c.remote_cert_tls_client);
   EXPECT_EQ(format_ipv4(*c.dp_wan_gateway), "192.0.2.254");
-  EXPECT_EQ(format_ipv6(*c.dp_wan_gateway6), "fe80::1");
+  EXPECT_FALSE(c.dp_wan_gateway6);
   // keepalive A B in the client role: ping A, ping-restart B, nothing pushed.
   EXPECT_EQ(c.ping, 10u);
   EXPECT_EQ(c.ping_restart, 60u);
@@ -278,10 +275,10 @@ TEST(config_client, checks_across_lines) {
       {"lport 5000\nnobind\n",
        "client.conf:9: nobind: expected either lport or nobind, not both (nobind takes an ephemeral port)"},
       {"remote 2001:db8::1\n",
-       "client.conf:8: remote: expected a `local` line with an IPv6 address as well: the dataplane sends to "
-       "2001:db8::1 from its own WAN address"},
-      {"proto udp6\nlocal 2001:db8::2\n",
-       "client.conf:4: remote: expected an IPv6 address with proto udp6, got \"192.0.2.1\""},
+       "client.conf:8: remote: expected an IPv4 server: an IPv6 WAN is not supported in the client role yet, got "
+       "\"2001:db8::1\""},
+      {"local 2001:db8::2\n",
+       "client.conf:8: local: expected an IPv4 address: an IPv6 WAN is not supported in the client role yet"},
       {"dp-wan-gateway fe80::1\n",
        "client.conf:8: dp-wan-gateway: expected a `local` line with an IPv6 address as well: the next hop is on the "
        "IPv6 WAN"},
