@@ -75,9 +75,10 @@ step "built $(basename "$deb") ($(du -k "$deb" | cut -f1) KiB)"
 # 1. Contents.
 expected=$(printf '%s\n' /etc/dpvpn/README /etc/dpvpn/server/ /etc/logrotate.d/dpvpn \
   /lib/systemd/system/dpvpn-server@.service /usr/libexec/dpvpn/dpvpn-hugepages /usr/sbin/dpvpn \
-  /usr/share/doc/dpvpn/changelog.gz /usr/share/doc/dpvpn/config.md /usr/share/doc/dpvpn/copyright \
-  /usr/share/doc/dpvpn/deploy.md /usr/share/doc/dpvpn/directives.md \
-  /usr/share/doc/dpvpn/examples/server.conf /usr/share/doc/dpvpn/examples/server.eal | sort)
+  /usr/share/doc/dpvpn/changelog.gz /usr/share/doc/dpvpn/client.md /usr/share/doc/dpvpn/config.md \
+  /usr/share/doc/dpvpn/copyright /usr/share/doc/dpvpn/deploy.md /usr/share/doc/dpvpn/directives.md \
+  /usr/share/doc/dpvpn/examples/client.conf /usr/share/doc/dpvpn/examples/server.conf \
+  /usr/share/doc/dpvpn/examples/server.eal | sort)
 # Files, and directories that hold nothing (dpkg-deb -c lists every directory).
 got=$(dpkg-deb -c "$deb" | awk '{print $6}' | sed 's|^\.||' | sort | awk '
   { p[NR] = $0 } END { for (i = 1; i <= NR; i++) { d = p[i]; if (d ~ /\/$/ && index(p[i + 1], d) == 1) continue; print d } }')

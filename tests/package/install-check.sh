@@ -39,8 +39,8 @@ unit=$root$unitdir/dpvpn-server@.service
 
 expected=$(printf '%s\n' "$sbindir/dpvpn" "$unitdir/dpvpn-server@.service" "$libexecdir/dpvpn/dpvpn-hugepages" \
   "$sysconfdir/dpvpn/README" "$sysconfdir/dpvpn/server" "$sysconfdir/logrotate.d/dpvpn" \
-  "$docdir/config.md" "$docdir/deploy.md" "$docdir/directives.md" "$docdir/examples/server.conf" \
-  "$docdir/examples/server.eal" | sort)
+  "$docdir/client.md" "$docdir/config.md" "$docdir/deploy.md" "$docdir/directives.md" \
+  "$docdir/examples/client.conf" "$docdir/examples/server.conf" "$docdir/examples/server.eal" | sort)
 got=$(cd "$root" && find . \( -type f -o -type d -empty \) | sed 's|^\.||' | sort)
 [[ $got == "$expected" ]] || fail "installed files differ from the expected layout:
 $(diff <(echo "$expected") <(echo "$got") || true)"
