@@ -380,18 +380,9 @@ bool client_control::install_peer() {
 }
 
 void client_control::install_key(const proto::session_event& ev, bool armed) {
-  proto::data_key_params p = setup_.data;
-  p.cipher = ev.cipher;
-  p.digest = ev.digest;
-  std::span<const uint8_t, wire::k_key2_size> k(ev.key.data(), ev.key.size());
   std::string err;
-  auto cmd = std::make_unique<dp::peer_cmd>();
-  cmd->type = dp::cmd_type::new_key;
-  cmd->key_id = ev.key_id;
-  cmd->armed = armed;
-  cmd->tx = proto::dc_tx::create(p, k, proto::k_dir_client_to_server, &err);
-  cmd->rx = proto::dc_rx::create(p, k, proto::k_dir_server_to_client, &err);
-  if (!cmd->tx || !cmd->rx) {
+  auto cmd = make_key_cmd(setup_.data, ev, armed, false, err);
+  if (!cmd) {
     disconnect("data key setup failed: " + err, dp_.now_s() * 1000, retry_delay_ms(), false);
     return;
   }

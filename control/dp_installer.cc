@@ -47,6 +47,24 @@ void dp_installer::send_frame(uint16_t worker, const net::outer_addr& to, const 
   }
 }
 
+std::unique_ptr<dp::peer_cmd> make_key_cmd(const proto::data_key_params& base, const proto::session_event& ev,
+                                           bool armed, bool server, std::string& err) {
+  proto::data_key_params p = base;
+  p.cipher = ev.cipher;
+  p.digest = ev.digest;
+  std::span<const uint8_t, wire::k_key2_size> k(ev.key.data(), ev.key.size());
+  auto cmd = std::make_unique<dp::peer_cmd>();
+  cmd->type = dp::cmd_type::new_key;
+  cmd->key_id = ev.key_id;
+  cmd->armed = armed;
+  const int tx_dir = server ? proto::k_dir_server_to_client : proto::k_dir_client_to_server;
+  const int rx_dir = server ? proto::k_dir_client_to_server : proto::k_dir_server_to_client;
+  cmd->tx = proto::dc_tx::create(p, k, tx_dir, &err);
+  cmd->rx = proto::dc_rx::create(p, k, rx_dir, &err);
+  if (!cmd->tx || !cmd->rx) return nullptr;
+  return cmd;
+}
+
 void dp_installer::send_raw(uint16_t worker, std::span<const uint8_t> frame) {
   rte_mbuf* m = rte_pktmbuf_alloc(sh_.pool);
   auto* h = m ? reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, static_cast<uint16_t>(frame.size()))) : nullptr;

@@ -20,6 +20,7 @@
 
 #include "client.h"
 #include "dpvpn/config.h"
+#include "dpvpn/data_keys.h"
 #include "dpvpn/dp_lan.h"
 #include "dpvpn/dp_state.h"
 #include "route_writer.h"
@@ -28,6 +29,11 @@ namespace dpvpn::cp {
 
 // `dp-route` lines as the LAN port's table takes them.
 std::vector<dp::lan_route_spec> lan_routes_of(const server_config& cfg);
+
+// A new_key command for a session's key_ready event: the data keys of both directions built from
+// ev (server: ours is server-to-client). Null with err when the keys cannot be built.
+std::unique_ptr<dp::peer_cmd> make_key_cmd(const proto::data_key_params& base, const proto::session_event& ev,
+                                           bool armed, bool server, std::string& err);
 
 class dp_installer final : public route_writer {
  public:

@@ -96,18 +96,9 @@ void gateway_control::on_event(client& c, const proto::session_event& ev, uint64
 }
 
 void gateway_control::install_key(client& c, const proto::session_event& ev) {
-  proto::data_key_params p = setup_.data;
-  p.cipher = ev.cipher;
-  p.digest = ev.digest;
-  std::span<const uint8_t, wire::k_key2_size> k(ev.key.data(), ev.key.size());
   std::string err;
-  auto cmd = std::make_unique<dp::peer_cmd>();
-  cmd->type = dp::cmd_type::new_key;
-  cmd->key_id = ev.key_id;
-  cmd->armed = ev.confirmed;
-  cmd->tx = proto::dc_tx::create(p, k, proto::k_dir_server_to_client, &err);
-  cmd->rx = proto::dc_rx::create(p, k, proto::k_dir_client_to_server, &err);
-  if (!cmd->tx || !cmd->rx) {
+  auto cmd = make_key_cmd(setup_.data, ev, ev.confirmed, true, err);
+  if (!cmd) {
     teardown(c, "data key setup failed: " + err);
     return;
   }
