@@ -184,6 +184,20 @@ constexpr directive_row k_directives[] = {
      if (a.size() >= 2 && a[1] != "default" && !parse_ipv6(a[1])) c.fail("expected an IPv6 gateway, got " + shown(a[1]));
      if (a.size() == 3) c.u32(a[2], 0, 0xFFFF);
    }},
+  // TAP mode (control/config_tap.cc, docs/tap.md); the checks across lines are check_tap's.
+  {"server-bridge", 0, 4, "server-bridge [GW MASK POOL-START POOL-END | nogw]", [](ctx& c, args a) {
+     if (std::string err = parse_server_bridge(a, c.cfg); !err.empty()) c.fail(err);
+     c.cfg.mode_server = true;  // as `server`: implies `mode server` and `tls-server`
+     c.cfg.tls_server = true;
+   }},
+  {"vlan-tagging", 0, 0, "vlan-tagging", [](ctx& c, args) { c.cfg.vlan_tagging = true; }},
+  {"vlan-accept", 1, 1, "vlan-accept tagged|untagged|all", [](ctx& c, args a) {
+     if (std::string err = parse_vlan_accept(a[0], c.cfg); !err.empty()) c.fail(err);
+   }},
+  {"vlan-pvid", 1, 1, "vlan-pvid 1..4094", [](ctx& c, args a) { c.cfg.vlan_pvid = static_cast<uint16_t>(c.u32(a[0], 1, 4094)); }},
+  // A wait for the Windows TAP driver: recorded and ignored (openvpn 2.6 on Linux refuses it;
+  // dpvpn accepts it so that a config moved from a Windows server parses).
+  {"tap-sleep", 1, 1, "tap-sleep SECONDS", [](ctx& c, args a) { c.cfg.tap_sleep = c.u32(a[0], 0, 255); }},
   {"tun-mtu", 1, 1, "tun-mtu BYTES", [](ctx& c, args a) { c.cfg.tun_mtu = c.u32(a[0], 68, 9000); }},
   {"mssfix", 0, 2, "mssfix [BYTES [mtu|fixed]]", [](ctx& c, args a) {
      if (!a.empty()) c.cfg.mssfix = c.u32(a[0], 0, 65535);

@@ -15,7 +15,11 @@ void cross_check(ctx& c) {
   };
   const bool client = c.client_role;  // the client role's requirements: check_client (config_client.cc)
   if (!client) {
-    missing("server", "\"server NETWORK NETMASK\" (the VPN subnet)");
+    // dev tap may give `server-bridge` instead (check_tap refuses it with dev tun).
+    const bool tap_named = c.dev_type_given ? *c.dev_type_given == dev_kind::tap : cfg.dev.starts_with("tap");
+    if (c.line_of("server-bridge") == 0)
+      missing("server", tap_named ? "\"server NETWORK NETMASK\" or \"server-bridge ...\" (the clients' subnet)"
+                                  : "\"server NETWORK NETMASK\" (the VPN subnet)");
     missing("dev", "\"dev tun\"");
     if (cfg.capath.empty()) missing("ca", "\"ca FILE\", a <ca> block or \"capath DIRECTORY\"");
     missing("cert", "\"cert FILE\" or a <cert> block");
@@ -53,10 +57,18 @@ void cross_check(ctx& c) {
 
   // OpenVPN 2.6 asks for a /29 with dev tun (whatever the topology) and a /30 with dev tap.
   unsigned max_prefix = cfg.dev_type == dev_kind::tun ? 29 : 30;
-  if (!client && cfg.server->prefix_len() > max_prefix)
+  if (!client && cfg.server && cfg.server->prefix_len() > max_prefix)
     c.fail_at(c.line_of("server"), "server",
               "expected a subnet of /" + std::to_string(max_prefix) + " or larger, got /" +
                   std::to_string(cfg.server->prefix_len()));
+
+  // TAP mode: server-bridge and 802.1Q need dev tap; the derived tap_* values (config_tap.cc).
+  if (!client) {
+    const tap_lines tl{c.line_of(c.dev_type_given ? "dev-type" : "dev"), c.line_of("server"), c.line_of("server-bridge"),
+                       c.line_of("ifconfig-pool"), c.line_of("vlan-tagging"), c.line_of("vlan-accept"),
+                       c.line_of("vlan-pvid")};
+    if (auto errs = check_tap(c.file, cfg, tl); !errs.empty()) throw combined_config_error(c.file, errs);
+  }
 
   // One control-channel wrapping at a time (§3): report it at the later line.
   const file_ref* wraps[] = {&cfg.tls_auth, &cfg.tls_crypt, &cfg.tls_crypt_v2};

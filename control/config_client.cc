@@ -181,7 +181,7 @@ constexpr std::string_view k_server_only[] = {
     "max-routes-per-client", "auth-user-pass-verify", "username-as-common-name", "client-connect",
     "client-disconnect", "learn-address", "auth-gen-token", "auth-gen-token-secret", "ifconfig-pool-persist",
     "verify-client-cert", "tls-crypt-v2-verify", "tls-crypt-v2-max-age", "connect-freq", "connect-freq-initial",
-    "management-client-auth",
+    "management-client-auth", "server-bridge", "vlan-tagging", "vlan-accept", "vlan-pvid",
 };
 // Rows a client could use but the client role does not implement yet (docs/client.md).
 constexpr std::string_view k_client_not_yet[] = {
@@ -194,7 +194,6 @@ struct client_reason {
   std::string_view name, why;
 };
 constexpr client_reason k_client_reasons[] = {
-    {"server-bridge", ""},  // a server option
     {"ifconfig", "the tunnel's addresses come from the server's push"},
     {"ifconfig-ipv6", "the tunnel's addresses come from the server's push"},
     {"ifconfig-noexec", "dpvpn always configures the exception port itself"},

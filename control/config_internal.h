@@ -152,6 +152,21 @@ struct lan_lines {
 // error per finding, in that order; empty when all is well.
 std::vector<config_error> check_lan(const std::string& file, const server_config& cfg, const lan_lines& at);
 
+// TAP mode (config_tap.cc, docs/tap.md). `server-bridge [GW MASK POOL-START POOL-END | nogw]` and
+// `vlan-accept all|tagged|untagged` into cfg; "" or the error detail.
+std::string parse_server_bridge(std::span<const std::string> a, server_config& cfg);
+std::string parse_vlan_accept(const std::string& word, server_config& cfg);
+// Where the directives the TAP checks look at were given (0 = not given); dev: `dev`'s line (or
+// `dev-type`'s when given).
+struct tap_lines {
+  unsigned dev = 0, server = 0, server_bridge = 0, ifconfig_pool = 0;
+  unsigned vlan_tagging = 0, vlan_accept = 0, vlan_pvid = 0;
+};
+// After cfg.dev_type is known: server-bridge needs dev tap and excludes `server` and
+// `ifconfig-pool`; vlan-tagging needs dev tap, vlan-accept / vlan-pvid need vlan-tagging. One error
+// per finding; when there is none and the device is tap, fills cfg's derived tap_* fields.
+std::vector<config_error> check_tap(const std::string& file, server_config& cfg, const tap_lines& at);
+
 // The client role (config_client.cc, docs/client.md). The rows of the client-only directives
 // (`remote`, `auth-user-pass`, ...), looked up before config.cc's table when the role is client.
 // Returns false when c.directive has no client row; else parses the line into c.cfg (throws

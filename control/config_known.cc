@@ -37,7 +37,6 @@ constexpr openvpn_option k_options[] = {
     {"passtos", k::not_yet, "copying the inner TOS to the outer header is not implemented"},
     // device and addressing
     {"dev-node", k::not_planned, "the exception port is a DPDK net_tun/net_tap; there is no device node to choose"},
-    {"server-bridge", k::not_yet, "tap bridging: tap is not in the worker yet"},
     {"ifconfig", k::not_yet, "use 'server NET MASK', which sets the server's address"},
     {"ifconfig-ipv6", k::not_yet, "use 'server-ipv6', which sets the server's address"},
     {"ifconfig-noexec", k::not_yet, "dpvpn always configures the exception port itself"},
@@ -54,9 +53,6 @@ constexpr openvpn_option k_options[] = {
     {"tun-ipv6", k::ignored, "OpenVPN 2.6 ignores it as well"},
     {"persist-local-ip", k::ignored, "no restart-in-place to persist across"},
     {"persist-remote-ip", k::ignored, "no restart-in-place to persist across"},
-    {"vlan-tagging", k::not_yet, "802.1Q on tap: tap is not in the worker yet"},
-    {"vlan-accept", k::not_yet, "802.1Q on tap: tap is not in the worker yet"},
-    {"vlan-pvid", k::not_yet, "802.1Q on tap: tap is not in the worker yet"},
     {"block-ipv6", k::not_yet, "answering inner IPv6 with ICMPv6 unreachable is not implemented"},
     // TLS and keys
     {"pkcs12", k::not_yet, "give PEM 'ca', 'cert' and 'key'"},
@@ -211,7 +207,6 @@ constexpr openvpn_option k_options[] = {
     {"static-challenge", k::client_only, "credentials"},
     // Windows only
     {"ip-win32", k::not_planned, "Windows only"},
-    {"tap-sleep", k::not_planned, "Windows only"},
     {"dhcp-renew", k::not_planned, "Windows only"},
     {"dhcp-release", k::not_planned, "Windows only"},
     {"dhcp-pre-release", k::not_planned, "Windows only"},

@@ -299,6 +299,41 @@ struct config_dp {
   std::optional<metrics_conf> dp_metrics;
 };
 
+// TAP mode (docs/tap.md): `dev tap` with `server` or `server-bridge`, and 802.1Q tagging, parsed
+// and checked as OpenVPN 2.6 does (its helper.c expands `server` and `server-bridge` the same way).
+// Groundwork: the gateway refuses `dev tap` at start-up until the workers carry Ethernet frames.
+enum class bridge_mode : uint8_t {
+  none,  // no server-bridge line
+  pool,  // `server-bridge GW MASK POOL-START POOL-END`: a pool, `route-gateway GW` pushed
+  nogw,  // `server-bridge nogw`: no pool (DHCP through the bridge), no route-gateway pushed
+  dhcp,  // `server-bridge`: no pool, `route-gateway dhcp` pushed
+};
+// `vlan-accept`: which frames the exception port's side may send (openvpn's VLAN_ALL,
+// VLAN_ONLY_TAGGED, VLAN_ONLY_UNTAGGED_OR_PRIORITY).
+enum class vlan_accept_mode : uint8_t { all, tagged, untagged };
+struct config_tap {
+  // as written
+  bridge_mode server_bridge = bridge_mode::none;
+  uint32_t bridge_gateway = 0, bridge_netmask = 0;      // server-bridge GW MASK (host order)
+  uint32_t bridge_pool_first = 0, bridge_pool_last = 0;  // POOL-START POOL-END (host order)
+  unsigned tap_sleep = 0;   // `tap-sleep S` (0..255): recorded, a no-op (a Windows TAP driver wait)
+  bool vlan_tagging = false;                              // `vlan-tagging`: needs dev tap
+  vlan_accept_mode vlan_accept = vlan_accept_mode::all;  // `vlan-accept` (needs vlan-tagging)
+  uint16_t vlan_pvid = 1;                                 // `vlan-pvid 1..4094` (needs vlan-tagging)
+
+  // Derived after the last line, dev tap only (what helper.c's expansion gives):
+  // the clients' pool (none: server-bridge nogw / bare, `server ... nopool`); the pushed netmask;
+  // the gateway address on the segment (server: NET+1, the exception port's kernel address;
+  // server-bridge: GW, an address of the bridge; none without one); the route-gateway push
+  // ("route-gateway A.B.C.D", "route-gateway dhcp" or ""); the largest inner frame a client may
+  // send: tun-mtu + the Ethernet header (+ 4 with vlan-tagging, for the exception port's side).
+  std::optional<std::pair<uint32_t, uint32_t>> tap_pool;
+  uint32_t tap_netmask = 0;
+  std::optional<uint32_t> tap_gateway;
+  std::string tap_push_route_gateway;
+  unsigned tap_max_frame = 0;
+};
+
 // The client role (docs/client.md): with `client` or `tls-client` anywhere in the config, dpvpn
 // connects to an OpenVPN server instead of serving clients. These directives are parsed only
 // then (a pre-scan of the sources decides the role); a server config refuses them by name
@@ -351,7 +386,7 @@ struct config_client_role {
 };
 
 struct server_config : config_net, config_keys, config_tls, config_data, config_clients, config_scripts, config_ops,
-                       config_dp, config_client_role {
+                       config_dp, config_tap, config_client_role {
   std::string source;  // the file name errors print
   // Every accepted line as "NAME\x1fWORD\x1f..." (an inline block: "TAG\x1fTEXT"), in order: a
   // reload (control/reload.h) compares them by name to find what changed.
