@@ -10,6 +10,7 @@
 namespace dpvpn::net {
 
 static_assert(k_no_peer == wire::k_peer_id_none);
+static_assert(k_segment == k_no_peer - 1);  // above every peer-id max-clients allows
 
 using wire::get_u16;
 using wire::get_u32;
@@ -158,8 +159,10 @@ l2_verdict l2_from_client(const l2_frame& f, size_t len, uint32_t peer, bool che
 
   l2_verdict v;
   const uint8_t flood = to_exception | (p.client_to_client ? to_all_peers : 0);
-  if (f.cast != l2_cast::unicast || k.dst_mac_owner == k_no_peer) v = forward(flood);
+  if (f.cast != l2_cast::unicast) v = forward(flood);
   else if (k.dst_mac_owner == peer) return dropped(l2_drop::loop);
+  else if (k.dst_mac_owner == k_segment || (p.gateway_ip != 0 && f.dst == p.gateway_mac)) v = forward(to_exception);
+  else if (k.dst_mac_owner == k_no_peer) v = forward(flood);
   else if (p.client_to_client) v = forward(to_peer, k.dst_mac_owner);
   else v = forward(to_exception);
   v.learn = learn;
@@ -169,12 +172,16 @@ l2_verdict l2_from_client(const l2_frame& f, size_t len, uint32_t peer, bool che
 l2_verdict l2_from_exception(const l2_frame& f, size_t len, const l2_facts& k, const l2_policy& p) noexcept {
   if (p.max_frame != 0 && len > p.max_frame) return dropped(l2_drop::too_big);
   if (is_zero(f.src) || is_group(f.src)) return dropped(l2_drop::bad_src_mac);
-  if (k.src_mac_owner != k_no_peer) return dropped(l2_drop::mac_spoof);
+  if (k.src_mac_owner != k_no_peer && k.src_mac_owner != k_segment) return dropped(l2_drop::mac_spoof);
+  l2_verdict v;
   if (f.l3 == l3_kind::arp && f.arp.op == k_arp_request && f.arp.spa != f.arp.tpa && p.proxy_arp &&
       k.arp_target_owner != k_no_peer && k.arp_target_mac_known)
-    return answer(k.arp_target_mac);
-  if (f.cast != l2_cast::unicast || k.dst_mac_owner == k_no_peer) return forward(to_all_peers);
-  return forward(to_peer, k.dst_mac_owner);
+    v = answer(k.arp_target_mac);
+  else if (f.cast != l2_cast::unicast || k.dst_mac_owner == k_no_peer) v = forward(to_all_peers);
+  else if (k.dst_mac_owner == k_segment) return dropped(l2_drop::loop);
+  else v = forward(to_peer, k.dst_mac_owner);
+  v.learn = k.src_mac_owner == k_no_peer;
+  return v;
 }
 
 bool arp_answer(uint8_t* f, size_t len, const l2_frame& pf, const mac& answer) noexcept {

@@ -49,19 +49,26 @@ uint32_t pow2_at_least(uint64_t n) noexcept {
 
 }  // namespace
 
-mac_table::mac_table(uint32_t capacity, uint32_t max_peers, uint32_t max_per_peer, uint64_t seed)
+mac_table::mac_table(uint32_t capacity, uint32_t max_peers, uint32_t max_per_peer, uint32_t max_segment,
+                     uint64_t seed)
     : mask_(pow2_at_least(uint64_t{capacity} * 2) - 1),
       capacity_(capacity),
       max_peers_(max_peers),
       max_per_peer_(max_per_peer),
+      max_segment_(max_segment),
       seed_(seed),
       slots_(new slot[size_t{mask_} + 1]),
       next_(new uint32_t[size_t{mask_} + 1]),
       prev_(new uint32_t[size_t{mask_} + 1]),
-      head_(new uint32_t[max_peers]),
-      per_peer_(new uint32_t[max_peers]) {
+      head_(new uint32_t[size_t{max_peers} + 1]),
+      per_peer_(new uint32_t[size_t{max_peers} + 1]) {
   for (uint32_t i = 0; i <= mask_; ++i) next_[i] = prev_[i] = k_none;
-  for (uint32_t p = 0; p < max_peers; ++p) head_[p] = k_none, per_peer_[p] = 0;
+  for (uint32_t p = 0; p <= max_peers; ++p) head_[p] = k_none, per_peer_[p] = 0;
+}
+
+uint32_t mac_table::index_of(uint32_t peer) const noexcept {
+  if (peer < max_peers_) return peer;
+  return peer == k_mac_segment ? max_peers_ : max_peers_ + 1;
 }
 
 mac_table::~mac_table() = default;
@@ -104,7 +111,8 @@ uint32_t mac_table::locate(uint64_t key) const noexcept {
 }
 
 mac_table::learn_result mac_table::learn(const mac& m, uint16_t vid, uint32_t peer, uint32_t now_s) noexcept {
-  if (peer >= max_peers_) return learn_result::bad_peer;
+  const uint32_t x = index_of(peer);
+  if (x > max_peers_) return learn_result::bad_peer;
   const uint64_t key = make_key(m, vid);
   uint32_t free = k_none;
   uint32_t i = home(key);
@@ -125,28 +133,28 @@ mac_table::learn_result mac_table::learn(const mac& m, uint16_t vid, uint32_t pe
     return learn_result::known;
   }
   if (count_ >= capacity_ || free == k_none) return learn_result::table_full;
-  if (per_peer_[peer] >= max_per_peer_) return learn_result::peer_full;
+  if (per_peer_[x] >= (x == max_peers_ ? max_segment_ : max_per_peer_)) return learn_result::peer_full;
   slot& s = slots_[free];
   s.peer.store(peer, std::memory_order_release);  // before the key: see the comment at the top
   s.last_seen.store(now_s, std::memory_order_relaxed);
   s.key.store(key, std::memory_order_release);
-  next_[free] = head_[peer];
+  next_[free] = head_[x];
   prev_[free] = k_none;
-  if (head_[peer] != k_none) prev_[head_[peer]] = free;
-  head_[peer] = free;
-  ++per_peer_[peer];
+  if (head_[x] != k_none) prev_[head_[x]] = free;
+  head_[x] = free;
+  ++per_peer_[x];
   ++count_;
   return learn_result::learned;
 }
 
 void mac_table::remove_at(uint32_t i) noexcept {
-  const uint32_t peer = slots_[i].peer.load(std::memory_order_relaxed);
+  const uint32_t x = index_of(slots_[i].peer.load(std::memory_order_relaxed));
   slots_[i].key.store(k_tomb, std::memory_order_release);
   if (prev_[i] != k_none) next_[prev_[i]] = next_[i];
-  else head_[peer] = next_[i];
+  else head_[x] = next_[i];
   if (next_[i] != k_none) prev_[next_[i]] = prev_[i];
   next_[i] = prev_[i] = k_none;
-  --per_peer_[peer];
+  --per_peer_[x];
   --count_;
   // Tombstones that end a chain become empty again, walking back from here.
   if (slots_[(i + 1) & mask_].key.load(std::memory_order_relaxed) != 0) return;
@@ -163,10 +171,11 @@ bool mac_table::forget(const mac& m, uint16_t vid) noexcept {
 }
 
 size_t mac_table::forget_peer(uint32_t peer) noexcept {
-  if (peer >= max_peers_) return 0;
+  const uint32_t x = index_of(peer);
+  if (x > max_peers_) return 0;
   size_t n = 0;
-  while (head_[peer] != k_none) {
-    remove_at(head_[peer]);
+  while (head_[x] != k_none) {
+    remove_at(head_[x]);
     ++n;
   }
   return n;
@@ -189,7 +198,10 @@ size_t mac_table::age(uint32_t now_s, uint32_t max_age_s, uint32_t budget) noexc
   return removed;
 }
 
-uint32_t mac_table::size_of(uint32_t peer) const noexcept { return peer < max_peers_ ? per_peer_[peer] : 0; }
+uint32_t mac_table::size_of(uint32_t peer) const noexcept {
+  const uint32_t x = index_of(peer);
+  return x <= max_peers_ ? per_peer_[x] : 0;
+}
 
 bool learn_filter::should_ask(const mac& m, uint16_t vid, uint32_t peer, uint32_t now_s) noexcept {
   const uint64_t key = make_key(m, vid);

@@ -22,6 +22,7 @@ inline constexpr uint16_t k_ethertype_vlan = 0x8100;  // IEEE 802.1Q tag protoco
 inline constexpr size_t k_vlan_tag = 4;
 inline constexpr size_t k_arp_body = 28;               // Ethernet/IPv4 ARP (RFC 826)
 inline constexpr uint32_t k_no_peer = 0xFFFFFF;        // no client (wire.h's k_peer_id_none)
+inline constexpr uint32_t k_segment = 0xFFFFFE;        // the exception port's side (mac_table.h)
 
 // Why a frame is dropped: the dataplane adds one counter per name (dp_stats.h's list, at the
 // worker integration).
@@ -37,7 +38,7 @@ inline constexpr uint32_t k_no_peer = 0xFFFFFF;        // no client (wire.h's k_
   X(arp_sha_mismatch)   /* ARP sender MAC differs from the frame's source MAC */      \
   X(ip_spoof)           /* IPv4/IPv6 source or ARP sender IP is not the client's */   \
   X(mac_limit)          /* a new MAC past max-routes-per-client or a full table */    \
-  X(loop)               /* destination MAC is the sender's own */
+  X(loop)               /* destination MAC is on the side the frame came from */
 
 enum class l2_drop : uint8_t {
 #define DPVPN_X(name) name,
@@ -75,8 +76,10 @@ bool l2_parse(const uint8_t* f, size_t len, l2_frame& out, l2_drop& why) noexcep
 
 // The answers to l2_parse's lookups, k_no_peer where there is none.
 struct l2_facts {
-  uint32_t src_mac_owner = k_no_peer;  // MAC table: who holds frame.src
-  uint32_t dst_mac_owner = k_no_peer;  // MAC table: who holds frame.dst (unicast)
+  // MAC table: who holds frame.src / frame.dst (unicast): a peer-id, k_segment (a MAC learned from
+  // the exception port: the kernel's bridge and the LAN behind it) or k_no_peer
+  uint32_t src_mac_owner = k_no_peer;
+  uint32_t dst_mac_owner = k_no_peer;
   // Routes: whose address or iroute the IPv4 / IPv6 source or ARP sender IP is (ipv4, ipv6, arp).
   uint32_t src_ip_owner = k_no_peer;
   // ARP requests: whose address the target IP is, and that client's MAC when known (the MAC that
@@ -110,7 +113,8 @@ struct l2_verdict {
   uint32_t peer = k_no_peer;       // to_peer
   mac answer_mac{};                // action answer: the MAC for arp_answer
   // The source MAC is in nobody's name yet: the caller asks the MAC table's writer to give it to
-  // the sender (the frame is forwarded meanwhile, as a bridge forwards before it has learned).
+  // the sender, or to k_segment for a frame from the exception port (the frame is forwarded
+  // meanwhile, as a bridge forwards before it has learned).
   bool learn = false;
 };
 
@@ -121,14 +125,16 @@ struct l2_verdict {
 // DHCP and ARP probes), ARP (sender MAC = source MAC; a request for the gateway, or with
 // client-to-client for another client whose MAC is known, is answered), then the destination:
 // broadcast, multicast and unknown unicast to the exception port (and with client-to-client to
-// every other client), a known client with client-to-client to it, else to the exception port.
+// every other client); the gateway's MAC or one learned from the exception port to the exception
+// port; P's own: loop; another client's with client-to-client to it, else to the exception port.
 l2_verdict l2_from_client(const l2_frame& f, size_t len, uint32_t peer, bool checked, const l2_facts& k,
                           const l2_policy& p) noexcept;
 
 // A frame from the exception port (the kernel's bridge). A source MAC that a client holds is a
-// loop or a LAN host claiming it (mac_spoof); an ARP request for a client whose MAC is known is
-// answered (proxy_arp); broadcast, multicast and unknown unicast go to every client (a learning
-// bridge floods; needed since entries age), a known MAC to its client.
+// loop or a LAN host claiming it (mac_spoof), one nobody holds is learned for k_segment; an ARP
+// request for a client whose MAC is known is answered (proxy_arp); broadcast, multicast and
+// unknown unicast go to every client (a learning bridge floods; needed since entries age), a
+// client's MAC to that client, a MAC learned from the exception port nowhere (loop).
 l2_verdict l2_from_exception(const l2_frame& f, size_t len, const l2_facts& k, const l2_policy& p) noexcept;
 
 // Rewrites the ARP request f (parsed as pf) into the reply "pf.arp.tpa is at answer" in place,

@@ -262,6 +262,13 @@ TEST(l2frame, from_client) {
        {l2_action::drop, l2_drop::too_big}},
       {eth(k_bcast, k_a, 0x88b5, 7), true, a_known, vlan, {l2_action::drop, l2_drop::tagged}},
       {eth(k_bcast, k_a, 0x88b5, 7), true, a_known, c2c, {l2_action::forward, {}, flood}},
+      // 32-34: the exception port's side. A LAN host's MAC (learned from the exception port) and the
+      // gateway's own go there only, never to the other clients; a client may not claim one.
+      {ipv4(k_lan, k_a, k_ip_a, k_ip_lan), true, [&] { auto k = a_known; k.dst_mac_owner = k_segment; return k; }(),
+       c2c, {l2_action::forward, {}, to_exception}},
+      {ipv4(k_gw, k_a, k_ip_a, k_ip_gw), true, a_known, c2c, {l2_action::forward, {}, to_exception}},
+      {eth(k_bcast, k_lan, 0x88b5), true, [&] { auto k = a_known; k.src_mac_owner = k_segment; return k; }(), c2c,
+       {l2_action::drop, l2_drop::mac_spoof}},
   };
   int n = 0;
   for (const auto& t : cases) {
@@ -273,25 +280,35 @@ TEST(l2frame, from_client) {
 
 TEST(l2frame, from_exception) {
   l2_policy p{.client_to_client = false, .max_frame = 1514, .gateway_ip = k_ip_gw, .gateway_mac = k_gw};
-  l2_facts none;
-  l2_facts to_b{.dst_mac_owner = k_peer_b};
-  l2_facts arp_b{.arp_target_owner = k_peer_b, .arp_target_mac = k_b, .arp_target_mac_known = true};
-  check(1, l2_from_exception(parsed(eth(k_bcast, k_lan, 0x88b5)), 60, none, p), {l2_action::forward, {}, to_all_peers});
-  check(2, l2_from_exception(parsed(eth(k_mcast, k_lan, 0x88b5)), 60, none, p), {l2_action::forward, {}, to_all_peers});
-  check(3, l2_from_exception(parsed(eth(k_b, k_lan, 0x88b5)), 60, to_b, p),
-        {l2_action::forward, {}, to_peer, k_peer_b});
+  l2_facts lan{.src_mac_owner = k_segment};  // the LAN host's MAC is known on the exception side
+  l2_facts to_b = lan;
+  to_b.dst_mac_owner = k_peer_b;
+  l2_facts arp_b = lan;
+  arp_b.arp_target_owner = k_peer_b;
+  arp_b.arp_target_mac = k_b;
+  arp_b.arp_target_mac_known = true;
+  const auto from_lan = [&](const std::vector<uint8_t>& f, const l2_facts& k, const l2_policy& pol, size_t len = 0) {
+    return l2_from_exception(parsed(f), len ? len : f.size(), k, pol);
+  };
+  check(1, from_lan(eth(k_bcast, k_lan, 0x88b5), lan, p), {l2_action::forward, {}, to_all_peers});
+  check(2, from_lan(eth(k_mcast, k_lan, 0x88b5), lan, p), {l2_action::forward, {}, to_all_peers});
+  check(3, from_lan(eth(k_b, k_lan, 0x88b5), to_b, p), {l2_action::forward, {}, to_peer, k_peer_b});
   // Unknown unicast is flooded (entries age; openvpn, which never ages them, drops it).
-  check(4, l2_from_exception(parsed(eth(k_a, k_lan, 0x88b5)), 60, none, p), {l2_action::forward, {}, to_all_peers});
-  // The bridge may not speak with a client's MAC.
-  check(5, l2_from_exception(parsed(eth(k_bcast, k_a, 0x88b5)), 60, l2_facts{.src_mac_owner = k_peer_a}, p),
+  check(4, from_lan(eth(k_a, k_lan, 0x88b5), lan, p), {l2_action::forward, {}, to_all_peers});
+  // The bridge may not speak with a client's MAC; a new LAN MAC is learned for the segment.
+  check(5, from_lan(eth(k_bcast, k_a, 0x88b5), l2_facts{.src_mac_owner = k_peer_a}, p),
         {l2_action::drop, l2_drop::mac_spoof});
+  check(6, from_lan(eth(k_bcast, k_lan, 0x88b5), l2_facts{}, p), {l2_action::forward, {}, to_all_peers, k_no_peer, true});
   // Who-has B from the LAN: answered with B's MAC instead of a fan-out to every client.
   auto req = arp(k_bcast, k_lan, 1, k_lan, k_ip_lan, k_ip_b);
-  check(6, l2_from_exception(parsed(req), req.size(), arp_b, p), {l2_action::answer, {}, 0, k_no_peer, false, k_b});
+  check(7, from_lan(req, arp_b, p), {l2_action::answer, {}, 0, k_no_peer, false, k_b});
   l2_policy no_proxy = p;
   no_proxy.proxy_arp = false;
-  check(7, l2_from_exception(parsed(req), req.size(), arp_b, no_proxy), {l2_action::forward, {}, to_all_peers});
-  check(8, l2_from_exception(parsed(eth(k_bcast, k_lan, 0x88b5)), 1515, none, p), {l2_action::drop, l2_drop::too_big});
+  check(8, from_lan(req, arp_b, no_proxy), {l2_action::forward, {}, to_all_peers});
+  check(9, from_lan(eth(k_bcast, k_lan, 0x88b5), lan, p, 1515), {l2_action::drop, l2_drop::too_big});
+  // A frame for a MAC on the exception side came back from there: nowhere to send it.
+  check(10, from_lan(eth(k_gw, k_lan, 0x88b5), [&] { auto k = lan; k.dst_mac_owner = k_segment; return k; }(), p),
+        {l2_action::drop, l2_drop::loop});
 }
 
 TEST(l2frame, arp_answer_in_place) {

@@ -24,7 +24,7 @@ mac m_of(uint32_t n) {
 }
 
 TEST(mac_table, learn_find_first_claim) {
-  mac_table t(64, 8, 16, 1);
+  mac_table t(64, 8, 16, 16, 1);
   EXPECT_EQ(t.slots(), 128u);
   EXPECT_EQ(t.find(m_of(1)).peer, k_mac_no_peer);
   EXPECT_EQ(t.learn(m_of(1), 0, 3, 100), lr::learned);
@@ -40,6 +40,7 @@ TEST(mac_table, learn_find_first_claim) {
   EXPECT_EQ(t.size(), 2u);
   EXPECT_EQ(t.size_of(3), 1u);
   EXPECT_EQ(t.learn(m_of(2), 0, 8, 100), lr::bad_peer);
+  EXPECT_EQ(t.learn(m_of(2), 0, k_mac_no_peer, 100), lr::bad_peer);
   // When the first claimer's entry goes, the next claim wins.
   EXPECT_TRUE(t.forget(m_of(1), 0));
   EXPECT_FALSE(t.forget(m_of(1), 0));
@@ -48,7 +49,7 @@ TEST(mac_table, learn_find_first_claim) {
 }
 
 TEST(mac_table, per_client_cap_and_table_cap) {
-  mac_table t(10, 4, 3, 2);
+  mac_table t(10, 4, 3, 2, 2);
   for (uint32_t i = 0; i < 3; ++i) EXPECT_EQ(t.learn(m_of(i), 0, 0, 5), lr::learned);
   EXPECT_EQ(t.learn(m_of(3), 0, 0, 5), lr::peer_full);
   EXPECT_EQ(t.learn(m_of(0), 0, 0, 6), lr::known);  // a known one is still refreshed
@@ -67,8 +68,24 @@ TEST(mac_table, per_client_cap_and_table_cap) {
   EXPECT_EQ(t.find(m_of(12)).peer, 1u);
 }
 
+// The exception port's side holds the LAN's MACs under k_mac_segment, with its own cap, and the
+// first claim counts against clients too.
+TEST(mac_table, the_segment_holds_macs_like_a_client) {
+  mac_table t(16, 2, 2, 3, 6);
+  for (uint32_t i = 0; i < 3; ++i) EXPECT_EQ(t.learn(m_of(100 + i), 0, k_mac_segment, 1), lr::learned);
+  EXPECT_EQ(t.learn(m_of(103), 0, k_mac_segment, 1), lr::peer_full);
+  EXPECT_EQ(t.size_of(k_mac_segment), 3u);
+  EXPECT_EQ(t.find(m_of(101)).peer, k_mac_segment);
+  EXPECT_EQ(t.learn(m_of(101), 0, 0, 2), lr::taken);  // a client claiming a LAN host's MAC
+  EXPECT_EQ(t.learn(m_of(1), 0, 0, 2), lr::learned);
+  EXPECT_EQ(t.learn(m_of(1), 0, k_mac_segment, 2), lr::taken);
+  EXPECT_EQ(t.forget_peer(k_mac_segment), 3u);
+  EXPECT_EQ(t.size(), 1u);
+  EXPECT_EQ(t.learn(m_of(101), 0, 0, 3), lr::learned);
+}
+
 TEST(mac_table, aging_with_touch) {
-  mac_table t(16, 2, 16, 3);
+  mac_table t(16, 2, 16, 16, 3);
   ASSERT_EQ(t.learn(m_of(1), 0, 0, 100), lr::learned);
   ASSERT_EQ(t.learn(m_of(2), 0, 1, 100), lr::learned);
   // The owner lcore of peer 0 sees traffic from m1 at 150; m2 stays silent.
@@ -96,7 +113,7 @@ TEST(mac_table, aging_with_touch) {
 // probe chains, tombstones and their clean-up all happen.
 TEST(mac_table, differential_against_a_map) {
   constexpr uint32_t k_peers = 6, k_cap = 40, k_per_peer = 9, k_macs = 120;
-  mac_table t(k_cap, k_peers, k_per_peer, 4);
+  mac_table t(k_cap, k_peers, k_per_peer, k_per_peer, 4);
   struct val {
     uint32_t peer, seen;
   };
@@ -109,7 +126,9 @@ TEST(mac_table, differential_against_a_map) {
     return n;
   };
   for (int step = 0; step < 200000; ++step) {
-    const uint32_t m = rng() % k_macs, p = rng() % k_peers, op = rng() % 100;
+    // The segment plays one more peer.
+    const uint32_t m = rng() % k_macs, pi = rng() % (k_peers + 1), op = rng() % 100;
+    const uint32_t p = pi == k_peers ? k_mac_segment : pi;
     if (op < 60) {
       lr want;
       auto it = model.find(m);
@@ -148,7 +167,7 @@ TEST(mac_table, differential_against_a_map) {
 // its loads while the writer reuses the slot).
 TEST(mac_table, readers_race_the_writer) {
   constexpr uint32_t k_macs = 150, k_peers = 7;
-  mac_table t(100, k_peers, 100, 5);
+  mac_table t(100, k_peers, 100, 100, 5);
   std::atomic<bool> stop{false};
   std::atomic<uint64_t> hits{0}, wrong{0};
   std::vector<std::thread> readers;
