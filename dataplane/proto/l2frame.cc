@@ -124,7 +124,8 @@ bool l2_parse(const uint8_t* f, size_t len, l2_frame& out, l2_drop& why) noexcep
 l2_verdict l2_from_client(const l2_frame& f, size_t len, uint32_t peer, bool checked, const l2_facts& k,
                           const l2_policy& p) noexcept {
   if (p.max_frame != 0 && len > p.max_frame) return dropped(l2_drop::too_big);
-  if (p.vlan_tagging && f.tagged) return dropped(l2_drop::tagged);
+  // openvpn's vlan_is_tagged: a priority tag (VID 0) does not count.
+  if (p.vlan_tagging && f.tagged && f.vid != 0) return dropped(l2_drop::tagged);
   if (is_zero(f.src) || is_group(f.src)) return dropped(l2_drop::bad_src_mac);
   if (k.src_mac_owner != k_no_peer && k.src_mac_owner != peer) return dropped(l2_drop::mac_spoof);
 

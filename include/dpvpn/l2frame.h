@@ -33,7 +33,7 @@ inline constexpr uint32_t k_segment = 0xFFFFFE;        // the exception port's s
   X(bad_arp)            /* ARP that is not Ethernet/IPv4, or is truncated */          \
   X(bad_ipv4)           /* IPv4 header truncated or not version 4 */                  \
   X(bad_ipv6)           /* IPv6 header truncated */                                   \
-  X(tagged)             /* 802.1Q-tagged frame from a client with vlan-tagging */     \
+  X(tagged)             /* VLAN-tagged frame (VID != 0) from a client, vlan-tagging */ \
   X(mac_spoof)          /* source MAC belongs to another client (first claim) */      \
   X(arp_sha_mismatch)   /* ARP sender MAC differs from the frame's source MAC */      \
   X(ip_spoof)           /* IPv4/IPv6 source or ARP sender IP is not the client's */   \
@@ -92,7 +92,7 @@ struct l2_facts {
 // The gateway's side of the segment.
 struct l2_policy {
   bool client_to_client = false;
-  bool vlan_tagging = false;   // clients send untagged frames (a tagged one is dropped)
+  bool vlan_tagging = false;   // clients send untagged frames (a VLAN-tagged one is dropped)
   bool proxy_arp = true;       // answer ARP for clients whose MAC is known instead of flooding
   unsigned max_frame = 0;      // tap_max_frame; 0 = no limit
   uint32_t gateway_ip = 0;     // the address ARP is answered for (0 = none: server-bridge nogw)

@@ -257,12 +257,13 @@ TEST(l2frame, from_client) {
       {arp(k_bcast, k_a, 1, k_a, 0, k_ip_a), true, no_ip, c2c, {l2_action::forward, {}, flood}},
       {arp(k_bcast, k_a, 2, k_a, k_ip_b, k_ip_b), true, b_ip, c2c, {l2_action::drop, l2_drop::ip_spoof}},
       {arp(k_bcast, k_a, 1, k_a, k_ip_a, k_ip_gw), true, new_mac, c2c, {l2_action::answer, {}, 0, k_no_peer, true, k_gw}},
-      // 29-31: size and 802.1Q
+      // 29-32: size and 802.1Q
       {[] { auto f = eth(k_bcast, k_a, 0x88b5); f.resize(1515); return f; }(), true, a_known, c2c,
        {l2_action::drop, l2_drop::too_big}},
       {eth(k_bcast, k_a, 0x88b5, 7), true, a_known, vlan, {l2_action::drop, l2_drop::tagged}},
       {eth(k_bcast, k_a, 0x88b5, 7), true, a_known, c2c, {l2_action::forward, {}, flood}},
-      // 32-34: the exception port's side. A LAN host's MAC (learned from the exception port) and the
+      {eth(k_bcast, k_a, 0x88b5, 0), true, a_known, vlan, {l2_action::forward, {}, flood}},  // priority tag only
+      // 33-35: the exception port's side. A LAN host's MAC (learned from the exception port) and the
       // gateway's own go there only, never to the other clients; a client may not claim one.
       {ipv4(k_lan, k_a, k_ip_a, k_ip_lan), true, [&] { auto k = a_known; k.dst_mac_owner = k_segment; return k; }(),
        c2c, {l2_action::forward, {}, to_exception}},
