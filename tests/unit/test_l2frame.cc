@@ -294,7 +294,7 @@ TEST(l2frame, from_exception) {
   check(1, from_lan(eth(k_bcast, k_lan, 0x88b5), lan, p), {l2_action::forward, {}, to_all_peers});
   check(2, from_lan(eth(k_mcast, k_lan, 0x88b5), lan, p), {l2_action::forward, {}, to_all_peers});
   check(3, from_lan(eth(k_b, k_lan, 0x88b5), to_b, p), {l2_action::forward, {}, to_peer, k_peer_b});
-  // Unknown unicast is flooded (entries age; openvpn, which never ages them, drops it).
+  // Unknown unicast is flooded (entries age; openvpn drops it: it ages MACs only with stale-routes-check).
   check(4, from_lan(eth(k_a, k_lan, 0x88b5), lan, p), {l2_action::forward, {}, to_all_peers});
   // The bridge may not speak with a client's MAC; a new LAN MAC is learned for the segment.
   check(5, from_lan(eth(k_bcast, k_a, 0x88b5), l2_facts{.src_mac_owner = k_peer_a}, p),
