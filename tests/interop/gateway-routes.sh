@@ -37,7 +37,9 @@ case_kernel() {
   ivg_server_conf "$IVG_DIR/server.conf" "server-ipv6 fd00:8::/64" "route 10.77.0.0 255.255.0.0" \
     "route-ipv6 fd00:77::/48" "mssfix 1492"
   ivg_start_dpvpn "$IVG_DIR/server.conf"
-  ip -n "$gw" -6 addr show dev tun0 | grep -q "inet6 fd00:8::1/64" ||
+  # The listing first, then the match: `ip ... | grep -q` under pipefail fails when grep's early
+  # exit makes ip die of SIGPIPE (a flake seen under load).
+  [[ $(ip -n "$gw" -6 addr show dev tun0) == *"inet6 fd00:8::1/64"* ]] ||
     ivp_fail "tun0 lacks fd00:8::1/64: $(ip -n "$gw" -6 addr show dev tun0 | tr '\n' ' ')"
   ip -n "$gw" route get 10.77.0.5 | grep -q "dev tun0" || ivp_fail "10.77.0.0/16 does not route into tun0"
   ip -n "$gw" -6 route get fd00:77::5 | grep -q "dev tun0" || ivp_fail "fd00:77::/48 does not route into tun0"
