@@ -429,6 +429,7 @@ int main(int argc, char** argv) {
   sh.cfg.adaptive_idle = cfg.dp_idle_sleep;
   sh.cfg.contact_pps = cfg.dp_contact_pps;
   sh.cfg.contact_burst = cfg.dp_contact_burst;
+  sh.cfg.tunnel_spread = static_cast<uint16_t>(std::min<unsigned>(cfg.dp_tunnel_spread, n_workers));
   // Peer-ids beyond max-clients: a torn-down client's id comes back only once its owner lcore has
   // handed the peer back (poll_done), so a client that replaces another at max-clients (a restart
   // from the same address) needs a spare id while the old one is in flight.

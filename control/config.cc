@@ -472,6 +472,7 @@ constexpr directive_row k_directives[] = {
      c.cfg.dp_contact_pps = c.u32(a[0], 0, 10'000'000);
      c.cfg.dp_contact_burst = a.size() > 1 ? c.u32(a[1], 1, 10'000'000) : std::max(1u, c.cfg.dp_contact_pps * 2);
    }},
+  {"dp-tunnel-spread", 1, 1, "dp-tunnel-spread 1..64", [](ctx& c, args a) { c.cfg.dp_tunnel_spread = c.u32(a[0], 1, 64); }},
   {"dp-udp-checksum", 1, 1, "dp-udp-checksum on|off", [](ctx& c, args a) { c.cfg.dp_udp_checksum = c.word(a[0], k_off_on) == 1; }},
   {"dp-crypto", 1, 1, "dp-crypto ipsec-mb|openssl", [](ctx& c, args a) { c.cfg.dp_crypto = static_cast<crypto::backend>(c.word(a[0], k_backends)); }},
   {"dp-ring-size", 1, 1, "dp-ring-size POWER-OF-TWO", [](ctx& c, args a) {

@@ -105,6 +105,10 @@ bool shared_create(dp_shared& sh, const shared_params& p, std::string& err) {
   if (!err.empty()) return false;
   sh.owner = std::make_unique<std::atomic<uint16_t>[]>(sh.cfg.max_peers);
   for (uint32_t i = 0; i < sh.cfg.max_peers; ++i) sh.owner[i].store(k_no_owner);
+  if (sh.cfg.tunnel_spread > 1) {
+    sh.spread_peer = std::make_unique<std::atomic<dp_peer*>[]>(sh.cfg.max_peers);
+    for (uint32_t i = 0; i < sh.cfg.max_peers; ++i) sh.spread_peer[i].store(nullptr);
+  }
   sh.qsbr = static_cast<rte_rcu_qsbr*>(rte_zmalloc("dpvpn_qsbr", rte_rcu_qsbr_get_memsize(n), RTE_CACHE_LINE_SIZE));
   if (!sh.qsbr || rte_rcu_qsbr_init(sh.qsbr, n) != 0) {
     err = "QSBR init failed";
@@ -151,6 +155,7 @@ void shared_destroy(dp_shared& sh) {
   lan_routes_destroy(sh.lan_rt.exchange(nullptr));
   neigh_destroy(sh.neigh);
   sh.neigh = nullptr;
+  sh.spread_peer.reset();
   rte_free(sh.qsbr);
   sh.qsbr = nullptr;
 }

@@ -7,6 +7,7 @@
 #include <rte_rcu_qsbr.h>
 #include <rte_ring.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "worker_internal.h"
@@ -31,19 +32,60 @@ void owned_remove(dp_lcore& me, uint32_t pid) {
   }
 }
 
-// Applies control commands between bursts; each goes back on the done ring.
+void done_enqueue(worker_ctx& c, void* cmd) noexcept {
+  // The done ring is sized for every command in flight; it cannot be full.
+  while (rte_ring_mp_enqueue(c.sh.done, cmd) != 0) rte_pause();
+}
+
+// A spread peer's command: the keys or the peer it hands back may be in another lcore's burst
+// right now, so it waits here until every lcore reported a quiescent state after it.
+void defer(worker_ctx& c, void* cmd) noexcept {
+  deferred_cmds& d = c.deferred;
+  const uint32_t at = (d.head + d.n++) % deferred_cmds::k_cap;
+  d.cmd[at] = cmd;
+  d.token[at] = rte_rcu_qsbr_start(c.sh.qsbr);
+}
+
+void release_deferred(worker_ctx& c) noexcept {
+  deferred_cmds& d = c.deferred;
+  while (d.n && rte_rcu_qsbr_check(c.sh.qsbr, d.token[d.head], false) == 1) {
+    done_enqueue(c, d.cmd[d.head]);
+    d.head = (d.head + 1) % deferred_cmds::k_cap;
+    --d.n;
+  }
+}
+
+// A new peer's spread (dp_peer::spread 0: the configured one); a spread peer's keys become
+// shared and the peer visible to the other lcores (docs/dataplane.md, "One tunnel on several lcores").
+void adopt(worker_ctx& c, dp_peer& p) noexcept {
+  if (p.spread == 0) p.spread = c.sh.cfg.tunnel_spread;
+  p.spread = std::min(p.spread, c.sh.cfg.n_workers);
+  if (p.spread <= 1 || !c.sh.spread_peer) {
+    p.spread = 1;
+    return;
+  }
+  p.keys.share();
+  c.sh.spread_peer[p.peer_id].store(&p, std::memory_order_release);
+}
+
+// Applies control commands between bursts; each goes back on the done ring (a spread peer's once
+// a grace period passed: at most deferred_cmds::k_cap wait, then the cmd ring waits).
 unsigned apply_cmds(worker_ctx& c) noexcept {
+  release_deferred(c);
   void* objs[16];
-  const unsigned n = rte_ring_sc_dequeue_burst(c.me.cmd, objs, 16, nullptr);
+  const unsigned room = std::min(16u, deferred_cmds::k_cap - c.deferred.n);
+  const unsigned n = rte_ring_sc_dequeue_burst(c.me.cmd, objs, room, nullptr);
   for (unsigned i = 0; i < n; ++i) {
     auto* cmd = static_cast<peer_cmd*>(objs[i]);
     dp_peer*& slot = c.me.peers[cmd->peer_id];
+    const bool spread = slot && slot->spread > 1;
     switch (cmd->type) {
       case cmd_type::new_peer:
         if (!slot) {
           slot = cmd->peer;
           cmd->peer = nullptr;
           owned_add(c.me, cmd->peer_id);
+          adopt(c, *slot);
         }
         break;
       case cmd_type::new_key:
@@ -57,6 +99,7 @@ unsigned apply_cmds(worker_ctx& c) noexcept {
         break;
       case cmd_type::del_peer:
         if (slot) {
+          if (spread) c.sh.spread_peer[cmd->peer_id].store(nullptr, std::memory_order_release);
           cmd->peer = slot;
           slot = nullptr;
           owned_remove(c.me, cmd->peer_id);
@@ -64,8 +107,8 @@ unsigned apply_cmds(worker_ctx& c) noexcept {
         break;
     }
     lcore_counters::bump(c.me.ctr.cmds);
-    // The done ring is sized for every command in flight; it cannot be full.
-    while (rte_ring_mp_enqueue(c.sh.done, cmd) != 0) rte_pause();
+    if (spread) defer(c, cmd);
+    else done_enqueue(c, cmd);
   }
   return n;
 }
@@ -114,6 +157,11 @@ bool tx_full(const worker_ctx& c) noexcept {
 }
 
 }  // namespace
+
+void flush_wan(worker_ctx& c) noexcept {
+  auto& ctr = c.me.ctr;
+  flush_port(c, c.sh.cfg.wan_port, c.tx.wan, c.tx.n_wan, ctr.wan_tx_pkts, ctr.wan_tx_bytes, drop::wan_tx_full);
+}
 
 void flush_tx(worker_ctx& c) noexcept {
   const dp_config& cfg = c.sh.cfg;
@@ -222,6 +270,7 @@ int worker_main(dp_shared& sh, dp_lcore& me) {
 
     const uint64_t tsc = rte_rdtsc();
     if (tsc >= next_housekeeping) {
+      if (sh.spread_peer) spread_tick(c);
       keepalives(c);
       next_housekeeping = tsc + hz;
     }
@@ -237,6 +286,11 @@ int worker_main(dp_shared& sh, dp_lcore& me) {
   }
   flush_tx(c);
   rte_rcu_qsbr_thread_offline(sh.qsbr, me.index);
+  if (c.deferred.n) {  // at exit: wait for the lcores still online, then hand everything back
+    rte_rcu_qsbr_synchronize(sh.qsbr, RTE_QSBR_THRID_INVALID);
+    for (; c.deferred.n; --c.deferred.n, c.deferred.head = (c.deferred.head + 1) % deferred_cmds::k_cap)
+      done_enqueue(c, c.deferred.cmd[c.deferred.head]);
+  }
   rte_rcu_qsbr_thread_unregister(sh.qsbr, me.index);
   return 0;
 }

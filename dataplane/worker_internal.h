@@ -26,6 +26,16 @@ struct tx_batch {
   uint16_t n_lan = 0;
 };
 
+// Commands the owner applied for a spread peer, held back from the done ring until every lcore
+// passed a quiescent state (the keys and the peer they hand back may still be in another lcore's
+// hands): a FIFO of (command, QSBR token). Worker loop only.
+struct deferred_cmds {
+  static constexpr uint32_t k_cap = 64;
+  void* cmd[k_cap];
+  uint64_t token[k_cap];
+  uint32_t head = 0, n = 0;
+};
+
 struct worker_ctx {
   dp_shared& sh;
   dp_lcore& me;
@@ -35,6 +45,7 @@ struct worker_ctx {
   uint64_t icmp_sec = 0;   // the second icmp_left counts down in (ICMP error rate limit)
   uint32_t icmp_left = 0;
   neigh_cache neigh;       // recent next-hop look-ups (LAN port)
+  deferred_cmds deferred;  // spread peers' applied commands waiting for a grace period
 };
 
 // The buf_view over an mbuf's single segment, and back (inline: several times per packet).
@@ -64,6 +75,33 @@ inline void prefetch_lines(const void* p, unsigned lines) noexcept {
 }
 // The hot lines of a peer: keys, outer address, counters (see dp_peer).
 inline void prefetch_peer(const dp_peer* p) noexcept { prefetch_lines(p, 4); }
+
+// One tunnel on several lcores (worker_spread.cc, docs/dataplane.md "One tunnel on several lcores").
+// The peer a packet's pid names on this lcore: its own, or a spread peer another lcore owns.
+inline dp_peer* peer_here(const worker_ctx& c, uint32_t pid) noexcept {
+  dp_peer* p = c.me.peers[pid];
+  if (!p && c.sh.spread_peer) p = c.sh.spread_peer[pid].load(std::memory_order_acquire);
+  return p;
+}
+// The spread peer pid names, when this lcore may seal its packets (it is one of the spread lcores
+// after the owner); null: hand them to the owner.
+dp_peer* spread_sealer(const worker_ctx& c, uint32_t pid, uint16_t owner) noexcept;
+// The spread peer pid names, when this lcore may open a packet of it from src; null: the owner's.
+dp_peer* spread_opener(const worker_ctx& c, uint32_t pid, const net::outer_addr& src) noexcept;
+// The WAN packets of spread peers in this lcore's group, cut into chunks of k_spread_chunk in
+// arrival order; chunk k goes to the (k % spread)-th lcore after this one (0: kept here, so a
+// burst shorter than a chunk is never spread). pkts is compacted to what stays; returns its count.
+inline constexpr uint16_t k_spread_chunk = 16;
+uint16_t spread_rx(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept;
+// A peer counter: relaxed load + store for a peer one lcore writes, fetch_add for a spread one.
+inline void peer_bump(const dp_peer& p, std::atomic<uint64_t>& ctr, uint64_t n = 1) noexcept {
+  if (p.spread > 1) ctr.fetch_add(n, std::memory_order_relaxed);
+  else lcore_counters::bump(ctr, n);
+}
+// Owner, between bursts: spread peers' key switches and wrap flags (data_keys::tick).
+void spread_tick(worker_ctx& c) noexcept;
+// The WAN TX batch sent now (a spread peer's sealed chunk leaves right after its ids were taken).
+void flush_wan(worker_ctx& c) noexcept;
 
 // WAN side (worker_rx.cc, worker_rx6.cc): a whole rx burst; its stage 1 for one frame (true: the
 // packet is this lcore's to open); stages 2-4 for packets this lcore owns (also hand-offs).

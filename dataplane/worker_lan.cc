@@ -250,7 +250,7 @@ bool lan_forward(worker_ctx& c, rte_mbuf* m, uint8_t* f, size_t len, bool v6) no
   mm.peer_id = pid;
   mm.dir = pkt_dir::tun;
   lcore_counters::bump(c.me.ctr.from_lan);
-  if (owner != c.me.index) {
+  if (owner != c.me.index && !spread_sealer(c, pid, owner)) {
     handoff(c, m, owner);
     return false;
   }

@@ -120,8 +120,8 @@ struct peer_tally {
   void flush(uint64_t now_s) noexcept {
     if (!p) return;
     p->last_rx_s.store(now_s, std::memory_order_relaxed);
-    lcore_counters::bump(p->rx_pkts, pkts);
-    lcore_counters::bump(p->rx_bytes, bytes);
+    peer_bump(*p, p->rx_pkts, pkts);
+    peer_bump(*p, p->rx_bytes, bytes);
     p = nullptr;
     pkts = bytes = 0;
   }
@@ -137,7 +137,7 @@ void open_chunk(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept {
 
   // 2a. Peers (their hot lines) for the whole group.
   for (uint16_t i = 0; i < n; ++i) {
-    peer[i] = c.me.peers[meta_of(pkts[i]).peer_id];
+    peer[i] = peer_here(c, meta_of(pkts[i]).peer_id);
     if (peer[i]) prefetch_peer(peer[i]);
   }
   // 2b. The OpenVPN packet out of its frame; the key slot's receive state.
@@ -187,7 +187,7 @@ void open_chunk(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept {
   // 4. Finish, in arrival order (commits see the same window a packet-at-a-time run would).
   const dp_config& cfg = c.sh.cfg;
   peer_tally tally;
-  uint64_t decrypted = 0, pings = 0;
+  uint64_t decrypted = 0, pings = 0, spread_opened = 0;
   for (uint16_t i = 0; i < n; ++i) {
     if (!live[i]) continue;
     rte_mbuf* m = pkts[i];
@@ -202,11 +202,21 @@ void open_chunk(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept {
       continue;
     }
     const mbuf_meta& mm = meta_of(m);
-    if (!net::same_outer(mm.src, p.client) && !float_peer(c, p, mm)) {
-      drop_pkt(c, m, drop::float_taken);
-      continue;
+    const bool owner = c.me.peers[p.peer_id] == &p;
+    if (!net::same_outer(mm.src, p.client)) {
+      // Only the owner moves a peer (spread_rx keeps such a packet there); another lcore of a
+      // spread peer sees one only when the peer floated while the packet was in flight.
+      if (!owner) {
+        drop_pkt(c, m, drop::spread_float);
+        continue;
+      }
+      if (!float_peer(c, p, mm)) {
+        drop_pkt(c, m, drop::float_taken);
+        continue;
+      }
     }
     ++decrypted;
+    spread_opened += !owner;
     tally.add(&p, v[i].len, c.now_s);
     if (res[i].kind != proto::dc_kind::ip) {
       if (res[i].kind == proto::dc_kind::ping) ++pings;
@@ -227,6 +237,7 @@ void open_chunk(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept {
   }
   tally.flush(c.now_s);
   lcore_counters::bump(c.me.ctr.decrypted, decrypted);
+  if (spread_opened) lcore_counters::bump(c.me.ctr.spread_opened, spread_opened);
   if (pings) lcore_counters::bump(c.me.ctr.pings_rx, pings);
 }
 
@@ -333,7 +344,7 @@ bool udp_classify(worker_ctx& c, rte_mbuf* m, size_t payload_off, size_t payload
     return false;
   }
   mm.peer_id = pid;
-  if (owner != c.me.index) {
+  if (owner != c.me.index && !spread_opener(c, pid, mm.src)) {
     handoff(c, m, owner);
     return false;
   }
@@ -342,7 +353,9 @@ bool udp_classify(worker_ctx& c, rte_mbuf* m, size_t payload_off, size_t payload
 
 void wan_burst(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept {
   rte_mbuf* owned[k_max_burst];
-  open_owned(c, owned, classify_burst(c, pkts, n, owned, c.me.ctr.wan_rx_pkts, c.me.ctr.wan_rx_bytes, wan_classify));
+  uint16_t n_owned = classify_burst(c, pkts, n, owned, c.me.ctr.wan_rx_pkts, c.me.ctr.wan_rx_bytes, wan_classify);
+  if (c.sh.spread_peer) n_owned = spread_rx(c, owned, n_owned);  // worker_spread.cc
+  open_owned(c, owned, n_owned);
 }
 
 }  // namespace dpvpn::dp

@@ -65,7 +65,7 @@ bool tun_classify(worker_ctx& c, rte_mbuf* m) noexcept {
   mbuf_meta& mm = meta_of(m);
   mm.peer_id = pid;
   mm.dir = pkt_dir::tun;
-  if (owner != c.me.index) {
+  if (owner != c.me.index && !spread_sealer(c, pid, owner)) {
     handoff(c, m, owner);
     return false;
   }
@@ -74,11 +74,14 @@ bool tun_classify(worker_ctx& c, rte_mbuf* m) noexcept {
 
 namespace {
 
-// Owner lcore only. m holds the plaintext; on success it holds the whole outer frame.
-bool seal_and_frame(worker_ctx& c, dp_peer& p, rte_mbuf* m) noexcept {
+// Owner lcore only, or one of a spread peer's lcores with tx and pid (a reserved id of the shared
+// sending key). m holds the plaintext; on success it holds the whole outer frame.
+bool seal_and_frame(worker_ctx& c, dp_peer& p, rte_mbuf* m, proto::dc_tx* tx, uint32_t pid) noexcept {
   buf_view v = view_of(m);
-  if (p.keys.seal(*c.me.eng, v, !p.data_v2 ? wire::k_peer_id_none : p.wire_id != wire::k_peer_id_none ? p.wire_id : p.peer_id, c.now_s) != proto::dc_err::ok)
-    return false;
+  const uint32_t wire_pid = !p.data_v2 ? wire::k_peer_id_none : p.wire_id != wire::k_peer_id_none ? p.wire_id : p.peer_id;
+  const proto::dc_err e = tx ? tx->seal_id(*c.me.eng, v, tx->key_id(), wire_pid, p.keys.framing, pid)
+                             : p.keys.seal(*c.me.eng, v, wire_pid, c.now_s);
+  if (e != proto::dc_err::ok) return false;
   const uint32_t payload = v.len;
   const dp_config& cfg = c.sh.cfg;
   if (net::is_v4_mapped(p.client.ip)) {
@@ -116,21 +119,59 @@ bool seal_and_frame(worker_ctx& c, dp_peer& p, rte_mbuf* m) noexcept {
   return true;
 }
 
+// A spread peer's packets in the chunk (docs/dataplane.md, "One tunnel on several lcores"): each
+// run of one peer takes a block of ids with one fetch_add on its shared sending key, right before
+// the seal pass; the chunk then leaves at once (flush_wan), so that the ids another lcore takes
+// meanwhile run ahead of ours by about a chunk, well inside the peer's replay window.
+// Returns whether any packet of the chunk has one.
+bool reserve_spread(dp_peer* const* peer, uint16_t n, proto::dc_tx** tx, uint32_t* pid) noexcept {
+  bool any = false;
+  for (uint16_t i = 0; i < n;) {
+    tx[i] = nullptr;
+    if (!peer[i] || peer[i]->spread <= 1) {
+      ++i;
+      continue;
+    }
+    uint16_t end = i + 1;
+    while (end < n && peer[end] == peer[i]) ++end;
+    proto::dc_tx* t = peer[i]->keys.tx_shared();
+    const uint32_t first = t ? t->reserve_ids(end - i) : 0;  // 0: exhausted, seal_id refuses it
+    for (uint16_t k = i; k < end; ++k) {
+      tx[k] = t;
+      pid[k] = first ? first + (k - i) : 0;
+    }
+    any = true;
+    i = end;
+  }
+  return any;
+}
+
+// The receiver accepts an id less than its replay window below the highest it has seen, which is
+// at most the last id taken: an id that fell further behind (this lcore was held up between the
+// fetch_add and here) would be a replay drop at the peer, so it is dropped here, named.
+bool spread_fresh(const proto::dc_tx& tx, uint32_t pid) noexcept {
+  return tx.packet_id() - pid < tx.params().replay_window;
+}
+
 void seal_chunk(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept {
   dp_peer* peer[k_stage];
   // Peers, then their sending keys, one pass ahead of the seal.
   for (uint16_t i = 0; i < n; ++i) {
-    peer[i] = c.me.peers[meta_of(pkts[i]).peer_id];
+    peer[i] = peer_here(c, meta_of(pkts[i]).peer_id);
     if (peer[i]) prefetch_peer(peer[i]);
   }
+  auto tx_of = [](const dp_peer* p) { return p->spread > 1 ? p->keys.tx_shared() : p->keys.tx_peek(); };
   for (uint16_t i = 0; i < n; ++i)
     if (peer[i])
-      if (const proto::dc_tx* tx = peer[i]->keys.tx_peek()) prefetch_lines(tx, 1);
+      if (const proto::dc_tx* tx = tx_of(peer[i])) prefetch_lines(tx, 1);
   for (uint16_t i = 0; i < n; ++i)
     if (peer[i])
-      if (const proto::dc_tx* tx = peer[i]->keys.tx_peek(); tx && tx->key()) tx->key()->prefetch(pkts[i]->data_len);
+      if (const proto::dc_tx* tx = tx_of(peer[i]); tx && tx->key()) tx->key()->prefetch(pkts[i]->data_len);
+  proto::dc_tx* stx[k_stage];
+  uint32_t spid[k_stage];
+  const bool spread = c.sh.spread_peer && reserve_spread(peer, n, stx, spid);
   const dp_config& cfg = c.sh.cfg;
-  uint64_t encrypted = 0;
+  uint64_t encrypted = 0, spread_sealed = 0;
   // Each packet's plaintext is fetched one packet ahead of its seal (as on the open side).
   prefetch_lines(rte_pktmbuf_mtod(pkts[0], void*), (pkts[0]->data_len + 63u) / 64u);
   for (uint16_t i = 0; i < n; ++i) {
@@ -144,21 +185,32 @@ void seal_chunk(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept {
     if (cfg.mss_clamp | cfg.mss_clamp_v6)
       if (mss_clamp(cfg, rte_pktmbuf_mtod(m, uint8_t*), m->data_len)) lcore_counters::bump(c.me.ctr.mss_clamped);
     const uint32_t len_in = m->data_len;
-    if (!seal_and_frame(c, *p, m)) {
+    proto::dc_tx* const tx = spread ? stx[i] : nullptr;
+    if (tx && !spread_fresh(*tx, spid[i])) [[unlikely]] {
+      drop_pkt(c, m, drop::spread_stale);
+      continue;
+    }
+    if (!seal_and_frame(c, *p, m, tx, tx ? spid[i] : 0)) {
       drop_pkt(c, m, drop::seal_failed);
       continue;
     }
     ++encrypted;
-    if (const proto::dc_tx* tx = p->keys.tx_peek(); tx->wrap_due() && tx != p->wrap_flagged) [[unlikely]] {
-      p->wrap_flagged = tx;  // once per key: the control thread renegotiates (housekeeping)
+    if (tx) {
+      spread_sealed += c.me.peers[p->peer_id] != p;  // the wrap flag: spread_tick on the owner
+    } else if (const proto::dc_tx* own = p->keys.tx_peek(); own->wrap_due() && own != p->wrap_flagged) [[unlikely]] {
+      p->wrap_flagged = own;  // once per key: the control thread renegotiates (housekeeping)
       p->wrap_seq.store(p->wrap_seq.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     }
     p->last_tx_s.store(c.now_s, std::memory_order_relaxed);
-    lcore_counters::bump(p->tx_pkts);
-    lcore_counters::bump(p->tx_bytes, len_in);
+    peer_bump(*p, p->tx_pkts);
+    peer_bump(*p, p->tx_bytes, len_in);
     c.tx.wan[c.tx.n_wan++] = m;
   }
   lcore_counters::bump(c.me.ctr.encrypted, encrypted);
+  if (spread) {
+    lcore_counters::bump(c.me.ctr.spread_sealed, spread_sealed);
+    flush_wan(c);
+  }
 }
 
 }  // namespace

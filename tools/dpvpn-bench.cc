@@ -5,6 +5,8 @@
 //   dpvpn-bench [--time S] [--json] [--cipher NAME] [--backend ipsec-mb|openssl] [--sessions 1,100]
 //               [--sizes 64,512,1420,imix] [--pkts N] [--dir both|decrypt|encrypt] [--no-udp-csum]
 //               [--tx-csum-offload] [--no-raw] [--raw-offset 0..63] [-- extra EAL args]
+//   dpvpn-bench --tunnel-lcores 1,2 [--time S] [--json] [--cipher NAME] [--sizes 64,1420] [--pkts N] [--dir ...]
+//               ONE tunnel on 1 and on N lcores with dp-tunnel-spread (tools/bench_tunnel.cc)
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_ethdev.h>
@@ -27,6 +29,7 @@
 #include <vector>
 
 #include "../dataplane/worker_internal.h"
+#include "bench_tunnel.h"
 #include "dpvpn/dp_setup.h"
 #include "dpvpn/netpkt.h"
 #include "dpvpn/ports.h"
@@ -78,6 +81,7 @@ struct options {
   bool raw = true;          // --no-raw: skip the raw reference (for profiling the dataplane alone)
   uint32_t raw_offset = 0;  // raw buffers' offset from a 64-byte boundary
   std::vector<std::string> eal_extra;
+  std::vector<uint32_t> tunnel_lcores;  // --tunnel-lcores: the one-tunnel scenario instead
 };
 
 struct point {
@@ -99,22 +103,7 @@ uint32_t client_ip_of(uint32_t i) { return 0x64400001 + i; }   // 100.64.0.1 + i
 uint16_t client_port_of(uint32_t i) { return static_cast<uint16_t>(40000 + i % 20000); }
 net::mac client_mac_of(uint32_t i) { return {0x02, 0x00, 0x5e, uint8_t(i >> 16), uint8_t(i >> 8), uint8_t(i)}; }
 
-// A valid inner IPv4/UDP packet of len bytes; seq makes every packet's bytes distinct.
-void write_inner_v4(uint8_t* p, uint16_t len, uint32_t src, uint32_t dst, uint32_t seq) {
-  std::memset(p, 0, net::k_ipv4_hdr + net::k_udp_hdr);
-  p[0] = 0x45;
-  wire::put_u16(p + 2, len);
-  wire::put_u16(p + 4, static_cast<uint16_t>(seq));
-  p[8] = 64;
-  p[9] = net::k_proto_udp;
-  wire::put_u32(p + 12, src);
-  wire::put_u32(p + 16, dst);
-  wire::put_u16(p + 10, net::ipv4_header_checksum(p, net::k_ipv4_hdr));
-  wire::put_u16(p + 20, 5000);
-  wire::put_u16(p + 22, 5001);
-  wire::put_u16(p + 24, static_cast<uint16_t>(len - net::k_ipv4_hdr));
-  for (uint32_t i = net::k_ipv4_hdr + net::k_udp_hdr; i < len; ++i) p[i] = static_cast<uint8_t>(seq * 7 + i);
-}
+using bench::write_inner_v4;
 
 // ---- sessions in the shared structures (dp::shared_create, as build/dpvpn builds them) -------
 
@@ -545,7 +534,9 @@ void print_json(const std::vector<point>& pts, const options& o, const char* arc
                "usage: dpvpn-bench [--time S] [--json] [--cipher AES-256-GCM] [--backend ipsec-mb|openssl]\n"
                "                   [--sessions 1,100,10000] [--sizes 64,512,1420,imix] [--pkts 2048]\n"
                "                   [--dir both|decrypt|encrypt] [--no-udp-csum] [--tx-csum-offload] [--no-raw]\n"
-               "                   [--raw-offset 0..63] [-- extra EAL args]\n",
+               "                   [--raw-offset 0..63] [-- extra EAL args]\n"
+               "       dpvpn-bench --tunnel-lcores 1,2 [--time S] [--json] [--cipher NAME] [--sizes 64,1420]\n"
+               "                   [--pkts N] [--dir both|decrypt|encrypt] [--no-udp-csum] [-- extra EAL args]\n",
                why);
   std::exit(2);
 }
@@ -606,6 +597,8 @@ options parse_args(int argc, char** argv) {
     } else if (a == "--sessions") {
       o.sessions.clear();
       for (const auto& s : split(next())) o.sessions.push_back(to_u32(s, 1, 1u << 20));
+    } else if (a == "--tunnel-lcores") {
+      for (const auto& s : split(next())) o.tunnel_lcores.push_back(to_u32(s, 1, 8));
     } else if (a == "--sizes") {
       sizes = split(next());
     } else if (a == "--pkts") {
@@ -636,6 +629,21 @@ uint16_t port_by_name(const char* name) {
 
 int main(int argc, char** argv) {
   options o = parse_args(argc, argv);
+  if (!o.tunnel_lcores.empty()) {
+    bench::tunnel_opts t;
+    t.seconds = o.seconds;
+    t.json = o.json;
+    t.cipher = o.cipher;
+    t.backend = o.backend;
+    for (const auto& sz : o.sizes) t.sizes.push_back({sz.label, sz.pattern});
+    t.pkts = o.pkts;
+    t.decrypt = o.decrypt;
+    t.encrypt = o.encrypt;
+    t.udp_csum = o.udp_csum;
+    t.lcores = o.tunnel_lcores;
+    t.eal_extra = o.eal_extra;
+    return bench::tunnel_bench(t);
+  }
   std::vector<std::string> eal{"dpvpn-bench", "--no-huge", "-m", "2048", "--no-shconf", "--no-pci", "-l", "0",
                                "--vdev=net_null0,no-rx=1", "--vdev=net_null1,no-rx=1", "--no-telemetry",
                                "--log-level=lib.eal:warning"};

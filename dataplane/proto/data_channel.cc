@@ -207,6 +207,22 @@ std::unique_ptr<dc_tx> dc_tx::create(const data_key_params& p, std::span<const u
 // Room is checked before anything is written, so no_room and packet_id_exhausted leave b and
 // the packet-id untouched.
 dc_err dc_tx::seal(crypto::engine& e, buf_view& b, uint8_t key_id, uint32_t peer_id, comp_framing f) noexcept {
+  const uint64_t last = packet_id_.load(std::memory_order_relaxed);
+  if (last >= UINT32_MAX) return dc_err::packet_id_exhausted;
+  const dc_err r = seal_with(e, b, key_id, peer_id, f, static_cast<uint32_t>(last + 1));
+  // no_room leaves the id unused (as before: room is checked before anything is written).
+  if (r != dc_err::no_room) packet_id_.store(last + 1, std::memory_order_relaxed);
+  return r;
+}
+
+dc_err dc_tx::seal_id(crypto::engine& e, buf_view& b, uint8_t key_id, uint32_t peer_id, comp_framing f,
+                      uint32_t pid) const noexcept {
+  if (pid == 0) return dc_err::packet_id_exhausted;
+  return seal_with(e, b, key_id, peer_id, f, pid);
+}
+
+dc_err dc_tx::seal_with(crypto::engine& e, buf_view& b, uint8_t key_id, uint32_t peer_id, comp_framing f,
+                        uint32_t pid) const noexcept {
   const bool v2 = use_v2(peer_id);
   const uint32_t hdr = op_hdr_len(v2);
   const room fr = framing_room(f, b);
@@ -214,9 +230,7 @@ dc_err dc_tx::seal(crypto::engine& e, buf_view& b, uint8_t key_id, uint32_t peer
   if (aead_) {
     // §8.1: [op/kid (+peer-id)] [packet-id 4] [tag 16] [ciphertext]
     if (b.headroom < fr.head + hdr + k_pid_len + k_tag || b.tailroom < fr.tail) return dc_err::no_room;
-    if (packet_id_ == UINT32_MAX) return dc_err::packet_id_exhausted;
     apply_framing(f, b, fr);
-    const uint32_t pid = ++packet_id_;
     uint8_t* const text = b.data;
     const uint32_t text_len = b.len;
     uint8_t* const p = b.prepend(hdr + k_pid_len + k_tag);
@@ -236,7 +250,6 @@ dc_err dc_tx::seal(crypto::engine& e, buf_view& b, uint8_t key_id, uint32_t peer
   const uint32_t plain = k_pid_len + b.len + fr.head + fr.tail;
   const uint32_t pad = k_block - plain % k_block;  // 1..16: a full block when already aligned
   if (b.headroom < fr.head + k_pid_len + k_iv + h + hdr || b.tailroom < fr.tail + pad) return dc_err::no_room;
-  if (packet_id_ == UINT32_MAX) return dc_err::packet_id_exhausted;
   // Random IV per packet (§8.2), drawn before anything changes so a failure leaves b intact.
   uint8_t fresh_iv[k_iv];
   try {
@@ -245,7 +258,6 @@ dc_err dc_tx::seal(crypto::engine& e, buf_view& b, uint8_t key_id, uint32_t peer
     return dc_err::crypto_failure;
   }
   apply_framing(f, b, fr);
-  const uint32_t pid = ++packet_id_;
   uint8_t* const pt = b.prepend(k_pid_len);
   wire::put_u32(pt, pid);
   std::memset(b.append(pad), static_cast<int>(pad), pad);
@@ -264,7 +276,9 @@ std::unique_ptr<dc_rx> dc_rx::create(const data_key_params& p, std::span<const u
                                      int dir, std::string* err) {
   built_keys k;
   if (!build_keys(p, key2, dir, k, err)) return nullptr;
-  std::unique_ptr<dc_rx> rx(new dc_rx());
+  // The shared window is built with the key (an allocation above 96 ids) and used only once the
+  // owner of a spread peer calls share_window().
+  std::unique_ptr<dc_rx> rx(new dc_rx(p.replay_window));
   rx->params_ = p;
   rx->replay_ = replay_window(p.replay_window, p.replay_time);
   rx->aead_ = std::move(k.aead);
@@ -281,7 +295,7 @@ dc_err dc_rx::open_header(const buf_view& b, uint64_t now, bool& v2, uint32_t& h
   if (!wire::is_data_op(op)) return dc_err::bad_opcode;
   v2 = op == wire::P_DATA_V2;
   hdr = op_hdr_len(v2);
-  if (now >= last_reap_ + wire::k_seq_reap_interval || now < last_reap_) {
+  if (!shared_mode_ && (now >= last_reap_ + wire::k_seq_reap_interval || now < last_reap_)) {
     replay_.reap(now);
     last_reap_ = now;
   }
@@ -298,8 +312,8 @@ dc_err dc_rx::open_prepare(const buf_view& b, uint64_t now, open_job& j) noexcep
   j.pid = wire::get_u32(p + hdr);
   // check() is const: a replayed id is dropped before paying for decryption, and the window
   // moves only after the tag verifies (open_finish).
-  if (replay_.check(j.pid, 0, now) != replay_verdict::ok) return dc_err::replay;
-  replay_.prefetch_commit(j.pid);
+  if (check_id(j.pid, now) != replay_verdict::ok) return dc_err::replay;
+  if (!shared_mode_) replay_.prefetch_commit(j.pid);
   make_nonce(j.nonce, p + hdr, implicit_iv_);
   j.key = aead_.get();
   j.aad = v2 ? p : p + hdr;
@@ -311,11 +325,23 @@ dc_err dc_rx::open_prepare(const buf_view& b, uint64_t now, open_job& j) noexcep
   return dc_err::ok;
 }
 
+// The commit after the tag verified: re-checks first (an earlier packet of the same burst, or
+// another lcore of a spread peer, may have taken the id or moved the window past it).
+bool dc_rx::commit_id(uint32_t id, uint64_t now) noexcept {
+  if (shared_mode_) {
+    if (shared_.commit(id) != replay_verdict::ok) return false;
+  } else {
+    if (replay_.check(id, 0, now) != replay_verdict::ok) return false;
+    replay_.commit(id, 0, now);
+  }
+  if (!used_.load(std::memory_order_relaxed)) used_.store(true, std::memory_order_relaxed);
+  return true;
+}
+
 dc_err dc_rx::open_finish(buf_view& b, const open_job& j, bool tag_ok, uint64_t now, comp_framing f,
                           dc_kind& kind) noexcept {
   if (!tag_ok) return dc_err::bad_tag;
-  if (replay_.check(j.pid, 0, now) != replay_verdict::ok) return dc_err::replay;
-  replay_.commit(j.pid, 0, now);
+  if (!commit_id(j.pid, now)) return dc_err::replay;
   b.adj(j.off);
   if (const dc_err fe = undo_framing(f, b); fe != dc_err::ok) return fe;
   kind = classify_payload(b.span());
@@ -351,9 +377,7 @@ dc_err dc_rx::open(crypto::engine& e, buf_view& b, uint64_t now, comp_framing f,
     if (pad == 0 || pad > k_block || ct_len - pad < k_pid_len) return dc_err::bad_padding;
     for (uint32_t i = ct_len - pad; i < ct_len; ++i)
       if (ct[i] != pad) return dc_err::bad_padding;
-    const uint32_t pid = wire::get_u32(ct);
-    if (replay_.check(pid, 0, now) != replay_verdict::ok) return dc_err::replay;
-    replay_.commit(pid, 0, now);
+    if (!commit_id(wire::get_u32(ct), now)) return dc_err::replay;
     b.adj(hdr + h + k_iv + k_pid_len);
     b.trim(pad);
   }

@@ -19,6 +19,24 @@ bool data_keys::install(uint8_t key_id, const key2& k, crypto::cipher_alg c, cry
   return true;  // tx/rx now hold the evicted keys (if any) and free them here
 }
 
+data_keys& data_keys::operator=(data_keys&& o) noexcept {
+  if (this == &o) return *this;
+  switch_after_s = o.switch_after_s;
+  framing = o.framing;
+  server_ = o.server_;
+  base_ = o.base_;
+  slots_ = std::move(o.slots_);
+  tx_ = o.tx_;
+  pending_ = o.pending_;
+  pending_since_s_ = o.pending_since_s_;
+  serial_ = o.serial_;
+  o.tx_ = o.pending_ = -1;
+  for (slot& sl : o.slots_) sl.key_id = -1;
+  o.publish();
+  publish();
+  return *this;
+}
+
 int data_keys::pick_slot(uint8_t key_id) const noexcept {
   // Reuse the slot of the same key_id, else the oldest one that is not sending.
   int idx = -1;
@@ -39,6 +57,8 @@ void data_keys::install_prebuilt(uint8_t key_id, std::unique_ptr<dc_tx>& tx, std
   s.serial = ++serial_;
   std::swap(s.tx, tx);
   std::swap(s.rx, rx);
+  if (s.tx) s.tx->set_key_id(key_id);
+  if (shared_ && s.rx) s.rx->share_window();
   if (tx_ < 0 || tx_ == idx) {
     tx_ = idx;
     pending_ = -1;
@@ -46,6 +66,29 @@ void data_keys::install_prebuilt(uint8_t key_id, std::unique_ptr<dc_tx>& tx, std
     pending_ = idx;
     pending_since_s_ = armed ? now_s : k_not_armed;
   }
+  publish();
+}
+
+void data_keys::publish() noexcept {
+  tx_pub_.store(tx_ >= 0 ? slots_[static_cast<size_t>(tx_)].tx.get() : nullptr, std::memory_order_release);
+  for (uint8_t k = 0; k < rx_pub_.size(); ++k) {
+    dc_rx* rx = nullptr;
+    for (const slot& sl : slots_)
+      if (sl.key_id == k) rx = sl.rx.get();
+    if (rx_pub_[k].load(std::memory_order_relaxed) != rx) rx_pub_[k].store(rx, std::memory_order_release);
+  }
+}
+
+void data_keys::share() noexcept {
+  shared_ = true;
+  for (slot& sl : slots_)
+    if (sl.rx) sl.rx->share_window();
+}
+
+void data_keys::tick(uint64_t now_s) noexcept {
+  if (pending_ < 0) return;
+  const slot& p = slots_[static_cast<size_t>(pending_)];
+  if ((p.rx && p.rx->used()) || now_s >= pending_since_s_ + switch_after_s) promote_pending();
 }
 
 void data_keys::arm(uint8_t key_id, uint64_t now_s) noexcept {
@@ -66,12 +109,14 @@ void data_keys::retire(uint8_t key_id, std::unique_ptr<dc_tx>& tx_out, std::uniq
     slots_[i].key_id = -1;
     slots_[i].serial = 0;
   }
+  publish();
 }
 
 void data_keys::promote_pending() noexcept {
   if (pending_ < 0) return;
   tx_ = pending_;
   pending_ = -1;
+  publish();
 }
 
 void data_keys::retire(uint8_t key_id) noexcept {
@@ -87,6 +132,17 @@ data_keys::open_result data_keys::open_prepare(const buf_view& b, uint64_t now_s
     return r;
   }
   r.key_id = wire::key_id_of(b.data[0]);
+  if (shared_) {
+    s.rx = rx_shared(r.key_id);
+    if (!s.rx) {
+      r.no_key = true;
+      return r;
+    }
+    s.slot = -1;
+    s.job.key = nullptr;
+    if (s.rx->is_aead()) r.err = s.rx->open_prepare(b, now_s, s.job);
+    return r;
+  }
   for (size_t i = 0; i < slots_.size(); ++i) {
     slot& sl = slots_[i];
     if (sl.key_id != r.key_id || !sl.rx) continue;
@@ -104,7 +160,7 @@ data_keys::open_result data_keys::open_finish(buf_view& b, const staged& s, bool
   open_result r;
   r.key_id = wire::key_id_of(b.data[0]);
   r.err = s.rx->open_finish(b, s.job, tag_ok, now_s, framing, r.kind);
-  if (r.err == dc_err::ok && pending_ == s.slot) promote_pending();  // the peer has it
+  if (r.err == dc_err::ok && !shared_ && pending_ == s.slot) promote_pending();  // the peer has it
   return r;
 }
 
@@ -114,11 +170,16 @@ data_keys::open_result data_keys::open(crypto::engine& e, buf_view& b, uint64_t 
   if (r.no_key || r.err != dc_err::ok) return r;
   if (s.job.key) return open_finish(b, s, s.job.run(e), now_s);
   r.err = s.rx->open(e, b, now_s, framing, r.kind);  // CBC
-  if (r.err == dc_err::ok && pending_ == s.slot) promote_pending();
+  if (r.err == dc_err::ok && !shared_ && pending_ == s.slot) promote_pending();
   return r;
 }
 
 dc_err data_keys::seal(crypto::engine& e, buf_view& b, uint32_t peer_id, uint64_t now_s) noexcept {
+  if (shared_) {  // a block of one id (the dataplane takes a block per run of a burst)
+    dc_tx* tx = tx_shared();
+    if (!tx) return dc_err::crypto_failure;
+    return tx->seal_id(e, b, tx->key_id(), peer_id, framing, tx->reserve_ids(1));
+  }
   if (pending_ >= 0 && now_s >= pending_since_s_ + switch_after_s) promote_pending();
   if (tx_ < 0) return dc_err::crypto_failure;
   slot& s = slots_[static_cast<size_t>(tx_)];

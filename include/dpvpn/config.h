@@ -271,6 +271,9 @@ struct config_dp {
   // `dp-contact-rate PPS [BURST]`: control frames per second (and burst) each worker passes to the
   // control thread from one source address with no established client; 0 = no limit.
   unsigned dp_contact_pps = 1000, dp_contact_burst = 2000;
+  // `dp-tunnel-spread N`: one client's packets may be sealed and opened on up to N lcores
+  // (docs/dataplane.md, "One tunnel on several lcores"); 1 = on its owner lcore alone.
+  unsigned dp_tunnel_spread = 1;
   // The LAN port (docs/dataplane.md, "The LAN port"): `dp-lan PORT ADDR/PREFIX [ADDR6/PREFIX6]`,
   // `dp-route NET/PREFIX NEXTHOP` (each family's next hop inside that family's LAN prefix),
   // `dp-wan PORT`. Ports are ethdev names as EAL created them (net_af_packet1, a PCI address).

@@ -3,6 +3,7 @@
 // ping/OCC recognition and compression-stub framing. Owner thread only; no allocation per packet.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -11,6 +12,7 @@
 #include "dpvpn/buf.h"
 #include "dpvpn/crypto.h"
 #include "dpvpn/replay.h"
+#include "dpvpn/shared_replay.h"
 #include "dpvpn/wire.h"
 
 namespace dpvpn::proto {
@@ -57,17 +59,40 @@ class dc_tx {
   // b holds the plaintext payload; on ok it holds the whole data packet starting at the opcode.
   // peer_id == k_peer_id_none selects P_DATA_V1.
   dc_err seal(crypto::engine& e, buf_view& b, uint8_t key_id, uint32_t peer_id, comp_framing f) noexcept;
+  // One tunnel sealed on several lcores (docs/dataplane.md, "One tunnel on several lcores"): a
+  // block of n consecutive ids taken with one fetch_add, its first id returned (0: the ids would
+  // pass 2^32 - 1, packet_id_exhausted). Any thread; then seal_id() each packet with one id of it.
+  // A key whose ids are taken in blocks must not also be sealed with seal().
+  uint32_t reserve_ids(uint32_t n) noexcept {
+    const uint64_t last = packet_id_.fetch_add(n, std::memory_order_relaxed);
+    return last + n > UINT32_MAX ? 0 : static_cast<uint32_t>(last + 1);
+  }
+  // seal() with a reserved id; reads the key only, so any thread may run it with its own engine.
+  dc_err seal_id(crypto::engine& e, buf_view& b, uint8_t key_id, uint32_t peer_id, comp_framing f,
+                 uint32_t pid) const noexcept;
   // True once the send packet-id reached the wrap trigger (§8.3): renegotiate.
-  bool wrap_due() const noexcept { return packet_id_ >= wire::k_packet_id_wrap_trigger; }
-  uint32_t packet_id() const noexcept { return packet_id_; }
-  void set_packet_id(uint32_t v) noexcept { packet_id_ = v; }  // tests
+  bool wrap_due() const noexcept { return packet_id() >= wire::k_packet_id_wrap_trigger; }
+  // The last id used (taken, with reserve_ids), saturated at 2^32 - 1.
+  uint32_t packet_id() const noexcept {
+    const uint64_t v = packet_id_.load(std::memory_order_relaxed);
+    return v > UINT32_MAX ? UINT32_MAX : static_cast<uint32_t>(v);
+  }
+  void set_packet_id(uint32_t v) noexcept { packet_id_.store(v, std::memory_order_relaxed); }  // tests
   const data_key_params& params() const noexcept { return params_; }
   const crypto::aead_key* key() const noexcept { return aead_.get(); }  // null for CBC (prefetching)
+  // The key_id of the slot this key sends in; written by data_keys before it publishes the key.
+  uint8_t key_id() const noexcept { return key_id_; }
+  void set_key_id(uint8_t k) noexcept { key_id_ = k; }
 
  private:
   dc_tx() = default;
-  // What seal() reads for every packet comes first.
-  uint32_t packet_id_ = 0;  // last id used; the next packet carries packet_id_ + 1
+  dc_err seal_with(crypto::engine& e, buf_view& b, uint8_t key_id, uint32_t peer_id, comp_framing f,
+                   uint32_t pid) const noexcept;
+  // What seal() reads for every packet comes first. packet_id_: the last id used; the next packet
+  // carries packet_id_ + 1. 64 bits, so that a block taken past 2^32 - 1 cannot wrap it. Owner:
+  // relaxed load + store (seal); a spread peer's lcores: fetch_add (reserve_ids).
+  std::atomic<uint64_t> packet_id_{0};
+  uint8_t key_id_ = 0;
   uint8_t implicit_iv_[wire::k_implicit_iv] = {};
   std::unique_ptr<crypto::aead_key> aead_;
   std::unique_ptr<crypto::cbc_hmac_key> cbc_;
@@ -110,8 +135,23 @@ class dc_rx {
   const data_key_params& params() const noexcept { return params_; }
   const replay_window& replay() const noexcept { return replay_; }
 
+  // One tunnel opened on several lcores (docs/dataplane.md, "One tunnel on several lcores"): from
+  // now on the packet ids go through the shared window (any thread may open_prepare, open_finish
+  // and open), and the time-backtrack expiry pass is off (it needs a single writer). Call once,
+  // before the key is used (the owner, when it installs the key of a spread peer).
+  void share_window() noexcept { shared_mode_ = true; }
+  bool window_shared() const noexcept { return shared_mode_; }
+  const shared_replay& shared_window() const noexcept { return shared_; }
+  // Set by whichever lcore opened a packet with this key first: the owner, which alone changes
+  // the key slots, then makes a pending key the sending key (data_keys::tick). Any thread.
+  bool used() const noexcept { return used_.load(std::memory_order_relaxed); }
+
  private:
-  dc_rx() = default;
+  explicit dc_rx(uint32_t window) : shared_(window) {}
+  replay_verdict check_id(uint32_t id, uint64_t now) const noexcept {
+    return shared_mode_ ? shared_.check(id) : replay_.check(id, 0, now);
+  }
+  bool commit_id(uint32_t id, uint64_t now) noexcept;
   dc_err open_header(const buf_view& b, uint64_t now, bool& v2, uint32_t& hdr) noexcept;
   // What open_prepare reads for every packet comes first, with the inline replay window.
   std::unique_ptr<crypto::aead_key> aead_;
@@ -120,6 +160,9 @@ class dc_rx {
   replay_window replay_{wire::k_replay_window_default, wire::k_replay_time_default};
   std::unique_ptr<crypto::cbc_hmac_key> cbc_;
   data_key_params params_;
+  bool shared_mode_ = false;  // immutable once the key is published (share_window)
+  std::atomic<bool> used_{false};  // see used(); every lcore of a spread peer: rw
+  shared_replay shared_;  // on its own lines (alignas 64): every lcore of a spread peer writes it
 };
 
 // Classify an opened plaintext (after framing is stripped).

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: MIT
 // data_keys: the data-channel key slots of one peer (primary + lame duck, §8.6, §12.3): installs
 // the keys a session derives, opens by the packet's key_id, seals with the newest key.
-// Owner thread only (the dataplane lcore that owns the peer, or a test harness).
+// Owner thread only (the dataplane lcore that owns the peer, or a test harness); a shared peer's
+// open and seal calls also from its other lcores (share(), docs/dataplane.md).
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -19,6 +21,8 @@ class data_keys {
  public:
   // server: seal with keys[1], open with keys[0] (§7.3); client the opposite.
   data_keys(bool server, const data_key_params& base) : server_(server), base_(base) {}
+  data_keys(data_keys&& o) noexcept : server_(o.server_) { *this = std::move(o); }
+  data_keys& operator=(data_keys&& o) noexcept;  // before the keys are shared (the control thread)
 
   // Installs key_id's keys; the oldest of three slots is replaced. The first key sends at once.
   // A renegotiated key becomes the sending key only once the peer has proven it has it (a packet
@@ -64,12 +68,30 @@ class data_keys {
   open_result open_finish(buf_view& b, const staged& s, bool tag_ok, uint64_t now_s) noexcept;
   // key_id's receive state, or null: for prefetching ahead of open_prepare.
   const dc_rx* rx_for(uint8_t key_id) const noexcept {
+    if (shared_) return rx_shared(key_id);
     for (const slot& sl : slots_)
       if (sl.key_id == key_id) return sl.rx.get();
     return nullptr;
   }
   // Seals b (payload) with the sending key; peer_id == k_peer_id_none gives P_DATA_V1.
   dc_err seal(crypto::engine& e, buf_view& b, uint32_t peer_id, uint64_t now_s) noexcept;
+
+  // One tunnel on several lcores (docs/dataplane.md, "One tunnel on several lcores"). The owner
+  // publishes the sending key and each key_id's receive key; the peer's other lcores read them
+  // here (acquire) and seal (dc_tx::reserve_ids, seal_id) or open (the dc_rx's shared window)
+  // without touching the slots. A key they may hold stays alive until every lcore passed a
+  // quiescent state after it was unpublished (dataplane/worker.cc, the deferred done ring).
+  dc_tx* tx_shared() const noexcept { return tx_pub_.load(std::memory_order_acquire); }
+  dc_rx* rx_shared(uint8_t key_id) const noexcept { return rx_pub_[key_id & 7].load(std::memory_order_acquire); }
+  // Owner, between bursts: what seal() and open_finish() do to the slots when the packets go
+  // through the shared keys: a pending key becomes the sending key once the peer used it (any
+  // lcore opened a packet with it) or switch_after_s after it was armed.
+  void tick(uint64_t now_s) noexcept;
+  // Owner, once, before the peer's other lcores see it: every receive key (those installed now and
+  // later) opens through its shared window, and the open and seal calls above go through the
+  // published keys only (no slot is read, nothing promoted: tick() does that).
+  void share() noexcept;
+  bool shared() const noexcept { return shared_; }
 
   comp_framing framing = comp_framing::none;
 
@@ -84,12 +106,17 @@ class data_keys {
   data_key_params base_;
   std::array<slot, 3> slots_;
   void promote_pending() noexcept;
+  void publish() noexcept;  // after every change of the slots or of tx_
   int pick_slot(uint8_t key_id) const noexcept;
   int tx_ = -1;       // index into slots_: the sending key
   int pending_ = -1;  // index into slots_: installed, not yet sending
   uint64_t pending_since_s_ = 0;
   static constexpr uint64_t k_not_armed = UINT64_MAX / 2;  // pending, its switch timer not started
   uint64_t serial_ = 0;
+  bool shared_ = false;  // owner: wo before the peer is shared, then immutable
+  // owner: wo (publish), the peer's spread lcores: ro. rx_pub_ by key_id (3 bits, §1.2).
+  std::atomic<dc_tx*> tx_pub_{nullptr};
+  std::array<std::atomic<dc_rx*>, 8> rx_pub_{};
 };
 
 }  // namespace dpvpn::proto

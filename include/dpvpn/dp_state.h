@@ -60,11 +60,17 @@ struct alignas(64) dp_peer {
   // server pushed; peer_id is then the local table index); k_peer_id_none = peer_id.
   uint32_t wire_id = wire::k_peer_id_none;
   uint32_t ping_interval_s = 10;  // immutable: send a keepalive ping when idle this long
-  // dp: wo (owner), cp: ro until del_peer hands the peer back
+  // One tunnel on several lcores (docs/dataplane.md): how many lcores may seal and open this
+  // peer's packets. 0: dp-tunnel-spread's value (dp_config::tunnel_spread); 1: the owner alone.
+  // cp: wo before new_peer; the owner settles 0 when it adopts the peer, then immutable.
+  uint16_t spread = 0;
+  // dp: wo (owner), cp: ro until del_peer hands the peer back. A spread peer's other lcores read
+  // `client` to keep a packet from a new address for the owner (a float, rare; a torn read only
+  // sends one packet to the owner).
   net::outer_addr client{};  // outer address and port (IPv4 as v4-mapped): v4 or v6 header on TX
   net::mac client_mac{};
   proto::data_keys keys{true, proto::data_key_params{}};
-  // dp: wo (owner, relaxed), cp: ro (liveness, stats)
+  // dp: wo (owner, relaxed; a spread peer's lcores: fetch_add, see peer_bump), cp: ro (liveness, stats)
   std::atomic<uint64_t> last_rx_s{0}, last_tx_s{0};
   std::atomic<uint64_t> rx_pkts{0}, rx_bytes{0}, tx_pkts{0}, tx_bytes{0};
   std::atomic<bool> occ_exit{false};
@@ -186,6 +192,9 @@ struct dp_config {
   // not checked against the routes (an openvpn client accepts what its server sends), and ARP
   // replies for our WAN address go to the control thread (pkt_dir::wan_l2).
   bool client_role = false;
+  // `dp-tunnel-spread N`: a peer's packets may be sealed and opened on up to N lcores (its
+  // dp_peer::spread when that is 0); 1 = each peer on its owner alone (docs/dataplane.md).
+  uint16_t tunnel_spread = 1;
 };
 
 struct dp_shared {
@@ -202,6 +211,10 @@ struct dp_shared {
   route_tables* rt = nullptr;  // inner address (LPM, IPv4 and IPv6) -> peer id; control: wo, dp: ro (QSBR)
   rte_hash* addrs = nullptr;   // outer net::outer_addr -> peer id; control: wo, dp: ro
   rte_rcu_qsbr* qsbr = nullptr;
+  // [max_peers]: the peers whose packets other lcores seal and open too (dp_peer::spread > 1).
+  // The owner: wo (adopts: publishes; del_peer: clears, then hands the peer back only after a
+  // QSBR grace period), the other lcores: ro (acquire). Null when cfg.tunnel_spread <= 1.
+  std::unique_ptr<std::atomic<dp_peer*>[]> spread_peer;
   // The LAN port (cfg.lan.on): static routes (immutable), next hops (control: wo, dp: ro), frames
   // for the neighbor resolver (workers -> control, MP/SC: pkt_dir lan_wait / lan_l2), and frames
   // the resolver sends (control -> lcore 0, SP/SC: requests, packets whose next hop resolved).

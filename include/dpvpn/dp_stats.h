@@ -31,6 +31,8 @@ namespace dpvpn::dp {
   X(inner_bad_ipv6)      /* inner IPv6 truncated or payload length != packet */  \
   X(no_route)            /* tun packet for an address no client owns */           \
   X(seal_failed)         /* no room / packet-id exhausted / crypto failure */     \
+  X(spread_stale)        /* spread peer: its ids fell a replay window behind before TX */ \
+  X(spread_float)        /* spread peer: new outer address seen off the owner lcore */ \
   X(handoff_full)        /* SPSC handoff ring to the owner is full */             \
   X(punt_full)           /* control punt ring is full */                          \
   X(contact_rate)        /* first-contact control frames over dp-contact-rate */  \
@@ -79,6 +81,8 @@ struct alignas(64) lcore_counters {
   std::atomic<uint64_t> hairpin{0};      // client -> client packets kept in the dataplane (client-to-client)
   std::atomic<uint64_t> floats{0};       // peers moved to a new outer address (authenticated float)
   std::atomic<uint64_t> mss_clamped{0};  // TCP SYNs whose MSS was lowered (mssfix)
+  // One tunnel on several lcores: packets of a peer another lcore owns, sealed or opened here.
+  std::atomic<uint64_t> spread_sealed{0}, spread_opened{0};
   // The LAN port (dp-lan): frames in and out, client -> LAN packets forwarded, LAN -> client packets
   // classified, ARP / NS answered, echo replies for the LAN address, packets queued for a next hop,
   // resolver frames sent (from lcore 0), ICMP errors sent and not sent (rate limit).

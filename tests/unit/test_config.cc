@@ -216,6 +216,8 @@ TEST(config, derived_values) {
                      "dp-ring-size 4096\ndp-mirror mirror0\nproto udp4\nserver 10.8.0.0 255.255.255.248 nopool\n"
                      "dp-udp-checksum off\n");
   EXPECT_FALSE(c.dp_udp_checksum);
+  EXPECT_EQ(parse(k_base).dp_tunnel_spread, 1u);
+  EXPECT_EQ(parse(k_base + "dp-tunnel-spread 2\n").dp_tunnel_spread, 2u);
   EXPECT_FALSE(parse(k_base + "dp-idle-sleep off\n").dp_idle_sleep);
   EXPECT_TRUE(parse(k_base).dp_idle_sleep);
   EXPECT_TRUE(parse(k_base).dp_udp_checksum);

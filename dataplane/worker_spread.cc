@@ -1,0 +1,70 @@
+// SPDX-License-Identifier: MIT
+// One tunnel on several lcores (docs/dataplane.md, "One tunnel on several lcores"): which lcore may
+// seal or open a spread peer's packets, the WAN burst's chunks sent to the other lcores, and the
+// owner's part (key switches, wrap flag) that the shared path cannot do.
+#include "worker_internal.h"
+
+namespace dpvpn::dp {
+
+namespace {
+
+// How many lcores after `from` (0 .. n_workers - 1) `to` is.
+uint16_t distance(uint16_t from, uint16_t to, uint16_t n_workers) noexcept {
+  return static_cast<uint16_t>((to + n_workers - from) % n_workers);
+}
+
+dp_peer* spread_of(const worker_ctx& c, uint32_t pid) noexcept {
+  if (!c.sh.spread_peer) return nullptr;
+  dp_peer* p = c.sh.spread_peer[pid].load(std::memory_order_acquire);
+  return p && p->spread > 1 ? p : nullptr;
+}
+
+}  // namespace
+
+// TX: the exception port (tun automq) or the LAN put a spread peer's packets on any lcore; the
+// owner and the spread - 1 lcores after it seal them where they arrive, others hand them over.
+dp_peer* spread_sealer(const worker_ctx& c, uint32_t pid, uint16_t owner) noexcept {
+  dp_peer* p = spread_of(c, pid);
+  return p && distance(owner, c.me.index, c.sh.cfg.n_workers) < p->spread ? p : nullptr;
+}
+
+// RX: any lcore that RSS gives a spread peer's packets opens (and spreads) them; a packet from
+// another address than the peer's is a float candidate, which only the owner may act on.
+dp_peer* spread_opener(const worker_ctx& c, uint32_t pid, const net::outer_addr& src) noexcept {
+  dp_peer* p = spread_of(c, pid);
+  return p && net::same_outer(src, p->client) ? p : nullptr;
+}
+
+uint16_t spread_rx(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept {
+  const uint16_t n_workers = c.sh.cfg.n_workers;
+  uint16_t kept = 0, pos = 0;
+  for (uint16_t i = 0; i < n; ++i) {
+    rte_mbuf* m = pkts[i];
+    const mbuf_meta& mm = meta_of(m);
+    const dp_peer* p = peer_here(c, mm.peer_id);
+    // Not spread, or a float candidate on its owner: opened here.
+    if (!p || p->spread <= 1 || !net::same_outer(mm.src, p->client)) {
+      pkts[kept++] = m;
+      continue;
+    }
+    const uint16_t k = static_cast<uint16_t>((pos++ / k_spread_chunk) % p->spread);
+    if (k == 0) pkts[kept++] = m;
+    else handoff(c, m, static_cast<uint16_t>((c.me.index + k) % n_workers));
+  }
+  return kept;
+}
+
+void spread_tick(worker_ctx& c) noexcept {
+  for (uint32_t i = 0; i < c.me.n_owned; ++i) {
+    dp_peer* p = c.me.peers[c.me.owned[i]];
+    if (!p || p->spread <= 1) continue;
+    p->keys.tick(c.now_s);
+    // §8.3: seal_chunk flags the wrap on a peer one lcore seals; here for the shared sending key.
+    if (const proto::dc_tx* tx = p->keys.tx_shared(); tx && tx->wrap_due() && tx != p->wrap_flagged) {
+      p->wrap_flagged = tx;
+      p->wrap_seq.store(p->wrap_seq.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    }
+  }
+}
+
+}  // namespace dpvpn::dp

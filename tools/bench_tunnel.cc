@@ -1,0 +1,528 @@
+// SPDX-License-Identifier: MIT
+// dpvpn-bench --tunnel-lcores 1,2: ONE tunnel's throughput on 1 and on N lcores, decrypt and
+// encrypt, through wan_burst / tun_burst / owner_input as worker_main runs them, with net_null
+// ports (docs/dataplane.md, "One tunnel on several lcores"; numbers in docs/bench/dataplane.md).
+//   decrypt: lcore 0 receives every packet of the tunnel (one outer flow = one RSS queue) and,
+//            with dp-tunnel-spread N, passes chunks to the other lcores (spread_rx);
+//   encrypt: each lcore receives its own share of the tunnel's inner packets (tun automq) and
+//            seals it there with blocks of packet ids.
+// The receiver's replay drops: decrypt, the gateway's own `replay` counter; encrypt, a model of
+// the peer: the WAN queues' packets merged by the TSC of their tx_burst (a TX callback records
+// it) go through a 64-packet replay_window, as a stock openvpn peer's.
+#include "bench_tunnel.h"
+
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_hash.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <rte_pause.h>
+#include <rte_rcu_qsbr.h>
+#include <rte_ring.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <ctime>
+#include <iterator>
+#include <memory>
+
+#include "../dataplane/worker_internal.h"
+#include "dpvpn/dp_setup.h"
+#include "dpvpn/ports.h"
+#include "dpvpn/replay.h"
+
+namespace dpvpn::bench {
+namespace {
+
+constexpr uint32_t k_local_ip = 0xc6336401;  // 198.51.100.1
+constexpr uint16_t k_local_port = 1194;
+constexpr uint32_t k_lan_host = 0xc0a8010a;   // 192.168.1.10
+constexpr uint32_t k_vpn_ip = 0x0a080002;     // 10.8.0.2: the one client
+constexpr uint32_t k_client_ip = 0x64400001;  // 100.64.0.1
+constexpr uint16_t k_client_port = 40000;
+constexpr net::mac k_client_mac = {0x02, 0x00, 0x5e, 0, 0, 1};
+constexpr uint32_t k_rounds = 5;
+constexpr unsigned k_max_lcores = 8;
+constexpr size_t k_pid_off = net::k_outer_v4 + 4;  // packet id after the DATA_V2 op byte and peer-id
+
+[[noreturn]] void fatal(const std::string& m) {
+  std::fprintf(stderr, "dpvpn-bench: %s\n", m.c_str());
+  std::exit(1);
+}
+
+double thread_cpu_s() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+// What one WAN queue sent: (TSC of the tx_burst, packet id), in order. Filled by the TX callback
+// on the sending lcore, read by lcore 0 between passes.
+struct tx_log {
+  struct entry {
+    uint64_t tsc;
+    uint32_t pid;
+  };
+  std::vector<entry> e;
+  bool on = false;
+};
+
+uint16_t log_tx(uint16_t, uint16_t, rte_mbuf** pkts, uint16_t n, void* user) {
+  auto* log = static_cast<tx_log*>(user);
+  if (!log->on || log->e.size() + n > log->e.capacity()) return n;
+  const uint64_t tsc = rte_rdtsc();
+  for (uint16_t i = 0; i < n; ++i)
+    if (pkts[i]->data_len >= k_pid_off + 4)
+      log->e.push_back({tsc, wire::get_u32(rte_pktmbuf_mtod(pkts[i], const uint8_t*) + k_pid_off)});
+  return n;
+}
+
+struct env {
+  const tunnel_opts& o;
+  dp::dp_shared sh;
+  uint16_t queues = 1;
+  std::array<uint8_t, wire::k_key2_size> key2{};
+  proto::data_key_params params;
+  std::unique_ptr<proto::dc_tx> client_tx;  // the client's sealing key (decrypt packets)
+  std::unique_ptr<proto::dc_tx> spare_tx;   // swapped with the server's on each rekey
+  tx_log logs[k_max_lcores];
+  // Pass control: lcore 0 sets `pass`; a helper runs it, then (decrypt) drains its hand-off ring
+  // until `drained` says lcore 0 has handed everything over; `finished` counts helpers done.
+  std::atomic<uint32_t> pass{0}, drained{0}, finished{0};
+  std::atomic<bool> quit{false};
+  bool wan = true;
+  uint32_t n_lcores = 1;
+  std::vector<rte_mbuf*> pkts[k_max_lcores];
+  double cpu[k_max_lcores] = {};
+  std::unique_ptr<dp::worker_ctx> ctx[k_max_lcores];
+};
+
+// The one client, owned by lcore 0, spread over n lcores (what apply_cmds' adopt does).
+void install_peer(env& e, uint32_t spread) {
+  dp::dp_shared& sh = e.sh;
+  std::string err;
+  auto* p = new dp::dp_peer();
+  p->peer_id = 0;
+  p->vpn_ip = k_vpn_ip;
+  p->client = net::outer_v4(k_client_ip, k_client_port);
+  p->client_mac = k_client_mac;
+  p->keys = proto::data_keys(true, e.params);
+  const auto k = std::span<const uint8_t, wire::k_key2_size>(e.key2);
+  auto tx = proto::dc_tx::create(e.params, k, proto::k_dir_server_to_client, &err);
+  auto rx = proto::dc_rx::create(e.params, k, proto::k_dir_client_to_server, &err);
+  if (!tx || !rx) fatal("key setup: " + err);
+  p->keys.install_prebuilt(0, tx, rx, sh.now_s.load());
+  p->spread = static_cast<uint16_t>(spread);
+  dp::dp_lcore& lc = *sh.lcores[0];
+  lc.peers[0] = p;
+  lc.owned[lc.n_owned++] = 0;
+  if (spread > 1) {
+    p->keys.share();
+    sh.spread_peer[0].store(p, std::memory_order_release);
+  }
+  sh.owner[0].store(0, std::memory_order_release);
+  if (rte_hash_add_key_data(sh.addrs, &p->client, nullptr) != 0 || dp::route_add_v4(sh.rt, k_vpn_ip, 32, 0) != 0)
+    fatal("hash/route add failed");
+}
+
+// A fresh receive key on key_id 0 (a rekey), so that the next decrypt pass may reuse the ids.
+// Between passes: no lcore holds the old one.
+void fresh_rx(env& e) {
+  std::string err;
+  auto rx = proto::dc_rx::create(e.params, std::span<const uint8_t, wire::k_key2_size>(e.key2),
+                                 proto::k_dir_client_to_server, &err);
+  if (!rx) fatal("rekey: " + err);
+  e.sh.lcores[0]->peers[0]->keys.install_prebuilt(0, e.spare_tx, rx, e.sh.now_s.load());  // evicted tx -> spare
+}
+
+struct tmpl {
+  std::vector<std::vector<uint8_t>> frames;
+  uint64_t inner_bytes = 0;
+};
+
+tmpl build(env& e, const tunnel_opts::size& sz, bool wan, uint32_t n, uint32_t seq0) {
+  tmpl t;
+  crypto::engine& eng = *e.sh.lcores[0]->eng;
+  if (wan) e.client_tx->set_packet_id(0);
+  alignas(64) uint8_t buf[4096];
+  for (uint32_t i = 0; i < n; ++i) {
+    const uint16_t len = sz.pattern[i % sz.pattern.size()];
+    buf_view v{buf + 256, len, 256, static_cast<uint32_t>(sizeof buf - 256 - len)};
+    write_inner_v4(v.data, len, wan ? k_vpn_ip : k_lan_host, wan ? k_lan_host : k_vpn_ip, seq0 + i);
+    if (wan) {
+      if (e.client_tx->seal(eng, v, 0, 0, proto::comp_framing::none) != proto::dc_err::ok) fatal("client seal failed");
+      const uint32_t payload = v.len;
+      net::udp_endpoints ep;
+      ep.src_mac = k_client_mac;
+      ep.dst_mac = e.sh.cfg.wan_mac;
+      ep.src_ip = k_client_ip;
+      ep.dst_ip = k_local_ip;
+      ep.src_port = k_client_port;
+      ep.dst_port = k_local_port;
+      net::write_outer_v4(v.prepend(net::k_outer_v4), ep, payload, static_cast<uint16_t>(i), true);
+    }
+    t.frames.emplace_back(v.data, v.data + v.len);
+    t.inner_bytes += len;
+  }
+  return t;
+}
+
+void refill(env& e, const tmpl& t, std::vector<rte_mbuf*>& m) {
+  m.resize(t.frames.size());
+  if (rte_pktmbuf_alloc_bulk(e.sh.pool, m.data(), static_cast<unsigned>(m.size())) != 0) fatal("mbuf pool too small");
+  for (size_t i = 0; i < m.size(); ++i) {
+    auto* d = rte_pktmbuf_append(m[i], static_cast<uint16_t>(t.frames[i].size()));
+    if (!d) fatal("mbuf data room too small");
+    std::memcpy(d, t.frames[i].data(), t.frames[i].size());
+  }
+}
+
+// The empty polls of worker_main's loop around the busy port's burst (as run_pass in dpvpn-bench.cc).
+void idle_polls(dp::worker_ctx& c, bool wan) {
+  void* objs[16];
+  rte_mbuf* idle[dp::k_max_burst];
+  rte_ring_sc_dequeue_burst(c.me.cmd, objs, 16, nullptr);
+  rte_ring_sc_dequeue_burst(c.me.ctl_tx, objs, 16, nullptr);
+  rte_eth_rx_burst(wan ? c.sh.cfg.exc_port : c.sh.cfg.wan_port, c.me.index, idle, c.sh.cfg.rx_burst);
+}
+
+// Packets other lcores handed to this one (worker_main's hand-off poll). Returns how many.
+unsigned poll_handoffs(dp::worker_ctx& c) {
+  rte_mbuf* in[dp::k_max_burst];
+  unsigned total = 0;
+  for (uint16_t from = 0; from < c.sh.cfg.n_workers; ++from) {
+    if (!c.me.handoff_in[from]) continue;
+    const unsigned n = rte_ring_sc_dequeue_burst(c.me.handoff_in[from], reinterpret_cast<void**>(in), c.sh.cfg.rx_burst, nullptr);
+    dp::lcore_counters::bump(c.me.ctr.handoff_in, n);
+    dp::owner_input(c, in, static_cast<uint16_t>(n));
+    total += n;
+  }
+  return total;
+}
+
+// One lcore's part of a pass. Decrypt: lcore 0 runs the rx bursts; the others poll their
+// hand-off rings until lcore 0 is through and their rings are empty. Encrypt: each lcore runs
+// the exception-port bursts of its own packets.
+void run_part(env& e, unsigned i) {
+  dp::worker_ctx& c = *e.ctx[i];
+  std::vector<rte_mbuf*>& pk = e.pkts[i];
+  const uint16_t burst = e.sh.cfg.rx_burst;
+  const double t0 = thread_cpu_s();
+  if (!e.wan || i == 0) {
+    for (size_t k = 0; k < pk.size(); k += burst) {
+      c.now_s = e.sh.now_s.load(std::memory_order_relaxed);
+      idle_polls(c, e.wan);
+      const auto cnt = static_cast<uint16_t>(std::min<size_t>(burst, pk.size() - k));
+      if (e.n_lcores > 1) poll_handoffs(c);
+      if (e.wan) dp::wan_burst(c, pk.data() + k, cnt);
+      else dp::tun_burst(c, pk.data() + k, cnt);
+      dp::flush_tx(c);
+      rte_rcu_qsbr_quiescent(e.sh.qsbr, c.me.index);
+    }
+  } else {
+    const uint32_t pass = e.pass.load(std::memory_order_acquire);
+    for (;;) {
+      const bool last = e.drained.load(std::memory_order_acquire) == pass;  // before the poll: nothing comes after it
+      c.now_s = e.sh.now_s.load(std::memory_order_relaxed);
+      idle_polls(c, e.wan);
+      const unsigned n = poll_handoffs(c);
+      dp::flush_tx(c);
+      rte_rcu_qsbr_quiescent(e.sh.qsbr, c.me.index);
+      if (last && n == 0) break;
+    }
+  }
+  e.cpu[i] = thread_cpu_s() - t0;
+}
+
+struct helper_arg {
+  env* e;
+  unsigned index;
+};
+
+int helper_main(void* arg) {
+  auto* h = static_cast<helper_arg*>(arg);
+  env& e = *h->e;
+  rte_rcu_qsbr_thread_register(e.sh.qsbr, h->index);
+  rte_rcu_qsbr_thread_online(e.sh.qsbr, h->index);
+  uint32_t seen = 0;
+  while (!e.quit.load(std::memory_order_acquire)) {
+    const uint32_t p = e.pass.load(std::memory_order_acquire);
+    if (p == seen) {
+      rte_rcu_qsbr_quiescent(e.sh.qsbr, h->index);
+      rte_pause();
+      continue;
+    }
+    seen = p;
+    run_part(e, h->index);
+    e.finished.fetch_add(1, std::memory_order_acq_rel);
+  }
+  rte_rcu_qsbr_thread_offline(e.sh.qsbr, h->index);
+  rte_rcu_qsbr_thread_unregister(e.sh.qsbr, h->index);
+  return 0;
+}
+
+// One pass on every lcore; the CPU seconds of the slowest (they run side by side).
+double run_pass(env& e) {
+  e.finished.store(0, std::memory_order_relaxed);
+  const uint32_t pass = e.pass.load(std::memory_order_relaxed) + 1;
+  e.pass.store(pass, std::memory_order_release);
+  run_part(e, 0);
+  e.drained.store(pass, std::memory_order_release);
+  while (e.finished.load(std::memory_order_acquire) < e.n_lcores - 1) {
+    rte_rcu_qsbr_quiescent(e.sh.qsbr, 0);
+    rte_pause();
+  }
+  return *std::max_element(e.cpu, e.cpu + e.n_lcores);
+}
+
+struct snap {
+  uint64_t done = 0, sent = 0, replay = 0, stale = 0, other = 0;
+};
+
+snap take(const env& e) {
+  snap s;
+  for (unsigned i = 0; i < e.n_lcores; ++i) {
+    const dp::lcore_counters& k = e.sh.lcores[i]->ctr;
+    s.done += e.wan ? k.decrypted.load() : k.encrypted.load();
+    s.sent += e.wan ? k.tun_tx_pkts.load() : k.wan_tx_pkts.load();
+    for (size_t d = 0; d < dp::k_drop_count; ++d) {
+      const uint64_t v = k.drops[d].load();
+      if (d == static_cast<size_t>(dp::drop::replay)) s.replay += v;
+      else if (d == static_cast<size_t>(dp::drop::spread_stale)) s.stale += v;
+      else s.other += v;
+    }
+  }
+  return s;
+}
+
+[[noreturn]] void fail_counts(const env& e, const std::string& what) {
+  std::fprintf(stderr, "dpvpn-bench: %s\n  drop counters:", what.c_str());
+  for (unsigned i = 0; i < e.n_lcores; ++i)
+    for (size_t d = 0; d < dp::k_drop_count; ++d)
+      if (const uint64_t v = e.sh.lcores[i]->ctr.drops[d].load())
+        std::fprintf(stderr, " lcore%u.%s=%llu", i, dp::drop_name(d), static_cast<unsigned long long>(v));
+  std::fprintf(stderr, "\n");
+  std::exit(1);
+}
+
+// The peer's side of an encrypt pass: the queues' packets merged by send time into a 64-packet
+// replay window (openvpn's default `replay-window`). Returns the ids it would drop.
+uint64_t peer_replay_drops(env& e, proto::replay_window& w) {
+  std::vector<tx_log::entry> all;
+  for (unsigned i = 0; i < e.n_lcores; ++i) {
+    std::vector<tx_log::entry> merged;
+    std::merge(all.begin(), all.end(), e.logs[i].e.begin(), e.logs[i].e.end(), std::back_inserter(merged),
+               [](const tx_log::entry& a, const tx_log::entry& b) { return a.tsc < b.tsc; });
+    all.swap(merged);
+    e.logs[i].e.clear();
+  }
+  uint64_t drops = 0;
+  for (const auto& x : all) {
+    if (w.check(x.pid, 0, 0) != proto::replay_verdict::ok) ++drops;
+    else w.commit(x.pid, 0, 0);
+  }
+  return drops;
+}
+
+struct point {
+  const char* dir;
+  std::string size;
+  double avg_bytes = 0;
+  uint32_t lcores = 1, spread = 1;
+  double pps = 0, speedup = 0;
+  uint64_t packets = 0, replay_drops = 0, stale_drops = 0, peer_checked = 0;
+};
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+void measure(env& e, const tunnel_opts::size& sz, point& pt) {
+  const tunnel_opts& o = e.o;
+  std::vector<tmpl> t;
+  for (unsigned i = 0; i < e.n_lcores; ++i)
+    if (!e.wan || i == 0) t.push_back(build(e, sz, e.wan, o.pkts, i * o.pkts));
+  pt.dir = e.wan ? "decrypt" : "encrypt";
+  pt.size = sz.label;
+  pt.avg_bytes = static_cast<double>(t[0].inner_bytes) / o.pkts;
+  proto::replay_window peer(wire::k_replay_window_default);
+  auto one = [&](bool count) -> double {
+    if (e.wan) fresh_rx(e);
+    for (size_t i = 0; i < t.size(); ++i) refill(e, t[i], e.pkts[i]);
+    for (unsigned i = 0; i < e.n_lcores; ++i) e.logs[i].on = !e.wan;
+    const snap a = take(e);
+    const double cpu = run_pass(e);
+    const snap b = take(e);
+    uint64_t total = 0;
+    for (size_t i = 0; i < t.size(); ++i) total += e.pkts[i].size();
+    const uint64_t stale = b.stale - a.stale;
+    if (b.other != a.other || b.done - a.done + stale != total || b.sent - a.sent != b.done - a.done)
+      fail_counts(e, std::string(pt.dir) + " " + sz.label + " B on " + std::to_string(e.n_lcores) + " lcores: " +
+                         std::to_string(b.done - a.done) + " processed, " + std::to_string(b.sent - a.sent) +
+                         " sent of " + std::to_string(total));
+    const uint64_t peer_drops = e.wan ? 0 : peer_replay_drops(e, peer);
+    if (count) {
+      pt.replay_drops += (b.replay - a.replay) + peer_drops;
+      pt.stale_drops += stale;
+      pt.packets += total;
+      pt.peer_checked += e.wan ? 0 : total - stale;
+    }
+    if (rte_mempool_in_use_count(e.sh.pool) != 0) fatal("mbufs leaked");
+    return cpu;
+  };
+  for (int w = 0; w < 2; ++w) one(false);
+  std::vector<double> rates;
+  for (uint32_t r = 0; r < k_rounds; ++r) {
+    double cpu = 0;
+    uint64_t pk = 0;
+    do {
+      cpu += one(true);
+      pk += uint64_t{o.pkts} * t.size();
+    } while (cpu < o.seconds / k_rounds);
+    rates.push_back(static_cast<double>(pk) / cpu);
+  }
+  pt.pps = median(rates);
+}
+
+uint16_t port_by_name(const char* name) {
+  uint16_t id = 0;
+  if (rte_eth_dev_get_port_by_name(name, &id) != 0) fatal(std::string("no ethdev ") + name);
+  return id;
+}
+
+}  // namespace
+
+int tunnel_bench(const tunnel_opts& o) {
+  const uint32_t max_l = *std::max_element(o.lcores.begin(), o.lcores.end());
+  if (max_l > k_max_lcores) fatal("--tunnel-lcores: at most 8");
+  std::vector<std::string> eal{"dpvpn-bench", "--no-huge", "-m", "2048", "--no-shconf", "--no-pci",
+                               "-l", "0-" + std::to_string(max_l - 1), "--vdev=net_null0,no-rx=1",
+                               "--vdev=net_null1,no-rx=1", "--no-telemetry", "--log-level=lib.eal:warning"};
+  eal.insert(eal.end(), o.eal_extra.begin(), o.eal_extra.end());
+  std::vector<char*> argv;
+  for (auto& s : eal) argv.push_back(s.data());
+  if (rte_eal_init(static_cast<int>(argv.size()), argv.data()) < 0) fatal(std::string("EAL init failed: ") + rte_strerror(rte_errno));
+  if (rte_lcore_count() < max_l) fatal("EAL gave fewer lcores than --tunnel-lcores asks for");
+
+  std::unique_ptr<env> e(new env{o});
+  std::string err;
+  e->sh.pool = dp::create_mbuf_pool("bench_mbufs", (o.pkts * max_l + 8192) | 1023, static_cast<int>(rte_socket_id()), err);
+  if (!e->sh.pool) fatal(err);
+  dp::port_info wan_info, exc_info;
+  dp::port_conf pc;
+  pc.queues = static_cast<uint16_t>(max_l);
+  pc.pool = e->sh.pool;
+  pc.want_rss = false;
+  pc.port_id = port_by_name("net_null0");
+  if (dp::setup_port(pc, wan_info, err) != 0) fatal(err);
+  pc.port_id = port_by_name("net_null1");
+  if (dp::setup_port(pc, exc_info, err) != 0) fatal(err);
+  dp::dp_config& cfg = e->sh.cfg;
+  cfg.wan_port = wan_info.port_id;
+  cfg.exc_port = exc_info.port_id;
+  cfg.local_ip = k_local_ip;
+  cfg.local_port = k_local_port;
+  std::memcpy(cfg.wan_mac.data(), wan_info.mac, 6);
+  cfg.udp_checksum = o.udp_csum;
+  cfg.max_peers = 64;
+  e->sh.now_s.store(static_cast<uint64_t>(time(nullptr)));
+  e->params.cipher = o.cipher;
+  e->params.backend = o.backend;
+  e->params.digest = crypto::digest_alg::none;
+  crypto::random_bytes(e->key2.data(), e->key2.size());
+  const auto k = std::span<const uint8_t, wire::k_key2_size>(e->key2);
+  e->client_tx = proto::dc_tx::create(e->params, k, proto::k_dir_client_to_server, &err);
+  e->spare_tx = proto::dc_tx::create(e->params, k, proto::k_dir_server_to_client, &err);
+  if (!e->client_tx || !e->spare_tx) fatal("key setup: " + err);
+  for (unsigned q = 0; q < max_l; ++q) {
+    e->logs[q].e.reserve(o.pkts * 2 + 64);
+    if (!rte_eth_add_tx_callback(cfg.wan_port, static_cast<uint16_t>(q), log_tx, &e->logs[q])) fatal("TX callback");
+  }
+
+  std::vector<point> pts;
+  std::string arch;
+  helper_arg args[k_max_lcores];
+  for (const auto& sz : o.sizes) {
+    for (bool wan : {true, false}) {
+      if ((wan && !o.decrypt) || (!wan && !o.encrypt)) continue;
+      double base = 0;
+      for (uint32_t n : o.lcores) {
+        cfg.n_workers = static_cast<uint16_t>(n);
+        cfg.exc_queues = static_cast<uint16_t>(n);
+        cfg.tunnel_spread = static_cast<uint16_t>(n);
+        dp::shared_params sp;
+        for (unsigned i = 0; i < n; ++i) sp.lcore_ids.push_back(i);
+        sp.ring_size = 8192;
+        sp.max_routes = 64;
+        if (!dp::shared_create(e->sh, sp, err)) fatal(err);
+        arch = e->sh.lcores[0]->eng->arch_name();
+        install_peer(*e, n);
+        e->wan = wan;
+        e->n_lcores = n;
+        e->quit.store(false);
+        e->pass.store(0);
+        e->drained.store(0);
+        for (unsigned i = 0; i < n; ++i)
+          e->ctx[i] = std::make_unique<dp::worker_ctx>(dp::worker_ctx{e->sh, *e->sh.lcores[i], {}, e->sh.now_s.load(), 0});
+        rte_rcu_qsbr_thread_register(e->sh.qsbr, 0);
+        rte_rcu_qsbr_thread_online(e->sh.qsbr, 0);
+        unsigned idx = 1, lid;
+        RTE_LCORE_FOREACH_WORKER(lid) {
+          if (idx >= n) break;
+          args[idx] = {e.get(), idx};
+          if (rte_eal_remote_launch(helper_main, &args[idx], lid) != 0) fatal("remote launch");
+          ++idx;
+        }
+        point p;
+        p.lcores = n;
+        p.spread = n;
+        measure(*e, sz, p);
+        e->quit.store(true, std::memory_order_release);
+        rte_eal_mp_wait_lcore();
+        rte_rcu_qsbr_thread_offline(e->sh.qsbr, 0);
+        rte_rcu_qsbr_thread_unregister(e->sh.qsbr, 0);
+        for (unsigned i = 0; i < n; ++i) e->ctx[i].reset();
+        dp::shared_destroy(e->sh);
+        if (n == o.lcores.front()) base = p.pps;
+        p.speedup = base > 0 ? p.pps / base : 0;
+        if (!o.json)
+          std::fprintf(stderr, "  %s %s B on %u lcores: %.3f Mpps (x%.2f), replay drops %llu\n", p.dir, p.size.c_str(), n,
+                       p.pps / 1e6, p.speedup, static_cast<unsigned long long>(p.replay_drops));
+        pts.push_back(p);
+      }
+    }
+  }
+  if (o.json) {
+    for (const auto& p : pts)
+      std::printf("{\"scenario\":\"tunnel\",\"dir\":\"%s\",\"size\":\"%s\",\"sessions\":1,\"lcores\":%u,\"spread\":%u,"
+                  "\"mpps\":%.4f,\"speedup\":%.3f,\"gbps\":%.3f,\"avg_bytes\":%.1f,\"replay_drops\":%llu,"
+                  "\"stale_drops\":%llu,\"packets\":%llu,\"cipher\":\"%s\",\"backend\":\"%s\",\"arch\":\"%s\","
+                  "\"udp_checksum\":%s,\"pkts_per_pass\":%u}\n",
+                  p.dir, p.size.c_str(), p.lcores, p.spread, p.pps / 1e6, p.speedup, p.pps * p.avg_bytes * 8 / 1e9,
+                  p.avg_bytes, static_cast<unsigned long long>(p.replay_drops),
+                  static_cast<unsigned long long>(p.stale_drops), static_cast<unsigned long long>(p.packets),
+                  crypto::name(o.cipher), crypto::name(o.backend), arch.c_str(), o.udp_csum ? "true" : "false", o.pkts);
+  } else {
+    std::printf("dpvpn-bench --tunnel-lcores: ONE tunnel, %s, backend %s (IPsec-MB arch %s), %u packets per lcore and pass;\n"
+                "rate = the pass's packets / the CPU seconds of its busiest lcore (median of %u rounds); replay drops =\n"
+                "decrypt: the gateway's replay counter, encrypt: a 64-packet window at the peer over the queues merged by TX time\n",
+                crypto::name(o.cipher), crypto::name(o.backend), arch.c_str(), o.pkts, k_rounds);
+    std::printf("\n%-8s %-6s %6s %8s %8s %8s %12s %12s\n", "dir", "size", "lcores", "Mpps", "Gbit/s", "speedup",
+                "replay drops", "stale drops");
+    for (const auto& p : pts)
+      std::printf("%-8s %-6s %6u %8.3f %8.2f %8.2f %12llu %12llu\n", p.dir, p.size.c_str(), p.lcores, p.pps / 1e6,
+                  p.pps * p.avg_bytes * 8 / 1e9, p.speedup, static_cast<unsigned long long>(p.replay_drops),
+                  static_cast<unsigned long long>(p.stale_drops));
+  }
+  dp::close_port(cfg.wan_port, err);
+  dp::close_port(cfg.exc_port, err);
+  rte_eal_cleanup();
+  return 0;
+}
+
+}  // namespace dpvpn::bench
