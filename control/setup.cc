@@ -91,6 +91,10 @@ control_setup make_control_setup(const server_config& cfg, proto::tls_context* t
   st.data.backend = cfg.dp_crypto;
   st.data.replay_window = cfg.replay_window;
   st.data.replay_time = cfg.replay_time;
+  // dp-tunnel-spread (docs/dataplane.md, "One tunnel on several lcores"): a spread peer's receive
+  // window also covers the reordering of the lcores' hand-off rings.
+  if (cfg.dp_tunnel_spread > 1)
+    st.data.spread_window = proto::spread_replay_window(cfg.replay_window, cfg.dp_tunnel_spread, cfg.dp_ring_size);
   st.data.digest = cfg.auth;
   // §9.1: the server's comp-lzo / compress framing applies to every client and, as in openvpn
   // 2.6, is not pushed. dpvpn never compresses nor decompresses (allow-compression changes

@@ -119,7 +119,7 @@ struct peer_tally {
   }
   void flush(uint64_t now_s) noexcept {
     if (!p) return;
-    p->last_rx_s.store(now_s, std::memory_order_relaxed);
+    if (p->last_rx_s.load(std::memory_order_relaxed) != now_s) p->last_rx_s.store(now_s, std::memory_order_relaxed);
     peer_bump(*p, p->rx_pkts, pkts);
     peer_bump(*p, p->rx_bytes, bytes);
     p = nullptr;

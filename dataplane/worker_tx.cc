@@ -148,10 +148,52 @@ bool reserve_spread(dp_peer* const* peer, uint16_t n, proto::dc_tx** tx, uint32_
 
 // The receiver accepts an id less than its replay window below the highest it has seen, which is
 // at most the last id taken: an id that fell further behind (this lcore was held up between the
-// fetch_add and here) would be a replay drop at the peer, so it is dropped here, named.
+// fetch_add and its TX) would be a replay drop at the peer, so it is dropped here, named. Checked
+// on the sealed chunk right before its tx_burst (the window left is that one call).
 bool spread_fresh(const proto::dc_tx& tx, uint32_t pid) noexcept {
   return tx.packet_id() - pid < tx.params().replay_window;
 }
+
+// The chunk's sealed spread packets, c.tx.wan[from ..]: the stale ones dropped, the rest sent now.
+// Returns how many it dropped.
+uint16_t spread_send(worker_ctx& c, uint16_t from, proto::dc_tx* const* tx, const uint32_t* pid) noexcept {
+  uint16_t out = from;
+  for (uint16_t i = from; i < c.tx.n_wan; ++i) {
+    rte_mbuf* m = c.tx.wan[i];
+    const uint16_t k = i - from;
+    if (tx[k] && !spread_fresh(*tx[k], pid[k])) [[unlikely]] {
+      drop_pkt(c, m, drop::spread_stale);
+      continue;
+    }
+    c.tx.wan[out++] = m;
+  }
+  const uint16_t stale = c.tx.n_wan - out;
+  c.tx.n_wan = out;
+  flush_wan(c);
+  return stale;
+}
+
+// Per-peer TX counters of a run of packets from one peer, stored once per run: one atomic add
+// per run, not per packet, on the line a spread peer's lcores share.
+struct tx_tally {
+  dp_peer* p = nullptr;
+  uint64_t pkts = 0, bytes = 0;
+  void add(dp_peer* q, uint64_t len) noexcept {
+    if (q != p) {
+      flush();
+      p = q;
+    }
+    ++pkts;
+    bytes += len;
+  }
+  void flush() noexcept {
+    if (!p) return;
+    peer_bump(*p, p->tx_pkts, pkts);
+    peer_bump(*p, p->tx_bytes, bytes);
+    p = nullptr;
+    pkts = bytes = 0;
+  }
+};
 
 void seal_chunk(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept {
   dp_peer* peer[k_stage];
@@ -172,6 +214,12 @@ void seal_chunk(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept {
   const bool spread = c.sh.spread_peer && reserve_spread(peer, n, stx, spid);
   const dp_config& cfg = c.sh.cfg;
   uint64_t encrypted = 0, spread_sealed = 0;
+  tx_tally tally;
+  // With spread packets the WAN batch is sent at the end of the chunk: what it holds now first.
+  if (spread && c.tx.n_wan) flush_wan(c);
+  const uint16_t wan0 = c.tx.n_wan;
+  proto::dc_tx* sent_tx[k_stage];
+  uint32_t sent_pid[k_stage];
   // Each packet's plaintext is fetched one packet ahead of its seal (as on the open side).
   prefetch_lines(rte_pktmbuf_mtod(pkts[0], void*), (pkts[0]->data_len + 63u) / 64u);
   for (uint16_t i = 0; i < n; ++i) {
@@ -186,10 +234,6 @@ void seal_chunk(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept {
       if (mss_clamp(cfg, rte_pktmbuf_mtod(m, uint8_t*), m->data_len)) lcore_counters::bump(c.me.ctr.mss_clamped);
     const uint32_t len_in = m->data_len;
     proto::dc_tx* const tx = spread ? stx[i] : nullptr;
-    if (tx && !spread_fresh(*tx, spid[i])) [[unlikely]] {
-      drop_pkt(c, m, drop::spread_stale);
-      continue;
-    }
     if (!seal_and_frame(c, *p, m, tx, tx ? spid[i] : 0)) {
       drop_pkt(c, m, drop::seal_failed);
       continue;
@@ -201,16 +245,20 @@ void seal_chunk(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept {
       p->wrap_flagged = own;  // once per key: the control thread renegotiates (housekeeping)
       p->wrap_seq.store(p->wrap_seq.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     }
-    p->last_tx_s.store(c.now_s, std::memory_order_relaxed);
-    peer_bump(*p, p->tx_pkts);
-    peer_bump(*p, p->tx_bytes, len_in);
+    if (p->last_tx_s.load(std::memory_order_relaxed) != c.now_s) p->last_tx_s.store(c.now_s, std::memory_order_relaxed);
+    tally.add(p, len_in);
+    if (spread) {  // what spread_send checks, by position in the TX batch
+      sent_tx[c.tx.n_wan - wan0] = tx;
+      sent_pid[c.tx.n_wan - wan0] = spid[i];
+    }
     c.tx.wan[c.tx.n_wan++] = m;
   }
-  lcore_counters::bump(c.me.ctr.encrypted, encrypted);
+  tally.flush();
   if (spread) {
+    encrypted -= spread_send(c, wan0, sent_tx, sent_pid);
     lcore_counters::bump(c.me.ctr.spread_sealed, spread_sealed);
-    flush_wan(c);
   }
+  lcore_counters::bump(c.me.ctr.encrypted, encrypted);
 }
 
 }  // namespace

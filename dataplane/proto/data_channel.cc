@@ -4,6 +4,7 @@
 
 #include <openssl/crypto.h>  // CRYPTO_memcmp: constant-time HMAC compare (§8.2)
 
+#include <algorithm>
 #include <cstring>
 #include <exception>
 
@@ -278,7 +279,7 @@ std::unique_ptr<dc_rx> dc_rx::create(const data_key_params& p, std::span<const u
   if (!build_keys(p, key2, dir, k, err)) return nullptr;
   // The shared window is built with the key (an allocation above 96 ids) and used only once the
   // owner of a spread peer calls share_window().
-  std::unique_ptr<dc_rx> rx(new dc_rx(p.replay_window));
+  std::unique_ptr<dc_rx> rx(new dc_rx(p.spread_window ? std::max(p.spread_window, p.replay_window) : p.replay_window));
   rx->params_ = p;
   rx->replay_ = replay_window(p.replay_window, p.replay_time);
   rx->aead_ = std::move(k.aead);

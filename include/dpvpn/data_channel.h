@@ -23,7 +23,21 @@ struct data_key_params {
   crypto::backend backend = crypto::backend::ipsec_mb;
   uint32_t replay_window = wire::k_replay_window_default;
   uint32_t replay_time = wire::k_replay_time_default;
+  // A key opened on several lcores (dc_rx::share_window): the shared window's size, which covers
+  // the reordering the lcores' hand-off rings add (spread_replay_window); 0 = replay_window.
+  uint32_t spread_window = 0;
 };
+
+// The receive window of a tunnel whose packets the receiving lcore spreads over `spread` lcores
+// through hand-off rings of ring_size entries (docs/dataplane.md, "One tunnel on several lcores"):
+// a packet waits behind at most ring_size - 1 others in its ring while the receiving lcore opens
+// its own share, (spread - 1) packets in a hand-off for one kept; plus two bursts in hand. So our
+// own spreading never pushes a packet out of the window; the configured size stays the floor.
+inline uint32_t spread_replay_window(uint32_t configured, uint32_t spread, uint32_t ring_size) {
+  const uint64_t own = uint64_t{ring_size} * spread + 2 * 256;
+  const uint64_t w = own > configured ? own : configured;
+  return w > wire::k_replay_window_max ? wire::k_replay_window_max : static_cast<uint32_t>(w);
+}
 
 // §9.1: what the peer agreed to (pushed comp-lzo no / compress / compress stub-v2).
 enum class comp_framing : uint8_t { none, lzo_no, stub, stub_v2 };

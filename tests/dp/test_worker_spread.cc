@@ -1,0 +1,368 @@
+// SPDX-License-Identifier: MIT
+// One tunnel on several lcores (worker_spread.cc, docs/dataplane.md): a spread peer's WAN burst on
+// lcore 0 is opened in chunks there and on lcore 1 (its hand-off ring), each packet once, every
+// replay refused whichever lcore sees it, a float candidate kept for the owner; its exception-port
+// packets are sealed on both lcores with blocks of packet ids, which the client opens in any
+// order; a peer that is not spread still goes to its owner. Two worker contexts in one thread,
+// net_ring ports (each TX queue loops back into its RX queue) to catch what the lcores send.
+#include <rte_bus_vdev.h>
+#include <rte_hash.h>
+#include <rte_jhash.h>
+#include <rte_malloc.h>
+#include <rte_rcu_qsbr.h>
+#include <rte_ring.h>
+
+#include <algorithm>
+#include <array>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "../../dataplane/worker_internal.h"
+#include "dpvpn/netpkt.h"
+#include "dpvpn/wire.h"
+#include "eal_env.h"
+
+namespace dpvpn::dp {
+namespace {
+
+using test::eal_ok;
+[[maybe_unused]] auto* const env = ::testing::AddGlobalTestEnvironment(new test::eal_env("dpvpn-test-spread"));
+
+using bytes = std::vector<uint8_t>;
+constexpr uint32_t k_gw_ip = 0xc6336401;  // 198.51.100.1
+constexpr uint16_t k_gw_port = 1194;
+constexpr uint32_t k_lan = 0xc0a8010a;    // 192.168.1.10
+constexpr uint64_t k_now = 1'700'000'000;
+constexpr net::mac k_gw_mac{0x02, 0, 0, 0, 0, 1};
+constexpr uint32_t k_spread_pid = 0, k_plain_pid = 1;
+
+uint32_t vpn_of(uint32_t pid) { return 0x0a080002 + pid; }
+net::outer_addr client_of(uint32_t pid) { return net::outer_v4(0x64400001 + pid, static_cast<uint16_t>(40000 + pid)); }
+net::mac mac_of(uint32_t pid) { return {0x02, 0, 0, 0, 1, static_cast<uint8_t>(pid)}; }
+
+std::array<uint8_t, wire::k_key2_size> key2_of(uint32_t pid) {
+  std::array<uint8_t, wire::k_key2_size> k{};
+  for (size_t i = 0; i < k.size(); ++i) k[i] = static_cast<uint8_t>(i * 31 + pid * 7 + 1);
+  return k;
+}
+std::span<const uint8_t, wire::k_key2_size> span_of(const std::array<uint8_t, wire::k_key2_size>& k) {
+  return std::span<const uint8_t, wire::k_key2_size>(k.data(), k.size());
+}
+
+proto::data_key_params gcm(bool spread) {
+  proto::data_key_params p;
+  p.cipher = crypto::cipher_alg::aes_256_gcm;
+  p.digest = crypto::digest_alg::none;
+  if (spread) p.spread_window = proto::spread_replay_window(p.replay_window, 2, 256);
+  return p;
+}
+
+bytes inner_v4(uint32_t src, uint32_t dst, uint16_t len, uint8_t fill) {
+  bytes p(len, fill);
+  std::fill(p.begin(), p.begin() + 28, 0);
+  p[0] = 0x45;
+  wire::put_u16(&p[2], len);
+  p[8] = 64;
+  p[9] = net::k_proto_udp;
+  wire::put_u32(&p[12], src);
+  wire::put_u32(&p[16], dst);
+  wire::put_u16(&p[10], net::ipv4_header_checksum(p.data(), 20));
+  wire::put_u16(&p[20], 5000);
+  wire::put_u16(&p[22], 5001);
+  wire::put_u16(&p[24], static_cast<uint16_t>(len - 20));
+  return p;
+}
+
+bytes wan_frame(const net::outer_addr& from, const net::mac& mac, const bytes& ovpn) {
+  bytes f(net::k_outer_v4 + ovpn.size());
+  net::udp_endpoints e;
+  e.src_mac = mac;
+  e.dst_mac = k_gw_mac;
+  e.src_ip = net::v4_of(from.ip);
+  e.dst_ip = k_gw_ip;
+  e.src_port = from.port;
+  e.dst_port = k_gw_port;
+  std::copy(ovpn.begin(), ovpn.end(), f.begin() + net::k_outer_v4);
+  net::write_outer_v4(f.data(), e, ovpn.size(), 7, true);
+  return f;
+}
+
+rte_mbuf* mbuf_of(const bytes& b) {
+  rte_mbuf* m = rte_pktmbuf_alloc(test::test_pool);
+  std::copy(b.begin(), b.end(), rte_pktmbuf_mtod(m, uint8_t*));
+  m->data_len = static_cast<uint16_t>(b.size());
+  m->pkt_len = static_cast<uint32_t>(b.size());
+  return m;
+}
+bytes bytes_of(const rte_mbuf* m) {
+  const auto* d = rte_pktmbuf_mtod(m, const uint8_t*);
+  return bytes(d, d + m->data_len);
+}
+
+// A net_ring port with two queues (made once per binary): what the lcores send comes back on the
+// RX queue of the same index.
+uint16_t ring_port(const char* name) {
+  uint16_t port = RTE_MAX_ETHPORTS;
+  if (rte_eth_dev_get_port_by_name(name, &port) == 0) return port;
+  EXPECT_EQ(rte_vdev_init(name, ""), 0);
+  EXPECT_EQ(rte_eth_dev_get_port_by_name(name, &port), 0);
+  dp::port_conf conf{.port_id = port, .queues = 2, .rx_desc = 512, .tx_desc = 512, .pool = test::test_pool};
+  dp::port_info info;
+  std::string err;
+  EXPECT_EQ(dp::setup_port(conf, info, err), 0) << err;
+  return port;
+}
+
+std::vector<bytes> take_port(uint16_t port, uint16_t q) {
+  std::vector<bytes> out;
+  rte_mbuf* m[64];
+  uint16_t n;
+  while ((n = rte_eth_rx_burst(port, q, m, 64)) > 0)
+    for (uint16_t i = 0; i < n; ++i) out.push_back(bytes_of(m[i])), rte_pktmbuf_free(m[i]);
+  return out;
+}
+
+// Two lcores' state, built as app/main.cc and worker.cc's adopt() leave it: peer 0 spread over
+// both lcores, peer 1 not; both owned by lcore 0.
+struct world {
+  dp_shared sh;
+  std::unique_ptr<dp_lcore> lc[2];
+  std::vector<std::unique_ptr<dp_peer>> peers;
+  std::unique_ptr<worker_ctx> c[2];
+
+  world() {
+    sh.cfg.n_workers = 2;
+    sh.cfg.exc_queues = 2;
+    sh.cfg.tunnel_spread = 2;
+    sh.cfg.local_ip = k_gw_ip;
+    sh.cfg.local_port = k_gw_port;
+    sh.cfg.wan_mac = k_gw_mac;
+    sh.cfg.max_peers = 16;
+    sh.cfg.wan_port = ring_port("net_ring8");
+    sh.cfg.exc_port = ring_port("net_ring9");
+    take_port(sh.cfg.wan_port, 0), take_port(sh.cfg.wan_port, 1);
+    sh.pool = test::test_pool;
+    sh.punt = rte_ring_create("sp_punt", 256, 0, RING_F_SC_DEQ);
+    sh.owner = std::make_unique<std::atomic<uint16_t>[]>(sh.cfg.max_peers);
+    sh.spread_peer = std::make_unique<std::atomic<dp_peer*>[]>(sh.cfg.max_peers);
+    for (uint32_t i = 0; i < sh.cfg.max_peers; ++i) sh.owner[i].store(k_no_owner), sh.spread_peer[i].store(nullptr);
+    sh.qsbr = static_cast<rte_rcu_qsbr*>(rte_zmalloc(nullptr, rte_rcu_qsbr_get_memsize(2), 64));
+    rte_rcu_qsbr_init(sh.qsbr, 2);
+    std::string err;
+    sh.rt = routes_create(sh.qsbr, 64, 64, err);
+    rte_hash_parameters hp{};
+    hp.name = "sp_addrs";
+    hp.entries = 64;
+    hp.key_len = sizeof(net::outer_addr);
+    hp.hash_func = rte_jhash;
+    hp.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF;
+    sh.addrs = rte_hash_create(&hp);
+    for (uint16_t w = 0; w < 2; ++w) {
+      lc[w] = std::make_unique<dp_lcore>();
+      lc[w]->index = w;
+      lc[w]->eng = crypto::engine::create();
+      lc[w]->peers = std::make_unique<dp_peer*[]>(sh.cfg.max_peers);
+      lc[w]->owned = std::make_unique<uint32_t[]>(sh.cfg.max_peers);
+      sh.lcores[w] = lc[w].get();
+    }
+    lc[1]->handoff_in[0] = rte_ring_create("sp_h01", 256, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
+    lc[0]->handoff_in[1] = rte_ring_create("sp_h10", 256, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
+    for (uint32_t pid : {k_spread_pid, k_plain_pid}) {
+      const bool spread = pid == k_spread_pid;
+      auto p = std::make_unique<dp_peer>();
+      p->peer_id = pid;
+      p->vpn_ip = vpn_of(pid);
+      p->client = client_of(pid);
+      p->client_mac = mac_of(pid);
+      p->keys = proto::data_keys(true, gcm(spread));
+      auto tx = proto::dc_tx::create(gcm(spread), span_of(key2_of(pid)), proto::k_dir_server_to_client, &err);
+      auto rx = proto::dc_rx::create(gcm(spread), span_of(key2_of(pid)), proto::k_dir_client_to_server, &err);
+      p->keys.install_prebuilt(0, tx, rx, k_now);
+      p->spread = spread ? 2 : 1;
+      lc[0]->peers[pid] = p.get();
+      lc[0]->owned[lc[0]->n_owned++] = pid;
+      if (spread) {
+        p->keys.share();
+        sh.spread_peer[pid].store(p.get());
+      }
+      sh.owner[pid].store(0);
+      rte_hash_add_key_data(sh.addrs, &p->client, reinterpret_cast<void*>(uintptr_t{pid}));
+      route_add_v4(sh.rt, vpn_of(pid), 32, pid);
+      peers.push_back(std::move(p));
+    }
+    for (uint16_t w = 0; w < 2; ++w) c[w] = std::make_unique<worker_ctx>(worker_ctx{sh, *lc[w], {}, k_now, 0});
+  }
+  ~world() {
+    auto drain = [](rte_ring* r) {
+      void* o;
+      while (r && rte_ring_dequeue(r, &o) == 0) rte_pktmbuf_free(static_cast<rte_mbuf*>(o));
+      rte_ring_free(r);
+    };
+    for (auto& cx : c) {
+      for (uint16_t i = 0; i < cx->tx.n_wan; ++i) rte_pktmbuf_free(cx->tx.wan[i]);
+      for (uint16_t i = 0; i < cx->tx.n_tun; ++i) rte_pktmbuf_free(cx->tx.tun[i]);
+    }
+    take_port(sh.cfg.wan_port, 0), take_port(sh.cfg.wan_port, 1);
+    drain(sh.punt);
+    drain(lc[1]->handoff_in[0]);
+    drain(lc[0]->handoff_in[1]);
+    rte_hash_free(sh.addrs);
+    routes_destroy(sh.rt);
+    rte_free(sh.qsbr);
+  }
+  // What lcore `from` handed to lcore `to`, run through `to` as worker_main's hand-off poll does.
+  unsigned pass_handoffs(uint16_t from, uint16_t to) {
+    rte_mbuf* m[256];
+    const unsigned n = rte_ring_dequeue_burst(lc[to]->handoff_in[from], reinterpret_cast<void**>(m), 256, nullptr);
+    owner_input(*c[to], m, static_cast<uint16_t>(n));
+    return n;
+  }
+  // The exception-port packets lcore w collected (its TX batch), taken out.
+  std::vector<bytes> take_tun(uint16_t w) {
+    std::vector<bytes> out;
+    for (uint16_t i = 0; i < c[w]->tx.n_tun; ++i) out.push_back(bytes_of(c[w]->tx.tun[i])), rte_pktmbuf_free(c[w]->tx.tun[i]);
+    c[w]->tx.n_tun = 0;
+    return out;
+  }
+  uint64_t dropped(uint16_t w, drop d) const { return lc[w]->ctr.drops[static_cast<size_t>(d)].load(); }
+  uint64_t all_drops(uint16_t w) const {
+    uint64_t n = 0;
+    for (const auto& d : lc[w]->ctr.drops) n += d.load();
+    return n;
+  }
+};
+
+void burst(worker_ctx& c, const std::vector<bytes>& frames, bool wan) {
+  std::vector<rte_mbuf*> m;
+  for (const bytes& b : frames) m.push_back(mbuf_of(b));
+  if (wan) wan_burst(c, m.data(), static_cast<uint16_t>(m.size()));
+  else tun_burst(c, m.data(), static_cast<uint16_t>(m.size()));
+}
+
+bytes inner_of(uint32_t i) { return inner_v4(vpn_of(k_spread_pid), k_lan, static_cast<uint16_t>(60 + i), static_cast<uint8_t>(i)); }
+
+TEST(worker_spread, wan_burst_opened_on_two_lcores_each_packet_once) {
+  ASSERT_TRUE(eal_ok);
+  world w;
+  auto eng = crypto::engine::create();
+  std::string err;
+  auto client = proto::dc_tx::create(gcm(false), span_of(key2_of(k_spread_pid)), proto::k_dir_client_to_server, &err);
+  std::vector<bytes> frames;
+  for (uint32_t i = 0; i < 48; ++i) {  // ids 1 .. 48: three chunks of k_spread_chunk
+    const bytes plain = inner_of(i);
+    bytes buf(256 + plain.size() + 64);
+    std::copy(plain.begin(), plain.end(), buf.begin() + 256);
+    buf_view v{buf.data() + 256, static_cast<uint32_t>(plain.size()), 256, 64};
+    ASSERT_EQ(client->seal(*eng, v, 0, k_spread_pid, proto::comp_framing::none), proto::dc_err::ok);
+    frames.push_back(wan_frame(client_of(k_spread_pid), mac_of(k_spread_pid), bytes(v.data, v.data + v.len)));
+  }
+  static_assert(k_spread_chunk == 16);
+  burst(*w.c[0], frames, true);
+  EXPECT_EQ(w.lc[0]->ctr.handoff_out.load(), 16u);  // chunk 1 to lcore 1
+  EXPECT_EQ(w.pass_handoffs(0, 1), 16u);
+  const std::vector<bytes> on0 = w.take_tun(0), on1 = w.take_tun(1);
+  ASSERT_EQ(on0.size(), 32u);
+  ASSERT_EQ(on1.size(), 16u);
+  for (uint32_t i = 0; i < 16; ++i) {  // each lcore's output in arrival order
+    EXPECT_EQ(on0[i], inner_of(i));
+    EXPECT_EQ(on1[i], inner_of(16 + i));
+    EXPECT_EQ(on0[16 + i], inner_of(32 + i));
+  }
+  EXPECT_EQ(w.lc[0]->ctr.decrypted.load(), 32u);
+  EXPECT_EQ(w.lc[1]->ctr.decrypted.load(), 16u);
+  EXPECT_EQ(w.lc[1]->ctr.spread_opened.load(), 16u);
+  EXPECT_EQ(w.lc[0]->ctr.spread_opened.load(), 0u);  // the owner's own
+  EXPECT_EQ(w.all_drops(0) + w.all_drops(1), 0u);
+  EXPECT_EQ(w.peers[k_spread_pid]->rx_pkts.load(), 48u);
+
+  // The same frames again, now arriving on lcore 1 (it spreads them too): every one a replay,
+  // refused by the shared window on whichever lcore opens it.
+  burst(*w.c[1], frames, true);
+  EXPECT_EQ(w.pass_handoffs(1, 0), 16u);
+  EXPECT_EQ(w.dropped(0, drop::replay) + w.dropped(1, drop::replay), 48u);
+  EXPECT_EQ(w.dropped(1, drop::replay), 32u);
+  EXPECT_TRUE(w.take_tun(0).empty());
+  EXPECT_TRUE(w.take_tun(1).empty());
+
+  // Packet 49 from a new address, on lcore 1: a float candidate goes to the owner, which moves the
+  // peer; a packet of the peer that is not spread goes to its owner as before.
+  const net::outer_addr moved = net::outer_v4(0x64400099, 41000);
+  bytes plain = inner_of(49), buf(256 + plain.size() + 64);
+  std::copy(plain.begin(), plain.end(), buf.begin() + 256);
+  buf_view v{buf.data() + 256, static_cast<uint32_t>(plain.size()), 256, 64};
+  ASSERT_EQ(client->seal(*eng, v, 0, k_spread_pid, proto::comp_framing::none), proto::dc_err::ok);
+  auto plain_client = proto::dc_tx::create(gcm(false), span_of(key2_of(k_plain_pid)), proto::k_dir_client_to_server, &err);
+  bytes p1 = inner_v4(vpn_of(k_plain_pid), k_lan, 80, 1), buf1(256 + 80 + 64);
+  std::copy(p1.begin(), p1.end(), buf1.begin() + 256);
+  buf_view v1{buf1.data() + 256, 80, 256, 64};
+  ASSERT_EQ(plain_client->seal(*eng, v1, 0, k_plain_pid, proto::comp_framing::none), proto::dc_err::ok);
+  burst(*w.c[1], {wan_frame(moved, mac_of(k_spread_pid), bytes(v.data, v.data + v.len)),
+                  wan_frame(client_of(k_plain_pid), mac_of(k_plain_pid), bytes(v1.data, v1.data + v1.len))}, true);
+  EXPECT_EQ(w.pass_handoffs(1, 0), 2u);
+  EXPECT_EQ(w.lc[0]->ctr.floats.load(), 1u);
+  EXPECT_TRUE(net::same_outer(w.peers[k_spread_pid]->client, moved));
+  const std::vector<bytes> owner_out = w.take_tun(0);
+  ASSERT_EQ(owner_out.size(), 2u);
+  EXPECT_EQ(owner_out[0], inner_of(49));
+  EXPECT_EQ(owner_out[1], p1);
+  EXPECT_EQ(w.dropped(0, drop::spread_float) + w.dropped(1, drop::spread_float), 0u);
+}
+
+TEST(worker_spread, tun_packets_sealed_on_both_lcores_with_id_blocks) {
+  ASSERT_TRUE(eal_ok);
+  world w;
+  auto tun = [](uint32_t i) { return inner_v4(k_lan, vpn_of(k_spread_pid), static_cast<uint16_t>(100 + i), static_cast<uint8_t>(i)); };
+  // Bursts of 10 alternate between lcore 1 and lcore 0 (the owner): ids 1-10, 11-20, 21-30, 31-40.
+  for (uint32_t b = 0; b < 4; ++b) {
+    std::vector<bytes> in;
+    for (uint32_t i = 0; i < 10; ++i) in.push_back(tun(b * 10 + i));
+    burst(*w.c[b % 2 == 0 ? 1 : 0], in, false);
+    // Spread chunks leave at once (flush_wan): nothing waits in the TX batch.
+    EXPECT_EQ(w.c[0]->tx.n_wan + w.c[1]->tx.n_wan, 0);
+  }
+  const std::vector<bytes> q0 = take_port(w.sh.cfg.wan_port, 0), q1 = take_port(w.sh.cfg.wan_port, 1);
+  ASSERT_EQ(q0.size(), 20u);
+  ASSERT_EQ(q1.size(), 20u);
+  EXPECT_EQ(w.lc[1]->ctr.spread_sealed.load(), 20u);
+  EXPECT_EQ(w.lc[0]->ctr.spread_sealed.load(), 0u);
+  EXPECT_EQ(w.lc[0]->ctr.encrypted.load() + w.lc[1]->ctr.encrypted.load(), 40u);
+  EXPECT_EQ(w.peers[k_spread_pid]->tx_pkts.load(), 40u);
+  EXPECT_EQ(w.all_drops(0) + w.all_drops(1), 0u);
+  // The client opens lcore 1's queue first, then lcore 0's (a reordering of 10 on the wire): every
+  // packet opens, each id once, and they are 1 .. 40.
+  std::string err;
+  auto rx = proto::dc_rx::create(gcm(false), span_of(key2_of(k_spread_pid)), proto::k_dir_server_to_client, &err);
+  auto eng = crypto::engine::create();
+  std::set<uint32_t> ids;
+  std::vector<bytes> opened;
+  for (const auto* q : {&q1, &q0}) {
+    for (const bytes& f : *q) {
+      const net::frame_info fi = net::parse_frame(f.data(), f.size());
+      ASSERT_EQ(fi.kind, net::frame_kind::ipv4_udp);
+      EXPECT_EQ(fi.dst_ip, net::v4_of(client_of(k_spread_pid).ip));
+      bytes ov(f.begin() + static_cast<long>(fi.payload_off), f.end());
+      ids.insert(wire::get_u32(ov.data() + 4));
+      buf_view v{ov.data(), static_cast<uint32_t>(ov.size()), 0, 0};
+      proto::dc_kind kind;
+      ASSERT_EQ(rx->open(*eng, v, k_now, proto::comp_framing::none, kind), proto::dc_err::ok);
+      opened.emplace_back(v.data, v.data + v.len);
+    }
+  }
+  ASSERT_EQ(ids.size(), 40u);
+  EXPECT_EQ(*ids.begin(), 1u);
+  EXPECT_EQ(*ids.rbegin(), 40u);
+  for (uint32_t i = 0; i < 10; ++i) {
+    EXPECT_EQ(opened[i], tun(i));            // lcore 1's first burst
+    EXPECT_EQ(opened[20 + i], tun(10 + i));  // lcore 0's first burst
+  }
+  // Not spread: lcore 1 hands it to the owner.
+  burst(*w.c[1], {inner_v4(k_lan, vpn_of(k_plain_pid), 90, 3)}, false);
+  EXPECT_EQ(w.lc[1]->ctr.handoff_out.load(), 1u);
+  EXPECT_EQ(w.pass_handoffs(1, 0), 1u);
+  EXPECT_EQ(w.c[0]->tx.n_wan, 1);
+}
+
+}  // namespace
+}  // namespace dpvpn::dp
