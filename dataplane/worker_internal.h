@@ -98,6 +98,10 @@ inline void peer_bump(const dp_peer& p, std::atomic<uint64_t>& ctr, uint64_t n =
   if (p.spread > 1) ctr.fetch_add(n, std::memory_order_relaxed);
   else lcore_counters::bump(ctr, n);
 }
+// Between the crypto and the finish pass of open_chunk: the authenticated packets of spread peers
+// commit their ids to the shared window once per run of one key (pre[i]; the others: here).
+void spread_commit(const proto::data_keys::staged* st, const bool* live, const bool* tag_ok, uint16_t n,
+                   proto::commit_state* pre) noexcept;
 // Owner, between bursts: spread peers' key switches and wrap flags (data_keys::tick).
 void spread_tick(worker_ctx& c) noexcept;
 // The WAN TX batch sent now (a spread peer's sealed chunk leaves right after its ids were taken).

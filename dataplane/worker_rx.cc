@@ -184,6 +184,10 @@ void open_chunk(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept {
     if (st[i].job.key) tag_ok[i] = st[i].job.run(*c.me.eng);
     else res[i] = peer[i]->keys.open(*c.me.eng, v[i], c.now_s);
   }
+  // 3b. Spread peers' ids, committed per run to their shared window (worker_spread.cc).
+  proto::commit_state pre[k_stage];
+  if (c.sh.spread_peer) spread_commit(st, live, tag_ok, n, pre);
+  else std::fill(pre, pre + n, proto::commit_state::here);
   // 4. Finish, in arrival order (commits see the same window a packet-at-a-time run would).
   const dp_config& cfg = c.sh.cfg;
   peer_tally tally;
@@ -192,7 +196,7 @@ void open_chunk(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept {
     if (!live[i]) continue;
     rte_mbuf* m = pkts[i];
     dp_peer& p = *peer[i];
-    if (st[i].job.key) res[i] = p.keys.open_finish(v[i], st[i], tag_ok[i], c.now_s);
+    if (st[i].job.key) res[i] = p.keys.open_finish(v[i], st[i], tag_ok[i], c.now_s, pre[i]);
     if (res[i].no_key) {
       drop_pkt(c, m, drop::no_key);
       continue;

@@ -340,9 +340,9 @@ bool dc_rx::commit_id(uint32_t id, uint64_t now) noexcept {
 }
 
 dc_err dc_rx::open_finish(buf_view& b, const open_job& j, bool tag_ok, uint64_t now, comp_framing f,
-                          dc_kind& kind) noexcept {
+                          dc_kind& kind, commit_state pre) noexcept {
   if (!tag_ok) return dc_err::bad_tag;
-  if (!commit_id(j.pid, now)) return dc_err::replay;
+  if (pre == commit_state::refused || (pre == commit_state::here && !commit_id(j.pid, now))) return dc_err::replay;
   b.adj(j.off);
   if (const dc_err fe = undo_framing(f, b); fe != dc_err::ok) return fe;
   kind = classify_payload(b.span());

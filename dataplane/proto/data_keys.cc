@@ -156,10 +156,11 @@ data_keys::open_result data_keys::open_prepare(const buf_view& b, uint64_t now_s
   return r;
 }
 
-data_keys::open_result data_keys::open_finish(buf_view& b, const staged& s, bool tag_ok, uint64_t now_s) noexcept {
+data_keys::open_result data_keys::open_finish(buf_view& b, const staged& s, bool tag_ok, uint64_t now_s,
+                                              commit_state pre) noexcept {
   open_result r;
   r.key_id = wire::key_id_of(b.data[0]);
-  r.err = s.rx->open_finish(b, s.job, tag_ok, now_s, framing, r.kind);
+  r.err = s.rx->open_finish(b, s.job, tag_ok, now_s, framing, r.kind, pre);
   if (r.err == dc_err::ok && !shared_ && pending_ == s.slot) promote_pending();  // the peer has it
   return r;
 }

@@ -76,4 +76,50 @@ replay_verdict shared_replay::commit(uint32_t id) noexcept {
   return replay_verdict::ok;
 }
 
+void shared_replay::commit_burst(const uint32_t* ids, uint32_t n, replay_verdict* out) noexcept {
+  uint32_t top = top_.load(std::memory_order_acquire);
+  uint32_t high = 0;  // the highest id this batch took
+  for (uint32_t i = 0; i < n;) {
+    const uint32_t id = ids[i];
+    replay_verdict v = id == 0 ? replay_verdict::zero_id : too_old_or_top(id, top);
+    if (v != replay_verdict::ok || size_ == 0) {
+      if (v == replay_verdict::ok) v = commit(id);  // size 0: the CAS on top is the commit
+      out[i++] = v;
+      continue;
+    }
+    // The run of ids in id's block: their bits, a repeat inside the run refused at once.
+    const uint32_t block = id >> 5;
+    uint32_t mask = 0, end = i;
+    for (; end < n && ids[end] >> 5 == block; ++end) {
+      const uint32_t bit = uint32_t{1} << (ids[end] & 31);
+      const bool passes = ids[end] != 0 && too_old_or_top(ids[end], top) == replay_verdict::ok;
+      out[end] = !passes ? (ids[end] == 0 ? replay_verdict::zero_id : replay_verdict::too_old)
+                 : (mask & bit) ? replay_verdict::replayed
+                                : replay_verdict::ok;
+      if (passes) mask |= bit;
+    }
+    std::atomic<uint64_t>& word = words_[block & mask_];
+    uint64_t w = word.load(std::memory_order_acquire);
+    uint32_t taken_before = 0;  // bits another commit had set
+    bool moved_on = false;
+    for (;;) {
+      if (block_of(w) > block) {
+        moved_on = true;
+        break;
+      }
+      taken_before = block_of(w) == block ? bits_of(w) & mask : 0;
+      const uint64_t nw = block_of(w) == block ? w | mask : word_of(block, mask);
+      if (word.compare_exchange_weak(w, nw, std::memory_order_acq_rel, std::memory_order_acquire)) break;
+    }
+    for (uint32_t k = i; k < end; ++k) {
+      if (out[k] != replay_verdict::ok) continue;
+      if (moved_on) out[k] = replay_verdict::too_old;
+      else if (taken_before >> (ids[k] & 31) & 1) out[k] = replay_verdict::replayed;
+      else if (ids[k] > high) high = ids[k];
+    }
+    i = end;
+  }
+  while (high > top && !top_.compare_exchange_weak(top, high, std::memory_order_acq_rel, std::memory_order_acquire)) {}
+}
+
 }  // namespace dpvpn::proto

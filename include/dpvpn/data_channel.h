@@ -131,6 +131,10 @@ struct open_job {
   bool run(crypto::engine& e) const noexcept { return key->open(e, nonce, aad, aad_len, data, len, tag); }
 };
 
+// Where open_finish takes the packet id: here (commit), or a batch commit of a shared window
+// took it already (taken) or refused it (refused).
+enum class commit_state : uint8_t { here, taken, refused };
+
 // Receiving state for one key_id.
 class dc_rx {
  public:
@@ -145,7 +149,8 @@ class dc_rx {
   // burst may have taken it or moved the window past it), then strips header and framing.
   bool is_aead() const noexcept { return aead_ != nullptr; }
   dc_err open_prepare(const buf_view& b, uint64_t now, open_job& j) noexcept;
-  dc_err open_finish(buf_view& b, const open_job& j, bool tag_ok, uint64_t now, comp_framing f, dc_kind& kind) noexcept;
+  dc_err open_finish(buf_view& b, const open_job& j, bool tag_ok, uint64_t now, comp_framing f, dc_kind& kind,
+                     commit_state pre = commit_state::here) noexcept;
   const data_key_params& params() const noexcept { return params_; }
   const replay_window& replay() const noexcept { return replay_; }
 
@@ -156,6 +161,12 @@ class dc_rx {
   void share_window() noexcept { shared_mode_ = true; }
   bool window_shared() const noexcept { return shared_mode_; }
   const shared_replay& shared_window() const noexcept { return shared_; }
+  // The ids of a run of authenticated packets, committed to the shared window at once (then
+  // open_finish with taken / refused for each). Shared windows only; any thread.
+  void commit_burst(const uint32_t* ids, uint32_t n, replay_verdict* out) noexcept {
+    shared_.commit_burst(ids, n, out);
+    if (!used_.load(std::memory_order_relaxed)) used_.store(true, std::memory_order_relaxed);
+  }
   // Set by whichever lcore opened a packet with this key first: the owner, which alone changes
   // the key slots, then makes a pending key the sending key (data_keys::tick). Any thread.
   bool used() const noexcept { return used_.load(std::memory_order_relaxed); }

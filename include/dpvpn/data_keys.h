@@ -65,7 +65,8 @@ class data_keys {
     open_job job;
   };
   open_result open_prepare(const buf_view& b, uint64_t now_s, staged& s) noexcept;
-  open_result open_finish(buf_view& b, const staged& s, bool tag_ok, uint64_t now_s) noexcept;
+  open_result open_finish(buf_view& b, const staged& s, bool tag_ok, uint64_t now_s,
+                          commit_state pre = commit_state::here) noexcept;
   // key_id's receive state, or null: for prefetching ahead of open_prepare.
   const dc_rx* rx_for(uint8_t key_id) const noexcept {
     if (shared_) return rx_shared(key_id);

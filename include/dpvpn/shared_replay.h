@@ -41,6 +41,13 @@ class alignas(64) shared_replay {
   // After the tag verified: takes the id, ok for exactly one caller per id. Any thread.
   replay_verdict commit(uint32_t id) noexcept;
 
+  // commit() of ids[0 .. n) in that order, one CAS per run of ids in the same 32-id block and one
+  // raise of top for the batch: what a lcore commits for a chunk of one tunnel (the ids of a
+  // chunk are mostly consecutive). The same verdicts as commit() one by one, except that the top
+  // is the one seen at the start: an id `size` or more below a larger one of the same batch may
+  // still be taken (as with a concurrent commit), never twice.
+  void commit_burst(const uint32_t* ids, uint32_t n, replay_verdict* out) noexcept;
+
   uint32_t size() const noexcept { return size_; }
   uint32_t highest_id() const noexcept { return top_.load(std::memory_order_acquire); }
 

@@ -119,7 +119,8 @@ struct stress_result {
   uint64_t accepted = 0, replayed = 0, too_old = 0;
 };
 
-stress_result stress(uint32_t size, const std::vector<uint32_t>& a, const std::vector<uint32_t>& b, uint32_t max_id) {
+stress_result stress(uint32_t size, const std::vector<uint32_t>& a, const std::vector<uint32_t>& b, uint32_t max_id,
+                     uint32_t batch = 1) {
   shared_replay w(size);
   std::vector<std::atomic<uint8_t>> taken(max_id + 1);
   struct refusal {
@@ -131,10 +132,15 @@ stress_result stress(uint32_t size, const std::vector<uint32_t>& a, const std::v
   auto worker = [&](const std::vector<uint32_t>& ids, std::vector<refusal>& out) {
     ready.fetch_add(1);
     while (ready.load() < 2) {}
-    for (uint32_t id : ids) {
-      const replay_verdict v = w.commit(id);
-      if (v == OK) taken[id].fetch_add(1);
-      else out.push_back({id, v});
+    replay_verdict v[32];
+    for (size_t i = 0; i < ids.size(); i += batch) {
+      const uint32_t n = static_cast<uint32_t>(std::min<size_t>(batch, ids.size() - i));
+      if (batch == 1) v[0] = w.commit(ids[i]);
+      else w.commit_burst(ids.data() + i, n, v);
+      for (uint32_t k = 0; k < n; ++k) {
+        if (v[k] == OK) taken[ids[i + k]].fetch_add(1);
+        else out.push_back({ids[i + k], v[k]});
+      }
     }
   };
   std::thread ta(worker, std::cref(a), std::ref(ref_a));
@@ -169,15 +175,41 @@ stress_result stress(uint32_t size, const std::vector<uint32_t>& a, const std::v
 }  // namespace
 
 TEST(shared_replay, two_threads_disjoint_ids) {
-  // Lcore-like: chunks of 16 consecutive ids alternate between the threads, each in order.
+  // Lcore-like: chunks of 16 consecutive ids alternate between the threads, each in order;
+  // committed one by one, and in batches of a chunk (commit_burst).
   constexpr uint32_t n = 1'000'000;
-  for (uint32_t size : {64u, 1024u}) {
+  for (uint32_t batch : {1u, 16u}) {
+    for (uint32_t size : {64u, 1024u}) {
+      SCOPED_TRACE("size " + std::to_string(size) + " batch " + std::to_string(batch));
+      std::vector<uint32_t> a, b;
+      for (uint32_t id = 1; id <= n; ++id) ((id / 16) % 2 ? a : b).push_back(id);
+      const stress_result r = stress(size, a, b, n, batch);
+      EXPECT_EQ(r.replayed, 0u);  // every id offered once
+      EXPECT_EQ(r.accepted + r.too_old, n);
+    }
+  }
+}
+
+// commit_burst against commit() one by one, on batches whose ids lie within one window of each
+// other (with repeats and ids already taken): the same verdicts and the same window after.
+TEST(shared_replay, burst_same_as_one_by_one) {
+  for (uint32_t size : {64u, 100u, 1024u}) {
     SCOPED_TRACE("size " + std::to_string(size));
-    std::vector<uint32_t> a, b;
-    for (uint32_t id = 1; id <= n; ++id) ((id / 16) % 2 ? a : b).push_back(id);
-    const stress_result r = stress(size, a, b, n);
-    EXPECT_EQ(r.replayed, 0u);  // every id offered once
-    EXPECT_EQ(r.accepted + r.too_old, n);
+    std::mt19937 rng(size * 3);
+    shared_replay one(size), burst(size);
+    uint32_t base = 1;
+    for (int round = 0; round < 20'000; ++round) {
+      uint32_t ids[32];
+      replay_verdict got[32];
+      const uint32_t n = 1 + rng() % 32;
+      const uint32_t span = std::min<uint32_t>(size, 48);
+      for (uint32_t k = 0; k < n; ++k) ids[k] = base + rng() % span;
+      burst.commit_burst(ids, n, got);
+      for (uint32_t k = 0; k < n; ++k) ASSERT_EQ(got[k], one.commit(ids[k])) << "round " << round << " k " << k;
+      ASSERT_EQ(burst.highest_id(), one.highest_id());
+      base += rng() % 24;
+    }
+    for (uint32_t id = base > 2 * size ? base - 2 * size : 1; id < base + 64; ++id) ASSERT_EQ(burst.check(id), one.check(id));
   }
 }
 
@@ -195,9 +227,11 @@ TEST(shared_replay, two_threads_overlapping_ids) {
       std::shuffle(a.begin() + s, a.begin() + s + 32, rng);
       std::shuffle(b.begin() + s, b.begin() + s + 32, rng);
     }
-    const stress_result r = stress(size, a, b, n);
-    EXPECT_EQ(r.accepted + r.replayed + r.too_old, 2u * n);
-    EXPECT_GT(r.replayed, 0u);
+    for (uint32_t batch : {1u, 16u}) {
+      const stress_result r = stress(size, a, b, n, batch);
+      EXPECT_EQ(r.accepted + r.replayed + r.too_old, 2u * n);
+      EXPECT_GT(r.replayed, 0u);
+    }
   }
 }
 
