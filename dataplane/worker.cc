@@ -184,13 +184,17 @@ void flush_tx(worker_ctx& c) noexcept {
 void owner_input(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept {
   rte_mbuf* wan[k_max_burst];
   rte_mbuf* tun[k_max_burst];
-  uint16_t nw = 0, nt = 0;
+  rte_mbuf* raw[k_max_burst];
+  uint16_t nw = 0, nt = 0, nr = 0;
   for (uint16_t i = 0; i < n; ++i) {
-    if (meta_of(pkts[i]).dir == pkt_dir::wan) wan[nw++] = pkts[i];
+    const pkt_dir d = meta_of(pkts[i]).dir;
+    if (d == pkt_dir::wan) wan[nw++] = pkts[i];
+    else if (d == pkt_dir::wan_raw) raw[nr++] = pkts[i];
     else tun[nt++] = pkts[i];
   }
   open_owned(c, wan, nw);
   seal_owned(c, tun, nt);
+  if (nr) wan_burst(c, raw, nr, false);  // a spread tunnel's share: classified here, not shared again
 }
 
 // How long an idle exception port goes unpolled at most (microseconds): the extra latency the

@@ -46,6 +46,9 @@ struct worker_ctx {
   uint32_t icmp_left = 0;
   neigh_cache neigh;       // recent next-hop look-ups (LAN port)
   deferred_cmds deferred;  // spread peers' applied commands waiting for a grace period
+  // The last WAN burst this lcore classified itself: how many packets were a spread peer's, and
+  // over how many lcores that peer may be spread (spread_raw).
+  uint16_t spread_seen = 0, spread_of_seen = 0, seen_of = 0;
 };
 
 // The buf_view over an mbuf's single segment, and back (inline: several times per packet).
@@ -93,6 +96,11 @@ dp_peer* spread_opener(const worker_ctx& c, uint32_t pid, const net::outer_addr&
 // burst shorter than a chunk is never spread). pkts is compacted to what stays; returns its count.
 inline constexpr uint16_t k_spread_chunk = 16;
 uint16_t spread_rx(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept;
+// Before classification: while this lcore's WAN queue carries (nearly) only a spread tunnel (its
+// last burst), the rx burst is cut into chunks as above and chunks 1.. go unread to the other
+// lcores (pkt_dir::wan_raw), which classify and open them: the receiving lcore does not even
+// touch their headers. Returns how many stay (the first chunk), at the front of pkts.
+uint16_t spread_raw(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept;
 // A peer counter: relaxed load + store for a peer one lcore writes, fetch_add for a spread one.
 inline void peer_bump(const dp_peer& p, std::atomic<uint64_t>& ctr, uint64_t n = 1) noexcept {
   if (p.spread > 1) ctr.fetch_add(n, std::memory_order_relaxed);
@@ -109,7 +117,8 @@ void flush_wan(worker_ctx& c) noexcept;
 
 // WAN side (worker_rx.cc, worker_rx6.cc): a whole rx burst; its stage 1 for one frame (true: the
 // packet is this lcore's to open); stages 2-4 for packets this lcore owns (also hand-offs).
-void wan_burst(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept;
+// spread: this lcore received the burst itself (it may share it out); false for a raw share.
+void wan_burst(worker_ctx& c, rte_mbuf** pkts, uint16_t n, bool spread = true) noexcept;
 bool wan_classify(worker_ctx& c, rte_mbuf* m) noexcept;
 bool wan_classify6(worker_ctx& c, rte_mbuf* m) noexcept;
 bool udp_classify(worker_ctx& c, rte_mbuf* m, size_t payload_off, size_t payload_len, const net::mac& src_mac) noexcept;

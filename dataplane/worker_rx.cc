@@ -355,10 +355,14 @@ bool udp_classify(worker_ctx& c, rte_mbuf* m, size_t payload_off, size_t payload
   return true;
 }
 
-void wan_burst(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept {
+void wan_burst(worker_ctx& c, rte_mbuf** pkts, uint16_t n, bool spread) noexcept {
   rte_mbuf* owned[k_max_burst];
+  if (spread && c.sh.spread_peer) {
+    n = spread_raw(c, pkts, n);  // worker_spread.cc
+    c.seen_of = n;
+  }
   uint16_t n_owned = classify_burst(c, pkts, n, owned, c.me.ctr.wan_rx_pkts, c.me.ctr.wan_rx_bytes, wan_classify);
-  if (c.sh.spread_peer) n_owned = spread_rx(c, owned, n_owned);  // worker_spread.cc
+  if (spread && c.sh.spread_peer) n_owned = spread_rx(c, owned, n_owned);
   open_owned(c, owned, n_owned);
 }
 

@@ -2,6 +2,10 @@
 // One tunnel on several lcores (docs/dataplane.md, "One tunnel on several lcores"): which lcore may
 // seal or open a spread peer's packets, the WAN burst's chunks sent to the other lcores, and the
 // owner's part (key switches, wrap flag) that the shared path cannot do.
+#include <rte_ring.h>
+
+#include <algorithm>
+
 #include "worker_internal.h"
 
 namespace dpvpn::dp {
@@ -35,9 +39,41 @@ dp_peer* spread_opener(const worker_ctx& c, uint32_t pid, const net::outer_addr&
   return p && net::same_outer(src, p->client) ? p : nullptr;
 }
 
+// A chunk goes onto its lcore's hand-off ring with one enqueue (one move of the ring's producer
+// line to the consumer, not one per packet); what the ring refuses is handoff_full.
+static void handoff_chunk(worker_ctx& c, rte_mbuf** m, uint16_t n, uint16_t to) noexcept {
+  if (!n) return;
+  rte_ring* r = c.sh.lcores[to]->handoff_in[c.me.index];
+  const unsigned sent = rte_ring_sp_enqueue_burst(r, reinterpret_cast<void**>(m), n, nullptr);
+  lcore_counters::bump(c.me.ctr.handoff_out, sent);
+  for (unsigned i = sent; i < n; ++i) drop_pkt(c, m[i], drop::handoff_full);
+}
+
+uint16_t spread_raw(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept {
+  // Hot: the last burst classified here was at least 3/4 a spread tunnel's, a chunk or more.
+  const bool hot = c.spread_seen >= k_spread_chunk && c.spread_seen * 4 >= c.seen_of * 3 && c.spread_of_seen > 1;
+  if (!hot || n <= k_spread_chunk) return n;
+  const uint16_t spread = std::min(c.spread_of_seen, c.sh.cfg.n_workers);
+  uint16_t kept = k_spread_chunk;
+  for (uint16_t from = k_spread_chunk; from < n; from += k_spread_chunk) {
+    const uint16_t cnt = std::min<uint16_t>(k_spread_chunk, n - from);
+    const uint16_t k = static_cast<uint16_t>((from / k_spread_chunk) % spread);
+    if (k == 0) {  // back to this lcore (spread < chunks in the burst)
+      for (uint16_t i = 0; i < cnt; ++i) pkts[kept++] = pkts[from + i];
+      continue;
+    }
+    for (uint16_t i = 0; i < cnt; ++i) meta_of(pkts[from + i]).dir = pkt_dir::wan_raw;
+    handoff_chunk(c, pkts + from, cnt, static_cast<uint16_t>((c.me.index + k) % c.sh.cfg.n_workers));
+  }
+  return kept;
+}
+
 uint16_t spread_rx(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept {
   const uint16_t n_workers = c.sh.cfg.n_workers;
   uint16_t kept = 0, pos = 0;
+  c.spread_seen = 0;
+  rte_mbuf* chunk[k_spread_chunk];
+  uint16_t in_chunk = 0, chunk_to = 0;
   for (uint16_t i = 0; i < n; ++i) {
     rte_mbuf* m = pkts[i];
     const mbuf_meta& mm = meta_of(m);
@@ -47,10 +83,22 @@ uint16_t spread_rx(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept {
       pkts[kept++] = m;
       continue;
     }
+    ++c.spread_seen;
+    c.spread_of_seen = p->spread;
     const uint16_t k = static_cast<uint16_t>((pos++ / k_spread_chunk) % p->spread);
-    if (k == 0) pkts[kept++] = m;
-    else handoff(c, m, static_cast<uint16_t>((c.me.index + k) % n_workers));
+    const uint16_t to = static_cast<uint16_t>((c.me.index + k) % n_workers);
+    if (in_chunk && (to != chunk_to || in_chunk == k_spread_chunk)) {
+      handoff_chunk(c, chunk, in_chunk, chunk_to);
+      in_chunk = 0;
+    }
+    if (k == 0) {
+      pkts[kept++] = m;
+      continue;
+    }
+    chunk_to = to;
+    chunk[in_chunk++] = m;
   }
+  handoff_chunk(c, chunk, in_chunk, chunk_to);
   return kept;
 }
 

@@ -36,8 +36,10 @@ inline constexpr uint16_t k_no_owner = 0xffff;
 // for the LAN waiting for its next hop's MAC (src holds the next hop); lan_l2: an ARP reply or
 // Neighbor Advertisement from the LAN for the control thread's neighbor resolver.
 // wan_l2: an ARP reply for our WAN address, punted in the client role (the control thread resolves
-// the server's, or dp-wan-gateway's, MAC: control/wan_neighbor.h).
-enum class pkt_dir : uint8_t { wan = 0, tun = 1, lan_wait = 2, lan_l2 = 3, wan_l2 = 4 };
+// the server's, or dp-wan-gateway's, MAC: control/wan_neighbor.h). wan_raw: a WAN frame as the NIC
+// gave it, handed to another lcore unclassified (a spread tunnel's share, docs/dataplane.md "One
+// tunnel on several lcores").
+enum class pkt_dir : uint8_t { wan = 0, tun = 1, lan_wait = 2, lan_l2 = 3, wan_l2 = 4, wan_raw = 5 };
 struct mbuf_meta {
   uint32_t peer_id;
   net::outer_addr src;    // outer source address and port (WAN packets; IPv4 v4-mapped)
