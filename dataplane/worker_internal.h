@@ -49,6 +49,7 @@ struct worker_ctx {
   // The last WAN burst this lcore classified itself: how many packets were a spread peer's, and
   // over how many lcores that peer may be spread (spread_raw).
   uint16_t spread_seen = 0, spread_of_seen = 0, seen_of = 0;
+  uint32_t spread_turn = 0;  // spread_raw: whose turn the next hot burst is
 };
 
 // The buf_view over an mbuf's single segment, and back (inline: several times per packet).
@@ -95,11 +96,12 @@ dp_peer* spread_opener(const worker_ctx& c, uint32_t pid, const net::outer_addr&
 // arrival order; chunk k goes to the (k % spread)-th lcore after this one (0: kept here, so a
 // burst shorter than a chunk is never spread). pkts is compacted to what stays; returns its count.
 inline constexpr uint16_t k_spread_chunk = 16;
+inline constexpr unsigned k_spread_backlog = 64;  // a spread share waits behind at most this many
 uint16_t spread_rx(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept;
-// Before classification: while this lcore's WAN queue carries (nearly) only a spread tunnel (its
-// last burst), the rx burst is cut into chunks as above and chunks 1.. go unread to the other
-// lcores (pkt_dir::wan_raw), which classify and open them: the receiving lcore does not even
-// touch their headers. Returns how many stay (the first chunk), at the front of pkts.
+// Before classification: while this lcore's WAN queue carries (nearly) only a spread tunnel (the
+// last burst it classified), whole rx bursts go in turn to the spread - 1 lcores after this one,
+// unread (pkt_dir::wan_raw), which classify and open them: the receiving lcore does not even
+// touch their headers. Returns how many stay here (n or 0).
 uint16_t spread_raw(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept;
 // A peer counter: relaxed load + store for a peer one lcore writes, fetch_add for a spread one.
 inline void peer_bump(const dp_peer& p, std::atomic<uint64_t>& ctr, uint64_t n = 1) noexcept {

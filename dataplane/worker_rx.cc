@@ -358,7 +358,7 @@ bool udp_classify(worker_ctx& c, rte_mbuf* m, size_t payload_off, size_t payload
 void wan_burst(worker_ctx& c, rte_mbuf** pkts, uint16_t n, bool spread) noexcept {
   rte_mbuf* owned[k_max_burst];
   if (spread && c.sh.spread_peer) {
-    n = spread_raw(c, pkts, n);  // worker_spread.cc
+    if (!(n = spread_raw(c, pkts, n))) return;  // worker_spread.cc
     c.seen_of = n;
   }
   uint16_t n_owned = classify_burst(c, pkts, n, owned, c.me.ctr.wan_rx_pkts, c.me.ctr.wan_rx_bytes, wan_classify);

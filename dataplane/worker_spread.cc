@@ -41,6 +41,13 @@ dp_peer* spread_opener(const worker_ctx& c, uint32_t pid, const net::outer_addr&
 
 // A chunk goes onto its lcore's hand-off ring with one enqueue (one move of the ring's producer
 // line to the consumer, not one per packet); what the ring refuses is handoff_full.
+// An lcore keeps up while its ring from us holds less than k_spread_backlog packets; otherwise
+// the share stays here: the split follows each lcore's speed (a busier or slower lcore gets less),
+// and no packet waits behind more than the backlog.
+static bool keeps_up(const worker_ctx& c, uint16_t to) noexcept {
+  return rte_ring_count(c.sh.lcores[to]->handoff_in[c.me.index]) < k_spread_backlog;
+}
+
 static void handoff_chunk(worker_ctx& c, rte_mbuf** m, uint16_t n, uint16_t to) noexcept {
   if (!n) return;
   rte_ring* r = c.sh.lcores[to]->handoff_in[c.me.index];
@@ -53,19 +60,16 @@ uint16_t spread_raw(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept {
   // Hot: the last burst classified here was at least 3/4 a spread tunnel's, a chunk or more.
   const bool hot = c.spread_seen >= k_spread_chunk && c.spread_seen * 4 >= c.seen_of * 3 && c.spread_of_seen > 1;
   if (!hot || n <= k_spread_chunk) return n;
+  // Whole bursts in turn: this lcore, then each of the spread - 1 after it. A burst handed on is
+  // not touched here at all (one enqueue); the order inside a burst stays.
   const uint16_t spread = std::min(c.spread_of_seen, c.sh.cfg.n_workers);
-  uint16_t kept = k_spread_chunk;
-  for (uint16_t from = k_spread_chunk; from < n; from += k_spread_chunk) {
-    const uint16_t cnt = std::min<uint16_t>(k_spread_chunk, n - from);
-    const uint16_t k = static_cast<uint16_t>((from / k_spread_chunk) % spread);
-    if (k == 0) {  // back to this lcore (spread < chunks in the burst)
-      for (uint16_t i = 0; i < cnt; ++i) pkts[kept++] = pkts[from + i];
-      continue;
-    }
-    for (uint16_t i = 0; i < cnt; ++i) meta_of(pkts[from + i]).dir = pkt_dir::wan_raw;
-    handoff_chunk(c, pkts + from, cnt, static_cast<uint16_t>((c.me.index + k) % c.sh.cfg.n_workers));
-  }
-  return kept;
+  const uint16_t k = static_cast<uint16_t>(c.spread_turn++ % spread);
+  if (k == 0) return n;
+  const uint16_t to = static_cast<uint16_t>((c.me.index + k) % c.sh.cfg.n_workers);
+  if (!keeps_up(c, to)) return n;
+  for (uint16_t i = 0; i < n; ++i) meta_of(pkts[i]).dir = pkt_dir::wan_raw;
+  handoff_chunk(c, pkts, n, to);
+  return 0;
 }
 
 uint16_t spread_rx(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept {
@@ -92,6 +96,10 @@ uint16_t spread_rx(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept {
       in_chunk = 0;
     }
     if (k == 0) {
+      pkts[kept++] = m;
+      continue;
+    }
+    if (in_chunk == 0 && !keeps_up(c, to)) {  // this chunk stays: that lcore is behind
       pkts[kept++] = m;
       continue;
     }

@@ -147,21 +147,27 @@ bool reserve_spread(dp_peer* const* peer, uint16_t n, proto::dc_tx** tx, uint32_
 }
 
 // The receiver accepts an id less than its replay window below the highest it has seen, which is
-// at most the last id taken: an id that fell further behind (this lcore was held up between the
-// fetch_add and its TX) would be a replay drop at the peer, so it is dropped here, named. Checked
-// on the sealed chunk right before its tx_burst (the window left is that one call).
-bool spread_fresh(const proto::dc_tx& tx, uint32_t pid) noexcept {
-  return tx.packet_id() - pid < tx.params().replay_window;
+// at most the highest any lcore has sent: an id that fell further behind (this lcore was held up
+// between the fetch_add and its TX) would be a replay drop at the peer, so it is dropped here,
+// named. Checked on the sealed chunk right before its tx_burst (the window left is that one call).
+// The margin: each other lcore may put one more chunk on the wire between this check and our
+// tx_burst, so an id closer than that to the window's edge is stale already.
+bool spread_fresh(const proto::dc_tx& tx, uint32_t pid, uint16_t spread) noexcept {
+  const uint32_t sent = tx.highest_sent();
+  const uint32_t w = tx.params().replay_window;
+  const uint32_t margin = std::min<uint32_t>(w / 2, uint32_t{k_spread_chunk} * (spread - 1u));
+  return sent <= pid || sent - pid < w - margin;
 }
 
 // The chunk's sealed spread packets, c.tx.wan[from ..]: the stale ones dropped, the rest sent now.
 // Returns how many it dropped.
-uint16_t spread_send(worker_ctx& c, uint16_t from, proto::dc_tx* const* tx, const uint32_t* pid) noexcept {
+uint16_t spread_send(worker_ctx& c, uint16_t from, proto::dc_tx* const* tx, const uint32_t* pid,
+                     const uint16_t* spread) noexcept {
   uint16_t out = from;
   for (uint16_t i = from; i < c.tx.n_wan; ++i) {
     rte_mbuf* m = c.tx.wan[i];
     const uint16_t k = i - from;
-    if (tx[k] && !spread_fresh(*tx[k], pid[k])) [[unlikely]] {
+    if (tx[k] && !spread_fresh(*tx[k], pid[k], spread[k])) [[unlikely]] {
       drop_pkt(c, m, drop::spread_stale);
       continue;
     }
@@ -170,6 +176,8 @@ uint16_t spread_send(worker_ctx& c, uint16_t from, proto::dc_tx* const* tx, cons
   const uint16_t stale = c.tx.n_wan - out;
   c.tx.n_wan = out;
   flush_wan(c);
+  for (uint16_t i = 0; i < out - from + stale; ++i)  // the chunk's highest id per key, now sent
+    if (tx[i] && (i + 1 == out - from + stale || tx[i + 1] != tx[i])) tx[i]->note_sent(pid[i]);
   return stale;
 }
 
@@ -220,6 +228,7 @@ void seal_chunk(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept {
   const uint16_t wan0 = c.tx.n_wan;
   proto::dc_tx* sent_tx[k_stage];
   uint32_t sent_pid[k_stage];
+  uint16_t sent_spread[k_stage];
   // Each packet's plaintext is fetched one packet ahead of its seal (as on the open side).
   prefetch_lines(rte_pktmbuf_mtod(pkts[0], void*), (pkts[0]->data_len + 63u) / 64u);
   for (uint16_t i = 0; i < n; ++i) {
@@ -250,12 +259,13 @@ void seal_chunk(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept {
     if (spread) {  // what spread_send checks, by position in the TX batch
       sent_tx[c.tx.n_wan - wan0] = tx;
       sent_pid[c.tx.n_wan - wan0] = spid[i];
+      sent_spread[c.tx.n_wan - wan0] = p->spread;
     }
     c.tx.wan[c.tx.n_wan++] = m;
   }
   tally.flush();
   if (spread) {
-    encrypted -= spread_send(c, wan0, sent_tx, sent_pid);
+    encrypted -= spread_send(c, wan0, sent_tx, sent_pid, sent_spread);
     lcore_counters::bump(c.me.ctr.spread_sealed, spread_sealed);
   }
   lcore_counters::bump(c.me.ctr.encrypted, encrypted);
@@ -264,7 +274,10 @@ void seal_chunk(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept {
 }  // namespace
 
 void seal_owned(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept {
-  for (uint16_t off = 0; off < n; off += k_stage) seal_chunk(c, pkts + off, std::min<uint16_t>(k_stage, n - off));
+  // With spread peers, chunks of k_spread_chunk: a block of ids is out on the wire within one
+  // chunk's seal, so another lcore runs ahead by a few blocks at most, well inside a 64-id window.
+  const uint16_t step = c.sh.spread_peer ? k_spread_chunk : k_stage;
+  for (uint16_t off = 0; off < n; off += step) seal_chunk(c, pkts + off, std::min<uint16_t>(step, n - off));
 }
 
 void tun_burst(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept {

@@ -23,8 +23,6 @@
 #include <rte_rcu_qsbr.h>
 #include <rte_ring.h>
 
-#include <immintrin.h>
-
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
@@ -95,11 +93,12 @@ struct env {
   tx_log logs[k_max_lcores];
   // Pass control: lcore 0 sets `pass`; a helper runs it, then (decrypt) drains its hand-off ring
   // until `drained` says lcore 0 has handed everything over; `finished` counts helpers done.
-  std::atomic<uint32_t> pass{0}, drained{0}, finished{0};
+  std::atomic<uint32_t> pass{0}, drained{0}, finished{0}, ready{0};
   std::atomic<bool> quit{false};
   bool wan = true;
   uint32_t n_lcores = 1;
   std::vector<rte_mbuf*> pkts[k_max_lcores];
+  const struct tmpl* fill[k_max_lcores] = {};  // what each lcore copies into its mbufs per pass
   double cpu[k_max_lcores] = {};
   std::unique_ptr<dp::worker_ctx> ctx[k_max_lcores];
 };
@@ -174,9 +173,8 @@ tmpl build(env& e, const tunnel_opts::size& sz, bool wan, uint32_t n, uint32_t s
   return t;
 }
 
-// The pass's packets, then out of every cache (the mbuf headers and data), as a NIC's DMA leaves
-// them: lcore 0 writes them all, and an lcore must not find its packets in lcore 0's cache (on 1
-// lcore they would be hot there, which the spread runs cannot have).
+// The pass's packets copied into fresh mbufs, as the ports' rx_burst leaves them (net_af_packet
+// and net_tun copy on the receiving lcore): run on the lcore that receives them.
 void refill(env& e, const tmpl& t, std::vector<rte_mbuf*>& m) {
   m.resize(t.frames.size());
   if (rte_pktmbuf_alloc_bulk(e.sh.pool, m.data(), static_cast<unsigned>(m.size())) != 0) fatal("mbuf pool too small");
@@ -185,14 +183,6 @@ void refill(env& e, const tmpl& t, std::vector<rte_mbuf*>& m) {
     if (!d) fatal("mbuf data room too small");
     std::memcpy(d, t.frames[i].data(), t.frames[i].size());
   }
-  for (rte_mbuf* x : m) {
-    const auto* b = static_cast<const uint8_t*>(x->buf_addr);
-    for (uint32_t off = 0; off < x->buf_len; off += 64) _mm_clflush(const_cast<uint8_t*>(b + off));
-    _mm_clflush(x);
-    _mm_clflush(reinterpret_cast<uint8_t*>(x) + 64);
-    _mm_clflush(reinterpret_cast<uint8_t*>(x) + 128);  // the private area (mbuf_meta)
-  }
-  _mm_mfence();
 }
 
 // The empty polls of worker_main's loop around the busy port's burst (as run_pass in dpvpn-bench.cc).
@@ -224,6 +214,9 @@ unsigned poll_handoffs(dp::worker_ctx& c) {
 void run_part(env& e, unsigned i) {
   dp::worker_ctx& c = *e.ctx[i];
   std::vector<rte_mbuf*>& pk = e.pkts[i];
+  if (e.fill[i]) refill(e, *e.fill[i], pk);  // untimed, on this lcore
+  e.ready.fetch_add(1, std::memory_order_acq_rel);  // then every lcore starts at once
+  while (e.ready.load(std::memory_order_acquire) < e.n_lcores) rte_pause();
   const uint16_t burst = e.sh.cfg.rx_burst;
   const double t0 = thread_cpu_s();
   if (!e.wan || i == 0) {
@@ -293,6 +286,7 @@ int helper_main(void* arg) {
 // One pass on every lcore; the CPU seconds of the slowest (they run side by side).
 double run_pass(env& e) {
   e.finished.store(0, std::memory_order_relaxed);
+  e.ready.store(0, std::memory_order_relaxed);
   const uint32_t pass = e.pass.load(std::memory_order_relaxed) + 1;
   e.pass.store(pass, std::memory_order_release);
   run_part(e, 0);
@@ -302,7 +296,9 @@ double run_pass(env& e) {
     rte_pause();
   }
   if (std::getenv("DPVPN_BENCH_TRACE"))
-    std::fprintf(stderr, "pass %u: cpu %.1f us / %.1f us\n", pass, e.cpu[0] * 1e6, e.n_lcores > 1 ? e.cpu[1] * 1e6 : 0.0);
+    std::fprintf(stderr, "pass %u: cpu %.1f us / %.1f us, opened %llu / %llu\n", pass, e.cpu[0] * 1e6,
+                 e.n_lcores > 1 ? e.cpu[1] * 1e6 : 0.0, static_cast<unsigned long long>(e.sh.lcores[0]->ctr.decrypted.load()),
+                 static_cast<unsigned long long>(e.n_lcores > 1 ? e.sh.lcores[1]->ctr.decrypted.load() : 0));
   return *std::max_element(e.cpu, e.cpu + e.n_lcores);
 }
 
@@ -380,13 +376,13 @@ void measure(env& e, const tunnel_opts::size& sz, point& pt) {
   proto::replay_window peer(wire::k_replay_window_default);
   auto one = [&](bool count) -> double {
     if (e.wan) fresh_rx(e);
-    for (size_t i = 0; i < t.size(); ++i) refill(e, t[i], e.pkts[i]);
+    for (size_t i = 0; i < k_max_lcores; ++i) e.fill[i] = i < t.size() ? &t[i] : nullptr;
     for (unsigned i = 0; i < e.n_lcores; ++i) e.logs[i].on = !e.wan;
     const snap a = take(e);
     const double cpu = run_pass(e);
     const snap b = take(e);
     uint64_t total = 0;
-    for (size_t i = 0; i < t.size(); ++i) total += e.pkts[i].size();
+    for (size_t i = 0; i < t.size(); ++i) total += t[i].frames.size();
     const uint64_t stale = b.stale - a.stale;
     if (b.other != a.other || b.done - a.done + stale != total || b.sent - a.sent != b.done - a.done)
       fail_counts(e, std::string(pt.dir) + " " + sz.label + " B on " + std::to_string(e.n_lcores) + " lcores: " +
@@ -431,6 +427,10 @@ int tunnel_bench(const tunnel_opts& o) {
                                "-l", "0-" + std::to_string(max_l - 1), "--vdev=net_null0,no-rx=1",
                                "--vdev=net_null1,no-rx=1", "--no-telemetry", "--log-level=lib.eal:warning"};
   eal.insert(eal.end(), o.eal_extra.begin(), o.eal_extra.end());
+  if (const char* l = std::getenv("DPVPN_BENCH_LCORES")) {  // e.g. "0@1,1@0": lcore 0 on CPU 1
+    eal[6] = "--lcores";
+    eal[7] = l;
+  }
   std::vector<char*> argv;
   for (auto& s : eal) argv.push_back(s.data());
   if (rte_eal_init(static_cast<int>(argv.size()), argv.data()) < 0) fatal(std::string("EAL init failed: ") + rte_strerror(rte_errno));

@@ -81,6 +81,13 @@ class dc_tx {
     const uint64_t last = packet_id_.fetch_add(n, std::memory_order_relaxed);
     return last + n > UINT32_MAX ? 0 : static_cast<uint32_t>(last + 1);
   }
+  // The highest id any lcore has sent (after its tx_burst): what the peer's window can have seen
+  // at most. Any thread; one CAS per chunk.
+  void note_sent(uint32_t id) noexcept {
+    uint32_t cur = sent_.load(std::memory_order_relaxed);
+    while (id > cur && !sent_.compare_exchange_weak(cur, id, std::memory_order_relaxed)) {}
+  }
+  uint32_t highest_sent() const noexcept { return sent_.load(std::memory_order_relaxed); }
   // seal() with a reserved id; reads the key only, so any thread may run it with its own engine.
   dc_err seal_id(crypto::engine& e, buf_view& b, uint8_t key_id, uint32_t peer_id, comp_framing f,
                  uint32_t pid) const noexcept;
@@ -106,6 +113,7 @@ class dc_tx {
   // carries packet_id_ + 1. 64 bits, so that a block taken past 2^32 - 1 cannot wrap it. Owner:
   // relaxed load + store (seal); a spread peer's lcores: fetch_add (reserve_ids).
   std::atomic<uint64_t> packet_id_{0};
+  std::atomic<uint32_t> sent_{0};  // note_sent; the spread lcores: rw
   uint8_t key_id_ = 0;
   uint8_t implicit_iv_[wire::k_implicit_iv] = {};
   std::unique_ptr<crypto::aead_key> aead_;
