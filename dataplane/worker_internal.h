@@ -36,6 +36,16 @@ struct deferred_cmds {
   uint32_t head = 0, n = 0;
 };
 
+// A spread peer's counters, added up on this lcore and stored on the peer (atomic adds) when
+// another spread peer comes, every k_spread_tally packets, and once a second (spread_tick): the
+// peer's counter line then moves between lcores once per many chunks.
+struct spread_tally {
+  static constexpr uint64_t k_spread_tally = 1024;
+  dp_peer* peer = nullptr;
+  uint32_t pid = 0;
+  uint64_t rx_pkts = 0, rx_bytes = 0, tx_pkts = 0, tx_bytes = 0;
+};
+
 struct worker_ctx {
   dp_shared& sh;
   dp_lcore& me;
@@ -50,6 +60,7 @@ struct worker_ctx {
   // over how many lcores that peer may be spread (spread_raw).
   uint16_t spread_seen = 0, spread_of_seen = 0, seen_of = 0;
   uint32_t spread_turn = 0;  // spread_raw: whose turn the next hot burst is
+  spread_tally tally;
 };
 
 // The buf_view over an mbuf's single segment, and back (inline: several times per packet).
@@ -103,10 +114,24 @@ uint16_t spread_rx(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept;
 // unread (pkt_dir::wan_raw), which classify and open them: the receiving lcore does not even
 // touch their headers. Returns how many stay here (n or 0).
 uint16_t spread_raw(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept;
-// A peer counter: relaxed load + store for a peer one lcore writes, fetch_add for a spread one.
-inline void peer_bump(const dp_peer& p, std::atomic<uint64_t>& ctr, uint64_t n = 1) noexcept {
-  if (p.spread > 1) ctr.fetch_add(n, std::memory_order_relaxed);
-  else lcore_counters::bump(ctr, n);
+// A run's rx (rx true) or tx packets and bytes for peer p: relaxed load + store for a peer one
+// lcore writes; a spread peer's go to c.tally (atomic adds when it is stored).
+void spread_flush(worker_ctx& c) noexcept;
+inline void peer_count(worker_ctx& c, dp_peer& p, bool rx, uint64_t pkts, uint64_t bytes) noexcept {
+  if (p.spread <= 1) {
+    lcore_counters::bump(rx ? p.rx_pkts : p.tx_pkts, pkts);
+    lcore_counters::bump(rx ? p.rx_bytes : p.tx_bytes, bytes);
+    return;
+  }
+  spread_tally& t = c.tally;
+  if (t.peer != &p) {
+    spread_flush(c);
+    t.peer = &p;
+    t.pid = p.peer_id;
+  }
+  (rx ? t.rx_pkts : t.tx_pkts) += pkts;
+  (rx ? t.rx_bytes : t.tx_bytes) += bytes;
+  if (t.rx_pkts + t.tx_pkts >= spread_tally::k_spread_tally) spread_flush(c);
 }
 // Between the crypto and the finish pass of open_chunk: the authenticated packets of spread peers
 // commit their ids to the shared window once per run of one key (pre[i]; the others: here).

@@ -107,6 +107,7 @@ drop drop_of(proto::dc_err e) noexcept {
 
 // Per-peer counters of a run of packets from one peer, stored once per run (finish stage).
 struct peer_tally {
+  worker_ctx& c;
   dp_peer* p = nullptr;
   uint64_t pkts = 0, bytes = 0;
   void add(dp_peer* q, uint64_t len, uint64_t now_s) noexcept {
@@ -120,8 +121,7 @@ struct peer_tally {
   void flush(uint64_t now_s) noexcept {
     if (!p) return;
     if (p->last_rx_s.load(std::memory_order_relaxed) != now_s) p->last_rx_s.store(now_s, std::memory_order_relaxed);
-    peer_bump(*p, p->rx_pkts, pkts);
-    peer_bump(*p, p->rx_bytes, bytes);
+    peer_count(c, *p, true, pkts, bytes);
     p = nullptr;
     pkts = bytes = 0;
   }
@@ -190,7 +190,7 @@ void open_chunk(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept {
   else std::fill(pre, pre + n, proto::commit_state::here);
   // 4. Finish, in arrival order (commits see the same window a packet-at-a-time run would).
   const dp_config& cfg = c.sh.cfg;
-  peer_tally tally;
+  peer_tally tally{c};
   uint64_t decrypted = 0, pings = 0, spread_opened = 0;
   for (uint16_t i = 0; i < n; ++i) {
     if (!live[i]) continue;

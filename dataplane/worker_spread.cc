@@ -134,7 +134,19 @@ void spread_commit(const proto::data_keys::staged* st, const bool* live, const b
   }
 }
 
+// The peer may have gone since (its id then names nothing here, or another peer): dropped.
+void spread_flush(worker_ctx& c) noexcept {
+  spread_tally& t = c.tally;
+  if (t.peer && peer_here(c, t.pid) == t.peer) {
+    dp_peer* p = t.peer;
+    if (t.rx_pkts) p->rx_pkts.fetch_add(t.rx_pkts, std::memory_order_relaxed), p->rx_bytes.fetch_add(t.rx_bytes, std::memory_order_relaxed);
+    if (t.tx_pkts) p->tx_pkts.fetch_add(t.tx_pkts, std::memory_order_relaxed), p->tx_bytes.fetch_add(t.tx_bytes, std::memory_order_relaxed);
+  }
+  t = spread_tally{};
+}
+
 void spread_tick(worker_ctx& c) noexcept {
+  spread_flush(c);
   for (uint32_t i = 0; i < c.me.n_owned; ++i) {
     dp_peer* p = c.me.peers[c.me.owned[i]];
     if (!p || p->spread <= 1) continue;

@@ -184,6 +184,7 @@ uint16_t spread_send(worker_ctx& c, uint16_t from, proto::dc_tx* const* tx, cons
 // Per-peer TX counters of a run of packets from one peer, stored once per run: one atomic add
 // per run, not per packet, on the line a spread peer's lcores share.
 struct tx_tally {
+  worker_ctx& c;
   dp_peer* p = nullptr;
   uint64_t pkts = 0, bytes = 0;
   void add(dp_peer* q, uint64_t len) noexcept {
@@ -196,8 +197,7 @@ struct tx_tally {
   }
   void flush() noexcept {
     if (!p) return;
-    peer_bump(*p, p->tx_pkts, pkts);
-    peer_bump(*p, p->tx_bytes, bytes);
+    peer_count(c, *p, false, pkts, bytes);
     p = nullptr;
     pkts = bytes = 0;
   }
@@ -213,7 +213,7 @@ void seal_chunk(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept {
   auto tx_of = [](const dp_peer* p) { return p->spread > 1 ? p->keys.tx_shared() : p->keys.tx_peek(); };
   for (uint16_t i = 0; i < n; ++i)
     if (peer[i])
-      if (const proto::dc_tx* tx = tx_of(peer[i])) prefetch_lines(tx, 1);
+      if (const proto::dc_tx* tx = tx_of(peer[i])) prefetch_lines(tx, 2);
   for (uint16_t i = 0; i < n; ++i)
     if (peer[i])
       if (const proto::dc_tx* tx = tx_of(peer[i]); tx && tx->key()) tx->key()->prefetch(pkts[i]->data_len);
@@ -222,7 +222,7 @@ void seal_chunk(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept {
   const bool spread = c.sh.spread_peer && reserve_spread(peer, n, stx, spid);
   const dp_config& cfg = c.sh.cfg;
   uint64_t encrypted = 0, spread_sealed = 0;
-  tx_tally tally;
+  tx_tally tally{c};
   // With spread packets the WAN batch is sent at the end of the chunk: what it holds now first.
   if (spread && c.tx.n_wan) flush_wan(c);
   const uint16_t wan0 = c.tx.n_wan;

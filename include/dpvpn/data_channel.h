@@ -111,10 +111,12 @@ class dc_tx {
                    uint32_t pid) const noexcept;
   // What seal() reads for every packet comes first. packet_id_: the last id used; the next packet
   // carries packet_id_ + 1. 64 bits, so that a block taken past 2^32 - 1 cannot wrap it. Owner:
-  // relaxed load + store (seal); a spread peer's lcores: fetch_add (reserve_ids).
-  std::atomic<uint64_t> packet_id_{0};
+  // relaxed load + store (seal); a spread peer's lcores: fetch_add (reserve_ids). On a line of
+  // its own with sent_, which the spread lcores also write: what every seal reads (the IV, the
+  // key) stays on a line no lcore writes.
+  alignas(64) std::atomic<uint64_t> packet_id_{0};
   std::atomic<uint32_t> sent_{0};  // note_sent; the spread lcores: rw
-  uint8_t key_id_ = 0;
+  alignas(64) uint8_t key_id_ = 0;
   uint8_t implicit_iv_[wire::k_implicit_iv] = {};
   std::unique_ptr<crypto::aead_key> aead_;
   std::unique_ptr<crypto::cbc_hmac_key> cbc_;

@@ -72,7 +72,8 @@ struct alignas(64) dp_peer {
   net::outer_addr client{};  // outer address and port (IPv4 as v4-mapped): v4 or v6 header on TX
   net::mac client_mac{};
   proto::data_keys keys{true, proto::data_key_params{}};
-  // dp: wo (owner, relaxed; a spread peer's lcores: fetch_add, see peer_bump), cp: ro (liveness, stats)
+  // dp: wo (owner, relaxed; a spread peer's lcores: fetch_add of their tallies, see peer_count in
+  // dataplane/worker_internal.h), cp: ro (liveness, stats)
   std::atomic<uint64_t> last_rx_s{0}, last_tx_s{0};
   std::atomic<uint64_t> rx_pkts{0}, rx_bytes{0}, tx_pkts{0}, tx_bytes{0};
   std::atomic<bool> occ_exit{false};

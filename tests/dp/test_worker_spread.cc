@@ -275,6 +275,8 @@ TEST(worker_spread, wan_burst_opened_on_two_lcores_each_packet_once) {
   EXPECT_EQ(w.lc[1]->ctr.spread_opened.load(), 16u);
   EXPECT_EQ(w.lc[0]->ctr.spread_opened.load(), 0u);  // the owner's own
   EXPECT_EQ(w.all_drops(0) + w.all_drops(1), 0u);
+  spread_flush(*w.c[0]);  // the lcores' counter tallies, as their once-a-second tick does
+  spread_flush(*w.c[1]);
   EXPECT_EQ(w.peers[k_spread_pid]->rx_pkts.load(), 48u);
 
   // The same frames again, now arriving on lcore 1 (it spreads them too): every one a replay,
@@ -328,6 +330,8 @@ TEST(worker_spread, tun_packets_sealed_on_both_lcores_with_id_blocks) {
   EXPECT_EQ(w.lc[1]->ctr.spread_sealed.load(), 20u);
   EXPECT_EQ(w.lc[0]->ctr.spread_sealed.load(), 0u);
   EXPECT_EQ(w.lc[0]->ctr.encrypted.load() + w.lc[1]->ctr.encrypted.load(), 40u);
+  spread_flush(*w.c[0]);
+  spread_flush(*w.c[1]);
   EXPECT_EQ(w.peers[k_spread_pid]->tx_pkts.load(), 40u);
   EXPECT_EQ(w.all_drops(0) + w.all_drops(1), 0u);
   // The client opens lcore 1's queue first, then lcore 0's (a reordering of 10 on the wire): every
