@@ -135,6 +135,11 @@ std::string format_counters(const char* why, const dp::dp_shared& sh, const cont
                     (unsigned long long)ld(c.icmp_errors), (unsigned long long)ld(c.icmp_limited));
       s += line;
     }
+    if (sh.cfg.tunnel_spread > 1) {  // dp-tunnel-spread: what this lcore did for other owners' tunnels
+      std::snprintf(line, sizeof line, "\n    spread sealed %llu opened %llu", (unsigned long long)ld(c.spread_sealed),
+                    (unsigned long long)ld(c.spread_opened));
+      s += line;
+    }
     for (size_t i = 0; i < dp::k_drop_count; ++i) tot[i] += ld(c.drops[i]);
   }
   s += "\n  drops:";

@@ -14,6 +14,7 @@
 #           sees the explicit exit (cc-exit), dpvpn exits 0 with no mbuf leaked
 #   tcv2    CHACHA20-POLY1305 with tls-crypt-v2: pings both ways
 #   reneg   renegotiation every 10 s started by the server, then by dpvpn: 0 pings lost
+#   spread  dp-tunnel-spread 2: pings and iperf3 both ways, no replay logged by the stock server
 #   restart the server stops (SIGTERM: RESTART to its clients) and comes back: dpvpn sees the
 #           server-pushed reset and reconnects; then the server is killed (-KILL) and restarted:
 #           dpvpn's ping-restart notices and it reconnects within its keepalive
@@ -158,6 +159,24 @@ case_tcv2() {
   ivp_log "PASS tcv2"
 }
 
+# dp-tunnel-spread 2 (docs/dataplane.md, "One tunnel on several lcores"): the one tunnel's packets
+# are sealed on the lcore they arrive on and its received bursts shared between the two lcores;
+# the stock server (a 64-packet replay window) must log no replay.
+case_spread() {
+  local n
+  setup
+  start_server
+  client_conf "$IVG_DIR/client.conf" "dp-tunnel-spread 2"
+  ivg_start_dpvpn "$IVG_DIR/client.conf"
+  pings_both_ways 20
+  iperf_both_ways
+  n=$(grep -c "packet ID\|replay" "$SRV_LOG" || true)
+  [[ $n == 0 ]] || ivp_fail "the stock server logged $n replay errors from the spread tunnel"
+  stop_and_check
+  grep -Eq "spread_(stale|float)=" "$IVG_DP_LOG" && ivp_log "spread drops: $(grep -Eo "spread_(stale|float)=[0-9]+" "$IVG_DP_LOG" | tr '\n' ' ')"
+  ivp_log "PASS spread: no replay at the stock server"
+}
+
 # 125 pings at 0.2 s (25 s) across renegotiations every 10 s: nothing lost.
 reneg_pings() {
   local out loss
@@ -231,5 +250,6 @@ case "$case_name" in
   tcv2) case_tcv2 ;;
   reneg) case_reneg ;;
   restart) case_restart ;;
+  spread) case_spread ;;
   *) echo "unknown case $case_name" >&2; exit 2 ;;
 esac
