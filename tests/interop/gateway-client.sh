@@ -12,7 +12,7 @@
 # Cases:
 #   basic   AES-256-GCM, tls-crypt: 50 pings each way, iperf3 TCP both ways, SIGTERM -> the server
 #           sees the explicit exit (cc-exit), dpvpn exits 0 with no mbuf leaked
-#   tcv2    CHACHA20-POLY1305 with tls-crypt-v2: pings both ways
+#   tcv2    CHACHA20-POLY1305 with tls-crypt-v2: pings and iperf3 TCP both ways
 #   reneg   renegotiation every 10 s started by the server, then by dpvpn: 0 pings lost
 #   spread  dp-tunnel-spread 2: pings and iperf3 both ways, no replay logged by the stock server
 #   restart the server stops (SIGTERM: RESTART to its clients) and comes back: dpvpn sees the
@@ -155,6 +155,7 @@ case_tcv2() {
   ivg_start_dpvpn "$IVG_DIR/client.conf"
   grep -q "cipher CHACHA20-POLY1305" "$IVG_DP_LOG" || ivp_fail "dpvpn did not negotiate CHACHA20-POLY1305"
   pings_both_ways 20
+  iperf_both_ways
   stop_and_check
   ivp_log "PASS tcv2"
 }
