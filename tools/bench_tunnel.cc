@@ -90,7 +90,10 @@ struct env {
   uint16_t queues = 1;
   std::array<uint8_t, wire::k_key2_size> key2{};
   proto::data_key_params params;
-  std::unique_ptr<proto::dc_tx> client_tx;  // the client's sealing key (decrypt packets)
+  bool client_role = false;  // tunnel_opts::client_role: which end of the key directions is ours
+  int our_tx_dir() const { return client_role ? proto::k_dir_client_to_server : proto::k_dir_server_to_client; }
+  int our_rx_dir() const { return client_role ? proto::k_dir_server_to_client : proto::k_dir_client_to_server; }
+  std::unique_ptr<proto::dc_tx> client_tx;  // the far end's sealing key (decrypt packets)
   std::unique_ptr<proto::dc_tx> spare_tx;   // swapped with the server's on each rekey
   tx_log logs[k_max_lcores];
   // Pass control: lcore 0 sets `pass`; a helper runs it, then (decrypt) drains its hand-off ring
@@ -114,10 +117,11 @@ void install_peer(env& e, uint32_t spread) {
   p->vpn_ip = k_vpn_ip;
   p->client = net::outer_v4(k_client_ip, k_client_port);
   p->client_mac = k_client_mac;
-  p->keys = proto::data_keys(true, e.params);
+  p->keys = proto::data_keys(!e.client_role, e.params);
+  if (e.client_role) p->wire_id = 7;  // the peer-id "the server pushed"
   const auto k = std::span<const uint8_t, wire::k_key2_size>(e.key2);
-  auto tx = proto::dc_tx::create(e.params, k, proto::k_dir_server_to_client, &err);
-  auto rx = proto::dc_rx::create(e.params, k, proto::k_dir_client_to_server, &err);
+  auto tx = proto::dc_tx::create(e.params, k, e.our_tx_dir(), &err);
+  auto rx = proto::dc_rx::create(e.params, k, e.our_rx_dir(), &err);
   if (!tx || !rx) fatal("key setup: " + err);
   p->keys.install_prebuilt(0, tx, rx, sh.now_s.load());
   p->spread = static_cast<uint16_t>(spread);
@@ -137,8 +141,7 @@ void install_peer(env& e, uint32_t spread) {
 // Between passes: no lcore holds the old one.
 void fresh_rx(env& e) {
   std::string err;
-  auto rx = proto::dc_rx::create(e.params, std::span<const uint8_t, wire::k_key2_size>(e.key2),
-                                 proto::k_dir_client_to_server, &err);
+  auto rx = proto::dc_rx::create(e.params, std::span<const uint8_t, wire::k_key2_size>(e.key2), e.our_rx_dir(), &err);
   if (!rx) fatal("rekey: " + err);
   e.sh.lcores[0]->peers[0]->keys.install_prebuilt(0, e.spare_tx, rx, e.sh.now_s.load());  // evicted tx -> spare
 }
@@ -473,8 +476,10 @@ int tunnel_bench(const tunnel_opts& o) {
   e->params.digest = crypto::digest_alg::none;
   crypto::random_bytes(e->key2.data(), e->key2.size());
   const auto k = std::span<const uint8_t, wire::k_key2_size>(e->key2);
-  e->client_tx = proto::dc_tx::create(e->params, k, proto::k_dir_client_to_server, &err);
-  e->spare_tx = proto::dc_tx::create(e->params, k, proto::k_dir_server_to_client, &err);
+  e->client_role = o.client_role;
+  cfg.client_role = o.client_role;
+  e->client_tx = proto::dc_tx::create(e->params, k, e->our_rx_dir(), &err);
+  e->spare_tx = proto::dc_tx::create(e->params, k, e->our_tx_dir(), &err);
   if (!e->client_tx || !e->spare_tx) fatal("key setup: " + err);
   for (unsigned q = 0; q < max_l; ++q) {
     e->logs[q].e.reserve(o.pkts * 2 + 64);
@@ -537,19 +542,19 @@ int tunnel_bench(const tunnel_opts& o) {
   }
   if (o.json) {
     for (const auto& p : pts)
-      std::printf("{\"scenario\":\"tunnel\",\"dir\":\"%s\",\"size\":\"%s\",\"sessions\":1,\"lcores\":%u,\"spread\":%u,"
+      std::printf("{\"scenario\":\"tunnel\",\"role\":\"%s\",\"dir\":\"%s\",\"size\":\"%s\",\"sessions\":1,\"lcores\":%u,\"spread\":%u,"
                   "\"mpps\":%.4f,\"mpps_sum\":%.4f,\"speedup\":%.3f,\"gbps\":%.3f,\"avg_bytes\":%.1f,\"replay_drops\":%llu,"
                   "\"stale_drops\":%llu,\"packets\":%llu,\"cipher\":\"%s\",\"backend\":\"%s\",\"arch\":\"%s\","
                   "\"udp_checksum\":%s,\"pkts_per_pass\":%u}\n",
-                  p.dir, p.size.c_str(), p.lcores, p.spread, p.pps / 1e6, p.pps_sum / 1e6, p.speedup, p.pps * p.avg_bytes * 8 / 1e9,
+                  o.client_role ? "client" : "server", p.dir, p.size.c_str(), p.lcores, p.spread, p.pps / 1e6, p.pps_sum / 1e6, p.speedup, p.pps * p.avg_bytes * 8 / 1e9,
                   p.avg_bytes, static_cast<unsigned long long>(p.replay_drops),
                   static_cast<unsigned long long>(p.stale_drops), static_cast<unsigned long long>(p.packets),
                   crypto::name(o.cipher), crypto::name(o.backend), arch.c_str(), o.udp_csum ? "true" : "false", o.pkts);
   } else {
-    std::printf("dpvpn-bench --tunnel-lcores: ONE tunnel, %s, backend %s (IPsec-MB arch %s), %u packets per lcore and pass;\n"
+    std::printf("dpvpn-bench --tunnel-lcores: ONE tunnel (%s role), %s, backend %s (IPsec-MB arch %s), %u packets per lcore and pass;\n"
                 "rate = a pass's packets / the CPU seconds of its busiest lcore (median of passes, median of %u rounds); replay drops =\n"
                 "decrypt: the gateway's replay counter, encrypt: a 64-packet window at the peer over the queues merged by TX time\n",
-                crypto::name(o.cipher), crypto::name(o.backend), arch.c_str(), o.pkts, k_rounds);
+                o.client_role ? "client" : "server", crypto::name(o.cipher), crypto::name(o.backend), arch.c_str(), o.pkts, k_rounds);
     std::printf("\n%-8s %-6s %6s %8s %8s %8s %12s %12s\n", "dir", "size", "lcores", "Mpps", "Gbit/s", "speedup",
                 "replay drops", "stale drops");
     for (const auto& p : pts)

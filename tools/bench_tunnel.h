@@ -45,6 +45,9 @@ struct tunnel_opts {
   bool decrypt = true, encrypt = true;
   bool udp_csum = true;
   std::vector<uint32_t> lcores{1, 2};
+  // --role client: the tunnel is dpvpn's own as a client (docs/client.md): the peer is the server,
+  // found by outer address, with the client's key directions and a pushed peer-id in DATA_V2.
+  bool client_role = false;
   std::vector<std::string> eal_extra;
 };
 
