@@ -23,6 +23,7 @@
 #include "dpvpn/neigh_resolver.h"
 #include "dpvpn/netpkt_fwd.h"
 #include "dpvpn/wire.h"
+#include "dp_frames.h"
 #include "eal_env.h"
 
 namespace dpvpn::dp {
@@ -98,17 +99,8 @@ bytes arp(uint16_t op, const net::mac& sha, uint32_t spa, uint32_t tpa) {
   return eth(dst, sha, net::k_ethertype_arp, a);
 }
 
-rte_mbuf* mbuf_of(const bytes& b) {
-  rte_mbuf* m = rte_pktmbuf_alloc(test::test_pool);
-  std::copy(b.begin(), b.end(), rte_pktmbuf_mtod(m, uint8_t*));
-  m->data_len = static_cast<uint16_t>(b.size());
-  m->pkt_len = static_cast<uint32_t>(b.size());
-  return m;
-}
-bytes bytes_of(const rte_mbuf* m) {
-  const auto* d = rte_pktmbuf_mtod(m, const uint8_t*);
-  return bytes(d, d + m->data_len);
-}
+using test::bytes_of;
+using test::mbuf_of;
 
 // A dataplane with the LAN port on: peer 0 on lcore 0 (this test), peer 1 on lcore 1.
 struct world {

@@ -21,6 +21,7 @@
 #include "../../dataplane/worker_internal.h"
 #include "dpvpn/netpkt.h"
 #include "dpvpn/wire.h"
+#include "dp_frames.h"
 #include "eal_env.h"
 
 namespace dpvpn::dp {
@@ -70,36 +71,12 @@ std::span<const uint8_t, wire::k_key2_size> span_of(const std::array<uint8_t, wi
   return std::span<const uint8_t, wire::k_key2_size>(k.data(), k.size());
 }
 
-// A valid inner IPv4/UDP packet.
-bytes inner_v4(uint32_t src, uint32_t dst, uint16_t len, uint8_t fill) {
-  bytes p(len, fill);
-  std::fill(p.begin(), p.begin() + 28, 0);
-  p[0] = 0x45;
-  wire::put_u16(&p[2], len);
-  p[8] = 64;
-  p[9] = net::k_proto_udp;
-  wire::put_u32(&p[12], src);
-  wire::put_u32(&p[16], dst);
-  wire::put_u16(&p[10], net::ipv4_header_checksum(p.data(), 20));
-  wire::put_u16(&p[20], 5000);
-  wire::put_u16(&p[22], 5001);
-  wire::put_u16(&p[24], static_cast<uint16_t>(len - 20));
-  return p;
-}
+// A valid inner IPv4/UDP packet (dp_frames.h).
+using test::inner_v4;
 
 // Ethernet/IPv4/UDP from `from` to the gateway around an OpenVPN packet.
 bytes wan_frame(const net::outer_addr& from, const net::mac& mac, const bytes& ovpn) {
-  bytes f(net::k_outer_v4 + ovpn.size());
-  net::udp_endpoints e;
-  e.src_mac = mac;
-  e.dst_mac = k_gw_mac;
-  e.src_ip = net::v4_of(from.ip);
-  e.dst_ip = k_gw_ip;
-  e.src_port = from.port;
-  e.dst_port = k_gw_port;
-  std::copy(ovpn.begin(), ovpn.end(), f.begin() + net::k_outer_v4);
-  net::write_outer_v4(f.data(), e, ovpn.size(), 7, true);
-  return f;
+  return test::outer_frame(from, mac, k_gw_mac, k_gw_ip, k_gw_port, ovpn);
 }
 
 // The clients' side: one sealing key per (peer, key_id), as the clients would hold them.
