@@ -196,7 +196,7 @@ void client_control::begin_attempt(uint64_t now) {
     retry_at_ms_ = now + retry_delay_ms();
     return;
   }
-  const uint16_t port = r.port ? r.port : cfg_.rport ? *cfg_.rport : cfg_.port;
+  const uint16_t port = r.port;  // the parser filled in rport / port / 1194
   conn_ = client{};
   conn_.addr = net::outer_v4(*ip, port);
   conn_.name = format_outer(conn_.addr);
@@ -225,7 +225,6 @@ void client_control::start_session(uint64_t now) {
     disconnect("cannot add " + conn_.name + " to the address table: " + std::strerror(-rc), now, retry_delay_ms(), false);
     return;
   }
-  conn_.dp.installed = false;
   conn_.s = std::make_unique<proto::session>(setup_.session, now);
   conn_.s->start(now);
   phase_ = phase::handshake;
