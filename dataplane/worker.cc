@@ -279,7 +279,8 @@ int worker_main(dp_shared& sh, dp_lcore& me) {
       next_housekeeping = tsc + hz;
     }
     flush_tx(c);
-    rte_rcu_qsbr_quiescent(sh.qsbr, me.index);
+    loop_quiescent(c);
+    work += c.hold.n;  // held spread packets: no idle sleep while the token holder finishes
 
     // Adaptive idle: after a run of empty polls, yield the CPU briefly (not on the packet path).
     if (work) {
@@ -289,6 +290,7 @@ int worker_main(dp_shared& sh, dp_lcore& me) {
     }
   }
   flush_tx(c);
+  spread_release_all(c, 1u << 20);  // the other lcores are stopping too: their tokens come free
   rte_rcu_qsbr_thread_offline(sh.qsbr, me.index);
   if (c.deferred.n) {  // at exit: wait for the lcores still online, then hand everything back
     rte_rcu_qsbr_synchronize(sh.qsbr, RTE_QSBR_THRID_INVALID);

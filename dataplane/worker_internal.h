@@ -4,6 +4,7 @@
 
 #include <rte_mbuf.h>
 #include <rte_prefetch.h>
+#include <rte_rcu_qsbr.h>
 
 #include "dpvpn/dp_state.h"
 
@@ -24,6 +25,21 @@ struct tx_batch {
   uint16_t n_tun = 0;
   rte_mbuf* lan[k_max_burst * 2];
   uint16_t n_lan = 0;
+};
+
+// One tunnel on several lcores (worker_spread.cc, docs/dataplane.md "One tunnel on several lcores"):
+// chunk size of the spread paths.
+inline constexpr uint16_t k_spread_chunk = 16;
+
+// A spread peer's sealed packets waiting for their key's send token (spread_release), in the order
+// their ids were taken. Holds pointers to shared keys: the lcore reports no quiescent state while
+// it holds any. Worker loop only.
+struct spread_hold {
+  static constexpr uint16_t k_cap = 4 * k_spread_chunk;
+  uint16_t n = 0;
+  rte_mbuf* m[k_cap];
+  proto::dc_tx* tx[k_cap];
+  uint32_t pid[k_cap];
 };
 
 // Commands the owner applied for a spread peer, held back from the done ring until every lcore
@@ -61,6 +77,7 @@ struct worker_ctx {
   uint16_t spread_seen = 0, spread_of_seen = 0, seen_of = 0;
   uint32_t spread_turn = 0;  // spread_raw: whose turn the next hot burst is
   spread_tally tally;
+  spread_hold hold;
 };
 
 // The buf_view over an mbuf's single segment, and back (inline: several times per packet).
@@ -106,7 +123,6 @@ dp_peer* spread_opener(const worker_ctx& c, uint32_t pid, const net::outer_addr&
 // The WAN packets of spread peers in this lcore's group, cut into chunks of k_spread_chunk in
 // arrival order; chunk k goes to the (k % spread)-th lcore after this one (0: kept here, so a
 // burst shorter than a chunk is never spread). pkts is compacted to what stays; returns its count.
-inline constexpr uint16_t k_spread_chunk = 16;
 inline constexpr unsigned k_spread_backlog = 64;  // a spread share waits behind at most this many
 uint16_t spread_rx(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept;
 // Before classification: while this lcore's WAN queue carries (nearly) only a spread tunnel (the
@@ -141,6 +157,19 @@ void spread_commit(const proto::data_keys::staged* st, const bool* live, const b
 void spread_tick(worker_ctx& c) noexcept;
 // The WAN TX batch sent now (a spread peer's sealed chunk leaves right after its ids were taken).
 void flush_wan(worker_ctx& c) noexcept;
+// The held spread packets (c.hold) whose key's send token is free: checked against the highest id
+// sent (stale ones dropped) and sent, in order, under the token (worker_tx.cc). Returns how many
+// are still held (their token is another lcore's now).
+uint16_t spread_release(worker_ctx& c) noexcept;
+// At the end (worker exit, a benchmark pass): spread_release until nothing is held; what still
+// waits after `spins` tries is dropped as spread_stale.
+void spread_release_all(worker_ctx& c, uint32_t spins) noexcept;
+// The end of a loop iteration: held spread packets released if their tokens are free, and this
+// lcore's quiescent state reported (route tables, spread keys) unless it still holds some.
+inline void loop_quiescent(worker_ctx& c) noexcept {
+  if (c.hold.n && spread_release(c)) return;
+  rte_rcu_qsbr_quiescent(c.sh.qsbr, c.me.index);
+}
 
 // WAN side (worker_rx.cc, worker_rx6.cc): a whole rx burst; its stage 1 for one frame (true: the
 // packet is this lcore's to open); stages 2-4 for packets this lcore owns (also hand-offs).

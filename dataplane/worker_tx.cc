@@ -2,7 +2,11 @@
 // Exception-port receive path, in stages over a burst: inner destination (LPM, IPv4/IPv6) ->
 // owner (hand-off when another lcore owns it) -> for the owned group: peers and sending keys
 // prefetched, then seal in place -> outer UDP/IPv4 or UDP/IPv6 -> WAN TX.
+#include <rte_pause.h>
 #include <rte_prefetch.h>
+
+#include <algorithm>
+#include <iterator>
 
 #include "worker_internal.h"
 
@@ -121,8 +125,9 @@ bool seal_and_frame(worker_ctx& c, dp_peer& p, rte_mbuf* m, proto::dc_tx* tx, ui
 
 // A spread peer's packets in the chunk (docs/dataplane.md, "One tunnel on several lcores"): each
 // run of one peer takes a block of ids with one fetch_add on its shared sending key, right before
-// the seal pass; the chunk then leaves at once (flush_wan), so that the ids another lcore takes
-// meanwhile run ahead of ours by about a chunk, well inside the peer's replay window.
+// the seal pass; the chunk then leaves at once (under the send token, spread_release), so that the
+// ids another lcore takes meanwhile run ahead of ours by about a chunk, well inside the peer's
+// replay window.
 // Returns whether any packet of the chunk has one.
 bool reserve_spread(dp_peer* const* peer, uint16_t n, proto::dc_tx** tx, uint32_t* pid) noexcept {
   bool any = false;
@@ -147,39 +152,111 @@ bool reserve_spread(dp_peer* const* peer, uint16_t n, proto::dc_tx** tx, uint32_
 }
 
 // The receiver accepts an id less than its replay window below the highest it has seen, which is
-// at most the highest any lcore has sent: an id that fell further behind (this lcore was held up
-// between the fetch_add and its TX) would be a replay drop at the peer, so it is dropped here,
-// named. Checked on the sealed chunk right before its tx_burst (the window left is that one call).
-// The margin: each other lcore may put one more chunk on the wire between this check and our
-// tx_burst, so an id closer than that to the window's edge is stale already.
-bool spread_fresh(const proto::dc_tx& tx, uint32_t pid, uint16_t spread) noexcept {
+// at most the highest any lcore has sent. Under the key's send token no other lcore sends, so what
+// passes this check reaches the wire before any higher id that could push it out of the window; an
+// id that fell further behind (this lcore was held up between its fetch_add and the token) is
+// dropped here, named, not at the peer. The margin covers a port whose TX queues may interleave
+// on the wire (a NIC's queues are served in turn): one chunk.
+bool spread_fresh(const proto::dc_tx& tx, uint32_t pid) noexcept {
   const uint32_t sent = tx.highest_sent();
   const uint32_t w = tx.params().replay_window;
-  const uint32_t margin = std::min<uint32_t>(w / 2, uint32_t{k_spread_chunk} * (spread - 1u));
+  const uint32_t margin = std::min<uint32_t>(w / 4, k_spread_chunk);
   return sent <= pid || sent - pid < w - margin;
 }
 
-// The chunk's sealed spread packets, c.tx.wan[from ..]: the stale ones dropped, the rest sent now.
-// Returns how many it dropped.
-uint16_t spread_send(worker_ctx& c, uint16_t from, proto::dc_tx* const* tx, const uint32_t* pid,
-                     const uint16_t* spread) noexcept {
+// The chunk's sealed spread packets, c.tx.wan[from ..], go to the hold (the others stay in the
+// batch), in order; then whatever the tokens allow leaves. A full hold drops its oldest packets
+// (they are the likeliest to be stale anyway).
+void spread_hold_chunk(worker_ctx& c, uint16_t from, proto::dc_tx* const* tx, const uint32_t* pid) noexcept {
+  spread_hold& h = c.hold;
   uint16_t out = from;
   for (uint16_t i = from; i < c.tx.n_wan; ++i) {
     rte_mbuf* m = c.tx.wan[i];
     const uint16_t k = i - from;
-    if (tx[k] && !spread_fresh(*tx[k], pid[k], spread[k])) [[unlikely]] {
-      drop_pkt(c, m, drop::spread_stale);
+    if (!tx[k]) {
+      c.tx.wan[out++] = m;
       continue;
     }
-    c.tx.wan[out++] = m;
+    if (h.n == spread_hold::k_cap) [[unlikely]] {
+      drop_pkt(c, h.m[0], drop::spread_stale);
+      --h.n;
+      std::copy(h.m + 1, h.m + 1 + h.n, h.m);
+      std::copy(h.tx + 1, h.tx + 1 + h.n, h.tx);
+      std::copy(h.pid + 1, h.pid + 1 + h.n, h.pid);
+    }
+    h.m[h.n] = m, h.tx[h.n] = tx[k], h.pid[h.n] = pid[k];
+    ++h.n;
   }
-  const uint16_t stale = c.tx.n_wan - out;
   c.tx.n_wan = out;
-  flush_wan(c);
-  for (uint16_t i = 0; i < out - from + stale; ++i)  // the chunk's highest id per key, now sent
-    if (tx[i] && (i + 1 == out - from + stale || tx[i + 1] != tx[i])) tx[i]->note_sent(pid[i]);
-  return stale;
+  spread_release(c);
 }
+
+}  // namespace
+
+namespace {
+
+// The token's holder keeps it for one check and one tx_burst (well under a microsecond on a NIC
+// or a ring); a short wait for it costs less than holding the chunk, which another lcore's ids
+// overtake while it waits. Bounded (about a microsecond): a holder that was preempted is not
+// waited for.
+constexpr unsigned k_token_spins = 32;
+
+bool take_send_soon(proto::dc_tx& t) noexcept {
+  for (unsigned i = 0; i < k_token_spins; ++i) {
+    if (t.try_take_send()) return true;
+    rte_pause();
+  }
+  return t.try_take_send();
+}
+
+}  // namespace
+
+uint16_t spread_release(worker_ctx& c) noexcept {
+  spread_hold& h = c.hold;
+  if (!h.n) return 0;
+  if (c.tx.n_wan) flush_wan(c);  // the batch carries only the token's packets
+  // Keys whose token another lcore holds: all their packets wait, so their order stays.
+  proto::dc_tx* busy[8];
+  uint16_t n_busy = 0;
+  auto is_busy = [&](const proto::dc_tx* t) { return std::find(busy, busy + n_busy, t) != busy + n_busy; };
+  for (;;) {
+    uint16_t i = 0;
+    while (i < h.n && is_busy(h.tx[i])) ++i;
+    if (i == h.n) break;
+    proto::dc_tx* const t = h.tx[i];
+    if (!take_send_soon(*t)) {
+      if (n_busy == std::size(busy)) break;
+      busy[n_busy++] = t;
+      continue;
+    }
+    uint16_t keep = 0;
+    uint32_t top = 0;
+    for (uint16_t k = 0; k < h.n; ++k) {
+      if (h.tx[k] != t) {
+        h.m[keep] = h.m[k], h.tx[keep] = h.tx[k], h.pid[keep] = h.pid[k];
+        ++keep;
+      } else if (spread_fresh(*t, h.pid[k])) {
+        c.tx.wan[c.tx.n_wan++] = h.m[k];
+        top = std::max(top, h.pid[k]);
+      } else [[unlikely]] {
+        drop_pkt(c, h.m[k], drop::spread_stale);
+      }
+    }
+    h.n = keep;
+    flush_wan(c);  // on the wire before the token goes: a later id cannot overtake these
+    if (top) t->note_sent(top);
+    t->give_send();
+  }
+  return h.n;
+}
+
+void spread_release_all(worker_ctx& c, uint32_t spins) noexcept {
+  for (uint32_t i = 0; i < spins && spread_release(c); ++i) rte_pause();
+  for (uint16_t i = 0; i < c.hold.n; ++i) drop_pkt(c, c.hold.m[i], drop::spread_stale);
+  c.hold.n = 0;
+}
+
+namespace {
 
 // Per-peer TX counters of a run of packets from one peer, stored once per run: one atomic add
 // per run, not per packet, on the line a spread peer's lcores share.
@@ -228,7 +305,6 @@ void seal_chunk(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept {
   const uint16_t wan0 = c.tx.n_wan;
   proto::dc_tx* sent_tx[k_stage];
   uint32_t sent_pid[k_stage];
-  uint16_t sent_spread[k_stage];
   // Each packet's plaintext is fetched one packet ahead of its seal (as on the open side).
   prefetch_lines(rte_pktmbuf_mtod(pkts[0], void*), (pkts[0]->data_len + 63u) / 64u);
   for (uint16_t i = 0; i < n; ++i) {
@@ -256,16 +332,15 @@ void seal_chunk(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept {
     }
     if (p->last_tx_s.load(std::memory_order_relaxed) != c.now_s) p->last_tx_s.store(c.now_s, std::memory_order_relaxed);
     tally.add(p, len_in);
-    if (spread) {  // what spread_send checks, by position in the TX batch
+    if (spread) {  // what spread_hold_chunk keeps, by position in the TX batch
       sent_tx[c.tx.n_wan - wan0] = tx;
       sent_pid[c.tx.n_wan - wan0] = spid[i];
-      sent_spread[c.tx.n_wan - wan0] = p->spread;
     }
     c.tx.wan[c.tx.n_wan++] = m;
   }
   tally.flush();
   if (spread) {
-    encrypted -= spread_send(c, wan0, sent_tx, sent_pid, sent_spread);
+    spread_hold_chunk(c, wan0, sent_tx, sent_pid);
     lcore_counters::bump(c.me.ctr.spread_sealed, spread_sealed);
   }
   lcore_counters::bump(c.me.ctr.encrypted, encrypted);

@@ -81,13 +81,21 @@ class dc_tx {
     const uint64_t last = packet_id_.fetch_add(n, std::memory_order_relaxed);
     return last + n > UINT32_MAX ? 0 : static_cast<uint32_t>(last + 1);
   }
-  // The highest id any lcore has sent (after its tx_burst): what the peer's window can have seen
-  // at most. Any thread; one CAS per chunk.
+  // The highest id any lcore has sent (after its tx_burst, under the send token): what the peer's
+  // window can have seen at most. One CAS per chunk.
   void note_sent(uint32_t id) noexcept {
     uint32_t cur = sent_.load(std::memory_order_relaxed);
     while (id > cur && !sent_.compare_exchange_weak(cur, id, std::memory_order_relaxed)) {}
   }
   uint32_t highest_sent() const noexcept { return sent_.load(std::memory_order_relaxed); }
+  // The key's send token (docs/dataplane.md, "One tunnel on several lcores"): the lcore that holds
+  // it checks its sealed packets against highest_sent() and puts them on the wire before it gives
+  // it back, so packets leave in the order they were checked and none leaves behind the window.
+  // Taken with one exchange and never waited for: an lcore that finds it taken holds its packets.
+  bool try_take_send() noexcept {
+    return send_token_.load(std::memory_order_relaxed) == 0 && send_token_.exchange(1, std::memory_order_acquire) == 0;
+  }
+  void give_send() noexcept { send_token_.store(0, std::memory_order_release); }
   // seal() with a reserved id; reads the key only, so any thread may run it with its own engine.
   dc_err seal_id(crypto::engine& e, buf_view& b, uint8_t key_id, uint32_t peer_id, comp_framing f,
                  uint32_t pid) const noexcept;
@@ -115,7 +123,8 @@ class dc_tx {
   // its own with sent_, which the spread lcores also write: what every seal reads (the IV, the
   // key) stays on a line no lcore writes.
   alignas(64) std::atomic<uint64_t> packet_id_{0};
-  std::atomic<uint32_t> sent_{0};  // note_sent; the spread lcores: rw
+  std::atomic<uint32_t> sent_{0};  // note_sent; the spread lcores: rw, under the send token
+  std::atomic<uint32_t> send_token_{0};  // try_take_send / give_send; the spread lcores: rw
   alignas(64) uint8_t key_id_ = 0;
   uint8_t implicit_iv_[wire::k_implicit_iv] = {};
   std::unique_ptr<crypto::aead_key> aead_;

@@ -21,6 +21,7 @@
 
 #include "../../dataplane/worker_internal.h"
 #include "dpvpn/netpkt.h"
+#include "dpvpn/replay.h"
 #include "dpvpn/wire.h"
 #include "dp_frames.h"
 #include "eal_env.h"
@@ -171,6 +172,7 @@ struct world {
     for (auto& cx : c) {
       for (uint16_t i = 0; i < cx->tx.n_wan; ++i) rte_pktmbuf_free(cx->tx.wan[i]);
       for (uint16_t i = 0; i < cx->tx.n_tun; ++i) rte_pktmbuf_free(cx->tx.tun[i]);
+      for (uint16_t i = 0; i < cx->hold.n; ++i) rte_pktmbuf_free(cx->hold.m[i]);
     }
     take_port(sh.cfg.wan_port, 0), take_port(sh.cfg.wan_port, 1);
     drain(sh.punt);
@@ -334,6 +336,76 @@ TEST(worker_spread, tun_packets_sealed_on_both_lcores_with_id_blocks) {
   EXPECT_EQ(w.lc[1]->ctr.handoff_out.load(), 1u);
   EXPECT_EQ(w.pass_handoffs(1, 0), 1u);
   EXPECT_EQ(w.c[0]->tx.n_wan, 1);
+}
+
+// The send token: while another lcore holds the key's token (it is between its check and its
+// tx_burst) a chunk waits in the hold, and this lcore reports no quiescent state (it holds the
+// shared key); when the token comes back the chunk leaves in order. A held chunk whose ids fell a
+// window behind what was sent meanwhile is dropped as spread_stale, never sent: the wire order a
+// 64-packet peer sees has no replay drop.
+TEST(worker_spread, a_taken_send_token_holds_the_chunk_and_stale_ids_never_reach_the_wire) {
+  ASSERT_TRUE(eal_ok);
+  world w;
+  auto tun = [](uint32_t i) { return inner_v4(k_lan, vpn_of(k_spread_pid), static_cast<uint16_t>(100 + i), static_cast<uint8_t>(i)); };
+  auto tuns = [&](uint32_t first, uint32_t n) {
+    std::vector<bytes> v;
+    for (uint32_t i = 0; i < n; ++i) v.push_back(tun(first + i));
+    return v;
+  };
+  auto ids_of = [](const std::vector<bytes>& q) {
+    std::vector<uint32_t> ids;
+    for (const bytes& f : q) {
+      const net::frame_info fi = net::parse_frame(f.data(), f.size());
+      ids.push_back(wire::get_u32(f.data() + fi.payload_off + 4));
+    }
+    return ids;
+  };
+  proto::dc_tx* tx = w.peers[k_spread_pid]->keys.tx_shared();
+  ASSERT_NE(tx, nullptr);
+  for (uint32_t i = 0; i < 2; ++i) {
+    rte_rcu_qsbr_thread_register(w.sh.qsbr, i);
+    rte_rcu_qsbr_thread_online(w.sh.qsbr, i);
+  }
+  const uint16_t wan = w.sh.cfg.wan_port;
+  ASSERT_TRUE(tx->try_take_send());  // another lcore is inside its send
+  EXPECT_FALSE(tx->try_take_send());
+  burst(*w.c[1], tuns(0, 10), false);  // ids 1-10
+  EXPECT_EQ(w.c[1]->hold.n, 10);
+  EXPECT_TRUE(take_port(wan, 1).empty());
+  const uint64_t token = rte_rcu_qsbr_start(w.sh.qsbr);
+  loop_quiescent(*w.c[0]);
+  loop_quiescent(*w.c[1]);
+  EXPECT_EQ(rte_rcu_qsbr_check(w.sh.qsbr, token, false), 0);  // lcore 1 still holds the key
+  tx->give_send();
+  loop_quiescent(*w.c[1]);
+  EXPECT_EQ(w.c[1]->hold.n, 0);
+  EXPECT_EQ(rte_rcu_qsbr_check(w.sh.qsbr, token, false), 1);
+  std::vector<uint32_t> want(10);
+  for (uint32_t i = 0; i < 10; ++i) want[i] = i + 1;
+  EXPECT_EQ(ids_of(take_port(wan, 1)), want);
+  EXPECT_EQ(tx->highest_sent(), 10u);
+
+  // Lcore 1's next chunk (ids 11-20) waits for the token; meanwhile lcore 0 sends ids 21-84.
+  ASSERT_TRUE(tx->try_take_send());
+  burst(*w.c[1], tuns(10, 10), false);
+  tx->give_send();
+  burst(*w.c[0], tuns(20, 64), false);
+  EXPECT_EQ(tx->highest_sent(), 84u);
+  EXPECT_EQ(spread_release(*w.c[1]), 0);
+  EXPECT_EQ(w.dropped(1, drop::spread_stale), 10u);
+  EXPECT_TRUE(take_port(wan, 1).empty());
+  const std::vector<uint32_t> q0 = ids_of(take_port(wan, 0));
+  ASSERT_EQ(q0.size(), 64u);
+  proto::replay_window peer(wire::k_replay_window_default);
+  for (uint32_t i = 0; i < 10; ++i) ASSERT_EQ(peer.check(i + 1, 0, 0), proto::replay_verdict::ok), peer.commit(i + 1, 0, 0);
+  for (uint32_t id : q0) ASSERT_EQ(peer.check(id, 0, 0), proto::replay_verdict::ok), peer.commit(id, 0, 0);
+  // Sealed, then dropped before the wire: counted encrypted and spread_stale.
+  EXPECT_EQ(w.lc[0]->ctr.encrypted.load() + w.lc[1]->ctr.encrypted.load(), 84u);
+  EXPECT_EQ(w.lc[0]->ctr.wan_tx_pkts.load() + w.lc[1]->ctr.wan_tx_pkts.load(), 74u);
+  for (uint32_t i = 0; i < 2; ++i) {
+    rte_rcu_qsbr_thread_offline(w.sh.qsbr, i);
+    rte_rcu_qsbr_thread_unregister(w.sh.qsbr, i);
+  }
 }
 
 }  // namespace
