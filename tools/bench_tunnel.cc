@@ -13,6 +13,7 @@
 // DPVPN_BENCH_LCORES=0@1,1@0 places the lcores on other CPUs (EAL --lcores).
 #include "bench_tunnel.h"
 
+#include <emmintrin.h>
 #include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
@@ -187,7 +188,10 @@ void refill(env& e, const tmpl& t, std::vector<rte_mbuf*>& m) {
     auto* d = rte_pktmbuf_append(m[i], static_cast<uint16_t>(t.frames[i].size()));
     if (!d) fatal("mbuf data room too small");
     std::memcpy(d, t.frames[i].data(), t.frames[i].size());
+    if (e.o.rx_dma && e.wan)  // tunnel_opts::rx_dma: out of every cache, as after a NIC's DMA
+      for (size_t off = 0; off < t.frames[i].size(); off += 64) _mm_clflush(d + off);
   }
+  if (e.o.rx_dma && e.wan) _mm_mfence();
 }
 
 // The empty polls of worker_main's loop around the busy port's burst (as run_pass in dpvpn-bench.cc).
@@ -547,16 +551,19 @@ int tunnel_bench(const tunnel_opts& o) {
       std::printf("{\"scenario\":\"tunnel\",\"role\":\"%s\",\"dir\":\"%s\",\"size\":\"%s\",\"sessions\":1,\"lcores\":%u,\"spread\":%u,"
                   "\"mpps\":%.4f,\"mpps_sum\":%.4f,\"speedup\":%.3f,\"gbps\":%.3f,\"avg_bytes\":%.1f,\"replay_drops\":%llu,"
                   "\"stale_drops\":%llu,\"packets\":%llu,\"cipher\":\"%s\",\"backend\":\"%s\",\"arch\":\"%s\","
-                  "\"udp_checksum\":%s,\"pkts_per_pass\":%u}\n",
+                  "\"udp_checksum\":%s,\"pkts_per_pass\":%u,\"rx_model\":\"%s\"}\n",
                   o.client_role ? "client" : "server", p.dir, p.size.c_str(), p.lcores, p.spread, p.pps / 1e6, p.pps_sum / 1e6, p.speedup, p.pps * p.avg_bytes * 8 / 1e9,
                   p.avg_bytes, static_cast<unsigned long long>(p.replay_drops),
                   static_cast<unsigned long long>(p.stale_drops), static_cast<unsigned long long>(p.packets),
-                  crypto::name(o.cipher), crypto::name(o.backend), arch.c_str(), o.udp_csum ? "true" : "false", o.pkts);
+                  crypto::name(o.cipher), crypto::name(o.backend), arch.c_str(), o.udp_csum ? "true" : "false", o.pkts,
+                  o.rx_dma ? "dma" : "copy");
   } else {
-    std::printf("dpvpn-bench --tunnel-lcores: ONE tunnel (%s role), %s, backend %s (IPsec-MB arch %s), %u packets per lcore and pass;\n"
+    std::printf("dpvpn-bench --tunnel-lcores: ONE tunnel (%s role), %s, backend %s (IPsec-MB arch %s), %u packets per lcore and pass,\n"
+                "decrypt's WAN packets %s;\n"
                 "rate = a pass's packets / the CPU seconds of its busiest lcore (median of passes, median of %u rounds); replay drops =\n"
                 "decrypt: the gateway's replay counter, encrypt: a 64-packet window at the peer over the queues merged by TX time\n",
-                o.client_role ? "client" : "server", crypto::name(o.cipher), crypto::name(o.backend), arch.c_str(), o.pkts, k_rounds);
+                o.client_role ? "client" : "server", crypto::name(o.cipher), crypto::name(o.backend), arch.c_str(), o.pkts,
+                o.rx_dma ? "in memory (--rx-model dma: as a NIC's DMA leaves them)" : "in the receiving lcore's cache (--rx-model copy: as af_packet / memif leave them)", k_rounds);
     std::printf("\n%-8s %-6s %6s %8s %8s %8s %12s %12s\n", "dir", "size", "lcores", "Mpps", "Gbit/s", "speedup",
                 "replay drops", "stale drops");
     for (const auto& p : pts)

@@ -48,6 +48,10 @@ struct tunnel_opts {
   // --role client: the tunnel is dpvpn's own as a client (docs/client.md): the peer is the server,
   // found by outer address, with the client's key directions and a pushed peer-id in DATA_V2.
   bool client_role = false;
+  // --rx-model dma: decrypt's WAN packets are flushed from every cache after the (untimed) refill,
+  // as a NIC's DMA leaves them in memory; copy (the default): they stay in the receiving lcore's
+  // cache, as net_af_packet and memif leave them (they copy on the receiving lcore).
+  bool rx_dma = false;
   std::vector<std::string> eal_extra;
 };
 

@@ -5,7 +5,7 @@
 //   dpvpn-bench [--time S] [--json] [--cipher NAME] [--backend ipsec-mb|openssl] [--sessions 1,100]
 //               [--sizes 64,512,1420,imix] [--pkts N] [--dir both|decrypt|encrypt] [--no-udp-csum]
 //               [--tx-csum-offload] [--no-raw] [--raw-offset 0..63] [-- extra EAL args]
-//   dpvpn-bench --tunnel-lcores 1,2 [--role client|server] [--time S] [--json] [--cipher NAME] [--sizes 64,1420] [--pkts N] [--dir ...]
+//   dpvpn-bench --tunnel-lcores 1,2 [--role client|server] [--rx-model copy|dma] [--time S] [--json] [--cipher NAME] [--sizes 64,1420] [--pkts N] [--dir ...]
 //               ONE tunnel on 1 and on N lcores with dp-tunnel-spread (tools/bench_tunnel.cc)
 #include <rte_eal.h>
 #include <rte_errno.h>
@@ -83,6 +83,7 @@ struct options {
   std::vector<std::string> eal_extra;
   std::vector<uint32_t> tunnel_lcores;  // --tunnel-lcores: the one-tunnel scenario instead
   bool client_role = false;             // --role client (with --tunnel-lcores)
+  bool rx_dma = false;                  // --rx-model dma (with --tunnel-lcores)
 };
 
 struct point {
@@ -536,7 +537,7 @@ void print_json(const std::vector<point>& pts, const options& o, const char* arc
                "                   [--sessions 1,100,10000] [--sizes 64,512,1420,imix] [--pkts 2048]\n"
                "                   [--dir both|decrypt|encrypt] [--no-udp-csum] [--tx-csum-offload] [--no-raw]\n"
                "                   [--raw-offset 0..63] [-- extra EAL args]\n"
-               "       dpvpn-bench --tunnel-lcores 1,2 [--role client|server] [--time S] [--json] [--cipher NAME] [--sizes 64,1420]\n"
+               "       dpvpn-bench --tunnel-lcores 1,2 [--role client|server] [--rx-model copy|dma] [--time S] [--json] [--cipher NAME] [--sizes 64,1420]\n"
                "                   [--pkts N] [--dir both|decrypt|encrypt] [--no-udp-csum] [-- extra EAL args]\n",
                why);
   std::exit(2);
@@ -602,6 +603,10 @@ options parse_args(int argc, char** argv) {
       const std::string v = next();
       if (v != "client" && v != "server") usage("--role: client or server");
       o.client_role = v == "client";
+    } else if (a == "--rx-model") {
+      const std::string v = next();
+      if (v != "copy" && v != "dma") usage("--rx-model: copy or dma");
+      o.rx_dma = v == "dma";
     } else if (a == "--tunnel-lcores") {
       for (const auto& s : split(next())) o.tunnel_lcores.push_back(to_u32(s, 1, 8));
     } else if (a == "--sizes") {
@@ -647,6 +652,7 @@ int main(int argc, char** argv) {
     t.udp_csum = o.udp_csum;
     t.lcores = o.tunnel_lcores;
     t.client_role = o.client_role;
+    t.rx_dma = o.rx_dma;
     t.eal_extra = o.eal_extra;
     return bench::tunnel_bench(t);
   }
