@@ -131,6 +131,7 @@ bool client_control::step(uint64_t now) {
     const std::vector<uint8_t> arp = nb_.due_request(now);
     if (!arp.empty()) dp_.send_raw(0, arp);
   }
+  if (phase_ == phase::connected) follow_float();
   if (conn_.s && now >= conn_.s->next_wakeup_ms()) {
     conn_.s->tick(now);
     drain(now);
@@ -375,7 +376,21 @@ bool client_control::install_peer() {
   dp_.route_add_v4(k_half, 1, conn_.peer_id);
   dp_.route_add_v6(k_v6_low, 1, conn_.peer_id);
   dp_.route_add_v6(k_v6_high, 1, conn_.peer_id);
+  if (cfg_.float_ok) dp_.set_client_float(conn_.peer_id);
   return true;
+}
+
+// `float`: the server's data opened from a new address and the owner lcore moved the peer there
+// (dp::float_peer); control frames, the address table and the up/down environment follow.
+void client_control::follow_float() {
+  net::outer_addr a;
+  net::mac mac{};
+  if (!conn_.dp.peer || !dp::read_float(*conn_.dp.peer, a, mac) || net::same_outer(a, conn_.addr)) return;
+  dp_.move_addr(conn_.addr, a, conn_.peer_id);
+  log(1, "the server floated: " + conn_.name + " -> " + format_outer(a));
+  conn_.addr = a;
+  conn_.mac = mac;
+  conn_.name = format_outer(a);
 }
 
 void client_control::install_key(const proto::session_event& ev, bool armed) {
@@ -396,6 +411,7 @@ void client_control::disconnect(const std::string& why, uint64_t now, uint64_t d
   log(1, "connection to " + conn_.name + " closed: " + why);
   if (tun_applied_) remove_tunnel(now);
   if (conn_.dp.installed) {
+    dp_.clear_client_float();
     dp_.route_del_v4(0, 1);
     dp_.route_del_v4(k_half, 1);
     dp_.route_del_v6(k_v6_low, 1);

@@ -66,6 +66,7 @@ class client_control {
   void drain(uint64_t now_ms);
   void on_event(const proto::session_event& ev, uint64_t now_ms);
   void on_established(uint64_t now_ms);
+  void follow_float();
   bool install_peer();
   void install_key(const proto::session_event& ev, bool armed);
   void apply_tunnel(uint64_t now_ms);

@@ -73,6 +73,9 @@ class dp_installer final : public route_writer {
   int publish(const client& c);
   void unpublish(const client& c);
   void move_addr(const net::outer_addr& from, const net::outer_addr& to, uint32_t peer_id);  // a float
+  // The client role with `float`: the peer whose data may come from a new address (or none).
+  void set_client_float(uint32_t peer_id) { sh_.client_float.store(peer_id, std::memory_order_relaxed); }
+  void clear_client_float() { sh_.client_float.store(dp::dp_shared::k_no_float, std::memory_order_relaxed); }
 
   int route_add_v4(uint32_t net, uint8_t len, uint32_t peer_id) override;
   int route_del_v4(uint32_t net, uint8_t len) override;

@@ -336,11 +336,15 @@ bool udp_classify(worker_ctx& c, rte_mbuf* m, size_t payload_off, size_t payload
   uint32_t pid = cl.peer_id;
   if (cl.op == wire::P_DATA_V1 || pid == wire::k_peer_id_none || c.sh.cfg.client_role) {
     void* data = nullptr;
-    if (rte_hash_lookup_data(c.sh.addrs, &mm.src, &data) < 0) {
+    if (rte_hash_lookup_data(c.sh.addrs, &mm.src, &data) >= 0) {
+      pid = static_cast<uint32_t>(reinterpret_cast<uintptr_t>(data));
+    } else if (const uint32_t f = c.sh.client_float.load(std::memory_order_relaxed);
+               c.sh.cfg.client_role && f != dp_shared::k_no_float) {
+      pid = f;  // `float`: the server's data from a new address, moved there if it opens
+    } else {
       drop_pkt(c, m, drop::unknown_peer);
       return false;
     }
-    pid = static_cast<uint32_t>(reinterpret_cast<uintptr_t>(data));
   }
   const uint16_t owner = pid < c.sh.cfg.max_peers ? c.sh.owner[pid].load(std::memory_order_acquire) : k_no_owner;
   if (owner == k_no_owner) {

@@ -227,6 +227,11 @@ struct dp_shared {
   rte_ring* lan_punt = nullptr;
   rte_ring* lan_ctl = nullptr;
   std::atomic<uint64_t> now_s{0};  // control: wo (coarse clock), dp: ro
+  // The client role with `float` (docs/client.md): the server's peer index while it is installed,
+  // k_no_float otherwise. A data packet from an address the table does not know is tried against
+  // that peer's keys; one that opens moves the peer (float_peer). control: wo, dp: ro.
+  static constexpr uint32_t k_no_float = UINT32_MAX;
+  std::atomic<uint32_t> client_float{k_no_float};
   std::atomic<bool> stop{false};   // control/main: wo
   dp_lcore* lcores[k_max_workers] = {};
 };

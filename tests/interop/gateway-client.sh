@@ -12,7 +12,8 @@
 # Cases:
 #   basic   AES-256-GCM, tls-crypt: 50 pings each way, iperf3 TCP both ways, SIGTERM -> the server
 #           sees the explicit exit (cc-exit), dpvpn exits 0 with no mbuf leaked
-#   tcv2    CHACHA20-POLY1305 with tls-crypt-v2: pings and iperf3 TCP both ways
+#   tcv2    CHACHA20-POLY1305 with tls-crypt-v2: pings and iperf3 TCP both ways; then the server
+#           floats (its replies leave from another address) and dpvpn, with `float`, follows
 #   reneg   renegotiation every 10 s started by the server, then by dpvpn: 0 pings lost
 #   spread  dp-tunnel-spread 2: pings and iperf3 both ways, no replay logged by the stock server
 #   restart the server stops (SIGTERM: RESTART to its clients) and comes back: dpvpn sees the
@@ -151,14 +152,23 @@ EOF2
 case_tcv2() {
   setup
   start_server wrap=tls-crypt-v2
-  CL_WRAP="tls-crypt-v2 $IVP_PKI/tc2-client.key" client_conf "$IVG_DIR/client.conf" "data-ciphers CHACHA20-POLY1305"
+  CL_WRAP="tls-crypt-v2 $IVP_PKI/tc2-client.key" client_conf "$IVG_DIR/client.conf" "data-ciphers CHACHA20-POLY1305" "float"
   ivg_start_dpvpn "$IVG_DIR/client.conf"
   grep -q "cipher CHACHA20-POLY1305" "$IVG_DP_LOG" || ivp_fail "dpvpn did not negotiate CHACHA20-POLY1305"
   pings_both_ways 20
   iperf_both_ways
+  # The server floats: its replies start leaving from another of its addresses (the connected
+  # route's preferred source changes; openvpn's unbound socket follows the route). With `float`
+  # dpvpn moves to it on the first packet that opens, and the tunnel carries on.
+  ip -n "$SRV_NS" addr add "$SRV_FLOAT/24" dev wan
+  ip -n "$SRV_NS" route replace 10.203.0.0/24 dev wan proto kernel scope link src "$SRV_FLOAT"
+  ivp_ping "$IVG_NS_GW" "$SRV_TUN" 5 >/dev/null
+  ivp_wait_log "$IVG_DP_LOG" "the server floated: .* -> $SRV_FLOAT:" 10 || ivp_fail "dpvpn did not follow the server to $SRV_FLOAT"
+  pings_both_ways 20
   stop_and_check
-  ivp_log "PASS tcv2"
+  ivp_log "PASS tcv2 (and the server's float to $SRV_FLOAT)"
 }
+SRV_FLOAT=10.203.0.31
 
 # dp-tunnel-spread 2 (docs/dataplane.md, "One tunnel on several lcores"): the one tunnel's packets
 # are sealed on the lcore they arrive on and its received bursts shared between the two lcores;
