@@ -28,11 +28,13 @@ uint64_t wall_ms() {
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count());
 }
 
-// HOST as an IPv4 address (host order): a literal, else the resolver's first IPv4 answer.
-std::optional<uint32_t> resolve4(const std::string& host, std::string& err) {
-  if (auto a = parse_ipv4(host)) return a;
+// HOST as the server's address (IPv4 as v4-mapped): a literal, else the resolver's first answer
+// of a family the WAN has an address of (`family`: the remote's proto; any: either).
+std::optional<net::ip6> resolve(const std::string& host, ip_family family, bool have4, bool have6, std::string& err) {
+  if (auto a = parse_ipv4(host)) return net::v4_mapped(*a);
+  if (auto a = parse_ipv6(host)) return *a;
   addrinfo hints{};
-  hints.ai_family = AF_INET;
+  hints.ai_family = family == ip_family::v4 ? AF_INET : family == ip_family::v6 ? AF_INET6 : AF_UNSPEC;
   hints.ai_socktype = SOCK_DGRAM;
   addrinfo* res = nullptr;
   const int rc = ::getaddrinfo(host.c_str(), nullptr, &hints, &res);
@@ -40,9 +42,19 @@ std::optional<uint32_t> resolve4(const std::string& host, std::string& err) {
     err = std::string("cannot resolve ") + host + ": " + gai_strerror(rc);
     return std::nullopt;
   }
-  const uint32_t a = ntohl(reinterpret_cast<sockaddr_in*>(res->ai_addr)->sin_addr.s_addr);
+  std::optional<net::ip6> out;
+  for (const addrinfo* p = res; p && !out; p = p->ai_next) {
+    if (p->ai_family == AF_INET && have4) {
+      out = net::v4_mapped(ntohl(reinterpret_cast<const sockaddr_in*>(p->ai_addr)->sin_addr.s_addr));
+    } else if (p->ai_family == AF_INET6 && have6) {
+      net::ip6 a;
+      std::memcpy(a.data(), &reinterpret_cast<const sockaddr_in6*>(p->ai_addr)->sin6_addr, 16);
+      out = a;
+    }
+  }
   ::freeaddrinfo(res);
-  return a;
+  if (!out) err = "cannot resolve " + host + ": no address of a family the WAN has a `local` address of";
+  return out;
 }
 
 constexpr uint32_t k_half = 0x80000000u;
@@ -61,7 +73,7 @@ client_control::client_control(const server_config& cfg, control_setup setup, dp
       signal_fd_(signal_fd),
       ifname_(std::move(ifname)),
       ops_(std::move(ops)),
-      nb_(sh.cfg.wan_mac, sh.cfg.local_ip),
+      nb_(sh.cfg.wan_mac, sh.cfg.wan_v4 ? sh.cfg.local_ip : 0, sh.cfg.local_ip6),
       scripts_(cfg.tmp_dir),
       id_busy_(sh.cfg.max_peers, false) {
   if (cfg_.remote_random && cfg_.remotes.size() > 1) {
@@ -114,7 +126,7 @@ bool client_control::step(uint64_t now) {
     case phase::resolving:
       if (nb_.mac()) start_session(now);
       else if (now - attempt_ms_ > uint64_t{cfg_.server_poll_timeout_s} * 1000)
-        disconnect("no ARP answer from " + format_ipv4(nb_.target_ip()), now, retry_delay_ms(), true);
+        disconnect("no ARP/ND answer from " + nb_.target_name(), now, retry_delay_ms(), true);
       break;
     case phase::handshake:
       if (conn_.last_ctl_rx_ms == 0 && now - attempt_ms_ > uint64_t{cfg_.server_poll_timeout_s} * 1000)
@@ -189,7 +201,7 @@ void client_control::begin_attempt(uint64_t now) {
   ++attempts_;
   const auto& r = cfg_.remotes[remote_ % cfg_.remotes.size()];
   std::string err;
-  const auto ip = resolve4(r.host, err);
+  const auto ip = resolve(r.host, r.family, dp_.cfg().wan_v4, dp_.cfg().wan_v6, err);
   if (!ip) {
     log(1, "RESOLVE: " + err);
     ++failures_;
@@ -199,7 +211,7 @@ void client_control::begin_attempt(uint64_t now) {
   }
   const uint16_t port = r.port;  // the parser filled in rport / port / 1194
   conn_ = client{};
-  conn_.addr = net::outer_v4(*ip, port);
+  conn_.addr = net::outer_v6(*ip, port);  // v4-mapped for an IPv4 server
   conn_.name = format_outer(conn_.addr);
   owner_known_ = false;
   pending_.clear();
@@ -211,10 +223,12 @@ void client_control::begin_attempt(uint64_t now) {
   }
   conn_.peer_id = id;
   attempt_ms_ = now;
-  nb_.target(cfg_.dp_wan_gateway ? *cfg_.dp_wan_gateway : *ip, now);
+  const bool v4 = net::is_v4_mapped(*ip);
+  const bool via = v4 ? cfg_.dp_wan_gateway.has_value() : cfg_.dp_wan_gateway6.has_value();
+  nb_.target(!via ? *ip : v4 ? net::v4_mapped(*cfg_.dp_wan_gateway) : *cfg_.dp_wan_gateway6, now);
   phase_ = phase::resolving;
-  log(1, "attempting to connect to " + conn_.name + " (UDP" +
-             (cfg_.dp_wan_gateway ? ", via " + format_ipv4(*cfg_.dp_wan_gateway) : std::string()) + ")");
+  log(1, "attempting to connect to " + conn_.name + (v4 ? " (UDP" : " (UDPv6") +
+             (via ? ", via " + nb_.target_name() : std::string()) + ")");
 }
 
 void client_control::start_session(uint64_t now) {
@@ -229,13 +243,13 @@ void client_control::start_session(uint64_t now) {
   conn_.s = std::make_unique<proto::session>(setup_.session, now);
   conn_.s->start(now);
   phase_ = phase::handshake;
-  log(3, "UDP link remote: " + conn_.name + " (next hop " + format_ipv4(nb_.target_ip()) + " resolved)");
+  log(3, "UDP link remote: " + conn_.name + " (next hop " + nb_.target_name() + " resolved)");
   drain(now);
 }
 
 void client_control::on_frame(const dp::mbuf_meta& mm, std::span<const uint8_t> pkt, uint64_t now) {
   if (mm.dir == dp::pkt_dir::wan_l2) {
-    if (nb_.on_frame(pkt, now)) log(4, "WAN next hop " + format_ipv4(nb_.target_ip()) + " resolved");
+    if (nb_.on_frame(pkt, now)) log(4, "WAN next hop " + nb_.target_name() + " resolved");
     return;
   }
   if (!conn_.s || !net::same_outer(mm.src, conn_.addr)) return;  // not our server: ignored

@@ -211,9 +211,12 @@ script_env client_updown_env(const server_config& cfg, const std::string& dev, u
   for (size_t i = 0; i < t.routes6.size(); ++i)
     add("route_ipv6_network_" + std::to_string(i + 1), format_ipv6_net(t.routes6[i]));
   for (size_t i = 0; i < t.foreign.size(); ++i) add("foreign_option_" + std::to_string(i + 1), t.foreign[i]);
-  add("trusted_ip", format_ipv4(net::v4_of(server.ip)));
+  // openvpn names the server's address by family: trusted_ip / trusted_ip6 (and untrusted_*).
+  const bool v4 = net::is_v4_mapped(server.ip);
+  const std::string ip = v4 ? format_ipv4(net::v4_of(server.ip)) : format_ipv6(server.ip);
+  add(v4 ? "trusted_ip" : "trusted_ip6", ip);
   add("trusted_port", std::to_string(server.port));
-  add("untrusted_ip", format_ipv4(net::v4_of(server.ip)));
+  add(v4 ? "untrusted_ip" : "untrusted_ip6", ip);
   add("untrusted_port", std::to_string(server.port));
   add("config", cfg.source);
   add("verb", std::to_string(cfg.verb));

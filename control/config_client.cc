@@ -296,18 +296,11 @@ void check_client(ctx& c) {
               std::string(k_protos[static_cast<int>(r.family)]) + ", got " + shown(r.host));
       continue;
     }
-    if (r.family == ip_family::v6) {  // client_control resolves and reaches IPv4 servers only
-      add(r.line, "remote", "expected an IPv4 server: an IPv6 WAN is not supported in the client role yet, got " +
-                                shown(r.host));
-      continue;
-    }
     if ((cfg.local || cfg.local6) && needs_local(r.family))
       add(r.line, "remote",
           "expected a `local` line with an " + family_name(r.family) + " address as well: the dataplane sends to " +
               r.host + " from its own WAN address");
   }
-  if (cfg.local6)
-    add(c.line_of("local"), "local", "expected an IPv4 address: an IPv6 WAN is not supported in the client role yet");
   if (cfg.dp_wan_gateway && !cfg.local)
     add(c.line_of("dp-wan-gateway"), "dp-wan-gateway",
         "expected a `local` line with an IPv4 address as well: the next hop is on the IPv4 WAN");

@@ -178,6 +178,9 @@ void wan_burst(worker_ctx& c, rte_mbuf** pkts, uint16_t n, bool spread = true) n
 bool wan_classify(worker_ctx& c, rte_mbuf* m) noexcept;
 bool wan_classify6(worker_ctx& c, rte_mbuf* m) noexcept;
 bool udp_classify(worker_ctx& c, rte_mbuf* m, size_t payload_off, size_t payload_len, const net::mac& src_mac) noexcept;
+// The client role: a whole WAN frame for the control thread's next-hop resolution (an ARP reply
+// or Neighbor Advertisement for our address; pkt_dir::wan_l2), or punt_full.
+void punt_wan_l2(worker_ctx& c, rte_mbuf* m) noexcept;
 void open_owned(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept;
 // Exception-port side (worker_tx.cc), the same shape: packets for clients, sealed by their owner.
 void tun_burst(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept;

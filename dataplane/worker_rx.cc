@@ -251,12 +251,7 @@ void open_owned(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept {
   for (uint16_t off = 0; off < n; off += k_stage) open_chunk(c, pkts + off, std::min<uint16_t>(k_stage, n - off));
 }
 
-// The client role: an ARP reply for our WAN address goes to the control thread, which resolves
-// the server's (or dp-wan-gateway's) MAC with it (control/wan_neighbor.h). True when punted (or
-// dropped as punt_full); false: not such a reply.
-static bool punt_arp_reply(worker_ctx& c, rte_mbuf* m, const uint8_t* f) noexcept {
-  net::arp_info a;
-  if (!net::arp_parse(f, m->data_len, a) || a.op != 2 || a.tpa != c.sh.cfg.local_ip) return false;
+void punt_wan_l2(worker_ctx& c, rte_mbuf* m) noexcept {
   meta_of(m).dir = pkt_dir::wan_l2;
   meta_of(m).payload_off = 0;  // the whole frame
   meta_of(m).payload_len = m->data_len;
@@ -264,6 +259,15 @@ static bool punt_arp_reply(worker_ctx& c, rte_mbuf* m, const uint8_t* f) noexcep
   rte_ring* r = c.sh.punt_est ? c.sh.punt_est : c.sh.punt;
   if (rte_ring_enqueue(r, m) != 0) drop_pkt(c, m, drop::punt_full);
   else lcore_counters::bump(c.me.ctr.punted);
+}
+
+// The client role: an ARP reply for our WAN address goes to the control thread, which resolves
+// the server's (or dp-wan-gateway's) MAC with it (control/wan_neighbor.h). True when punted (or
+// dropped as punt_full); false: not such a reply.
+static bool punt_arp_reply(worker_ctx& c, rte_mbuf* m, const uint8_t* f) noexcept {
+  net::arp_info a;
+  if (!net::arp_parse(f, m->data_len, a) || a.op != 2 || a.tpa != c.sh.cfg.local_ip) return false;
+  punt_wan_l2(c, m);
   return true;
 }
 

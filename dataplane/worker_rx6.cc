@@ -45,6 +45,14 @@ bool wan_classify6(worker_ctx& c, rte_mbuf* m) noexcept {
         meta_of(m).src = net::outer_v6(fi.src, fi.src_port);
         return udp_classify(c, m, fi.payload_off, fi.payload_len, fi.src_mac);
       case net::frame6_kind::nd_solicit: nd_input(c, m, f); return false;
+      case net::frame6_kind::icmp6_other:
+        // The client role: a Neighbor Advertisement to our address answers the control thread's
+        // solicitation for its next hop (control/wan_neighbor.h); it checks the rest.
+        if (cfg.client_role && fi.dst == cfg.local_ip6 && fi.l4_off < m->data_len && f[fi.l4_off] == net::k_icmp6_na) {
+          punt_wan_l2(c, m);
+          return false;
+        }
+        break;
       case net::frame6_kind::fragment: why = drop::ipv6_fragment; break;
       case net::frame6_kind::malformed: why = drop::malformed_frame; break;
       default: break;

@@ -16,6 +16,7 @@
 #           floats (its replies leave from another address) and dpvpn, with `float`, follows
 #   reneg   renegotiation every 10 s started by the server, then by dpvpn: 0 pings lost
 #   spread  dp-tunnel-spread 2: pings and iperf3 both ways, no replay logged by the stock server
+#   wan6    an IPv6 WAN (proto udp6; the next hop by Neighbor Discovery): pings both ways
 #   restart the server stops (SIGTERM: RESTART to its clients) and comes back: dpvpn sees the
 #           server-pushed reset and reconnects; then the server is killed (-KILL) and restarted:
 #           dpvpn's ping-restart notices and it reconnects within its keepalive
@@ -62,7 +63,8 @@ client_conf() {
     echo "client"
     echo "dev tun"
     echo "local $IVG_GW_ADDR"
-    echo "remote $(ivg_client_addr 1) $IVP_PORT"
+    [[ $IVG_WAN6 != 1 ]] || echo "local $IVG_GW_ADDR6"
+    echo "remote ${CL_REMOTE:-$(ivg_client_addr 1) $IVP_PORT}"
     echo "nobind"
     echo "ca $IVP_PKI/ca.crt"
     echo "cert $IVP_PKI/client1.crt"
@@ -188,6 +190,24 @@ case_spread() {
   ivp_log "PASS spread: no replay at the stock server"
 }
 
+# An IPv6 WAN: the stock server on proto udp6; dpvpn finds its MAC with a Neighbor Solicitation
+# from fd00:203::1 (the workers punt the advertisement to the control thread) and the tunnel runs
+# over IPv6 outer headers; the up script sees trusted_ip6.
+case_wan6() {
+  IVG_WAN6=1
+  setup
+  start_server proto=udp6
+  printf '#!/bin/sh\nenv | grep -E "^(un)?trusted_" | sort >"$(dirname "$0")/up.env"\n' >"$IVG_DIR/up.sh"
+  chmod +x "$IVG_DIR/up.sh"
+  CL_REMOTE="$(ivg_client_addr6 1) $IVP_PORT udp6" client_conf "$IVG_DIR/client.conf" "script-security 2" "up $IVG_DIR/up.sh"
+  ivg_start_dpvpn "$IVG_DIR/client.conf"
+  grep -q "attempting to connect to .*(UDPv6)" "$IVG_DP_LOG" || ivp_fail "dpvpn did not connect over UDPv6"
+  pings_both_ways 20
+  grep -qx "trusted_ip6=$(ivg_client_addr6 1)" "$IVG_DIR/up.env" 2>/dev/null || ivp_fail "the up script saw no trusted_ip6"
+  stop_and_check
+  ivp_log "PASS wan6"
+}
+
 # 125 pings at 0.2 s (25 s) across renegotiations every 10 s: nothing lost.
 reneg_pings() {
   local out loss
@@ -262,5 +282,6 @@ case "$case_name" in
   reneg) case_reneg ;;
   restart) case_restart ;;
   spread) case_spread ;;
+  wan6) case_wan6 ;;
   *) echo "unknown case $case_name" >&2; exit 2 ;;
 esac

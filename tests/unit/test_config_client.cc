@@ -275,10 +275,8 @@ TEST(config_client, checks_across_lines) {
       {"lport 5000\nnobind\n",
        "client.conf:9: nobind: expected either lport or nobind, not both (nobind takes an ephemeral port)"},
       {"remote 2001:db8::1\n",
-       "client.conf:8: remote: expected an IPv4 server: an IPv6 WAN is not supported in the client role yet, got "
-       "\"2001:db8::1\""},
-      {"local 2001:db8::2\n",
-       "client.conf:8: local: expected an IPv4 address: an IPv6 WAN is not supported in the client role yet"},
+       "client.conf:8: remote: expected a `local` line with an IPv6 address as well: the dataplane sends to "
+       "2001:db8::1 from its own WAN address"},
       {"dp-wan-gateway fe80::1\n",
        "client.conf:8: dp-wan-gateway: expected a `local` line with an IPv6 address as well: the next hop is on the "
        "IPv6 WAN"},
@@ -290,6 +288,25 @@ TEST(config_client, checks_across_lines) {
   EXPECT_EQ(error_of("tls-client\n" + k_base.substr(7)),
             "client.conf:1: tls-client: expected pull as well (or client, which is tls-client and pull): the tunnel's "
             "addresses come from the server's push");
+}
+
+TEST(config_client, ipv6_wan) {
+  // An IPv6 server from an IPv6 `local`, with its next hop; both families side by side.
+  const std::string v6 = "client\ndev tun\nlocal 2001:db8::2\nremote 2001:db8::1 1194 udp6\nca ca.crt\ncert c.crt\nkey c.key\n";
+  server_config c = parse(v6 + "dp-wan-gateway fe80::1\n");
+  ASSERT_EQ(c.remotes.size(), 1u);
+  EXPECT_EQ(c.remotes[0].family, ip_family::v6);
+  ASSERT_TRUE(c.local6.has_value());
+  EXPECT_EQ(*c.local6, *parse_ipv6("2001:db8::2"));
+  EXPECT_EQ(*c.dp_wan_gateway6, *parse_ipv6("fe80::1"));
+  EXPECT_FALSE(c.local.has_value());
+  c = parse(v6 + "local 192.0.2.2\nremote 192.0.2.1\n");
+  EXPECT_EQ(c.remotes.size(), 2u);
+  EXPECT_TRUE(c.local.has_value() && c.local6.has_value());
+  // An IPv4 server needs an IPv4 `local` too.
+  EXPECT_EQ(error_of(v6 + "remote 192.0.2.1\n"),
+            "client.conf:8: remote: expected a `local` line with an IPv4 address as well: the dataplane sends to "
+            "192.0.2.1 from its own WAN address");
 }
 
 TEST(config_client, auth_user_pass_file_or_inline_block) {
