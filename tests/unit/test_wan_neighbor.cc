@@ -3,6 +3,7 @@
 // that resolves it, and replies that do not.
 #include <gtest/gtest.h>
 
+#include "dpvpn/netpkt6.h"
 #include "dpvpn/netpkt_fwd.h"
 #include "wan_neighbor.h"
 
@@ -46,6 +47,45 @@ TEST(wan_neighbor, resolves_with_arp) {
   nb.target(0x0ACB00FE, 70000);  // another next hop: forgotten
   EXPECT_FALSE(nb.mac());
   EXPECT_EQ(nb.requests(), 3u);
+}
+
+// IPv6: a Neighbor Solicitation from our address for the target; the advertisement the target
+// sends back (nd_make_advert turns our solicitation into it, as the server's stack would)
+// resolves it; an advertisement for another target does not.
+TEST(wan_neighbor, resolves_with_neighbor_discovery) {
+  const net::ip6 ours = {0xfd, 0, 2, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+  net::ip6 server = ours, other = ours;
+  server[15] = 0x11, other[15] = 0x12;
+  wan_neighbor nb(k_ours, 0, ours);
+  nb.target(server, 1000);
+  EXPECT_EQ(nb.target_name(), "fd00:203::11");
+  std::vector<uint8_t> req = nb.due_request(1000);
+  ASSERT_EQ(req.size(), 86u);
+  const net::frame6_info fi = net::parse_frame6(req.data(), req.size());
+  ASSERT_EQ(fi.kind, net::frame6_kind::nd_solicit);
+  EXPECT_EQ(fi.src, ours);
+  EXPECT_EQ(fi.dst, net::solicited_node(server));
+  auto advert_from = [&](const net::ip6& who) {
+    std::vector<uint8_t> f(128);
+    f.resize(net::nd_solicit(f.data(), f.size(), k_ours, ours, who));
+    size_t len = f.size();
+    f.resize(128);
+    EXPECT_EQ(net::nd_make_advert(f.data(), len, f.size(), who, k_theirs), net::nd_result::advert);
+    f.resize(len);
+    return f;
+  };
+  EXPECT_FALSE(nb.on_frame(advert_from(other), 1100));
+  EXPECT_FALSE(nb.mac());
+  EXPECT_FALSE(nb.on_frame(req, 1100));  // not an advertisement
+  EXPECT_TRUE(nb.on_frame(advert_from(server), 1200));
+  ASSERT_TRUE(nb.mac());
+  EXPECT_EQ(*nb.mac(), k_theirs);
+  // IPv4 targets still go by ARP from the same object.
+  nb.target(k_server, 2000);
+  EXPECT_EQ(nb.target_name(), "10.203.0.11");
+  net::arp_info a;
+  const std::vector<uint8_t> arp = nb.due_request(2000);
+  EXPECT_TRUE(net::arp_parse(arp.data(), arp.size(), a));
 }
 
 }  // namespace
