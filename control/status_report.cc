@@ -135,6 +135,13 @@ std::string format_counters(const char* why, const dp::dp_shared& sh, const cont
                     (unsigned long long)ld(c.icmp_errors), (unsigned long long)ld(c.icmp_limited));
       s += line;
     }
+    if (sh.cfg.tap) {  // dev tap (docs/tap.md)
+      std::snprintf(line, sizeof line, "\n    tap arp answered %llu to peer %llu | learn asked %llu lost %llu | fanout in %llu sealed %llu",
+                    (unsigned long long)ld(c.l2_arp_answered), (unsigned long long)ld(c.l2_to_peer),
+                    (unsigned long long)ld(c.l2_learn_asked), (unsigned long long)ld(c.l2_learn_lost),
+                    (unsigned long long)ld(c.fanout_in), (unsigned long long)ld(c.fanout_sealed));
+      s += line;
+    }
     if (sh.cfg.tunnel_spread > 1) {  // dp-tunnel-spread: what this lcore did for other owners' tunnels
       std::snprintf(line, sizeof line, "\n    spread sealed %llu opened %llu", (unsigned long long)ld(c.spread_sealed),
                     (unsigned long long)ld(c.spread_opened));

@@ -128,6 +128,7 @@ bool shared_create(dp_shared& sh, const shared_params& p, std::string& err) {
     sh.lan_ctl = make_ring("dpvpn_lanctl", ring, RING_F_SP_ENQ | RING_F_SC_DEQ, err);
     if (!err.empty()) return false;
   }
+  if (sh.cfg.tap && !l2_create(sh, p.l2, err)) return false;
   return make_lcores(sh, p, err);
 }
 
@@ -156,6 +157,7 @@ void shared_destroy(dp_shared& sh) {
   neigh_destroy(sh.neigh);
   sh.neigh = nullptr;
   sh.spread_peer.reset();
+  l2_destroy(sh);
   rte_free(sh.qsbr);
   sh.qsbr = nullptr;
 }

@@ -22,11 +22,15 @@ void handoff(worker_ctx& c, rte_mbuf* m, uint16_t owner) noexcept {
 
 namespace {
 
-void owned_add(dp_lcore& me, uint32_t pid) { me.owned[me.n_owned++] = pid; }
+void owned_add(dp_lcore& me, uint32_t pid) {
+  me.owned[me.n_owned++] = pid;
+  me.owns.store(me.n_owned, std::memory_order_relaxed);
+}
 void owned_remove(dp_lcore& me, uint32_t pid) {
   for (uint32_t i = 0; i < me.n_owned; ++i) {
     if (me.owned[i] == pid) {
       me.owned[i] = me.owned[--me.n_owned];
+      me.owns.store(me.n_owned, std::memory_order_relaxed);
       return;
     }
   }
@@ -103,6 +107,7 @@ unsigned apply_cmds(worker_ctx& c) noexcept {
           cmd->peer = slot;
           slot = nullptr;
           owned_remove(c.me, cmd->peer_id);
+          if (c.sh.client_mac) c.sh.client_mac[cmd->peer_id].store(0, std::memory_order_relaxed);  // TAP
         }
         break;
     }
@@ -190,6 +195,7 @@ void owner_input(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept {
     const pkt_dir d = meta_of(pkts[i]).dir;
     if (d == pkt_dir::wan) wan[nw++] = pkts[i];
     else if (d == pkt_dir::wan_raw) raw[nr++] = pkts[i];
+    else if (d == pkt_dir::flood) fanout_enqueue(c, pkts[i]);  // TAP: sealed by fanout_run
     else tun[nt++] = pkts[i];
   }
   open_owned(c, wan, nw);
@@ -272,6 +278,11 @@ int worker_main(dp_shared& sh, dp_lcore& me) {
       work += n;
     }
 
+    if (c.fan.n) {  // TAP: flood frames for this lcore's clients, a budget per loop
+      work += fanout_run(c, k_fanout_budget);
+      if (tx_full(c)) flush_tx(c);
+    }
+
     const uint64_t tsc = rte_rdtsc();
     if (tsc >= next_housekeeping) {
       if (sh.spread_peer) spread_tick(c);
@@ -289,6 +300,7 @@ int worker_main(dp_shared& sh, dp_lcore& me) {
       rte_delay_us_sleep(idle > 4096 ? 200 : 20);
     }
   }
+  fanout_clear(c);
   flush_tx(c);
   spread_release_all(c, 1u << 20);  // the other lcores are stopping too: their tokens come free
   rte_rcu_qsbr_thread_offline(sh.qsbr, me.index);

@@ -7,6 +7,7 @@
 #include <rte_rcu_qsbr.h>
 
 #include "dpvpn/dp_state.h"
+#include "dpvpn/mac_table.h"
 
 namespace dpvpn::dp {
 
@@ -62,6 +63,20 @@ struct spread_tally {
   uint64_t rx_pkts = 0, rx_bytes = 0, tx_pkts = 0, tx_bytes = 0;
 };
 
+// TAP mode's fan-out queue (worker_fanout.cc, docs/tap.md "the fan-out"): flood frames this lcore
+// seals for its own clients, each holding one reference to the shared mbuf and the index of the
+// next owned peer (dp_lcore::owned) to seal it for. Bounded: a full queue drops the new frame
+// (fanout_full). Worker loop only.
+struct fanout_queue {
+  static constexpr uint16_t k_cap = 64;
+  rte_mbuf* m[k_cap];
+  uint32_t next[k_cap];
+  uint16_t head = 0, n = 0;
+};
+// Destinations the fan-out seals per loop at most, so that a broadcast to many clients interleaves
+// with the lcore's other traffic.
+inline constexpr unsigned k_fanout_budget = 64;
+
 struct worker_ctx {
   dp_shared& sh;
   dp_lcore& me;
@@ -78,6 +93,8 @@ struct worker_ctx {
   uint32_t spread_turn = 0;  // spread_raw: whose turn the next hot burst is
   spread_tally tally;
   spread_hold hold;
+  fanout_queue fan;          // TAP: flood frames for this lcore's clients
+  net::learn_filter learned; // TAP: learn requests sent in the last second
 };
 
 // The buf_view over an mbuf's single segment, and back (inline: several times per packet).
@@ -199,6 +216,21 @@ bool to_lan(worker_ctx& c, uint32_t pid, rte_mbuf* m) noexcept;
 void flush_tx(worker_ctx& c) noexcept;
 // Packets other lcores handed to this owner: opened or sealed by direction (worker.cc).
 void owner_input(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept;
+
+// TAP mode (docs/tap.md). worker_l2.cc: a decrypted frame of peer p (m holds the inner Ethernet
+// frame) through the L2 stage: dropped, an ARP answer sealed back, or forwarded (the exception
+// port, another client's owner, the fan-out); always consumed. And stage 1 of an exception-port
+// frame in tap mode (true: for a client this lcore seals).
+void l2_from_peer(worker_ctx& c, dp_peer& p, rte_mbuf* m) noexcept;
+bool tap_classify(worker_ctx& c, rte_mbuf* m) noexcept;
+// worker_fanout.cc: m (one reference, which the call consumes) goes to every lcore that owns a
+// client, one reference each (handoff rings; this lcore's own fan-out queue), as pkt_dir::flood
+// skipping peer `skip`. A flood frame (a reference) onto this lcore's fan-out queue. Up to budget
+// destinations sealed from the queue (returns how many). At worker exit, the queue emptied.
+void flood(worker_ctx& c, rte_mbuf* m, uint32_t skip) noexcept;
+void fanout_enqueue(worker_ctx& c, rte_mbuf* m) noexcept;
+unsigned fanout_run(worker_ctx& c, unsigned budget) noexcept;
+void fanout_clear(worker_ctx& c) noexcept;
 
 // `mssfix` (both directions, both inner families): true when a TCP SYN's MSS was lowered.
 inline bool mss_clamp(const dp_config& cfg, uint8_t* ip, size_t len) noexcept {

@@ -228,6 +228,11 @@ void open_chunk(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept {
       rte_pktmbuf_free(m);
       continue;
     }
+    if (cfg.tap) {  // an Ethernet frame: the L2 stage (worker_l2.cc) checks and forwards it
+      apply_view(m, v[i]);
+      l2_from_peer(c, p, m);
+      continue;
+    }
     drop why{};
     if (!cfg.client_role && !source_routes_back(c.sh, p.peer_id, v[i].data, v[i].len, why)) {
       drop_pkt(c, m, why);

@@ -315,7 +315,7 @@ void seal_chunk(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept {
       drop_pkt(c, m, drop::peer_not_ready);
       continue;
     }
-    if (cfg.mss_clamp | cfg.mss_clamp_v6)
+    if ((cfg.mss_clamp | cfg.mss_clamp_v6) && !cfg.tap)  // TAP: an Ethernet frame, not an IP packet
       if (mss_clamp(cfg, rte_pktmbuf_mtod(m, uint8_t*), m->data_len)) lcore_counters::bump(c.me.ctr.mss_clamped);
     const uint32_t len_in = m->data_len;
     proto::dc_tx* const tx = spread ? stx[i] : nullptr;
@@ -357,7 +357,10 @@ void seal_owned(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept {
 
 void tun_burst(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept {
   rte_mbuf* owned[k_max_burst];
-  seal_owned(c, owned, classify_burst(c, pkts, n, owned, c.me.ctr.tun_rx_pkts, c.me.ctr.tun_rx_bytes, tun_classify));
+  auto& ctr = c.me.ctr;
+  const uint16_t n_owned = c.sh.cfg.tap ? classify_burst(c, pkts, n, owned, ctr.tun_rx_pkts, ctr.tun_rx_bytes, tap_classify)
+                                        : classify_burst(c, pkts, n, owned, ctr.tun_rx_pkts, ctr.tun_rx_bytes, tun_classify);
+  seal_owned(c, owned, n_owned);
 }
 
 }  // namespace dpvpn::dp

@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: MIT
 // The dataplane's shared state built and torn down in one place (dp_state.h says who writes what):
 // the rings between workers and the control thread, the peer-id directory, QSBR, the route and
-// outer-address tables, one dp_lcore per worker, and the LAN port's tables. build/dpvpn
-// (app/main.cc) and dpvpn-bench use it; the tests build smaller worlds by hand.
+// outer-address tables, one dp_lcore per worker, the LAN port's tables and TAP mode's (dp_l2.h).
+// build/dpvpn (app/main.cc) and dpvpn-bench use it; the tests build smaller worlds by hand.
 #pragma once
 
 #include <string>
 #include <vector>
 
+#include "dpvpn/dp_l2.h"
 #include "dpvpn/dp_state.h"
 
 namespace dpvpn::dp {
@@ -19,6 +20,7 @@ struct shared_params {
   bool engines = true;              // a crypto engine per worker (false: the caller installs them)
   std::vector<lan_route_spec> lan_routes;  // with cfg.lan.on: `dp-route`s
   uint32_t lan_neighbors = 4096;    // next hops the LAN port resolves at most
+  l2_params l2;                     // with cfg.tap: the MAC table and the learn ring
 };
 
 // Control thread, after rte_eal_init, with sh.cfg (n_workers, max_peers, exc_queues, lan) and

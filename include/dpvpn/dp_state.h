@@ -13,6 +13,7 @@
 #include "dpvpn/dp_lan.h"
 #include "dpvpn/dp_routes.h"
 #include "dpvpn/dp_stats.h"
+#include "dpvpn/l2frame.h"
 #include "dpvpn/netpkt.h"
 #include "dpvpn/netpkt6.h"
 
@@ -24,6 +25,9 @@ struct rte_mbuf;
 
 namespace dpvpn::proto {
 class front_filter;
+}
+namespace dpvpn::net {
+class mac_table;
 }
 
 namespace dpvpn::dp {
@@ -39,7 +43,10 @@ inline constexpr uint16_t k_no_owner = 0xffff;
 // the server's, or dp-wan-gateway's, MAC: control/wan_neighbor.h). wan_raw: a WAN frame as the NIC
 // gave it, handed to another lcore unclassified (a spread tunnel's share, docs/dataplane.md "One
 // tunnel on several lcores").
-enum class pkt_dir : uint8_t { wan = 0, tun = 1, lan_wait = 2, lan_l2 = 3, wan_l2 = 4, wan_raw = 5 };
+// flood (TAP mode, docs/tap.md "the fan-out"): an inner Ethernet frame for every client an lcore
+// owns but peer_id (the sender; k_no_peer: from the exception port). The same mbuf goes to every
+// owner lcore, one reference each: read-only, each destination is sealed from a copy.
+enum class pkt_dir : uint8_t { wan = 0, tun = 1, lan_wait = 2, lan_l2 = 3, wan_l2 = 4, wan_raw = 5, flood = 6 };
 struct mbuf_meta {
   uint32_t peer_id;
   net::outer_addr src;    // outer source address and port (WAN packets; IPv4 v4-mapped)
@@ -148,6 +155,9 @@ struct alignas(64) dp_lcore {
   rte_ring* exc_in = nullptr;  // workers without an exception-port queue -> this one (MP/SC)
   rte_ring* handoff_in[k_max_workers] = {};  // from worker i -> this one (SP/SC each)
   lcore_counters ctr;
+  // How many peers this lcore owns (n_owned), published for the other lcores' TAP fan-out, which
+  // hands a flood frame only to lcores that own a client. dp: wo (this lcore, relaxed), others: ro.
+  std::atomic<uint32_t> owns{0};
   // First-contact rate limit (worker_rx.cc): token buckets for control frames from addresses with
   // no established client, shared by the source addresses that hash to the same entry. Owner
   // only; null: no limit.
@@ -198,6 +208,10 @@ struct dp_config {
   // `dp-tunnel-spread N`: a peer's packets may be sealed and opened on up to N lcores (its
   // dp_peer::spread when that is 0); 1 = each peer on its owner alone (docs/dataplane.md).
   uint16_t tunnel_spread = 1;
+  // `dev tap` (docs/tap.md): the exception port and the tunnels carry Ethernet frames; l2 is the
+  // gateway's side of the segment (client-to-client, the gateway's ARP address and MAC, sizes).
+  bool tap = false;
+  net::l2_policy l2;
 };
 
 struct dp_shared {
@@ -226,6 +240,16 @@ struct dp_shared {
   neigh_table* neigh = nullptr;
   rte_ring* lan_punt = nullptr;
   rte_ring* lan_ctl = nullptr;
+  // TAP mode (cfg.tap; dp_l2.h builds them): the MAC table (control: wo, through learn_drain; dp:
+  // ro, and touch by the entry's owner lcore); learn requests (workers -> control, MP/SC, fixed-size
+  // l2_learn_req elements); per peer-id, the client's own MAC (the one that sends from its pool
+  // address: 1 << 48 | MAC, 0 = unknown; dp: wo by the peer's owner lcore, relaxed; every lcore:
+  // ro, for proxy ARP) and "MACs full" (its max-routes-per-client reached: frames from new MACs
+  // are dropped as l2_mac_limit; control: wo, dp: ro, relaxed).
+  net::mac_table* macs = nullptr;
+  rte_ring* learn = nullptr;
+  std::unique_ptr<std::atomic<uint64_t>[]> client_mac;
+  std::unique_ptr<std::atomic<bool>[]> mac_full;
   std::atomic<uint64_t> now_s{0};  // control: wo (coarse clock), dp: ro
   // The client role with `float` (docs/client.md): the server's peer index while it is installed,
   // k_no_float otherwise. A data packet from an address the table does not know is tried against

@@ -8,6 +8,22 @@
 
 namespace dpvpn::dp {
 
+// TAP mode (docs/tap.md): include/dpvpn/l2frame.h's DPVPN_L2_DROPS with an l2_ prefix, in the
+// same order (worker_l2.cc maps one onto the other and checks it; too_big is in both lists).
+#define DPVPN_L2_DROP_REASONS(X)                                                  \
+  X(l2_runt)             /* inner frame shorter than Ethernet (+ 802.1Q) */       \
+  X(l2_too_big)          /* inner frame longer than tap_max_frame */              \
+  X(l2_bad_src_mac)      /* source MAC zero, broadcast or multicast */            \
+  X(l2_bad_arp)          /* ARP not Ethernet/IPv4, or truncated */                \
+  X(l2_bad_ipv4)         /* inner IPv4 header truncated */                        \
+  X(l2_bad_ipv6)         /* inner IPv6 header truncated */                        \
+  X(l2_tagged)           /* 802.1Q-tagged frame from a client (vlan-tagging) */   \
+  X(l2_mac_spoof)        /* source MAC another client (or the segment) holds */   \
+  X(l2_arp_sha_mismatch) /* ARP sender MAC is not the frame's source MAC */       \
+  X(l2_ip_spoof)         /* IPv4/IPv6 source or ARP sender IP not the client's */ \
+  X(l2_mac_limit)        /* new MAC from a client past max-routes-per-client */   \
+  X(l2_loop)             /* destination MAC on the side the frame came from */
+
 #define DPVPN_DROP_REASONS(X)                                                      \
   X(malformed_frame)     /* Ethernet/IP/UDP headers inconsistent */              \
   X(multi_segment)       /* chained mbufs are not handled */                      \
@@ -48,7 +64,10 @@ namespace dpvpn::dp {
   X(ttl_exceeded)        /* TTL / hop limit would reach 0 (ICMP time exceeded) */ \
   X(too_big)             /* larger than the next link's MTU (ICMP too big) */     \
   X(neigh_wait_full)     /* resolver ring full: next hop not resolved */          \
-  X(lan_tx_full)         /* LAN TX queue did not take the packet */
+  X(lan_tx_full)         /* LAN TX queue did not take the packet */               \
+  DPVPN_L2_DROP_REASONS(X)                                                        \
+  X(fanout_full)         /* TAP flood: this lcore's fan-out queue is full */
+
 
 enum class drop : uint8_t {
 #define DPVPN_X(name) name,
@@ -89,6 +108,12 @@ struct alignas(64) lcore_counters {
   std::atomic<uint64_t> lan_rx_pkts{0}, lan_rx_bytes{0}, lan_tx_pkts{0}, lan_tx_bytes{0};
   std::atomic<uint64_t> to_lan{0}, from_lan{0}, lan_neigh{0}, lan_echo{0}, lan_wait{0}, lan_ctl{0};
   std::atomic<uint64_t> icmp_errors{0}, icmp_limited{0};
+  // TAP mode (docs/tap.md): ARP requests answered by the dataplane (for the gateway, proxy ARP for a
+  // client), frames a client sent to another client's owner, learn requests sent to the control
+  // thread and lost (learn ring full: asked again a second later), flood frames queued on this
+  // lcore's fan-out queue, and destinations sealed from it.
+  std::atomic<uint64_t> l2_arp_answered{0}, l2_to_peer{0}, l2_learn_asked{0}, l2_learn_lost{0};
+  std::atomic<uint64_t> fanout_in{0}, fanout_sealed{0};
   std::atomic<uint64_t> drops[k_drop_count] = {};
 
   // Owner-only increment: a relaxed load + store (no locked RMW on the packet path).
