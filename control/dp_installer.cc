@@ -10,6 +10,8 @@
 
 #include <cstring>
 
+#include "dpvpn/dp_l2.h"
+
 namespace dpvpn::cp {
 
 void dp_installer::send_frame(uint16_t worker, const net::outer_addr& to, const net::mac& mac,
@@ -104,6 +106,7 @@ void dp_installer::poll_done(const std::function<void(uint32_t)>& peer_back) {
       std::unique_ptr<dp::peer_cmd> cmd(static_cast<dp::peer_cmd*>(objs[i]));
       if (cmd->type == dp::cmd_type::del_peer) {
         delete cmd->peer;  // the lcore handed it back; its keys are wiped by their destructors
+        dp::l2_forget_peer(sh_, cmd->peer_id);  // dev tap: its MACs, before the peer-id is reused
         peer_back(cmd->peer_id);
       } else if (cmd->type == dp::cmd_type::new_peer) {
         delete cmd->peer;  // not adopted (slot was taken): should not happen

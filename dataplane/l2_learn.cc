@@ -9,6 +9,7 @@
 #include <rte_ring_elem.h>
 
 #include <algorithm>
+#include <cstdio>
 
 namespace dpvpn::dp {
 
@@ -70,6 +71,31 @@ size_t l2_forget_peer(dp_shared& sh, uint32_t peer) noexcept {
   if (!sh.macs || peer >= sh.cfg.max_peers) return 0;
   sh.mac_full[peer].store(false, std::memory_order_relaxed);
   return sh.macs->forget_peer(peer);
+}
+
+bool l2_learner::poll(uint64_t now_ms) noexcept {
+  if (!sh_.macs) return false;
+  const uint32_t now_s = static_cast<uint32_t>(now_ms / 1000);
+  const l2_learn_stats st = learn_drain(sh_, now_s);
+  tot_.learned += st.learned, tot_.known += st.known, tot_.taken += st.taken;
+  tot_.peer_full += st.peer_full, tot_.table_full += st.table_full, tot_.bad_peer += st.bad_peer;
+  const size_t aged = sh_.macs->age(now_s, age_, k_age_budget);
+  aged_ += aged;
+  if (aged) {  // some client may be below its cap again (a scan only when something aged out)
+    for (uint32_t pid = 0; pid < sh_.cfg.max_peers; ++pid)
+      if (sh_.mac_full[pid].load(std::memory_order_relaxed) && sh_.macs->size_of(pid) < cap_)
+        sh_.mac_full[pid].store(false, std::memory_order_relaxed);
+  }
+  return st.learned + st.known + st.taken + st.peer_full + st.table_full + st.bad_peer + aged > 0;
+}
+
+std::string l2_learner::counters() const {
+  char line[256];
+  std::snprintf(line, sizeof line,
+                "MAC table: %u entries | learned %u known %u taken %u peer_full %u table_full %u | aged out %llu",
+                sh_.macs ? sh_.macs->size() : 0u, tot_.learned, tot_.known, tot_.taken, tot_.peer_full,
+                tot_.table_full, static_cast<unsigned long long>(aged_));
+  return line;
 }
 
 }  // namespace dpvpn::dp

@@ -46,7 +46,26 @@ struct l2_learn_stats {
 l2_learn_stats learn_drain(dp_shared& sh, uint32_t now_s, unsigned max = 256) noexcept;
 
 // Control thread only: a client left (after its del_peer came back): its MACs and its flag go.
-// Returns how many MACs it held.
+// Returns how many MACs it held. Nothing without TAP mode's state.
 size_t l2_forget_peer(dp_shared& sh, uint32_t peer) noexcept;
+
+// The control thread's service for the MAC table (a gateway service, polled every loop): the
+// learn ring drained, entries unseen for max_age_s aged out (a bounded slice of the table per
+// poll), and a client's "MACs full" flag lifted once aging brought it below its cap again.
+class l2_learner {
+ public:
+  l2_learner(dp_shared& sh, uint32_t max_per_peer, uint32_t max_age_s) : sh_(sh), cap_(max_per_peer), age_(max_age_s) {}
+  static constexpr uint32_t k_age_budget = 1024;  // slots visited per poll
+  bool poll(uint64_t now_ms) noexcept;            // true when it did something
+  std::string counters() const;                   // one line for print_counters
+  const l2_learn_stats& totals() const { return tot_; }
+  uint64_t aged() const { return aged_; }
+
+ private:
+  dp_shared& sh_;
+  uint32_t cap_, age_;
+  l2_learn_stats tot_;
+  uint64_t aged_ = 0;
+};
 
 }  // namespace dpvpn::dp

@@ -494,5 +494,25 @@ TEST(tap, learn_drain_fills_the_table_and_flags_a_full_client) {
   EXPECT_EQ(w.sh.macs->find(mac_of(0)).peer, net::k_mac_no_peer);
 }
 
+TEST(tap, the_learner_drains_ages_and_lifts_a_full_clients_flag) {
+  ASSERT_TRUE(eal_ok);
+  world w(false, 1);
+  l2_learner learner(w.sh, 1, 300);
+  w.from_client(0, ip_frame(k_host_mac, mac_of(0), vpn_of(0), k_host_ip));
+  w.from_client(0, ip_frame(k_host_mac, net::mac{0x02, 0xbb, 0, 0, 0, 1}, vpn_of(0), k_host_ip));
+  EXPECT_TRUE(learner.poll(k_now * 1000));
+  EXPECT_EQ(learner.totals().learned, 1u);
+  EXPECT_EQ(learner.totals().peer_full, 1u);
+  EXPECT_TRUE(w.sh.mac_full[0].load());
+  EXPECT_FALSE(learner.poll(k_now * 1000 + 10));  // nothing to do
+  // 301 s later (a whole sweep of the 128 slots fits one poll's budget) the MAC ages out and the
+  // client may learn again.
+  EXPECT_TRUE(learner.poll((k_now + 301) * 1000));
+  EXPECT_EQ(learner.aged(), 1u);
+  EXPECT_EQ(w.sh.macs->find(mac_of(0)).peer, net::k_mac_no_peer);
+  EXPECT_FALSE(w.sh.mac_full[0].load());
+  EXPECT_NE(learner.counters().find("learned 1"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace dpvpn::dp
