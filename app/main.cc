@@ -439,6 +439,14 @@ int main(int argc, char** argv) {
   sh.cfg.client_to_client = cfg.client_to_client;
   sh.cfg.mss_clamp = cp::mss_clamp_for(cfg, net::k_ipv4_hdr + net::k_tcp_hdr);
   sh.cfg.mss_clamp_v6 = cp::mss_clamp_for(cfg, net::k_ipv6_hdr + net::k_tcp_hdr);
+  // dev tap (docs/tap.md): refused above until the control side hands out tap addresses; the
+  // workers' side of the segment and the MAC table (below) are ready for it.
+  sh.cfg.tap = cfg.dev_type == cp::dev_kind::tap;
+  if (sh.cfg.tap) {
+    net::mac exc_mac;
+    std::memcpy(exc_mac.data(), exc_info.mac, 6);
+    sh.cfg.l2 = cp::l2_policy_for(cfg, exc_mac);
+  }
   sh.pool = pool;
   sh.cfg.exc_queues = exc_queues;
   if (lan_port >= 0) {
@@ -452,6 +460,11 @@ int main(int argc, char** argv) {
   sp.ring_size = cfg.dp_ring_size;
   sp.lan_routes = cp::lan_routes_of(cfg);
   sp.lan_neighbors = k_lan_neighbors;
+  if (sh.cfg.tap) {
+    sp.l2 = cp::l2_params_for(cfg);
+    std::random_device rd;
+    sp.l2.seed = (uint64_t{rd()} << 32) | rd();  // a client cannot aim its MACs at one probe chain
+  }
   if (!dp::shared_create(sh, sp, err)) {
     dp::shared_destroy(sh);
     fatal(err);
@@ -514,6 +527,12 @@ int main(int argc, char** argv) {
   control->add_service({[&m = *metrics](uint64_t now) { return m.poll(now); }, [&m = *metrics] { return m.counters(); }});
   if (cfg.dp_metrics && !metrics->listen(cfg.dp_metrics->ip, cfg.dp_metrics->port, err)) fatal("dp-metrics: " + err);
   cp::telemetry_attach(metrics.get());
+  // dev tap: the MAC table's one writer (learn requests, aging), a service of the control thread.
+  std::unique_ptr<dp::l2_learner> learner;
+  if (sh.cfg.tap) {
+    learner = std::make_unique<dp::l2_learner>(sh, sp.l2.max_per_peer, sp.l2.max_age_s);
+    control->add_service({[&l = *learner](uint64_t now) { return l.poll(now); }, [&l = *learner] { return l.counters(); }});
+  }
   std::unique_ptr<dp::neigh_resolver> resolver;
   if (sh.cfg.lan.on) {
     resolver = std::make_unique<dp::neigh_resolver>(sh);
@@ -549,6 +568,7 @@ int main(int argc, char** argv) {
 
   // Peers still owned by the lcores, and anything left in the rings, go back to the pool.
   resolver.reset();  // the packets it holds too
+  learner.reset();
   dp::shared_destroy(sh);
   dp::close_port(static_cast<uint16_t>(wan), err);
   if (lan_port >= 0) dp::close_port(static_cast<uint16_t>(lan_port), err);

@@ -219,6 +219,27 @@ uint16_t mss_clamp_for(const server_config& cfg, long inner_hdr) {
   return static_cast<uint16_t>(std::clamp(mss, 64L, 65535L));
 }
 
+net::l2_policy l2_policy_for(const server_config& cfg, const net::mac& exc_mac) {
+  net::l2_policy p;
+  p.client_to_client = cfg.client_to_client;
+  p.vlan_tagging = cfg.vlan_tagging;
+  p.max_frame = cfg.tap_max_frame;
+  if (cfg.server_bridge == bridge_mode::none && cfg.tap_gateway) {
+    p.gateway_ip = *cfg.tap_gateway;
+    p.gateway_mac = exc_mac;
+  }
+  return p;
+}
+
+dp::l2_params l2_params_for(const server_config& cfg) {
+  dp::l2_params p;
+  p.capacity = std::max<uint32_t>(4096, static_cast<uint32_t>(std::min<uint64_t>(uint64_t{cfg.max_clients} * 4, 1u << 24)));
+  p.max_per_peer = std::max(1u, cfg.max_routes_per_client);
+  p.max_segment = p.capacity / 2;
+  p.ring_size = cfg.dp_ring_size;
+  return p;
+}
+
 std::string exception_ifname(const std::string& dev) {
   // `dev tun` -> tun0 (openvpn picks the first free tunN; we take tun0), `dev tun3` -> tun3.
   if (dev == "tun" || dev == "tap") return dev + "0";

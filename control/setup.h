@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // The config -> what the running gateway uses, as pure functions of the parsed config (no DPDK,
 // no sockets; unit-tested in tests/unit/test_setup.cc): the session template and pools the control
-// thread works from, the TLS settings, the MSS clamp the workers apply, the exception port's name.
+// thread works from, the TLS settings, the MSS clamp and TAP settings the workers apply, the
+// exception port's name.
 // app/main.cc calls them once at start-up.
 #pragma once
 
@@ -13,6 +14,8 @@
 #include "dpvpn/auth_token.h"
 #include "dpvpn/config.h"
 #include "dpvpn/data_keys.h"
+#include "dpvpn/dp_l2.h"
+#include "dpvpn/l2frame.h"
 #include "dpvpn/front_filter.h"
 #include "dpvpn/session.h"
 #include "dpvpn/tls_engine.h"
@@ -45,6 +48,16 @@ proto::tls_config tls_config_of(const server_config& cfg, std::string& missing);
 // `mssfix`: the TCP MSS ceiling the workers clamp SYNs to (0 = off), for inner headers of
 // inner_hdr bytes (IPv4 + TCP: 40, IPv6 + TCP: 60).
 uint16_t mss_clamp_for(const server_config& cfg, long inner_hdr);
+
+// `dev tap` (docs/tap.md): the workers' side of the segment. Client-to-client, vlan-tagging, the
+// largest frame a client may send (tap_max_frame), and, with `server NET MASK`, the gateway's
+// address NET+1 (the exception port's kernel interface, whose MAC exc_mac is) for ARP answered in
+// the dataplane; with server-bridge the bridge owns its address and answers itself (none here).
+net::l2_policy l2_policy_for(const server_config& cfg, const net::mac& exc_mac);
+// The MAC table's size (max(4096, 4 x max-clients) entries; max-routes-per-client per client, half
+// the table for the segment's side), the learn ring's size (dp-ring-size) and the age (300 s). The
+// hash seed is the caller's (a random value).
+dp::l2_params l2_params_for(const server_config& cfg);
 
 // The lcores' first-contact filters (front_filter.h), one per engine, in order; empty when the
 // server has no wrapping key (nothing an lcore could check), and always in the client role

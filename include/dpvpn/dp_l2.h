@@ -28,6 +28,7 @@ struct l2_params {
   uint32_t max_segment = 4096;   // MACs behind the exception port
   uint64_t seed = 0;             // the table's hash key (a random value)
   unsigned ring_size = 1024;     // learn ring (power of two)
+  uint32_t max_age_s = 300;      // entries unseen this long are removed (Linux bridges' default)
 };
 
 // Control thread, with sh.cfg.max_peers set, before the workers start. False with err.

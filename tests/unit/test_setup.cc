@@ -22,6 +22,42 @@ server_config conf(const std::string& extra) {
                                   "test.conf");
 }
 
+// dev tap: the workers' l2_policy and the MAC table's size.
+server_config tap_conf(const std::string& extra) {
+  return parse_server_config_text("local 10.0.0.1\ndev tap\nca ca.crt\ncert server.crt\nkey server.key\ndh none\n" + extra,
+                                  "test.conf");
+}
+
+TEST(setup, tap_policy_answers_arp_for_the_server_address_only) {
+  const net::mac exc{0x02, 0, 0, 0, 0, 7};
+  const net::l2_policy s = l2_policy_for(tap_conf("server 10.8.0.0 255.255.255.0\nclient-to-client\n"), exc);
+  EXPECT_EQ(s.gateway_ip, 0x0a080001u);  // NET+1, the exception port's kernel address
+  EXPECT_EQ(s.gateway_mac, exc);
+  EXPECT_TRUE(s.client_to_client);
+  EXPECT_FALSE(s.vlan_tagging);
+  EXPECT_EQ(s.max_frame, 1500u + 14);
+  // server-bridge: the bridge owns GW and answers for it.
+  const net::l2_policy b = l2_policy_for(
+      tap_conf("server-bridge 10.8.0.4 255.255.255.0 10.8.0.50 10.8.0.100\nvlan-tagging\n"), exc);
+  EXPECT_EQ(b.gateway_ip, 0u);
+  EXPECT_FALSE(b.client_to_client);
+  EXPECT_TRUE(b.vlan_tagging);
+  EXPECT_EQ(b.max_frame, 1500u + 18);
+  EXPECT_EQ(l2_policy_for(tap_conf("server-bridge nogw\n"), exc).gateway_ip, 0u);
+}
+
+TEST(setup, tap_mac_table_is_sized_from_max_clients) {
+  dp::l2_params p = l2_params_for(tap_conf("server 10.8.0.0 255.255.0.0\n"));
+  EXPECT_EQ(p.capacity, 4096u);
+  EXPECT_EQ(p.max_per_peer, 256u);  // max-routes-per-client's default
+  EXPECT_EQ(p.max_segment, 2048u);
+  EXPECT_EQ(p.max_age_s, 300u);
+  p = l2_params_for(tap_conf("server 10.8.0.0 255.255.0.0\nmax-clients 5000\nmax-routes-per-client 16\ndp-ring-size 2048\n"));
+  EXPECT_EQ(p.capacity, 20000u);
+  EXPECT_EQ(p.max_per_peer, 16u);
+  EXPECT_EQ(p.ring_size, 2048u);
+}
+
 TEST(setup, mss_clamp_follows_mssfix_and_the_ciphers) {
   // The default mssfix 1492 with AEAD ciphers: 1492 - 28 - 24 - 40 = 1400; inner IPv6 20 less.
   const server_config gcm = conf("data-ciphers AES-256-GCM:CHACHA20-POLY1305\n");
