@@ -209,9 +209,10 @@ std::vector<std::string> addressing::client_push(const client& c) const {
     uint32_t remote = cfg_.topology == topology_kind::p2p ? server_vpn_ip_
                       : c.lease.v4_local                  ? c.lease.v4_local
                                                           : c.vpn_ip - 1;
-    if (c.opts.ifconfig_push) (cfg_.topology == topology_kind::subnet ? mask : remote) = c.opts.ifconfig_push->second;
-    push.push_back("ifconfig " + format_ipv4(c.vpn_ip) + " " +
-                   format_ipv4(cfg_.topology == topology_kind::subnet ? mask : remote));
+    // openvpn (multi.c): a netmask with topology subnet and with dev tap, else the peer address.
+    const bool with_mask = cfg_.topology == topology_kind::subnet || cfg_.dev_type == dev_kind::tap;
+    if (c.opts.ifconfig_push) (with_mask ? mask : remote) = c.opts.ifconfig_push->second;
+    push.push_back("ifconfig " + format_ipv4(c.vpn_ip) + " " + format_ipv4(with_mask ? mask : remote));
   }
   return push;
 }

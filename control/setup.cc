@@ -118,20 +118,33 @@ control_setup make_control_setup(const server_config& cfg, proto::tls_context* t
                                                             : "compress stub-v2");
   }
 
-  const server_subnet& sn = *cfg.server;
-  st.netmask = sn.netmask;
-  st.server_vpn_ip = sn.network + 1;
-  const uint32_t bcast = sn.network | ~sn.netmask;
-  if (cfg.topology == topology_kind::subnet) {
-    st.pool_first = sn.network + 2;
-    st.pool_last = bcast - 1;
-    st.push.push_back("topology subnet");
-    st.push.push_back("route-gateway " + format_ipv4(st.server_vpn_ip));
+  if (cfg.dev_type == dev_kind::tap) {
+    // dev tap (docs/tap.md): helper.c's expansion as config_tap.cc derived it: single addresses
+    // from the pool, the segment's netmask, `route-gateway` pushed (none with server-bridge nogw),
+    // and no topology (a tap client ignores it).
+    st.netmask = cfg.tap_netmask;
+    st.server_vpn_ip = cfg.tap_gateway.value_or(0);
+    if (cfg.tap_pool) {
+      st.pool_first = cfg.tap_pool->first;
+      st.pool_last = cfg.tap_pool->second;
+    }
+    if (!cfg.tap_push_route_gateway.empty()) st.push.push_back(cfg.tap_push_route_gateway);
   } else {
-    // net30: one /30 per client from base+4; the client is .2 of its /30, its peer .1 (§10.3).
-    st.pool_first = sn.network + 4;
-    st.pool_last = bcast >= 4 ? bcast - 3 : 0;
-    st.push.push_back("route " + format_ipv4(st.server_vpn_ip));
+    const server_subnet& sn = *cfg.server;
+    st.netmask = sn.netmask;
+    st.server_vpn_ip = sn.network + 1;
+    const uint32_t bcast = sn.network | ~sn.netmask;
+    if (cfg.topology == topology_kind::subnet) {
+      st.pool_first = sn.network + 2;
+      st.pool_last = bcast - 1;
+      st.push.push_back("topology subnet");
+      st.push.push_back("route-gateway " + format_ipv4(st.server_vpn_ip));
+    } else {
+      // net30: one /30 per client from base+4; the client is .2 of its /30, its peer .1 (§10.3).
+      st.pool_first = sn.network + 4;
+      st.pool_last = bcast >= 4 ? bcast - 3 : 0;
+      st.push.push_back("route " + format_ipv4(st.server_vpn_ip));
+    }
   }
   if (cfg.push_ping) st.push.push_back("ping " + std::to_string(cfg.push_ping));
   if (cfg.push_ping_restart) st.push.push_back("ping-restart " + std::to_string(cfg.push_ping_restart));

@@ -69,6 +69,23 @@ class Addressing : public ::testing::Test {
   std::vector<std::string> push{"topology subnet", "route-gateway 10.8.0.1"};
 };
 
+// dev tap (openvpn multi.c): the pushed ifconfig carries the netmask, whatever the topology line
+// says; an ifconfig-push's second word is the netmask too.
+TEST_F(Addressing, TapPushesTheNetmask) {
+  file("alice", "ifconfig-push 10.8.0.50 255.255.0.0\n");
+  const server_config cfg = parse_server_config_text(
+      "dev tap\nserver 10.8.0.0 255.255.255.0\nca ca.crt\ncert server.crt\nkey server.key\ntopology net30\n"
+      "client-config-dir " + dir + "\n", "server.conf");
+  const std::vector<std::string> tap_push{"route-gateway 10.8.0.1"};
+  addressing a(cfg, 0x0a080001, 0xffffff00, tap_push, routes, control_log{0});
+  auto alice = make("alice", 1), bob = make("bob", 2);
+  EXPECT_EQ(a.assign(*bob), std::nullopt);
+  EXPECT_EQ(bob->vpn_ip, 0x0a080002u);  // single addresses from NET+2, not net30's /30s
+  EXPECT_EQ(a.client_push(*bob), (std::vector<std::string>{"route-gateway 10.8.0.1", "ifconfig 10.8.0.2 255.255.255.0"}));
+  EXPECT_EQ(a.assign(*alice), std::nullopt);
+  EXPECT_EQ(a.client_push(*alice).back(), "ifconfig 10.8.0.50 255.255.0.0");
+}
+
 TEST_F(Addressing, PoolCcdAndPush) {
   file("alice", "ifconfig-push 10.8.0.50 255.255.255.0\niroute 192.168.1.0 255.255.255.0\npush \"route 10.9.0.0 255.255.0.0\"\n");
   file("DEFAULT", "push \"dhcp-option DNS 10.8.0.1\"\n");

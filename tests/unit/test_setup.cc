@@ -115,6 +115,27 @@ TEST(setup, pools_and_push_for_subnet_and_net30) {
   EXPECT_TRUE(st.session.server);
 }
 
+// dev tap with server NET MASK (helper.c): single addresses NET+2 .. BCAST-1, route-gateway NET+1
+// pushed, no topology; server-bridge: its own pool and gateway; nogw: neither.
+TEST(setup, pools_and_push_for_tap) {
+  control_setup st = make_control_setup(tap_conf("server 10.8.0.0 255.255.255.0\ntopology subnet\n"
+                                                 "push \"dhcp-option DNS 10.8.0.1\"\n"),
+                                        nullptr);
+  EXPECT_EQ(st.server_vpn_ip, 0x0a080001u);
+  EXPECT_EQ(st.netmask, 0xffffff00u);
+  EXPECT_EQ(st.pool_first, 0x0a080002u);
+  EXPECT_EQ(st.pool_last, 0x0a0800feu);
+  EXPECT_EQ(st.push, (std::vector<std::string>{"route-gateway 10.8.0.1", "dhcp-option DNS 10.8.0.1"}));
+  st = make_control_setup(tap_conf("server-bridge 10.8.0.4 255.255.255.0 10.8.0.50 10.8.0.100\n"), nullptr);
+  EXPECT_EQ(st.server_vpn_ip, 0x0a080004u);
+  EXPECT_EQ(st.pool_first, 0x0a080032u);
+  EXPECT_EQ(st.pool_last, 0x0a080064u);
+  EXPECT_EQ(st.push, (std::vector<std::string>{"route-gateway 10.8.0.4"}));
+  st = make_control_setup(tap_conf("server-bridge nogw\n"), nullptr);
+  EXPECT_EQ(st.pool_first, 0u);
+  EXPECT_TRUE(st.push.empty());
+}
+
 // The lcores' first-contact filters: one per engine with a wrapping key, none without; the keys
 // are the server's receive side (static_wrap_keys), as server_front uses them.
 TEST(setup, front_filters_only_with_a_wrapping_key) {
