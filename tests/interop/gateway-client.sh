@@ -95,7 +95,7 @@ pings_both_ways() {
 }
 
 iperf_both_ways() {
-  local dir rate
+  local dir rate retr
   for dir in "" "-R"; do
     ivp_run "$SRV_NS" "$IVG_DIR/iperf-s.log" iperf3 -s -1 --forceflush -B "$SRV_TUN"
     ivg_wait_listen "$SRV_NS" 5201 10 || ivp_fail "iperf3 server did not start"
@@ -104,8 +104,10 @@ iperf_both_ways() {
       ivp_fail "iperf3 $dir through the tunnel failed"
     }
     rate=$(awk '/receiver/ {print $(NF-2)}' "$IVG_DIR/iperf-c.log")
+    # The sender's retransmissions (iperf3's Retr column): what reordering or loss cost TCP.
+    retr=$(awk '/sender/ {print $(NF-1)}' "$IVG_DIR/iperf-c.log")
     awk -v r="${rate:-0}" 'BEGIN { exit !(r > 0) }' || ivp_fail "iperf3 $dir reported no throughput"
-    ivp_log "iperf3 TCP ${dir:-(client -> server)}: $rate Mbits/sec"
+    ivp_log "iperf3 TCP ${dir:-(client -> server)}: $rate Mbits/sec, ${retr:-?} retransmissions"
     sleep 0.5
   done
 }
