@@ -109,14 +109,15 @@ struct env {
   std::unique_ptr<dp::worker_ctx> ctx[k_max_lcores];
 };
 
-// The one client, owned by lcore 0, spread over n lcores (what apply_cmds' adopt does).
-void install_peer(env& e, uint32_t spread) {
+// Client idx (peer-id idx, VPN address k_vpn_ip + idx, outer address k_client_ip + idx), owned
+// by lcore `owner` and spread over `spread` lcores (what apply_cmds' adopt does).
+void install_peer(env& e, uint32_t idx, uint16_t owner, uint32_t spread) {
   dp::dp_shared& sh = e.sh;
   std::string err;
   auto* p = new dp::dp_peer();
-  p->peer_id = 0;
-  p->vpn_ip = k_vpn_ip;
-  p->client = net::outer_v4(k_client_ip, k_client_port);
+  p->peer_id = idx;
+  p->vpn_ip = k_vpn_ip + idx;
+  p->client = net::outer_v4(k_client_ip + idx, k_client_port);
   p->client_mac = k_client_mac;
   p->keys = proto::data_keys(!e.client_role, e.params);
   if (e.client_role) p->wire_id = 7;  // the peer-id "the server pushed"
@@ -126,25 +127,43 @@ void install_peer(env& e, uint32_t spread) {
   if (!tx || !rx) fatal("key setup: " + err);
   p->keys.install_prebuilt(0, tx, rx, sh.now_s.load());
   p->spread = static_cast<uint16_t>(spread);
-  dp::dp_lcore& lc = *sh.lcores[0];
-  lc.peers[0] = p;
-  lc.owned[lc.n_owned++] = 0;
+  dp::dp_lcore& lc = *sh.lcores[owner];
+  lc.peers[idx] = p;
+  lc.owned[lc.n_owned++] = idx;
   if (spread > 1) {
     p->keys.share();
-    sh.spread_peer[0].store(p, std::memory_order_release);
+    sh.spread_peer[idx].store(p, std::memory_order_release);
   }
-  sh.owner[0].store(0, std::memory_order_release);
-  if (rte_hash_add_key_data(sh.addrs, &p->client, nullptr) != 0 || dp::route_add_v4(sh.rt, k_vpn_ip, 32, 0) != 0)
+  sh.owner[idx].store(owner, std::memory_order_release);
+  if (rte_hash_add_key_data(sh.addrs, &p->client, reinterpret_cast<void*>(uintptr_t{idx})) != 0 ||
+      dp::route_add_v4(sh.rt, k_vpn_ip + idx, 32, idx) != 0)
     fatal("hash/route add failed");
+}
+
+// The tunnel(s) of a run with n lcores: one spread over all n, or (--independent) one per lcore.
+void install_peers(env& e, uint32_t n) {
+  if (!e.o.independent) return install_peer(e, 0, 0, n);
+  for (uint32_t i = 0; i < n; ++i) install_peer(e, i, static_cast<uint16_t>(i), 1);
 }
 
 // A fresh receive key on key_id 0 (a rekey), so that the next decrypt pass may reuse the ids.
 // Between passes: no lcore holds the old one.
 void fresh_rx(env& e) {
   std::string err;
-  auto rx = proto::dc_rx::create(e.params, std::span<const uint8_t, wire::k_key2_size>(e.key2), e.our_rx_dir(), &err);
-  if (!rx) fatal("rekey: " + err);
-  e.sh.lcores[0]->peers[0]->keys.install_prebuilt(0, e.spare_tx, rx, e.sh.now_s.load());  // evicted tx -> spare
+  const auto k = std::span<const uint8_t, wire::k_key2_size>(e.key2);
+  const uint32_t peers = e.o.independent ? e.n_lcores : 1;
+  for (uint32_t i = 0; i < peers; ++i) {
+    auto rx = proto::dc_rx::create(e.params, k, e.our_rx_dir(), &err);
+    if (!rx) fatal("rekey: " + err);
+    dp::dp_peer* p = e.sh.lcores[i]->peers[i];
+    if (i == 0) {
+      p->keys.install_prebuilt(0, e.spare_tx, rx, e.sh.now_s.load());  // evicted tx -> spare
+    } else {
+      auto tx = proto::dc_tx::create(e.params, k, e.our_tx_dir(), &err);
+      if (!tx) fatal("rekey: " + err);
+      p->keys.install_prebuilt(0, tx, rx, e.sh.now_s.load());
+    }
+  }
 }
 
 struct tmpl {
@@ -152,7 +171,9 @@ struct tmpl {
   uint64_t inner_bytes = 0;
 };
 
-tmpl build(env& e, const tunnel_opts::size& sz, bool wan, uint32_t n, uint32_t seq0) {
+// n packets of client idx's tunnel: sealed by the far end as they arrive on the WAN (wan), or
+// inner packets for it as they come from the exception port.
+tmpl build(env& e, const tunnel_opts::size& sz, bool wan, uint32_t n, uint32_t seq0, uint32_t idx = 0) {
   tmpl t;
   crypto::engine& eng = *e.sh.lcores[0]->eng;
   if (wan) e.client_tx->set_packet_id(0);
@@ -160,14 +181,14 @@ tmpl build(env& e, const tunnel_opts::size& sz, bool wan, uint32_t n, uint32_t s
   for (uint32_t i = 0; i < n; ++i) {
     const uint16_t len = sz.pattern[i % sz.pattern.size()];
     buf_view v{buf + 256, len, 256, static_cast<uint32_t>(sizeof buf - 256 - len)};
-    write_inner_v4(v.data, len, wan ? k_vpn_ip : k_lan_host, wan ? k_lan_host : k_vpn_ip, seq0 + i);
+    write_inner_v4(v.data, len, wan ? k_vpn_ip + idx : k_lan_host, wan ? k_lan_host : k_vpn_ip + idx, seq0 + i);
     if (wan) {
-      if (e.client_tx->seal(eng, v, 0, 0, proto::comp_framing::none) != proto::dc_err::ok) fatal("client seal failed");
+      if (e.client_tx->seal(eng, v, 0, idx, proto::comp_framing::none) != proto::dc_err::ok) fatal("client seal failed");
       const uint32_t payload = v.len;
       net::udp_endpoints ep;
       ep.src_mac = k_client_mac;
       ep.dst_mac = e.sh.cfg.wan_mac;
-      ep.src_ip = k_client_ip;
+      ep.src_ip = k_client_ip + idx;
       ep.dst_ip = k_local_ip;
       ep.src_port = k_client_port;
       ep.dst_port = k_local_port;
@@ -228,7 +249,7 @@ void run_part(env& e, unsigned i) {
   while (e.ready.load(std::memory_order_acquire) < e.n_lcores) rte_pause();
   const uint16_t burst = e.sh.cfg.rx_burst;
   const double t0 = thread_cpu_s();
-  if (!e.wan || i == 0) {
+  if (!e.wan || i == 0 || e.o.independent) {
     for (size_t k = 0; k < pk.size(); k += burst) {
       c.now_s = e.sh.now_s.load(std::memory_order_relaxed);
       idle_polls(c, e.wan);
@@ -378,8 +399,10 @@ double median(std::vector<double> v) {
 void measure(env& e, const tunnel_opts::size& sz, point& pt) {
   const tunnel_opts& o = e.o;
   std::vector<tmpl> t;
-  for (unsigned i = 0; i < e.n_lcores; ++i)
-    if (!e.wan || i == 0) t.push_back(build(e, sz, e.wan, o.pkts, i * o.pkts));
+  for (unsigned i = 0; i < e.n_lcores; ++i) {
+    if (o.independent) t.push_back(build(e, sz, e.wan, o.pkts, 0, i));  // its own tunnel, on its own lcore
+    else if (!e.wan || i == 0) t.push_back(build(e, sz, e.wan, o.pkts, i * o.pkts));
+  }
   pt.dir = e.wan ? "decrypt" : "encrypt";
   pt.size = sz.label;
   pt.avg_bytes = static_cast<double>(t[0].inner_bytes) / o.pkts;
@@ -387,7 +410,7 @@ void measure(env& e, const tunnel_opts::size& sz, point& pt) {
   auto one = [&](bool count) -> double {
     if (e.wan) fresh_rx(e);
     for (size_t i = 0; i < k_max_lcores; ++i) e.fill[i] = i < t.size() ? &t[i] : nullptr;
-    for (unsigned i = 0; i < e.n_lcores; ++i) e.logs[i].on = !e.wan;
+    for (unsigned i = 0; i < e.n_lcores; ++i) e.logs[i].on = !e.wan && !o.independent;
     const snap a = take(e);
     const double cpu = run_pass(e);
     const snap b = take(e);
@@ -399,7 +422,8 @@ void measure(env& e, const tunnel_opts::size& sz, point& pt) {
       fail_counts(e, std::string(pt.dir) + " " + sz.label + " B on " + std::to_string(e.n_lcores) + " lcores: " +
                          std::to_string(b.done - a.done) + " processed, " + std::to_string(b.sent - a.sent) +
                          " sent of " + std::to_string(total));
-    const uint64_t peer_drops = e.wan ? 0 : peer_replay_drops(e, peer);
+    // Independent tunnels: each lcore's queue carries its own tunnel, in order; no model needed.
+    const uint64_t peer_drops = e.wan || o.independent ? 0 : peer_replay_drops(e, peer);
     if (count) {
       pt.replay_drops += (b.replay - a.replay) + peer_drops;
       pt.stale_drops += stale;
@@ -502,7 +526,7 @@ int tunnel_bench(const tunnel_opts& o) {
       for (uint32_t n : o.lcores) {
         cfg.n_workers = static_cast<uint16_t>(n);
         cfg.exc_queues = static_cast<uint16_t>(n);
-        cfg.tunnel_spread = static_cast<uint16_t>(n);
+        cfg.tunnel_spread = static_cast<uint16_t>(o.independent ? 1 : n);
         dp::shared_params sp;
         for (unsigned i = 0; i < n; ++i) sp.lcore_ids.push_back(i);
         sp.ring_size = 4096;
@@ -510,7 +534,7 @@ int tunnel_bench(const tunnel_opts& o) {
         if (!dp::shared_create(e->sh, sp, err)) fatal(err);
         e->params.spread_window = n > 1 ? proto::spread_replay_window(e->params.replay_window, n, sp.ring_size) : 0;
         arch = e->sh.lcores[0]->eng->arch_name();
-        install_peer(*e, n);
+        install_peers(*e, n);
         e->wan = wan;
         e->n_lcores = n;
         e->quit.store(false);
@@ -529,7 +553,7 @@ int tunnel_bench(const tunnel_opts& o) {
         }
         point p;
         p.lcores = n;
-        p.spread = n;
+        p.spread = o.independent ? 1 : n;
         measure(*e, sz, p);
         e->quit.store(true, std::memory_order_release);
         rte_eal_mp_wait_lcore();
@@ -551,17 +575,18 @@ int tunnel_bench(const tunnel_opts& o) {
       std::printf("{\"scenario\":\"tunnel\",\"role\":\"%s\",\"dir\":\"%s\",\"size\":\"%s\",\"sessions\":1,\"lcores\":%u,\"spread\":%u,"
                   "\"mpps\":%.4f,\"mpps_sum\":%.4f,\"speedup\":%.3f,\"gbps\":%.3f,\"avg_bytes\":%.1f,\"replay_drops\":%llu,"
                   "\"stale_drops\":%llu,\"packets\":%llu,\"cipher\":\"%s\",\"backend\":\"%s\",\"arch\":\"%s\","
-                  "\"udp_checksum\":%s,\"pkts_per_pass\":%u,\"rx_model\":\"%s\"}\n",
+                  "\"udp_checksum\":%s,\"pkts_per_pass\":%u,\"rx_model\":\"%s\",\"independent\":%s}\n",
                   o.client_role ? "client" : "server", p.dir, p.size.c_str(), p.lcores, p.spread, p.pps / 1e6, p.pps_sum / 1e6, p.speedup, p.pps * p.avg_bytes * 8 / 1e9,
                   p.avg_bytes, static_cast<unsigned long long>(p.replay_drops),
                   static_cast<unsigned long long>(p.stale_drops), static_cast<unsigned long long>(p.packets),
                   crypto::name(o.cipher), crypto::name(o.backend), arch.c_str(), o.udp_csum ? "true" : "false", o.pkts,
-                  o.rx_dma ? "dma" : "copy");
+                  o.rx_dma ? "dma" : "copy", o.independent ? "true" : "false");
   } else {
-    std::printf("dpvpn-bench --tunnel-lcores: ONE tunnel (%s role), %s, backend %s (IPsec-MB arch %s), %u packets per lcore and pass,\n"
+    std::printf("dpvpn-bench --tunnel-lcores: %s (%s role), %s, backend %s (IPsec-MB arch %s), %u packets per lcore and pass,\n"
                 "decrypt's WAN packets %s;\n"
                 "rate = a pass's packets / the CPU seconds of its busiest lcore (median of passes, median of %u rounds); replay drops =\n"
                 "decrypt: the gateway's replay counter, encrypt: a 64-packet window at the peer over the queues merged by TX time\n",
+                o.independent ? "one tunnel PER LCORE, each on its own (--independent: the machine's ceiling)" : "ONE tunnel",
                 o.client_role ? "client" : "server", crypto::name(o.cipher), crypto::name(o.backend), arch.c_str(), o.pkts,
                 o.rx_dma ? "in memory (--rx-model dma: as a NIC's DMA leaves them)" : "in the receiving lcore's cache (--rx-model copy: as af_packet / memif leave them)", k_rounds);
     std::printf("\n%-8s %-6s %6s %8s %8s %8s %12s %12s\n", "dir", "size", "lcores", "Mpps", "Gbit/s", "speedup",

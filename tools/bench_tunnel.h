@@ -52,6 +52,9 @@ struct tunnel_opts {
   // as a NIC's DMA leaves them in memory; copy (the default): they stay in the receiving lcore's
   // cache, as net_af_packet and memif leave them (they copy on the receiving lcore).
   bool rx_dma = false;
+  // --independent: N tunnels, each owned by its own lcore and fed on that lcore (no spread): what
+  // N lcores give on this machine when nothing is shared, the ceiling for one spread tunnel.
+  bool independent = false;
   std::vector<std::string> eal_extra;
 };
 

@@ -5,7 +5,7 @@
 //   dpvpn-bench [--time S] [--json] [--cipher NAME] [--backend ipsec-mb|openssl] [--sessions 1,100]
 //               [--sizes 64,512,1420,imix] [--pkts N] [--dir both|decrypt|encrypt] [--no-udp-csum]
 //               [--tx-csum-offload] [--no-raw] [--raw-offset 0..63] [-- extra EAL args]
-//   dpvpn-bench --tunnel-lcores 1,2 [--role client|server] [--rx-model copy|dma] [--time S] [--json] [--cipher NAME] [--sizes 64,1420] [--pkts N] [--dir ...]
+//   dpvpn-bench --tunnel-lcores 1,2 [--role client|server] [--rx-model copy|dma] [--independent] [--time S] [--json] [--cipher NAME] [--sizes 64,1420] [--pkts N] [--dir ...]
 //               ONE tunnel on 1 and on N lcores with dp-tunnel-spread (tools/bench_tunnel.cc)
 #include <rte_eal.h>
 #include <rte_errno.h>
@@ -84,6 +84,7 @@ struct options {
   std::vector<uint32_t> tunnel_lcores;  // --tunnel-lcores: the one-tunnel scenario instead
   bool client_role = false;             // --role client (with --tunnel-lcores)
   bool rx_dma = false;                  // --rx-model dma (with --tunnel-lcores)
+  bool independent = false;             // --independent (with --tunnel-lcores)
 };
 
 struct point {
@@ -537,7 +538,7 @@ void print_json(const std::vector<point>& pts, const options& o, const char* arc
                "                   [--sessions 1,100,10000] [--sizes 64,512,1420,imix] [--pkts 2048]\n"
                "                   [--dir both|decrypt|encrypt] [--no-udp-csum] [--tx-csum-offload] [--no-raw]\n"
                "                   [--raw-offset 0..63] [-- extra EAL args]\n"
-               "       dpvpn-bench --tunnel-lcores 1,2 [--role client|server] [--rx-model copy|dma] [--time S] [--json] [--cipher NAME] [--sizes 64,1420]\n"
+               "       dpvpn-bench --tunnel-lcores 1,2 [--role client|server] [--rx-model copy|dma] [--independent] [--time S] [--json] [--cipher NAME] [--sizes 64,1420]\n"
                "                   [--pkts N] [--dir both|decrypt|encrypt] [--no-udp-csum] [-- extra EAL args]\n",
                why);
   std::exit(2);
@@ -603,6 +604,8 @@ options parse_args(int argc, char** argv) {
       const std::string v = next();
       if (v != "client" && v != "server") usage("--role: client or server");
       o.client_role = v == "client";
+    } else if (a == "--independent") {
+      o.independent = true;
     } else if (a == "--rx-model") {
       const std::string v = next();
       if (v != "copy" && v != "dma") usage("--rx-model: copy or dma");
@@ -653,6 +656,7 @@ int main(int argc, char** argv) {
     t.lcores = o.tunnel_lcores;
     t.client_role = o.client_role;
     t.rx_dma = o.rx_dma;
+    t.independent = o.independent;
     t.eal_extra = o.eal_extra;
     return bench::tunnel_bench(t);
   }
