@@ -334,7 +334,12 @@ int main(int argc, char** argv) {
   }
   if (!cfg.local && !cfg.local6)
     fatal(config_path + ": local: required (the WAN address the dataplane owns: IPv4, IPv6 or one of each)");
-  if (cfg.dev_type != cp::dev_kind::tun) fatal(config_path + ": dev: only tun is supported by the dataplane yet");
+  // dev tap (docs/tap.md): with `server NET MASK`; server-bridge's pool and device set-up and the
+  // workers' 802.1Q handling are not done.
+  if (cfg.dev_type == cp::dev_kind::tap && !cfg.server)
+    fatal(config_path + ": server-bridge: not supported by the dataplane yet (dev tap works with server NET MASK)");
+  if (cfg.dev_type == cp::dev_kind::tap && cfg.vlan_tagging)
+    fatal(config_path + ": vlan-tagging: not supported by the dataplane yet");
 
   const uint16_t n_workers = static_cast<uint16_t>(rte_lcore_count());
   if (n_workers > dp::k_max_workers) fatal("too many lcores");
@@ -439,8 +444,7 @@ int main(int argc, char** argv) {
   sh.cfg.client_to_client = cfg.client_to_client;
   sh.cfg.mss_clamp = cp::mss_clamp_for(cfg, net::k_ipv4_hdr + net::k_tcp_hdr);
   sh.cfg.mss_clamp_v6 = cp::mss_clamp_for(cfg, net::k_ipv6_hdr + net::k_tcp_hdr);
-  // dev tap (docs/tap.md): refused above until the control side hands out tap addresses; the
-  // workers' side of the segment and the MAC table (below) are ready for it.
+  // dev tap (docs/tap.md): the workers' side of the segment, and the MAC table (below).
   sh.cfg.tap = cfg.dev_type == cp::dev_kind::tap;
   if (sh.cfg.tap) {
     net::mac exc_mac;

@@ -45,6 +45,9 @@ IVG_NS_GW=$IVG_PREFIX-gw
 IVG_GW_ADDR=10.203.0.1
 IVG_GW_ADDR6=fd00:203::1
 IVG_WAN6=${IVG_WAN6:-0}
+# IVG_DEV (default tun): `dev tap` for the gateway and its clients (gateway-tap.sh); the devices
+# are then tap0, and the server config has no topology line.
+IVG_DEV=${IVG_DEV:-tun}
 IVG_TUN_NET=10.8.0.0
 IVG_TUN_GW=10.8.0.1
 IVG_DIR=""
@@ -160,8 +163,8 @@ ivg_server_conf() {
     [[ $IVG_WAN6 != 1 ]] || echo "local $IVG_GW_ADDR6"
     echo "port $IVP_PORT"
     if [[ $IVG_WAN6 == 1 ]]; then echo "proto udp6"; else echo "proto udp"; fi
-    echo "dev tun"
-    echo "topology subnet"
+    echo "dev $IVG_DEV"
+    [[ $IVG_DEV != tun ]] || echo "topology subnet"
     echo "server $IVG_TUN_NET 255.255.255.0"
     echo "ca $IVP_PKI/ca.crt"
     echo "cert $IVP_PKI/server.crt"
@@ -194,7 +197,7 @@ ivg_start_dpvpn() {
   IVG_DP_PID=$IVP_LAST_PID
   for ((i = 0; i < 300; i++)); do
     if grep -q "control thread up" "${IVG_DP_READY_LOG:-$IVG_DP_LOG}" 2>/dev/null &&
-       ip -n "$IVG_NS_GW" -4 addr show dev tun0 2>/dev/null | grep -q "inet $IVG_TUN_GW/"; then
+       ip -n "$IVG_NS_GW" -4 addr show dev "${IVG_DEV}0" 2>/dev/null | grep -q "inet $IVG_TUN_GW/"; then
       return 0
     fi
     if ! kill -0 "$IVG_DP_PID" 2>/dev/null; then
@@ -207,7 +210,7 @@ ivg_start_dpvpn() {
     fi
     sleep 0.1
   done
-  ivp_fail "dpvpn did not come up within 30 s (no 'control thread up' or no $IVG_TUN_GW on tun0)"
+  ivp_fail "dpvpn did not come up within 30 s (no 'control thread up' or no $IVG_TUN_GW on ${IVG_DEV}0)"
 }
 
 # ivg_start_client I [lib.sh conf options...]: stock openvpn with certificate clientI in ivg-cI.
@@ -218,6 +221,7 @@ ivg_start_client() {
   [[ $IVG_WAN6 != 1 ]] || outer=(proto=udp6 remote="$IVG_GW_ADDR6")
   ivp_client_conf "$IVG_DIR/client$i.conf" cert="client$i" "${outer[@]}" \
     ciphers=AES-256-GCM:CHACHA20-POLY1305 "$@"
+  [[ $IVG_DEV == tun ]] || sed -i "s/^dev tun\$/dev $IVG_DEV/" "$IVG_DIR/client$i.conf"
   IVG_CLIENT_LOG[i]=$IVG_DIR/client$i.log
   ivp_run_openvpn "$(ivg_ns_client "$i")" "$IVG_DIR/client$i.conf" "${IVG_CLIENT_LOG[i]}"
 }
@@ -227,9 +231,9 @@ ivg_wait_client() {
   ivp_wait_log "${IVG_CLIENT_LOG[$1]}" "Initialization Sequence Completed" "${2:-30}"
 }
 
-# ivg_client_vpn_addr I: the IPv4 address dpvpn pushed to clientI (on its tun0).
+# ivg_client_vpn_addr I: the IPv4 address dpvpn pushed to clientI (on its tun0, or tap0).
 ivg_client_vpn_addr() {
-  ip -n "$(ivg_ns_client "$1")" -4 -o addr show dev tun0 2>/dev/null | awk '{print $4}' | cut -d/ -f1
+  ip -n "$(ivg_ns_client "$1")" -4 -o addr show dev "${IVG_DEV}0" 2>/dev/null | awk '{print $4}' | cut -d/ -f1
 }
 
 # ivg_stop_dpvpn: SIGTERM, then up to 10 s for dpvpn to exit; IVG_DP_RC = its status (124 if it
