@@ -12,6 +12,8 @@
 #        client -> client at L2); a broadcast ping from the gateway answered by both clients; an
 #        address and then a MAC that client1 does not own dropped and counted (l2_ip_spoof,
 #        l2_mac_spoof); SIGTERM -> exit 0, no mbuf leaked.
+# reneg: reneg-sec 10, ~25 s of pings every 0.2 s from a tap client across two key rollovers,
+#        nothing lost.
 #
 # usage: gateway-tap.sh DPVPN_EXE [CASE]
 # Exit: 0 pass, 1 fail, 77 skip (not root, no /dev/net/tun, tools or DPDK/af_packet missing).
@@ -74,7 +76,29 @@ case_basic() {
   ivp_log "PASS tap basic"
 }
 
+# Two key rollovers (reneg-sec 10) under a continuous ping from a tap client: nothing lost.
+case_reneg() {
+  local c1 out loss n
+  ivg_setup "$dpvpn" 1
+  ivg_server_conf "$IVG_DIR/server.conf" "reneg-sec 10"
+  ivg_start_dpvpn "$IVG_DIR/server.conf"
+  ivg_start_client 1
+  ivg_wait_client 1 60 || ivp_fail "client1 did not connect"
+  c1=$(ivg_ns_client 1)
+  # 125 pings at 0.2 s: about 25 s, across the rollovers at ~10 s and ~20 s after connect.
+  out=$(ip netns exec "$c1" ping -n -c 125 -i 0.2 -W 2 "$IVG_TUN_GW" 2>&1) || true
+  tail -n 3 <<<"$out"
+  loss=$(sed -nE 's/.* ([0-9.]+)% packet loss.*/\1/p' <<<"$out")
+  [[ $loss == 0 ]] || ivp_fail "ping across renegotiations: ${loss:-100}% loss"
+  n=$(grep -c "Control Channel:" "${IVG_CLIENT_LOG[1]}" || true)
+  ((n >= 3)) || ivp_fail "expected >= 2 renegotiations, client log shows $((n - 1))"
+  ivp_log "client1: $n TLS handshakes (initial + $((n - 1)) renegotiations), no ping lost"
+  stop_and_check
+  ivp_log "PASS tap reneg"
+}
+
 case "$case_name" in
   basic) case_basic ;;
-  *) echo "usage: $0 DPVPN_EXE [basic]" >&2; exit 2 ;;
+  reneg) case_reneg ;;
+  *) echo "usage: $0 DPVPN_EXE [basic|reneg]" >&2; exit 2 ;;
 esac
