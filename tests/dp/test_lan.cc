@@ -24,6 +24,7 @@
 #include "dpvpn/netpkt_fwd.h"
 #include "dpvpn/wire.h"
 #include "dp_frames.h"
+#include "dp_world.h"
 #include "eal_env.h"
 
 namespace dpvpn::dp {
@@ -48,20 +49,9 @@ constexpr net::mac k_client_mac{0x02, 0, 0, 0, 1, 0};
 uint32_t vpn_of(uint32_t pid) { return 0x0a080002 + pid; }  // 10.8.0.2 + pid
 net::outer_addr client_of(uint32_t pid) { return net::outer_v4(0x64400001 + pid, static_cast<uint16_t>(40000 + pid)); }
 
-proto::data_key_params gcm() {
-  proto::data_key_params p;
-  p.cipher = crypto::cipher_alg::aes_256_gcm;
-  p.digest = crypto::digest_alg::none;
-  return p;
-}
-std::array<uint8_t, wire::k_key2_size> key2_of(uint32_t pid) {
-  std::array<uint8_t, wire::k_key2_size> k{};
-  for (size_t i = 0; i < k.size(); ++i) k[i] = static_cast<uint8_t>(i * 17 + pid * 3 + 5);
-  return k;
-}
-std::span<const uint8_t, wire::k_key2_size> span_of(const std::array<uint8_t, wire::k_key2_size>& k) {
-  return std::span<const uint8_t, wire::k_key2_size>(k.data(), k.size());
-}
+using test::gcm;
+using test::key2_of;
+using test::span_of;
 
 // IPv4/UDP, TTL ttl, DF set.
 bytes ip4(uint32_t src, uint32_t dst, uint16_t len, uint8_t ttl = 64) {
@@ -143,21 +133,8 @@ struct world {
     r.via = k_router;
     sh.lan_rt = lan_routes_create(lan, {r}, err);
     sh.neigh = neigh_create(sh.qsbr, 16, err);
-    rte_hash_parameters hp{};
-    const std::string hn = "la" + sfx;
-    hp.name = hn.c_str();
-    hp.entries = 64;
-    hp.key_len = sizeof(net::outer_addr);
-    hp.hash_func = rte_jhash;
-    hp.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF;
-    sh.addrs = rte_hash_create(&hp);
-    for (uint16_t w = 0; w < 2; ++w) {
-      lc[w] = std::make_unique<dp_lcore>();
-      lc[w]->index = w;
-      lc[w]->peers = std::make_unique<dp_peer*[]>(sh.cfg.max_peers);
-      lc[w]->owned = std::make_unique<uint32_t[]>(sh.cfg.max_peers);
-      sh.lcores[w] = lc[w].get();
-    }
+    sh.addrs = test::outer_addr_hash("la" + sfx);
+    test::make_lcores(sh, lc, 2, false);
     lc[0]->eng = crypto::engine::create();
     lc[1]->handoff_in[0] = rte_ring_create(("lh" + sfx).c_str(), 256, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
     for (uint32_t pid = 0; pid < 2; ++pid) {

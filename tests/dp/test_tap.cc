@@ -28,6 +28,7 @@
 #include "dpvpn/dp_l2.h"
 #include "dpvpn/wire.h"
 #include "dp_frames.h"
+#include "dp_world.h"
 #include "eal_env.h"
 
 namespace dpvpn::dp {
@@ -56,20 +57,9 @@ net::mac mac_of(uint32_t pid) { return {0x02, 0xaa, 0, 0, 0, static_cast<uint8_t
 net::outer_addr client_of(uint32_t pid) { return net::outer_v4(0x64400001 + pid, static_cast<uint16_t>(40000 + pid)); }
 uint16_t owner_of(uint32_t pid) { return pid == 2 ? 1 : 0; }
 
-proto::data_key_params gcm() {
-  proto::data_key_params p;
-  p.cipher = crypto::cipher_alg::aes_256_gcm;
-  p.digest = crypto::digest_alg::none;
-  return p;
-}
-std::array<uint8_t, wire::k_key2_size> key2_of(uint32_t pid) {
-  std::array<uint8_t, wire::k_key2_size> k{};
-  for (size_t i = 0; i < k.size(); ++i) k[i] = static_cast<uint8_t>(i * 13 + pid * 7 + 1);
-  return k;
-}
-std::span<const uint8_t, wire::k_key2_size> span_of(const std::array<uint8_t, wire::k_key2_size>& k) {
-  return std::span<const uint8_t, wire::k_key2_size>(k.data(), k.size());
-}
+using test::gcm;
+using test::key2_of;
+using test::span_of;
 
 bytes eth(const net::mac& dst, const net::mac& src, uint16_t type, const bytes& payload) {
   bytes f(14 + payload.size());
@@ -129,22 +119,8 @@ struct world {
     lp.max_segment = 16;
     lp.seed = 42;
     EXPECT_TRUE(l2_create(sh, lp, err)) << err;
-    rte_hash_parameters hp{};
-    const std::string hn = "ta" + sfx;
-    hp.name = hn.c_str();
-    hp.entries = 64;
-    hp.key_len = sizeof(net::outer_addr);
-    hp.hash_func = rte_jhash;
-    hp.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF;
-    sh.addrs = rte_hash_create(&hp);
-    for (uint16_t w = 0; w < 2; ++w) {
-      lc[w] = std::make_unique<dp_lcore>();
-      lc[w]->index = w;
-      lc[w]->eng = crypto::engine::create();
-      lc[w]->peers = std::make_unique<dp_peer*[]>(sh.cfg.max_peers);
-      lc[w]->owned = std::make_unique<uint32_t[]>(sh.cfg.max_peers);
-      sh.lcores[w] = lc[w].get();
-    }
+    sh.addrs = test::outer_addr_hash("ta" + sfx);
+    test::make_lcores(sh, lc, 2, true);
     lc[1]->handoff_in[0] = rte_ring_create(("th01" + sfx).c_str(), 256, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
     lc[0]->handoff_in[1] = rte_ring_create(("th10" + sfx).c_str(), 256, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
     for (uint32_t pid = 0; pid < k_peers; ++pid) {

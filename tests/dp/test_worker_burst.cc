@@ -22,6 +22,7 @@
 #include "dpvpn/netpkt.h"
 #include "dpvpn/wire.h"
 #include "dp_frames.h"
+#include "dp_world.h"
 #include "eal_env.h"
 
 namespace dpvpn::dp {
@@ -61,15 +62,8 @@ proto::data_key_params params_of(crypto::cipher_alg c) {
   return p;
 }
 
-std::array<uint8_t, wire::k_key2_size> key2_of(uint32_t pid, uint8_t key_id) {
-  std::array<uint8_t, wire::k_key2_size> k{};
-  for (size_t i = 0; i < k.size(); ++i) k[i] = static_cast<uint8_t>(i * 31 + pid * 7 + key_id * 13 + 1);
-  return k;
-}
-
-std::span<const uint8_t, wire::k_key2_size> span_of(const std::array<uint8_t, wire::k_key2_size>& k) {
-  return std::span<const uint8_t, wire::k_key2_size>(k.data(), k.size());
-}
+using test::key2_of;
+using test::span_of;
 
 // A valid inner IPv4/UDP packet (dp_frames.h).
 using test::inner_v4;
@@ -123,21 +117,8 @@ struct world {
     rte_rcu_qsbr_init(sh.qsbr, 2);
     std::string err;
     sh.rt = routes_create(sh.qsbr, 64, 64, err);
-    rte_hash_parameters hp{};
-    const std::string hn = "ba" + sfx;
-    hp.name = hn.c_str();
-    hp.entries = 64;
-    hp.key_len = sizeof(net::outer_addr);
-    hp.hash_func = rte_jhash;
-    hp.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF;
-    sh.addrs = rte_hash_create(&hp);
-    for (uint16_t w = 0; w < 2; ++w) {
-      lc[w] = std::make_unique<dp_lcore>();
-      lc[w]->index = w;
-      lc[w]->peers = std::make_unique<dp_peer*[]>(sh.cfg.max_peers);
-      lc[w]->owned = std::make_unique<uint32_t[]>(sh.cfg.max_peers);
-      sh.lcores[w] = lc[w].get();
-    }
+    sh.addrs = test::outer_addr_hash("ba" + sfx);
+    test::make_lcores(sh, lc, 2, false);
     lc[0]->eng = crypto::engine::create();
     lc[1]->handoff_in[0] = rte_ring_create(("bh" + sfx).c_str(), 256, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
     for (uint32_t pid = 0; pid < k_npeers; ++pid) {

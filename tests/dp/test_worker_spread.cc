@@ -24,6 +24,7 @@
 #include "dpvpn/replay.h"
 #include "dpvpn/wire.h"
 #include "dp_frames.h"
+#include "dp_world.h"
 #include "eal_env.h"
 
 namespace dpvpn::dp {
@@ -44,14 +45,8 @@ uint32_t vpn_of(uint32_t pid) { return 0x0a080002 + pid; }
 net::outer_addr client_of(uint32_t pid) { return net::outer_v4(0x64400001 + pid, static_cast<uint16_t>(40000 + pid)); }
 net::mac mac_of(uint32_t pid) { return {0x02, 0, 0, 0, 1, static_cast<uint8_t>(pid)}; }
 
-std::array<uint8_t, wire::k_key2_size> key2_of(uint32_t pid) {
-  std::array<uint8_t, wire::k_key2_size> k{};
-  for (size_t i = 0; i < k.size(); ++i) k[i] = static_cast<uint8_t>(i * 31 + pid * 7 + 1);
-  return k;
-}
-std::span<const uint8_t, wire::k_key2_size> span_of(const std::array<uint8_t, wire::k_key2_size>& k) {
-  return std::span<const uint8_t, wire::k_key2_size>(k.data(), k.size());
-}
+using test::key2_of;
+using test::span_of;
 
 proto::data_key_params gcm(bool spread) {
   proto::data_key_params p;
@@ -121,21 +116,8 @@ struct world {
     rte_rcu_qsbr_init(sh.qsbr, 2);
     std::string err;
     sh.rt = routes_create(sh.qsbr, 64, 64, err);
-    rte_hash_parameters hp{};
-    hp.name = "sp_addrs";
-    hp.entries = 64;
-    hp.key_len = sizeof(net::outer_addr);
-    hp.hash_func = rte_jhash;
-    hp.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF;
-    sh.addrs = rte_hash_create(&hp);
-    for (uint16_t w = 0; w < 2; ++w) {
-      lc[w] = std::make_unique<dp_lcore>();
-      lc[w]->index = w;
-      lc[w]->eng = crypto::engine::create();
-      lc[w]->peers = std::make_unique<dp_peer*[]>(sh.cfg.max_peers);
-      lc[w]->owned = std::make_unique<uint32_t[]>(sh.cfg.max_peers);
-      sh.lcores[w] = lc[w].get();
-    }
+    sh.addrs = test::outer_addr_hash("sp_addrs");
+    test::make_lcores(sh, lc, 2, true);
     lc[1]->handoff_in[0] = rte_ring_create("sp_h01", 256, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
     lc[0]->handoff_in[1] = rte_ring_create("sp_h10", 256, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
     for (uint32_t pid : {k_spread_pid, k_plain_pid}) {

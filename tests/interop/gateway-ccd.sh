@@ -61,7 +61,7 @@ case_ccd() {
   ivg_start_client 3
   ivg_wait_client 1 || ivp_fail "client1 did not connect"
   [[ $(ivg_client_vpn_addr 1) == 10.8.0.50 ]] || ivp_fail "client1 got '$(ivg_client_vpn_addr 1)', expected 10.8.0.50 (CCD)"
-  ip -n "$(ivg_ns_client 1)" route show 10.99.0.0/16 | grep -q tun0 || ivp_fail "client1 has no pushed route 10.99.0.0/16"
+  grep -q tun0 <<<"$(ip -n "$(ivg_ns_client 1)" route show 10.99.0.0/16)" || ivp_fail "client1 has no pushed route 10.99.0.0/16"
   expect_loss "$(ivg_ns_client 1)" "$IVG_TUN_GW" 5 0
   expect_loss "$IVG_NS_GW" 10.8.0.50 5 0
   ivp_wait_log "${IVG_CLIENT_LOG[2]}" "AUTH_FAILED" 20 || ivp_fail "client2 (no CCD file) did not get AUTH_FAILED"
@@ -89,7 +89,7 @@ case_iroute() {
   ip -n "$c1" link set lan0 up
   ip -n "$c2" addr add 192.168.77.5/32 dev lo
   ivg_start_dpvpn "$IVG_DIR/server.conf"
-  ip -n "$IVG_NS_GW" route show 192.168.77.0/24 | grep -q tun0 || ivp_fail "no kernel route 192.168.77.0/24 via tun0"
+  grep -q tun0 <<<"$(ip -n "$IVG_NS_GW" route show 192.168.77.0/24)" || ivp_fail "no kernel route 192.168.77.0/24 via tun0"
   ivg_start_client 1
   ivg_start_client 2
   ivg_wait_client 1 || ivp_fail "client1 did not connect"

@@ -128,8 +128,8 @@ EOF2
   pings_both_ways 50
   iperf_both_ways
   # redirect-gateway def1: both halves of the IPv4 space into the tunnel; the up script's view.
-  ip -n "$IVG_NS_GW" route show | grep -q "^0.0.0.0/1 dev tun0" || ivp_fail "no 0.0.0.0/1 route into tun0"
-  ip -n "$IVG_NS_GW" route show | grep -q "^128.0.0.0/1 dev tun0" || ivp_fail "no 128.0.0.0/1 route into tun0"
+  grep -q "^0.0.0.0/1 dev tun0" <<<"$(ip -n "$IVG_NS_GW" route show)" || ivp_fail "no 0.0.0.0/1 route into tun0"
+  grep -q "^128.0.0.0/1 dev tun0" <<<"$(ip -n "$IVG_NS_GW" route show)" || ivp_fail "no 128.0.0.0/1 route into tun0"
   for kv in "argv: tun0 1500 0 10.8.0.2 255.255.255.0 init" "ifconfig_local=10.8.0.2" "ifconfig_netmask=255.255.255.0" \
             "route_vpn_gateway=10.8.0.1" "route_network_1=0.0.0.0" "route_netmask_1=128.0.0.0" \
             "trusted_ip=$(ivg_client_addr 1)" "script_type=up"; do

@@ -342,7 +342,7 @@ case_net30() {
     [[ $got == "$want $peer/32" ]] || ivp_fail "client$i: tun0 is '$got', expected '$want peer $peer/32'"
     # The route may land a moment after the log line ivg_wait_client waits for (seen once in CI).
     for ((t = 0; t < 50; t++)); do
-      ip -n "$(ivg_ns_client "$i")" route show | grep -q "^$IVG_TUN_GW via $peer dev tun0" && break
+      grep -q "^$IVG_TUN_GW via $peer dev tun0" <<<"$(ip -n "$(ivg_ns_client "$i")" route show)" && break
       sleep 0.1
     done
     ((t < 50)) || ivp_fail "client$i has no route to $IVG_TUN_GW via $peer (pushed route)"

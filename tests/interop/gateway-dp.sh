@@ -70,7 +70,7 @@ case_float() {
   ip netns exec "$c1" sysctl -qw net.ipv4.conf.wan.promote_secondaries=1
   ip -n "$c1" addr add "$new/24" dev wan
   ip -n "$c1" addr del "$old/24" dev wan
-  ip -n "$c1" -4 -o addr show dev wan | grep -q "inet $new/" || ivp_fail "could not move client1 to $new"
+  grep -q "inet $new/" <<<"$(ip -n "$c1" -4 -o addr show dev wan)" || ivp_fail "could not move client1 to $new"
   ivp_log "client1 moved from $old to $new"
 
   loss=$(ivp_ping "$c1" "$IVG_TUN_GW" 20)

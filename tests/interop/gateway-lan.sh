@@ -240,8 +240,8 @@ VPN4=$(ivg_client_vpn_addr 1)
 VPN6=$(ip -n "$c1" -6 -o addr show dev tun0 scope global | awk '{ print $4 }' | cut -d/ -f1)
 [[ -n $VPN4 ]] || ivp_fail "client1 has no VPN IPv4 address"
 [[ $VPN6 == fd00:8::* ]] || ivp_fail "client1 has no VPN IPv6 address from server-ipv6: '$VPN6'"
-ip -n "$c1" route get "$LAN_HOST" | grep -q "dev tun0" || ivp_fail "client1 has no pushed route to 192.168.50.0/24"
-ip -n "$c1" -6 route get "$LAN_HOST6" | grep -q "dev tun0" || ivp_fail "client1 has no pushed route to fd00:50::/64"
+grep -q "dev tun0" <<<"$(ip -n "$c1" route get "$LAN_HOST")" || ivp_fail "client1 has no pushed route to 192.168.50.0/24"
+grep -q "dev tun0" <<<"$(ip -n "$c1" -6 route get "$LAN_HOST6")" || ivp_fail "client1 has no pushed route to fd00:50::/64"
 ivp_log "setup done in $((SECONDS - t_start)) s: client1 $VPN4 $VPN6, gateway LAN MAC $GW_LAN_MAC, LAN host MAC $LAN_HOST_MAC"
 
 # ---- 1: pings both ways, IPv4 and IPv6; the gateway's LAN addresses -------------------------

@@ -41,8 +41,8 @@ case_kernel() {
   # exit makes ip die of SIGPIPE (a flake seen under load).
   [[ $(ip -n "$gw" -6 addr show dev tun0) == *"inet6 fd00:8::1/64"* ]] ||
     ivp_fail "tun0 lacks fd00:8::1/64: $(ip -n "$gw" -6 addr show dev tun0 | tr '\n' ' ')"
-  ip -n "$gw" route get 10.77.0.5 | grep -q "dev tun0" || ivp_fail "10.77.0.0/16 does not route into tun0"
-  ip -n "$gw" -6 route get fd00:77::5 | grep -q "dev tun0" || ivp_fail "fd00:77::/48 does not route into tun0"
+  grep -q "dev tun0" <<<"$(ip -n "$gw" route get 10.77.0.5)" || ivp_fail "10.77.0.0/16 does not route into tun0"
+  grep -q "dev tun0" <<<"$(ip -n "$gw" -6 route get fd00:77::5)" || ivp_fail "fd00:77::/48 does not route into tun0"
   grep -q "TCP MSS clamp 1400 (IPv6 1380)" "$IVG_DP_LOG" || ivp_fail "MSS clamp values: $(grep 'MSS clamp' "$IVG_DP_LOG")"
   # The client's tun0 (created by openvpn later) needs IPv6; its wan keeps IPv6 off.
   ip netns exec "$(ivg_ns_client 1)" sysctl -qw net.ipv6.conf.default.disable_ipv6=0

@@ -51,7 +51,7 @@ case_basic() {
   ping_ok "$IVG_NS_GW" "$v2" "gateway -> client2"
   ping_ok "$c1" "$v2" "client1 -> client2"
   ping_ok "$c2" "$v1" "client2 -> client1"
-  ip -n "$c1" neigh show dev tap0 | grep -q "^$IVG_TUN_GW lladdr" || ivp_fail "client1 has no ARP entry for the gateway"
+  grep -q "^$IVG_TUN_GW lladdr" <<<"$(ip -n "$c1" neigh show dev tap0)" || ivp_fail "client1 has no ARP entry for the gateway"
   ivp_log "pings: 10/10 in every direction"
 
   # A broadcast from the segment reaches every client (the fan-out).

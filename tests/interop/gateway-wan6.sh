@@ -74,7 +74,7 @@ EOF
   new=fd00:203::111
   ip -n "$c1" addr add "$new/64" dev wan nodad
   ip -n "$c1" addr del "$old/64" dev wan
-  ip -n "$c1" -6 -o addr show dev wan | grep -q "inet6 $new/" || ivp_fail "could not move client1 to $new"
+  grep -q "inet6 $new/" <<<"$(ip -n "$c1" -6 -o addr show dev wan)" || ivp_fail "could not move client1 to $new"
   ivp_log "client1 moved from $old to $new"
   pings_both_ways 1 20
   n=$(grep -c "Initialization Sequence Completed" "${IVG_CLIENT_LOG[1]}" || true)

@@ -197,7 +197,7 @@ ivg_start_dpvpn() {
   IVG_DP_PID=$IVP_LAST_PID
   for ((i = 0; i < 300; i++)); do
     if grep -q "control thread up" "${IVG_DP_READY_LOG:-$IVG_DP_LOG}" 2>/dev/null &&
-       ip -n "$IVG_NS_GW" -4 addr show dev "${IVG_DEV}0" 2>/dev/null | grep -q "inet $IVG_TUN_GW/"; then
+       grep -q "inet $IVG_TUN_GW/" <<<"$(ip -n "$IVG_NS_GW" -4 addr show dev "${IVG_DEV}0" 2>/dev/null)"; then
       return 0
     fi
     if ! kill -0 "$IVG_DP_PID" 2>/dev/null; then
