@@ -210,22 +210,13 @@ case_wan6() {
   ivp_log "PASS wan6"
 }
 
-# 125 pings at 0.2 s (25 s) across renegotiations every 10 s: nothing lost.
-reneg_pings() {
-  local out loss
-  out=$(ip netns exec "$IVG_NS_GW" ping -n -c 125 -i 0.2 -W 2 "$SRV_TUN" 2>&1) || true
-  tail -n 2 <<<"$out"
-  loss=$(sed -nE 's/.* ([0-9.]+)% packet loss.*/\1/p' <<<"$out")
-  [[ $loss == 0 ]] || ivp_fail "ping across renegotiations ($1): ${loss:-100}% loss"
-}
-
 case_reneg() {
   local n
   setup
   start_server reneg=10
   client_conf "$IVG_DIR/client.conf" "reneg-sec 0"
   ivg_start_dpvpn "$IVG_DIR/client.conf"
-  reneg_pings "started by the server"
+  ivg_reneg_pings "$IVG_NS_GW" "$SRV_TUN" "started by the server"
   n=$(grep -c "Control Channel:" "$SRV_LOG" || true)
   ((n >= 3)) || ivp_fail "expected >= 2 server renegotiations, its log shows $((n - 1))"
   ivp_log "server-initiated: $n TLS handshakes, no ping lost"
@@ -235,7 +226,7 @@ case_reneg() {
   start_server reneg=0
   client_conf "$IVG_DIR/client.conf" "reneg-sec 10"
   ivg_start_dpvpn "$IVG_DIR/client.conf"
-  reneg_pings "started by dpvpn"
+  ivg_reneg_pings "$IVG_NS_GW" "$SRV_TUN" "started by dpvpn"
   n=$(grep -c "Control Channel:" "$SRV_LOG" || true)
   ((n >= 3)) || ivp_fail "expected >= 2 client renegotiations, the server's log shows $((n - 1))"
   ivp_log "client-initiated: $n TLS handshakes, no ping lost"

@@ -57,6 +57,16 @@ IVG_DP_LOG=""
 IVG_DP_RC=""
 IVG_CLIENT_LOG=()
 
+# ivg_reneg_pings NS ADDR [WHAT]: 125 pings at 0.2 s from NS to ADDR (about 25 s: across the key
+# rollovers of reneg-sec 10), none may be lost.
+ivg_reneg_pings() {
+  local out loss
+  out=$(ip netns exec "$1" ping -n -c 125 -i 0.2 -W 2 "$2" 2>&1) || true
+  tail -n 3 <<<"$out"
+  loss=$(sed -nE 's/.* ([0-9.]+)% packet loss.*/\1/p' <<<"$out")
+  [[ $loss == 0 ]] || ivp_fail "ping across renegotiations${3:+ ($3)}: ${loss:-100}% loss"
+}
+
 ivg_ns_client() { echo "$IVG_PREFIX-c$1"; }
 ivg_client_addr() { echo "10.203.0.$((10 + $1))"; }
 ivg_client_addr6() { echo "fd00:203::$((10 + $1))"; }  # IVG_WAN6=1 only
