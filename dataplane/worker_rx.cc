@@ -347,8 +347,8 @@ bool udp_classify(worker_ctx& c, rte_mbuf* m, size_t payload_off, size_t payload
     void* data = nullptr;
     if (rte_hash_lookup_data(c.sh.addrs, &mm.src, &data) >= 0) {
       pid = static_cast<uint32_t>(reinterpret_cast<uintptr_t>(data));
-    } else if (const uint32_t f = c.sh.client_float.load(std::memory_order_relaxed);
-               c.sh.cfg.client_role && f != dp_shared::k_no_float) {
+    } else if (uint32_t f = dp_shared::k_no_float;
+               c.sh.cfg.client_role && (f = c.sh.client_float.load(std::memory_order_relaxed)) != dp_shared::k_no_float) {
       pid = f;  // `float`: the server's data from a new address, moved there if it opens
     } else {
       drop_pkt(c, m, drop::unknown_peer);

@@ -191,10 +191,6 @@ void spread_hold_chunk(worker_ctx& c, uint16_t from, proto::dc_tx* const* tx, co
   spread_release(c);
 }
 
-}  // namespace
-
-namespace {
-
 // The token's holder keeps it for one check and one tx_burst (well under a microsecond on a NIC
 // or a ring); a short wait for it costs less than holding the chunk, which another lcore's ids
 // overtake while it waits. Bounded (about a microsecond): a holder that was preempted is not

@@ -81,11 +81,11 @@ class dc_tx {
     const uint64_t last = packet_id_.fetch_add(n, std::memory_order_relaxed);
     return last + n > UINT32_MAX ? 0 : static_cast<uint32_t>(last + 1);
   }
-  // The highest id any lcore has sent (after its tx_burst, under the send token): what the peer's
-  // window can have seen at most. One CAS per chunk.
+  // The highest id any lcore has sent (after its tx_burst): what the peer's window can have seen
+  // at most. Only the send token's holder writes it (the token orders the writes), so a plain
+  // store of the larger value.
   void note_sent(uint32_t id) noexcept {
-    uint32_t cur = sent_.load(std::memory_order_relaxed);
-    while (id > cur && !sent_.compare_exchange_weak(cur, id, std::memory_order_relaxed)) {}
+    if (id > sent_.load(std::memory_order_relaxed)) sent_.store(id, std::memory_order_relaxed);
   }
   uint32_t highest_sent() const noexcept { return sent_.load(std::memory_order_relaxed); }
   // The key's send token (docs/dataplane.md, "One tunnel on several lcores"): the lcore that holds
