@@ -143,8 +143,9 @@ std::string format_counters(const char* why, const dp::dp_shared& sh, const cont
       s += line;
     }
     if (sh.cfg.tunnel_spread > 1) {  // dp-tunnel-spread: what this lcore did for other owners' tunnels
-      std::snprintf(line, sizeof line, "\n    spread sealed %llu opened %llu", (unsigned long long)ld(c.spread_sealed),
-                    (unsigned long long)ld(c.spread_opened));
+      std::snprintf(line, sizeof line, "\n    spread sealed %llu opened %llu | order held %llu gave way %llu",
+                    (unsigned long long)ld(c.spread_sealed), (unsigned long long)ld(c.spread_opened),
+                    (unsigned long long)ld(c.order_held), (unsigned long long)ld(c.order_gave_way));
       s += line;
     }
     for (size_t i = 0; i < dp::k_drop_count; ++i) tot[i] += ld(c.drops[i]);

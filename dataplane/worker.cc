@@ -168,39 +168,74 @@ void flush_wan(worker_ctx& c) noexcept {
   flush_port(c, c.sh.cfg.wan_port, c.tx.wan, c.tx.n_wan, ctr.wan_tx_pkts, ctr.wan_tx_bytes, drop::wan_tx_full);
 }
 
-void flush_tx(worker_ctx& c) noexcept {
+void send_tun(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept {
+  if (!n) return;
   const dp_config& cfg = c.sh.cfg;
   auto& ctr = c.me.ctr;
-  flush_port(c, cfg.wan_port, c.tx.wan, c.tx.n_wan, ctr.wan_tx_pkts, ctr.wan_tx_bytes, drop::wan_tx_full);
   if (c.me.index < cfg.exc_queues) {
-    flush_port(c, cfg.exc_port, c.tx.tun, c.tx.n_tun, ctr.tun_tx_pkts, ctr.tun_tx_bytes, drop::tun_tx_full);
-  } else if (c.tx.n_tun) {  // no queue of our own: the worker that has one sends them
-    rte_ring* r = c.sh.lcores[c.me.index % cfg.exc_queues]->exc_in;
-    const unsigned n = rte_ring_mp_enqueue_burst(r, reinterpret_cast<void**>(c.tx.tun), c.tx.n_tun, nullptr);
-    if (n < c.tx.n_tun) {
-      c.me.ctr.dropped(drop::tun_tx_full, c.tx.n_tun - n);
-      rte_pktmbuf_free_bulk(c.tx.tun + n, c.tx.n_tun - n);
-    }
-    c.tx.n_tun = 0;
+    flush_port(c, cfg.exc_port, pkts, n, ctr.tun_tx_pkts, ctr.tun_tx_bytes, drop::tun_tx_full);
+    return;
   }
-  if (cfg.lan.on) flush_port(c, cfg.lan.port, c.tx.lan, c.tx.n_lan, ctr.lan_tx_pkts, ctr.lan_tx_bytes, drop::lan_tx_full);
+  // No queue of our own: the worker that has one sends them.
+  rte_ring* r = c.sh.lcores[c.me.index % cfg.exc_queues]->exc_in;
+  const unsigned sent = rte_ring_mp_enqueue_burst(r, reinterpret_cast<void**>(pkts), n, nullptr);
+  if (sent < n) {
+    c.me.ctr.dropped(drop::tun_tx_full, n - sent);
+    rte_pktmbuf_free_bulk(pkts + sent, n - sent);
+  }
+}
+
+void send_lan(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept {
+  if (!n) return;
+  auto& ctr = c.me.ctr;
+  flush_port(c, c.sh.cfg.lan.port, pkts, n, ctr.lan_tx_pkts, ctr.lan_tx_bytes, drop::lan_tx_full);
+}
+
+void flush_tx(worker_ctx& c) noexcept {
+  // Spread shares' output leaves in their order (worker_order.cc): early ones wait in the hold.
+  const bool ordered = c.order.n_segs || c.order.n_held;
+  if (ordered) order_before_send(c);
+  flush_wan(c);
+  send_tun(c, c.tx.tun, c.tx.n_tun);
+  c.tx.n_tun = 0;
+  send_lan(c, c.tx.lan, c.tx.n_lan);
+  c.tx.n_lan = 0;
+  if (ordered) order_after_send(c);
 }
 
 void owner_input(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept {
   rte_mbuf* wan[k_max_burst];
   rte_mbuf* tun[k_max_burst];
-  rte_mbuf* raw[k_max_burst];
-  uint16_t nw = 0, nt = 0, nr = 0;
+  rte_mbuf* share[k_max_burst];
+  uint16_t nw = 0, nt = 0, ns = 0;
   for (uint16_t i = 0; i < n; ++i) {
     const pkt_dir d = meta_of(pkts[i]).dir;
     if (d == pkt_dir::wan) wan[nw++] = pkts[i];
-    else if (d == pkt_dir::wan_raw) raw[nr++] = pkts[i];
+    else if (d == pkt_dir::wan_raw || d == pkt_dir::wan_share) share[ns++] = pkts[i];
     else if (d == pkt_dir::flood) fanout_enqueue(c, pkts[i]);  // TAP: sealed by fanout_run
     else tun[nt++] = pkts[i];
   }
   open_owned(c, wan, nw);
   seal_owned(c, tun, nt);
-  if (nr) wan_burst(c, raw, nr, false);  // a spread tunnel's share: classified here, not shared again
+  // A spread tunnel's shares, run by run of one share (a share may come in two dequeues): raw ones
+  // classified here and not shared again, classified ones opened; their output keeps the order.
+  for (uint16_t i = 0; i < ns;) {
+    const mbuf_meta& f = meta_of(share[i]);
+    const pkt_dir d = f.dir;
+    const uint8_t from = f.share_from;
+    const uint32_t seq = f.share;
+    uint16_t j = static_cast<uint16_t>(i + 1);
+    for (; j < ns; ++j) {
+      const mbuf_meta& m = meta_of(share[j]);
+      if (m.dir != d || m.share != seq || m.share_from != from) break;
+    }
+    const bool last = meta_of(share[j - 1]).share_last;
+    order_begin(c, from, seq);
+    if (d == pkt_dir::wan_raw) wan_burst(c, share + i, static_cast<uint16_t>(j - i), false);
+    else open_owned(c, share + i, static_cast<uint16_t>(j - i));
+    order_end(c, last);
+    i = j;
+  }
 }
 
 // How long an idle exception port goes unpolled at most (microseconds): the extra latency the
@@ -291,7 +326,7 @@ int worker_main(dp_shared& sh, dp_lcore& me) {
     }
     flush_tx(c);
     loop_quiescent(c);
-    work += c.hold.n;  // held spread packets: no idle sleep while the token holder finishes
+    work += c.hold.n + c.order.n_held;  // held spread packets: no idle sleep while they wait
 
     // Adaptive idle: after a run of empty polls, yield the CPU briefly (not on the packet path).
     if (work) {
@@ -302,6 +337,7 @@ int worker_main(dp_shared& sh, dp_lcore& me) {
   }
   fanout_clear(c);
   flush_tx(c);
+  order_release_all(c);
   spread_release_all(c, 1u << 20);  // the other lcores are stopping too: their tokens come free
   rte_rcu_qsbr_thread_offline(sh.qsbr, me.index);
   if (c.deferred.n) {  // at exit: wait for the lcores still online, then hand everything back

@@ -77,6 +77,35 @@ struct fanout_queue {
 // with the lcore's other traffic.
 inline constexpr unsigned k_fanout_budget = 64;
 
+// Keeping a spread tunnel's order (worker_order.cc, docs/dataplane.md "Order"). segs: the shares
+// whose output is in this loop's tun / LAN batches, as index ranges. held: shares whose output came
+// before their turn, with their packets (tun first, then LAN) in m; released in order when their
+// turn comes, or when they waited k_order_wait_us or the hold is full (then the order gives way).
+// Worker loop only.
+inline constexpr uint64_t k_order_wait_us = 100;
+struct order_state {
+  struct seg {
+    uint32_t seq;
+    uint8_t from;
+    bool last;  // the share ends here (its last packet was worked)
+    uint16_t tun0, tun1, lan0, lan1;
+  };
+  struct held {
+    uint32_t seq;
+    uint8_t from;
+    bool last;
+    uint16_t n_tun, n_lan;
+    uint64_t since_tsc;
+  };
+  static constexpr uint16_t k_segs = 16, k_held = 16, k_pkts = 256;
+  seg segs[k_segs];
+  uint16_t n_segs = 0;
+  bool open = false;  // a seg is being filled (order_begin .. order_end)
+  held h[k_held];
+  uint16_t n_held = 0, n_m = 0;
+  rte_mbuf* m[k_pkts];
+};
+
 struct worker_ctx {
   dp_shared& sh;
   dp_lcore& me;
@@ -93,6 +122,7 @@ struct worker_ctx {
   uint32_t spread_turn = 0;  // spread_raw: whose turn the next hot burst is
   spread_tally tally;
   spread_hold hold;
+  order_state order;         // spread shares' output waiting for its turn
   fanout_queue fan;          // TAP: flood frames for this lcore's clients
   net::learn_filter learned; // TAP: learn requests sent in the last second
 };
@@ -141,12 +171,48 @@ dp_peer* spread_opener(const worker_ctx& c, uint32_t pid, const net::outer_addr&
 // arrival order; chunk k goes to the (k % spread)-th lcore after this one (0: kept here, so a
 // burst shorter than a chunk is never spread). pkts is compacted to what stays; returns its count.
 inline constexpr unsigned k_spread_backlog = 64;  // a spread share waits behind at most this many
-uint16_t spread_rx(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept;
+// The packets that stay are cut into runs, each a share of its own (docs/dataplane.md, "Order"):
+// a packet kept after a chunk was handed on is numbered after that chunk. Run r is
+// pkts[start[r] .. start[r + 1]) with number seq[r] (0: not ordered); run 0 starts at 0 and comes
+// in with spread_raw's number.
+struct local_runs {
+  static constexpr uint16_t k_cap = 2 * (k_max_burst / k_spread_chunk) + 2;
+  uint16_t start[k_cap] = {0};
+  uint32_t seq[k_cap] = {0};
+  uint16_t n = 1;
+};
+uint16_t spread_rx(worker_ctx& c, rte_mbuf** pkts, uint16_t n, local_runs& runs) noexcept;
 // Before classification: while this lcore's WAN queue carries (nearly) only a spread tunnel (the
 // last burst it classified), whole rx bursts go in turn to the spread - 1 lcores after this one,
 // unread (pkt_dir::wan_raw), which classify and open them: the receiving lcore does not even
-// touch their headers. Returns how many stay here (n or 0).
-uint16_t spread_raw(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept;
+// touch their headers. Returns how many stay here (n or 0); seq: the number of the share that
+// stays (0: none).
+uint16_t spread_raw(worker_ctx& c, rte_mbuf** pkts, uint16_t n, uint32_t& seq) noexcept;
+// Keeping the order of a spread tunnel's shares (worker_order.cc, docs/dataplane.md "Order").
+// order_issue: the receiving lcore's next share number. order_outstanding: some share it cut is
+// not out yet (a burst it keeps must then be a share too, or it could overtake them).
+inline uint32_t order_issue(worker_ctx& c) noexcept {
+  if (++c.me.order.issued == 0) c.me.order.issued = 1;
+  return c.me.order.issued;
+}
+inline bool order_outstanding(const worker_ctx& c) noexcept {
+  return static_cast<int32_t>(c.me.order.issued - c.me.order.next.load(std::memory_order_acquire)) >= 0;
+}
+// Around the work of one share (or a part of it) on this lcore: its output in the tun / LAN
+// batches is recorded as one segment. last: the share's last packet was among those worked.
+void order_begin(worker_ctx& c, uint8_t from, uint32_t seq) noexcept;
+void order_end(worker_ctx& c, bool last) noexcept;
+// Share `seq` of lcore `from` has nothing (more) to send: done.
+void order_done(dp_shared& sh, uint8_t from, uint32_t seq) noexcept;
+// flush_tx's part: before the tun / LAN sends, held shares whose turn came are sent and the
+// batch's segments that are early move to the hold; after them, the sent shares are marked done.
+void order_before_send(worker_ctx& c) noexcept;
+void order_after_send(worker_ctx& c) noexcept;
+// At the end (worker exit, a benchmark pass): everything held goes out, in order as far as it can.
+void order_release_all(worker_ctx& c) noexcept;
+// The tun and LAN sends flush_tx uses (worker.cc), for the held shares.
+void send_tun(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept;
+void send_lan(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept;
 // A run's rx (rx true) or tx packets and bytes for peer p: relaxed load + store for a peer one
 // lcore writes; a spread peer's go to c.tally (atomic adds when it is stored).
 void spread_flush(worker_ctx& c) noexcept;

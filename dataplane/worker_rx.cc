@@ -370,13 +370,27 @@ bool udp_classify(worker_ctx& c, rte_mbuf* m, size_t payload_off, size_t payload
 
 void wan_burst(worker_ctx& c, rte_mbuf** pkts, uint16_t n, bool spread) noexcept {
   rte_mbuf* owned[k_max_burst];
-  if (spread && c.sh.spread_peer) {
-    if (!(n = spread_raw(c, pkts, n))) return;  // worker_spread.cc
-    c.seen_of = n;
+  const bool spreading = spread && c.sh.spread_peer;
+  if (!spreading) {
+    const uint16_t n_owned = classify_burst(c, pkts, n, owned, c.me.ctr.wan_rx_pkts, c.me.ctr.wan_rx_bytes, wan_classify);
+    return open_owned(c, owned, n_owned);
   }
-  uint16_t n_owned = classify_burst(c, pkts, n, owned, c.me.ctr.wan_rx_pkts, c.me.ctr.wan_rx_bytes, wan_classify);
-  if (spread && c.sh.spread_peer) n_owned = spread_rx(c, owned, n_owned);
-  open_owned(c, owned, n_owned);
+  // One tunnel on several lcores (worker_spread.cc): what stays here is opened run by run, each
+  // run's output in its turn among the shares handed on (worker_order.cc).
+  local_runs runs;
+  if (!(n = spread_raw(c, pkts, n, runs.seq[0]))) return;
+  c.seen_of = n;
+  const uint16_t n_owned = spread_rx(c, owned, classify_burst(c, pkts, n, owned, c.me.ctr.wan_rx_pkts, c.me.ctr.wan_rx_bytes, wan_classify), runs);
+  for (uint16_t r = 0; r < runs.n; ++r) {
+    const uint16_t b = runs.start[r], e = r + 1 < runs.n ? runs.start[r + 1] : n_owned;
+    if (!runs.seq[r]) {
+      open_owned(c, owned + b, static_cast<uint16_t>(e - b));
+      continue;
+    }
+    order_begin(c, static_cast<uint8_t>(c.me.index), runs.seq[r]);
+    open_owned(c, owned + b, static_cast<uint16_t>(e - b));
+    order_end(c, true);
+  }
 }
 
 }  // namespace dpvpn::dp

@@ -39,8 +39,6 @@ dp_peer* spread_opener(const worker_ctx& c, uint32_t pid, const net::outer_addr&
   return p && net::same_outer(src, p->client) ? p : nullptr;
 }
 
-// A chunk goes onto its lcore's hand-off ring with one enqueue (one move of the ring's producer
-// line to the consumer, not one per packet); what the ring refuses is handoff_full.
 // An lcore keeps up while its ring from us holds less than k_spread_backlog packets; otherwise
 // the share stays here: the split follows each lcore's speed (a busier or slower lcore gets less),
 // and no packet waits behind more than the backlog.
@@ -48,65 +46,96 @@ static bool keeps_up(const worker_ctx& c, uint16_t to) noexcept {
   return rte_ring_count(c.sh.lcores[to]->handoff_in[c.me.index]) < k_spread_backlog;
 }
 
-static void handoff_chunk(worker_ctx& c, rte_mbuf** m, uint16_t n, uint16_t to) noexcept {
-  if (!n) return;
+// A share goes onto its lcore's hand-off ring whole, with one enqueue (one move of the ring's
+// producer line to the consumer, not one per packet), numbered for the order (worker_order.cc).
+// False: the ring had no room for all of it, and it stays here.
+static bool hand_share(worker_ctx& c, rte_mbuf** m, uint16_t n, uint16_t to, pkt_dir dir, uint32_t seq) noexcept {
+  for (uint16_t i = 0; i < n; ++i) {
+    mbuf_meta& mm = meta_of(m[i]);
+    mm.dir = dir;
+    mm.share_from = static_cast<uint8_t>(c.me.index);
+    mm.share = seq;
+    mm.share_last = i + 1 == n;
+  }
   rte_ring* r = c.sh.lcores[to]->handoff_in[c.me.index];
-  const unsigned sent = rte_ring_sp_enqueue_burst(r, reinterpret_cast<void**>(m), n, nullptr);
-  lcore_counters::bump(c.me.ctr.handoff_out, sent);
-  for (unsigned i = sent; i < n; ++i) drop_pkt(c, m[i], drop::handoff_full);
+  if (!rte_ring_sp_enqueue_bulk(r, reinterpret_cast<void**>(m), n, nullptr)) return false;
+  lcore_counters::bump(c.me.ctr.handoff_out, n);
+  return true;
 }
 
-uint16_t spread_raw(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept {
+uint16_t spread_raw(worker_ctx& c, rte_mbuf** pkts, uint16_t n, uint32_t& seq) noexcept {
+  seq = 0;
+  if (!n) return 0;
   // Hot: the last burst classified here was at least 3/4 a spread tunnel's, a chunk or more.
   const bool hot = c.spread_seen >= k_spread_chunk && c.spread_seen * 4 >= c.seen_of * 3 && c.spread_of_seen > 1;
-  if (!hot || n <= k_spread_chunk) return n;
+  if (!hot || n <= k_spread_chunk) {
+    // Kept whole: numbered only while shares cut before it are still out (it must not overtake).
+    if (order_outstanding(c)) seq = order_issue(c);
+    return n;
+  }
   // Whole bursts in turn: this lcore, then each of the spread - 1 after it. A burst handed on is
-  // not touched here at all (one enqueue); the order inside a burst stays.
+  // not read here (one enqueue); the order inside a burst stays, and across bursts the numbers
+  // keep it.
+  seq = order_issue(c);
   const uint16_t spread = std::min(c.spread_of_seen, c.sh.cfg.n_workers);
   const uint16_t k = static_cast<uint16_t>(c.spread_turn++ % spread);
   if (k == 0) return n;
   const uint16_t to = static_cast<uint16_t>((c.me.index + k) % c.sh.cfg.n_workers);
-  if (!keeps_up(c, to)) return n;
-  for (uint16_t i = 0; i < n; ++i) meta_of(pkts[i]).dir = pkt_dir::wan_raw;
-  handoff_chunk(c, pkts, n, to);
+  if (!keeps_up(c, to) || !hand_share(c, pkts, n, to, pkt_dir::wan_raw, seq)) return n;
+  seq = 0;
   return 0;
 }
 
-uint16_t spread_rx(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept {
+uint16_t spread_rx(worker_ctx& c, rte_mbuf** pkts, uint16_t n, local_runs& runs) noexcept {
   const uint16_t n_workers = c.sh.cfg.n_workers;
   uint16_t kept = 0, pos = 0;
   c.spread_seen = 0;
   rte_mbuf* chunk[k_spread_chunk];
   uint16_t in_chunk = 0, chunk_to = 0;
+  bool after_chunk = false;  // a chunk was handed on since the last run began
+  auto new_run = [&](uint32_t seq) {
+    runs.start[runs.n] = kept;
+    runs.seq[runs.n++] = seq;
+  };
+  auto keep = [&](rte_mbuf* m) {
+    if (after_chunk) new_run(order_issue(c)), after_chunk = false;
+    pkts[kept++] = m;  // kept <= i: pkts[kept] was read already
+  };
+  // A chunk handed on is numbered after the run before it; one the ring cannot take stays here as
+  // a run of its own, under its number (pkts[kept..] is free: kept + in_chunk <= the packets seen).
+  auto hand = [&] {
+    if (!in_chunk) return;
+    if (!runs.seq[runs.n - 1]) runs.seq[runs.n - 1] = order_issue(c);
+    const uint32_t seq = order_issue(c);
+    if (!hand_share(c, chunk, in_chunk, chunk_to, pkt_dir::wan_share, seq)) {
+      new_run(seq);
+      for (uint16_t j = 0; j < in_chunk; ++j) pkts[kept++] = chunk[j];
+    }
+    after_chunk = true;
+    in_chunk = 0;
+  };
   for (uint16_t i = 0; i < n; ++i) {
     rte_mbuf* m = pkts[i];
     const mbuf_meta& mm = meta_of(m);
     const dp_peer* p = peer_here(c, mm.peer_id);
     // Not spread, or a float candidate on its owner: opened here.
     if (!p || p->spread <= 1 || !net::same_outer(mm.src, p->client)) {
-      pkts[kept++] = m;
+      keep(m);
       continue;
     }
     ++c.spread_seen;
     c.spread_of_seen = p->spread;
     const uint16_t k = static_cast<uint16_t>((pos++ / k_spread_chunk) % p->spread);
     const uint16_t to = static_cast<uint16_t>((c.me.index + k) % n_workers);
-    if (in_chunk && (to != chunk_to || in_chunk == k_spread_chunk)) {
-      handoff_chunk(c, chunk, in_chunk, chunk_to);
-      in_chunk = 0;
-    }
-    if (k == 0) {
-      pkts[kept++] = m;
-      continue;
-    }
-    if (in_chunk == 0 && !keeps_up(c, to)) {  // this chunk stays: that lcore is behind
-      pkts[kept++] = m;
+    if (in_chunk && (to != chunk_to || in_chunk == k_spread_chunk)) hand();
+    if (k == 0 || (in_chunk == 0 && !keeps_up(c, to))) {  // ours, or that lcore is behind: stays
+      keep(m);
       continue;
     }
     chunk_to = to;
     chunk[in_chunk++] = m;
   }
-  handoff_chunk(c, chunk, in_chunk, chunk_to);
+  hand();
   return kept;
 }
 

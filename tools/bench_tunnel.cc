@@ -85,6 +85,17 @@ uint16_t log_tx(uint16_t, uint16_t, rte_mbuf** pkts, uint16_t n, void* user) {
   return n;
 }
 
+// Decrypt: what one exception-port queue sent, (TSC of the tx_burst, the inner packet's IPv4 id:
+// its place in the pass), for the order the kernel would see.
+uint16_t log_inner(uint16_t, uint16_t, rte_mbuf** pkts, uint16_t n, void* user) {
+  auto* log = static_cast<tx_log*>(user);
+  if (!log->on || log->e.size() + n > log->e.capacity()) return n;
+  const uint64_t tsc = rte_rdtsc();
+  for (uint16_t i = 0; i < n; ++i)
+    if (pkts[i]->data_len >= 6) log->e.push_back({tsc, wire::get_u16(rte_pktmbuf_mtod(pkts[i], const uint8_t*) + 4)});
+  return n;
+}
+
 struct env {
   const tunnel_opts& o;
   dp::dp_shared sh;
@@ -97,6 +108,7 @@ struct env {
   std::unique_ptr<proto::dc_tx> client_tx;  // the far end's sealing key (decrypt packets)
   std::unique_ptr<proto::dc_tx> spare_tx;   // swapped with the server's on each rekey
   tx_log logs[k_max_lcores];
+  tx_log inner_logs[k_max_lcores];  // decrypt: the exception port's queues (log_inner)
   // Pass control: lcore 0 sets `pass`; a helper runs it, then (decrypt) drains its hand-off ring
   // until `drained` says lcore 0 has handed everything over; `finished` counts helpers done.
   std::atomic<uint32_t> pass{0}, drained{0}, finished{0}, ready{0};
@@ -261,6 +273,15 @@ void run_part(env& e, unsigned i) {
       dp::loop_quiescent(c);
     }
     dp::spread_release_all(c, 1u << 24);  // the pass ends with nothing held (the others are still polling)
+    // Output waiting for an earlier share on another lcore goes out in its turn, as it would in
+    // the worker loop; the wait is that lcore's work, not this one's (as its empty polls below).
+    const uint64_t w0 = rte_rdtsc();
+    while (c.order.n_held) {
+      rte_pause();
+      dp::flush_tx(c);
+    }
+    e.cpu[i] = thread_cpu_s() - t0 - static_cast<double>(rte_rdtsc() - w0) / static_cast<double>(rte_get_tsc_hz());
+    return;
   } else {
     // Waiting for lcore 0 is not this lcore's work: the TSC of the empty polls is taken off (a poll
     // longer than 50 us was preempted, and thread CPU time does not count that anyway).
@@ -281,6 +302,7 @@ void run_part(env& e, unsigned i) {
         if (last) break;
       }
     }
+    dp::order_release_all(c);
     e.cpu[i] = thread_cpu_s() - t0 - static_cast<double>(idle_tsc) / static_cast<double>(rte_get_tsc_hz());
     return;
   }
@@ -334,7 +356,7 @@ double run_pass(env& e) {
 }
 
 struct snap {
-  uint64_t done = 0, sent = 0, replay = 0, stale = 0, other = 0;
+  uint64_t done = 0, sent = 0, replay = 0, stale = 0, other = 0, gave_way = 0;
 };
 
 snap take(const env& e) {
@@ -343,6 +365,7 @@ snap take(const env& e) {
     const dp::lcore_counters& k = e.sh.lcores[i]->ctr;
     s.done += e.wan ? k.decrypted.load() : k.encrypted.load();
     s.sent += e.wan ? k.tun_tx_pkts.load() : k.wan_tx_pkts.load();
+    s.gave_way += k.order_gave_way.load();
     for (size_t d = 0; d < dp::k_drop_count; ++d) {
       const uint64_t v = k.drops[d].load();
       if (d == static_cast<size_t>(dp::drop::replay)) s.replay += v;
@@ -382,6 +405,25 @@ uint64_t peer_replay_drops(env& e, proto::replay_window& w) {
   return drops;
 }
 
+// Decrypt: the queues' inner packets merged by send time; how many came after one that arrived
+// later on the WAN (the reordering the kernel sees).
+uint64_t reordered(env& e) {
+  std::vector<tx_log::entry> all;
+  for (unsigned i = 0; i < e.n_lcores; ++i) {
+    all.insert(all.end(), e.inner_logs[i].e.begin(), e.inner_logs[i].e.end());
+    e.inner_logs[i].e.clear();
+  }
+  std::stable_sort(all.begin(), all.end(), [](const tx_log::entry& a, const tx_log::entry& b) { return a.tsc < b.tsc; });
+  uint64_t late = 0;
+  uint32_t top = 0;
+  bool any = false;
+  for (const auto& x : all) {
+    if (any && x.pid < top) ++late;
+    else top = x.pid, any = true;
+  }
+  return late;
+}
+
 struct point {
   const char* dir;
   std::string size;
@@ -389,6 +431,7 @@ struct point {
   uint32_t lcores = 1, spread = 1;
   double pps = 0, speedup = 0, pps_sum = 0;
   uint64_t packets = 0, replay_drops = 0, stale_drops = 0, peer_checked = 0;
+  uint64_t reordered = 0, gave_way = 0;  // decrypt: inner packets out of WAN order; order_gave_way
 };
 
 double median(std::vector<double> v) {
@@ -410,7 +453,10 @@ void measure(env& e, const tunnel_opts::size& sz, point& pt) {
   auto one = [&](bool count) -> double {
     if (e.wan) fresh_rx(e);
     for (size_t i = 0; i < k_max_lcores; ++i) e.fill[i] = i < t.size() ? &t[i] : nullptr;
-    for (unsigned i = 0; i < e.n_lcores; ++i) e.logs[i].on = !e.wan && !o.independent;
+    for (unsigned i = 0; i < e.n_lcores; ++i) {
+      e.logs[i].on = !e.wan && !o.independent;
+      e.inner_logs[i].on = e.wan && !o.independent;
+    }
     const snap a = take(e);
     const double cpu = run_pass(e);
     const snap b = take(e);
@@ -424,7 +470,10 @@ void measure(env& e, const tunnel_opts::size& sz, point& pt) {
                          " sent of " + std::to_string(total));
     // Independent tunnels: each lcore's queue carries its own tunnel, in order; no model needed.
     const uint64_t peer_drops = e.wan || o.independent ? 0 : peer_replay_drops(e, peer);
+    const uint64_t late = e.wan && !o.independent ? reordered(e) : 0;
     if (count) {
+      pt.reordered += late;
+      pt.gave_way += b.gave_way - a.gave_way;
       pt.replay_drops += (b.replay - a.replay) + peer_drops;
       pt.stale_drops += stale;
       pt.packets += total;
@@ -514,6 +563,8 @@ int tunnel_bench(const tunnel_opts& o) {
   for (unsigned q = 0; q < max_l; ++q) {
     e->logs[q].e.reserve(o.pkts * 2 + 64);
     if (!rte_eth_add_tx_callback(cfg.wan_port, static_cast<uint16_t>(q), log_tx, &e->logs[q])) fatal("TX callback");
+    e->inner_logs[q].e.reserve(o.pkts * 2 + 64);
+    if (!rte_eth_add_tx_callback(cfg.exc_port, static_cast<uint16_t>(q), log_inner, &e->inner_logs[q])) fatal("TX callback");
   }
 
   std::vector<point> pts;
@@ -574,11 +625,12 @@ int tunnel_bench(const tunnel_opts& o) {
     for (const auto& p : pts)
       std::printf("{\"scenario\":\"tunnel\",\"role\":\"%s\",\"dir\":\"%s\",\"size\":\"%s\",\"sessions\":1,\"lcores\":%u,\"spread\":%u,"
                   "\"mpps\":%.4f,\"mpps_sum\":%.4f,\"speedup\":%.3f,\"gbps\":%.3f,\"avg_bytes\":%.1f,\"replay_drops\":%llu,"
-                  "\"stale_drops\":%llu,\"packets\":%llu,\"cipher\":\"%s\",\"backend\":\"%s\",\"arch\":\"%s\","
+                  "\"stale_drops\":%llu,\"reordered\":%llu,\"order_gave_way\":%llu,\"packets\":%llu,\"cipher\":\"%s\",\"backend\":\"%s\",\"arch\":\"%s\","
                   "\"udp_checksum\":%s,\"pkts_per_pass\":%u,\"rx_model\":\"%s\",\"independent\":%s}\n",
                   o.client_role ? "client" : "server", p.dir, p.size.c_str(), p.lcores, p.spread, p.pps / 1e6, p.pps_sum / 1e6, p.speedup, p.pps * p.avg_bytes * 8 / 1e9,
                   p.avg_bytes, static_cast<unsigned long long>(p.replay_drops),
-                  static_cast<unsigned long long>(p.stale_drops), static_cast<unsigned long long>(p.packets),
+                  static_cast<unsigned long long>(p.stale_drops), static_cast<unsigned long long>(p.reordered),
+                  static_cast<unsigned long long>(p.gave_way), static_cast<unsigned long long>(p.packets),
                   crypto::name(o.cipher), crypto::name(o.backend), arch.c_str(), o.udp_csum ? "true" : "false", o.pkts,
                   o.rx_dma ? "dma" : "copy", o.independent ? "true" : "false");
   } else {
@@ -589,12 +641,16 @@ int tunnel_bench(const tunnel_opts& o) {
                 o.independent ? "one tunnel PER LCORE, each on its own (--independent: the machine's ceiling)" : "ONE tunnel",
                 o.client_role ? "client" : "server", crypto::name(o.cipher), crypto::name(o.backend), arch.c_str(), o.pkts,
                 o.rx_dma ? "in memory (--rx-model dma: as a NIC's DMA leaves them)" : "in the receiving lcore's cache (--rx-model copy: as af_packet / memif leave them)", k_rounds);
-    std::printf("\n%-8s %-6s %6s %8s %8s %8s %12s %12s\n", "dir", "size", "lcores", "Mpps", "Gbit/s", "speedup",
-                "replay drops", "stale drops");
+    std::printf("reordered = decrypt: inner packets sent after one that came later on the WAN (exception-port queues\n"
+                "merged by TX time); gave way = shares sent out of turn (waited %llu us, or the hold was full)\n",
+                static_cast<unsigned long long>(dp::k_order_wait_us));
+    std::printf("\n%-8s %-6s %6s %8s %8s %8s %12s %12s %10s %9s\n", "dir", "size", "lcores", "Mpps", "Gbit/s", "speedup",
+                "replay drops", "stale drops", "reordered", "gave way");
     for (const auto& p : pts)
-      std::printf("%-8s %-6s %6u %8.3f %8.2f %8.2f %12llu %12llu\n", p.dir, p.size.c_str(), p.lcores, p.pps / 1e6,
+      std::printf("%-8s %-6s %6u %8.3f %8.2f %8.2f %12llu %12llu %10llu %9llu\n", p.dir, p.size.c_str(), p.lcores, p.pps / 1e6,
                   p.pps * p.avg_bytes * 8 / 1e9, p.speedup, static_cast<unsigned long long>(p.replay_drops),
-                  static_cast<unsigned long long>(p.stale_drops));
+                  static_cast<unsigned long long>(p.stale_drops), static_cast<unsigned long long>(p.reordered),
+                  static_cast<unsigned long long>(p.gave_way));
   }
   dp::close_port(cfg.wan_port, err);
   dp::close_port(cfg.exc_port, err);

@@ -46,7 +46,9 @@ inline constexpr uint16_t k_no_owner = 0xffff;
 // flood (TAP mode, docs/tap.md "the fan-out"): an inner Ethernet frame for every client an lcore
 // owns but peer_id (the sender; k_no_peer: from the exception port). The same mbuf goes to every
 // owner lcore, one reference each: read-only, each destination is sealed from a copy.
-enum class pkt_dir : uint8_t { wan = 0, tun = 1, lan_wait = 2, lan_l2 = 3, wan_l2 = 4, wan_raw = 5, flood = 6 };
+// wan_share: a classified WAN packet of a spread tunnel's share (spread_rx), to open where it is
+// handed. wan_raw and wan_share packets carry their share's number (mbuf_meta::share).
+enum class pkt_dir : uint8_t { wan = 0, tun = 1, lan_wait = 2, lan_l2 = 3, wan_l2 = 4, wan_raw = 5, flood = 6, wan_share = 7 };
 struct mbuf_meta {
   uint32_t peer_id;
   net::outer_addr src;    // outer source address and port (WAN packets; IPv4 v4-mapped)
@@ -55,6 +57,12 @@ struct mbuf_meta {
   pkt_dir dir;
   uint8_t from_worker;    // ingress worker (punted control packets)
   net::mac src_mac;       // outer source MAC (WAN packets)
+  // dir wan_raw / wan_share only (set with dir by the lcore that cut the share; stale otherwise):
+  // the share's number in share_from's order (dp_lcore::order), and whether this packet is the
+  // share's last (docs/dataplane.md, "Order").
+  uint8_t share_from;
+  bool share_last;
+  uint32_t share;
 };
 
 // A client's dataplane state. Owned by exactly one worker (its owner lcore), which is the only
@@ -142,6 +150,19 @@ struct peer_cmd {
   std::unique_ptr<proto::dc_rx> rx;
 };
 
+// The order of one receiving lcore's spread shares (docs/dataplane.md, "Order"). The lcore that
+// receives a spread tunnel's bursts numbers each share it cuts (issued); the lcore that opens a
+// share sends its output only once `next` reached the share's number (or the share waited too
+// long), then marks it done, and whoever finds the next number done moves `next` past it.
+struct share_order {
+  static constexpr uint32_t k_slots = 64;
+  uint32_t issued = 0;  // the receiving lcore only; share numbers start at 1
+  // The oldest share not yet out. Every lcore of the receiver's spread group: rw (CAS).
+  alignas(64) std::atomic<uint32_t> next{1};
+  // done[s % k_slots] == s: share s went out. Every lcore of the group: rw.
+  std::atomic<uint32_t> done[k_slots] = {};
+};
+
 // Per-worker state. Cache-line aligned; `ctr` is read by the control thread.
 struct alignas(64) dp_lcore {
   uint16_t index = 0;        // worker index == WAN and exception-port queue id
@@ -171,6 +192,7 @@ struct alignas(64) dp_lcore {
   // this lcore's own instance. Written once by main before the workers start, owned there; used by
   // this worker only. Null: the server has no wrapping key, nothing to check.
   proto::front_filter* front = nullptr;
+  share_order order;  // this lcore's spread shares (see share_order)
 };
 
 struct dp_config {

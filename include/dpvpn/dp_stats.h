@@ -102,6 +102,9 @@ struct alignas(64) lcore_counters {
   std::atomic<uint64_t> mss_clamped{0};  // TCP SYNs whose MSS was lowered (mssfix)
   // One tunnel on several lcores: packets of a peer another lcore owns, sealed or opened here.
   std::atomic<uint64_t> spread_sealed{0}, spread_opened{0};
+  // Keeping its order (docs/dataplane.md, "Order"): shares (or parts) whose output waited here for
+  // an earlier share, and those sent out of turn (waited too long, or the hold was full).
+  std::atomic<uint64_t> order_held{0}, order_gave_way{0};
   // The LAN port (dp-lan): frames in and out, client -> LAN packets forwarded, LAN -> client packets
   // classified, ARP / NS answered, echo replies for the LAN address, packets queued for a next hop,
   // resolver frames sent (from lcore 0), ICMP errors sent and not sent (rate limit).

@@ -155,7 +155,9 @@ struct world {
       for (uint16_t i = 0; i < cx->tx.n_wan; ++i) rte_pktmbuf_free(cx->tx.wan[i]);
       for (uint16_t i = 0; i < cx->tx.n_tun; ++i) rte_pktmbuf_free(cx->tx.tun[i]);
       for (uint16_t i = 0; i < cx->hold.n; ++i) rte_pktmbuf_free(cx->hold.m[i]);
+      for (uint16_t i = 0; i < cx->order.n_m; ++i) rte_pktmbuf_free(cx->order.m[i]);
     }
+    take_port(sh.cfg.exc_port, 0), take_port(sh.cfg.exc_port, 1);
     take_port(sh.cfg.wan_port, 0), take_port(sh.cfg.wan_port, 1);
     drain(sh.punt);
     drain(lc[1]->handoff_in[0]);
@@ -388,6 +390,82 @@ TEST(worker_spread, a_taken_send_token_holds_the_chunk_and_stale_ids_never_reach
     rte_rcu_qsbr_thread_offline(w.sh.qsbr, i);
     rte_rcu_qsbr_thread_unregister(w.sh.qsbr, i);
   }
+}
+
+// The order (docs/dataplane.md, "Order"): a burst of three chunks on lcore 0, the middle one opened
+// on lcore 1; each lcore flushes when it likes, and the exception port still sees chunk 0, 1, 2.
+// Output that waits too long for its turn goes anyway (order_gave_way), and nothing stays stuck.
+TEST(worker_spread, shares_leave_in_arrival_order_whichever_lcore_flushes_first) {
+  ASSERT_TRUE(eal_ok);
+  world w;
+  auto eng = crypto::engine::create();
+  std::string err;
+  auto client = proto::dc_tx::create(gcm(false), span_of(key2_of(k_spread_pid)), proto::k_dir_client_to_server, &err);
+  auto frames = [&](uint32_t first, uint32_t n) {
+    std::vector<bytes> f;
+    for (uint32_t i = first; i < first + n; ++i) {
+      const bytes plain = inner_of(i);
+      bytes buf(256 + plain.size() + 64);
+      std::copy(plain.begin(), plain.end(), buf.begin() + 256);
+      buf_view v{buf.data() + 256, static_cast<uint32_t>(plain.size()), 256, 64};
+      EXPECT_EQ(client->seal(*eng, v, 0, k_spread_pid, proto::comp_framing::none), proto::dc_err::ok);
+      f.push_back(wan_frame(client_of(k_spread_pid), mac_of(k_spread_pid), bytes(v.data, v.data + v.len)));
+    }
+    return f;
+  };
+  auto inner = [](uint32_t first, uint32_t n) {
+    std::vector<bytes> v;
+    for (uint32_t i = first; i < first + n; ++i) v.push_back(inner_of(i));
+    return v;
+  };
+  const uint16_t exc = w.sh.cfg.exc_port;
+  burst(*w.c[0], frames(0, 48), true);  // chunk 0 and 2 stay (shares 1 and 3), chunk 1 to lcore 1 (2)
+  flush_tx(*w.c[0]);
+  EXPECT_EQ(take_port(exc, 0), inner(0, 16));  // share 1 went; share 3 waits for share 2
+  EXPECT_EQ(w.c[0]->order.n_held, 1);
+  flush_tx(*w.c[0]);
+  EXPECT_TRUE(take_port(exc, 0).empty());
+  EXPECT_EQ(w.pass_handoffs(0, 1), 16u);
+  flush_tx(*w.c[1]);
+  EXPECT_EQ(take_port(exc, 1), inner(16, 16));
+  flush_tx(*w.c[0]);
+  EXPECT_EQ(take_port(exc, 0), inner(32, 16));
+  EXPECT_EQ(w.c[0]->order.n_held, 0);
+  EXPECT_EQ(w.lc[0]->order.next.load(), 4u);
+  EXPECT_EQ(w.lc[0]->ctr.order_held.load(), 1u);
+
+  // A short burst while a share is still out is numbered too, and waits behind it.
+  burst(*w.c[0], frames(48, 32), true);  // shares 4 (here) and 5 (lcore 1)
+  flush_tx(*w.c[0]);
+  EXPECT_EQ(take_port(exc, 0), inner(48, 16));
+  burst(*w.c[0], frames(80, 4), true);  // share 6: not spread, but after share 5
+  flush_tx(*w.c[0]);
+  EXPECT_TRUE(take_port(exc, 0).empty());
+  EXPECT_EQ(w.pass_handoffs(0, 1), 16u);
+  flush_tx(*w.c[1]);
+  EXPECT_EQ(take_port(exc, 1), inner(64, 16));
+  flush_tx(*w.c[0]);
+  EXPECT_EQ(take_port(exc, 0), inner(80, 4));
+
+  // Lcore 1 sits on share 8 past k_order_wait_us: lcore 0's share 9 goes anyway, share 8 after it
+  // when it comes, and the order goes on from there.
+  burst(*w.c[0], frames(84, 32), true);  // shares 7 (here) and 8 (lcore 1)
+  burst(*w.c[0], frames(116, 8), true);  // share 9
+  flush_tx(*w.c[0]);
+  EXPECT_EQ(take_port(exc, 0), inner(84, 16));
+  rte_delay_us_block(2 * k_order_wait_us);
+  flush_tx(*w.c[0]);
+  EXPECT_EQ(take_port(exc, 0), inner(116, 8));
+  EXPECT_EQ(w.lc[0]->ctr.order_gave_way.load(), 1u);
+  EXPECT_EQ(w.pass_handoffs(0, 1), 16u);
+  flush_tx(*w.c[1]);
+  EXPECT_EQ(take_port(exc, 1), inner(100, 16));
+  EXPECT_EQ(w.lc[0]->order.next.load(), 10u);
+  burst(*w.c[0], frames(124, 4), true);  // nothing outstanding: not numbered, out at once
+  flush_tx(*w.c[0]);
+  EXPECT_EQ(take_port(exc, 0), inner(124, 4));
+  EXPECT_EQ(w.lc[0]->order.issued, 9u);
+  EXPECT_EQ(w.all_drops(0) + w.all_drops(1), 0u);
 }
 
 }  // namespace
