@@ -82,7 +82,7 @@ inline constexpr unsigned k_fanout_budget = 64;
 // before their turn, with their packets (tun first, then LAN) in m; released in order when their
 // turn comes, or when they waited k_order_wait_us or the hold is full (then the order gives way).
 // Worker loop only.
-inline constexpr uint64_t k_order_wait_us = 100;
+inline constexpr uint64_t k_order_wait_us = 500;
 struct order_state {
   struct seg {
     uint32_t seq;
