@@ -227,7 +227,8 @@ cp::tunnel_ops client_tunnel_ops(const std::string& ifname, unsigned tun_mtu) {
 }
 
 // The client role (docs/client.md) from the shared state on: client_control instead of the
-// gateway's control thread; no management, metrics or SIGHUP re-read yet.
+// gateway's control thread (with its management interface and status file); no metrics or SIGHUP
+// re-read yet.
 int run_client(cp::server_config& cfg, std::unique_ptr<proto::tls_context> tls, dp::dp_shared& sh, int sfd,
                const std::string& ifname, rte_mempool* pool, uint32_t n_mbufs, int wan, uint16_t exc_port, int lan_port) {
   std::unique_ptr<cp::client_control> control;
@@ -238,6 +239,7 @@ int run_client(cp::server_config& cfg, std::unique_ptr<proto::tls_context> tls, 
   } catch (const cp::config_error& e) {
     fatal(e.what());
   }
+  if (std::string err; !control->open_management(err)) fatal("management: " + err);
   // dp-lan (a site behind the client): the LAN's next hops, as in the server role.
   std::unique_ptr<dp::neigh_resolver> resolver;
   if (sh.cfg.lan.on) {

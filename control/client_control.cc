@@ -75,7 +75,8 @@ client_control::client_control(const server_config& cfg, control_setup setup, dp
       ops_(std::move(ops)),
       nb_(sh.cfg.wan_mac, sh.cfg.wan_v4 ? sh.cfg.local_ip : 0, sh.cfg.local_ip6),
       scripts_(cfg.tmp_dir),
-      id_busy_(sh.cfg.max_peers, false) {
+      id_busy_(sh.cfg.max_peers, false),
+      mgmt_(cfg_, control_log{cfg.verb}, [this] { return bytes(); }) {
   if (cfg_.remote_random && cfg_.remotes.size() > 1) {
     std::random_device rd;
     std::shuffle(cfg_.remotes.begin(), cfg_.remotes.end(), std::mt19937(rd()));
@@ -98,6 +99,8 @@ void client_control::run() {
     }
   }
   if (phase_ != phase::idle && conn_.s) disconnect("exiting", wall_ms(), 0, false);
+  mgmt_.state("EXITING", stop_signal_ == "sigint" ? "SIGINT" : "SIGTERM");
+  mgmt_.write_status(wall_ms());
   // The down script of the last connection finishes before the workers go (openvpn waits too).
   for (int i = 0; i < 300 && scripts_.running(); ++i) {
     std::vector<script_result> done;
@@ -114,14 +117,15 @@ bool client_control::step(uint64_t now) {
     if (id < id_busy_.size()) id_busy_[id] = false;
   });
   for (auto& fn : polls_) work |= fn(now);
+  work |= mgmt_.poll(now);
   poll_signals(now);
   std::vector<script_result> done;
   scripts_.poll(now, done);
   for (const script_result& r : done)
     if (!r.ok) log(1, "script failed: " + r.status);
   switch (phase_) {
-    case phase::idle:
-      if (now >= retry_at_ms_) begin_attempt(now);
+    case phase::idle:  // management-hold: not before `hold release`
+      if (now >= retry_at_ms_ && !mgmt_.holding()) begin_attempt(now);
       break;
     case phase::resolving:
       if (nb_.mac()) start_session(now);
@@ -227,6 +231,7 @@ void client_control::begin_attempt(uint64_t now) {
   const bool via = v4 ? cfg_.dp_wan_gateway.has_value() : cfg_.dp_wan_gateway6.has_value();
   nb_.target(!via ? *ip : v4 ? net::v4_mapped(*cfg_.dp_wan_gateway) : *cfg_.dp_wan_gateway6, now);
   phase_ = phase::resolving;
+  mgmt_.state("CONNECTING");
   log(1, "attempting to connect to " + conn_.name + (v4 ? " (UDP" : " (UDPv6") +
              (via ? ", via " + nb_.target_name() : std::string()) + ")");
 }
@@ -243,6 +248,7 @@ void client_control::start_session(uint64_t now) {
   conn_.s = std::make_unique<proto::session>(setup_.session, now);
   conn_.s->start(now);
   phase_ = phase::handshake;
+  mgmt_.state("WAIT");
   log(3, "UDP link remote: " + conn_.name + " (next hop " + nb_.target_name() + " resolved)");
   drain(now);
 }
@@ -258,6 +264,7 @@ void client_control::on_frame(const dp::mbuf_meta& mm, std::span<const uint8_t> 
     owner_known_ = true;
     dp_.publish(conn_);
   }
+  if (conn_.last_ctl_rx_ms == 0) mgmt_.state("AUTH");  // the server answered: the TLS handshake
   conn_.last_ctl_rx_ms = now;
   conn_.s->on_packet(pkt, now);
   drain(now);
@@ -275,8 +282,12 @@ void client_control::on_event(const proto::session_event& ev, uint64_t now) {
   using proto::session_event_type;
   switch (ev.type) {
     case session_event_type::key_ready:
-      if (conn_.dp.installed) install_key(ev, ev.confirmed);
-      else pending_.push_back({ev, ev.confirmed});
+      if (conn_.dp.installed) {
+        install_key(ev, ev.confirmed);
+      } else {
+        if (pending_.empty()) mgmt_.state("GET_CONFIG");  // the keys are there: the PUSH_REQUEST
+        pending_.push_back({ev, ev.confirmed});
+      }
       break;
     case session_event_type::key_confirmed:
       if (conn_.dp.installed) {
@@ -349,7 +360,11 @@ void client_control::on_established(uint64_t now) {
   if (!install_peer()) return;
   for (const pending_key& k : pending_) install_key(k.ev, k.armed);
   pending_.clear();
+  const std::string vpn_ip = tun_.local ? format_ipv4(tun_.local) : std::string();
+  mgmt_.state("ASSIGN_IP", "," + vpn_ip);
+  mgmt_.state("ADD_ROUTES");
   apply_tunnel(now);
+  if (!conn_.s) return;  // the tunnel could not be configured (disconnected)
   phase_ = phase::connected;
   failures_ = 0;
   attempts_ = 0;
@@ -360,6 +375,13 @@ void client_control::on_established(uint64_t now) {
              ", cipher " + crypto::name(conn_.s->cipher()) + (conn_.s->ekm() ? ", tls-ekm" : ", PRF") +
              (p.peer_id ? ", peer-id " + std::to_string(*p.peer_id) : std::string(", DATA_V1")));
   log(1, "Initialization Sequence Completed");
+  // CONNECTED,SUCCESS,vpn ip,remote ip,remote port,local addr,local port,vpn ipv6 (openvpn's order).
+  const dp::dp_config& dc = dp_.cfg();
+  const bool v4 = net::is_v4_mapped(conn_.addr.ip);
+  const std::string rip = v4 ? format_ipv4(net::v4_of(conn_.addr.ip)) : format_ipv6(conn_.addr.ip);
+  const std::string lip = v4 ? format_ipv4(dc.local_ip) : format_ipv6(dc.local_ip6);
+  mgmt_.state("CONNECTED", "SUCCESS," + vpn_ip + "," + rip + "," + std::to_string(conn_.addr.port) + "," + lip + "," +
+                               std::to_string(dc.local_port) + "," + (tun_.local6 ? format_ipv6(tun_.local6->addr) : ""));
 }
 
 bool client_control::install_peer() {
@@ -442,7 +464,12 @@ void client_control::disconnect(const std::string& why, uint64_t now, uint64_t d
   conn_.s.reset();
   pending_.clear();
   if (next_remote && !cfg_.remotes.empty()) remote_ = (remote_ + 1) % cfg_.remotes.size();
-  if (phase_ != phase::stopping) phase_ = phase::idle;
+  if (phase_ != phase::stopping) {
+    phase_ = phase::idle;
+    std::string reason = why;  // one field of the >STATE line
+    std::replace(reason.begin(), reason.end(), ',', ';');
+    mgmt_.state("RECONNECTING", reason);
+  }
   retry_at_ms_ = now + delay_ms;
 }
 
@@ -464,6 +491,25 @@ uint64_t client_control::retry_delay_ms() const {
   uint64_t s = std::max(1u, cfg_.connect_retry_s);
   if (failures_ > 5) s <<= std::min(failures_ - 5, 16u);
   return 1000 * std::min<uint64_t>(s, std::max(cfg_.connect_retry_max_s, cfg_.connect_retry_s));
+}
+
+// openvpn's client counts: tunnel bytes from the server's peer (this connection's); link bytes from
+// the WAN counters less the Ethernet, IP and UDP headers (the WAN carries only this tunnel).
+client_bytes client_control::bytes() const {
+  client_bytes b;
+  if (const dp::dp_peer* p = conn_.dp.peer) {
+    b.tun_read = p->tx_bytes.load(std::memory_order_relaxed);
+    b.tun_write = p->rx_bytes.load(std::memory_order_relaxed);
+  }
+  const dp::dp_shared& sh = dp_.shared();
+  const uint64_t hdr = 14 + (sh.cfg.wan_v4 ? 20 : 40) + 8;
+  for (uint16_t i = 0; i < sh.cfg.n_workers; ++i) {
+    const dp::lcore_counters& k = sh.lcores[i]->ctr;
+    const uint64_t rp = k.wan_rx_pkts.load(), rb = k.wan_rx_bytes.load(), tp = k.wan_tx_pkts.load(), tb = k.wan_tx_bytes.load();
+    b.link_read += rb > rp * hdr ? rb - rp * hdr : 0;
+    b.link_write += tb > tp * hdr ? tb - tp * hdr : 0;
+  }
+  return b;
 }
 
 // The same counters print as the server's (the workers' counters and drops), with the client's

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "client.h"
+#include "client_mgmt.h"
 #include "client_push.h"
 #include "dp_installer.h"
 #include "dpvpn/auth_scripts.h"
@@ -47,6 +48,8 @@ class client_control {
   ~client_control();
   void run();  // until SIGTERM/SIGINT (or AUTH_FAILED) has been handled; then sh.stop is set
   void print_counters(const char* why) const;
+  // `management` (client_mgmt.h): listens before the workers start; false with err.
+  bool open_management(std::string& err) { return mgmt_.open(err); }
   const std::string& stop_signal() const { return stop_signal_; }
   // More work for the loop, set before run(): called each pass (true when it did something); the
   // LAN port's neighbor resolver with dp-lan (site to site).
@@ -76,6 +79,7 @@ class client_control {
   void disconnect(const std::string& why, uint64_t now_ms, uint64_t delay_ms, bool next_remote);
   void housekeeping(uint64_t now_ms);
   uint64_t retry_delay_ms() const;
+  client_bytes bytes() const;  // the connection's counts, for management and the status file
   void log(int level, const std::string& msg) const { log_(level, msg); }
 
   server_config cfg_;
@@ -103,6 +107,7 @@ class client_control {
   std::string stop_signal_;
   uint64_t connects_ = 0, disconnects_ = 0;
   std::vector<std::function<bool(uint64_t)>> polls_;
+  client_mgmt mgmt_;  // management interface and status file
 };
 
 }  // namespace dpvpn::cp

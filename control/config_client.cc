@@ -185,8 +185,7 @@ constexpr std::string_view k_server_only[] = {
 };
 // Rows a client could use but the client role does not implement yet (docs/client.md).
 constexpr std::string_view k_client_not_yet[] = {
-    "management", "management-hold", "management-log-cache", "management-client-user", "management-client-group",
-    "status", "status-version", "tls-verify", "inactive", "session-timeout", "dp-metrics",
+    "tls-verify", "inactive", "session-timeout", "dp-metrics",
 };
 
 // openvpn options refused with a server's reason (config_known.cc) that read differently here.

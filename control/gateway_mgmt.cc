@@ -6,7 +6,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <csignal>
 #include <ctime>
 
 #include "client.h"
@@ -186,16 +185,7 @@ bool gateway_control::client_pending_auth(uint64_t cid, unsigned kid, const std:
   return true;
 }
 
-// signal: raised at this process, so it takes the signal's own path (poll_signals).
-bool gateway_control::signal(const std::string& name) {
-  const int sig = name == "SIGHUP"    ? SIGHUP
-                  : name == "SIGTERM" ? SIGTERM
-                  : name == "SIGINT"  ? SIGINT
-                  : name == "SIGUSR1" ? SIGUSR1
-                  : name == "SIGUSR2" ? SIGUSR2
-                                      : 0;
-  return sig != 0 && ::kill(::getpid(), sig) == 0;
-}
+bool gateway_control::signal(const std::string& name) { return raise_signal(name); }
 
 void gateway_control::hold_release() {
   if (mgmt_.release_hold()) log(1, "MANAGEMENT: hold released: accepting clients");
@@ -208,10 +198,7 @@ bool gateway_control::set_verb(unsigned v) {
   return true;
 }
 
-// tools read the version from the word after "OpenVPN" (openvpn-monitor): the protocol level.
-std::string gateway_control::version_line() const {
-  return "OpenVPN Version: OpenVPN 2.6.0 x86_64-pc-linux-gnu [dpvpn: the OpenVPN 2.6 protocol on DPDK] [SSL (OpenSSL)] [AEAD]";
-}
+std::string gateway_control::version_line() const { return dpvpn_version_line(); }
 
 long gateway_control::pid() const { return static_cast<long>(::getpid()); }
 

@@ -2,11 +2,28 @@
 // mgmt_link: the management server, the hold, n_clients and the pending-auth bookkeeping.
 #include "mgmt_link.h"
 
+#include <unistd.h>
+
+#include <csignal>
 #include <ctime>
 
 #include "log_tap.h"
 
 namespace dpvpn::cp {
+
+bool raise_signal(const std::string& name) {
+  const int sig = name == "SIGHUP"    ? SIGHUP
+                  : name == "SIGTERM" ? SIGTERM
+                  : name == "SIGINT"  ? SIGINT
+                  : name == "SIGUSR1" ? SIGUSR1
+                  : name == "SIGUSR2" ? SIGUSR2
+                                      : 0;
+  return sig != 0 && ::kill(::getpid(), sig) == 0;
+}
+
+std::string dpvpn_version_line() {
+  return "OpenVPN Version: OpenVPN 2.6.0 x86_64-pc-linux-gnu [dpvpn: the OpenVPN 2.6 protocol on DPDK] [SSL (OpenSSL)] [AEAD]";
+}
 
 bool mgmt_link::open(const server_config& cfg, mgmt::target& target, std::string& err) {
   if (!cfg.management) return true;

@@ -18,6 +18,13 @@
 
 namespace dpvpn::cp {
 
+// `signal NAME` from either role: raised at this process, so it takes the signal's own path (the
+// control thread's signalfd). False for a name it does not know.
+bool raise_signal(const std::string& name);
+// `version`'s first line; tools read the version from the word after "OpenVPN" (openvpn-monitor):
+// the protocol level.
+std::string dpvpn_version_line();
+
 class mgmt_link {
  public:
   // `management`: listens for target's commands, with management-hold applied and the log tapped

@@ -302,6 +302,12 @@ void session::command(const std::vector<std::string>& p) {
     const std::string text = t_.status_text(v < 0 || v > 3 ? 1 : static_cast<unsigned>(v));  // its last line is END
     size_t at = 0;
     for (size_t nl; (nl = text.find('\n', at)) != std::string::npos; at = nl + 1) reply(text.substr(at, nl - at));
+  } else if (!t_.server_mode() && (c == "kill" || c == "client-kill" || c == "client-deny" || c == "client-auth" ||
+                                    c == "client-auth-nt" || c == "client-pending-auth")) {
+    // The client role (openvpn: no such callback in this mode): the parameters are checked first.
+    if (need(p, c == "kill" || c == "client-kill" ? 1 : c == "client-deny" ? 3 : c == "client-pending-auth" ? 4 : 2,
+             c == "client-kill" || c == "client-deny"))
+      reply("ERROR: The '" + c + "' command is not supported by the current daemon mode");
   } else if (c == "kill") {
     if (need(p, 1, false)) kill(p[1]);
   } else if (c == "verb") {

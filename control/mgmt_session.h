@@ -58,6 +58,9 @@ struct target {
   virtual bool set_verb(unsigned v) = 0;
   virtual std::string version_line() const = 0;  // "OpenVPN Version: ..."
   virtual long pid() const = 0;
+  // False in the client role: kill and the client-* commands are answered as unsupported in this
+  // mode, as openvpn answers them.
+  virtual bool server_mode() const { return true; }
 };
 
 // A log or state history the server keeps (management-log-cache): oldest first.

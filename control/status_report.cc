@@ -10,10 +10,8 @@
 
 namespace dpvpn::cp {
 
-namespace {
-
 // openvpn 2.6's time format in status files (local time).
-std::string time_text(uint64_t t) {
+std::string status_time_text(uint64_t t) {
   const time_t tt = static_cast<time_t>(t);
   struct tm tmv {};
   localtime_r(&tt, &tmv);
@@ -22,7 +20,18 @@ std::string time_text(uint64_t t) {
   return buf;
 }
 
-}  // namespace
+std::string format_client_status(uint64_t now_s, const client_bytes& b) {
+  std::string s = "OpenVPN STATISTICS\nUpdated," + status_time_text(now_s) + "\n";
+  s += "TUN/TAP read bytes," + std::to_string(b.tun_read) + "\n";
+  s += "TUN/TAP write bytes," + std::to_string(b.tun_write) + "\n";
+  s += "TCP/UDP read bytes," + std::to_string(b.link_read) + "\n";
+  s += "TCP/UDP write bytes," + std::to_string(b.link_write) + "\n";
+  // Only authenticated packets reach the counts above the link's: openvpn's "Auth read bytes" is
+  // the link bytes that authenticated; dpvpn counts the link's bytes as a whole (docs/client.md).
+  s += "Auth read bytes," + std::to_string(b.link_read) + "\n";
+  s += "END\n";
+  return s;
+}
 
 std::vector<status_entry> status_entries(const client_table::map& clients) {
   std::vector<status_entry> list;
@@ -64,35 +73,35 @@ std::string format_status(unsigned ver, uint64_t now_s, const std::vector<status
 
   if (ver == 1) {
     out += "OpenVPN CLIENT LIST\n";
-    row({"Updated", time_text(now_s)});
+    row({"Updated", status_time_text(now_s)});
     row({"Common Name", "Real Address", "Bytes Received", "Bytes Sent", "Connected Since"});
     for (const auto& e : list)
-      row({e.cn, e.real, std::to_string(e.rx), std::to_string(e.tx), time_text(e.since_s)});
+      row({e.cn, e.real, std::to_string(e.rx), std::to_string(e.tx), status_time_text(e.since_s)});
     out += "ROUTING TABLE\n";
     row({"Virtual Address", "Common Name", "Real Address", "Last Ref"});
     for (const auto& e : list) {
-      if (e.vpn_ip) row({format_ipv4(e.vpn_ip), e.cn, e.real, time_text(e.last_s)});
-      if (e.vpn_ip6) row({v6_of(e), e.cn, e.real, time_text(e.last_s)});
+      if (e.vpn_ip) row({format_ipv4(e.vpn_ip), e.cn, e.real, status_time_text(e.last_s)});
+      if (e.vpn_ip6) row({v6_of(e), e.cn, e.real, status_time_text(e.last_s)});
     }
     out += "GLOBAL STATS\n";
     row({"Max bcast/mcast queue length", "0"});
     out += "END\n";
   } else {
     row({"TITLE", "dpvpn (OpenVPN 2.6 protocol)"});
-    row({"TIME", time_text(now_s), std::to_string(now_s)});
+    row({"TIME", status_time_text(now_s), std::to_string(now_s)});
     row({"HEADER", "CLIENT_LIST", "Common Name", "Real Address", "Virtual Address", "Virtual IPv6 Address",
          "Bytes Received", "Bytes Sent", "Connected Since", "Connected Since (time_t)", "Username", "Client ID",
          "Peer ID", "Data Channel Cipher"});
     for (const auto& e : list)
       row({"CLIENT_LIST", e.cn, e.real, e.vpn_ip ? format_ipv4(e.vpn_ip) : std::string(), v6_of(e),
-           std::to_string(e.rx), std::to_string(e.tx), time_text(e.since_s), std::to_string(e.since_s), e.username,
+           std::to_string(e.rx), std::to_string(e.tx), status_time_text(e.since_s), std::to_string(e.since_s), e.username,
            std::to_string(e.cid), std::to_string(e.peer_id), e.cipher});
     row({"HEADER", "ROUTING_TABLE", "Virtual Address", "Common Name", "Real Address", "Last Ref", "Last Ref (time_t)"});
     for (const auto& e : list) {
       if (e.vpn_ip)
-        row({"ROUTING_TABLE", format_ipv4(e.vpn_ip), e.cn, e.real, time_text(e.last_s), std::to_string(e.last_s)});
+        row({"ROUTING_TABLE", format_ipv4(e.vpn_ip), e.cn, e.real, status_time_text(e.last_s), std::to_string(e.last_s)});
       if (e.vpn_ip6)
-        row({"ROUTING_TABLE", v6_of(e), e.cn, e.real, time_text(e.last_s), std::to_string(e.last_s)});
+        row({"ROUTING_TABLE", v6_of(e), e.cn, e.real, status_time_text(e.last_s), std::to_string(e.last_s)});
     }
     row({"GLOBAL_STATS", "Max bcast/mcast queue length", "0"});
     row({"GLOBAL_STATS", "dco_enabled", "0"});

@@ -33,10 +33,20 @@ struct status_entry {
   uint64_t since_s = 0;      // accepted (wall clock)
   uint64_t last_s = 0;       // last packet in, data or control
 };
+// openvpn 2.6's time format in status files ("2026-12-05 01:02:03", local time).
+std::string status_time_text(uint64_t t);
 // The status file's text for `version` (1, 2 or 3: 3 is 2 with tabs), local time.
 std::string format_status(unsigned version, uint64_t now_s, const std::vector<status_entry>& list);
 // The entries of the accepted clients in the dataplane, in table order.
 std::vector<status_entry> status_entries(const client_table::map& clients);
+
+// The client role (client_mgmt.h): the connection's byte counts as openvpn's client counts them
+// (inner bytes read from and written to the tunnel device, UDP payload bytes on the link), and the
+// status file's and `status`'s text for them (openvpn's "OpenVPN STATISTICS"), local time.
+struct client_bytes {
+  uint64_t tun_read = 0, tun_write = 0, link_read = 0, link_write = 0;
+};
+std::string format_client_status(uint64_t now_s, const client_bytes& b);
 
 // The control thread's counts for the counters print.
 struct control_counters {

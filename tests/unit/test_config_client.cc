@@ -216,8 +216,6 @@ TEST(config_client, line_errors) {
       {"auth-user-pass-verify a.sh via-file\n",
        "client.conf:8: auth-user-pass-verify: is a server option; not valid in a client config"},
       // Client options the role does not implement yet.
-      {"management 127.0.0.1 7505\n", "client.conf:8: management: not supported in the client role yet (docs/client.md)"},
-      {"status status.log\n", "client.conf:8: status: not supported in the client role yet (docs/client.md)"},
       {"dp-metrics 127.0.0.1 9100\n",
        "client.conf:8: dp-metrics: not supported in the client role yet (docs/client.md)"},
       {"redirect-private def1\n",

@@ -45,6 +45,8 @@ struct fake_target : target {
   bool set_verb(unsigned v) override { verb_v = v; return true; }
   std::string version_line() const override { return "OpenVPN Version: OpenVPN 2.6.0 test"; }
   long pid() const override { return 42; }
+  bool server_mode() const override { return server; }
+  bool server = true;
 };
 
 struct fixture {
@@ -172,6 +174,22 @@ TEST(MgmtSession, LimitsAndHistory) {
   fixture q;
   q.run("quit\n");
   EXPECT_TRUE(q.s.closing());
+}
+
+// The client role: openvpn's answer for the server-only commands, after their parameters are
+// checked; nothing reaches the target.
+TEST(MgmtSession, ClientModeRefusesServerCommands) {
+  fixture f;
+  f.t.server = false;
+  const std::string no = " command is not supported by the current daemon mode\r\n";
+  EXPECT_EQ(f.run("kill alice\n"), "ERROR: The 'kill'" + no);
+  EXPECT_EQ(f.run("client-kill 7\n"), "ERROR: The 'client-kill'" + no);
+  EXPECT_EQ(f.run("client-deny 7 1 why\n"), "ERROR: The 'client-deny'" + no);
+  EXPECT_EQ(f.run("client-auth-nt 7 1\n"), "ERROR: The 'client-auth-nt'" + no);
+  EXPECT_EQ(f.run("client-pending-auth 7 1 x 30\n"), "ERROR: The 'client-pending-auth'" + no);
+  EXPECT_EQ(f.run("kill\n"), "ERROR: the 'kill' command requires 1 parameter\r\n");
+  EXPECT_TRUE(f.t.calls.empty());
+  EXPECT_EQ(f.run("signal SIGUSR1\n"), "SUCCESS: signal SIGUSR1 thrown\r\n");
 }
 
 }  // namespace

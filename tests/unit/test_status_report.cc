@@ -125,3 +125,19 @@ TEST_F(StatusReport, Counters) {
 }
 
 }  // namespace
+
+namespace dpvpn::cp {
+namespace {
+
+// The client role's status (client_mgmt.h): openvpn's "OpenVPN STATISTICS" rows in its order.
+TEST(ClientStatus, OpenvpnStatisticsRows) {
+  client_bytes b;
+  b.tun_read = 1, b.tun_write = 2, b.link_read = 3, b.link_write = 4;
+  EXPECT_EQ(format_client_status(1700000100, b),
+            "OpenVPN STATISTICS\nUpdated," + status_time_text(1700000100) +
+                "\nTUN/TAP read bytes,1\nTUN/TAP write bytes,2\nTCP/UDP read bytes,3\nTCP/UDP write bytes,4\n"
+                "Auth read bytes,3\nEND\n");
+}
+
+}  // namespace
+}  // namespace dpvpn::cp
