@@ -20,6 +20,10 @@
 #   restart the server stops (SIGTERM: RESTART to its clients) and comes back: dpvpn sees the
 #           server-pushed reset and reconnects; then the server is killed (-KILL) and restarted:
 #           dpvpn's ping-restart notices and it reconnects within its keepalive
+#   mgmt    the client role's management interface driven by Debian's go-openvpn-mgmt
+#           (mgmt-go -client): held until `hold release`, >STATE up to CONNECTED, >BYTECOUNT,
+#           SIGUSR2 through `signal`; the status file; the same Go client against a stock openvpn
+#           2.6 client in dpvpn's place
 #
 # usage: gateway-client.sh DPVPN_EXE CASE
 # Exit: 0 pass, 1 fail, 77 skip (not root, no /dev/net/tun, tools or DPDK/af_packet missing).
@@ -28,6 +32,7 @@ dpvpn=${1:-}
 case_name=${2:-}
 # shellcheck source-path=SCRIPTDIR
 source "$(dirname "$0")/gwlib.sh"
+here=$(cd "$(dirname "$0")" && pwd)
 
 IVP_TUN_NET=10.8.0.0
 SRV_TUN=10.8.0.1
@@ -269,7 +274,60 @@ case_restart() {
   ivp_log "PASS restart"
 }
 
+# mgmt_go SOCKET OUT: waits for the management socket, then runs the Go client against it.
+mgmt_go() {
+  local sock=$1 out=$2 i
+  for ((i = 0; i < 300; i++)); do [[ -S $sock ]] && break; sleep 0.1; done
+  ip netns exec "$IVG_NS_GW" "$IVG_DIR/mgmt-go" -client "$sock" >"$out" 2>&1
+}
+
+case_mgmt() {
+  command -v go >/dev/null || { ivp_log "SKIP: go not installed (tools/setup-deps.sh installs golang-go)"; exit 77; }
+  [[ -d /usr/share/gocode/src/github.com/apparentlymart/go-openvpn-mgmt ]] ||
+    { ivp_log "SKIP: golang-github-apparentlymart-go-openvpn-mgmt-dev not installed"; exit 77; }
+  setup
+  (cd "$here/mgmt-go" && GOPATH=/usr/share/gocode GO111MODULE=off GOCACHE=$IVG_DIR/gocache GOFLAGS= \
+    go build -o "$IVG_DIR/mgmt-go" .) || ivp_fail "building the Go management client failed"
+  start_server
+  client_conf "$IVG_DIR/client.conf" "management $IVG_DIR/mgmt.sock unix" "management-hold" "status $IVG_DIR/status.txt 1"
+  # Held: dpvpn connects only once the Go client released the hold (ivg_start_dpvpn waits for tun0).
+  local out=$IVG_DIR/mgmt-go.out gpid
+  mgmt_go "$IVG_DIR/mgmt.sock" "$out" &
+  gpid=$!
+  ivg_start_dpvpn "$IVG_DIR/client.conf"
+  grep -q "MANAGEMENT: hold released" "$IVG_DP_LOG" || ivp_fail "dpvpn connected without a hold release"
+  ivp_ping "$IVG_NS_GW" "$SRV_TUN" 10 >/dev/null  # traffic for the byte counts
+  wait "$gpid" || { cat "$out" >&2; ivp_fail "the Go management client failed against dpvpn"; }
+  cat "$out"
+  grep -q "ok state CONNECTED local $IVG_TUN_GW" "$out" || ivp_fail "state: expected CONNECTED with $IVG_TUN_GW"
+  grep -q "ok bytecount in and out" "$out" || ivp_fail "no >BYTECOUNT with traffic"
+  ivp_wait_log "$IVG_DP_LOG" "counters \(SIGUSR\)" 5 || ivp_fail "SIGUSR2 through management printed no counters"
+  sleep 1.5  # the status file's next write (every second)
+  grep -qx "OpenVPN STATISTICS" "$IVG_DIR/status.txt" || ivp_fail "status file: no OpenVPN STATISTICS"
+  awk -F, '/^TUN\/TAP read bytes,/ {r = $2} /^TUN\/TAP write bytes,/ {w = $2} END {exit !(r > 0 && w > 0)}' \
+    "$IVG_DIR/status.txt" || { IVP_LOGS+=("$IVG_DIR/status.txt"); ivp_fail "status file: no tunnel bytes"; }
+  ivp_log "status file: $(tr '\n' ' ' <"$IVG_DIR/status.txt")"
+  stop_and_check
+  cp "$out" "$IVG_DIR/dpvpn-mgmt-go.out"
+
+  # The same Go client against a stock openvpn 2.6 client in dpvpn's place.
+  ip -n "$IVG_NS_GW" addr add "$IVG_GW_ADDR/24" dev gw-wan
+  ip netns exec "$IVG_NS_GW" ethtool -K gw-wan tx off >/dev/null
+  ivp_client_conf "$IVG_DIR/stock.conf" cert=client1 remote="$(ivg_client_addr 1)" ciphers=AES-256-GCM:CHACHA20-POLY1305 \
+    extra="management $IVG_DIR/stock-mgmt.sock unix" extra="management-hold"
+  mgmt_go "$IVG_DIR/stock-mgmt.sock" "$out" &
+  gpid=$!
+  ivp_run_openvpn "$IVG_NS_GW" "$IVG_DIR/stock.conf" "$IVG_DIR/stock.log"
+  ivp_wait_log "$IVG_DIR/stock.log" "Initialization Sequence Completed" 30 || ivp_fail "the stock client did not connect"
+  ivp_ping "$IVG_NS_GW" "$SRV_TUN" 10 >/dev/null
+  wait "$gpid" || { cat "$out" >&2; ivp_fail "the Go management client failed against stock openvpn"; }
+  diff <(sed 's/^ok pid .*/ok pid/' "$IVG_DIR/dpvpn-mgmt-go.out") <(sed 's/^ok pid .*/ok pid/' "$out") ||
+    ivp_fail "the Go client's steps differ between dpvpn and stock openvpn"
+  ivp_log "PASS mgmt: go-openvpn-mgmt sees the same steps from dpvpn and stock openvpn 2.6"
+}
+
 case "$case_name" in
+  mgmt) case_mgmt ;;
   basic) case_basic ;;
   tcv2) case_tcv2 ;;
   reneg) case_reneg ;;
