@@ -120,6 +120,7 @@ struct worker_ctx {
   // over how many lcores that peer may be spread (spread_raw).
   uint16_t spread_seen = 0, spread_of_seen = 0, seen_of = 0;
   uint32_t spread_turn = 0;  // spread_raw: whose turn the next hot burst is
+  bool kept_hot = false;     // spread_raw kept this hot burst whole: spread_rx does not cut it again
   spread_tally tally;
   spread_hold hold;
   order_state order;         // spread shares' output waiting for its turn

@@ -65,6 +65,7 @@ static bool hand_share(worker_ctx& c, rte_mbuf** m, uint16_t n, uint16_t to, pkt
 
 uint16_t spread_raw(worker_ctx& c, rte_mbuf** pkts, uint16_t n, uint32_t& seq) noexcept {
   seq = 0;
+  c.kept_hot = false;
   if (!n) return 0;
   // Hot: the last burst classified here was at least 3/4 a spread tunnel's, a chunk or more.
   const bool hot = c.spread_seen >= k_spread_chunk && c.spread_seen * 4 >= c.seen_of * 3 && c.spread_of_seen > 1;
@@ -79,9 +80,13 @@ uint16_t spread_raw(worker_ctx& c, rte_mbuf** pkts, uint16_t n, uint32_t& seq) n
   seq = order_issue(c);
   const uint16_t spread = std::min(c.spread_of_seen, c.sh.cfg.n_workers);
   const uint16_t k = static_cast<uint16_t>(c.spread_turn++ % spread);
+  // A burst that stays is this lcore's share whole: cutting it again would hand the other lcores
+  // more than their turn.
+  c.kept_hot = true;
   if (k == 0) return n;
   const uint16_t to = static_cast<uint16_t>((c.me.index + k) % c.sh.cfg.n_workers);
   if (!keeps_up(c, to) || !hand_share(c, pkts, n, to, pkt_dir::wan_raw, seq)) return n;
+  c.kept_hot = false;
   seq = 0;
   return 0;
 }
@@ -128,7 +133,7 @@ uint16_t spread_rx(worker_ctx& c, rte_mbuf** pkts, uint16_t n, local_runs& runs)
     const uint16_t k = static_cast<uint16_t>((pos++ / k_spread_chunk) % p->spread);
     const uint16_t to = static_cast<uint16_t>((c.me.index + k) % n_workers);
     if (in_chunk && (to != chunk_to || in_chunk == k_spread_chunk)) hand();
-    if (k == 0 || (in_chunk == 0 && !keeps_up(c, to))) {  // ours, or that lcore is behind: stays
+    if (k == 0 || c.kept_hot || (in_chunk == 0 && !keeps_up(c, to))) {  // ours, or that lcore is behind: stays
       keep(m);
       continue;
     }
