@@ -434,36 +434,36 @@ TEST(worker_spread, shares_leave_in_arrival_order_whichever_lcore_flushes_first)
   EXPECT_EQ(w.lc[0]->order.next.load(), 4u);
   EXPECT_EQ(w.lc[0]->ctr.order_held.load(), 1u);
 
-  // A short burst while a share is still out is numbered too, and waits behind it.
-  burst(*w.c[0], frames(48, 32), true);  // shares 4 (here) and 5 (lcore 1)
+  // Now hot (the last burst was all the spread tunnel's): whole bursts in turn, the one that stays
+  // not cut again; a short burst while a share is still out is numbered too, and waits behind it.
+  burst(*w.c[0], frames(48, 32), true);  // share 4: stays whole
+  burst(*w.c[0], frames(80, 32), true);  // share 5: to lcore 1, unread
+  burst(*w.c[0], frames(112, 4), true);  // share 6: not spread, but after share 5
   flush_tx(*w.c[0]);
-  EXPECT_EQ(take_port(exc, 0), inner(48, 16));
-  burst(*w.c[0], frames(80, 4), true);  // share 6: not spread, but after share 5
-  flush_tx(*w.c[0]);
-  EXPECT_TRUE(take_port(exc, 0).empty());
-  EXPECT_EQ(w.pass_handoffs(0, 1), 16u);
+  EXPECT_EQ(take_port(exc, 0), inner(48, 32));
+  EXPECT_EQ(w.pass_handoffs(0, 1), 32u);
   flush_tx(*w.c[1]);
-  EXPECT_EQ(take_port(exc, 1), inner(64, 16));
+  EXPECT_EQ(take_port(exc, 1), inner(80, 32));
   flush_tx(*w.c[0]);
-  EXPECT_EQ(take_port(exc, 0), inner(80, 4));
+  EXPECT_EQ(take_port(exc, 0), inner(112, 4));
 
   // Lcore 1 sits on share 8 past k_order_wait_us: lcore 0's share 9 goes anyway, share 8 after it
   // when it comes, and the order goes on from there.
-  burst(*w.c[0], frames(84, 32), true);  // shares 7 (here) and 8 (lcore 1)
-  burst(*w.c[0], frames(116, 8), true);  // share 9
+  burst(*w.c[0], frames(116, 32), true);  // not hot after the short burst: shares 7 (here) and 8 (lcore 1)
+  burst(*w.c[0], frames(148, 8), true);   // share 9
   flush_tx(*w.c[0]);
-  EXPECT_EQ(take_port(exc, 0), inner(84, 16));
+  EXPECT_EQ(take_port(exc, 0), inner(116, 16));
   rte_delay_us_block(2 * k_order_wait_us);
   flush_tx(*w.c[0]);
-  EXPECT_EQ(take_port(exc, 0), inner(116, 8));
+  EXPECT_EQ(take_port(exc, 0), inner(148, 8));
   EXPECT_EQ(w.lc[0]->ctr.order_gave_way.load(), 1u);
   EXPECT_EQ(w.pass_handoffs(0, 1), 16u);
   flush_tx(*w.c[1]);
-  EXPECT_EQ(take_port(exc, 1), inner(100, 16));
+  EXPECT_EQ(take_port(exc, 1), inner(132, 16));
   EXPECT_EQ(w.lc[0]->order.next.load(), 10u);
-  burst(*w.c[0], frames(124, 4), true);  // nothing outstanding: not numbered, out at once
+  burst(*w.c[0], frames(156, 4), true);  // nothing outstanding: not numbered, out at once
   flush_tx(*w.c[0]);
-  EXPECT_EQ(take_port(exc, 0), inner(124, 4));
+  EXPECT_EQ(take_port(exc, 0), inner(156, 4));
   EXPECT_EQ(w.lc[0]->order.issued, 9u);
   EXPECT_EQ(w.all_drops(0) + w.all_drops(1), 0u);
 }
