@@ -80,7 +80,8 @@ inline constexpr unsigned k_fanout_budget = 64;
 // Keeping a spread tunnel's order (worker_order.cc, docs/dataplane.md "Order"). segs: the shares
 // whose output is in this loop's tun / LAN batches, as index ranges. held: shares whose output came
 // before their turn, with their packets (tun first, then LAN) in m; released in order when their
-// turn comes, or when they waited k_order_wait_us or the hold is full (then the order gives way).
+// turn comes, or when the order did not move for k_order_wait_us or the hold is full (then the
+// order gives way).
 // Worker loop only.
 inline constexpr uint64_t k_order_wait_us = 500;
 struct order_state {
@@ -95,7 +96,8 @@ struct order_state {
     uint8_t from;
     bool last;
     uint16_t n_tun, n_lan;
-    uint64_t since_tsc;
+    uint32_t seen_next;  // the receiver's `next` when last looked at
+    uint64_t since_tsc;  // when `next` was last seen to move (or the share was held)
   };
   static constexpr uint16_t k_segs = 16, k_held = 16, k_pkts = 256;
   seg segs[k_segs];

@@ -2,9 +2,9 @@
 // Keeping a spread tunnel's order (docs/dataplane.md, "Order"): the lcore that receives a spread
 // tunnel's bursts numbers the shares it cuts; an lcore that opened a share sends its output (to the
 // exception port or the LAN) only once the shares numbered before it went out. Output that is
-// early waits in a bounded hold and is tried again at every flush; a share that waited
-// k_order_wait_us, or that a full hold pushes out, goes anyway and the order gives way there (the
-// shares before it are no longer waited for). Nothing here waits.
+// early waits in a bounded hold and is tried again at every flush; a share whose receiver's order
+// stood still for k_order_wait_us, or that a full hold pushes out, goes anyway and the order gives
+// way there (the shares before it are no longer waited for). Nothing here waits.
 #include <rte_cycles.h>
 
 #include <algorithm>
@@ -97,7 +97,7 @@ void hold(worker_ctx& c, const order_state::seg& s, rte_mbuf** tun, rte_mbuf** l
   std::copy(tun, tun + nt, o.m + o.n_m);
   std::copy(lan, lan + nl, o.m + o.n_m + nt);
   o.n_m = static_cast<uint16_t>(o.n_m + nt + nl);
-  o.h[o.n_held++] = {s.seq, s.from, s.last, nt, nl, now};
+  o.h[o.n_held++] = {s.seq, s.from, s.last, nt, nl, order_of(c.sh, s.from).next.load(std::memory_order_relaxed), now};
   lcore_counters::bump(c.me.ctr.order_held);
 }
 
@@ -139,7 +139,15 @@ void order_before_send(worker_ctx& c) noexcept {
   const uint64_t now = rte_rdtsc();
   if (o.n_held) {
     const uint64_t wait = wait_tsc();
-    release_held(c, [&](uint16_t i) { return !due(c.sh, o.h[i].from, o.h[i].seq) && now - o.h[i].since_tsc < wait; });
+    // A share waits while the order moves (the shares before it are being sent: a slow exception
+    // port is not a stall); one whose receiver's `next` stood still for `wait` goes anyway.
+    release_held(c, [&](uint16_t i) {
+      order_state::held& h = o.h[i];
+      const uint32_t next = order_of(c.sh, h.from).next.load(std::memory_order_acquire);
+      if (static_cast<int32_t>(h.seq - next) <= 0) return false;  // its turn
+      if (next != h.seen_next) h.seen_next = next, h.since_tsc = now;
+      return now - h.since_tsc < wait;
+    });
   }
   // This batch's segments in order: those whose turn came stay in the batch, the others move to
   // the hold, and the batch closes up. The segments left are those to mark done once sent.
