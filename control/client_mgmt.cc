@@ -5,7 +5,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstdio>
 #include <ctime>
 
 #include "log_tap.h"
@@ -32,19 +31,14 @@ bool client_mgmt::poll(uint64_t now_ms) {
   return work;
 }
 
-// Blocking file I/O on the control thread: one small local file every `status` seconds, written to
-// FILE.tmp and renamed (a reader never sees half a file), as the server's status_report does.
+// Blocking file I/O on the control thread: one small local file every `status` seconds, as the
+// server's status_report writes its own.
 void client_mgmt::write_status(uint64_t now_ms) {
   if (cfg_.status_path.empty()) return;
   const std::string out = format_client_status(now_ms / 1000, bytes_());
-  const std::string tmp = cfg_.status_path + ".tmp";
-  FILE* f = std::fopen(tmp.c_str(), "w");
-  bool ok = f != nullptr && std::fwrite(out.data(), 1, out.size(), f) == out.size();
-  if (f != nullptr) ok = std::fclose(f) == 0 && ok;
-  if (!ok || std::rename(tmp.c_str(), cfg_.status_path.c_str()) != 0) {
+  if (!replace_file(cfg_.status_path, out)) {
     if (!status_failed_) log_(1, "status: cannot write " + cfg_.status_path);
     status_failed_ = true;
-    std::remove(tmp.c_str());
     return;
   }
   status_failed_ = false;

@@ -33,6 +33,16 @@ std::string format_client_status(uint64_t now_s, const client_bytes& b) {
   return s;
 }
 
+bool replace_file(const std::string& path, const std::string& text) {
+  const std::string tmp = path + ".tmp";
+  FILE* f = std::fopen(tmp.c_str(), "w");
+  bool ok = f != nullptr && std::fwrite(text.data(), 1, text.size(), f) == text.size();
+  if (f != nullptr) ok = std::fclose(f) == 0 && ok;
+  if (ok && std::rename(tmp.c_str(), path.c_str()) == 0) return true;
+  std::remove(tmp.c_str());
+  return false;
+}
+
 std::vector<status_entry> status_entries(const client_table::map& clients) {
   std::vector<status_entry> list;
   for (const auto& [k, cp] : clients) {
@@ -194,14 +204,9 @@ void status_report::write(uint64_t now_ms, const client_table::map& clients) {
   if (cfg_.status_path.empty()) return;
   const std::string out = format_status(cfg_.status_version, now_ms / 1000, status_entries(clients));
   // Blocking file I/O on the control thread: one small local file every `status` seconds.
-  const std::string tmp = cfg_.status_path + ".tmp";
-  FILE* f = std::fopen(tmp.c_str(), "w");
-  bool ok = f != nullptr && std::fwrite(out.data(), 1, out.size(), f) == out.size();
-  if (f != nullptr) ok = std::fclose(f) == 0 && ok;
-  if (!ok || std::rename(tmp.c_str(), cfg_.status_path.c_str()) != 0) {
+  if (!replace_file(cfg_.status_path, out)) {
     if (!status_failed_) log_(1, "status: cannot write " + cfg_.status_path);
     status_failed_ = true;
-    std::remove(tmp.c_str());
     return;
   }
   status_failed_ = false;

@@ -33,6 +33,9 @@ struct status_entry {
   uint64_t since_s = 0;      // accepted (wall clock)
   uint64_t last_s = 0;       // last packet in, data or control
 };
+// A status file's new text: written to PATH.tmp, then renamed over PATH (a reader never sees half
+// a file). False when either step failed (the .tmp is removed).
+bool replace_file(const std::string& path, const std::string& text);
 // openvpn 2.6's time format in status files ("2026-12-05 01:02:03", local time).
 std::string status_time_text(uint64_t t);
 // The status file's text for `version` (1, 2 or 3: 3 is 2 with tabs), local time.

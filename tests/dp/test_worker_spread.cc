@@ -197,21 +197,28 @@ void burst(worker_ctx& c, const std::vector<bytes>& frames, bool wan) {
 
 bytes inner_of(uint32_t i) { return inner_v4(vpn_of(k_spread_pid), k_lan, static_cast<uint16_t>(60 + i), static_cast<uint8_t>(i)); }
 
+// The spread peer's packets first .. first + n - 1 as its client sends them (ids go on from the
+// last call: the client's own counter).
+std::vector<bytes> client_frames(proto::dc_tx& client, crypto::engine& eng, uint32_t first, uint32_t n) {
+  std::vector<bytes> f;
+  for (uint32_t i = first; i < first + n; ++i) {
+    const bytes plain = inner_of(i);
+    bytes buf(256 + plain.size() + 64);
+    std::copy(plain.begin(), plain.end(), buf.begin() + 256);
+    buf_view v{buf.data() + 256, static_cast<uint32_t>(plain.size()), 256, 64};
+    EXPECT_EQ(client.seal(eng, v, 0, k_spread_pid, proto::comp_framing::none), proto::dc_err::ok);
+    f.push_back(wan_frame(client_of(k_spread_pid), mac_of(k_spread_pid), bytes(v.data, v.data + v.len)));
+  }
+  return f;
+}
+
 TEST(worker_spread, wan_burst_opened_on_two_lcores_each_packet_once) {
   ASSERT_TRUE(eal_ok);
   world w;
   auto eng = crypto::engine::create();
   std::string err;
   auto client = proto::dc_tx::create(gcm(false), span_of(key2_of(k_spread_pid)), proto::k_dir_client_to_server, &err);
-  std::vector<bytes> frames;
-  for (uint32_t i = 0; i < 48; ++i) {  // ids 1 .. 48: three chunks of k_spread_chunk
-    const bytes plain = inner_of(i);
-    bytes buf(256 + plain.size() + 64);
-    std::copy(plain.begin(), plain.end(), buf.begin() + 256);
-    buf_view v{buf.data() + 256, static_cast<uint32_t>(plain.size()), 256, 64};
-    ASSERT_EQ(client->seal(*eng, v, 0, k_spread_pid, proto::comp_framing::none), proto::dc_err::ok);
-    frames.push_back(wan_frame(client_of(k_spread_pid), mac_of(k_spread_pid), bytes(v.data, v.data + v.len)));
-  }
+  const std::vector<bytes> frames = client_frames(*client, *eng, 0, 48);  // ids 1 .. 48: three chunks of k_spread_chunk
   static_assert(k_spread_chunk == 16);
   burst(*w.c[0], frames, true);
   EXPECT_EQ(w.lc[0]->ctr.handoff_out.load(), 16u);  // chunk 1 to lcore 1
@@ -402,18 +409,7 @@ TEST(worker_spread, shares_leave_in_arrival_order_whichever_lcore_flushes_first)
   auto eng = crypto::engine::create();
   std::string err;
   auto client = proto::dc_tx::create(gcm(false), span_of(key2_of(k_spread_pid)), proto::k_dir_client_to_server, &err);
-  auto frames = [&](uint32_t first, uint32_t n) {
-    std::vector<bytes> f;
-    for (uint32_t i = first; i < first + n; ++i) {
-      const bytes plain = inner_of(i);
-      bytes buf(256 + plain.size() + 64);
-      std::copy(plain.begin(), plain.end(), buf.begin() + 256);
-      buf_view v{buf.data() + 256, static_cast<uint32_t>(plain.size()), 256, 64};
-      EXPECT_EQ(client->seal(*eng, v, 0, k_spread_pid, proto::comp_framing::none), proto::dc_err::ok);
-      f.push_back(wan_frame(client_of(k_spread_pid), mac_of(k_spread_pid), bytes(v.data, v.data + v.len)));
-    }
-    return f;
-  };
+  auto frames = [&](uint32_t first, uint32_t n) { return client_frames(*client, *eng, first, n); };
   auto inner = [](uint32_t first, uint32_t n) {
     std::vector<bytes> v;
     for (uint32_t i = first; i < first + n; ++i) v.push_back(inner_of(i));

@@ -52,6 +52,20 @@ func main() {
 		fail("state: %v", err)
 	}
 	fmt.Printf("ok state %s local %s\n", st.NewState(), st.LocalTunnelAddr())
+	eventsOnAndRelease(c)
+	awaitEvents(events, "no >BYTECOUNT_CLI with traffic within 40 s", func(e openvpn.Event) bool {
+		bc, is := e.(*openvpn.ByteCountEvent)
+		if !is || bc.ClientId() == "" || bc.BytesIn() == 0 || bc.BytesOut() == 0 {
+			return false
+		}
+		fmt.Printf("ok bytecount client %s in %d out %d\n", bc.ClientId(), bc.BytesIn(), bc.BytesOut())
+		return true
+	})
+	sigusr2(c)
+}
+
+// State and byte-count events on (every second), then the hold released.
+func eventsOnAndRelease(c *openvpn.MgmtClient) {
 	if err := c.SetStateEvents(true); err != nil {
 		fail("state on: %v", err)
 	}
@@ -63,6 +77,10 @@ func main() {
 		fail("hold release: %v", err)
 	}
 	fmt.Println("ok hold released")
+}
+
+// Events until done(e) says so, for at most 40 s (then fail with why).
+func awaitEvents(events chan openvpn.Event, why string, done func(openvpn.Event) bool) {
 	deadline := time.After(40 * time.Second)
 	for {
 		select {
@@ -70,56 +88,38 @@ func main() {
 			if !ok {
 				fail("event channel closed")
 			}
-			if bc, is := e.(*openvpn.ByteCountEvent); is && bc.ClientId() != "" && bc.BytesIn() > 0 && bc.BytesOut() > 0 {
-				fmt.Printf("ok bytecount client %s in %d out %d\n", bc.ClientId(), bc.BytesIn(), bc.BytesOut())
-				if err := c.SendSignal("SIGUSR2"); err != nil {
-					fail("signal: %v", err)
-				}
-				fmt.Println("ok signal SIGUSR2")
+			if done(e) {
 				return
 			}
 		case <-deadline:
-			fail("no >BYTECOUNT_CLI with traffic within 40 s")
+			fail("%s", why)
 		}
 	}
+}
+
+func sigusr2(c *openvpn.MgmtClient) {
+	if err := c.SendSignal("SIGUSR2"); err != nil {
+		fail("signal: %v", err)
+	}
+	fmt.Println("ok signal SIGUSR2")
 }
 
 // The client's sequence: events on, hold release, CONNECTED with its tunnel address, its own
 // byte counts with traffic both ways, SIGUSR2.
 func clientSteps(c *openvpn.MgmtClient, events chan openvpn.Event) {
-	if err := c.SetStateEvents(true); err != nil {
-		fail("state on: %v", err)
-	}
-	if err := c.SetByteCountEvents(1 * time.Second); err != nil {
-		fail("bytecount: %v", err)
-	}
-	fmt.Println("ok events on")
-	if err := c.HoldRelease(); err != nil {
-		fail("hold release: %v", err)
-	}
-	fmt.Println("ok hold released")
+	eventsOnAndRelease(c)
 	connected := false
-	deadline := time.After(40 * time.Second)
-	for {
-		select {
-		case e, ok := <-events:
-			if !ok {
-				fail("event channel closed")
-			}
-			if st, is := e.(*openvpn.StateEvent); is && st.NewState() == "CONNECTED" && !connected {
-				connected = true
-				fmt.Printf("ok state CONNECTED local %s\n", st.LocalTunnelAddr())
-			}
-			if bc, is := e.(*openvpn.ByteCountEvent); is && connected && bc.ClientId() == "" && bc.BytesIn() > 0 && bc.BytesOut() > 0 {
-				fmt.Println("ok bytecount in and out")
-				if err := c.SendSignal("SIGUSR2"); err != nil {
-					fail("signal: %v", err)
-				}
-				fmt.Println("ok signal SIGUSR2")
-				return
-			}
-		case <-deadline:
-			fail("no CONNECTED state and >BYTECOUNT with traffic within 40 s (connected: %v)", connected)
+	awaitEvents(events, "no CONNECTED state and >BYTECOUNT with traffic within 40 s", func(e openvpn.Event) bool {
+		if st, is := e.(*openvpn.StateEvent); is && st.NewState() == "CONNECTED" && !connected {
+			connected = true
+			fmt.Printf("ok state CONNECTED local %s\n", st.LocalTunnelAddr())
 		}
-	}
+		bc, is := e.(*openvpn.ByteCountEvent)
+		if !is || !connected || bc.ClientId() != "" || bc.BytesIn() == 0 || bc.BytesOut() == 0 {
+			return false
+		}
+		fmt.Println("ok bytecount in and out")
+		return true
+	})
+	sigusr2(c)
 }
