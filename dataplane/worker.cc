@@ -208,6 +208,13 @@ void owner_input(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept {
   rte_mbuf* tun[k_max_burst];
   rte_mbuf* share[k_max_burst];
   uint16_t nw = 0, nt = 0, ns = 0;
+  // Another lcore wrote these mbufs last (its port's rx, its classify): every header and metadata
+  // line is a miss in that lcore's cache. Asked for all at once they overlap; read one by one
+  // (the metadata below, then classify's mtod) each waits for the last.
+  for (uint16_t i = 0; i < n; ++i) {
+    rte_prefetch0(pkts[i]);
+    rte_prefetch0(&meta_of(pkts[i]));
+  }
   for (uint16_t i = 0; i < n; ++i) {
     const pkt_dir d = meta_of(pkts[i]).dir;
     if (d == pkt_dir::wan) wan[nw++] = pkts[i];
