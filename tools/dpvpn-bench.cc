@@ -7,6 +7,9 @@
 //               [--tx-csum-offload] [--no-raw] [--raw-offset 0..63] [-- extra EAL args]
 //   dpvpn-bench --tunnel-lcores 1,2 [--role client|server] [--rx-model copy|dma] [--independent] [--time S] [--json] [--cipher NAME] [--sizes 64,1420] [--pkts N] [--dir ...]
 //               ONE tunnel on 1 and on N lcores with dp-tunnel-spread (tools/bench_tunnel.cc)
+//   dpvpn-bench --scenario fanout [--clients 10,100,1000] [--lcores 1,2] [--from exception|client|both]
+//               [--frames 64] [--sizes 64,1420] [--time S] [--json] [--cipher NAME] [--no-raw]
+//               TAP broadcast fan-out to C clients over N lcores (tools/bench_fanout.cc)
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_ethdev.h>
@@ -29,6 +32,8 @@
 #include <vector>
 
 #include "../dataplane/worker_internal.h"
+#include "bench_fanout.h"
+#include "bench_raw.h"
 #include "bench_tunnel.h"
 #include "dpvpn/dp_setup.h"
 #include "dpvpn/netpkt.h"
@@ -45,21 +50,12 @@ constexpr uint16_t k_imix[12] = {64, 576, 64, 64, 576, 64, 1500, 64, 576, 64, 57
 constexpr uint32_t k_local_ip = 0xc6336401;  // 198.51.100.1: the gateway's WAN address
 constexpr uint16_t k_local_port = 1194;
 constexpr uint32_t k_lan_host = 0xc0a8010a;  // 192.168.1.10: the far end of every inner flow
-constexpr uint32_t k_raw_bufs = 48;          // raw AEAD working set (a multiple of the IMIX cycle)
 constexpr uint32_t k_verify = 32;            // packets checked byte for byte before each point
 constexpr uint32_t k_rounds = 5;             // timed rounds per point; the median is reported
 
 [[noreturn]] void fatal(const std::string& m) {
   std::fprintf(stderr, "dpvpn-bench: %s\n", m.c_str());
   std::exit(1);
-}
-
-// This thread's CPU time: rates are per CPU-second of the lcore, so time the scheduler gives to
-// other processes on a shared machine does not count (their cache pollution still does).
-double thread_cpu_s() {
-  timespec ts{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
 }
 
 struct size_spec {
@@ -85,6 +81,9 @@ struct options {
   bool client_role = false;             // --role client (with --tunnel-lcores)
   bool rx_dma = false;                  // --rx-model dma (with --tunnel-lcores)
   bool independent = false;             // --independent (with --tunnel-lcores)
+  bool fanout = false;                  // --scenario fanout: TAP broadcast fan-out instead
+  bool sizes_given = false;
+  bench::fanout_opts fan;               // its --clients, --lcores, --from, --frames
 };
 
 struct point {
@@ -106,6 +105,9 @@ uint32_t client_ip_of(uint32_t i) { return 0x64400001 + i; }   // 100.64.0.1 + i
 uint16_t client_port_of(uint32_t i) { return static_cast<uint16_t>(40000 + i % 20000); }
 net::mac client_mac_of(uint32_t i) { return {0x02, 0x00, 0x5e, uint8_t(i >> 16), uint8_t(i >> 8), uint8_t(i)}; }
 
+using bench::median;
+using bench::raw_ref;
+using bench::thread_cpu_s;
 using bench::write_inner_v4;
 
 // ---- sessions in the shared structures (dp::shared_create, as build/dpvpn builds them) -------
@@ -329,104 +331,6 @@ void verify(worker_ctx& c, sessions& ss, std::vector<rte_mbuf*>& pkts, const tem
   n_out = 0;
 }
 
-// ---- raw AEAD reference ----------------------------------------------------------------------
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
-
-// aead_key alone, in place on k_raw_bufs buffers (hot in cache), with the data channel's 8-byte
-// AAD; each round takes the fastest of the per-op, direct-burst and job APIs. Open re-runs on the same
-// buffers: after the first pass the tag no longer matches, but neither backend's cost depends on
-// that (the whole tag is computed and compared in constant time); checked once before timing.
-class raw_ref {
- public:
-  raw_ref(crypto::engine& eng, const options& o, const size_spec& sz, bool seal) : eng_(eng), seal_(seal) {
-    std::vector<uint8_t> key(crypto::key_len(o.cipher));
-    crypto::random_bytes(key.data(), key.size());
-    key_ = crypto::aead_key::create(o.backend, o.cipher, key);
-    if (!key_) fatal("raw AEAD key setup failed");
-    data_.resize(k_raw_bufs);
-    meta_.assign(k_raw_bufs, std::vector<uint8_t>(64));
-    ops_.resize(k_raw_bufs);
-    for (uint32_t i = 0; i < k_raw_bufs; ++i) {
-      const uint32_t len = sz.pattern[i % sz.pattern.size()];
-      data_[i].resize(len + 128);
-      // 64-byte aligned plus --raw-offset (the dataplane opens at 194 mod 64 = 2: after the outer
-      // headers and the data-channel header in a 128-byte mbuf headroom; it seals at offset 0).
-      uint8_t* d = data_[i].data() + (64 - reinterpret_cast<uintptr_t>(data_[i].data()) % 64) % 64 + o.raw_offset;
-      crypto::random_bytes(d, len);
-      crypto::random_bytes(meta_[i].data(), meta_[i].size());
-      ops_[i] = {meta_[i].data(), meta_[i].data() + 16, 8, d, len, meta_[i].data() + 32, false};
-    }
-    key_->seal_burst(eng_, ops_.data(), ops_.size());
-    key_->open_burst(eng_, ops_.data(), ops_.size());
-    for (const auto& op : ops_)
-      if (!op.ok) fatal("raw AEAD self-check failed");
-    for (int i = 0; i < 32; ++i) single_batch(), burst_batch(), job_batch();  // warm caches and predictors
-  }
-
-  // One round of `seconds` CPU time, split between the three APIs (per op, the direct-API burst,
-  // the multi-buffer job API); packets/s of the fastest. Each API's rates are kept for the report.
-  double round(double seconds) {
-    const double r[3] = {time_it(seconds / 3, [this] { single_batch(); }),
-                         time_it(seconds / 3, [this] { burst_batch(); }),
-                         time_it(seconds / 3, [this] { job_batch(); })};
-    const int best = static_cast<int>(std::max_element(r, r + 3) - r);
-    ++wins_[best];
-    for (int i = 0; i < 3; ++i) rates_[i].push_back(r[i]);
-    return r[best];
-  }
-  const char* api() const {
-    static const char* const names[3] = {"single", "burst", "job"};
-    return names[std::max_element(wins_, wins_ + 3) - wins_];
-  }
-  // Median packets/s of one API over the rounds so far: 0 per op, 1 direct burst, 2 job API.
-  double median_rate(int api) const {
-    std::vector<double> v = rates_[api];
-    if (v.empty()) return 0;
-    std::sort(v.begin(), v.end());
-    return v[v.size() / 2];
-  }
-
- private:
-  void single_batch() {
-    for (auto& op : ops_)
-      sink_ = sink_ + (seal_ ? key_->seal(eng_, op.iv, op.aad, op.aad_len, op.data, op.len, op.tag)
-                             : key_->open(eng_, op.iv, op.aad, op.aad_len, op.data, op.len, op.tag));
-  }
-  void burst_batch() {
-    seal_ ? key_->seal_burst(eng_, ops_.data(), ops_.size()) : key_->open_burst(eng_, ops_.data(), ops_.size());
-    sink_ = sink_ + ops_[0].ok;
-  }
-  void job_batch() {
-    seal_ ? key_->seal_jobs(eng_, ops_.data(), ops_.size()) : key_->open_jobs(eng_, ops_.data(), ops_.size());
-    sink_ = sink_ + ops_[0].ok;
-  }
-  template <class F>
-  static double time_it(double seconds, F&& batch) {
-    const double t0 = thread_cpu_s();
-    uint64_t n = 0;
-    double el = 0;
-    do {
-      for (int i = 0; i < 16; ++i) batch();
-      n += 16 * k_raw_bufs;
-      el = thread_cpu_s() - t0;
-    } while (el < seconds);
-    return static_cast<double>(n) / el;
-  }
-
-  crypto::engine& eng_;
-  bool seal_;
-  std::unique_ptr<crypto::aead_key> key_;
-  std::vector<std::vector<uint8_t>> data_, meta_;
-  std::vector<crypto::aead_key::op> ops_;
-  volatile uint64_t sink_ = 0;
-  uint32_t wins_[3] = {};
-  std::vector<double> rates_[3];
-};
-
 // ---- one measured point ------------------------------------------------------------------------
 
 void measure(worker_ctx& c, sessions& ss, const size_spec& sz, bool wan, const options& o, point& pt) {
@@ -452,7 +356,7 @@ void measure(worker_ctx& c, sessions& ss, const size_spec& sz, bool wan, const o
   // k_rounds rounds of whole passes, each followed by a raw AEAD round at the same sizes, so
   // that load from other processes affects both alike; the medians are reported.
   std::optional<raw_ref> raw;
-  if (o.raw) raw.emplace(*c.me.eng, o, sz, !wan);
+  if (o.raw) raw.emplace(*c.me.eng, o.backend, o.cipher, sz.pattern, !wan, o.raw_offset);
   std::vector<double> rates, raw_rates, ratios;
   uint64_t pass = 0;
   for (uint32_t r = 0; r < k_rounds; ++r) {
@@ -539,7 +443,9 @@ void print_json(const std::vector<point>& pts, const options& o, const char* arc
                "                   [--dir both|decrypt|encrypt] [--no-udp-csum] [--tx-csum-offload] [--no-raw]\n"
                "                   [--raw-offset 0..63] [-- extra EAL args]\n"
                "       dpvpn-bench --tunnel-lcores 1,2 [--role client|server] [--rx-model copy|dma] [--independent] [--time S] [--json] [--cipher NAME] [--sizes 64,1420]\n"
-               "                   [--pkts N] [--dir both|decrypt|encrypt] [--no-udp-csum] [-- extra EAL args]\n",
+               "                   [--pkts N] [--dir both|decrypt|encrypt] [--no-udp-csum] [-- extra EAL args]\n"
+               "       dpvpn-bench --scenario fanout [--clients 10,100,1000] [--lcores 1,2] [--from exception|client|both]\n"
+               "                   [--frames 64] [--sizes 64,1420] [--time S] [--json] [--cipher NAME] [--no-raw] [-- extra EAL args]\n",
                why);
   std::exit(2);
 }
@@ -614,6 +520,24 @@ options parse_args(int argc, char** argv) {
       for (const auto& s : split(next())) o.tunnel_lcores.push_back(to_u32(s, 1, 8));
     } else if (a == "--sizes") {
       sizes = split(next());
+      o.sizes_given = true;
+    } else if (a == "--scenario") {
+      const std::string v = next();
+      if (v != "fanout" && v != "dataplane") usage("--scenario: dataplane or fanout (or --tunnel-lcores)");
+      o.fanout = v == "fanout";
+    } else if (a == "--clients") {
+      o.fan.clients.clear();
+      for (const auto& s : split(next())) o.fan.clients.push_back(to_u32(s, 2, 60000));
+    } else if (a == "--lcores") {
+      o.fan.lcores.clear();
+      for (const auto& s : split(next())) o.fan.lcores.push_back(to_u32(s, 1, 8));
+    } else if (a == "--frames") {
+      o.fan.frames = to_u32(next(), 1, 1u << 16);
+    } else if (a == "--from") {
+      const std::string v = next();
+      o.fan.from_exception = v == "both" || v == "exception";
+      o.fan.from_client = v == "both" || v == "client";
+      if (!o.fan.from_exception && !o.fan.from_client) usage("--from: exception, client or both");
     } else if (a == "--pkts") {
       o.pkts = to_u32(next(), 64, 1u << 20);
     } else if (a == "--dir") {
@@ -625,6 +549,7 @@ options parse_args(int argc, char** argv) {
       usage(("unknown argument " + std::string(a)).c_str());
     }
   }
+  if (o.fanout && !o.sizes_given) sizes = {"64", "1420"};
   for (const auto& s : sizes) {
     if (s == "imix") o.sizes.push_back({"imix", {std::begin(k_imix), std::end(k_imix)}});
     else o.sizes.push_back({s, {static_cast<uint16_t>(to_u32(s, 28, 1500))}});
@@ -642,6 +567,18 @@ uint16_t port_by_name(const char* name) {
 
 int main(int argc, char** argv) {
   options o = parse_args(argc, argv);
+  if (o.fanout) {
+    bench::fanout_opts& f = o.fan;
+    f.seconds = o.seconds;
+    f.json = o.json;
+    f.cipher = o.cipher;
+    f.backend = o.backend;
+    for (const auto& sz : o.sizes) f.sizes.push_back({sz.label, sz.pattern});
+    f.udp_csum = o.udp_csum;
+    f.raw = o.raw;
+    f.eal_extra = o.eal_extra;
+    return bench::fanout_bench(f);
+  }
   if (!o.tunnel_lcores.empty()) {
     bench::tunnel_opts t;
     t.seconds = o.seconds;

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // dpvpn-udp: the kernel-side partner of dpvpn-loadgen. `sink` counts UDP datagrams arriving on
-// the gateway's tun side; `source` sends UDP datagrams to a set of VPN addresses so that the
-// gateway encrypts them toward the clients. recvmmsg/sendmmsg batches, one thread.
+// the gateway's tun side; `source` sends UDP datagrams to a set of VPN addresses (or a broadcast
+// address) so that the gateway encrypts them toward the clients. recvmmsg/sendmmsg batches, one thread.
 //
 //   dpvpn-udp sink --bind IP:PORT [--duration S] [--json]
 //   dpvpn-udp source (--dst-net A.B.C.D/N | --dst IP[,IP...]) --port P [--size BYTES|imix]
@@ -221,6 +221,9 @@ int run_source(const options& o) {
   const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (fd < 0) die_errno("socket");
   set_buf(fd, SO_SNDBUFFORCE, SO_SNDBUF, 8 << 20);
+  // A --dst may be a subnet's broadcast address (tools/bench/compare-tap.sh floods a TAP segment).
+  const int on = 1;
+  if (::setsockopt(fd, SOL_SOCKET, SO_BROADCAST, &on, sizeof on) != 0) die_errno("SO_BROADCAST");
   if (o.have_bind && ::bind(fd, reinterpret_cast<const sockaddr*>(&o.bind), sizeof o.bind) != 0) die_errno("bind");
 
   std::vector<sockaddr_in> to(o.dsts.size());

@@ -23,6 +23,8 @@
 #   --out DIR   where results.md and the plots go (default docs/bench)
 #   --build DIR the meson build directory with dpvpn and tools/ (default build; created if absent)
 #   --only L    run only these scenarios (for debugging; the report then lacks the others)
+#   --tap       TAP mode instead: broadcast delivery to stock openvpn tap clients through dpvpn and
+#               through stock openvpn (tools/bench/compare-tap.sh, which takes the other options)
 # Environment: BENCH_KEEP=1 keeps the scratch directory (logs, configs, every JSON);
 #   BENCH_NO_BUILD=1 runs the binaries as they are (no apt, no ninja); BENCH_JOBS=N: ninja -j N;
 #   BENCH_IDLE_N="N ..." idle-client counts for (c); BENCH_SERVERS=dpvpn runs dpvpn only;
@@ -30,6 +32,13 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+for a in "$@"; do
+  if [[ $a == --tap ]]; then
+    rest=()
+    for b in "$@"; do [[ $b == --tap ]] || rest+=("$b"); done
+    exec "$root/tools/bench/compare-tap.sh" "${rest[@]}"
+  fi
+done
 quick=0
 out=$root/docs/bench
 build=$root/build
