@@ -19,7 +19,7 @@
 # both go on exit. Per step: rate x duration datagrams (at most 200 000), bounded in time.
 #
 # usage: tools/bench/compare.sh --tap [--quick] [--clients N] [--servers LIST] [--build DIR] [--out FILE]
-#   --quick        one size, two rates, 2 s steps (about 2 minutes); full: two sizes, three rates, 4 s
+#   --quick        one size, two rates, 2 s steps (about a minute); full: two sizes, four rates, 4 s
 #   --clients N    stock openvpn tap clients (2-8; default 4, full 8)
 #   --servers L    from dpvpn (one worker lcore), dpvpn2 (two), openvpn; default "dpvpn openvpn"
 #                  (full: "dpvpn dpvpn2 openvpn")
@@ -48,7 +48,7 @@ if ((quick)); then
   SIZES="512" RATES="2000 10000" DUR=2
   nclients=${nclients:-4} servers=${servers:-dpvpn openvpn}
 else
-  SIZES="512 1400" RATES="2000 10000 30000" DUR=4
+  SIZES="512 1400" RATES="2000 10000 30000 50000" DUR=4
   nclients=${nclients:-8} servers=${servers:-dpvpn dpvpn2 openvpn}
 fi
 ((nclients >= 2 && nclients <= 8)) || { echo "compare.sh --tap: --clients 2..8" >&2; exit 2; }
@@ -162,9 +162,9 @@ step() {
     ((rx <= max)) || max=$rx
   done
   local frac_mean frac_min rate_out cpu
-  frac_mean=$(awk -v s="$sum" -v n="$nclients" -v t="${tx:-0}" 'BEGIN { printf "%.4f", t > 0 ? s / n / t : 0 }')
-  frac_min=$(awk -v m="$min" -v t="${tx:-0}" 'BEGIN { printf "%.4f", t > 0 ? m / t : 0 }')
-  rate_out=$(awk -v s="$sum" -v d="${sent_s:-$DUR}" 'BEGIN { printf "%.0f", d > 0 ? s / d : 0 }')
+  frac_mean=$(awk -v s="$sum" -v n="$nclients" -v t="${tx:-0}" 'BEGIN { printf "%.4f", (t > 0 ? s / n / t : 0) }')
+  frac_min=$(awk -v m="$min" -v t="${tx:-0}" 'BEGIN { printf "%.4f", (t > 0 ? m / t : 0) }')
+  rate_out=$(awk -v s="$sum" -v d="${sent_s:-$DUR}" 'BEGIN { printf "%.0f", (d > 0 ? s / d : 0) }')
   cpu=$(awk -v a="$c0" -v b="$c1" -v t0="$t0" -v t1="$t1" -v hz="$HZ" 'BEGIN { printf "%.0f", 100 * (b - a) / hz / (t1 - t0) }')
   blog "  $kind ${size} B at $rate/s: sent ${tx:-0}, per client ${per[*]} (delivered $frac_mean, worst $frac_min);" \
        "copies $rate_out/s; server CPU $cpu% of one CPU"
