@@ -128,6 +128,19 @@ srv_stop() {
 }
 
 ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+# Where a broadcast is lost: the gateway-side kernel could not queue it to the server's tap0
+# (tx_dropped: the server did not read fast enough), or (dpvpn) its fan-out dropped it.
+tap_dropped() { ip netns exec "$IVG_NS_GW" cat /sys/class/net/tap0/statistics/tx_dropped 2>/dev/null || echo 0; }
+# dp_drops KIND FILE: "<frames dpvpn read from tap0> <fanout_full> <handoff_full>" from a SIGUSR2
+# counter block (ivg_snap_counters); zeros for openvpn.
+dp_drops() {
+  if [[ $1 != dpvpn* ]]; then echo "0 0 0"; return; fi
+  ivg_snap_counters "$2"
+  awk 'match($0, /tun rx [0-9]+/) { rx += substr($0, RSTART + 7, RLENGTH - 7) }
+    match($0, /fanout_full=[0-9]+/) { ff = substr($0, RSTART + 12, RLENGTH - 12) }
+    match($0, /handoff_full=[0-9]+/) { hf = substr($0, RSTART + 13, RLENGTH - 13) }
+    END { print rx + 0, ff + 0, hf + 0 }' "$2"
+}
 # jnum FILE KEY: a number from the one-line JSON object in FILE (what dpvpn-udp prints).
 jnum() { sed -nE "s/.*\"$2\":([0-9.]+).*/\\1/p" "$1" | head -n1; }
 
@@ -142,11 +155,16 @@ step() {
   for ((i = 1; i <= nclients; i++)); do
     ivp_wait_log "$IVG_DIR/sink$i.out" "sink listening" 10 || ivp_fail "sink $i did not start"
   done
+  local k0 k1 d0 d1
+  k0=$(tap_dropped)
+  read -ra d0 < <(dp_drops "$kind" "$IVG_DIR/cnt0")
   t0=$(date +%s.%N) c0=$(ticks "$SRV_PID")
   ip netns exec "$IVG_NS_GW" "$UDP" source --dst "$BCAST" --port "$SINK_PORT" --bind "$IVG_TUN_GW" --size "$size" \
     --rate "$rate" --duration "$DUR" --json >"$IVG_DIR/source.out" 2>&1 || ivp_fail "dpvpn-udp source failed: $(cat "$IVG_DIR/source.out")"
   sleep 0.5  # what is still queued in the server or the clients
   t1=$(date +%s.%N) c1=$(ticks "$SRV_PID")
+  k1=$(tap_dropped)
+  read -ra d1 < <(dp_drops "$kind" "$IVG_DIR/cnt1")
   for i in "${pids[@]}"; do kill -INT "$i" 2>/dev/null || true; done
   for i in "${pids[@]}"; do wait "$i" 2>/dev/null || true; done
   tx=$(jnum "$IVG_DIR/source.out" packets)
@@ -166,9 +184,10 @@ step() {
   frac_min=$(awk -v m="$min" -v t="${tx:-0}" 'BEGIN { printf "%.4f", (t > 0 ? m / t : 0) }')
   rate_out=$(awk -v s="$sum" -v d="${sent_s:-$DUR}" 'BEGIN { printf "%.0f", (d > 0 ? s / d : 0) }')
   cpu=$(awk -v a="$c0" -v b="$c1" -v t0="$t0" -v t1="$t1" -v hz="$HZ" 'BEGIN { printf "%.0f", 100 * (b - a) / hz / (t1 - t0) }')
+  local tapdrop=$((k1 - k0)) dprx=$((d1[0] - d0[0])) ffull=$((d1[1] - d0[1])) hfull=$((d1[2] - d0[2]))
   blog "  $kind ${size} B at $rate/s: sent ${tx:-0}, per client ${per[*]} (delivered $frac_mean, worst $frac_min);" \
-       "copies $rate_out/s; server CPU $cpu% of one CPU"
-  echo "{\"server\":\"$kind\",\"clients\":$nclients,\"size\":$size,\"rate\":$rate,\"sent\":${tx:-0},\"duration_s\":${sent_s:-$DUR},\"received\":[$(IFS=,; echo "${per[*]}")],\"delivered_mean\":$frac_mean,\"delivered_min\":$frac_min,\"copies_per_s\":$rate_out,\"server_cpu_pct\":$cpu}" >>"$RECORDS"
+       "copies $rate_out/s; server CPU $cpu% of one CPU; tap0 tx_dropped $tapdrop; dpvpn read $dprx, fanout_full $ffull, handoff_full $hfull"
+  echo "{\"server\":\"$kind\",\"tap_dropped\":$tapdrop,\"dp_tun_rx\":$dprx,\"fanout_full\":$ffull,\"handoff_full\":$hfull,\"clients\":$nclients,\"size\":$size,\"rate\":$rate,\"sent\":${tx:-0},\"duration_s\":${sent_s:-$DUR},\"received\":[$(IFS=,; echo "${per[*]}")],\"delivered_mean\":$frac_mean,\"delivered_min\":$frac_min,\"copies_per_s\":$rate_out,\"server_cpu_pct\":$cpu}" >>"$RECORDS"
 }
 
 START=$(date +%s)
@@ -185,14 +204,15 @@ done
 
 # The table (markdown), then the records.
 table() {
-  echo "| server | clients | IP bytes | offered/s | sent | delivered (mean) | worst client | copies/s | server CPU % |"
-  echo "|---|---|---|---|---|---|---|---|---|"
+  echo "| server | clients | IP bytes | offered/s | sent | delivered (mean) | worst client | copies/s | server CPU % | tap0 tx_dropped | fanout_full |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|"
   python3 - "$RECORDS" <<'EOF'
 import json, sys
 for l in open(sys.argv[1]):
     r = json.loads(l)
     print(f"| {r['server']} | {r['clients']} | {r['size']} | {r['rate']} | {r['sent']} | {r['delivered_mean']:.3f} | "
-          f"{r['delivered_min']:.3f} | {r['copies_per_s']} | {r['server_cpu_pct']} |")
+          f"{r['delivered_min']:.3f} | {r['copies_per_s']} | {r['server_cpu_pct']} | {r['tap_dropped']} | "
+          f"{r['fanout_full'] if r['server'].startswith('dpvpn') else '-'} |")
 EOF
 }
 {
