@@ -8,6 +8,7 @@
 // empty. net_null ports; rates per CPU-second. After each round every lcore of the point seals
 // alone at the same frame size, all at once (raw_ref): the reference a destination's cost is
 // compared with is what those lcores seal side by side on this machine.
+// DPVPN_BENCH_LCORES=0@1,1@0 places the lcores on other CPUs (EAL --lcores).
 // Before timing, one pass is captured at the WAN queues: every client but the sender gets each
 // frame once, and it opens with that client's key to the frame sent.
 #include "bench_fanout.h"
@@ -340,6 +341,7 @@ double run_pass(env& e, double& sum) {
 // The counters a point reports, summed over the lcores.
 struct snap {
   uint64_t sealed = 0, wan_tx = 0, exc_tx = 0, fanout_in = 0;
+  uint64_t sealed_at[k_max_lcores] = {};  // per lcore
   uint64_t drops[dp::k_drop_count] = {};
 };
 
@@ -347,7 +349,8 @@ snap take(const env& e) {
   snap s;
   for (unsigned i = 0; i < e.n_lcores; ++i) {
     const dp::lcore_counters& k = e.sh.lcores[i]->ctr;
-    s.sealed += k.fanout_sealed.load();
+    s.sealed_at[i] = k.fanout_sealed.load();
+    s.sealed += s.sealed_at[i];
     s.wan_tx += k.wan_tx_pkts.load();
     s.exc_tx += k.tun_tx_pkts.load();
     s.fanout_in += k.fanout_in.load();
@@ -362,6 +365,7 @@ struct point {
   double avg_bytes = 0;
   uint32_t clients = 0, lcores = 1, dests = 0;
   double frames_pps = 0, copies_pps = 0, ns_per_dest = 0, ns_per_dest_mean = 0, raw_pps = 0, ratio = 0, speedup = 0;
+  double lcore_ns[k_max_lcores] = {};  // each lcore's CPU / its own sealed copies (median of passes)
   const char* raw_api = "-";
   uint64_t frames = 0, sealed = 0;
   uint64_t drops[dp::k_drop_count] = {};
@@ -438,6 +442,7 @@ void measure(env& e, const fanout_opts::size& sz, point& pt) {
   const snap a = take(e);
   std::vector<double> frame_rates, copy_rates, ns, ratios, raw_rates;
   double cpu_all = 0;
+  std::vector<double> lcore_ns[k_max_lcores];
   for (uint32_t r = 0; r < k_rounds; ++r) {
     double busiest = 0;
     std::vector<double> pass_frames, pass_copies, pass_ns;
@@ -450,6 +455,8 @@ void measure(env& e, const fanout_opts::size& sz, point& pt) {
       pass_frames.push_back(o.frames / c);
       pass_copies.push_back(static_cast<double>(y.sealed - x.sealed) / c);
       pass_ns.push_back(sum * 1e9 / static_cast<double>(std::max<uint64_t>(1, y.sealed - x.sealed)));
+      for (unsigned i = 0; i < e.n_lcores; ++i)
+        lcore_ns[i].push_back(e.cpu[i] * 1e9 / static_cast<double>(std::max<uint64_t>(1, y.sealed_at[i] - x.sealed_at[i])));
       pt.frames += o.frames;
       pt.sealed += y.sealed - x.sealed;
       if (rte_mempool_in_use_count(e.sh.pool) != 0) fatal("mbufs leaked");
@@ -470,6 +477,7 @@ void measure(env& e, const fanout_opts::size& sz, point& pt) {
   pt.frames_pps = median(frame_rates);
   pt.copies_pps = median(copy_rates);
   pt.ns_per_dest = median(ns);
+  for (unsigned i = 0; i < e.n_lcores; ++i) pt.lcore_ns[i] = median(lcore_ns[i]);
   pt.ns_per_dest_mean = cpu_all * 1e9 / static_cast<double>(std::max<uint64_t>(1, pt.sealed));
   if (raw) {
     pt.raw_pps = median(raw_rates);
@@ -497,13 +505,15 @@ void print(const fanout_opts& o, const std::vector<point>& pts, const std::strin
       std::string drops;
       for (size_t d = 0; d < dp::k_drop_count; ++d)
         if (p.drops[d]) drops += (drops.empty() ? "\"" : ",\"") + std::string(dp::drop_name(d)) + "\":" + std::to_string(p.drops[d]);
+      std::string per;
+      for (unsigned i = 0; i < p.lcores; ++i) per += (i ? "," : "") + std::to_string(static_cast<int>(p.lcore_ns[i] + 0.5));
       std::printf("{\"scenario\":\"fanout\",\"source\":\"%s\",\"size\":\"%s\",\"avg_bytes\":%.1f,\"clients\":%u,"
-                  "\"lcores\":%u,\"dests\":%u,\"frames_mpps\":%.5f,\"copies_mpps\":%.4f,\"ns_per_dest\":%.1f,\"ns_per_dest_mean\":%.1f,"
+                  "\"lcores\":%u,\"dests\":%u,\"frames_mpps\":%.5f,\"copies_mpps\":%.4f,\"ns_per_dest\":%.1f,\"ns_per_dest_mean\":%.1f,\"ns_per_dest_lcore\":[%s],"
                   "\"raw_mpps\":%.4f,\"ratio\":%.3f,\"speedup\":%.3f,\"raw_api\":\"%s\",\"frames\":%llu,\"sealed\":%llu,"
                   "\"drops\":{%s},\"frames_per_pass\":%u,\"cipher\":\"%s\",\"backend\":\"%s\",\"arch\":\"%s\","
                   "\"udp_checksum\":%s}\n",
                   p.source, p.size.c_str(), p.avg_bytes, p.clients, p.lcores, p.dests, p.frames_pps / 1e6,
-                  p.copies_pps / 1e6, p.ns_per_dest, p.ns_per_dest_mean, p.raw_pps / 1e6, p.ratio, p.speedup, p.raw_api,
+                  p.copies_pps / 1e6, p.ns_per_dest, p.ns_per_dest_mean, per.c_str(), p.raw_pps / 1e6, p.ratio, p.speedup, p.raw_api,
                   static_cast<unsigned long long>(p.frames), static_cast<unsigned long long>(p.sealed), drops.c_str(),
                   o.frames, crypto::name(o.cipher), crypto::name(o.backend), arch.c_str(), o.udp_csum ? "true" : "false");
     }
@@ -514,15 +524,17 @@ void print(const fanout_opts& o, const std::vector<point>& pts, const std::strin
               "frames/s and copies/s = a pass's frames (sealed copies) / the CPU seconds of its busiest lcore (median of passes,\n"
               "median of %u rounds); ns/dest = every lcore's CPU / sealed copies (the same medians); raw = aead_key seal alone at that size on\n"
               "every lcore of the point at once (per lcore), after each round; ratio = (1 / ns per dest) / raw;\n"
-              "speedup = copies/s over the first --lcores value's\n",
+              "speedup = copies/s over the first --lcores value's; by lcore = each lcore's CPU / its own sealed copies (ns)\n",
               crypto::name(o.cipher), crypto::name(o.backend), arch.c_str(), o.frames, k_rounds);
-  std::printf("\n%-9s %-5s %7s %6s %6s %10s %10s %8s %9s %6s %7s  %s\n", "source", "size", "clients", "lcores", "dests",
-              "kframes/s", "Mcopies/s", "ns/dest", "raw Mpps", "ratio", "speedup", "drops");
+  std::printf("\n%-9s %-5s %7s %6s %6s %10s %10s %8s %9s %6s %7s %-10s %s\n", "source", "size", "clients", "lcores",
+              "dests", "kframes/s", "Mcopies/s", "ns/dest", "raw Mpps", "ratio", "speedup", "by lcore", "drops");
   for (const auto& p : pts) {
     const std::string d = drops_text(p, ",");
-    std::printf("%-9s %-5s %7u %6u %6u %10.2f %10.3f %8.1f %9.3f %6.2f %7.2f  %s\n", p.source, p.size.c_str(), p.clients,
-                p.lcores, p.dests, p.frames_pps / 1e3, p.copies_pps / 1e6, p.ns_per_dest, p.raw_pps / 1e6, p.ratio,
-                p.speedup, d.empty() ? "0" : d.c_str());
+    std::string per;
+    for (unsigned i = 0; i < p.lcores; ++i) per += (i ? "/" : "") + std::to_string(static_cast<int>(p.lcore_ns[i] + 0.5));
+    std::printf("%-9s %-5s %7u %6u %6u %10.2f %10.3f %8.1f %9.3f %6.2f %7.2f %-10s %s\n", p.source, p.size.c_str(),
+                p.clients, p.lcores, p.dests, p.frames_pps / 1e3, p.copies_pps / 1e6, p.ns_per_dest, p.raw_pps / 1e6,
+                p.ratio, p.speedup, per.c_str(), d.empty() ? "0" : d.c_str());
   }
 }
 
@@ -541,6 +553,10 @@ int fanout_bench(const fanout_opts& o) {
                                "-l", "0-" + std::to_string(max_l - 1), "--vdev=net_null0,no-rx=1",
                                "--vdev=net_null1,no-rx=1", "--no-telemetry", "--log-level=lib.eal:warning"};
   eal.insert(eal.end(), o.eal_extra.begin(), o.eal_extra.end());
+  if (const char* l = std::getenv("DPVPN_BENCH_LCORES"); l && *l) {  // e.g. "0@1,1@0": lcore 0 on CPU 1 (as bench_tunnel.cc)
+    eal[6] = "--lcores";
+    eal[7] = l;
+  }
   std::vector<char*> argv;
   for (auto& s : eal) argv.push_back(s.data());
   if (rte_eal_init(static_cast<int>(argv.size()), argv.data()) < 0) fatal(std::string("EAL init failed: ") + rte_strerror(rte_errno));
