@@ -306,8 +306,10 @@ int worker_main(dp_shared& sh, dp_lcore& me) {
     // carries traffic, and at most every k_exc_idle_us once it came back empty: with `dp-lan` it
     // carries only the gateway's own traffic, and an idle poll cost 16-30 % of a loaded worker
     // (docs/bench/fastpath.md).
+    // TAP: not while the fan-out queue has no room for a burst of floods; the kernel's tap queue
+    // holds the backlog meanwhile (fanout_full would drop it here).
     const uint64_t now_tsc = rte_rdtsc();
-    if (me.index < cfg.exc_queues && now_tsc >= next_exc_poll) {
+    if (me.index < cfg.exc_queues && now_tsc >= next_exc_poll && fanout_room(c, burst)) {
       n = rte_eth_rx_burst(cfg.exc_port, me.index, pkts, burst);
       tun_burst(c, pkts, static_cast<uint16_t>(n));
       work += n;
@@ -320,8 +322,8 @@ int worker_main(dp_shared& sh, dp_lcore& me) {
       work += n;
     }
 
-    if (c.fan.n) {  // TAP: flood frames for this lcore's clients, a budget per loop
-      work += fanout_run(c, k_fanout_budget);
+    if (c.fan.n) {  // TAP: flood frames for this lcore's clients, a budget per loop (more when idle)
+      work += fanout_run(c, work ? k_fanout_budget : k_fanout_idle_budget);
       if (tx_full(c)) flush_tx(c);
     }
 

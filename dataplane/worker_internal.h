@@ -76,6 +76,8 @@ struct fanout_queue {
 // Destinations the fan-out seals per loop at most, so that a broadcast to many clients interleaves
 // with the lcore's other traffic.
 inline constexpr unsigned k_fanout_budget = 64;
+// ... and in a loop that had nothing else to do.
+inline constexpr unsigned k_fanout_idle_budget = 4 * k_fanout_budget;
 
 // Keeping a spread tunnel's order (worker_order.cc, docs/dataplane.md "Order"). segs: the shares
 // whose output is in this loop's tun / LAN batches, as index ranges. held: shares whose output came
@@ -129,6 +131,9 @@ struct worker_ctx {
   fanout_queue fan;          // TAP: flood frames for this lcore's clients
   net::learn_filter learned; // TAP: learn requests sent in the last second
 };
+
+// Room in the fan-out queue for n more flood frames (the exception port is read only then).
+inline bool fanout_room(const worker_ctx& c, uint16_t n) noexcept { return c.fan.n + n <= fanout_queue::k_cap; }
 
 // The buf_view over an mbuf's single segment, and back (inline: several times per packet).
 inline buf_view view_of(rte_mbuf* m) noexcept {

@@ -250,11 +250,14 @@ void run_part(env& e, unsigned i) {
       c.now_s = e.sh.now_s.load(std::memory_order_relaxed);
       idle_polls(c, idle_port);
       if (e.n_lcores > 1) poll_handoffs(c);
-      const auto cnt = static_cast<uint16_t>(std::min<size_t>(cfg.rx_burst, n - k));
+      // As worker_main: the exception port is read only while the fan-out queue has room.
+      const auto cnt = e.from_client || dp::fanout_room(c, cfg.rx_burst)
+                           ? static_cast<uint16_t>(std::min<size_t>(cfg.rx_burst, n - k))
+                           : uint16_t{0};
       if (cnt && e.from_client) dp::wan_burst(c, e.pkts.data() + k, cnt);
       else if (cnt) dp::tun_burst(c, e.pkts.data() + k, cnt);
       k += cnt;
-      if (c.fan.n) dp::fanout_run(c, dp::k_fanout_budget);
+      if (c.fan.n) dp::fanout_run(c, cnt ? dp::k_fanout_budget : dp::k_fanout_idle_budget);
       dp::flush_tx(c);
       dp::loop_quiescent(c);
     }
@@ -270,7 +273,7 @@ void run_part(env& e, unsigned i) {
     c.now_s = e.sh.now_s.load(std::memory_order_relaxed);
     idle_polls(c, idle_port);
     unsigned work = poll_handoffs(c);
-    if (c.fan.n) work += dp::fanout_run(c, dp::k_fanout_budget);
+    if (c.fan.n) work += dp::fanout_run(c, work ? dp::k_fanout_budget : dp::k_fanout_idle_budget);
     dp::flush_tx(c);
     dp::loop_quiescent(c);
     if (work == 0) {
