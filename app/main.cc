@@ -336,10 +336,8 @@ int main(int argc, char** argv) {
   }
   if (!cfg.local && !cfg.local6)
     fatal(config_path + ": local: required (the WAN address the dataplane owns: IPv4, IPv6 or one of each)");
-  // dev tap (docs/tap.md): with `server NET MASK`; server-bridge's pool and device set-up and the
-  // workers' 802.1Q handling are not done.
-  if (cfg.dev_type == cp::dev_kind::tap && !cfg.server)
-    fatal(config_path + ": server-bridge: not supported by the dataplane yet (dev tap works with server NET MASK)");
+  // dev tap (docs/tap.md): `server NET MASK` and the three forms of `server-bridge`; the workers'
+  // 802.1Q handling is not done.
   if (cfg.dev_type == cp::dev_kind::tap && cfg.vlan_tagging)
     fatal(config_path + ": vlan-tagging: not supported by the dataplane yet");
 
@@ -408,6 +406,13 @@ int main(int argc, char** argv) {
     // The client role: the device comes up without an address; each connection's pushed ifconfig
     // and routes are applied (and `up` run) by the control thread (control/client_control.h).
     if (kni::configure_kernel_iface(ec.ifname, 0, 0, cfg.tun_mtu, err) != 0) fatal(err);
+  } else if (cfg.server_bridge != cp::bridge_mode::none) {
+    // server-bridge (docs/tap.md, "The exception port"): as with openvpn's tap0 the device comes
+    // up without an address; the operator's `up` adds it to a bridge, whose own address (GW) the
+    // kernel answers for.
+    if (kni::configure_kernel_iface(ec.ifname, 0, 0, cfg.tun_mtu, err) != 0) fatal(err);
+    if (!cp::run_updown(cfg, ec.ifname, "up", "", 0, err)) fatal(err);
+    configure_kernel_routes(cfg, ec.ifname);
   } else {
     const uint32_t server_ip = cfg.server->network + 1;
     if (kni::configure_kernel_iface(ec.ifname, server_ip, static_cast<uint8_t>(cfg.server->prefix_len()), cfg.tun_mtu,

@@ -67,23 +67,32 @@ int write_file_replace(const std::string& path, const std::string& text) {
 addressing::addressing(const server_config& cfg, uint32_t server_vpn_ip, uint32_t netmask,
                        const std::vector<std::string>& push, route_writer& routes, control_log log)
     : cfg_(cfg), server_vpn_ip_(server_vpn_ip), netmask_(netmask), push_(push), routes_(routes), log_(log) {
-  const server_subnet& sn = *cfg_.server;
-  const uint32_t bcast = sn.network | ~sn.netmask;
   const bool tun = cfg_.dev_type == dev_kind::tun;
   pool_params p;
-  // openvpn (multi.c): one /30 per client only for tun + net30; p2p and subnet (and tap) pools
-  // hand out single addresses. `server` sets the ranges of helper.c.
-  p.net30 = tun && cfg_.topology == topology_kind::net30;
   p.server_ip = server_vpn_ip_;
-  p.network = sn.network;
-  p.netmask = sn.netmask;
-  if (cfg_.ifconfig_pool) {
-    p.v4 = cfg_.ifconfig_pool;
-  } else if (!sn.nopool) {
-    const bool single = !tun || cfg_.topology == topology_kind::subnet;
-    const uint32_t first = sn.network + (single ? 2 : 4);
-    const uint32_t last = single ? bcast - 1 : bcast - (sn.prefix_len() == 29 ? 0 : 4);
-    if (first <= last) p.v4 = std::make_pair(first, last);
+  if (!tun) {
+    // dev tap (docs/tap.md, "Configuration"): config_tap.cc derived the pool as helper.c expands
+    // `server` or `server-bridge GW MASK START END`, single addresses; none with `server-bridge
+    // nogw` or a bare `server-bridge` (DHCP through the bridge) or `server ... nopool`.
+    p.v4 = cfg_.tap_pool;
+    p.netmask = cfg_.tap_netmask;
+    p.network = cfg_.tap_gateway.value_or(0) & cfg_.tap_netmask;
+  } else {
+    // openvpn (multi.c): one /30 per client only for net30; p2p and subnet pools hand out single
+    // addresses. `server` sets the ranges of helper.c.
+    const server_subnet& sn = *cfg_.server;
+    const uint32_t bcast = sn.network | ~sn.netmask;
+    p.net30 = cfg_.topology == topology_kind::net30;
+    p.network = sn.network;
+    p.netmask = sn.netmask;
+    if (cfg_.ifconfig_pool) {
+      p.v4 = cfg_.ifconfig_pool;
+    } else if (!sn.nopool) {
+      const bool single = cfg_.topology == topology_kind::subnet;
+      const uint32_t first = sn.network + (single ? 2 : 4);
+      const uint32_t last = single ? bcast - 1 : bcast - (sn.prefix_len() == 29 ? 0 : 4);
+      if (first <= last) p.v4 = std::make_pair(first, last);
+    }
   }
   if (cfg_.server_ipv6) {
     const ipv6_net& n6 = *cfg_.server_ipv6;
@@ -204,7 +213,7 @@ std::vector<std::string> addressing::client_push(const client& c) const {
     const ipv6_addr remote = c.opts.ifconfig_ipv6_remote ? *c.opts.ifconfig_ipv6_remote : ipv6_add(cfg_.server_ipv6->addr, 1);
     push.push_back("ifconfig-ipv6 " + format_ipv6(*c.lease.v6) + "/" + std::to_string(bits) + " " + format_ipv6(remote));
   }
-  if (!c.opts.remove_ifconfig) {
+  if (!c.opts.remove_ifconfig && c.vpn_ip) {  // none: server-bridge nogw / bare, DHCP gives it
     uint32_t mask = netmask_;
     uint32_t remote = cfg_.topology == topology_kind::p2p ? server_vpn_ip_
                       : c.lease.v4_local                  ? c.lease.v4_local

@@ -60,6 +60,11 @@ class addressing {
   void persist(uint64_t now_ms, bool force);
 
   const address_pool& pool() const { return pool_; }
+  // `server-bridge nogw` or a bare `server-bridge`: the clients ask DHCP through the bridge for
+  // their IPv4 address, so a client is served without one (docs/tap.md, "Configuration").
+  bool v4_by_dhcp() const noexcept {
+    return cfg_.server_bridge == bridge_mode::nogw || cfg_.server_bridge == bridge_mode::dhcp;
+  }
 
  private:
   const server_config& cfg_;

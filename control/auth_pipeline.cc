@@ -51,8 +51,10 @@ script_env auth_pipeline::client_env(const client& c, const char* script_type, u
     add("ifconfig_ipv6_local", format_ipv6(ipv6_add(cfg_.server_ipv6->addr, 1)));
     add("ifconfig_ipv6_netbits", std::to_string(cfg_.server_ipv6->len));
   }
-  add("ifconfig_local", format_ipv4(setup_.server_vpn_ip));
-  add("ifconfig_netmask", format_ipv4(setup_.netmask));
+  if (cfg_.server_bridge == bridge_mode::none) {  // openvpn: the server's own ifconfig, which server-bridge has not
+    add("ifconfig_local", format_ipv4(setup_.server_vpn_ip));
+    add("ifconfig_netmask", format_ipv4(setup_.netmask));
+  }
   for (const auto& [k, v] : c.s->peer().all)
     if ((k.starts_with("IV_") || k.starts_with("UV_")) && k.size() < 64 &&
         k.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_") == std::string::npos)
@@ -288,7 +290,7 @@ void auth_pipeline::accept(client& c, const client_connect_options* cc, uint64_t
     for (const std::string& w : mc.ignored) log_(3, c.name + ": client-auth: '" + env_safe(w) + "' ignored");
     if (auto why = addr_.apply_options(c, client_connect_options(mc))) return reject(c, *why, now_ms);
   }
-  if (!c.vpn_ip) return reject(c, "no free address in the pool", now_ms);
+  if (!c.vpn_ip && !addr_.v4_by_dhcp()) return reject(c, "no free address in the pool", now_ms);
   std::vector<std::string> push = addr_.client_push(c);
   if (!c.token.pushed.empty()) push.push_back("auth-token " + c.token.pushed);  // auth-gen-token (auth_token_stage.cc)
   if (!cfg_.learn_address.empty()) {  // the push waits for the client's learn-address calls

@@ -147,7 +147,8 @@ void gateway_control::run() {
   if (dp_.cfg().wan_v6) on += (on.empty() ? "" : " and ") + format_outer(net::outer_v6(dp_.cfg().local_ip6, dp_.cfg().local_port));
   log(1, "control thread up: " + std::to_string(dp_.cfg().n_workers) + " worker lcore(s), listening on " + on);
   if (mgmt::server* m = mgmt_.server()) {  // openvpn's server state once initialised: CONNECTED,SUCCESS with its tunnel address
-    m->state_change(wall_ms() / 1000, "CONNECTED,SUCCESS," + format_ipv4(setup_.server_vpn_ip) + ",,,,,");
+    m->state_change(wall_ms() / 1000, "CONNECTED,SUCCESS," +
+                                          (setup_.server_vpn_ip ? format_ipv4(setup_.server_vpn_ip) : std::string()) + ",,,,,");
     if (mgmt_.holding()) m->notify(">HOLD:Waiting for hold release:0");
   }
   for (;;) {

@@ -75,7 +75,8 @@ void gateway_control::on_event(client& c, const proto::session_event& ev, uint64
       ++handshakes_completed_;
       mgmt_.client_established();
       table_.end_half_open(c);
-      log(1, c.name + ": connected, VPN address " + format_ipv4(c.vpn_ip) + ", cipher " + crypto::name(c.s->cipher()) +
+      log(1, c.name + ": connected, VPN address " + (c.vpn_ip ? format_ipv4(c.vpn_ip) : std::string("none")) +
+                 ", cipher " + crypto::name(c.s->cipher()) +
                  (c.s->ekm() ? ", tls-ekm" : ", PRF") + ", peer-id " + std::to_string(c.peer_id) +
                  (c.s->framing() != proto::comp_framing::none ? std::string(", framing ") + to_string(c.s->framing())
                                                                : std::string()));
@@ -132,7 +133,7 @@ void gateway_control::install_key(client& c, const proto::session_event& ev) {
       teardown(c, "cannot add " + format_outer(c.addr) + " to the address table: " + std::strerror(-rc));
       return;
     }
-    if (!c.learn.v4_unlearned) {  // learn-address may refuse it
+    if (c.vpn_ip && !c.learn.v4_unlearned) {  // learn-address may refuse it; none with DHCP (server-bridge nogw)
       if (const int rc = dp_.route_add_v4(c.vpn_ip, 32, c.peer_id); rc != 0) {
         teardown(c, "cannot add route " + format_ipv4(c.vpn_ip) + "/32: " + std::strerror(-rc));
         return;
@@ -156,7 +157,7 @@ void gateway_control::teardown(client& c, const std::string& why) {
   scripts_.unlearn(c, dp_.now_s() * 1000);  // learn-address delete calls
   if (c.dp.installed) {
     dp_.unpublish(c);
-    if (!c.learn.v4_unlearned) dp_.route_del_v4(c.vpn_ip, 32);
+    if (c.vpn_ip && !c.learn.v4_unlearned) dp_.route_del_v4(c.vpn_ip, 32);
     addr_.del_routes(c);
     auto cmd = std::make_unique<dp::peer_cmd>();
     cmd->type = dp::cmd_type::del_peer;

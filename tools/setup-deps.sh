@@ -10,6 +10,9 @@ PKGS+=(systemd logrotate)
 # dp-metrics: libmicrohttpd (its HTTP server), dpdk-dev (dpdk-telemetry.py) and a real Prometheus server
 # (tests/interop/gateway-metrics.sh starts its own; Debian's package also enables a system one on :9090).
 PKGS+=(libmicrohttpd-dev dpdk-dev prometheus)
+# TAP mode's bridged interop cases (gateway-tap.sh dhcp): dnsmasq's binary alone (dnsmasq-base: no
+# system service) as the DHCP server behind the bridge, busybox for its udhcpc client.
+PKGS+=(dnsmasq-base busybox)
 # The management interface's interop test builds a client on someone else's Go library.
 PKGS+=(golang-go golang-github-apparentlymart-go-openvpn-mgmt-dev)
 missing=()

@@ -3,6 +3,8 @@
 #include "dpvpn/script_args.h"
 
 #include <algorithm>
+#include <optional>
+#include <utility>
 
 #include <openssl/crypto.h>
 
@@ -44,12 +46,18 @@ std::vector<std::string> learn_address_argv(const std::vector<std::string>& cmd,
 
 namespace {
 
-bool p2p_style(const server_config& cfg) { return cfg.topology != topology_kind::subnet; }
+// openvpn's ifconfig is point-to-point only for tun with topology net30 / p2p; dev tap always has
+// a netmask (helper.c gives tap `ifconfig NET+1 MASK`).
+bool p2p_style(const server_config& cfg) {
+  return cfg.dev_type == dev_kind::tun && cfg.topology != topology_kind::subnet;
+}
 
-// ifconfig_local and its partner: NET+1 and the netmask (subnet) or NET+2 (net30, p2p).
-std::pair<std::string, std::string> ifconfig_pair(const server_config& cfg) {
+// ifconfig_local and its partner: NET+1 and the netmask (subnet, tap) or NET+2 (net30, p2p). None
+// with server-bridge: the server has no ifconfig, the device is bridged as it is.
+std::optional<std::pair<std::string, std::string>> ifconfig_pair(const server_config& cfg) {
+  if (!cfg.server) return std::nullopt;
   const server_subnet& sn = *cfg.server;
-  return {format_ipv4(sn.network + 1), format_ipv4(p2p_style(cfg) ? sn.network + 2 : sn.netmask)};
+  return std::pair{format_ipv4(sn.network + 1), format_ipv4(p2p_style(cfg) ? sn.network + 2 : sn.netmask)};
 }
 
 }  // namespace
@@ -57,8 +65,9 @@ std::pair<std::string, std::string> ifconfig_pair(const server_config& cfg) {
 std::vector<std::string> updown_argv(const std::vector<std::string>& cmd, const server_config& cfg,
                                      const updown_info& dev) {
   std::vector<std::string> argv = cmd;
-  const auto [local, second] = ifconfig_pair(cfg);
-  for (std::string a : {dev.dev, std::to_string(dev.tun_mtu), std::string("0"), local, second, dev.context})
+  // openvpn passes an empty word for each address it does not have.
+  const auto ifc = ifconfig_pair(cfg).value_or(std::pair<std::string, std::string>{});
+  for (std::string a : {dev.dev, std::to_string(dev.tun_mtu), std::string("0"), ifc.first, ifc.second, dev.context})
     argv.push_back(std::move(a));
   return argv;
 }
@@ -73,9 +82,10 @@ script_env updown_env(const server_config& cfg, const updown_info& dev, std::str
   if (script_type == "up") add("dev_type", cfg.dev_type == dev_kind::tun ? "tun" : "tap");  // openvpn: up only
   add("tun_mtu", std::to_string(dev.tun_mtu));
   if (!dev.signal.empty()) add("signal", dev.signal);
-  const auto [local, second] = ifconfig_pair(cfg);
-  add("ifconfig_local", local);
-  add(p2p_style(cfg) ? "ifconfig_remote" : "ifconfig_netmask", second);
+  if (const auto ifc = ifconfig_pair(cfg)) {
+    add("ifconfig_local", ifc->first);
+    add(p2p_style(cfg) ? "ifconfig_remote" : "ifconfig_netmask", ifc->second);
+  }
   if (cfg.server_ipv6) {  // server-ipv6: the server is NET+1, its nominal peer NET+2 (helper.c)
     add("ifconfig_ipv6_local", format_ipv6(ipv6_add(cfg.server_ipv6->addr, 1)));
     add("ifconfig_ipv6_netbits", std::to_string(cfg.server_ipv6->len));

@@ -304,8 +304,8 @@ struct config_dp {
 
 // TAP mode (docs/tap.md): `dev tap` with `server` or `server-bridge`, and 802.1Q tagging, parsed
 // and checked as OpenVPN 2.6 does (its helper.c expands `server` and `server-bridge` the same way).
-// The gateway serves `dev tap` with `server NET MASK`; it refuses server-bridge and vlan-tagging at
-// start-up (docs/tap.md says what is left).
+// The gateway serves `dev tap` with `server NET MASK` and every form of server-bridge; it refuses
+// vlan-tagging at start-up (docs/tap.md says what is left).
 enum class bridge_mode : uint8_t {
   none,  // no server-bridge line
   pool,  // `server-bridge GW MASK POOL-START POOL-END`: a pool, `route-gateway GW` pushed

@@ -50,6 +50,11 @@ IVG_WAN6=${IVG_WAN6:-0}
 IVG_DEV=${IVG_DEV:-tun}
 IVG_TUN_NET=10.8.0.0
 IVG_TUN_GW=10.8.0.1
+# IVG_SERVER_LINE: the server config's addressing line (default `server $IVG_TUN_NET
+# 255.255.255.0`; gateway-tap.sh's bridge cases give a server-bridge line). IVG_READY_IF /
+# IVG_READY_ADDR: the interface and address ivg_start_dpvpn waits for (default ${IVG_DEV}0 with
+# $IVG_TUN_GW; an empty IVG_READY_ADDR waits for the control thread only).
+IVG_SERVER_LINE=${IVG_SERVER_LINE:-server $IVG_TUN_NET 255.255.255.0}
 IVG_DIR=""
 IVG_DPVPN=""
 IVG_DP_PID=""
@@ -175,7 +180,7 @@ ivg_server_conf() {
     if [[ $IVG_WAN6 == 1 ]]; then echo "proto udp6"; else echo "proto udp"; fi
     echo "dev $IVG_DEV"
     [[ $IVG_DEV != tun ]] || echo "topology subnet"
-    echo "server $IVG_TUN_NET 255.255.255.0"
+    echo "$IVG_SERVER_LINE"
     echo "ca $IVP_PKI/ca.crt"
     echo "cert $IVP_PKI/server.crt"
     echo "key $IVP_PKI/server.key"
@@ -205,9 +210,11 @@ ivg_start_dpvpn() {
   ivp_run "$IVG_NS_GW" "$IVG_DP_LOG" "$IVG_DPVPN" --no-huge -m 1024 --no-shconf --no-pci --lcores "${IVG_DP_LCORES:-0-1}" \
     --file-prefix "$IVG_PREFIX" --vdev="net_af_packet0,iface=gw-wan,qpairs=${IVG_DP_QPAIRS:-2}" "${extra[@]}" -- "${app[@]}"
   IVG_DP_PID=$IVP_LAST_PID
+  local ready_if=${IVG_READY_IF:-${IVG_DEV}0} ready_addr=${IVG_READY_ADDR-$IVG_TUN_GW}
   for ((i = 0; i < 300; i++)); do
     if grep -q "control thread up" "${IVG_DP_READY_LOG:-$IVG_DP_LOG}" 2>/dev/null &&
-       grep -q "inet $IVG_TUN_GW/" <<<"$(ip -n "$IVG_NS_GW" -4 addr show dev "${IVG_DEV}0" 2>/dev/null)"; then
+       { [[ -z $ready_addr ]] ||
+         grep -q "inet $ready_addr/" <<<"$(ip -n "$IVG_NS_GW" -4 addr show dev "$ready_if" 2>/dev/null)"; }; then
       return 0
     fi
     if ! kill -0 "$IVG_DP_PID" 2>/dev/null; then
@@ -220,7 +227,7 @@ ivg_start_dpvpn() {
     fi
     sleep 0.1
   done
-  ivp_fail "dpvpn did not come up within 30 s (no 'control thread up' or no $IVG_TUN_GW on ${IVG_DEV}0)"
+  ivp_fail "dpvpn did not come up within 30 s (no 'control thread up' or no ${ready_addr:-address} on $ready_if)"
 }
 
 # ivg_start_client I [lib.sh conf options...]: stock openvpn with certificate clientI in ivg-cI.

@@ -86,6 +86,45 @@ TEST_F(Addressing, TapPushesTheNetmask) {
   EXPECT_EQ(a.client_push(*alice).back(), "ifconfig 10.8.0.50 255.255.0.0");
 }
 
+// server-bridge GW MASK START END (helper.c): single addresses START .. END, pushed with
+// MASK after the route-gateway; nogw and a bare server-bridge: no pool, no ifconfig pushed, and a
+// client without an address is served (DHCP through the bridge); an ifconfig-push still applies.
+TEST_F(Addressing, ServerBridgePools) {
+  const std::string base = "dev tap\nca ca.crt\ncert server.crt\nkey server.key\n";
+  server_config cfg = parse_server_config_text(base + "server-bridge 10.8.0.4 255.255.255.0 10.8.0.5 10.8.0.6\n"
+                                               "client-config-dir " + dir + "\n", "server.conf");
+  const std::vector<std::string> gw_push{"route-gateway 10.8.0.4"};
+  {
+    addressing a(cfg, 0x0a080004, 0xffffff00, gw_push, routes, control_log{0});
+    EXPECT_FALSE(a.v4_by_dhcp());
+    auto c1 = make("c1", 1), c2 = make("c2", 2), c3 = make("c3", 3);
+    EXPECT_EQ(a.assign(*c1), std::nullopt);
+    EXPECT_EQ(c1->vpn_ip, 0x0a080005u);
+    EXPECT_EQ(a.client_push(*c1), (std::vector<std::string>{"route-gateway 10.8.0.4", "ifconfig 10.8.0.5 255.255.255.0"}));
+    EXPECT_EQ(a.assign(*c2), std::nullopt);
+    EXPECT_EQ(c2->vpn_ip, 0x0a080006u);
+    EXPECT_EQ(a.assign(*c3), std::nullopt);
+    EXPECT_EQ(c3->vpn_ip, 0u);  // the pool is exhausted
+  }
+  file("static", "ifconfig-push 10.8.0.99 255.255.255.0\n");
+  for (const char* form : {"server-bridge nogw\n", "server-bridge\n"}) {
+    cfg = parse_server_config_text(base + form + "client-config-dir " + dir + "\n", "server.conf");
+    const std::vector<std::string> dhcp_push = cfg.tap_push_route_gateway.empty()
+                                                   ? std::vector<std::string>{}
+                                                   : std::vector<std::string>{cfg.tap_push_route_gateway};
+    addressing a(cfg, 0, 0, dhcp_push, routes, control_log{0});
+    EXPECT_TRUE(a.v4_by_dhcp()) << form;
+    EXPECT_FALSE(a.pool().has_v4()) << form;
+    auto c1 = make("c1", 1), st = make("static", 2);
+    EXPECT_EQ(a.assign(*c1), std::nullopt) << form;
+    EXPECT_EQ(c1->vpn_ip, 0u) << form;
+    EXPECT_EQ(a.client_push(*c1), dhcp_push) << form;
+    EXPECT_EQ(a.assign(*st), std::nullopt) << form;
+    EXPECT_EQ(st->vpn_ip, 0x0a080063u) << form;
+    EXPECT_EQ(a.client_push(*st).back(), "ifconfig 10.8.0.99 255.255.255.0") << form;
+  }
+}
+
 TEST_F(Addressing, PoolCcdAndPush) {
   file("alice", "ifconfig-push 10.8.0.50 255.255.255.0\niroute 192.168.1.0 255.255.255.0\npush \"route 10.9.0.0 255.255.0.0\"\n");
   file("DEFAULT", "push \"dhcp-option DNS 10.8.0.1\"\n");

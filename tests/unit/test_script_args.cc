@@ -114,6 +114,31 @@ TEST(ScriptArgs, DownNet30) {
   EXPECT_EQ(env_get(e, "dev_type"), nullptr);  // openvpn passes no dev_type to down
 }
 
+// dev tap: openvpn's ifconfig is NET+1 and the netmask whatever the topology; server-bridge has
+// no ifconfig: two empty words in argv, no ifconfig_* in the environment.
+TEST(ScriptArgs, UpDownTap) {
+  const std::string tap = "dev tap\nca ca.crt\ncert server.crt\nkey server.key\nscript-security 2\nup /bin/up.sh\n";
+  server_config c = parse_server_config_text(tap + "server 10.8.0.0 255.255.255.0\n", "s.conf");  // net30 default
+  updown_info d;
+  d.dev = "tap0";
+  EXPECT_EQ(updown_argv(c.up, c, d),
+            (std::vector<std::string>{"/bin/up.sh", "tap0", "1500", "0", "10.8.0.1", "255.255.255.0", "init"}));
+  script_env e = updown_env(c, d, "up", 1);
+  EXPECT_EQ(*env_get(e, "ifconfig_netmask"), "255.255.255.0");
+  EXPECT_EQ(env_get(e, "ifconfig_remote"), nullptr);
+  EXPECT_EQ(*env_get(e, "dev_type"), "tap");
+  for (const char* bridge : {"server-bridge 10.8.0.4 255.255.255.0 10.8.0.128 10.8.0.254\n", "server-bridge nogw\n",
+                             "server-bridge\n"}) {
+    c = parse_server_config_text(tap + bridge, "s.conf");
+    EXPECT_EQ(updown_argv(c.up, c, d), (std::vector<std::string>{"/bin/up.sh", "tap0", "1500", "0", "", "", "init"}))
+        << bridge;
+    e = updown_env(c, d, "up", 1);
+    EXPECT_EQ(env_get(e, "ifconfig_local"), nullptr) << bridge;
+    EXPECT_EQ(env_get(e, "ifconfig_netmask"), nullptr) << bridge;
+    EXPECT_EQ(env_get(e, "ifconfig_remote"), nullptr) << bridge;
+  }
+}
+
 TEST(ScriptArgs, SetenvFamily) {
   server_config c = parse(
       "setenv SITE lab-1\n"

@@ -133,7 +133,13 @@ TEST(setup, pools_and_push_for_tap) {
   EXPECT_EQ(st.push, (std::vector<std::string>{"route-gateway 10.8.0.4"}));
   st = make_control_setup(tap_conf("server-bridge nogw\n"), nullptr);
   EXPECT_EQ(st.pool_first, 0u);
+  EXPECT_EQ(st.server_vpn_ip, 0u);
   EXPECT_TRUE(st.push.empty());
+  // A bare server-bridge: no pool either, the clients told to take their gateway from DHCP.
+  st = make_control_setup(tap_conf("server-bridge\n"), nullptr);
+  EXPECT_EQ(st.pool_first, 0u);
+  EXPECT_EQ(st.server_vpn_ip, 0u);
+  EXPECT_EQ(st.push, (std::vector<std::string>{"route-gateway dhcp"}));
 }
 
 // The lcores' first-contact filters: one per engine with a wrapping key, none without; the keys
