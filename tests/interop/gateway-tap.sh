@@ -158,21 +158,25 @@ check_bridged() {
   ivp_log "up: $args; tap0 bridged in br-lan, no address"
 }
 
-# ping_n NS DST WHAT: 5 pings, none lost.
+# ping_n NS DST WHAT: 5 pings 0.2 s apart, none lost. `-w 5` waits up to 5 s for every reply
+# (ping's -W alone stops two round trips after the last request: a late reply on a loaded
+# machine would count as lost).
 ping_n() {
-  local loss
-  loss=$(ivp_ping "$1" "$2" 5)
-  [[ $loss == 0 ]] || ivp_fail "ping $3 ($2): ${loss}% loss"
+  local out loss
+  out=$(ip netns exec "$1" ping -n -c 5 -i 0.2 -w 5 "$2" 2>&1) || true
+  loss=$(sed -nE 's/.* ([0-9.]+)% packet loss.*/\1/p' <<<"$out")
+  [[ $loss == 0 ]] || ivp_fail "ping $3 ($2): ${loss:-100}% loss: $out"
 }
 
 # raw_cross FROM_NS FROM_IF TO_NS TO_IF WHAT: frames of ethertype 0x88B5 sent from FROM_IF to
-# TO_IF's MAC arrive on TO_IF within 5 s.
+# TO_IF's MAC (3, 0.2 s apart, once the receiver is bound) arrive on TO_IF within 10 s.
 raw_cross() {
   local out=$IVG_DIR/raw-$5.out mac pid i
   mac=$(if_mac "$3" "$4")
-  ip netns exec "$3" "$PY" "$RAWFRAME" recv "$4" 88b5 "dpvpn-$5" 5 >"$out" 2>&1 &
+  ip netns exec "$3" "$PY" "$RAWFRAME" recv "$4" 88b5 "dpvpn-$5" 10 >"$out" 2>&1 &
   pid=$!
-  for ((i = 0; i < 50; i++)); do grep -q ready "$out" 2>/dev/null && break; sleep 0.1; done
+  for ((i = 0; i < 100; i++)); do grep -q ready "$out" 2>/dev/null && break; sleep 0.1; done
+  ((i < 100)) || ivp_fail "rawframe receiver ($5) not ready within 10 s: $(cat "$out")"
   ip netns exec "$1" "$PY" "$RAWFRAME" send "$2" "$mac" 88b5 "dpvpn-$5" 3 || ivp_fail "rawframe send ($5) failed"
   wait "$pid" || ivp_fail "non-IP frame $5: $(cat "$out")"
   ivp_log "ethertype 0x88b5 $5: $(grep got "$out")"
@@ -221,10 +225,11 @@ case_bridge() {
     ivp_fail "the host has no ARP entry with client2's MAC"
   ivp_log "pings: 5/5 in every direction; ARP entries carry the real MACs"
 
-  # A broadcast from the host reaches both clients through the bridge and the fan-out.
+  # A broadcast from the host reaches both clients through the bridge and the fan-out: requests
+  # every 0.3 s for 3 s (a deadline, not a count: each request has three answers).
   for i in 1 2; do ip netns exec "$(ivg_ns_client "$i")" sysctl -qw net.ipv4.icmp_echo_ignore_broadcasts=0; done
   ip netns exec "$IVG_NS_GW" sysctl -qw net.ipv4.icmp_echo_ignore_broadcasts=0
-  b=$(ip netns exec "$IVG_NS_HOST" ping -b -c 3 -i 0.3 -W 2 10.8.0.255 2>/dev/null || true)
+  b=$(ip netns exec "$IVG_NS_HOST" ping -n -b -i 0.3 -w 3 10.8.0.255 2>/dev/null || true)
   grep -q "from $v1:" <<<"$b" || ivp_fail "broadcast ping: no reply from client1: $b"
   grep -q "from $v2:" <<<"$b" || ivp_fail "broadcast ping: no reply from client2: $b"
   grep -q "from $IVG_TUN_GW:" <<<"$b" || ivp_fail "broadcast ping: no reply from the bridge: $b"
@@ -268,7 +273,7 @@ SCRIPT
     ns=$(ivg_ns_client "$i")
     [[ -z $(ivg_client_vpn_addr "$i") ]] || ivp_fail "client$i got an address pushed with server-bridge nogw"
     ip -n "$ns" link set tap0 up
-    timeout 20 ip netns exec "$ns" busybox udhcpc -i tap0 -f -q -n -t 5 -T 1 -s "$IVG_DIR/udhcpc.sh" \
+    timeout 30 ip netns exec "$ns" busybox udhcpc -i tap0 -f -q -n -t 10 -T 1 -s "$IVG_DIR/udhcpc.sh" \
       >"$IVG_DIR/udhcpc$i.log" 2>&1 || ivp_fail "client$i: no DHCP lease: $(cat "$IVG_DIR/udhcpc$i.log")"
   done
   v1=$(ivg_client_vpn_addr 1)
