@@ -27,7 +27,7 @@
 # bridge: server-bridge 10.8.0.1 255.255.255.0 10.8.0.50 10.8.0.99: `up` gets no addresses, tap0
 #         has none; ARP resolution and 5 pings in every direction between the clients, the
 #         gateway's bridge and the host; a broadcast ping from the host answered by both clients
-#         and the bridge; frames of ethertype 0x88B5 (not IP) from client1 to the host and from
+#         and the bridge, one from client1 by client2 and the host; frames of ethertype 0x88B5 (not IP) from client1 to the host and from
 #         the host to client2 (tests/interop/rawframe.py).
 # dhcp:   server-bridge nogw: nothing pushed; each client runs busybox udhcpc on tap0 (with its
 #         own event script: the address only) and gets a lease from dnsmasq through the tunnel
@@ -234,6 +234,12 @@ case_bridge() {
   grep -q "from $v2:" <<<"$b" || ivp_fail "broadcast ping: no reply from client2: $b"
   grep -q "from $IVG_TUN_GW:" <<<"$b" || ivp_fail "broadcast ping: no reply from the bridge: $b"
   ivp_log "broadcast ping from the host answered by both clients and the bridge"
+  # And one from client1 (client-to-client at L2): the other client and the host answer.
+  ip netns exec "$IVG_NS_HOST" sysctl -qw net.ipv4.icmp_echo_ignore_broadcasts=0
+  b=$(ip netns exec "$c1" ping -n -b -i 0.3 -w 3 10.8.0.255 2>/dev/null || true)
+  grep -q "from $v2:" <<<"$b" || ivp_fail "broadcast ping from client1: no reply from client2: $b"
+  grep -q "from $HOST_ADDR:" <<<"$b" || ivp_fail "broadcast ping from client1: no reply from the host: $b"
+  ivp_log "broadcast ping from client1 answered by client2 and the host"
 
   raw_cross "$c1" tap0 "$IVG_NS_HOST" lan client1-to-host
   raw_cross "$IVG_NS_HOST" lan "$c2" tap0 host-to-client2
