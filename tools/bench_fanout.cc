@@ -13,6 +13,7 @@
 // frame once, and it opens with that client's key to the frame sent.
 #include "bench_fanout.h"
 
+
 #include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
@@ -34,6 +35,7 @@
 #include <optional>
 
 #include "../dataplane/worker_internal.h"
+#include "bench_lcores.h"
 #include "bench_raw.h"
 #include "bench_tunnel.h"
 #include "dpvpn/dp_setup.h"
@@ -207,30 +209,6 @@ void refill(env& e) {
     if (!d) fatal("mbuf data room too small");
     std::memcpy(d, e.frames[i].data(), e.frames[i].size());
   }
-}
-
-// The empty polls of worker_main's loop: commands, control frames, the idle port.
-void idle_polls(dp::worker_ctx& c, uint16_t idle_port) {
-  void* objs[16];
-  rte_mbuf* idle[dp::k_max_burst];
-  rte_ring_sc_dequeue_burst(c.me.cmd, objs, 16, nullptr);
-  rte_ring_sc_dequeue_burst(c.me.ctl_tx, objs, 16, nullptr);
-  rte_eth_rx_burst(idle_port, c.me.index, idle, c.sh.cfg.rx_burst);
-}
-
-// Frames other lcores handed to this one (worker_main's hand-off poll): floods go onto the
-// fan-out queue (owner_input). Returns how many.
-unsigned poll_handoffs(dp::worker_ctx& c) {
-  rte_mbuf* in[dp::k_max_burst];
-  unsigned total = 0;
-  for (uint16_t from = 0; from < c.sh.cfg.n_workers; ++from) {
-    if (!c.me.handoff_in[from]) continue;
-    const unsigned n = rte_ring_sc_dequeue_burst(c.me.handoff_in[from], reinterpret_cast<void**>(in), c.sh.cfg.rx_burst, nullptr);
-    dp::lcore_counters::bump(c.me.ctr.handoff_in, n);
-    dp::owner_input(c, in, static_cast<uint16_t>(n));
-    total += n;
-  }
-  return total;
 }
 
 // One lcore's part of a pass. Lcore 0 takes the pass in rx bursts, one per loop, and loops until
@@ -487,12 +465,6 @@ void measure(env& e, const fanout_opts::size& sz, point& pt) {
     pt.ratio = median(ratios);
     pt.raw_api = raw->api();
   }
-}
-
-uint16_t port_by_name(const char* name) {
-  uint16_t id = 0;
-  if (rte_eth_dev_get_port_by_name(name, &id) != 0) fatal(std::string("no ethdev ") + name);
-  return id;
 }
 
 std::string drops_text(const point& p, const char* sep) {

@@ -13,6 +13,7 @@
 // DPVPN_BENCH_LCORES=0@1,1@0 places the lcores on other CPUs (EAL --lcores).
 #include "bench_tunnel.h"
 
+
 #include <emmintrin.h>
 #include <rte_cycles.h>
 #include <rte_eal.h>
@@ -35,6 +36,8 @@
 #include <memory>
 
 #include "../dataplane/worker_internal.h"
+#include "bench_lcores.h"
+#include "bench_raw.h"
 #include "dpvpn/dp_setup.h"
 #include "dpvpn/ports.h"
 #include "dpvpn/replay.h"
@@ -56,12 +59,6 @@ constexpr size_t k_pid_off = net::k_outer_v4 + 4;  // packet id after the DATA_V
 [[noreturn]] void fatal(const std::string& m) {
   std::fprintf(stderr, "dpvpn-bench: %s\n", m.c_str());
   std::exit(1);
-}
-
-double thread_cpu_s() {
-  timespec ts{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
 }
 
 // What one WAN queue sent: (TSC of the tx_burst, packet id), in order. Filled by the TX callback
@@ -227,29 +224,6 @@ void refill(env& e, const tmpl& t, std::vector<rte_mbuf*>& m) {
   if (e.o.rx_dma && e.wan) _mm_mfence();
 }
 
-// The empty polls of worker_main's loop around the busy port's burst (as run_pass in dpvpn-bench.cc).
-void idle_polls(dp::worker_ctx& c, bool wan) {
-  void* objs[16];
-  rte_mbuf* idle[dp::k_max_burst];
-  rte_ring_sc_dequeue_burst(c.me.cmd, objs, 16, nullptr);
-  rte_ring_sc_dequeue_burst(c.me.ctl_tx, objs, 16, nullptr);
-  rte_eth_rx_burst(wan ? c.sh.cfg.exc_port : c.sh.cfg.wan_port, c.me.index, idle, c.sh.cfg.rx_burst);
-}
-
-// Packets other lcores handed to this one (worker_main's hand-off poll). Returns how many.
-unsigned poll_handoffs(dp::worker_ctx& c) {
-  rte_mbuf* in[dp::k_max_burst];
-  unsigned total = 0;
-  for (uint16_t from = 0; from < c.sh.cfg.n_workers; ++from) {
-    if (!c.me.handoff_in[from]) continue;
-    const unsigned n = rte_ring_sc_dequeue_burst(c.me.handoff_in[from], reinterpret_cast<void**>(in), c.sh.cfg.rx_burst, nullptr);
-    dp::lcore_counters::bump(c.me.ctr.handoff_in, n);
-    dp::owner_input(c, in, static_cast<uint16_t>(n));
-    total += n;
-  }
-  return total;
-}
-
 // One lcore's part of a pass. Decrypt: lcore 0 runs the rx bursts; the others poll their
 // hand-off rings until lcore 0 is through and their rings are empty. Encrypt: each lcore runs
 // the exception-port bursts of its own packets.
@@ -264,7 +238,7 @@ void run_part(env& e, unsigned i) {
   if (!e.wan || i == 0 || e.o.independent) {
     for (size_t k = 0; k < pk.size(); k += burst) {
       c.now_s = e.sh.now_s.load(std::memory_order_relaxed);
-      idle_polls(c, e.wan);
+      idle_polls(c, e.wan ? c.sh.cfg.exc_port : c.sh.cfg.wan_port);
       const auto cnt = static_cast<uint16_t>(std::min<size_t>(burst, pk.size() - k));
       if (e.n_lcores > 1) poll_handoffs(c);
       if (e.wan) dp::wan_burst(c, pk.data() + k, cnt);
@@ -292,7 +266,7 @@ void run_part(env& e, unsigned i) {
       const bool last = e.drained.load(std::memory_order_acquire) == pass;  // before the poll: nothing comes after it
       const uint64_t t = rte_rdtsc();
       c.now_s = e.sh.now_s.load(std::memory_order_relaxed);
-      idle_polls(c, e.wan);
+      idle_polls(c, e.wan ? c.sh.cfg.exc_port : c.sh.cfg.wan_port);
       const unsigned n = poll_handoffs(c);
       dp::flush_tx(c);
       dp::loop_quiescent(c);
@@ -502,12 +476,6 @@ void measure(env& e, const tunnel_opts::size& sz, point& pt) {
   }
   pt.pps = median(rates);
   pt.pps_sum = median(sums);
-}
-
-uint16_t port_by_name(const char* name) {
-  uint16_t id = 0;
-  if (rte_eth_dev_get_port_by_name(name, &id) != 0) fatal(std::string("no ethdev ") + name);
-  return id;
 }
 
 }  // namespace
