@@ -541,21 +541,11 @@ int fanout_bench(const fanout_opts& o) {
   std::string err;
   e->sh.pool = dp::create_mbuf_pool("bench_mbufs", (o.frames + 8192) | 1023, static_cast<int>(rte_socket_id()), err);
   if (!e->sh.pool) fatal(err);
-  dp::port_info wan_info, exc_info;
-  dp::port_conf pc;
-  pc.queues = static_cast<uint16_t>(max_l);
-  pc.pool = e->sh.pool;
-  pc.want_rss = false;
-  pc.port_id = port_by_name("net_null0");
-  if (dp::setup_port(pc, wan_info, err) != 0) fatal(err);
-  pc.port_id = port_by_name("net_null1");
-  if (dp::setup_port(pc, exc_info, err) != 0) fatal(err);
+  dp::port_info exc_info;
+  open_null_ports(e->sh, max_l, exc_info);
   dp::dp_config& cfg = e->sh.cfg;
-  cfg.wan_port = wan_info.port_id;
-  cfg.exc_port = exc_info.port_id;
   cfg.local_ip = k_local_ip;
   cfg.local_port = k_local_port;
-  std::memcpy(cfg.wan_mac.data(), wan_info.mac, 6);
   cfg.udp_checksum = o.udp_csum;
   // dev tap with `server 10.8.0.0 255.255.0.0` (control/setup.cc's l2_policy_for): the gateway
   // NET+1 on the exception port's MAC, frames up to tun-mtu 1500 + 14.

@@ -7,6 +7,8 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <string>
 
 namespace dpvpn::bench {
 
@@ -39,6 +41,27 @@ uint16_t port_by_name(const char* name) {
     std::exit(1);
   }
   return id;
+}
+
+void open_null_ports(dp::dp_shared& sh, unsigned queues, dp::port_info& exc) {
+  dp::port_info wan;
+  dp::port_conf pc;
+  pc.queues = static_cast<uint16_t>(queues);
+  pc.pool = sh.pool;
+  pc.want_rss = false;
+  std::string err;
+  pc.port_id = port_by_name("net_null0");
+  if (dp::setup_port(pc, wan, err) == 0) {
+    pc.port_id = port_by_name("net_null1");
+    if (dp::setup_port(pc, exc, err) == 0) {
+      sh.cfg.wan_port = wan.port_id;
+      sh.cfg.exc_port = exc.port_id;
+      std::memcpy(sh.cfg.wan_mac.data(), wan.mac, 6);
+      return;
+    }
+  }
+  std::fprintf(stderr, "dpvpn-bench: %s\n", err.c_str());
+  std::exit(1);
 }
 
 }  // namespace dpvpn::bench

@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "../dataplane/worker_internal.h"
+#include "dpvpn/ports.h"
 
 namespace dpvpn::bench {
 
@@ -18,5 +19,9 @@ void idle_polls(dp::worker_ctx& c, uint16_t idle_port);
 unsigned poll_handoffs(dp::worker_ctx& c);
 // The ethdev EAL created under `name`; exits with a message when there is none.
 uint16_t port_by_name(const char* name);
+// net_null0 as the WAN and net_null1 as the exception port, `queues` queues each (no RSS), from
+// sh.pool; sh.cfg gets their port ids and the WAN's MAC; exc: the exception port's info (its
+// MAC). Exits with a message on failure.
+void open_null_ports(dp::dp_shared& sh, unsigned queues, dp::port_info& exc);
 
 }  // namespace dpvpn::bench
