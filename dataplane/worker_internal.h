@@ -103,8 +103,7 @@ struct order_state {
   };
   static constexpr uint16_t k_segs = 16, k_held = 16, k_pkts = 256;
   seg segs[k_segs];
-  uint16_t n_segs = 0;
-  bool open = false;  // a seg is being filled (order_begin .. order_end)
+  uint16_t n_segs = 0;  // segs[n_segs] is the one order_begin .. order_end fill
   held h[k_held];
   uint16_t n_held = 0, n_m = 0;
   rte_mbuf* m[k_pkts];

@@ -43,17 +43,17 @@ void skip_to(share_order& o, uint32_t seq) noexcept {
 
 uint64_t wait_tsc() noexcept { return rte_get_tsc_hz() / 1'000'000 * k_order_wait_us; }
 
-// Held entry i out now: its packets sent, the order moved on to it, done if it was the share's end.
-void send_held(worker_ctx& c, uint16_t i, uint16_t first) noexcept {
-  order_state& o = c.order;
-  const order_state::held& h = o.h[i];
-  send_tun(c, o.m + first, h.n_tun);
-  send_lan(c, o.m + first + h.n_tun, h.n_lan);
-  if (!due(c.sh, h.from, h.seq)) {
+// A share's packets (or a part of them) out now: out of turn if its turn has not come (the order
+// gives way there), done if they end the share.
+void send_share(worker_ctx& c, uint8_t from, uint32_t seq, bool last, rte_mbuf** tun, uint16_t nt, rte_mbuf** lan,
+                uint16_t nl) noexcept {
+  send_tun(c, tun, nt);
+  send_lan(c, lan, nl);
+  if (!due(c.sh, from, seq)) {
     lcore_counters::bump(c.me.ctr.order_gave_way);
-    skip_to(order_of(c.sh, h.from), h.seq);
+    skip_to(order_of(c.sh, from), seq);
   }
-  if (h.last) order_done(c.sh, h.from, h.seq);
+  if (last) order_done(c.sh, from, seq);
 }
 
 // The held entries that keep(i) is false for go out, in order; the rest close up.
@@ -68,7 +68,8 @@ void release_held(worker_ctx& c, Keep keep) noexcept {
       o.h[nh++] = o.h[i];
       nm = static_cast<uint16_t>(nm + len);
     } else {
-      send_held(c, i, first);
+      const order_state::held& h = o.h[i];
+      send_share(c, h.from, h.seq, h.last, o.m + first, h.n_tun, o.m + first + h.n_tun, h.n_lan);
     }
     first = static_cast<uint16_t>(first + len);
   }
@@ -86,14 +87,7 @@ void hold(worker_ctx& c, const order_state::seg& s, rte_mbuf** tun, rte_mbuf** l
   order_state& o = c.order;
   const uint16_t nt = static_cast<uint16_t>(s.tun1 - s.tun0), nl = static_cast<uint16_t>(s.lan1 - s.lan0);
   while (o.n_held && (o.n_held == order_state::k_held || o.n_m + nt + nl > order_state::k_pkts)) release_oldest(c);
-  if (nt + nl > order_state::k_pkts) {  // larger than the whole hold: out now, the order gives way
-    send_tun(c, tun, nt);
-    send_lan(c, lan, nl);
-    lcore_counters::bump(c.me.ctr.order_gave_way);
-    skip_to(order_of(c.sh, s.from), s.seq);
-    if (s.last) order_done(c.sh, s.from, s.seq);
-    return;
-  }
+  if (nt + nl > order_state::k_pkts) return send_share(c, s.from, s.seq, s.last, tun, nt, lan, nl);  // larger than the hold
   std::copy(tun, tun + nt, o.m + o.n_m);
   std::copy(lan, lan + nl, o.m + o.n_m + nt);
   o.n_m = static_cast<uint16_t>(o.n_m + nt + nl);
@@ -119,7 +113,6 @@ void order_begin(worker_ctx& c, uint8_t from, uint32_t seq) noexcept {
   order_state& o = c.order;
   if (o.n_segs == order_state::k_segs) flush_tx(c);  // between shares: the batch may go
   o.segs[o.n_segs] = {seq, from, false, c.tx.n_tun, 0, c.tx.n_lan, 0};
-  o.open = true;
 }
 
 void order_end(worker_ctx& c, bool last) noexcept {
@@ -128,7 +121,6 @@ void order_end(worker_ctx& c, bool last) noexcept {
   s.tun1 = c.tx.n_tun;
   s.lan1 = c.tx.n_lan;
   s.last = last;
-  o.open = false;
   // A part with no output that does not end its share changes nothing; an empty last part still
   // marks the share done in its turn (an earlier part may be held).
   if (last || s.tun1 != s.tun0 || s.lan1 != s.lan0) ++o.n_segs;
