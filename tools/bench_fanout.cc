@@ -592,21 +592,12 @@ int fanout_bench(const fanout_opts& o) {
           e->drained.store(0);
           for (unsigned i = 0; i < n; ++i)
             e->ctx[i] = std::make_unique<dp::worker_ctx>(dp::worker_ctx{e->sh, *e->sh.lcores[i], {}, e->sh.now_s.load(), 0});
-          rte_rcu_qsbr_thread_register(e->sh.qsbr, 0);
-          rte_rcu_qsbr_thread_online(e->sh.qsbr, 0);
-          unsigned idx = 1, lid;
-          RTE_LCORE_FOREACH_WORKER(lid) {
-            if (idx >= n) break;
-            args[idx] = {e.get(), idx};
-            if (rte_eal_remote_launch(helper_main, &args[idx], lid) != 0) fatal("remote launch");
-            ++idx;
-          }
+          for (unsigned i = 1; i < n; ++i) args[i] = {e.get(), i};
+          start_helpers(e->sh.qsbr, n, helper_main, args);
           point p;
           measure(*e, sz, p);
           e->quit.store(true, std::memory_order_release);
-          rte_eal_mp_wait_lcore();
-          rte_rcu_qsbr_thread_offline(e->sh.qsbr, 0);
-          rte_rcu_qsbr_thread_unregister(e->sh.qsbr, 0);
+          stop_helpers(e->sh.qsbr);
           for (unsigned i = 0; i < n; ++i) {
             dp::fanout_clear(*e->ctx[i]);
             e->ctx[i].reset();

@@ -64,4 +64,15 @@ void open_null_ports(dp::dp_shared& sh, unsigned queues, dp::port_info& exc) {
   std::exit(1);
 }
 
+void stop_helpers(rte_rcu_qsbr* qsbr) {
+  rte_eal_mp_wait_lcore();
+  rte_rcu_qsbr_thread_offline(qsbr, 0);
+  rte_rcu_qsbr_thread_unregister(qsbr, 0);
+}
+
+void launch_failed() {
+  std::fprintf(stderr, "dpvpn-bench: remote launch failed\n");
+  std::exit(1);
+}
+
 }  // namespace dpvpn::bench

@@ -4,6 +4,10 @@
 // net_null ports found by name.
 #pragma once
 
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_rcu_qsbr.h>
+
 #include <cstdint>
 
 #include "../dataplane/worker_internal.h"
@@ -23,5 +27,21 @@ uint16_t port_by_name(const char* name);
 // sh.pool; sh.cfg gets their port ids and the WAN's MAC; exc: the exception port's info (its
 // MAC). Exits with a message on failure.
 void open_null_ports(dp::dp_shared& sh, unsigned queues, dp::port_info& exc);
+[[noreturn]] void launch_failed();  // start_helpers' exit
+// A pass's lcores: this thread (lcore 0) online in the QSBR variable, and fn(args[i]) launched on
+// EAL's worker lcores for i = 1 .. n - 1 (args[i] filled by the caller). stop_helpers, once they
+// were told to quit: waits for them and takes lcore 0 off the QSBR variable.
+template <class Arg>
+void start_helpers(rte_rcu_qsbr* qsbr, unsigned n, lcore_function_t* fn, Arg* args) {
+  rte_rcu_qsbr_thread_register(qsbr, 0);
+  rte_rcu_qsbr_thread_online(qsbr, 0);
+  unsigned idx = 1, lid;
+  RTE_LCORE_FOREACH_WORKER(lid) {
+    if (idx >= n) break;
+    if (rte_eal_remote_launch(fn, &args[idx], lid) != 0) launch_failed();
+    ++idx;
+  }
+}
+void stop_helpers(rte_rcu_qsbr* qsbr);
 
 }  // namespace dpvpn::bench
