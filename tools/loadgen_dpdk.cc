@@ -566,6 +566,8 @@ int run_dpdk(const options& o, volatile std::sig_atomic_t* stop) {
   }
   dpdk::setup_port(wan, mp);
   if (have_lan) dpdk::setup_port(lan, mp);
+  dpdk::wait_link(wan);
+  if (have_lan) dpdk::wait_link(lan);
   std::vector<dpdk::l2_port*> ports{&wan};
   // The gateway learns the LAN host's MAC by its own ARP request; it answers ours as well.
   if (have_lan) ports.push_back(&lan);

@@ -51,9 +51,12 @@ struct l2_port {
   void flush();
 };
 
-// Brings the port up with one RX and one TX queue and waits (up to 30 s) for its link: a memif
-// server waits here for the gateway to connect.
+// Brings the port up with one RX and one TX queue.
 void setup_port(l2_port& p, rte_mempool* pool);
+// Waits (up to 30 s) for the port's link: a memif server waits here for the gateway to connect.
+// Every port is set up before any is waited for: a memif server that is not started yet refuses
+// a client ("ID not found"), and DPDK's memif client does not retry.
+void wait_link(const l2_port& p);
 // Sends ARP requests every 100 ms until the gateway answers (up to 10 s) on every port given,
 // answering requests for our addresses meanwhile.
 void resolve_peers(std::vector<l2_port*> ports, rte_mempool* pool, volatile std::sig_atomic_t* stop);

@@ -97,6 +97,9 @@ void setup_port(l2_port& p, rte_mempool* pool) {
   rte_eth_macaddr_get(p.id, &a);
   std::memcpy(p.mac.data(), a.addr_bytes, 6);
   rte_eth_promiscuous_enable(p.id);  // not every PMD has it; memif does not need it
+}
+
+void wait_link(const l2_port& p) {
   for (int i = 0; i < 3000; ++i) {
     rte_eth_link link{};
     if (rte_eth_link_get_nowait(p.id, &link) == 0 && link.link_status == RTE_ETH_LINK_UP) return;
