@@ -186,7 +186,12 @@ void open_chunk(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept {
   }
   // 3b. Spread peers' ids, committed per run to their shared window (worker_spread.cc).
   proto::commit_state pre[k_stage];
+  // spread_commit reads st[i] and tag_ok[i] only where live[i] (set for every i < n above); GCC
+  // cannot see that through the call and warns.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
   if (c.sh.spread_peer) spread_commit(st, live, tag_ok, n, pre);
+#pragma GCC diagnostic pop
   else std::fill(pre, pre + n, proto::commit_state::here);
   // 4. Finish, in arrival order (commits see the same window a packet-at-a-time run would).
   const dp_config& cfg = c.sh.cfg;
