@@ -191,8 +191,8 @@ void open_chunk(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept {
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
   if (c.sh.spread_peer) spread_commit(st, live, tag_ok, n, pre);
-#pragma GCC diagnostic pop
   else std::fill(pre, pre + n, proto::commit_state::here);
+#pragma GCC diagnostic pop
   // 4. Finish, in arrival order (commits see the same window a packet-at-a-time run would).
   const dp_config& cfg = c.sh.cfg;
   peer_tally tally{c};
