@@ -3,7 +3,6 @@
 // session's events. The tunnel's kernel side and the scripts are in client_tunnel.cc.
 #include "client_control.h"
 
-#include <netdb.h>
 #include <poll.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
@@ -13,7 +12,6 @@
 #include <chrono>
 #include <csignal>
 #include <cstring>
-#include <random>
 
 #include "dpvpn/data_keys.h"
 #include "dpvpn/log_sink.h"
@@ -26,35 +24,6 @@ namespace {
 uint64_t wall_ms() {
   return static_cast<uint64_t>(
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count());
-}
-
-// HOST as the server's address (IPv4 as v4-mapped): a literal, else the resolver's first answer
-// of a family the WAN has an address of (`family`: the remote's proto; any: either).
-std::optional<net::ip6> resolve(const std::string& host, ip_family family, bool have4, bool have6, std::string& err) {
-  if (auto a = parse_ipv4(host)) return net::v4_mapped(*a);
-  if (auto a = parse_ipv6(host)) return *a;
-  addrinfo hints{};
-  hints.ai_family = family == ip_family::v4 ? AF_INET : family == ip_family::v6 ? AF_INET6 : AF_UNSPEC;
-  hints.ai_socktype = SOCK_DGRAM;
-  addrinfo* res = nullptr;
-  const int rc = ::getaddrinfo(host.c_str(), nullptr, &hints, &res);
-  if (rc != 0 || !res) {
-    err = std::string("cannot resolve ") + host + ": " + gai_strerror(rc);
-    return std::nullopt;
-  }
-  std::optional<net::ip6> out;
-  for (const addrinfo* p = res; p && !out; p = p->ai_next) {
-    if (p->ai_family == AF_INET && have4) {
-      out = net::v4_mapped(ntohl(reinterpret_cast<const sockaddr_in*>(p->ai_addr)->sin_addr.s_addr));
-    } else if (p->ai_family == AF_INET6 && have6) {
-      net::ip6 a;
-      std::memcpy(a.data(), &reinterpret_cast<const sockaddr_in6*>(p->ai_addr)->sin6_addr, 16);
-      out = a;
-    }
-  }
-  ::freeaddrinfo(res);
-  if (!out) err = "cannot resolve " + host + ": no address of a family the WAN has a `local` address of";
-  return out;
 }
 
 constexpr uint32_t k_half = 0x80000000u;
@@ -75,20 +44,16 @@ client_control::client_control(const server_config& cfg, control_setup setup, dp
       ops_(std::move(ops)),
       nb_(sh.cfg.wan_mac, sh.cfg.wan_v4 ? sh.cfg.local_ip : 0, sh.cfg.local_ip6),
       scripts_(cfg.tmp_dir),
+      remotes_(cfg),
       id_busy_(sh.cfg.max_peers, false),
-      mgmt_(cfg_, control_log{cfg.verb}, [this] { return bytes(); }) {
-  if (cfg_.remote_random && cfg_.remotes.size() > 1) {
-    std::random_device rd;
-    std::shuffle(cfg_.remotes.begin(), cfg_.remotes.end(), std::mt19937(rd()));
-  }
-}
+      mgmt_(cfg_, control_log{cfg.verb}, [this] { return bytes(); }) {}
 
 client_control::~client_control() = default;
 
 void client_control::run() {
   log(1, "control thread up: client role, " + std::to_string(dp_.cfg().n_workers) + " worker lcore(s), WAN " +
              format_outer(net::outer_v4(dp_.cfg().local_ip, dp_.cfg().local_port)) + ", " +
-             std::to_string(cfg_.remotes.size()) + " remote(s)");
+             std::to_string(remotes_.size()) + " remote(s)");
   for (;;) {
     const uint64_t now = wall_ms();
     const bool work = step(now);
@@ -130,16 +95,16 @@ bool client_control::step(uint64_t now) {
     case phase::resolving:
       if (nb_.mac()) start_session(now);
       else if (now - attempt_ms_ > uint64_t{cfg_.server_poll_timeout_s} * 1000)
-        disconnect("no ARP/ND answer from " + nb_.target_name(), now, retry_delay_ms(), true);
+        disconnect("no ARP/ND answer from " + nb_.target_name(), now, remotes_.retry_delay_ms(), true);
       break;
     case phase::handshake:
       if (conn_.last_ctl_rx_ms == 0 && now - attempt_ms_ > uint64_t{cfg_.server_poll_timeout_s} * 1000)
-        disconnect("server-poll-timeout: no answer from " + conn_.real_address(), now, retry_delay_ms(), true);
+        disconnect("server-poll-timeout: no answer from " + conn_.real_address(), now, remotes_.retry_delay_ms(), true);
       // A server that answered and then went quiet mid-handshake (it was exiting, or restarted and
       // lost our session): start over after k_handshake_silence_ms instead of waiting out
       // hand-window as openvpn does (docs/client.md). A live server ACKs within a second or two.
       else if (conn_.last_ctl_rx_ms != 0 && now - conn_.last_ctl_rx_ms > k_handshake_silence_ms)
-        disconnect("the server stopped answering during the handshake", now, retry_delay_ms(), false);
+        disconnect("the server stopped answering during the handshake", now, remotes_.retry_delay_ms(), false);
       break;
     default: break;
   }
@@ -192,9 +157,8 @@ void client_control::poll_signals(uint64_t now) {
 }
 
 void client_control::begin_attempt(uint64_t now) {
-  if (cfg_.remotes.empty()) return;
-  // connect-retry-max N: each remote N times in all since the last connection, then exit.
-  if (cfg_.connect_retry_max_tries && attempts_ >= uint64_t{cfg_.connect_retry_max_tries} * cfg_.remotes.size()) {
+  if (remotes_.empty()) return;
+  if (!remotes_.take_attempt()) {
     log(1, "All connections have been connect-retry-max (" + std::to_string(cfg_.connect_retry_max_tries) +
                ") times unsuccessful, exiting");
     stop_signal_ = "sigterm";
@@ -202,15 +166,14 @@ void client_control::begin_attempt(uint64_t now) {
     stop_at_ms_ = now;
     return;
   }
-  ++attempts_;
-  const auto& r = cfg_.remotes[remote_ % cfg_.remotes.size()];
+  const auto& r = remotes_.current();
   std::string err;
-  const auto ip = resolve(r.host, r.family, dp_.cfg().wan_v4, dp_.cfg().wan_v6, err);
+  const auto ip = resolve_remote(r.host, r.family, dp_.cfg().wan_v4, dp_.cfg().wan_v6, err);
   if (!ip) {
     log(1, "RESOLVE: " + err);
-    ++failures_;
-    remote_ = (remote_ + 1) % cfg_.remotes.size();
-    retry_at_ms_ = now + retry_delay_ms();
+    remotes_.failed();
+    remotes_.next();
+    retry_at_ms_ = now + remotes_.retry_delay_ms();
     return;
   }
   const uint16_t port = r.port;  // the parser filled in rport / port / 1194
@@ -242,7 +205,7 @@ void client_control::start_session(uint64_t now) {
   // established ring and its data is found by address (dp_config::client_role).
   id_busy_[conn_.peer_id] = true;
   if (const int rc = dp_.publish(conn_); rc < 0) {
-    disconnect("cannot add " + conn_.name + " to the address table: " + std::strerror(-rc), now, retry_delay_ms(), false);
+    disconnect("cannot add " + conn_.name + " to the address table: " + std::strerror(-rc), now, remotes_.retry_delay_ms(), false);
     return;
   }
   conn_.s = std::make_unique<proto::session>(setup_.session, now);
@@ -325,7 +288,7 @@ void client_control::on_event(const proto::session_event& ev, uint64_t now) {
       log(1, "AUTH: Received control message: " + ev.text);
       if (cfg_.auth_retry_nointeract) {  // auth-retry nointeract: try again with the same credentials
         log(1, "SIGUSR1[soft,auth-failure] received, client-instance restarting");
-        disconnect("auth-failure", now, retry_delay_ms(), false);
+        disconnect("auth-failure", now, remotes_.retry_delay_ms(), false);
         break;
       }
       // auth-retry none (openvpn's default): the client gives up.
@@ -336,7 +299,7 @@ void client_control::on_event(const proto::session_event& ev, uint64_t now) {
       stop_at_ms_ = now;
       break;
     case session_event_type::failed:
-      disconnect(ev.text, now, retry_delay_ms(), !conn_.s || !conn_.s->established());
+      disconnect(ev.text, now, remotes_.retry_delay_ms(), !conn_.s || !conn_.s->established());
       break;
     case session_event_type::control_message: log(3, "control message from the server: '" + ev.text + "'"); break;
     default: break;
@@ -349,7 +312,7 @@ void client_control::on_established(uint64_t now) {
   tun_ = settings_from_push(conn_.s->pushed(), cfg_, reject);
   if (!reject.empty()) {
     log(1, "Pushed option rejected by filter: '" + reject + "'. Restarting.");
-    disconnect("pull-filter reject", now, retry_delay_ms(), false);
+    disconnect("pull-filter reject", now, remotes_.retry_delay_ms(), false);
     return;
   }
   for (const std::string& i : tun_.ignored) log(3, "pushed option not applied: " + i);
@@ -366,8 +329,7 @@ void client_control::on_established(uint64_t now) {
   apply_tunnel(now);
   if (!conn_.s) return;  // the tunnel could not be configured (disconnected)
   phase_ = phase::connected;
-  failures_ = 0;
-  attempts_ = 0;
+  remotes_.connected();
   ++connects_;
   const auto& p = conn_.s->pushed();
   ping_restart_s_ = p.ping_restart ? static_cast<unsigned>(p.ping_restart) : cfg_.ping_restart;
@@ -401,7 +363,7 @@ bool client_control::install_peer() {
   np->peer = peer;
   if (!dp_.send_cmd(conn_, std::move(np))) {
     delete peer;  // no lcore saw it
-    disconnect("peer not installed on its lcore", dp_.now_s() * 1000, retry_delay_ms(), false);
+    disconnect("peer not installed on its lcore", dp_.now_s() * 1000, remotes_.retry_delay_ms(), false);
     return false;
   }
   conn_.dp.peer = peer;
@@ -433,7 +395,7 @@ void client_control::install_key(const proto::session_event& ev, bool armed) {
   std::string err;
   auto cmd = make_key_cmd(setup_.data, ev, armed, false, err);
   if (!cmd) {
-    disconnect("data key setup failed: " + err, dp_.now_s() * 1000, retry_delay_ms(), false);
+    disconnect("data key setup failed: " + err, dp_.now_s() * 1000, remotes_.retry_delay_ms(), false);
     return;
   }
   log(4, "data key installed, key_id " + std::to_string(ev.key_id));
@@ -442,7 +404,7 @@ void client_control::install_key(const proto::session_event& ev, bool armed) {
 
 void client_control::disconnect(const std::string& why, uint64_t now, uint64_t delay_ms, bool next_remote) {
   if (phase_ == phase::idle && !conn_.s) return;
-  if (phase_ != phase::connected) ++failures_;
+  if (phase_ != phase::connected) remotes_.failed();
   ++disconnects_;
   log(1, "connection to " + conn_.name + " closed: " + why);
   if (tun_applied_) remove_tunnel(now);
@@ -463,7 +425,7 @@ void client_control::disconnect(const std::string& why, uint64_t now, uint64_t d
   conn_.dp = {};
   conn_.s.reset();
   pending_.clear();
-  if (next_remote && !cfg_.remotes.empty()) remote_ = (remote_ + 1) % cfg_.remotes.size();
+  if (next_remote) remotes_.next();
   if (phase_ != phase::stopping) {
     phase_ = phase::idle;
     std::string reason = why;  // one field of the >STATE line
@@ -483,14 +445,6 @@ void client_control::housekeeping(uint64_t now) {
     log(1, "SIGUSR1[soft,ping-restart] received, client-instance restarting");
     disconnect("ping-restart", now, 1000 * uint64_t{cfg_.connect_retry_s}, true);
   }
-}
-
-// openvpn's connect-retry: the configured wait for the first five failures in a row, then doubled
-// each time up to connect-retry's MAX.
-uint64_t client_control::retry_delay_ms() const {
-  uint64_t s = std::max(1u, cfg_.connect_retry_s);
-  if (failures_ > 5) s <<= std::min(failures_ - 5, 16u);
-  return 1000 * std::min<uint64_t>(s, std::max(cfg_.connect_retry_max_s, cfg_.connect_retry_s));
 }
 
 // openvpn's client counts: tunnel bytes from the server's peer (this connection's); link bytes from

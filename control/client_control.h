@@ -22,6 +22,7 @@
 #include "client.h"
 #include "client_mgmt.h"
 #include "client_push.h"
+#include "client_remotes.h"
 #include "dp_installer.h"
 #include "dpvpn/auth_scripts.h"
 #include "dpvpn/config.h"
@@ -78,7 +79,6 @@ class client_control {
   // Ends the connection; the next attempt (the next remote when next_remote) after delay_ms.
   void disconnect(const std::string& why, uint64_t now_ms, uint64_t delay_ms, bool next_remote);
   void housekeeping(uint64_t now_ms);
-  uint64_t retry_delay_ms() const;
   client_bytes bytes() const;  // the connection's counts, for management and the status file
   void log(int level, const std::string& msg) const { log_(level, msg); }
 
@@ -96,9 +96,7 @@ class client_control {
   client conn_;             // the server as a dp_installer peer: addr, mac, owner, peer_id, session
   bool owner_known_ = false;
   std::vector<pending_key> pending_;  // key_ready before the PUSH_REPLY: installed with the peer
-  size_t remote_ = 0;       // index into cfg_.remotes
-  unsigned failures_ = 0;   // consecutive attempts that did not connect (connect-retry backoff)
-  uint64_t attempts_ = 0;   // attempts since the last connection (connect-retry-max)
+  remote_list remotes_;     // which remote next, connect-retry's wait, connect-retry-max
   uint64_t attempt_ms_ = 0, retry_at_ms_ = 0, next_housekeeping_ms_ = 0, stop_at_ms_ = 0;
   std::vector<bool> id_busy_;  // local peer indexes in flight (freed when the lcore hands back)
   tunnel_settings tun_;

@@ -8,7 +8,7 @@ namespace dpvpn::cp {
 void client_control::apply_tunnel(uint64_t now) {
   std::string err;
   if (ops_.apply && !ops_.apply(tun_, err)) {
-    disconnect("cannot configure " + ifname_ + ": " + err, now, retry_delay_ms(), false);
+    disconnect("cannot configure " + ifname_ + ": " + err, now, remotes_.retry_delay_ms(), false);
     return;
   }
   tun_applied_ = true;
