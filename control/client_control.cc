@@ -26,10 +26,7 @@ uint64_t wall_ms() {
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count());
 }
 
-constexpr uint32_t k_half = 0x80000000u;
 constexpr uint64_t k_handshake_silence_ms = 8000;
-const uint8_t k_v6_low[16] = {};
-const uint8_t k_v6_high[16] = {0x80};
 
 }  // namespace
 
@@ -45,7 +42,7 @@ client_control::client_control(const server_config& cfg, control_setup setup, dp
       nb_(sh.cfg.wan_mac, sh.cfg.wan_v4 ? sh.cfg.local_ip : 0, sh.cfg.local_ip6),
       scripts_(cfg.tmp_dir),
       remotes_(cfg),
-      id_busy_(sh.cfg.max_peers, false),
+      peer_(dp_, cfg_, setup_.data),
       mgmt_(cfg_, control_log{cfg.verb}, [this] { return bytes(); }) {}
 
 client_control::~client_control() = default;
@@ -78,9 +75,7 @@ void client_control::run() {
 bool client_control::step(uint64_t now) {
   dp_.publish_clock(now);
   bool work = dp_.poll_punt([&](const dp::mbuf_meta& mm, std::span<const uint8_t> pkt) { on_frame(mm, pkt, now); });
-  dp_.poll_done([&](uint32_t id) {
-    if (id < id_busy_.size()) id_busy_[id] = false;
-  });
+  dp_.poll_done([&](uint32_t id) { peer_.done(id); });
   for (auto& fn : polls_) work |= fn(now);
   work |= mgmt_.poll(now);
   poll_signals(now);
@@ -180,15 +175,10 @@ void client_control::begin_attempt(uint64_t now) {
   conn_ = client{};
   conn_.addr = net::outer_v6(*ip, port);  // v4-mapped for an IPv4 server
   conn_.name = format_outer(conn_.addr);
-  owner_known_ = false;
-  pending_.clear();
-  uint32_t id = 0;
-  while (id < id_busy_.size() && id_busy_[id]) ++id;
-  if (id == id_busy_.size()) {  // every index still in flight on the lcores: try again shortly
+  if (!peer_.begin(conn_)) {  // every index still in flight on the lcores: try again shortly
     retry_at_ms_ = now + 100;
     return;
   }
-  conn_.peer_id = id;
   attempt_ms_ = now;
   const bool v4 = net::is_v4_mapped(*ip);
   const bool via = v4 ? cfg_.dp_wan_gateway.has_value() : cfg_.dp_wan_gateway6.has_value();
@@ -203,8 +193,7 @@ void client_control::start_session(uint64_t now) {
   conn_.mac = *nb_.mac();
   // The server's address in the outer-address table from the start: its control frames take the
   // established ring and its data is found by address (dp_config::client_role).
-  id_busy_[conn_.peer_id] = true;
-  if (const int rc = dp_.publish(conn_); rc < 0) {
+  if (const int rc = peer_.publish(conn_); rc < 0) {
     disconnect("cannot add " + conn_.name + " to the address table: " + std::strerror(-rc), now, remotes_.retry_delay_ms(), false);
     return;
   }
@@ -222,11 +211,7 @@ void client_control::on_frame(const dp::mbuf_meta& mm, std::span<const uint8_t> 
     return;
   }
   if (!conn_.s || !net::same_outer(mm.src, conn_.addr)) return;  // not our server: ignored
-  if (!owner_known_ && !conn_.dp.installed) {
-    conn_.owner = mm.from_worker;  // the worker the server's flow lands on owns the peer
-    owner_known_ = true;
-    dp_.publish(conn_);
-  }
+  peer_.saw_frame(conn_, mm.from_worker);
   if (conn_.last_ctl_rx_ms == 0) mgmt_.state("AUTH");  // the server answered: the TLS handshake
   conn_.last_ctl_rx_ms = now;
   conn_.s->on_packet(pkt, now);
@@ -245,34 +230,15 @@ void client_control::on_event(const proto::session_event& ev, uint64_t now) {
   using proto::session_event_type;
   switch (ev.type) {
     case session_event_type::key_ready:
-      if (conn_.dp.installed) {
-        install_key(ev, ev.confirmed);
-      } else {
-        if (pending_.empty()) mgmt_.state("GET_CONFIG");  // the keys are there: the PUSH_REQUEST
-        pending_.push_back({ev, ev.confirmed});
-      }
-      break;
     case session_event_type::key_confirmed:
-      if (conn_.dp.installed) {
-        auto cmd = std::make_unique<dp::peer_cmd>();
-        cmd->type = dp::cmd_type::arm_key;
-        cmd->key_id = ev.key_id;
-        dp_.send_cmd(conn_, std::move(cmd));
-      } else {
-        for (pending_key& k : pending_)
-          if (k.ev.key_id == ev.key_id) k.armed = true;
-      }
+    case session_event_type::key_retired: {
+      // The keys are there before the PUSH_REPLY: the PUSH_REQUEST goes out (openvpn's GET_CONFIG).
+      if (ev.type == session_event_type::key_ready && !conn_.dp.installed && !peer_.holds_keys()) mgmt_.state("GET_CONFIG");
+      if (ev.type == session_event_type::key_ready) log(4, "data key ready, key_id " + std::to_string(ev.key_id));
+      const std::string why = peer_.on_key_event(conn_, ev);
+      if (!why.empty()) disconnect(why, now, ev.type == session_event_type::key_retired ? 0 : remotes_.retry_delay_ms(), false);
       break;
-    case session_event_type::key_retired:
-      if (conn_.dp.installed) {
-        auto cmd = std::make_unique<dp::peer_cmd>();
-        cmd->type = dp::cmd_type::del_key;
-        cmd->key_id = ev.key_id;
-        if (!dp_.send_cmd(conn_, std::move(cmd))) disconnect("data key not retired on its lcore", now, 0, false);
-      } else {
-        std::erase_if(pending_, [&](const pending_key& k) { return k.ev.key_id == ev.key_id; });
-      }
-      break;
+    }
     case session_event_type::established: on_established(now); break;
     case session_event_type::restart_received:
       // RESTART,[N]: the server asks for the next remote (openvpn's "server-pushed-connection-reset").
@@ -320,9 +286,10 @@ void client_control::on_established(uint64_t now) {
   for (const route4& r : cfg_.routes)
     tun_.routes.push_back({r.network & r.netmask, static_cast<uint8_t>(std::popcount(r.netmask)), r.netmask, std::nullopt});
   for (const ipv6_net& r : cfg_.routes_v6) tun_.routes6.push_back(r);
-  if (!install_peer()) return;
-  for (const pending_key& k : pending_) install_key(k.ev, k.armed);
-  pending_.clear();
+  if (std::string why; !peer_.install(conn_, why)) {
+    disconnect(why, now, remotes_.retry_delay_ms(), false);
+    return;
+  }
   const std::string vpn_ip = tun_.local ? format_ipv4(tun_.local) : std::string();
   mgmt_.state("ASSIGN_IP", "," + vpn_ip);
   mgmt_.state("ADD_ROUTES");
@@ -346,60 +313,9 @@ void client_control::on_established(uint64_t now) {
                                std::to_string(dc.local_port) + "," + (tun_.local6 ? format_ipv6(tun_.local6->addr) : ""));
 }
 
-bool client_control::install_peer() {
-  const auto& p = conn_.s->pushed();
-  auto* peer = new dp::dp_peer();
-  peer->peer_id = conn_.peer_id;
-  peer->data_v2 = p.peer_id.has_value();
-  peer->wire_id = p.peer_id.value_or(wire::k_peer_id_none);
-  peer->ping_interval_s = p.ping ? static_cast<uint32_t>(p.ping) : cfg_.ping;
-  peer->client = conn_.addr;
-  peer->client_mac = conn_.mac;
-  peer->keys = proto::data_keys(false, setup_.data);
-  peer->keys.framing = conn_.s->framing();
-  peer->last_rx_s.store(dp_.now_s());
-  auto np = std::make_unique<dp::peer_cmd>();
-  np->type = dp::cmd_type::new_peer;
-  np->peer = peer;
-  if (!dp_.send_cmd(conn_, std::move(np))) {
-    delete peer;  // no lcore saw it
-    disconnect("peer not installed on its lcore", dp_.now_s() * 1000, remotes_.retry_delay_ms(), false);
-    return false;
-  }
-  conn_.dp.peer = peer;
-  conn_.dp.installed = true;
-  // Everything the kernel routes into the exception port goes to the server: both halves of each
-  // family (an LPM takes no /0), whatever was pushed.
-  dp_.route_add_v4(0, 1, conn_.peer_id);
-  dp_.route_add_v4(k_half, 1, conn_.peer_id);
-  dp_.route_add_v6(k_v6_low, 1, conn_.peer_id);
-  dp_.route_add_v6(k_v6_high, 1, conn_.peer_id);
-  if (cfg_.float_ok) dp_.set_client_float(conn_.peer_id);
-  return true;
-}
-
-// `float`: the server's data opened from a new address and the owner lcore moved the peer there
-// (dp::float_peer); control frames, the address table and the up/down environment follow.
+// `float`: the server moved (client_peer::follow_float); its log line.
 void client_control::follow_float() {
-  net::outer_addr a;
-  net::mac mac{};
-  if (!conn_.dp.peer || !dp::read_float(*conn_.dp.peer, a, mac) || net::same_outer(a, conn_.addr)) return;
-  dp_.move_addr(conn_.addr, a, conn_.peer_id);
-  log(1, "the server floated: " + conn_.name + " -> " + format_outer(a));
-  conn_.addr = a;
-  conn_.mac = mac;
-  conn_.name = format_outer(a);
-}
-
-void client_control::install_key(const proto::session_event& ev, bool armed) {
-  std::string err;
-  auto cmd = make_key_cmd(setup_.data, ev, armed, false, err);
-  if (!cmd) {
-    disconnect("data key setup failed: " + err, dp_.now_s() * 1000, remotes_.retry_delay_ms(), false);
-    return;
-  }
-  log(4, "data key installed, key_id " + std::to_string(ev.key_id));
-  if (!dp_.send_cmd(conn_, std::move(cmd))) disconnect("data key not installed on its lcore", dp_.now_s() * 1000, 0, false);
+  if (const auto old = peer_.follow_float(conn_)) log(1, "the server floated: " + format_outer(*old) + " -> " + conn_.name);
 }
 
 void client_control::disconnect(const std::string& why, uint64_t now, uint64_t delay_ms, bool next_remote) {
@@ -408,23 +324,8 @@ void client_control::disconnect(const std::string& why, uint64_t now, uint64_t d
   ++disconnects_;
   log(1, "connection to " + conn_.name + " closed: " + why);
   if (tun_applied_) remove_tunnel(now);
-  if (conn_.dp.installed) {
-    dp_.clear_client_float();
-    dp_.route_del_v4(0, 1);
-    dp_.route_del_v4(k_half, 1);
-    dp_.route_del_v6(k_v6_low, 1);
-    dp_.route_del_v6(k_v6_high, 1);
-    dp_.unpublish(conn_);
-    auto cmd = std::make_unique<dp::peer_cmd>();
-    cmd->type = dp::cmd_type::del_peer;
-    dp_.send_cmd(conn_, std::move(cmd));  // the index is free again once the lcore hands the peer back
-  } else if (phase_ == phase::handshake || (conn_.peer_id < id_busy_.size() && id_busy_[conn_.peer_id])) {
-    dp_.unpublish(conn_);
-    id_busy_[conn_.peer_id] = false;
-  }
-  conn_.dp = {};
+  peer_.teardown(conn_, phase_ == phase::handshake);
   conn_.s.reset();
-  pending_.clear();
   if (next_remote) remotes_.next();
   if (phase_ != phase::stopping) {
     phase_ = phase::idle;

@@ -21,6 +21,7 @@
 
 #include "client.h"
 #include "client_mgmt.h"
+#include "client_peer.h"
 #include "client_push.h"
 #include "client_remotes.h"
 #include "dp_installer.h"
@@ -58,10 +59,6 @@ class client_control {
 
  private:
   enum class phase : uint8_t { idle, resolving, handshake, connected, stopping };
-  struct pending_key {
-    proto::session_event ev;
-    bool armed;
-  };
   bool step(uint64_t now_ms);  // one pass; true when something came in
   void poll_signals(uint64_t now_ms);
   void on_frame(const dp::mbuf_meta& mm, std::span<const uint8_t> pkt, uint64_t now_ms);
@@ -71,8 +68,6 @@ class client_control {
   void on_event(const proto::session_event& ev, uint64_t now_ms);
   void on_established(uint64_t now_ms);
   void follow_float();
-  bool install_peer();
-  void install_key(const proto::session_event& ev, bool armed);
   void apply_tunnel(uint64_t now_ms);
   void remove_tunnel(uint64_t now_ms);
   void run_script(const char* type, uint64_t now_ms);
@@ -94,11 +89,9 @@ class client_control {
 
   phase phase_ = phase::idle;
   client conn_;             // the server as a dp_installer peer: addr, mac, owner, peer_id, session
-  bool owner_known_ = false;
-  std::vector<pending_key> pending_;  // key_ready before the PUSH_REPLY: installed with the peer
   remote_list remotes_;     // which remote next, connect-retry's wait, connect-retry-max
+  client_peer peer_;        // the server as the dataplane's peer: index, table entry, keys, routes
   uint64_t attempt_ms_ = 0, retry_at_ms_ = 0, next_housekeeping_ms_ = 0, stop_at_ms_ = 0;
-  std::vector<bool> id_busy_;  // local peer indexes in flight (freed when the lcore hands back)
   tunnel_settings tun_;
   bool tun_applied_ = false;
   unsigned ping_restart_s_ = 0;
