@@ -39,6 +39,12 @@ void client_peer::saw_frame(client& conn, uint16_t from) {
 
 std::string client_peer::on_key_event(client& conn, const proto::session_event& ev) {
   using proto::session_event_type;
+  auto key_cmd = [&](dp::cmd_type type) {  // arm or delete the key of ev's key_id on the owner
+    auto cmd = std::make_unique<dp::peer_cmd>();
+    cmd->type = type;
+    cmd->key_id = ev.key_id;
+    return dp_.send_cmd(conn, std::move(cmd));
+  };
   switch (ev.type) {
     case session_event_type::key_ready:
       if (conn.dp.installed) return install_key(conn, ev, ev.confirmed);
@@ -46,10 +52,7 @@ std::string client_peer::on_key_event(client& conn, const proto::session_event& 
       return {};
     case session_event_type::key_confirmed:
       if (conn.dp.installed) {
-        auto cmd = std::make_unique<dp::peer_cmd>();
-        cmd->type = dp::cmd_type::arm_key;
-        cmd->key_id = ev.key_id;
-        dp_.send_cmd(conn, std::move(cmd));
+        key_cmd(dp::cmd_type::arm_key);
       } else {
         for (pending_key& k : pending_)
           if (k.ev.key_id == ev.key_id) k.armed = true;
@@ -57,10 +60,7 @@ std::string client_peer::on_key_event(client& conn, const proto::session_event& 
       return {};
     case session_event_type::key_retired:
       if (conn.dp.installed) {
-        auto cmd = std::make_unique<dp::peer_cmd>();
-        cmd->type = dp::cmd_type::del_key;
-        cmd->key_id = ev.key_id;
-        if (!dp_.send_cmd(conn, std::move(cmd))) return "data key not retired on its lcore";
+        if (!key_cmd(dp::cmd_type::del_key)) return "data key not retired on its lcore";
       } else {
         std::erase_if(pending_, [&](const pending_key& k) { return k.ev.key_id == ev.key_id; });
       }
