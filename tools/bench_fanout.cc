@@ -85,7 +85,7 @@ uint16_t capture_tx(uint16_t, uint16_t, rte_mbuf** pkts, uint16_t n, void* user)
   return n;
 }
 
-struct env {
+struct env : pass_sync {
   const fanout_opts& o;
   dp::dp_shared sh;
   proto::data_key_params params;
@@ -97,8 +97,6 @@ struct env {
   tx_capture cap[k_max_lcores];
   // Pass control, as in bench_tunnel.cc: lcore 0 sets `pass` and runs its part; the helpers run
   // theirs until `drained` says lcore 0 is through and their own rings and queues are empty.
-  std::atomic<uint32_t> pass{0}, drained{0}, finished{0}, ready{0};
-  std::atomic<bool> quit{false};
   std::vector<std::vector<uint8_t>> frames;  // the pass: inner frames, or WAN frames from client 0
   std::vector<rte_mbuf*> pkts;
   double cpu[k_max_lcores] = {};
@@ -271,49 +269,30 @@ struct helper_arg {
 int helper_main(void* arg) {
   auto* h = static_cast<helper_arg*>(arg);
   env& e = *h->e;
-  rte_rcu_qsbr_thread_register(e.sh.qsbr, h->index);
-  rte_rcu_qsbr_thread_online(e.sh.qsbr, h->index);
-  uint32_t seen = 0, raw_seen = 0, raw_point = 0;
+  uint32_t raw_seen = 0, raw_point = 0;
   std::optional<raw_ref> raw;
-  while (!e.quit.load(std::memory_order_acquire)) {
-    const uint32_t p = e.pass.load(std::memory_order_acquire);
-    if (const uint32_t r = e.raw_go.load(std::memory_order_acquire); r != raw_seen) {
-      raw_seen = r;
-      if (!raw || raw_point != e.raw_point) {
-        raw.emplace(*e.sh.lcores[h->index]->eng, e.o.backend, e.o.cipher, *e.raw_pattern, true);
-        raw_point = e.raw_point;
-      }
-      e.raw_rate[h->index] = raw->round(e.raw_seconds);
-      e.raw_done.fetch_add(1, std::memory_order_acq_rel);
-      continue;
+  // Between passes: a raw round when lcore 0 asks for one (the per-lcore seal rate while the
+  // others seal).
+  auto raw_round = [&] {
+    const uint32_t r = e.raw_go.load(std::memory_order_acquire);
+    if (r == raw_seen) return false;
+    raw_seen = r;
+    if (!raw || raw_point != e.raw_point) {
+      raw.emplace(*e.sh.lcores[h->index]->eng, e.o.backend, e.o.cipher, *e.raw_pattern, true);
+      raw_point = e.raw_point;
     }
-    if (p == seen) {
-      rte_rcu_qsbr_quiescent(e.sh.qsbr, h->index);
-      rte_pause();
-      continue;
-    }
-    seen = p;
-    run_part(e, h->index);
-    e.finished.fetch_add(1, std::memory_order_acq_rel);
-  }
-  rte_rcu_qsbr_thread_offline(e.sh.qsbr, h->index);
-  rte_rcu_qsbr_thread_unregister(e.sh.qsbr, h->index);
+    e.raw_rate[h->index] = raw->round(e.raw_seconds);
+    e.raw_done.fetch_add(1, std::memory_order_acq_rel);
+    return true;
+  };
+  e.helper_loop(e.sh.qsbr, h->index, [&] { run_part(e, h->index); }, raw_round);
   return 0;
 }
 
 // One pass on every lcore. Returns the CPU seconds of the busiest; `sum` gets all of theirs.
 double run_pass(env& e, double& sum) {
   if (e.from_client) fresh_rx(e);
-  e.finished.store(0, std::memory_order_relaxed);
-  e.ready.store(0, std::memory_order_relaxed);
-  const uint32_t pass = e.pass.load(std::memory_order_relaxed) + 1;
-  e.pass.store(pass, std::memory_order_release);
-  run_part(e, 0);
-  e.drained.store(pass, std::memory_order_release);
-  while (e.finished.load(std::memory_order_acquire) < e.n_lcores - 1) {
-    rte_rcu_qsbr_quiescent(e.sh.qsbr, 0);
-    rte_pause();
-  }
+  e.run_pass(e.sh.qsbr, e.n_lcores, [&] { run_part(e, 0); });
   sum = 0;
   for (unsigned i = 0; i < e.n_lcores; ++i) sum += e.cpu[i];
   return *std::max_element(e.cpu, e.cpu + e.n_lcores);
@@ -537,7 +516,7 @@ int fanout_bench(const fanout_opts& o) {
   if (rte_eal_init(static_cast<int>(argv.size()), argv.data()) < 0) fatal(std::string("EAL init failed: ") + rte_strerror(rte_errno));
   if (rte_lcore_count() < max_l) fatal("EAL gave fewer lcores than --lcores asks for");
 
-  std::unique_ptr<env> e(new env{o});
+  std::unique_ptr<env> e(new env{{}, o});
   std::string err;
   e->sh.pool = dp::create_mbuf_pool("bench_mbufs", (o.frames + 8192) | 1023, static_cast<int>(rte_socket_id()), err);
   if (!e->sh.pool) fatal(err);

@@ -93,7 +93,7 @@ uint16_t log_inner(uint16_t, uint16_t, rte_mbuf** pkts, uint16_t n, void* user) 
   return n;
 }
 
-struct env {
+struct env : pass_sync {
   const tunnel_opts& o;
   dp::dp_shared sh;
   uint16_t queues = 1;
@@ -108,8 +108,6 @@ struct env {
   tx_log inner_logs[k_max_lcores];  // decrypt: the exception port's queues (log_inner)
   // Pass control: lcore 0 sets `pass`; a helper runs it, then (decrypt) drains its hand-off ring
   // until `drained` says lcore 0 has handed everything over; `finished` counts helpers done.
-  std::atomic<uint32_t> pass{0}, drained{0}, finished{0}, ready{0};
-  std::atomic<bool> quit{false};
   bool wan = true;
   uint32_t n_lcores = 1;
   std::vector<rte_mbuf*> pkts[k_max_lcores];
@@ -291,37 +289,13 @@ struct helper_arg {
 int helper_main(void* arg) {
   auto* h = static_cast<helper_arg*>(arg);
   env& e = *h->e;
-  rte_rcu_qsbr_thread_register(e.sh.qsbr, h->index);
-  rte_rcu_qsbr_thread_online(e.sh.qsbr, h->index);
-  uint32_t seen = 0;
-  while (!e.quit.load(std::memory_order_acquire)) {
-    const uint32_t p = e.pass.load(std::memory_order_acquire);
-    if (p == seen) {
-      rte_rcu_qsbr_quiescent(e.sh.qsbr, h->index);
-      rte_pause();
-      continue;
-    }
-    seen = p;
-    run_part(e, h->index);
-    e.finished.fetch_add(1, std::memory_order_acq_rel);
-  }
-  rte_rcu_qsbr_thread_offline(e.sh.qsbr, h->index);
-  rte_rcu_qsbr_thread_unregister(e.sh.qsbr, h->index);
+  e.helper_loop(e.sh.qsbr, h->index, [&] { run_part(e, h->index); }, [] { return false; });
   return 0;
 }
 
 // One pass on every lcore; the CPU seconds of the slowest (they run side by side).
 double run_pass(env& e) {
-  e.finished.store(0, std::memory_order_relaxed);
-  e.ready.store(0, std::memory_order_relaxed);
-  const uint32_t pass = e.pass.load(std::memory_order_relaxed) + 1;
-  e.pass.store(pass, std::memory_order_release);
-  run_part(e, 0);
-  e.drained.store(pass, std::memory_order_release);
-  while (e.finished.load(std::memory_order_acquire) < e.n_lcores - 1) {
-    rte_rcu_qsbr_quiescent(e.sh.qsbr, 0);
-    rte_pause();
-  }
+  const uint32_t pass = e.run_pass(e.sh.qsbr, e.n_lcores, [&] { run_part(e, 0); });
   if (std::getenv("DPVPN_BENCH_TRACE"))
     std::fprintf(stderr, "pass %u: cpu %.1f us / %.1f us, opened %llu / %llu\n", pass, e.cpu[0] * 1e6,
                  e.n_lcores > 1 ? e.cpu[1] * 1e6 : 0.0, static_cast<unsigned long long>(e.sh.lcores[0]->ctr.decrypted.load()),
@@ -496,7 +470,7 @@ int tunnel_bench(const tunnel_opts& o) {
   if (rte_eal_init(static_cast<int>(argv.size()), argv.data()) < 0) fatal(std::string("EAL init failed: ") + rte_strerror(rte_errno));
   if (rte_lcore_count() < max_l) fatal("EAL gave fewer lcores than --tunnel-lcores asks for");
 
-  std::unique_ptr<env> e(new env{o});
+  std::unique_ptr<env> e(new env{{}, o});
   std::string err;
   e->sh.pool = dp::create_mbuf_pool("bench_mbufs", (o.pkts * max_l + 8192) | 1023, static_cast<int>(rte_socket_id()), err);
   if (!e->sh.pool) fatal(err);
