@@ -230,15 +230,15 @@ void client_control::on_event(const proto::session_event& ev, uint64_t now) {
   using proto::session_event_type;
   switch (ev.type) {
     case session_event_type::key_ready:
-    case session_event_type::key_confirmed:
-    case session_event_type::key_retired: {
       // The keys are there before the PUSH_REPLY: the PUSH_REQUEST goes out (openvpn's GET_CONFIG).
-      if (ev.type == session_event_type::key_ready && !conn_.dp.installed && !peer_.holds_keys()) mgmt_.state("GET_CONFIG");
-      if (ev.type == session_event_type::key_ready) log(4, "data key ready, key_id " + std::to_string(ev.key_id));
-      const std::string why = peer_.on_key_event(conn_, ev);
-      if (!why.empty()) disconnect(why, now, ev.type == session_event_type::key_retired ? 0 : remotes_.retry_delay_ms(), false);
+      if (!conn_.dp.installed && !peer_.holds_keys()) mgmt_.state("GET_CONFIG");
+      log(4, "data key ready, key_id " + std::to_string(ev.key_id));
+      [[fallthrough]];
+    case session_event_type::key_confirmed:
+    case session_event_type::key_retired:
+      if (const std::string why = peer_.on_key_event(conn_, ev); !why.empty())
+        disconnect(why, now, ev.type == session_event_type::key_retired ? 0 : remotes_.retry_delay_ms(), false);
       break;
-    }
     case session_event_type::established: on_established(now); break;
     case session_event_type::restart_received:
       // RESTART,[N]: the server asks for the next remote (openvpn's "server-pushed-connection-reset").
