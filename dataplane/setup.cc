@@ -87,7 +87,7 @@ void drain(rte_ring* r, bool mbufs) {
   if (!r) return;
   void* o;
   while (rte_ring_dequeue(r, &o) == 0) {
-    if (mbufs) rte_pktmbuf_free(static_cast<rte_mbuf*>(o));
+    if (mbufs && !share_mark::is(o)) rte_pktmbuf_free(static_cast<rte_mbuf*>(o));
     else delete static_cast<peer_cmd*>(o);
   }
   rte_ring_free(r);

@@ -203,45 +203,61 @@ void flush_tx(worker_ctx& c) noexcept {
   if (ordered) order_after_send(c);
 }
 
-void owner_input(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept {
+void owner_input(worker_ctx& c, uint16_t from, void** ents, uint16_t n) noexcept {
   rte_mbuf* wan[k_max_burst];
   rte_mbuf* tun[k_max_burst];
   rte_mbuf* share[k_max_burst];
-  uint16_t nw = 0, nt = 0, ns = 0;
+  // A spread tunnel's shares, as runs of share[]: the one still coming from the last poll, then one
+  // per share_mark.
+  struct run {
+    uint16_t start, n;
+    uint32_t seq;
+    pkt_dir dir;
+    bool last;
+  } runs[k_max_burst + 1];
+  uint16_t nw = 0, nt = 0, ns = 0, nr = 0, nm = 0;
+  worker_ctx::share_in& in = c.incoming[from];
   // Another lcore wrote these mbufs last (its port's rx, its classify): every header and metadata
   // line is a miss in that lcore's cache. Asked for all at once they overlap; read one by one
   // (the metadata below, then classify's mtod) each waits for the last.
   for (uint16_t i = 0; i < n; ++i) {
-    rte_prefetch0(pkts[i]);
-    rte_prefetch0(&meta_of(pkts[i]));
+    if (share_mark::is(ents[i])) continue;
+    rte_prefetch0(ents[i]);
+    rte_prefetch0(&meta_of(static_cast<rte_mbuf*>(ents[i])));
   }
+  if (in.left) runs[nr++] = {0, 0, in.seq, in.dir, false};
   for (uint16_t i = 0; i < n; ++i) {
-    const pkt_dir d = meta_of(pkts[i]).dir;
-    if (d == pkt_dir::wan) wan[nw++] = pkts[i];
-    else if (d == pkt_dir::wan_raw || d == pkt_dir::wan_share) share[ns++] = pkts[i];
-    else if (d == pkt_dir::flood) fanout_enqueue(c, pkts[i]);  // TAP: sealed by fanout_run
-    else tun[nt++] = pkts[i];
+    if (share_mark::is(ents[i])) {
+      const share_mark mk = share_mark::of(ents[i]);
+      in = {mk.seq, mk.n, mk.dir};
+      runs[nr++] = {ns, 0, mk.seq, mk.dir, false};
+      continue;
+    }
+    auto* m = static_cast<rte_mbuf*>(ents[i]);
+    ++nm;
+    if (in.left) {  // the share's packets: their metadata is not read here
+      share[ns++] = m;
+      ++runs[nr - 1].n;
+      runs[nr - 1].last = --in.left == 0;
+      continue;
+    }
+    const pkt_dir d = meta_of(m).dir;
+    if (d == pkt_dir::wan) wan[nw++] = m;
+    else if (d == pkt_dir::flood) fanout_enqueue(c, m);  // TAP: sealed by fanout_run
+    else tun[nt++] = m;
   }
+  lcore_counters::bump(c.me.ctr.handoff_in, nm);
   open_owned(c, wan, nw);
   seal_owned(c, tun, nt);
-  // A spread tunnel's shares, run by run of one share (a share may come in two dequeues): raw ones
-  // classified here and not shared again, classified ones opened; their output keeps the order.
-  for (uint16_t i = 0; i < ns;) {
-    const mbuf_meta& f = meta_of(share[i]);
-    const pkt_dir d = f.dir;
-    const uint8_t from = f.share_from;
-    const uint32_t seq = f.share;
-    uint16_t j = static_cast<uint16_t>(i + 1);
-    for (; j < ns; ++j) {
-      const mbuf_meta& m = meta_of(share[j]);
-      if (m.dir != d || m.share != seq || m.share_from != from) break;
-    }
-    const bool last = meta_of(share[j - 1]).share_last;
-    order_begin(c, from, seq);
-    if (d == pkt_dir::wan_raw) wan_burst(c, share + i, static_cast<uint16_t>(j - i), false);
-    else open_owned(c, share + i, static_cast<uint16_t>(j - i));
-    order_end(c, last);
-    i = j;
+  // The shares, run by run: raw ones classified here and not shared again, classified ones opened;
+  // their output keeps the order. A run with no packet yet (its mark ended the poll) waits.
+  for (uint16_t r = 0; r < nr; ++r) {
+    const run& x = runs[r];
+    if (!x.n) continue;
+    order_begin(c, static_cast<uint8_t>(from), x.seq);
+    if (x.dir == pkt_dir::wan_raw) wan_burst(c, share + x.start, x.n, false);
+    else open_owned(c, share + x.start, x.n);
+    order_end(c, x.last);
   }
 }
 
@@ -256,6 +272,7 @@ int worker_main(dp_shared& sh, dp_lcore& me) {
   rte_rcu_qsbr_thread_online(sh.qsbr, me.index);
   const uint16_t burst = std::min<uint16_t>(cfg.rx_burst, k_max_burst);
   rte_mbuf* pkts[k_max_burst];
+  void* ents[k_max_burst];
   const uint64_t hz = rte_get_tsc_hz();
   uint64_t next_housekeeping = rte_rdtsc() + hz;
   const uint64_t exc_idle_tsc = hz / 1'000'000 * k_exc_idle_us;
@@ -275,9 +292,8 @@ int worker_main(dp_shared& sh, dp_lcore& me) {
     // Packets other lcores handed to us, the owner.
     for (uint16_t from = 0; from < cfg.n_workers; ++from) {
       if (!me.handoff_in[from]) continue;
-      n = rte_ring_sc_dequeue_burst(me.handoff_in[from], reinterpret_cast<void**>(pkts), burst, nullptr);
-      lcore_counters::bump(me.ctr.handoff_in, n);
-      owner_input(c, pkts, static_cast<uint16_t>(n));
+      n = rte_ring_sc_dequeue_burst(me.handoff_in[from], ents, handoff_burst(burst), nullptr);
+      owner_input(c, from, ents, static_cast<uint16_t>(n));
       work += n;
       if (tx_full(c)) flush_tx(c);
     }

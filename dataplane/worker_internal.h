@@ -6,6 +6,8 @@
 #include <rte_prefetch.h>
 #include <rte_rcu_qsbr.h>
 
+#include <algorithm>
+
 #include "dpvpn/dp_state.h"
 #include "dpvpn/mac_table.h"
 
@@ -127,6 +129,13 @@ struct worker_ctx {
   spread_tally tally;
   spread_hold hold;
   order_state order;         // spread shares' output waiting for its turn
+  // Per hand-off ring (the lcore it comes from): the share whose mbufs are still coming (its
+  // share_mark was read, `left` of its mbufs not yet; a share may span two dequeues).
+  struct share_in {
+    uint32_t seq = 0;
+    uint16_t left = 0;
+    pkt_dir dir = pkt_dir::wan_raw;
+  } incoming[k_max_workers];
   fanout_queue fan;          // TAP: flood frames for this lcore's clients
   net::learn_filter learned; // TAP: learn requests sent in the last second
 };
@@ -287,8 +296,14 @@ void lan_burst(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept;
 bool to_lan(worker_ctx& c, uint32_t pid, rte_mbuf* m) noexcept;
 // One tx_burst per port for what the loop collected (worker.cc); what a queue refuses is dropped.
 void flush_tx(worker_ctx& c) noexcept;
-// Packets other lcores handed to this owner: opened or sealed by direction (worker.cc).
-void owner_input(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept;
+// What lcore `from` handed to this one (n entries of its hand-off ring: mbufs and share_marks):
+// opened or sealed by direction, shares run by run in their order (worker.cc).
+void owner_input(worker_ctx& c, uint16_t from, void** ents, uint16_t n) noexcept;
+// How many entries a hand-off poll takes: a burst and one share_mark, so that a whole rx burst
+// handed on (spread_raw) comes in one poll, not cut in two runs.
+inline uint16_t handoff_burst(uint16_t burst) noexcept {
+  return static_cast<uint16_t>(std::min<unsigned>(burst + 1u, k_max_burst));
+}
 
 // TAP mode (docs/tap.md). worker_l2.cc: a decrypted frame of peer p (m holds the inner Ethernet
 // frame) through the L2 stage: dropped, an ARP answer sealed back, or forwarded (the exception

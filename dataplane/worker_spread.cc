@@ -46,19 +46,16 @@ static bool keeps_up(const worker_ctx& c, uint16_t to) noexcept {
   return rte_ring_count(c.sh.lcores[to]->handoff_in[c.me.index]) < k_spread_backlog;
 }
 
-// A share goes onto its lcore's hand-off ring whole, with one enqueue (one move of the ring's
-// producer line to the consumer, not one per packet), numbered for the order (worker_order.cc).
+// A share goes onto its lcore's hand-off ring whole, behind its share_mark, with one enqueue (one
+// move of the ring's producer line to the consumer, not one per packet), numbered for the order
+// (worker_order.cc). Nothing is written into its mbufs: their metadata lines stay where they are.
 // False: the ring had no room for all of it, and it stays here.
 static bool hand_share(worker_ctx& c, rte_mbuf** m, uint16_t n, uint16_t to, pkt_dir dir, uint32_t seq) noexcept {
-  for (uint16_t i = 0; i < n; ++i) {
-    mbuf_meta& mm = meta_of(m[i]);
-    mm.dir = dir;
-    mm.share_from = static_cast<uint8_t>(c.me.index);
-    mm.share = seq;
-    mm.share_last = i + 1 == n;
-  }
+  void* ents[k_max_burst + 1];
+  ents[0] = share_mark{seq, n, dir}.entry();
+  std::copy(m, m + n, ents + 1);
   rte_ring* r = c.sh.lcores[to]->handoff_in[c.me.index];
-  if (!rte_ring_sp_enqueue_bulk(r, reinterpret_cast<void**>(m), n, nullptr)) return false;
+  if (!rte_ring_sp_enqueue_bulk(r, ents, n + 1u, nullptr)) return false;
   lcore_counters::bump(c.me.ctr.handoff_out, n);
   return true;
 }

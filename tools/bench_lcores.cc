@@ -21,14 +21,13 @@ void idle_polls(dp::worker_ctx& c, uint16_t idle_port) {
 }
 
 unsigned poll_handoffs(dp::worker_ctx& c) {
-  rte_mbuf* in[dp::k_max_burst];
+  void* in[dp::k_max_burst];
   unsigned total = 0;
   for (uint16_t from = 0; from < c.sh.cfg.n_workers; ++from) {
     if (!c.me.handoff_in[from]) continue;
     const unsigned n =
-        rte_ring_sc_dequeue_burst(c.me.handoff_in[from], reinterpret_cast<void**>(in), c.sh.cfg.rx_burst, nullptr);
-    dp::lcore_counters::bump(c.me.ctr.handoff_in, n);
-    dp::owner_input(c, in, static_cast<uint16_t>(n));
+        rte_ring_sc_dequeue_burst(c.me.handoff_in[from], in, dp::handoff_burst(c.sh.cfg.rx_burst), nullptr);
+    dp::owner_input(c, from, in, static_cast<uint16_t>(n));
     total += n;
   }
   return total;

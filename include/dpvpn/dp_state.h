@@ -47,7 +47,8 @@ inline constexpr uint16_t k_no_owner = 0xffff;
 // owns but peer_id (the sender; k_no_peer: from the exception port). The same mbuf goes to every
 // owner lcore, one reference each: read-only, each destination is sealed from a copy.
 // wan_share: a classified WAN packet of a spread tunnel's share (spread_rx), to open where it is
-// handed. wan_raw and wan_share packets carry their share's number (mbuf_meta::share).
+// handed. wan_raw and wan_share are not written into the mbufs: a share_mark ahead of them on the
+// hand-off ring says it.
 enum class pkt_dir : uint8_t { wan = 0, tun = 1, lan_wait = 2, lan_l2 = 3, wan_l2 = 4, wan_raw = 5, flood = 6, wan_share = 7 };
 struct mbuf_meta {
   uint32_t peer_id;
@@ -57,12 +58,27 @@ struct mbuf_meta {
   pkt_dir dir;
   uint8_t from_worker;    // ingress worker (punted control packets)
   net::mac src_mac;       // outer source MAC (WAN packets)
-  // dir wan_raw / wan_share only (set with dir by the lcore that cut the share; stale otherwise):
-  // the share's number in share_from's order (dp_lcore::order), and whether this packet is the
-  // share's last (docs/dataplane.md, "Order").
-  uint8_t share_from;
-  bool share_last;
-  uint32_t share;
+};
+
+// The head of a spread tunnel's share on a hand-off ring (docs/dataplane.md, "Order"): one ring
+// entry that is not an mbuf (bit 0 set; mbufs are cache-line aligned) ahead of the share's n
+// mbufs, with its number in the sending lcore's order (dp_lcore::order) and its direction
+// (wan_raw or wan_share). The lcore that cuts a share writes nothing into the mbufs it hands on,
+// so their metadata lines are not pulled from its cache. Every reader of a hand-off ring must
+// know it (owner_input; drains skip it).
+struct share_mark {
+  uint32_t seq;
+  uint16_t n;
+  pkt_dir dir;
+  static_assert(sizeof(void*) == 8, "a share mark is a 64-bit ring entry");
+  void* entry() const noexcept {
+    return reinterpret_cast<void*>(uint64_t{seq} << 32 | uint64_t{n} << 16 | uint64_t(dir) << 8 | 1u);
+  }
+  static bool is(const void* e) noexcept { return (reinterpret_cast<uintptr_t>(e) & 1u) != 0; }
+  static share_mark of(const void* e) noexcept {
+    const auto v = reinterpret_cast<uintptr_t>(e);
+    return {static_cast<uint32_t>(v >> 32), static_cast<uint16_t>(v >> 16), static_cast<pkt_dir>((v >> 8) & 0xff)};
+  }
 };
 
 // A client's dataplane state. Owned by exactly one worker (its owner lcore), which is the only

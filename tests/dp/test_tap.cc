@@ -193,9 +193,9 @@ struct world {
   unsigned run(uint16_t w, unsigned budget = k_fanout_budget) {
     worker_ctx& x = *c[w];
     rte_ring* r = lc[w]->handoff_in[1 - w];
-    rte_mbuf* in[64];
-    const unsigned n = rte_ring_sc_dequeue_burst(r, reinterpret_cast<void**>(in), 64, nullptr);
-    owner_input(x, in, static_cast<uint16_t>(n));
+    void* in[64];
+    const unsigned n = rte_ring_sc_dequeue_burst(r, in, 64, nullptr);
+    owner_input(x, static_cast<uint16_t>(1 - w), in, static_cast<uint16_t>(n));
     return fanout_run(x, budget);
   }
   // The inner frame of a WAN frame the gateway sent, opened by the client it is addressed to;

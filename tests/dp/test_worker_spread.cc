@@ -148,7 +148,8 @@ struct world {
   ~world() {
     auto drain = [](rte_ring* r) {
       void* o;
-      while (r && rte_ring_dequeue(r, &o) == 0) rte_pktmbuf_free(static_cast<rte_mbuf*>(o));
+      while (r && rte_ring_dequeue(r, &o) == 0)
+        if (!share_mark::is(o)) rte_pktmbuf_free(static_cast<rte_mbuf*>(o));
       rte_ring_free(r);
     };
     for (auto& cx : c) {
@@ -166,12 +167,13 @@ struct world {
     routes_destroy(sh.rt);
     rte_free(sh.qsbr);
   }
-  // What lcore `from` handed to lcore `to`, run through `to` as worker_main's hand-off poll does.
-  unsigned pass_handoffs(uint16_t from, uint16_t to) {
-    rte_mbuf* m[256];
-    const unsigned n = rte_ring_dequeue_burst(lc[to]->handoff_in[from], reinterpret_cast<void**>(m), 256, nullptr);
-    owner_input(*c[to], m, static_cast<uint16_t>(n));
-    return n;
+  // What lcore `from` handed to lcore `to`, run through `to` as worker_main's hand-off poll does;
+  // how many packets (a share's mark is not one). max: the entries one poll takes.
+  unsigned pass_handoffs(uint16_t from, uint16_t to, unsigned max = 256) {
+    void* e[256];
+    const unsigned n = rte_ring_dequeue_burst(lc[to]->handoff_in[from], e, std::min(max, 256u), nullptr);
+    owner_input(*c[to], from, e, static_cast<uint16_t>(n));
+    return static_cast<unsigned>(std::count_if(e, e + n, [](void* x) { return !share_mark::is(x); }));
   }
   // The exception-port packets lcore w collected (its TX batch), taken out.
   std::vector<bytes> take_tun(uint16_t w) {
@@ -465,6 +467,46 @@ TEST(worker_spread, shares_leave_in_arrival_order_whichever_lcore_flushes_first)
   flush_tx(*w.c[0]);
   EXPECT_EQ(take_port(exc, 0), inner(156, 4));
   EXPECT_EQ(w.lc[0]->order.issued, 9u);
+  EXPECT_EQ(w.all_drops(0) + w.all_drops(1), 0u);
+}
+
+// A share's mark and its first packets in one poll, the rest in the next (a poll takes a burst and
+// one mark; a backlog cuts shares anywhere): one share still, its packets out in order, done
+// only with its last.
+TEST(worker_spread, a_share_cut_across_two_polls_stays_one_share) {
+  ASSERT_TRUE(eal_ok);
+  world w;
+  auto eng = crypto::engine::create();
+  std::string err;
+  auto client = proto::dc_tx::create(gcm(false), span_of(key2_of(k_spread_pid)), proto::k_dir_client_to_server, &err);
+  auto frames = [&](uint32_t first, uint32_t n) { return client_frames(*client, *eng, first, n); };
+  auto inner = [](uint32_t first, uint32_t n) {
+    std::vector<bytes> v;
+    for (uint32_t i = first; i < first + n; ++i) v.push_back(inner_of(i));
+    return v;
+  };
+  const uint16_t exc = w.sh.cfg.exc_port;
+  burst(*w.c[0], frames(0, 32), true);  // not hot yet: chunk 0 stays (share 1), chunk 1 to lcore 1 (2)
+  EXPECT_EQ(w.pass_handoffs(0, 1), 16u);
+  flush_tx(*w.c[0]);
+  flush_tx(*w.c[1]);
+  EXPECT_EQ(take_port(exc, 0), inner(0, 16));
+  EXPECT_EQ(take_port(exc, 1), inner(16, 16));
+  burst(*w.c[0], frames(32, 32), true);  // hot: share 3 stays whole
+  burst(*w.c[0], frames(64, 32), true);  // share 4: to lcore 1, unread, behind its mark
+  EXPECT_EQ(rte_ring_count(w.lc[1]->handoff_in[0]), 33u);
+  flush_tx(*w.c[0]);
+  EXPECT_EQ(take_port(exc, 0), inner(32, 32));
+  EXPECT_EQ(w.pass_handoffs(0, 1, 11), 10u);  // the mark and 10 packets
+  flush_tx(*w.c[1]);
+  EXPECT_EQ(take_port(exc, 1), inner(64, 10));
+  EXPECT_EQ(w.lc[0]->order.next.load(), 4u);  // share 4 is not done
+  EXPECT_EQ(w.pass_handoffs(0, 1), 22u);
+  flush_tx(*w.c[1]);
+  EXPECT_EQ(take_port(exc, 1), inner(74, 22));
+  EXPECT_EQ(w.lc[0]->order.next.load(), 5u);
+  EXPECT_EQ(w.lc[1]->ctr.handoff_in.load(), 48u);  // packets, not marks
+  EXPECT_EQ(w.lc[1]->ctr.decrypted.load(), 48u);
   EXPECT_EQ(w.all_drops(0) + w.all_drops(1), 0u);
 }
 
