@@ -7,10 +7,12 @@
 #include <rte_lcore.h>
 #include <rte_lpm.h>
 #include <rte_malloc.h>
+#include <rte_rcu_qsbr.h>
 
 #include <algorithm>
 #include <bit>
 #include <cstring>
+#include <deque>
 #include <memory>
 
 #include "dpvpn/dp_lan.h"
@@ -116,11 +118,36 @@ bool lan_route_v6(const lan_routes* r, const net::ip6& dst, net::ip6& next_hop) 
 
 struct neigh_table {
   rte_hash* h = nullptr;
+  rte_rcu_qsbr* qsbr = nullptr;
   uint32_t cap = 0;
-  uint32_t used = 0;                            // control thread only
+  uint32_t made = 0;                            // control only: slots handed out once, [0, made)
+  uint32_t live = 0;                            // control only: entries not deleted
+  std::vector<uint32_t> free;                   // control only: slots free for another address
+  struct pending {
+    uint32_t slot;
+    uint64_t token;  // rte_rcu_qsbr_start at the delete
+  };
+  std::deque<pending> deleted;                  // control only: slots waiting for a grace period
   std::atomic<uint32_t> gen{1};                 // control: wo; workers: ro
   std::unique_ptr<std::atomic<uint64_t>[]> w;   // control: wo; workers: ro. k_valid | MAC
+  std::unique_ptr<std::atomic<uint8_t>[]> used; // workers: set (neigh_note_use); control: clears
 };
+
+namespace {
+
+// Deleted entries' slots whose grace period passed (no worker can still read them as the old
+// address's) become free; with wait, at least one does (blocking for one grace period: the
+// workers pass a quiescent state every loop).
+void reclaim(neigh_table* t, bool wait) {
+  while (!t->deleted.empty()) {
+    const neigh_table::pending& p = t->deleted.front();
+    if (rte_rcu_qsbr_check(t->qsbr, p.token, wait && t->free.empty()) != 1) return;
+    t->free.push_back(p.slot);
+    t->deleted.pop_front();
+  }
+}
+
+}  // namespace
 
 neigh_table* neigh_create(rte_rcu_qsbr* qsbr, uint32_t capacity, std::string& err) {
   auto t = std::make_unique<neigh_table>();
@@ -138,9 +165,21 @@ neigh_table* neigh_create(rte_rcu_qsbr* qsbr, uint32_t capacity, std::string& er
     err = std::string("dp-lan: neighbor table: ") + rte_strerror(rte_errno);
     return nullptr;
   }
-  (void)qsbr;  // entries are never deleted, so no key slot is ever reclaimed under a reader
+  t->qsbr = qsbr;
   t->cap = capacity;
   t->w = std::make_unique<std::atomic<uint64_t>[]>(capacity);
+  t->used = std::make_unique<std::atomic<uint8_t>[]>(capacity);
+  t->free.reserve(capacity);
+  if (qsbr) {  // the hash's own key slots: reused after a grace period too
+    rte_hash_rcu_config rc{};
+    rc.v = qsbr;
+    rc.mode = RTE_HASH_QSBR_MODE_DQ;
+    if (rte_hash_rcu_qsbr_add(t->h, &rc) != 0) {
+      err = std::string("dp-lan: neighbor table: rte_hash_rcu_qsbr_add: ") + rte_strerror(rte_errno);
+      rte_hash_free(t->h);
+      return nullptr;
+    }
+  }
   return t.release();
 }
 
@@ -150,12 +189,14 @@ void neigh_destroy(neigh_table* t) {
   delete t;
 }
 
-bool neigh_lookup(const neigh_table* t, const net::ip6& ip, net::mac& mac) noexcept {
+bool neigh_lookup(const neigh_table* t, const net::ip6& ip, net::mac& mac, std::atomic<uint8_t>** used) noexcept {
   void* d = nullptr;
   if (rte_hash_lookup_data(t->h, ip.data(), &d) < 0) return false;
-  const uint64_t w = t->w[reinterpret_cast<uintptr_t>(d)].load(std::memory_order_acquire);
+  const auto slot = reinterpret_cast<uintptr_t>(d);
+  const uint64_t w = t->w[slot].load(std::memory_order_acquire);
   if (!(w & k_valid)) return false;
   for (int i = 0; i < 6; ++i) mac[i] = static_cast<uint8_t>(w >> (40 - 8 * i));
+  if (used) *used = &t->used[slot];
   return true;
 }
 
@@ -168,11 +209,21 @@ int neigh_find(const neigh_table* t, const net::ip6& ip) noexcept {
 int neigh_slot(neigh_table* t, const net::ip6& ip) noexcept {
   const int found = neigh_find(t, ip);
   if (found >= 0) return found;
-  if (t->used >= t->cap) return -1;
-  const uint32_t idx = t->used;
+  if (t->qsbr) reclaim(t, t->made >= t->cap);
+  uint32_t idx;
+  if (!t->free.empty()) {
+    idx = t->free.back();
+  } else if (t->made < t->cap) {
+    idx = t->made;
+  } else {
+    return -1;
+  }
   t->w[idx].store(0, std::memory_order_relaxed);
+  t->used[idx].store(0, std::memory_order_relaxed);
   if (rte_hash_add_key_data(t->h, ip.data(), reinterpret_cast<void*>(uintptr_t{idx})) != 0) return -1;
-  ++t->used;
+  if (idx < t->made) t->free.pop_back();
+  else ++t->made;
+  ++t->live;
   return static_cast<int>(idx);
 }
 
@@ -188,8 +239,23 @@ void neigh_clear(neigh_table* t, int slot) noexcept {
   t->gen.store(t->gen.load(std::memory_order_relaxed) + 1, std::memory_order_release);
 }
 
+void neigh_delete(neigh_table* t, int slot, const net::ip6& ip) noexcept {
+  neigh_clear(t, slot);
+  if (rte_hash_del_key(t->h, ip.data()) < 0) return;
+  --t->live;
+  const auto s = static_cast<uint32_t>(slot);
+  if (t->qsbr) t->deleted.push_back({s, rte_rcu_qsbr_start(t->qsbr)});
+  else t->free.push_back(s);  // no concurrent readers
+}
+
+bool neigh_take_use(neigh_table* t, int slot) noexcept {
+  if (!t->used[slot].load(std::memory_order_relaxed)) return false;
+  t->used[slot].store(0, std::memory_order_relaxed);
+  return true;
+}
+
 uint32_t neigh_generation(const neigh_table* t) noexcept { return t->gen.load(std::memory_order_acquire); }
 
-uint32_t neigh_count(const neigh_table* t) noexcept { return t->used; }
+uint32_t neigh_count(const neigh_table* t) noexcept { return t->live; }
 
 }  // namespace dpvpn::dp

@@ -135,23 +135,36 @@ void neigh_resolver::on_answer(rte_mbuf* m, uint64_t now_ms) {
   send_held(e);
 }
 
+// The entry leaves the table (its slot serves another address after a grace period); a later
+// packet to it starts over.
+void neigh_resolver::forget(uint32_t slot) {
+  entry& e = e_[slot];
+  neigh_delete(sh_.neigh, static_cast<int>(slot), e.ip);
+  e = entry{};
+  ++st_.expired;
+}
+
 void neigh_resolver::timers(uint64_t now_ms) {
   for (uint32_t slot = 0; slot < e_.size(); ++slot) {
     entry& e = e_[slot];
-    // A resolved neighbor not confirmed for k_reachable_ms is asked again (its MAC stays usable).
+    if (e.ip == net::ip6{}) continue;  // a slot not in use
+    // A resolved neighbor not confirmed for k_reachable_ms is asked again (its MAC stays usable)
+    // if a worker sent to it since it was last asked; one nothing was sent to goes.
     if (e.resolved && !e.next_probe_ms && now_ms >= e.confirmed_ms + k_reachable_ms) {
+      if (!neigh_take_use(sh_.neigh, static_cast<int>(slot))) {
+        forget(slot);
+        continue;
+      }
       e.probes = 0;
       e.next_probe_ms = now_ms;
     }
     if (!e.next_probe_ms || now_ms < e.next_probe_ms) continue;
-    if (e.probes >= k_probes) {  // no answer: withdraw the MAC, drop what waits
+    if (e.probes >= k_probes) {  // no answer: the MAC withdrawn, what waits dropped, the entry gone
       st_.unresolved += e.held.size();
       for (rte_mbuf* m : e.held) rte_pktmbuf_free(m);
       held_ -= static_cast<uint32_t>(e.held.size());
       e.held.clear();
-      if (e.resolved) neigh_clear(sh_.neigh, static_cast<int>(slot));
-      e.resolved = false;
-      e.next_probe_ms = 0;
+      forget(slot);
       continue;
     }
     probe(e);
@@ -179,13 +192,14 @@ bool neigh_resolver::poll(uint64_t now_ms) {
 }
 
 std::string neigh_resolver::counters() const {
-  char b[400];
+  char b[440];
   std::snprintf(b, sizeof b,
                 "lan neighbors %u: requests %llu, replies %llu, unsolicited %llu, conflicts %llu, held %llu, sent %llu, "
-                "dropped: queue full %llu, unresolved %llu, table full %llu, ring full %llu",
+                "expired %llu, dropped: queue full %llu, unresolved %llu, table full %llu, ring full %llu",
                 neigh_count(sh_.neigh), (unsigned long long)st_.requests, (unsigned long long)st_.replies,
                 (unsigned long long)st_.unsolicited, (unsigned long long)st_.conflicts, (unsigned long long)st_.queued,
-                (unsigned long long)st_.sent, (unsigned long long)st_.queue_full, (unsigned long long)st_.unresolved,
+                (unsigned long long)st_.sent, (unsigned long long)st_.expired, (unsigned long long)st_.queue_full,
+                (unsigned long long)st_.unresolved,
                 (unsigned long long)st_.table_full, (unsigned long long)st_.ctl_full);
   return b;
 }

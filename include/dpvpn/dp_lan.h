@@ -6,8 +6,10 @@
 //    start-up and never changed, so the workers read them without any synchronisation.
 //  - neigh_table: next hop IP -> MAC. One writer (the control thread's neigh_resolver, which
 //    sends ARP / Neighbor Solicitations and reads the replies the workers punt to it), lock-free
-//    readers (workers: rte_hash with RW_CONCURRENCY_LF, one 64-bit word per entry). Entries are
-//    never freed, only invalidated, so a reader never sees a slot reused for another address.
+//    readers (workers: rte_hash with RW_CONCURRENCY_LF, one 64-bit word per entry). An entry
+//    the resolver deletes (a neighbor unused or gone) is freed after a QSBR grace period: its key
+//    slot by rte_hash's defer queue, its word's slot back to the table's free list, so a reader
+//    never sees a slot reused for another address within its critical section.
 // DPDK types are forward-declared: this header compiles on its own.
 #pragma once
 
@@ -61,14 +63,25 @@ struct neigh_table;
 neigh_table* neigh_create(rte_rcu_qsbr* qsbr, uint32_t capacity, std::string& err);
 void neigh_destroy(neigh_table* t);
 // Workers: the MAC of a resolved neighbor; false when unknown or not (or no longer) resolved.
-bool neigh_lookup(const neigh_table* t, const net::ip6& ip, net::mac& mac) noexcept;
+// used: the entry's use flag (neigh_note_use), valid until the worker's next quiescent state.
+bool neigh_lookup(const neigh_table* t, const net::ip6& ip, net::mac& mac,
+                  std::atomic<uint8_t>** used = nullptr) noexcept;
+// Workers: the entry was used for a packet. Written only while clear, so a busy neighbor's flag
+// line is read, not moved between cores, until the resolver clears it (once per k_reachable_ms).
+inline void neigh_note_use(std::atomic<uint8_t>* used) noexcept {
+  if (used && !used->load(std::memory_order_relaxed)) used->store(1, std::memory_order_relaxed);
+}
 // Control thread (the single writer). neigh_slot: the entry for ip, created unresolved when new
-// (-1 when the table is full). neigh_set / neigh_clear publish or withdraw its MAC.
+// (-1 when the table is full). neigh_set / neigh_clear publish or withdraw its MAC. neigh_delete:
+// the entry goes (its slot is reused after a grace period). neigh_take_use: whether a worker
+// used it since the last call (and clears that).
 int neigh_slot(neigh_table* t, const net::ip6& ip) noexcept;
 int neigh_find(const neigh_table* t, const net::ip6& ip) noexcept;
 void neigh_set(neigh_table* t, int slot, const net::mac& mac) noexcept;
 void neigh_clear(neigh_table* t, int slot) noexcept;
-uint32_t neigh_count(const neigh_table* t) noexcept;
+void neigh_delete(neigh_table* t, int slot, const net::ip6& ip) noexcept;
+bool neigh_take_use(neigh_table* t, int slot) noexcept;
+uint32_t neigh_count(const neigh_table* t) noexcept;  // entries in the table (not yet deleted)
 // Bumped by every neigh_set / neigh_clear (release): a worker's cached look-ups stay valid while
 // it has not moved.
 uint32_t neigh_generation(const neigh_table* t) noexcept;
@@ -82,6 +95,7 @@ struct neigh_cache {
     net::mac mac{};
     uint32_t gen = 0;
     bool valid = false;
+    std::atomic<uint8_t>* used = nullptr;  // the entry's use flag (valid while gen is current)
   };
   line l[k_size];
   bool lookup(const neigh_table* t, const net::ip6& ip, net::mac& mac) noexcept {
@@ -89,10 +103,13 @@ struct neigh_cache {
     const uint32_t g = neigh_generation(t);
     if (e.valid && e.gen == g && e.ip == ip) {
       mac = e.mac;
+      neigh_note_use(e.used);
       return true;
     }
-    if (!neigh_lookup(t, ip, mac)) return false;
-    e = line{ip, mac, g, true};
+    std::atomic<uint8_t>* used = nullptr;
+    if (!neigh_lookup(t, ip, mac, &used)) return false;
+    e = line{ip, mac, g, true, used};
+    neigh_note_use(used);
     return true;
   }
 };

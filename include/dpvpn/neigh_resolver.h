@@ -5,7 +5,9 @@
 // (pkt_dir lan_l2) on the lan_punt ring; it asks with ARP / Neighbor Solicitations, holds a few
 // packets per next hop while it asks, and sends them once the answer comes, through lcore 0's
 // lan_ctl ring (it never touches a port itself). Resolved next hops are confirmed again after
-// k_reachable_ms; one that stops answering is withdrawn, so its packets queue again.
+// k_reachable_ms if the workers sent to them meanwhile, and leave the table if not; one that
+// stops answering is withdrawn and leaves it too, so its packets queue again. The table then
+// holds the next hops in use, not every one ever seen.
 #pragma once
 
 #include <cstdint>
@@ -40,6 +42,7 @@ class neigh_resolver {
     uint64_t unsolicited = 0;  // answers for addresses we never asked about (ignored)
     uint64_t conflicts = 0;    // answers claiming our own LAN address (ignored)
     uint64_t queued = 0, sent = 0;
+    uint64_t expired = 0;      // entries that left the table (unused for k_reachable_ms, or gone)
     uint64_t queue_full = 0;   // dropped: k_queue packets already waiting (k_max_held in all)
     uint64_t unresolved = 0;   // dropped: no answer after k_probes requests
     uint64_t table_full = 0;   // dropped: no room for another next hop
@@ -60,6 +63,7 @@ class neigh_resolver {
   void on_wait(rte_mbuf* m, uint64_t now_ms);
   void on_answer(rte_mbuf* m, uint64_t now_ms);
   void timers(uint64_t now_ms);
+  void forget(uint32_t slot);
   void probe(entry& e);
   void send_held(entry& e);
   bool send(rte_mbuf* m);

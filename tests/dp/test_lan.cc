@@ -404,6 +404,69 @@ TEST(lan, resolver_asks_holds_and_sends) {
   EXPECT_EQ(r.counts().unresolved, 2u);
 }
 
+// The table holds the next hops in use: one nothing was sent to for k_reachable_ms leaves it, one in
+// use is asked again and stays, one that stops answering leaves it; their slots serve other
+// addresses, so a table of 16 serves 40 hosts in turn.
+TEST(lan, resolver_forgets_next_hops_not_in_use) {
+  ASSERT_TRUE(eal_ok);
+  world w;
+  neigh_resolver r(w.sh);
+  auto answer = [&](uint32_t ip, uint64_t now) {
+    rte_mbuf* m = mbuf_of(arp(2, k_host_mac, ip, k_lan_gw));
+    meta_of(m).dir = pkt_dir::lan_l2;
+    rte_ring_enqueue(w.sh.lan_punt, m);
+    r.poll(now);
+  };
+  auto sent = [&] {  // what the resolver sent (requests, held packets), freed
+    const std::vector<rte_mbuf*> out = take(w.sh.lan_ctl);
+    for (rte_mbuf* x : out) rte_pktmbuf_free(x);
+    return out.size();
+  };
+  constexpr uint64_t k_period = neigh_resolver::k_reachable_ms;
+  uint64_t t = 1000;
+  for (uint32_t i = 0; i < 40; ++i) {
+    const uint32_t host = k_host + i;
+    w.from_client(ip4(vpn_of(0), host, 100));
+    r.poll(t);
+    answer(host, t + 10);
+    EXPECT_EQ(sent(), 2u);  // the request, the held packet
+    net::mac mac;
+    ASSERT_TRUE(neigh_lookup(w.sh.neigh, net::v4_mapped(host), mac)) << i;
+    t += k_period + 200;
+    r.poll(t);  // nothing went to it since: it goes
+    EXPECT_FALSE(neigh_lookup(w.sh.neigh, net::v4_mapped(host), mac)) << i;
+  }
+  EXPECT_EQ(r.counts().table_full, 0u);
+  EXPECT_EQ(r.counts().expired, 40u);
+  EXPECT_EQ(neigh_count(w.sh.neigh), 0u);
+
+  // In use: the worker sends straight to it; after the period it is asked again and stays.
+  w.from_client(ip4(vpn_of(0), k_host, 100));
+  r.poll(t);
+  answer(k_host, t + 10);
+  EXPECT_EQ(sent(), 2u);
+  w.from_client(ip4(vpn_of(0), k_host, 100));
+  EXPECT_EQ(w.c->tx.n_lan, 1);  // forwarded by the worker, the use noted
+  w.clear();
+  t += k_period + 200;
+  r.poll(t);
+  EXPECT_EQ(sent(), 1u);  // asked again
+  answer(k_host, t + 10);
+  net::mac mac;
+  EXPECT_TRUE(neigh_lookup(w.sh.neigh, net::v4_mapped(k_host), mac));
+  EXPECT_EQ(r.counts().expired, 40u);
+  // Used again, then it stops answering: three requests, and it goes.
+  w.from_client(ip4(vpn_of(0), k_host, 100));
+  w.clear();
+  t += k_period + 200;
+  for (int i = 0; i < 40; ++i, t += 100) r.poll(t);
+  EXPECT_EQ(sent(), 3u);
+  EXPECT_FALSE(neigh_lookup(w.sh.neigh, net::v4_mapped(k_host), mac));
+  EXPECT_EQ(r.counts().expired, 41u);
+  EXPECT_EQ(neigh_count(w.sh.neigh), 0u);
+  EXPECT_EQ(w.dropped(drop::neigh_wait_full), 0u);
+}
+
 }  // namespace
 }  // namespace dpvpn::dp
 
