@@ -219,10 +219,12 @@ void owner_input(worker_ctx& c, uint16_t from, void** ents, uint16_t n) noexcept
   worker_ctx::share_in& in = c.incoming[from];
   // Another lcore wrote these mbufs last (its port's rx, its classify): every header and metadata
   // line is a miss in that lcore's cache. Asked for all at once they overlap; read one by one
-  // (the metadata below, then classify's mtod) each waits for the last.
+  // (the metadata below, then classify's mtod, and the free after TX, which reads the second
+  // line's `next`, which a PMD that allocates on rx reset there) each waits for the last.
   for (uint16_t i = 0; i < n; ++i) {
     if (share_mark::is(ents[i])) continue;
     rte_prefetch0(ents[i]);
+    rte_prefetch0(static_cast<uint8_t*>(ents[i]) + RTE_CACHE_LINE_SIZE);
     rte_prefetch0(&meta_of(static_cast<rte_mbuf*>(ents[i])));
   }
   if (in.left) runs[nr++] = {0, 0, in.seq, in.dir, false};
