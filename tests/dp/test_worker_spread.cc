@@ -214,6 +214,20 @@ std::vector<bytes> client_frames(proto::dc_tx& client, crypto::engine& eng, uint
   return f;
 }
 
+// The spread peer's client, sending packets first .. first + n - 1 of its tunnel; inner(first, n):
+// what the gateway should put on the exception port for them.
+struct spread_client {
+  std::unique_ptr<crypto::engine> eng = crypto::engine::create();
+  std::unique_ptr<proto::dc_tx> tx =
+      proto::dc_tx::create(gcm(false), span_of(key2_of(k_spread_pid)), proto::k_dir_client_to_server, nullptr);
+  std::vector<bytes> frames(uint32_t first, uint32_t n) { return client_frames(*tx, *eng, first, n); }
+};
+std::vector<bytes> inner(uint32_t first, uint32_t n) {
+  std::vector<bytes> v;
+  for (uint32_t i = first; i < first + n; ++i) v.push_back(inner_of(i));
+  return v;
+}
+
 TEST(worker_spread, wan_burst_opened_on_two_lcores_each_packet_once) {
   ASSERT_TRUE(eal_ok);
   world w;
@@ -408,17 +422,9 @@ TEST(worker_spread, a_taken_send_token_holds_the_chunk_and_stale_ids_never_reach
 TEST(worker_spread, shares_leave_in_arrival_order_whichever_lcore_flushes_first) {
   ASSERT_TRUE(eal_ok);
   world w;
-  auto eng = crypto::engine::create();
-  std::string err;
-  auto client = proto::dc_tx::create(gcm(false), span_of(key2_of(k_spread_pid)), proto::k_dir_client_to_server, &err);
-  auto frames = [&](uint32_t first, uint32_t n) { return client_frames(*client, *eng, first, n); };
-  auto inner = [](uint32_t first, uint32_t n) {
-    std::vector<bytes> v;
-    for (uint32_t i = first; i < first + n; ++i) v.push_back(inner_of(i));
-    return v;
-  };
+  spread_client cl;
   const uint16_t exc = w.sh.cfg.exc_port;
-  burst(*w.c[0], frames(0, 48), true);  // chunk 0 and 2 stay (shares 1 and 3), chunk 1 to lcore 1 (2)
+  burst(*w.c[0], cl.frames(0, 48), true);  // chunk 0 and 2 stay (shares 1 and 3), chunk 1 to lcore 1 (2)
   flush_tx(*w.c[0]);
   EXPECT_EQ(take_port(exc, 0), inner(0, 16));  // share 1 went; share 3 waits for share 2
   EXPECT_EQ(w.c[0]->order.n_held, 1);
@@ -435,9 +441,9 @@ TEST(worker_spread, shares_leave_in_arrival_order_whichever_lcore_flushes_first)
 
   // Now hot (the last burst was all the spread tunnel's): whole bursts in turn, the one that stays
   // not cut again; a short burst while a share is still out is numbered too, and waits behind it.
-  burst(*w.c[0], frames(48, 32), true);  // share 4: stays whole
-  burst(*w.c[0], frames(80, 32), true);  // share 5: to lcore 1, unread
-  burst(*w.c[0], frames(112, 4), true);  // share 6: not spread, but after share 5
+  burst(*w.c[0], cl.frames(48, 32), true);  // share 4: stays whole
+  burst(*w.c[0], cl.frames(80, 32), true);  // share 5: to lcore 1, unread
+  burst(*w.c[0], cl.frames(112, 4), true);  // share 6: not spread, but after share 5
   flush_tx(*w.c[0]);
   EXPECT_EQ(take_port(exc, 0), inner(48, 32));
   EXPECT_EQ(w.pass_handoffs(0, 1), 32u);
@@ -448,8 +454,8 @@ TEST(worker_spread, shares_leave_in_arrival_order_whichever_lcore_flushes_first)
 
   // Lcore 1 sits on share 8 past k_order_wait_us: lcore 0's share 9 goes anyway, share 8 after it
   // when it comes, and the order goes on from there.
-  burst(*w.c[0], frames(116, 32), true);  // not hot after the short burst: shares 7 (here) and 8 (lcore 1)
-  burst(*w.c[0], frames(148, 8), true);   // share 9
+  burst(*w.c[0], cl.frames(116, 32), true);  // not hot after the short burst: shares 7 (here) and 8 (lcore 1)
+  burst(*w.c[0], cl.frames(148, 8), true);   // share 9
   flush_tx(*w.c[0]);
   EXPECT_EQ(take_port(exc, 0), inner(116, 16));
   rte_delay_us_block(2 * k_order_wait_us);
@@ -463,7 +469,7 @@ TEST(worker_spread, shares_leave_in_arrival_order_whichever_lcore_flushes_first)
   flush_tx(*w.c[1]);
   EXPECT_EQ(take_port(exc, 1), inner(132, 16));
   EXPECT_EQ(w.lc[0]->order.next.load(), 10u);
-  burst(*w.c[0], frames(156, 4), true);  // nothing outstanding: not numbered, out at once
+  burst(*w.c[0], cl.frames(156, 4), true);  // nothing outstanding: not numbered, out at once
   flush_tx(*w.c[0]);
   EXPECT_EQ(take_port(exc, 0), inner(156, 4));
   EXPECT_EQ(w.lc[0]->order.issued, 9u);
@@ -476,24 +482,16 @@ TEST(worker_spread, shares_leave_in_arrival_order_whichever_lcore_flushes_first)
 TEST(worker_spread, a_share_cut_across_two_polls_stays_one_share) {
   ASSERT_TRUE(eal_ok);
   world w;
-  auto eng = crypto::engine::create();
-  std::string err;
-  auto client = proto::dc_tx::create(gcm(false), span_of(key2_of(k_spread_pid)), proto::k_dir_client_to_server, &err);
-  auto frames = [&](uint32_t first, uint32_t n) { return client_frames(*client, *eng, first, n); };
-  auto inner = [](uint32_t first, uint32_t n) {
-    std::vector<bytes> v;
-    for (uint32_t i = first; i < first + n; ++i) v.push_back(inner_of(i));
-    return v;
-  };
+  spread_client cl;
   const uint16_t exc = w.sh.cfg.exc_port;
-  burst(*w.c[0], frames(0, 32), true);  // not hot yet: chunk 0 stays (share 1), chunk 1 to lcore 1 (2)
+  burst(*w.c[0], cl.frames(0, 32), true);  // not hot yet: chunk 0 stays (share 1), chunk 1 to lcore 1 (2)
   EXPECT_EQ(w.pass_handoffs(0, 1), 16u);
   flush_tx(*w.c[0]);
   flush_tx(*w.c[1]);
   EXPECT_EQ(take_port(exc, 0), inner(0, 16));
   EXPECT_EQ(take_port(exc, 1), inner(16, 16));
-  burst(*w.c[0], frames(32, 32), true);  // hot: share 3 stays whole
-  burst(*w.c[0], frames(64, 32), true);  // share 4: to lcore 1, unread, behind its mark
+  burst(*w.c[0], cl.frames(32, 32), true);  // hot: share 3 stays whole
+  burst(*w.c[0], cl.frames(64, 32), true);  // share 4: to lcore 1, unread, behind its mark
   EXPECT_EQ(rte_ring_count(w.lc[1]->handoff_in[0]), 33u);
   flush_tx(*w.c[0]);
   EXPECT_EQ(take_port(exc, 0), inner(32, 32));
