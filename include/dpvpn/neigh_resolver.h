@@ -18,6 +18,31 @@
 
 namespace dpvpn::dp {
 
+// What neigh_resolver did, for its counters line.
+struct neigh_stats {
+  uint64_t requests = 0;     // ARP requests / NS sent
+  uint64_t replies = 0;      // answers that resolved or confirmed a next hop
+  uint64_t unsolicited = 0;  // answers for addresses we never asked about (ignored)
+  uint64_t conflicts = 0;    // answers claiming our own LAN address (ignored)
+  uint64_t queued = 0, sent = 0;
+  uint64_t expired = 0;      // entries that left the table (unused for k_reachable_ms, or gone)
+  uint64_t queue_full = 0;   // dropped: k_queue packets already waiting (k_max_held in all)
+  uint64_t unresolved = 0;   // dropped: no answer after k_probes requests
+  uint64_t table_full = 0;   // dropped: no room for another next hop
+  uint64_t ctl_full = 0;     // dropped: lan_ctl ring full
+};
+
+// neigh_resolver's state of one next hop (by neighbor-table slot).
+struct neigh_entry {
+  net::ip6 ip{};
+  net::mac mac{};
+  bool resolved = false;
+  unsigned probes = 0;      // requests sent since the last answer
+  uint64_t next_probe_ms = 0;  // 0: no probe pending
+  uint64_t confirmed_ms = 0;
+  std::vector<rte_mbuf*> held;
+};
+
 class neigh_resolver {
  public:
   static constexpr size_t k_queue = 8;              // packets held per unresolved next hop
@@ -36,30 +61,11 @@ class neigh_resolver {
   // "lan: neighbors N resolved M | queued ... " for the counters line.
   std::string counters() const;
 
-  struct stats {
-    uint64_t requests = 0;     // ARP requests / NS sent
-    uint64_t replies = 0;      // answers that resolved or confirmed a next hop
-    uint64_t unsolicited = 0;  // answers for addresses we never asked about (ignored)
-    uint64_t conflicts = 0;    // answers claiming our own LAN address (ignored)
-    uint64_t queued = 0, sent = 0;
-    uint64_t expired = 0;      // entries that left the table (unused for k_reachable_ms, or gone)
-    uint64_t queue_full = 0;   // dropped: k_queue packets already waiting (k_max_held in all)
-    uint64_t unresolved = 0;   // dropped: no answer after k_probes requests
-    uint64_t table_full = 0;   // dropped: no room for another next hop
-    uint64_t ctl_full = 0;     // dropped: lan_ctl ring full
-  };
+  using stats = neigh_stats;
   const stats& counts() const { return st_; }
 
  private:
-  struct entry {
-    net::ip6 ip{};
-    net::mac mac{};
-    bool resolved = false;
-    unsigned probes = 0;      // requests sent since the last answer
-    uint64_t next_probe_ms = 0;  // 0: no probe pending
-    uint64_t confirmed_ms = 0;
-    std::vector<rte_mbuf*> held;
-  };
+  using entry = neigh_entry;
   void on_wait(rte_mbuf* m, uint64_t now_ms);
   void on_answer(rte_mbuf* m, uint64_t now_ms);
   void timers(uint64_t now_ms);
