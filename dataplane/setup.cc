@@ -87,8 +87,8 @@ void drain(rte_ring* r, bool mbufs) {
   if (!r) return;
   void* o;
   while (rte_ring_dequeue(r, &o) == 0) {
-    if (mbufs && !share_mark::is(o)) rte_pktmbuf_free(static_cast<rte_mbuf*>(o));
-    else delete static_cast<peer_cmd*>(o);
+    if (!mbufs) delete static_cast<peer_cmd*>(o);
+    else if (!share_mark::is(o)) rte_pktmbuf_free(static_cast<rte_mbuf*>(o));  // a mark owns nothing
   }
   rte_ring_free(r);
 }

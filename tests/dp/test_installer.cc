@@ -439,5 +439,18 @@ TEST_F(installer_test, LanRoutes) {
   EXPECT_NE(err.find("no LAN port"), std::string::npos);
 }
 
+// At teardown a hand-off ring may still hold a spread share: its mark (not an mbuf, not a command)
+// is skipped and its mbufs are freed.
+TEST_F(installer_test, TeardownDrainsAShareLeftOnAHandOffRing) {
+  const unsigned before = rte_mempool_in_use_count(sh.pool);
+  rte_mbuf* m[2] = {rte_pktmbuf_alloc(sh.pool), rte_pktmbuf_alloc(sh.pool)};
+  ASSERT_TRUE(m[0] && m[1]);
+  void* ents[3] = {dp::share_mark{7, 2, dp::pkt_dir::wan_raw}.entry(), m[0], m[1]};
+  ASSERT_EQ(rte_ring_enqueue_bulk(sh.lcores[1]->handoff_in[0], ents, 3, nullptr), 3u);
+  dp::shared_destroy(sh);
+  built = false;
+  EXPECT_EQ(rte_mempool_in_use_count(sh.pool), before);
+}
+
 }  // namespace
 }  // namespace dpvpn::cp
