@@ -506,6 +506,7 @@ int fanout_bench(const fanout_opts& o) {
   std::vector<std::string> eal{"dpvpn-bench", "--no-huge", "-m", "2048", "--no-shconf", "--no-pci",
                                "-l", "0-" + std::to_string(max_l - 1), "--vdev=net_null0,no-rx=1",
                                "--vdev=net_null1,no-rx=1", "--no-telemetry", "--log-level=lib.eal:warning"};
+  eal_memory(eal, o.hugepages);
   eal.insert(eal.end(), o.eal_extra.begin(), o.eal_extra.end());
   if (const char* l = std::getenv("DPVPN_BENCH_LCORES"); l && *l) {  // e.g. "0@1,1@0": lcore 0 on CPU 1 (as bench_tunnel.cc)
     eal[6] = "--lcores";

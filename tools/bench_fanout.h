@@ -13,6 +13,7 @@
 namespace dpvpn::bench {
 
 struct fanout_opts {
+  bool hugepages = false;  // --hugepages (bench_raw.h, eal_memory)
   double seconds = 0.5;  // CPU seconds per point (5 rounds), and as much again for the raw reference
   bool json = false;
   crypto::cipher_alg cipher = crypto::cipher_alg::aes_256_gcm;

@@ -15,6 +15,10 @@ double thread_cpu_s() {
   return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
 }
 
+void eal_memory(std::vector<std::string>& eal, bool hugepages) {
+  if (hugepages) std::replace(eal.begin(), eal.end(), std::string("--no-huge"), std::string("--in-memory"));
+}
+
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   return v[v.size() / 2];

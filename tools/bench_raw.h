@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "dpvpn/crypto.h"
@@ -17,6 +18,11 @@ namespace dpvpn::bench {
 double thread_cpu_s();
 
 double median(std::vector<double> v);
+
+// --hugepages: the EAL takes its memory (the mbuf pool) from hugepages, as a deployment does
+// (docs/deploy.md), instead of --no-huge's 4 KiB pages: "--no-huge" in eal becomes "--in-memory"
+// (hugepages, no files or shared config left behind). Needs free 2 MiB pages.
+void eal_memory(std::vector<std::string>& eal, bool hugepages);
 
 // aead_key alone, in place on k_bufs buffers (hot in cache), with the data channel's 8-byte AAD;
 // each round takes the fastest of the per-op, direct-burst and job APIs. Open re-runs on the same

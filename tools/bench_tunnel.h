@@ -33,6 +33,7 @@ inline void write_inner_v4(uint8_t* p, uint16_t len, uint32_t src, uint32_t dst,
 
 struct tunnel_opts {
   double seconds = 0.5;
+  bool hugepages = false;  // --hugepages (bench_raw.h, eal_memory)
   bool json = false;
   crypto::cipher_alg cipher = crypto::cipher_alg::aes_256_gcm;
   crypto::backend backend = crypto::backend::ipsec_mb;

@@ -4,7 +4,9 @@
 //
 //   dpvpn-bench [--time S] [--json] [--cipher NAME] [--backend ipsec-mb|openssl] [--sessions 1,100]
 //               [--sizes 64,512,1420,imix] [--pkts N] [--dir both|decrypt|encrypt] [--no-udp-csum]
-//               [--tx-csum-offload] [--no-raw] [--raw-offset 0..63] [-- extra EAL args]
+//               [--tx-csum-offload] [--no-raw] [--raw-offset 0..63] [--hugepages] [-- extra EAL args]
+//   --hugepages (every scenario): mbufs in 2 MiB hugepages, as a deployment has them, instead of
+//               4 KiB pages (--no-huge, the default: runs anywhere); needs free hugepages.
 //   dpvpn-bench --tunnel-lcores 1,2 [--role client|server] [--rx-model copy|dma] [--independent] [--time S] [--json] [--cipher NAME] [--sizes 64,1420] [--pkts N] [--dir ...]
 //               ONE tunnel on 1 and on N lcores with dp-tunnel-spread (tools/bench_tunnel.cc)
 //   dpvpn-bench --scenario fanout [--clients 10,100,1000] [--lcores 1,2] [--from exception|client|both]
@@ -76,6 +78,7 @@ struct options {
   bool tx_offload = false;  // outer checksums left to the port, as with a NIC (net_null ignores them)
   bool raw = true;          // --no-raw: skip the raw reference (for profiling the dataplane alone)
   uint32_t raw_offset = 0;  // raw buffers' offset from a 64-byte boundary
+  bool hugepages = false;   // --hugepages: mbufs in hugepages, as deployed (bench_raw.h)
   std::vector<std::string> eal_extra;
   std::vector<uint32_t> tunnel_lcores;  // --tunnel-lcores: the one-tunnel scenario instead
   bool client_role = false;             // --role client (with --tunnel-lcores)
@@ -441,7 +444,7 @@ void print_json(const std::vector<point>& pts, const options& o, const char* arc
                "usage: dpvpn-bench [--time S] [--json] [--cipher AES-256-GCM] [--backend ipsec-mb|openssl]\n"
                "                   [--sessions 1,100,10000] [--sizes 64,512,1420,imix] [--pkts 2048]\n"
                "                   [--dir both|decrypt|encrypt] [--no-udp-csum] [--tx-csum-offload] [--no-raw]\n"
-               "                   [--raw-offset 0..63] [-- extra EAL args]\n"
+               "                   [--raw-offset 0..63] [--hugepages] [-- extra EAL args]\n"
                "       dpvpn-bench --tunnel-lcores 1,2 [--role client|server] [--rx-model copy|dma] [--independent] [--time S] [--json] [--cipher NAME] [--sizes 64,1420]\n"
                "                   [--pkts N] [--dir both|decrypt|encrypt] [--no-udp-csum] [-- extra EAL args]\n"
                "       dpvpn-bench --scenario fanout [--clients 10,100,1000] [--lcores 1,2] [--from exception|client|both]\n"
@@ -485,6 +488,8 @@ options parse_args(int argc, char** argv) {
       o.raw_offset = to_u32(next(), 0, 63);
     } else if (a == "--no-raw") {
       o.raw = false;
+    } else if (a == "--hugepages") {
+      o.hugepages = true;
     } else if (a == "--no-udp-csum") {
       o.udp_csum = false;
     } else if (a == "--tx-csum-offload") {
@@ -576,6 +581,7 @@ int main(int argc, char** argv) {
     for (const auto& sz : o.sizes) f.sizes.push_back({sz.label, sz.pattern});
     f.udp_csum = o.udp_csum;
     f.raw = o.raw;
+    f.hugepages = o.hugepages;
     f.eal_extra = o.eal_extra;
     return bench::fanout_bench(f);
   }
@@ -594,12 +600,14 @@ int main(int argc, char** argv) {
     t.client_role = o.client_role;
     t.rx_dma = o.rx_dma;
     t.independent = o.independent;
+    t.hugepages = o.hugepages;
     t.eal_extra = o.eal_extra;
     return bench::tunnel_bench(t);
   }
   std::vector<std::string> eal{"dpvpn-bench", "--no-huge", "-m", "2048", "--no-shconf", "--no-pci", "-l", "0",
                                "--vdev=net_null0,no-rx=1", "--vdev=net_null1,no-rx=1", "--no-telemetry",
                                "--log-level=lib.eal:warning"};
+  bench::eal_memory(eal, o.hugepages);
   eal.insert(eal.end(), o.eal_extra.begin(), o.eal_extra.end());
   std::vector<char*> eal_argv;
   for (auto& s : eal) eal_argv.push_back(s.data());
