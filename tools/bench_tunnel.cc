@@ -114,6 +114,12 @@ struct env : pass_sync {
   const struct tmpl* fill[k_max_lcores] = {};  // what each lcore copies into its mbufs per pass
   double cpu[k_max_lcores] = {};
   std::unique_ptr<dp::worker_ctx> ctx[k_max_lcores];
+  // --rx-model pull (run_pull): the queue (the pass's frames) and its position, read and moved
+  // only by the lcore that holds q_holder (an lcore index, or k_queue_free).
+  const struct tmpl* queue = nullptr;
+  size_t q_pos = 0;
+  static constexpr uint32_t k_queue_free = UINT32_MAX;
+  alignas(64) std::atomic<uint32_t> q_holder{k_queue_free};
 };
 
 // Client idx (peer-id idx, VPN address k_vpn_ip + idx, outer address k_client_ip + idx), owned
@@ -222,6 +228,65 @@ void refill(env& e, const tmpl& t, std::vector<rte_mbuf*>& m) {
   if (e.o.rx_dma && e.wan) _mm_mfence();
 }
 
+// --rx-model pull, an emulation of a receive design that the worker does not have yet
+// (docs/dataplane.md, "Next: the queue pulled by whoever is free"): the spread lcores share the
+// tunnel's RSS queue itself instead of its packets. The pass's frames are the queue. An lcore
+// that is free takes it with one CAS (never waited for), polls a burst, which copies the frames
+// into fresh mbufs on that lcore (as net_af_packet and memif copy on the polling lcore; timed,
+// with one lcore too: it is the poll's work), numbers it with the receiving lcore's share counter
+// while it holds the queue, gives the queue back and opens the burst as that share. So each lcore
+// opens packets that are in its own cache, and only the queue's line and position move between
+// the lcores. Its waits for the queue are not counted.
+void run_pull(env& e, unsigned i, double t0) {
+  dp::worker_ctx& c = *e.ctx[i];
+  const uint16_t burst = e.sh.cfg.rx_burst;
+  const tmpl& q = *e.queue;
+  dp::share_order& order = e.sh.lcores[0]->order;
+  rte_mbuf* pk[dp::k_max_burst];
+  uint64_t idle_tsc = 0;
+  // The next burst of the queue into pk (the caller holds the queue).
+  auto poll = [&]() -> uint16_t {
+    const auto cnt = static_cast<uint16_t>(std::min<size_t>(burst, q.frames.size() - e.q_pos));
+    if (!cnt) return 0;
+    if (rte_pktmbuf_alloc_bulk(e.sh.pool, pk, cnt) != 0) fatal("mbuf pool too small");
+    for (uint16_t k = 0; k < cnt; ++k) {
+      const auto& f = q.frames[e.q_pos + k];
+      std::memcpy(rte_pktmbuf_append(pk[k], static_cast<uint16_t>(f.size())), f.data(), f.size());
+    }
+    e.q_pos += cnt;
+    return cnt;
+  };
+  for (;;) {
+    uint32_t free_q = env::k_queue_free;
+    if (e.q_holder.load(std::memory_order_relaxed) == env::k_queue_free &&
+        e.q_holder.compare_exchange_strong(free_q, i, std::memory_order_acquire)) {
+      const uint16_t cnt = poll();
+      uint32_t seq = 0;
+      if (cnt && (seq = ++order.issued) == 0) seq = order.issued = 1;
+      e.q_holder.store(env::k_queue_free, std::memory_order_release);
+      if (!cnt) break;
+      c.now_s = e.sh.now_s.load(std::memory_order_relaxed);
+      dp::order_begin(c, 0, seq);
+      dp::wan_burst(c, pk, cnt, false);
+      dp::order_end(c, true);
+      dp::flush_tx(c);
+      dp::loop_quiescent(c);
+      continue;
+    }
+    const uint64_t w0 = rte_rdtsc();
+    const unsigned h = poll_handoffs(c);
+    dp::flush_tx(c);
+    if (!h) idle_tsc += rte_rdtsc() - w0;
+  }
+  const uint64_t w0 = rte_rdtsc();
+  while (c.order.n_held) {  // output waiting for an earlier share: that lcore's work, not this one's
+    rte_pause();
+    dp::flush_tx(c);
+  }
+  idle_tsc += rte_rdtsc() - w0;
+  e.cpu[i] = thread_cpu_s() - t0 - static_cast<double>(idle_tsc) / static_cast<double>(rte_get_tsc_hz());
+}
+
 // One lcore's part of a pass. Decrypt: lcore 0 runs the rx bursts; the others poll their
 // hand-off rings until lcore 0 is through and their rings are empty. Encrypt: each lcore runs
 // the exception-port bursts of its own packets.
@@ -233,6 +298,7 @@ void run_part(env& e, unsigned i) {
   while (e.ready.load(std::memory_order_acquire) < e.n_lcores) rte_pause();
   const uint16_t burst = e.sh.cfg.rx_burst;
   const double t0 = thread_cpu_s();
+  if (e.wan && e.o.rx_pull && !e.o.independent) return run_pull(e, i, t0);
   if (!e.wan || i == 0 || e.o.independent) {
     for (size_t k = 0; k < pk.size(); k += burst) {
       c.now_s = e.sh.now_s.load(std::memory_order_relaxed);
@@ -394,6 +460,8 @@ void measure(env& e, const tunnel_opts::size& sz, point& pt) {
     if (o.independent) t.push_back(build(e, sz, e.wan, o.pkts, 0, i));  // its own tunnel, on its own lcore
     else if (!e.wan || i == 0) t.push_back(build(e, sz, e.wan, o.pkts, i * o.pkts));
   }
+  // --rx-model pull: the lcores poll the pass's frames as one queue (run_pull), nothing refilled.
+  const bool pull = e.wan && o.rx_pull && !o.independent;
   pt.dir = e.wan ? "decrypt" : "encrypt";
   pt.size = sz.label;
   pt.avg_bytes = static_cast<double>(t[0].inner_bytes) / o.pkts;
@@ -401,6 +469,11 @@ void measure(env& e, const tunnel_opts::size& sz, point& pt) {
   auto one = [&](bool count) -> double {
     if (e.wan) fresh_rx(e);
     for (size_t i = 0; i < k_max_lcores; ++i) e.fill[i] = i < t.size() ? &t[i] : nullptr;
+    if (pull) {
+      std::fill(e.fill, e.fill + k_max_lcores, nullptr);
+      e.queue = &t[0];
+      e.q_pos = 0;
+    }
     for (unsigned i = 0; i < e.n_lcores; ++i) {
       e.logs[i].on = !e.wan && !o.independent;
       e.inner_logs[i].on = e.wan && !o.independent;
@@ -556,7 +629,7 @@ int tunnel_bench(const tunnel_opts& o) {
                   static_cast<unsigned long long>(p.stale_drops), static_cast<unsigned long long>(p.reordered),
                   static_cast<unsigned long long>(p.gave_way), static_cast<unsigned long long>(p.packets),
                   crypto::name(o.cipher), crypto::name(o.backend), arch.c_str(), o.udp_csum ? "true" : "false", o.pkts,
-                  o.rx_dma ? "dma" : "copy", o.independent ? "true" : "false");
+                  o.rx_dma ? "dma" : o.rx_pull ? "pull" : "copy", o.independent ? "true" : "false");
   } else {
     std::printf("dpvpn-bench --tunnel-lcores: %s (%s role), %s, backend %s (IPsec-MB arch %s), %u packets per lcore and pass,\n"
                 "decrypt's WAN packets %s;\n"
@@ -564,7 +637,10 @@ int tunnel_bench(const tunnel_opts& o) {
                 "decrypt: the gateway's replay counter, encrypt: a 64-packet window at the peer over the queues merged by TX time\n",
                 o.independent ? "one tunnel PER LCORE, each on its own (--independent: the machine's ceiling)" : "ONE tunnel",
                 o.client_role ? "client" : "server", crypto::name(o.cipher), crypto::name(o.backend), arch.c_str(), o.pkts,
-                o.rx_dma ? "in memory (--rx-model dma: as a NIC's DMA leaves them)" : "in the receiving lcore's cache (--rx-model copy: as af_packet / memif leave them)", k_rounds);
+                o.rx_dma    ? "in memory (--rx-model dma: as a NIC's DMA leaves them)"
+                : o.rx_pull ? "copied by the lcore that polls the shared queue (--rx-model pull: an emulation, bench_tunnel.cc)"
+                            : "in the receiving lcore's cache (--rx-model copy: as af_packet / memif leave them)",
+                k_rounds);
     std::printf("reordered = decrypt: inner packets sent after one that came later on the WAN (exception-port queues\n"
                 "merged by TX time); gave way = shares sent out of turn (waited %llu us, or the hold was full)\n",
                 static_cast<unsigned long long>(dp::k_order_wait_us));

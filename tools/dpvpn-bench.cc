@@ -7,7 +7,7 @@
 //               [--tx-csum-offload] [--no-raw] [--raw-offset 0..63] [--hugepages] [-- extra EAL args]
 //   --hugepages (every scenario): mbufs in 2 MiB hugepages, as a deployment has them, instead of
 //               4 KiB pages (--no-huge, the default: runs anywhere); needs free hugepages.
-//   dpvpn-bench --tunnel-lcores 1,2 [--role client|server] [--rx-model copy|dma] [--independent] [--time S] [--json] [--cipher NAME] [--sizes 64,1420] [--pkts N] [--dir ...]
+//   dpvpn-bench --tunnel-lcores 1,2 [--role client|server] [--rx-model copy|dma|pull] [--independent] [--time S] [--json] [--cipher NAME] [--sizes 64,1420] [--pkts N] [--dir ...]
 //               ONE tunnel on 1 and on N lcores with dp-tunnel-spread (tools/bench_tunnel.cc)
 //   dpvpn-bench --scenario fanout [--clients 10,100,1000] [--lcores 1,2] [--from exception|client|both]
 //               [--frames 64] [--sizes 64,1420] [--time S] [--json] [--cipher NAME] [--no-raw]
@@ -83,6 +83,7 @@ struct options {
   std::vector<uint32_t> tunnel_lcores;  // --tunnel-lcores: the one-tunnel scenario instead
   bool client_role = false;             // --role client (with --tunnel-lcores)
   bool rx_dma = false;                  // --rx-model dma (with --tunnel-lcores)
+  bool rx_pull = false;                 // --rx-model pull (with --tunnel-lcores)
   bool independent = false;             // --independent (with --tunnel-lcores)
   bool fanout = false;                  // --scenario fanout: TAP broadcast fan-out instead
   bool sizes_given = false;
@@ -445,7 +446,7 @@ void print_json(const std::vector<point>& pts, const options& o, const char* arc
                "                   [--sessions 1,100,10000] [--sizes 64,512,1420,imix] [--pkts 2048]\n"
                "                   [--dir both|decrypt|encrypt] [--no-udp-csum] [--tx-csum-offload] [--no-raw]\n"
                "                   [--raw-offset 0..63] [--hugepages] [-- extra EAL args]\n"
-               "       dpvpn-bench --tunnel-lcores 1,2 [--role client|server] [--rx-model copy|dma] [--independent] [--time S] [--json] [--cipher NAME] [--sizes 64,1420]\n"
+               "       dpvpn-bench --tunnel-lcores 1,2 [--role client|server] [--rx-model copy|dma|pull] [--independent] [--time S] [--json] [--cipher NAME] [--sizes 64,1420]\n"
                "                   [--pkts N] [--dir both|decrypt|encrypt] [--no-udp-csum] [-- extra EAL args]\n"
                "       dpvpn-bench --scenario fanout [--clients 10,100,1000] [--lcores 1,2] [--from exception|client|both]\n"
                "                   [--frames 64] [--sizes 64,1420] [--time S] [--json] [--cipher NAME] [--no-raw] [-- extra EAL args]\n",
@@ -519,8 +520,9 @@ options parse_args(int argc, char** argv) {
       o.independent = true;
     } else if (a == "--rx-model") {
       const std::string v = next();
-      if (v != "copy" && v != "dma") usage("--rx-model: copy or dma");
+      if (v != "copy" && v != "dma" && v != "pull") usage("--rx-model: copy, dma or pull");
       o.rx_dma = v == "dma";
+      o.rx_pull = v == "pull";
     } else if (a == "--tunnel-lcores") {
       for (const auto& s : split(next())) o.tunnel_lcores.push_back(to_u32(s, 1, 8));
     } else if (a == "--sizes") {
@@ -599,6 +601,7 @@ int main(int argc, char** argv) {
     t.lcores = o.tunnel_lcores;
     t.client_role = o.client_role;
     t.rx_dma = o.rx_dma;
+    t.rx_pull = o.rx_pull;
     t.independent = o.independent;
     t.hugepages = o.hugepages;
     t.eal_extra = o.eal_extra;
