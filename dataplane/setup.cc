@@ -105,6 +105,7 @@ bool shared_create(dp_shared& sh, const shared_params& p, std::string& err) {
   if (!err.empty()) return false;
   sh.owner = std::make_unique<std::atomic<uint16_t>[]>(sh.cfg.max_peers);
   for (uint32_t i = 0; i < sh.cfg.max_peers; ++i) sh.owner[i].store(k_no_owner);
+  sh.cfg.spread_pull = sh.cfg.tunnel_spread > 1;
   if (sh.cfg.tunnel_spread > 1) {
     sh.spread_peer = std::make_unique<std::atomic<dp_peer*>[]>(sh.cfg.max_peers);
     for (uint32_t i = 0; i < sh.cfg.max_peers; ++i) sh.spread_peer[i].store(nullptr);

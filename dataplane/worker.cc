@@ -157,10 +157,6 @@ void flush_port(worker_ctx& c, uint16_t port, rte_mbuf** pkts, uint16_t& n, std:
   n = 0;
 }
 
-bool tx_full(const worker_ctx& c) noexcept {
-  return c.tx.n_wan > k_max_burst || c.tx.n_tun > k_max_burst || c.tx.n_lan > k_max_burst;
-}
-
 }  // namespace
 
 void flush_wan(worker_ctx& c) noexcept {
@@ -300,10 +296,9 @@ int worker_main(dp_shared& sh, dp_lcore& me) {
       if (tx_full(c)) flush_tx(c);
     }
 
-    n = rte_eth_rx_burst(cfg.wan_port, me.index, pkts, burst);
-    wan_burst(c, pkts, static_cast<uint16_t>(n));
-    work += n;
+    work += wan_poll_own(c, pkts, burst);
     if (tx_full(c)) flush_tx(c);
+    work += wan_pull(c, pkts, burst);  // other lcores' queues, while a spread tunnel is hot there
 
     if (cfg.lan.on) {
       // Frames the neighbor resolver sends (requests; packets whose next hop resolved): lcore 0's.

@@ -126,6 +126,7 @@ struct worker_ctx {
   uint16_t spread_seen = 0, spread_of_seen = 0, seen_of = 0;
   uint32_t spread_turn = 0;  // spread_raw: whose turn the next hot burst is
   bool kept_hot = false;     // spread_raw kept this hot burst whole: spread_rx does not cut it again
+  uint32_t poll_seq = 0;     // cfg.spread_pull: the share number wan_poll_own's poll took (0: none)
   spread_tally tally;
   spread_hold hold;
   order_state order;         // spread shares' output waiting for its turn
@@ -203,17 +204,29 @@ uint16_t spread_rx(worker_ctx& c, rte_mbuf** pkts, uint16_t n, local_runs& runs)
 // unread (pkt_dir::wan_raw), which classify and open them: the receiving lcore does not even
 // touch their headers. Returns how many stay here (n or 0); seq: the number of the share that
 // stays (0: none).
+// With cfg.spread_pull the burst stays whole instead (the other lcores poll the queue themselves),
+// under the number its poll took (worker_ctx::poll_seq), and the queue's hot flag follows the test.
 uint16_t spread_raw(worker_ctx& c, rte_mbuf** pkts, uint16_t n, uint32_t& seq) noexcept;
+// The WAN poll of worker_main: this lcore's own queue (taken as wan_queue says with
+// cfg.spread_pull) through wan_burst; then wan_pull: with cfg.spread_pull, each queue of another
+// lcore on which a spread tunnel of this lcore's group is hot, polled when free and opened here
+// as that queue's next share. Both return the packets polled.
+uint16_t wan_poll_own(worker_ctx& c, rte_mbuf** pkts, uint16_t burst) noexcept;
+unsigned wan_pull(worker_ctx& c, rte_mbuf** pkts, uint16_t burst) noexcept;
 // Keeping the order of a spread tunnel's shares (worker_order.cc, docs/dataplane.md "Order").
 // order_issue: the receiving lcore's next share number. order_outstanding: some share it cut is
 // not out yet (a burst it keeps must then be a share too, or it could overtake them).
-inline uint32_t order_issue(worker_ctx& c) noexcept {
-  if (++c.me.order.issued == 0) c.me.order.issued = 1;
-  return c.me.order.issued;
+// The _on forms: the receiving lcore q's (a puller numbers the bursts it polls from q's queue).
+inline uint32_t order_issue_on(dp_lcore& q) noexcept {
+  uint32_t s = q.order.issued.fetch_add(1, std::memory_order_relaxed) + 1;
+  if (s == 0) s = q.order.issued.fetch_add(1, std::memory_order_relaxed) + 1;  // 0 is never a number
+  return s;
 }
-inline bool order_outstanding(const worker_ctx& c) noexcept {
-  return static_cast<int32_t>(c.me.order.issued - c.me.order.next.load(std::memory_order_acquire)) >= 0;
+inline bool order_outstanding_on(const dp_lcore& q) noexcept {
+  return static_cast<int32_t>(q.order.issued.load(std::memory_order_relaxed) - q.order.next.load(std::memory_order_acquire)) >= 0;
 }
+inline uint32_t order_issue(worker_ctx& c) noexcept { return order_issue_on(c.me); }
+inline bool order_outstanding(const worker_ctx& c) noexcept { return order_outstanding_on(c.me); }
 // Around the work of one share (or a part of it) on this lcore: its output in the tun / LAN
 // batches is recorded as one segment. last: the share's last packet was among those worked.
 void order_begin(worker_ctx& c, uint8_t from, uint32_t seq) noexcept;
@@ -296,6 +309,10 @@ void lan_burst(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept;
 bool to_lan(worker_ctx& c, uint32_t pid, rte_mbuf* m) noexcept;
 // One tx_burst per port for what the loop collected (worker.cc); what a queue refuses is dropped.
 void flush_tx(worker_ctx& c) noexcept;
+// A batch holds more than a burst: flush before the next burst's output joins it.
+inline bool tx_full(const worker_ctx& c) noexcept {
+  return c.tx.n_wan > k_max_burst || c.tx.n_tun > k_max_burst || c.tx.n_lan > k_max_burst;
+}
 // What lcore `from` handed to this one (n entries of its hand-off ring: mbufs and share_marks):
 // opened or sealed by direction, shares run by run in their order (worker.cc).
 void owner_input(worker_ctx& c, uint16_t from, void** ents, uint16_t n) noexcept;

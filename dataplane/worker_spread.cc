@@ -2,6 +2,7 @@
 // One tunnel on several lcores (docs/dataplane.md, "One tunnel on several lcores"): which lcore may
 // seal or open a spread peer's packets, the WAN burst's chunks sent to the other lcores, and the
 // owner's part (key switches, wrap flag) that the shared path cannot do.
+#include <rte_ethdev.h>
 #include <rte_ring.h>
 
 #include <algorithm>
@@ -66,6 +67,19 @@ uint16_t spread_raw(worker_ctx& c, rte_mbuf** pkts, uint16_t n, uint32_t& seq) n
   if (!n) return 0;
   // Hot: the last burst classified here was at least 3/4 a spread tunnel's, a chunk or more.
   const bool hot = c.spread_seen >= k_spread_chunk && c.spread_seen * 4 >= c.seen_of * 3 && c.spread_of_seen > 1;
+  if (c.sh.cfg.spread_pull) {
+    // The other lcores of the group poll this queue themselves while it is hot (wan_pull): the
+    // burst stays whole, under the number its poll took. While hot it is numbered in any case,
+    // before the flag is stored: a burst another lcore polls after seeing the flag is numbered
+    // after this one (and may be out first). Not hot: numbered while a share is still out.
+    seq = c.poll_seq;
+    c.poll_seq = 0;
+    if (!seq && (hot || order_outstanding(c))) seq = order_issue(c);
+    const uint16_t want = hot ? std::min(c.spread_of_seen, c.sh.cfg.n_workers) : 0;
+    if (c.me.wan_q.hot.load(std::memory_order_relaxed) != want) c.me.wan_q.hot.store(want, std::memory_order_release);
+    c.kept_hot = hot;
+    return n;
+  }
   if (!hot || n <= k_spread_chunk) {
     // Kept whole: numbered only while shares cut before it are still out (it must not overtake).
     if (order_outstanding(c)) seq = order_issue(c);
@@ -86,6 +100,61 @@ uint16_t spread_raw(worker_ctx& c, rte_mbuf** pkts, uint16_t n, uint32_t& seq) n
   c.kept_hot = false;
   seq = 0;
   return 0;
+}
+
+namespace {
+
+// One poll of lcore q's WAN queue, if no other lcore is polling it (one CAS, never waited for);
+// the burst gets q's next share number while the queue is held, so the numbers follow the polls
+// (number: always; otherwise only while a share of q's is still out).
+uint16_t poll_queue(worker_ctx& c, dp_lcore& q, rte_mbuf** pkts, uint16_t burst, bool number, uint32_t& seq) noexcept {
+  std::atomic<uint32_t>& h = q.wan_q.holder;
+  uint32_t free_q = dp_lcore::wan_queue::k_free;
+  seq = 0;
+  if (h.load(std::memory_order_relaxed) != free_q ||
+      !h.compare_exchange_strong(free_q, c.me.index, std::memory_order_acquire, std::memory_order_relaxed))
+    return 0;
+  const uint16_t n = rte_eth_rx_burst(c.sh.cfg.wan_port, q.index, pkts, burst);
+  if (n && (number || order_outstanding_on(q))) seq = order_issue_on(q);
+  h.store(dp_lcore::wan_queue::k_free, std::memory_order_release);
+  return n;
+}
+
+}  // namespace
+
+uint16_t wan_poll_own(worker_ctx& c, rte_mbuf** pkts, uint16_t burst) noexcept {
+  uint16_t n;
+  if (!c.sh.cfg.spread_pull) {
+    n = rte_eth_rx_burst(c.sh.cfg.wan_port, c.me.index, pkts, burst);
+  } else {
+    // While the queue is hot another lcore may be opening an earlier burst: number this one too.
+    n = poll_queue(c, c.me, pkts, burst, c.me.wan_q.hot.load(std::memory_order_relaxed) != 0, c.poll_seq);
+  }
+  wan_burst(c, pkts, n);
+  return n;
+}
+
+unsigned wan_pull(worker_ctx& c, rte_mbuf** pkts, uint16_t burst) noexcept {
+  if (!c.sh.cfg.spread_pull) return 0;
+  const uint16_t nw = c.sh.cfg.n_workers;
+  unsigned polled = 0;
+  for (uint16_t q = 0; q < nw; ++q) {
+    if (q == c.me.index) continue;
+    dp_lcore& o = *c.sh.lcores[q];
+    const uint16_t spread = o.wan_q.hot.load(std::memory_order_acquire);
+    if (!spread || distance(q, c.me.index, nw) >= spread) continue;
+    uint32_t seq = 0;
+    const uint16_t n = poll_queue(c, o, pkts, burst, true, seq);
+    if (!n) continue;
+    // As owner_input runs a raw share: classified here, the spread tunnel's packets opened here,
+    // anything else handed to its owner; the output in the share's turn.
+    order_begin(c, static_cast<uint8_t>(q), seq);
+    wan_burst(c, pkts, n, false);
+    order_end(c, true);
+    polled += n;
+    if (tx_full(c)) flush_tx(c);
+  }
+  return polled;
 }
 
 uint16_t spread_rx(worker_ctx& c, rte_mbuf** pkts, uint16_t n, local_runs& runs) noexcept {

@@ -114,12 +114,11 @@ struct env : pass_sync {
   const struct tmpl* fill[k_max_lcores] = {};  // what each lcore copies into its mbufs per pass
   double cpu[k_max_lcores] = {};
   std::unique_ptr<dp::worker_ctx> ctx[k_max_lcores];
-  // --rx-model pull (run_pull): the queue (the pass's frames) and its position, read and moved
-  // only by the lcore that holds q_holder (an lcore index, or k_queue_free).
+  // --rx-model pull (feed_queue, run_pull): the frames the WAN queue 0 delivers this pass and how
+  // many it did (moved by the lcore that holds the queue, dp_lcore::wan_queue); q_pos_done: all.
   const struct tmpl* queue = nullptr;
   size_t q_pos = 0;
-  static constexpr uint32_t k_queue_free = UINT32_MAX;
-  alignas(64) std::atomic<uint32_t> q_holder{k_queue_free};
+  std::atomic<bool> q_pos_done{false};
 };
 
 // Client idx (peer-id idx, VPN address k_vpn_ip + idx, outer address k_client_ip + idx), owned
@@ -228,55 +227,49 @@ void refill(env& e, const tmpl& t, std::vector<rte_mbuf*>& m) {
   if (e.o.rx_dma && e.wan) _mm_mfence();
 }
 
-// --rx-model pull, an emulation of a receive design that the worker does not have yet
-// (docs/dataplane.md, "Next: the queue pulled by whoever is free"): the spread lcores share the
-// tunnel's RSS queue itself instead of its packets. The pass's frames are the queue. An lcore
-// that is free takes it with one CAS (never waited for), polls a burst, which copies the frames
-// into fresh mbufs on that lcore (as net_af_packet and memif copy on the polling lcore; timed,
-// with one lcore too: it is the poll's work), numbers it with the receiving lcore's share counter
-// while it holds the queue, gives the queue back and opens the burst as that share. So each lcore
-// opens packets that are in its own cache, and only the queue's line and position move between
-// the lcores. Its waits for the queue are not counted.
+// --rx-model pull: the WAN port's queue 0 is the tunnel's RSS queue. Its rx (net_null, which
+// allocates the mbufs on the polling lcore) runs feed_queue, which copies the pass's next frames
+// into them there, as net_af_packet and memif copy on the polling lcore (timed: the poll's work,
+// with one lcore too). The worker's own code polls it: wan_poll_own on lcore 0 (the receiving
+// lcore), wan_pull on the others while the tunnel is hot there (cfg.spread_pull; whoever is free
+// takes the queue). Other queues carry nothing.
+uint16_t feed_queue(uint16_t, uint16_t q, rte_mbuf** pkts, uint16_t n, uint16_t, void* user) {
+  auto* e = static_cast<env*>(user);
+  uint16_t cnt = 0;
+  if (q == 0 && e->queue) {  // the queue's poller holds it (poll_queue's CAS): q_pos is its alone
+    cnt = static_cast<uint16_t>(std::min<size_t>(n, e->queue->frames.size() - e->q_pos));
+    for (uint16_t k = 0; k < cnt; ++k) {
+      const auto& f = e->queue->frames[e->q_pos + k];
+      rte_pktmbuf_reset(pkts[k]);
+      std::memcpy(rte_pktmbuf_append(pkts[k], static_cast<uint16_t>(f.size())), f.data(), f.size());
+    }
+    e->q_pos += cnt;
+    if (e->q_pos == e->queue->frames.size()) e->q_pos_done.store(true, std::memory_order_release);
+  }
+  if (cnt < n) rte_pktmbuf_free_bulk(pkts + cnt, n - cnt);
+  return cnt;
+}
+
+// One lcore's part of a --rx-model pull pass: worker_main's WAN polls until the queue is empty
+// and nothing came in; loops that found nothing to do (the queue taken by the other lcore, or
+// empty) are not counted.
 void run_pull(env& e, unsigned i, double t0) {
   dp::worker_ctx& c = *e.ctx[i];
   const uint16_t burst = e.sh.cfg.rx_burst;
-  const tmpl& q = *e.queue;
-  dp::share_order& order = e.sh.lcores[0]->order;
   rte_mbuf* pk[dp::k_max_burst];
   uint64_t idle_tsc = 0;
-  // The next burst of the queue into pk (the caller holds the queue).
-  auto poll = [&]() -> uint16_t {
-    const auto cnt = static_cast<uint16_t>(std::min<size_t>(burst, q.frames.size() - e.q_pos));
-    if (!cnt) return 0;
-    if (rte_pktmbuf_alloc_bulk(e.sh.pool, pk, cnt) != 0) fatal("mbuf pool too small");
-    for (uint16_t k = 0; k < cnt; ++k) {
-      const auto& f = q.frames[e.q_pos + k];
-      std::memcpy(rte_pktmbuf_append(pk[k], static_cast<uint16_t>(f.size())), f.data(), f.size());
-    }
-    e.q_pos += cnt;
-    return cnt;
-  };
   for (;;) {
-    uint32_t free_q = env::k_queue_free;
-    if (e.q_holder.load(std::memory_order_relaxed) == env::k_queue_free &&
-        e.q_holder.compare_exchange_strong(free_q, i, std::memory_order_acquire)) {
-      const uint16_t cnt = poll();
-      uint32_t seq = 0;
-      if (cnt && (seq = ++order.issued) == 0) seq = order.issued = 1;
-      e.q_holder.store(env::k_queue_free, std::memory_order_release);
-      if (!cnt) break;
-      c.now_s = e.sh.now_s.load(std::memory_order_relaxed);
-      dp::order_begin(c, 0, seq);
-      dp::wan_burst(c, pk, cnt, false);
-      dp::order_end(c, true);
-      dp::flush_tx(c);
-      dp::loop_quiescent(c);
-      continue;
-    }
+    const bool empty = e.q_pos_done.load(std::memory_order_acquire);  // before the polls
     const uint64_t w0 = rte_rdtsc();
-    const unsigned h = poll_handoffs(c);
+    c.now_s = e.sh.now_s.load(std::memory_order_relaxed);
+    unsigned got = i == 0 ? dp::wan_poll_own(c, pk, burst) : 0;
+    got += dp::wan_pull(c, pk, burst);
+    got += poll_handoffs(c);
     dp::flush_tx(c);
-    if (!h) idle_tsc += rte_rdtsc() - w0;
+    dp::loop_quiescent(c);
+    if (got) continue;
+    idle_tsc += rte_rdtsc() - w0;
+    if (empty) break;
   }
   const uint64_t w0 = rte_rdtsc();
   while (c.order.n_held) {  // output waiting for an earlier share: that lcore's work, not this one's
@@ -469,11 +462,10 @@ void measure(env& e, const tunnel_opts::size& sz, point& pt) {
   auto one = [&](bool count) -> double {
     if (e.wan) fresh_rx(e);
     for (size_t i = 0; i < k_max_lcores; ++i) e.fill[i] = i < t.size() ? &t[i] : nullptr;
-    if (pull) {
-      std::fill(e.fill, e.fill + k_max_lcores, nullptr);
-      e.queue = &t[0];
-      e.q_pos = 0;
-    }
+    e.queue = pull ? &t[0] : nullptr;  // the WAN queue's frames for this pass (feed_queue)
+    e.q_pos = 0;
+    e.q_pos_done.store(false);
+    if (pull) std::fill(e.fill, e.fill + k_max_lcores, nullptr);
     for (unsigned i = 0; i < e.n_lcores; ++i) {
       e.logs[i].on = !e.wan && !o.independent;
       e.inner_logs[i].on = e.wan && !o.independent;
@@ -503,7 +495,10 @@ void measure(env& e, const tunnel_opts::size& sz, point& pt) {
     if (rte_mempool_in_use_count(e.sh.pool) != 0) fatal("mbufs leaked");
     return cpu;
   };
-  for (int w = 0; w < 2; ++w) one(false);
+  // Warm-up: two passes and at least 50 ms (a process's first point otherwise meets first-touch
+  // page faults and cold predictors in its timed passes, which then hold its one-lcore baseline).
+  double warm = 0;
+  for (int w = 0; w < 2 || warm < 0.05; ++w) warm += one(false);
   // A round's rate is the median of its passes' rates: on a shared machine a pass in which an
   // lcore was preempted (or its vCPU was) costs several times the others, and one such pass would
   // otherwise decide the round. The sum form (dpvpn-bench's) is kept as pps_sum.
@@ -531,7 +526,7 @@ int tunnel_bench(const tunnel_opts& o) {
   const uint32_t max_l = *std::max_element(o.lcores.begin(), o.lcores.end());
   if (max_l > k_max_lcores) fatal("--tunnel-lcores: at most 8");
   std::vector<std::string> eal{"dpvpn-bench", "--no-huge", "-m", "2048", "--no-shconf", "--no-pci",
-                               "-l", "0-" + std::to_string(max_l - 1), "--vdev=net_null0,no-rx=1",
+                               "-l", "0-" + std::to_string(max_l - 1), o.rx_pull ? "--vdev=net_null0" : "--vdev=net_null0,no-rx=1",
                                "--vdev=net_null1,no-rx=1", "--no-telemetry", "--log-level=lib.eal:warning"};
   eal_memory(eal, o.hugepages);
   eal.insert(eal.end(), o.eal_extra.begin(), o.eal_extra.end());
@@ -548,6 +543,13 @@ int tunnel_bench(const tunnel_opts& o) {
   std::string err;
   e->sh.pool = dp::create_mbuf_pool("bench_mbufs", (o.pkts * max_l + 8192) | 1023, static_cast<int>(rte_socket_id()), err);
   if (!e->sh.pool) fatal(err);
+  {  // every mbuf's pages faulted in before any timing (with --no-huge the pool is fresh memory,
+     // and a port that allocates on rx, as --rx-model pull's, would otherwise meet them in a pass)
+    std::vector<rte_mbuf*> all(rte_mempool_avail_count(e->sh.pool));
+    if (rte_pktmbuf_alloc_bulk(e->sh.pool, all.data(), static_cast<unsigned>(all.size())) != 0) fatal("mbuf pool");
+    for (rte_mbuf* m : all) std::memset(m->buf_addr, 0, m->buf_len);
+    rte_pktmbuf_free_bulk(all.data(), static_cast<unsigned>(all.size()));
+  }
   dp::port_info exc_info;
   open_null_ports(e->sh, max_l, exc_info);
   dp::dp_config& cfg = e->sh.cfg;
@@ -571,6 +573,7 @@ int tunnel_bench(const tunnel_opts& o) {
     if (!rte_eth_add_tx_callback(cfg.wan_port, static_cast<uint16_t>(q), log_tx, &e->logs[q])) fatal("TX callback");
     e->inner_logs[q].e.reserve(o.pkts * 2 + 64);
     if (!rte_eth_add_tx_callback(cfg.exc_port, static_cast<uint16_t>(q), log_inner, &e->inner_logs[q])) fatal("TX callback");
+    if (o.rx_pull && !rte_eth_add_rx_callback(cfg.wan_port, static_cast<uint16_t>(q), feed_queue, e.get())) fatal("RX callback");
   }
 
   std::vector<point> pts;
@@ -589,6 +592,7 @@ int tunnel_bench(const tunnel_opts& o) {
         sp.ring_size = 4096;
         sp.max_routes = 64;
         if (!dp::shared_create(e->sh, sp, err)) fatal(err);
+        cfg.spread_pull = cfg.tunnel_spread > 1 && o.rx_pull;  // else spread_raw's hand-off (copy, dma)
         e->params.spread_window = n > 1 ? proto::spread_replay_window(e->params.replay_window, n, sp.ring_size) : 0;
         arch = e->sh.lcores[0]->eng->arch_name();
         install_peers(*e, n);

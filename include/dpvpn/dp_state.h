@@ -172,7 +172,9 @@ struct peer_cmd {
 // long), then marks it done, and whoever finds the next number done moves `next` past it.
 struct share_order {
   static constexpr uint32_t k_slots = 64;
-  uint32_t issued = 0;  // the receiving lcore only; share numbers start at 1
+  // Share numbers start at 1. The receiving lcore, and with cfg.spread_pull the lcores that poll
+  // its WAN queue (while they hold it, wan_queue): rw (fetch_add).
+  std::atomic<uint32_t> issued{0};
   // The oldest share not yet out. Every lcore of the receiver's spread group: rw (CAS).
   alignas(64) std::atomic<uint32_t> next{1};
   // done[s % k_slots] == s: share s went out. Every lcore of the group: rw.
@@ -209,6 +211,16 @@ struct alignas(64) dp_lcore {
   // this worker only. Null: the server has no wrapping key, nothing to check.
   proto::front_filter* front = nullptr;
   share_order order;  // this lcore's spread shares (see share_order)
+  // With cfg.spread_pull: this lcore's WAN queue, which the lcores a hot spread tunnel on it is
+  // spread over poll too, whoever is free (docs/dataplane.md, "The queue pulled by whoever is
+  // free"). holder: the lcore polling it now (k_free: nobody); taken by CAS, never waited for,
+  // given back right after the poll; every lcore of the group: rw. hot: the spread of the tunnel
+  // that is hot on the queue, 0 while none is (only this lcore polls it then); this lcore: wo.
+  struct alignas(64) wan_queue {
+    static constexpr uint32_t k_free = UINT32_MAX;
+    std::atomic<uint32_t> holder{k_free};
+    std::atomic<uint16_t> hot{0};
+  } wan_q;
 };
 
 struct dp_config {
@@ -246,6 +258,10 @@ struct dp_config {
   // `dp-tunnel-spread N`: a peer's packets may be sealed and opened on up to N lcores (its
   // dp_peer::spread when that is 0); 1 = each peer on its owner alone (docs/dataplane.md).
   uint16_t tunnel_spread = 1;
+  // With tunnel_spread > 1 (set by dp::shared_create): a hot spread tunnel's WAN queue is polled by
+  // every lcore of its group when free (dp_lcore::wan_queue), instead of its receiving lcore
+  // handing whole bursts on (spread_raw's raw shares, which remain when this is off).
+  bool spread_pull = false;
   // `dev tap` (docs/tap.md): the exception port and the tunnels carry Ethernet frames; l2 is the
   // gateway's side of the segment (client-to-client, the gateway's ARP address and MAC, sizes).
   bool tap = false;

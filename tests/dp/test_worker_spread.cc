@@ -472,7 +472,7 @@ TEST(worker_spread, shares_leave_in_arrival_order_whichever_lcore_flushes_first)
   burst(*w.c[0], cl.frames(156, 4), true);  // nothing outstanding: not numbered, out at once
   flush_tx(*w.c[0]);
   EXPECT_EQ(take_port(exc, 0), inner(156, 4));
-  EXPECT_EQ(w.lc[0]->order.issued, 9u);
+  EXPECT_EQ(w.lc[0]->order.issued.load(), 9u);
   EXPECT_EQ(w.all_drops(0) + w.all_drops(1), 0u);
 }
 
@@ -505,6 +505,58 @@ TEST(worker_spread, a_share_cut_across_two_polls_stays_one_share) {
   EXPECT_EQ(w.lc[0]->order.next.load(), 5u);
   EXPECT_EQ(w.lc[1]->ctr.handoff_in.load(), 48u);  // packets, not marks
   EXPECT_EQ(w.lc[1]->ctr.decrypted.load(), 48u);
+  EXPECT_EQ(w.all_drops(0) + w.all_drops(1), 0u);
+}
+
+// cfg.spread_pull (docs/dataplane.md, "The queue pulled by whoever is free"): once the tunnel is
+// hot on lcore 0's WAN queue, lcore 1 polls that queue itself (the net_ring's queue 0 here) and
+// opens what it polled as the queue's next share, in order behind lcore 0's burst; a queue that
+// another lcore holds is skipped, never waited for.
+TEST(worker_spread, a_hot_queue_is_polled_by_the_lcore_that_is_free) {
+  ASSERT_TRUE(eal_ok);
+  world w;
+  w.sh.cfg.spread_pull = true;
+  spread_client cl;
+  const uint16_t wan = w.sh.cfg.wan_port, exc = w.sh.cfg.exc_port;
+  auto arrive = [&](uint32_t first, uint32_t n) {  // onto the WAN's RX queue 0 (the ring loops TX back)
+    std::vector<rte_mbuf*> m;
+    for (const bytes& b : cl.frames(first, n)) m.push_back(mbuf_of(b));
+    ASSERT_EQ(rte_eth_tx_burst(wan, 0, m.data(), static_cast<uint16_t>(m.size())), m.size());
+  };
+  worker_ctx& c0 = *w.c[0];
+  worker_ctx& c1 = *w.c[1];
+  rte_mbuf* pk[k_max_burst];
+  arrive(0, 32);
+  EXPECT_EQ(wan_poll_own(c0, pk, 32), 32u);  // not hot yet: chunk 1 to lcore 1's ring, as without the pull
+  EXPECT_EQ(wan_pull(c1, pk, 32), 0u);       // the queue is not published
+  EXPECT_EQ(w.pass_handoffs(0, 1), 16u);
+  flush_tx(c0);
+  flush_tx(c1);
+  EXPECT_EQ(take_port(exc, 0), inner(0, 16));
+  EXPECT_EQ(take_port(exc, 1), inner(16, 16));
+
+  arrive(32, 96);
+  EXPECT_EQ(wan_poll_own(c0, pk, 32), 32u);  // hot now: kept whole (a share), and the queue published
+  EXPECT_EQ(w.lc[0]->wan_q.hot.load(), 2);
+  EXPECT_EQ(rte_ring_count(w.lc[1]->handoff_in[0]), 0u);  // nothing handed on: lcore 1 polls itself
+  EXPECT_EQ(wan_pull(c1, pk, 32), 32u);      // the next burst, opened on lcore 1
+  flush_tx(c1);
+  EXPECT_TRUE(take_port(exc, 1).empty());    // behind lcore 0's burst, which is not out yet
+  EXPECT_EQ(c1.order.n_held, 1);
+  flush_tx(c0);
+  EXPECT_EQ(take_port(exc, 0), inner(32, 32));
+  flush_tx(c1);
+  EXPECT_EQ(take_port(exc, 1), inner(64, 32));
+
+  w.lc[0]->wan_q.holder.store(1);            // lcore 1 is polling it: lcore 0 goes on without
+  EXPECT_EQ(wan_poll_own(c0, pk, 32), 0u);
+  w.lc[0]->wan_q.holder.store(dp_lcore::wan_queue::k_free);
+  EXPECT_EQ(wan_poll_own(c0, pk, 32), 32u);
+  flush_tx(c0);
+  EXPECT_EQ(take_port(exc, 0), inner(96, 32));
+  EXPECT_EQ(w.lc[0]->ctr.decrypted.load(), 80u);
+  EXPECT_EQ(w.lc[1]->ctr.decrypted.load(), 48u);
+  EXPECT_EQ(w.lc[0]->order.next.load(), w.lc[0]->order.issued.load() + 1);  // every share out
   EXPECT_EQ(w.all_drops(0) + w.all_drops(1), 0u);
 }
 
