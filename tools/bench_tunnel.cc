@@ -530,7 +530,7 @@ int tunnel_bench(const tunnel_opts& o) {
                                "--vdev=net_null1,no-rx=1", "--no-telemetry", "--log-level=lib.eal:warning"};
   eal_memory(eal, o.hugepages);
   eal.insert(eal.end(), o.eal_extra.begin(), o.eal_extra.end());
-  if (const char* l = std::getenv("DPVPN_BENCH_LCORES")) {  // e.g. "0@1,1@0": lcore 0 on CPU 1
+  if (const char* l = std::getenv("DPVPN_BENCH_LCORES"); l && *l) {  // e.g. "0@1,1@0": lcore 0 on CPU 1
     eal[6] = "--lcores";
     eal[7] = l;
   }

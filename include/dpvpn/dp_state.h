@@ -173,8 +173,8 @@ struct peer_cmd {
 struct share_order {
   static constexpr uint32_t k_slots = 64;
   // Share numbers start at 1. The receiving lcore, and with cfg.spread_pull the lcores that poll
-  // its WAN queue (while they hold it, wan_queue): rw (fetch_add).
-  std::atomic<uint32_t> issued{0};
+  // its WAN queue (while they hold it, wan_queue): rw (fetch_add). On a line of its own.
+  alignas(64) std::atomic<uint32_t> issued{0};
   // The oldest share not yet out. Every lcore of the receiver's spread group: rw (CAS).
   alignas(64) std::atomic<uint32_t> next{1};
   // done[s % k_slots] == s: share s went out. Every lcore of the group: rw.
@@ -216,10 +216,12 @@ struct alignas(64) dp_lcore {
   // free"). holder: the lcore polling it now (k_free: nobody); taken by CAS, never waited for,
   // given back right after the poll; every lcore of the group: rw. hot: the spread of the tunnel
   // that is hot on the queue, 0 while none is (only this lcore polls it then); this lcore: wo.
-  struct alignas(64) wan_queue {
+  // Each on its own line: every lcore reads `hot` of every queue once a loop, and the owner's
+  // CAS on `holder` at each poll must not take that line from them.
+  struct wan_queue {
     static constexpr uint32_t k_free = UINT32_MAX;
-    std::atomic<uint32_t> holder{k_free};
-    std::atomic<uint16_t> hot{0};
+    alignas(64) std::atomic<uint32_t> holder{k_free};
+    alignas(64) std::atomic<uint16_t> hot{0};
   } wan_q;
 };
 
