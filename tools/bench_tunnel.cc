@@ -495,10 +495,7 @@ void measure(env& e, const tunnel_opts::size& sz, point& pt) {
     if (rte_mempool_in_use_count(e.sh.pool) != 0) fatal("mbufs leaked");
     return cpu;
   };
-  // Warm-up: two passes and at least 50 ms (a process's first point otherwise meets first-touch
-  // page faults and cold predictors in its timed passes, which then hold its one-lcore baseline).
-  double warm = 0;
-  for (int w = 0; w < 2 || warm < 0.05; ++w) warm += one(false);
+  for (int w = 0; w < 2; ++w) one(false);
   // A round's rate is the median of its passes' rates: on a shared machine a pass in which an
   // lcore was preempted (or its vCPU was) costs several times the others, and one such pass would
   // otherwise decide the round. The sum form (dpvpn-bench's) is kept as pps_sum.
@@ -642,7 +639,7 @@ int tunnel_bench(const tunnel_opts& o) {
                 o.independent ? "one tunnel PER LCORE, each on its own (--independent: the machine's ceiling)" : "ONE tunnel",
                 o.client_role ? "client" : "server", crypto::name(o.cipher), crypto::name(o.backend), arch.c_str(), o.pkts,
                 o.rx_dma    ? "in memory (--rx-model dma: as a NIC's DMA leaves them)"
-                : o.rx_pull ? "copied by the lcore that polls the shared queue (--rx-model pull: an emulation, bench_tunnel.cc)"
+                : o.rx_pull ? "copied by the lcore that polls the shared queue (--rx-model pull: the worker's polls)"
                             : "in the receiving lcore's cache (--rx-model copy: as af_packet / memif leave them)",
                 k_rounds);
     std::printf("reordered = decrypt: inner packets sent after one that came later on the WAN (exception-port queues\n"

@@ -53,10 +53,10 @@ struct tunnel_opts {
   // as a NIC's DMA leaves them in memory; copy (the default): they stay in the receiving lcore's
   // cache, as net_af_packet and memif leave them (they copy on the receiving lcore).
   bool rx_dma = false;
-  // --rx-model pull (decrypt, one spread tunnel): an emulation of a design not in the worker yet
-  // (docs/dataplane.md, "Next: the queue pulled by whoever is free"): the spread lcores take the
-  // tunnel's queue in turn, whoever is free, each poll copying its burst on the lcore that polls
-  // (as af_packet and memif do; timed) and numbered for the order; bench_tunnel.cc, run_pull.
+  // --rx-model pull (decrypt, one spread tunnel): what the gateway does (docs/dataplane.md, "The
+  // queue pulled by whoever is free"): the worker's own polls take the tunnel's queue, whoever is
+  // free, and each poll copies its burst on the lcore that polls (as af_packet and memif do;
+  // timed); bench_tunnel.cc, feed_queue and run_pull. copy / dma: the receiving lcore hands on.
   bool rx_pull = false;
   // --independent: N tunnels, each owned by its own lcore and fed on that lcore (no spread): what
   // N lcores give on this machine when nothing is shared, the ceiling for one spread tunnel.
