@@ -461,11 +461,10 @@ void measure(env& e, const tunnel_opts::size& sz, point& pt) {
   proto::replay_window peer(wire::k_replay_window_default);
   auto one = [&](bool count) -> double {
     if (e.wan) fresh_rx(e);
-    for (size_t i = 0; i < k_max_lcores; ++i) e.fill[i] = i < t.size() ? &t[i] : nullptr;
+    for (size_t i = 0; i < k_max_lcores; ++i) e.fill[i] = !pull && i < t.size() ? &t[i] : nullptr;
     e.queue = pull ? &t[0] : nullptr;  // the WAN queue's frames for this pass (feed_queue)
     e.q_pos = 0;
     e.q_pos_done.store(false);
-    if (pull) std::fill(e.fill, e.fill + k_max_lcores, nullptr);
     for (unsigned i = 0; i < e.n_lcores; ++i) {
       e.logs[i].on = !e.wan && !o.independent;
       e.inner_logs[i].on = e.wan && !o.independent;
