@@ -79,8 +79,9 @@ bool tun_classify(worker_ctx& c, rte_mbuf* m) noexcept {
 namespace {
 
 // Owner lcore only, or one of a spread peer's lcores with tx and pid (a reserved id of the shared
-// sending key). m holds the plaintext; on success it holds the whole outer frame.
-bool seal_and_frame(worker_ctx& c, dp_peer& p, rte_mbuf* m, proto::dc_tx* tx, uint32_t pid) noexcept {
+// sending key). m holds the plaintext; on success it holds the whole outer frame, with its UDP
+// checksum still to fill (net::fill_outer_udp_csum) when csum_later comes back true.
+bool seal_and_frame(worker_ctx& c, dp_peer& p, rte_mbuf* m, proto::dc_tx* tx, uint32_t pid, bool& csum_later) noexcept {
   buf_view v = view_of(m);
   const uint32_t wire_pid = !p.data_v2 ? wire::k_peer_id_none : p.wire_id != wire::k_peer_id_none ? p.wire_id : p.peer_id;
   const proto::dc_err e = tx ? tx->seal_id(*c.me.eng, v, tx->key_id(), wire_pid, p.keys.framing, pid)
@@ -104,7 +105,8 @@ bool seal_and_frame(worker_ctx& c, dp_peer& p, rte_mbuf* m, proto::dc_tx* tx, ui
       m->l3_len = net::k_ipv4_hdr;
       m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_UDP_CKSUM;
     } else {
-      net::write_outer_v4(h, e, payload, c.ip_id++, cfg.udp_checksum);
+      net::write_outer_v4(h, e, payload, c.ip_id++, false);
+      csum_later = cfg.udp_checksum;
     }
   } else {
     uint8_t* h = v.prepend(static_cast<uint32_t>(net::k_outer_v6));
@@ -116,7 +118,8 @@ bool seal_and_frame(worker_ctx& c, dp_peer& p, rte_mbuf* m, proto::dc_tx* tx, ui
       m->l3_len = net::k_ipv6_hdr;
       m->ol_flags |= RTE_MBUF_F_TX_IPV6 | RTE_MBUF_F_TX_UDP_CKSUM;
     } else {
-      net::write_outer_v6(h, e, payload);  // the UDP checksum is mandatory over IPv6 (RFC 8200 §8.1)
+      net::write_outer_v6(h, e, payload, 0, false);
+      csum_later = true;  // the UDP checksum is mandatory over IPv6 (RFC 8200 §8.1)
     }
   }
   apply_view(m, v);
@@ -301,6 +304,8 @@ void seal_chunk(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept {
   const uint16_t wan0 = c.tx.n_wan;
   proto::dc_tx* sent_tx[k_stage];
   uint32_t sent_pid[k_stage];
+  rte_mbuf* csum[k_stage];
+  uint16_t n_csum = 0;
   // Each packet's plaintext is fetched one packet ahead of its seal (as on the open side).
   prefetch_lines(rte_pktmbuf_mtod(pkts[0], void*), (pkts[0]->data_len + 63u) / 64u);
   for (uint16_t i = 0; i < n; ++i) {
@@ -315,10 +320,12 @@ void seal_chunk(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept {
       if (mss_clamp(cfg, rte_pktmbuf_mtod(m, uint8_t*), m->data_len)) lcore_counters::bump(c.me.ctr.mss_clamped);
     const uint32_t len_in = m->data_len;
     proto::dc_tx* const tx = spread ? stx[i] : nullptr;
-    if (!seal_and_frame(c, *p, m, tx, tx ? spid[i] : 0)) {
+    bool csum_later = false;
+    if (!seal_and_frame(c, *p, m, tx, tx ? spid[i] : 0, csum_later)) {
       drop_pkt(c, m, drop::seal_failed);
       continue;
     }
+    if (csum_later) csum[n_csum++] = m;
     ++encrypted;
     if (tx) {
       spread_sealed += c.me.peers[p->peer_id] != p;  // the wrap flag: spread_tick on the owner
@@ -335,6 +342,8 @@ void seal_chunk(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept {
     c.tx.wan[c.tx.n_wan++] = m;
   }
   tally.flush();
+  // The UDP checksums as a pass of their own, once the chunk's stores have drained (netpkt.h).
+  for (uint16_t i = 0; i < n_csum; ++i) net::fill_outer_udp_csum(rte_pktmbuf_mtod(csum[i], uint8_t*));
   if (spread) {
     spread_hold_chunk(c, wan0, sent_tx, sent_pid);
     lcore_counters::bump(c.me.ctr.spread_sealed, spread_sealed);

@@ -152,31 +152,27 @@ void write_outer_v4(uint8_t* h, const udp_endpoints& e, size_t payload_len, uint
   std::memcpy(h + 6, e.src_mac.data(), 6);
   put_u16(h + 12, k_ethertype_ipv4);
   uint8_t* ip = h + k_eth_hdr;
+  const uint16_t tot = static_cast<uint16_t>(k_ipv4_hdr + k_udp_hdr + payload_len);
   ip[0] = 0x45;
   ip[1] = 0;
-  put_u16(ip + 2, static_cast<uint16_t>(k_ipv4_hdr + k_udp_hdr + payload_len));
+  put_u16(ip + 2, tot);
   put_u16(ip + 4, ip_id);
   put_u16(ip + 6, 0x4000);  // DF
   ip[8] = 64;
   ip[9] = k_proto_udp;
-  put_u16(ip + 10, 0);
   put_u32(ip + 12, e.src_ip);
   put_u32(ip + 16, e.dst_ip);
-  put_u16(ip + 10, ipv4_header_checksum(ip, k_ipv4_hdr));
+  // The header checksum from the values, not by reading back what was just stored (netpkt.h,
+  // fill_outer_udp_csum).
+  const uint32_t addrs = (e.src_ip >> 16) + (e.src_ip & 0xffff) + (e.dst_ip >> 16) + (e.dst_ip & 0xffff);
+  put_u16(ip + 10, csum_fold(0x4500u + tot + ip_id + 0x4000u + (64u << 8 | k_proto_udp) + addrs));
   uint8_t* udp = ip + k_ipv4_hdr;
   put_u16(udp, e.src_port);
   put_u16(udp + 2, e.dst_port);
   const uint16_t ulen = static_cast<uint16_t>(k_udp_hdr + payload_len);
   put_u16(udp + 4, ulen);
   put_u16(udp + 6, 0);
-  if (udp_csum) {
-    uint32_t s = csum_partial(ip + 12, 8);  // pseudo header: src, dst
-    s += k_proto_udp;
-    s += ulen;
-    s = csum_partial(udp, ulen, s);
-    uint16_t c = csum_fold(s);
-    put_u16(udp + 6, c == 0 ? 0xffff : c);
-  }
+  if (udp_csum) fill_outer_udp_csum(h);
 }
 
 void write_outer_v4_nic_csum(uint8_t* h, const udp_endpoints& e, size_t payload_len, uint16_t ip_id) noexcept {

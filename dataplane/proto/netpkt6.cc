@@ -202,9 +202,11 @@ uint8_t* write_headers_v6(uint8_t* h, const udp6_endpoints& e, uint16_t ulen, ui
 
 }  // namespace
 
-void write_outer_v6(uint8_t* h, const udp6_endpoints& e, size_t payload_len, uint32_t flow_label) noexcept {
+void write_outer_v6(uint8_t* h, const udp6_endpoints& e, size_t payload_len, uint32_t flow_label,
+                    bool udp_csum) noexcept {
   const uint16_t ulen = static_cast<uint16_t>(k_udp_hdr + payload_len);
   uint8_t* udp = write_headers_v6(h, e, ulen, flow_label);
+  if (!udp_csum) return;  // fill_outer_udp_csum
   const uint16_t c = csum_fold(csum_partial(udp, ulen, pseudo_sum6(e.src_ip.data(), e.dst_ip.data(), ulen, k_proto_udp)));
   put_u16(udp + 6, c == 0 ? 0xffff : c);  // 0 means "no checksum", forbidden over IPv6
 }
@@ -213,6 +215,24 @@ void write_outer_v6_nic_csum(uint8_t* h, const udp6_endpoints& e, size_t payload
   const uint16_t ulen = static_cast<uint16_t>(k_udp_hdr + payload_len);
   uint8_t* udp = write_headers_v6(h, e, ulen, flow_label);
   put_u16(udp + 6, static_cast<uint16_t>(~csum_fold(pseudo_sum6(e.src_ip.data(), e.dst_ip.data(), ulen, k_proto_udp))));
+}
+
+// Declared in netpkt.h; here because the IPv6 pseudo header is.
+void fill_outer_udp_csum(uint8_t* h) noexcept {
+  if (get_u16(h + 12) == k_ethertype_ipv6) {
+    const uint8_t* ip = h + k_eth_hdr;
+    uint8_t* udp = h + k_eth_hdr + k_ipv6_hdr;
+    const uint16_t ulen = get_u16(udp + 4);
+    const uint16_t c = csum_fold(csum_partial(udp, ulen, pseudo_sum6(ip + k_ip6_src, ip + k_ip6_dst, ulen, k_proto_udp)));
+    put_u16(udp + 6, c == 0 ? 0xffff : c);  // 0 means "no checksum", forbidden over IPv6
+    return;
+  }
+  const uint8_t* ip = h + k_eth_hdr;
+  uint8_t* udp = h + k_eth_hdr + k_ipv4_hdr;  // write_outer_v4 writes no IP options
+  const uint16_t ulen = get_u16(udp + 4);
+  const uint32_t s = csum_partial(ip + 12, 8) + k_proto_udp + ulen;  // pseudo header
+  const uint16_t c = csum_fold(csum_partial(udp, ulen, s));
+  put_u16(udp + 6, c == 0 ? 0xffff : c);
 }
 
 }  // namespace dpvpn::net

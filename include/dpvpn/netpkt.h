@@ -58,6 +58,12 @@ void write_outer_v4(uint8_t* hdr, const udp_endpoints& e, size_t payload_len, ui
 // the pseudo-header (addresses, protocol, UDP length) folded but not inverted, which the device
 // continues over the datagram. Nothing reads the payload.
 void write_outer_v4_nic_csum(uint8_t* hdr, const udp_endpoints& e, size_t payload_len, uint16_t ip_id) noexcept;
+// The UDP checksum of a frame whose outer headers write_outer_v4 (udp_csum false) or
+// write_outer_v6 (udp_csum false) wrote, computed from the frame as it is in memory and stored.
+// The dataplane runs it as a pass over a sealed chunk: a load that spans several smaller stores
+// still in the store buffer (the header fields, the packet id, the AEAD's tail) waits for them to
+// reach the cache, so summing each packet right after writing it cost more than the sum.
+void fill_outer_udp_csum(uint8_t* frame) noexcept;
 
 // The IP version nibble of an inner packet (4, 6, anything else), 0 for an empty one.
 inline unsigned ip_version(const uint8_t* p, size_t len) noexcept { return len ? p[0] >> 4 : 0; }

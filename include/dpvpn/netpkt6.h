@@ -88,7 +88,10 @@ struct udp6_endpoints {
   ip6 src_ip{}, dst_ip{};
   uint16_t src_port = 0, dst_port = 0;
 };
-void write_outer_v6(uint8_t* hdr, const udp6_endpoints& e, size_t payload_len, uint32_t flow_label = 0) noexcept;
+// udp_csum false leaves the field 0 for fill_outer_udp_csum (netpkt.h), which must run before
+// the frame is sent.
+void write_outer_v6(uint8_t* hdr, const udp6_endpoints& e, size_t payload_len, uint32_t flow_label = 0,
+                    bool udp_csum = true) noexcept;
 // For a port that computes the UDP checksum on TX (RTE_MBUF_F_TX_UDP_CKSUM): the UDP field holds
 // the pseudo-header's sum, folded, not inverted (write_outer_v4_nic_csum).
 void write_outer_v6_nic_csum(uint8_t* hdr, const udp6_endpoints& e, size_t payload_len, uint32_t flow_label = 0) noexcept;

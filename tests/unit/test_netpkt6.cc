@@ -279,6 +279,34 @@ TEST(netpkt6, udp_checksum_matches_naive_sum_for_many_lengths) {
   }
 }
 
+// The dataplane writes the headers first and fills the UDP checksum in a later pass: the frame
+// must come out byte for byte as written in one go, for both families, every length, and header
+// values whose IPv4 header sum carries (its checksum is now computed from the values).
+TEST(netpkt6, a_checksum_filled_later_equals_one_written_at_once) {
+  std::mt19937 rng(7);
+  for (size_t n = 0; n < 1500; n += (n < 70 ? 1 : 37)) {
+    std::vector<uint8_t> a(k_outer_v6 + n), b;
+    for (size_t i = 0; i < a.size(); ++i) a[i] = static_cast<uint8_t>(rng());
+    b = a;
+    udp_endpoints e4{k_mac_a, k_mac_b, static_cast<uint32_t>(rng()), n % 3 ? static_cast<uint32_t>(rng()) : 0xffffffffu,
+                     static_cast<uint16_t>(rng()), 1194};
+    const uint16_t id = n % 2 ? 0xffff : static_cast<uint16_t>(rng());
+    write_outer_v4(a.data() + (k_outer_v6 - k_outer_v4), e4, n, id, true);
+    write_outer_v4(b.data() + (k_outer_v6 - k_outer_v4), e4, n, id, false);
+    fill_outer_udp_csum(b.data() + (k_outer_v6 - k_outer_v4));
+    ASSERT_EQ(a, b) << n;
+    const uint8_t* ip = a.data() + (k_outer_v6 - k_outer_v4) + k_eth_hdr;
+    ASSERT_EQ(csum_fold(csum_partial(ip, k_ipv4_hdr)), 0) << n;  // the IPv4 header verifies
+    udp6_endpoints e6{k_mac_a, k_mac_b, k_ip_a, k_ip_b, 1194, static_cast<uint16_t>(rng())};
+    e6.dst_ip[15] = static_cast<uint8_t>(rng());
+    write_outer_v6(a.data(), e6, n);
+    write_outer_v6(b.data(), e6, n, 0, false);
+    fill_outer_udp_csum(b.data());
+    ASSERT_EQ(a, b) << n;
+    ASSERT_TRUE(l4_verifies(a)) << n;
+  }
+}
+
 TEST(netpkt6, a_computed_zero_checksum_is_sent_as_ffff) {
   udp6_endpoints e{k_mac_a, k_mac_b, k_ip_a, k_ip_b, 1194, 40000};
   std::vector<uint8_t> f(k_outer_v6 + 2, 0);
