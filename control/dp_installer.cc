@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "dpvpn/dp_l2.h"
+#include "dpvpn/dp_setup.h"
 
 namespace dpvpn::cp {
 
@@ -150,18 +151,17 @@ void dp_installer::retry_pending() {
 
 int dp_installer::publish(const client& c) {
   sh_.owner[c.peer_id].store(c.owner, std::memory_order_release);
-  const int rc = rte_hash_add_key_data(sh_.addrs, &c.addr, reinterpret_cast<void*>(uintptr_t{c.peer_id}));
-  return rc < 0 ? rc : 0;
+  return dp::addr_set(sh_, c.addr, c.peer_id);
 }
 
 void dp_installer::unpublish(const client& c) {
   sh_.owner[c.peer_id].store(dp::k_no_owner, std::memory_order_release);
-  rte_hash_del_key(sh_.addrs, &c.addr);
+  dp::addr_del(sh_, c.addr);
 }
 
 void dp_installer::move_addr(const net::outer_addr& from, const net::outer_addr& to, uint32_t peer_id) {
-  rte_hash_del_key(sh_.addrs, &from);
-  rte_hash_add_key_data(sh_.addrs, &to, reinterpret_cast<void*>(uintptr_t{peer_id}));
+  dp::addr_del(sh_, from);
+  dp::addr_set(sh_, to, peer_id);
 }
 
 int dp_installer::route_add_v4(uint32_t net, uint8_t len, uint32_t peer_id) { return dp::route_add_v4(sh_.rt, net, len, peer_id); }

@@ -163,4 +163,16 @@ void shared_destroy(dp_shared& sh) {
   sh.qsbr = nullptr;
 }
 
+int addr_set(dp_shared& sh, const net::outer_addr& addr, uint32_t peer_id) {
+  const int rc = rte_hash_add_key_data(sh.addrs, &addr, reinterpret_cast<void*>(uintptr_t{peer_id}));
+  sh.addrs_gen.fetch_add(1, std::memory_order_release);
+  return rc < 0 ? rc : 0;
+}
+
+int addr_del(dp_shared& sh, const net::outer_addr& addr) {
+  const int rc = rte_hash_del_key(sh.addrs, &addr);
+  sh.addrs_gen.fetch_add(1, std::memory_order_release);
+  return rc < 0 ? rc : 0;
+}
+
 }  // namespace dpvpn::dp

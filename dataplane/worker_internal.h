@@ -139,6 +139,15 @@ struct worker_ctx {
   } incoming[k_max_workers];
   fanout_queue fan;          // TAP: flood frames for this lcore's clients
   net::learn_filter learned; // TAP: learn requests sent in the last second
+  // The last outer address this lcore found in sh.addrs and its peer (a client role's server; a
+  // DATA_V1 client's run of packets): a hit saves the rte_hash look-up. Good while sh.addrs_gen
+  // still reads gen (addr_lookup, worker_rx.cc).
+  struct addr_memo {
+    net::outer_addr addr;
+    uint32_t pid = 0;
+    uint32_t gen = 0;
+    bool valid = false;
+  } memo;
 };
 
 // Room in the fan-out queue for n more flood frames (the exception port is read only then).

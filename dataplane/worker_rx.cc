@@ -316,6 +316,22 @@ bool wan_classify(worker_ctx& c, rte_mbuf* m) noexcept {
   return udp_classify(c, m, fi.payload_off, fi.payload_len, fi.src_mac);
 }
 
+// The peer of an outer address (sh.addrs), through the lcore's memo of its last hit. The
+// generation is read before the table, so a change made during the look-up leaves the memo stale.
+static bool addr_lookup(worker_ctx& c, const net::outer_addr& a, uint32_t& pid) noexcept {
+  worker_ctx::addr_memo& m = c.memo;
+  const uint32_t gen = c.sh.addrs_gen.load(std::memory_order_acquire);
+  if (m.valid && m.gen == gen && net::same_outer(m.addr, a)) {
+    pid = m.pid;
+    return true;
+  }
+  void* data = nullptr;
+  if (rte_hash_lookup_data(c.sh.addrs, &a, &data) < 0) return false;
+  pid = static_cast<uint32_t>(reinterpret_cast<uintptr_t>(data));
+  m = {a, pid, gen, true};
+  return true;
+}
+
 // Both outer families: an OpenVPN packet in a UDP datagram to our address and port, whose outer
 // source the caller stored in the metadata. Control -> punt; data -> owner (peer-id, or the
 // outer address for DATA_V1 and peers without one). True when this lcore is the owner.
@@ -349,9 +365,7 @@ bool udp_classify(worker_ctx& c, rte_mbuf* m, size_t payload_off, size_t payload
   }
   uint32_t pid = cl.peer_id;
   if (cl.op == wire::P_DATA_V1 || pid == wire::k_peer_id_none || c.sh.cfg.client_role) {
-    void* data = nullptr;
-    if (rte_hash_lookup_data(c.sh.addrs, &mm.src, &data) >= 0) {
-      pid = static_cast<uint32_t>(reinterpret_cast<uintptr_t>(data));
+    if (addr_lookup(c, mm.src, pid)) {
     } else if (uint32_t f = dp_shared::k_no_float;
                c.sh.cfg.client_role && (f = c.sh.client_float.load(std::memory_order_relaxed)) != dp_shared::k_no_float) {
       pid = f;  // `float`: the server's data from a new address, moved there if it opens

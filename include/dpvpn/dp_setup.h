@@ -27,6 +27,12 @@ struct shared_params {
 // sh.pool set. False with err naming what failed; then shared_destroy releases what was built.
 bool shared_create(dp_shared& sh, const shared_params& p, std::string& err);
 
+// The outer-address table while workers run: addr_set maps addr to peer_id (a new entry or a
+// changed one), addr_del removes it; both move sh.addrs_gen. Control thread (the table's only
+// writer). rte_hash's result: 0 or a negative errno (addr_del: -ENOENT when absent).
+int addr_set(dp_shared& sh, const net::outer_addr& addr, uint32_t peer_id);
+int addr_del(dp_shared& sh, const net::outer_addr& addr);
+
 // After the workers have returned: the peers still owned are deleted, every ring is drained (mbufs
 // back to the pool, commands deleted) and freed, the tables and lcores released.
 void shared_destroy(dp_shared& sh);

@@ -282,7 +282,11 @@ struct dp_shared {
   // peer-id -> owner worker index; control: wo, dp: ro
   std::unique_ptr<std::atomic<uint16_t>[]> owner;
   route_tables* rt = nullptr;  // inner address (LPM, IPv4 and IPv6) -> peer id; control: wo, dp: ro (QSBR)
-  rte_hash* addrs = nullptr;   // outer net::outer_addr -> peer id; control: wo, dp: ro
+  rte_hash* addrs = nullptr;   // outer net::outer_addr -> peer id; control: wo (addr_set / addr_del), dp: ro
+  // Moves (release) after every change to addrs made through addr_set / addr_del (dp_setup.h): a
+  // worker's memo of its last look-up (worker_ctx::memo) holds only while it has not. control: wo
+  // (rarely: clients coming, going, floating), dp: ro.
+  std::atomic<uint32_t> addrs_gen{0};
   rte_rcu_qsbr* qsbr = nullptr;
   // [max_peers]: the peers whose packets other lcores seal and open too (dp_peer::spread > 1).
   // The owner: wo (adopts: publishes; del_peer: clears, then hands the peer back only after a

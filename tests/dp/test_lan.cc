@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "../../dataplane/worker_internal.h"
+#include "dpvpn/dp_setup.h"
 #include "dpvpn/neigh_resolver.h"
 #include "dpvpn/netpkt_fwd.h"
 #include "dpvpn/wire.h"
@@ -504,9 +505,9 @@ TEST(contact_rate, one_address_flood_is_cut_on_the_lcore) {
   for (uint32_t i = 0; i < 100; ++i) reset_from(0x0c000000 + i, 2000);  // 100 hosts: one each
   EXPECT_EQ(w.dropped(drop::contact_rate), before);
   // An established client's control frames go to the priority ring, never limited.
-  rte_hash_del_key(w.sh.addrs, &w.peers[0]->client);
+  dp::addr_del(w.sh, w.peers[0]->client);
   w.sh.punt_est = rte_ring_create("lpe", 512, 0, RING_F_SC_DEQ);
-  rte_hash_add_key_data(w.sh.addrs, &w.peers[0]->client, reinterpret_cast<void*>(uintptr_t{0}));
+  dp::addr_set(w.sh, w.peers[0]->client, 0);
   for (int i = 0; i < 100; ++i) reset_from(net::v4_of(client_of(0).ip), client_of(0).port);
   EXPECT_EQ(w.dropped(drop::contact_rate), before);
   EXPECT_EQ(rte_ring_count(w.sh.punt_est), 100u);
