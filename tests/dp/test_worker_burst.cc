@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "../../dataplane/worker_internal.h"
+#include "dpvpn/dp_setup.h"
 #include "dpvpn/netpkt.h"
 #include "dpvpn/wire.h"
 #include "dp_frames.h"
@@ -316,6 +317,35 @@ TEST(worker_burst, wan_staged_equals_packet_at_a_time) {
   EXPECT_EQ(staged.lcore[4], 11u);  // decrypted
   EXPECT_EQ(staged.lcore[6], 1u);   // pings_rx
   EXPECT_EQ(staged.lcore[11], 1u);  // floats
+}
+
+// Where the peer is found by the outer address (the client role; DATA_V1), each lcore memos its
+// last hit. A change to the table (addr_set / addr_del) must end the memo at once: the address
+// handed to another peer, then removed.
+TEST(worker_burst, an_address_memo_ends_when_the_table_changes) {
+  ASSERT_TRUE(eal_ok);
+  clients cl;
+  world w(5);
+  w.sh.cfg.client_role = true;
+  const bytes pkt = cl.seal(0, 0, inner_v4(vpn_of(0), k_lan, 64, 1));
+  auto classify = [&](uint32_t& pid) {
+    rte_mbuf* m = mbuf_of(wan_frame(client_of(0), mac_of(0), pkt));
+    const bool mine = wan_classify(*w.c, m);
+    pid = meta_of(m).peer_id;
+    if (mine) rte_pktmbuf_free(m);
+    return mine;
+  };
+  uint32_t pid = 99;
+  ASSERT_TRUE(classify(pid));
+  EXPECT_EQ(pid, 0u);
+  ASSERT_TRUE(classify(pid));  // from the memo
+  EXPECT_EQ(pid, 0u);
+  ASSERT_EQ(addr_set(w.sh, client_of(0), 1), 0);  // the address now belongs to peer 1
+  ASSERT_TRUE(classify(pid));
+  EXPECT_EQ(pid, 1u);
+  ASSERT_EQ(addr_del(w.sh, client_of(0)), 0);
+  EXPECT_FALSE(classify(pid));
+  EXPECT_EQ(w.lc[0]->ctr.drops[static_cast<size_t>(drop::unknown_peer)].load(), 1u);
 }
 
 TEST(worker_burst, tun_staged_equals_packet_at_a_time) {
