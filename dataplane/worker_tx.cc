@@ -78,15 +78,30 @@ bool tun_classify(worker_ctx& c, rte_mbuf* m) noexcept {
 
 namespace {
 
-// Owner lcore only, or one of a spread peer's lcores with tx and pid (a reserved id of the shared
-// sending key). m holds the plaintext; on success it holds the whole outer frame, with its UDP
-// checksum still to fill (net::fill_outer_udp_csum) when csum_later comes back true.
-bool seal_and_frame(worker_ctx& c, dp_peer& p, rte_mbuf* m, proto::dc_tx* tx, uint32_t pid, bool& csum_later) noexcept {
-  buf_view v = view_of(m);
+// The seal's first stage for one packet, v its view (the plaintext): owner lcore only, or one of
+// a spread peer's lcores with tx and pid (a reserved id of the shared sending key). On true, with
+// staged set, v holds the whole OpenVPN packet but its tag and j is the AEAD to run; with staged
+// clear (a CBC key) the packet is sealed whole.
+bool seal_prepare(worker_ctx& c, dp_peer& p, buf_view& v, proto::dc_tx* tx, uint32_t pid, proto::seal_job& j,
+                  bool& staged) noexcept {
   const uint32_t wire_pid = !p.data_v2 ? wire::k_peer_id_none : p.wire_id != wire::k_peer_id_none ? p.wire_id : p.peer_id;
-  const proto::dc_err e = tx ? tx->seal_id(*c.me.eng, v, tx->key_id(), wire_pid, p.keys.framing, pid)
-                             : p.keys.seal(*c.me.eng, v, wire_pid, c.now_s);
-  if (e != proto::dc_err::ok) return false;
+  proto::dc_err e;
+  if (!tx) {
+    e = p.keys.seal_prepare(*c.me.eng, v, wire_pid, c.now_s, j, staged);
+  } else if (tx->key()) {
+    e = tx->seal_prepare(v, tx->key_id(), wire_pid, p.keys.framing, pid, j);
+    staged = true;
+  } else {
+    e = tx->seal_id(*c.me.eng, v, tx->key_id(), wire_pid, p.keys.framing, pid);
+    staged = false;
+  }
+  return e == proto::dc_err::ok;
+}
+
+// The last stage: the outer Ethernet/IP/UDP headers in front of the sealed packet v, written back
+// to m, with the UDP checksum still to fill (net::fill_outer_udp_csum) when csum_later comes back
+// true.
+bool frame_outer(worker_ctx& c, const dp_peer& p, rte_mbuf* m, buf_view& v, bool& csum_later) noexcept {
   const uint32_t payload = v.len;
   const dp_config& cfg = c.sh.cfg;
   if (net::is_v4_mapped(p.client.ip)) {
@@ -306,22 +321,54 @@ void seal_chunk(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept {
   uint32_t sent_pid[k_stage];
   rte_mbuf* csum[k_stage];
   uint16_t n_csum = 0;
-  // Each packet's plaintext is fetched one packet ahead of its seal (as on the open side).
-  prefetch_lines(rte_pktmbuf_mtod(pkts[0], void*), (pkts[0]->data_len + 63u) / 64u);
+  // 1. Headers and nonces for the whole chunk (MSS first), so that no AEAD below reads what was
+  // stored just before it (proto::seal_job); CBC keys seal whole here.
+  buf_view v[k_stage];
+  proto::seal_job job[k_stage];
+  bool staged[k_stage], live[k_stage];
+  uint32_t len_in[k_stage];
   for (uint16_t i = 0; i < n; ++i) {
     rte_mbuf* m = pkts[i];
     dp_peer* p = peer[i];
-    if (i + 1 < n) prefetch_lines(rte_pktmbuf_mtod(pkts[i + 1], void*), (pkts[i + 1]->data_len + 63u) / 64u);
+    live[i] = false;
+    if (i + 1 < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], uint8_t*) - 32);  // header + first line
     if (!p) {
       drop_pkt(c, m, drop::peer_not_ready);
       continue;
     }
     if ((cfg.mss_clamp | cfg.mss_clamp_v6) && !cfg.tap)  // TAP: an Ethernet frame, not an IP packet
       if (mss_clamp(cfg, rte_pktmbuf_mtod(m, uint8_t*), m->data_len)) lcore_counters::bump(c.me.ctr.mss_clamped);
-    const uint32_t len_in = m->data_len;
+    len_in[i] = m->data_len;
+    v[i] = view_of(m);
+    proto::dc_tx* const tx = spread ? stx[i] : nullptr;
+    if (!seal_prepare(c, *p, v[i], tx, tx ? spid[i] : 0, job[i], staged[i])) {
+      drop_pkt(c, m, drop::seal_failed);
+      continue;
+    }
+    live[i] = true;
+  }
+  // 2. The AEAD for the group, each plaintext fetched one packet ahead (as on the open side).
+  auto fetch = [&](uint16_t from) {
+    while (from < n && !(live[from] && staged[from])) ++from;
+    if (from < n) prefetch_lines(job[from].data, (job[from].len + 63u) / 64u);
+    return from;
+  };
+  for (uint16_t i = 0, next = fetch(0); i < n; ++i) {
+    if (!live[i] || !staged[i]) continue;
+    if (i == next) next = fetch(static_cast<uint16_t>(i + 1));
+    if (!job[i].run(*c.me.eng)) [[unlikely]] {
+      live[i] = false;
+      drop_pkt(c, pkts[i], drop::seal_failed);
+    }
+  }
+  // 3. Outer headers, counters, the TX batch.
+  for (uint16_t i = 0; i < n; ++i) {
+    if (!live[i]) continue;
+    rte_mbuf* m = pkts[i];
+    dp_peer* p = peer[i];
     proto::dc_tx* const tx = spread ? stx[i] : nullptr;
     bool csum_later = false;
-    if (!seal_and_frame(c, *p, m, tx, tx ? spid[i] : 0, csum_later)) {
+    if (!frame_outer(c, *p, m, v[i], csum_later)) {
       drop_pkt(c, m, drop::seal_failed);
       continue;
     }
@@ -334,7 +381,7 @@ void seal_chunk(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept {
       p->wrap_seq.store(p->wrap_seq.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     }
     if (p->last_tx_s.load(std::memory_order_relaxed) != c.now_s) p->last_tx_s.store(c.now_s, std::memory_order_relaxed);
-    tally.add(p, len_in);
+    tally.add(p, len_in[i]);
     if (spread) {  // what spread_hold_chunk keeps, by position in the TX batch
       sent_tx[c.tx.n_wan - wan0] = tx;
       sent_pid[c.tx.n_wan - wan0] = spid[i];

@@ -216,6 +216,29 @@ dc_err dc_tx::seal(crypto::engine& e, buf_view& b, uint8_t key_id, uint32_t peer
   return r;
 }
 
+dc_err dc_tx::seal_prepare(buf_view& b, uint8_t key_id, uint32_t peer_id, comp_framing f, uint32_t pid,
+                          seal_job& j) const noexcept {
+  if (pid == 0) return dc_err::packet_id_exhausted;
+  const bool v2 = use_v2(peer_id);
+  const uint32_t hdr = op_hdr_len(v2);
+  const room fr = framing_room(f, b);
+  // §8.1: [op/kid (+peer-id)] [packet-id 4] [tag 16] [ciphertext]
+  if (b.headroom < fr.head + hdr + k_pid_len + k_tag || b.tailroom < fr.tail) return dc_err::no_room;
+  apply_framing(f, b, fr);
+  j.data = b.data;
+  j.len = b.len;
+  uint8_t* const p = b.prepend(hdr + k_pid_len + k_tag);
+  write_op_hdr(p, v2, key_id, peer_id);
+  wire::put_u32(p + hdr, pid);
+  make_nonce(j.nonce, p + hdr, implicit_iv_);
+  // AAD: V2 authenticates op/kid, peer-id and packet-id (8 bytes); V1 the packet-id only.
+  j.aad = v2 ? p : p + hdr;
+  j.aad_len = v2 ? hdr + k_pid_len : k_pid_len;
+  j.tag = p + hdr + k_pid_len;
+  j.key = aead_.get();
+  return dc_err::ok;
+}
+
 dc_err dc_tx::seal_id(crypto::engine& e, buf_view& b, uint8_t key_id, uint32_t peer_id, comp_framing f,
                       uint32_t pid) const noexcept {
   if (pid == 0) return dc_err::packet_id_exhausted;
@@ -229,21 +252,10 @@ dc_err dc_tx::seal_with(crypto::engine& e, buf_view& b, uint8_t key_id, uint32_t
   const room fr = framing_room(f, b);
 
   if (aead_) {
-    // §8.1: [op/kid (+peer-id)] [packet-id 4] [tag 16] [ciphertext]
-    if (b.headroom < fr.head + hdr + k_pid_len + k_tag || b.tailroom < fr.tail) return dc_err::no_room;
-    apply_framing(f, b, fr);
-    uint8_t* const text = b.data;
-    const uint32_t text_len = b.len;
-    uint8_t* const p = b.prepend(hdr + k_pid_len + k_tag);
-    write_op_hdr(p, v2, key_id, peer_id);
-    wire::put_u32(p + hdr, pid);
-    uint8_t nonce[wire::k_aead_nonce];
-    make_nonce(nonce, p + hdr, implicit_iv_);
-    // AAD: V2 authenticates op/kid, peer-id and packet-id (8 bytes); V1 the packet-id only.
-    const uint8_t* aad = v2 ? p : p + hdr;
-    const size_t aad_len = v2 ? hdr + k_pid_len : k_pid_len;
-    if (!aead_->seal(e, nonce, aad, aad_len, text, text_len, p + hdr + k_pid_len)) return dc_err::crypto_failure;
-    return dc_err::ok;
+    seal_job j;
+    const dc_err r = seal_prepare(b, key_id, peer_id, f, pid, j);
+    if (r != dc_err::ok) return r;
+    return j.run(e) ? dc_err::ok : dc_err::crypto_failure;
   }
 
   // §8.2: [op/kid (+peer-id)] [HMAC H] [IV 16] [CBC(packet-id 4 || payload || PKCS#7)]

@@ -187,4 +187,20 @@ dc_err data_keys::seal(crypto::engine& e, buf_view& b, uint32_t peer_id, uint64_
   return s.tx->seal(e, b, static_cast<uint8_t>(s.key_id), peer_id, framing);
 }
 
+dc_err data_keys::seal_prepare(crypto::engine& e, buf_view& b, uint32_t peer_id, uint64_t now_s, seal_job& j,
+                               bool& staged) noexcept {
+  staged = false;
+  if (shared_) return seal(e, b, peer_id, now_s);
+  if (pending_ >= 0 && now_s >= pending_since_s_ + switch_after_s) promote_pending();
+  if (tx_ < 0) return dc_err::crypto_failure;
+  slot& s = slots_[static_cast<size_t>(tx_)];
+  if (!s.tx->key()) return s.tx->seal(e, b, static_cast<uint8_t>(s.key_id), peer_id, framing);
+  // As seal(): an id is used unless the packet had no room.
+  const uint32_t pid = s.tx->take_id();
+  const dc_err r = s.tx->seal_prepare(b, static_cast<uint8_t>(s.key_id), peer_id, framing, pid, j);
+  if (r == dc_err::no_room) s.tx->set_packet_id(pid - 1);
+  staged = r == dc_err::ok;
+  return r;
+}
+
 }  // namespace dpvpn::proto

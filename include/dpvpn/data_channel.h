@@ -65,6 +65,24 @@ enum class dc_kind : uint8_t { ip, ping, occ_exit, occ_other };
 inline constexpr int k_dir_client_to_server = 0;
 inline constexpr int k_dir_server_to_client = 1;
 
+// One packet's AEAD seal, split like open_job: seal_prepare writes the header and the nonce, the
+// caller runs the AEAD for a group of them, so that no seal reads what was stored just before it
+// (a load that spans smaller stores still in flight, such as IPsec-MB's masked 12-byte nonce load,
+// waits until every older store has reached the cache: the previous packet's whole ciphertext).
+// No default member initializers: a burst keeps an array of these on the stack.
+struct seal_job {
+  const crypto::aead_key* key;
+  const uint8_t* aad;
+  uint8_t* data;  // plaintext, sealed in place
+  uint8_t* tag;
+  uint32_t aad_len;
+  uint32_t len;
+  uint8_t nonce[wire::k_aead_nonce];
+  bool run(crypto::engine& e) const noexcept {
+    return const_cast<crypto::aead_key*>(key)->seal(e, nonce, aad, aad_len, data, len, tag);
+  }
+};
+
 // Sending state for one key_id.
 class dc_tx {
  public:
@@ -99,6 +117,18 @@ class dc_tx {
   // seal() with a reserved id; reads the key only, so any thread may run it with its own engine.
   dc_err seal_id(crypto::engine& e, buf_view& b, uint8_t key_id, uint32_t peer_id, comp_framing f,
                  uint32_t pid) const noexcept;
+  // The staged seal_id (AEAD keys only: key() non-null): on ok b holds the whole packet, its tag
+  // still to be written by running j. pid 0: packet_id_exhausted.
+  dc_err seal_prepare(buf_view& b, uint8_t key_id, uint32_t peer_id, comp_framing f, uint32_t pid,
+                      seal_job& j) const noexcept;
+  // seal()'s packet id for the staged form: the next one, taken (0 when exhausted: seal_prepare
+  // refuses it). The owner only, as seal().
+  uint32_t take_id() noexcept {
+    const uint64_t last = packet_id_.load(std::memory_order_relaxed);
+    if (last >= UINT32_MAX) return 0;
+    packet_id_.store(last + 1, std::memory_order_relaxed);
+    return static_cast<uint32_t>(last + 1);
+  }
   // True once the send packet-id reached the wrap trigger (§8.3): renegotiate.
   bool wrap_due() const noexcept { return packet_id() >= wire::k_packet_id_wrap_trigger; }
   // The last id used (taken, with reserve_ids), saturated at 2^32 - 1.
@@ -106,7 +136,8 @@ class dc_tx {
     const uint64_t v = packet_id_.load(std::memory_order_relaxed);
     return v > UINT32_MAX ? UINT32_MAX : static_cast<uint32_t>(v);
   }
-  void set_packet_id(uint32_t v) noexcept { packet_id_.store(v, std::memory_order_relaxed); }  // tests
+  // Tests; and data_keys::seal_prepare, which gives back the id of a packet that had no room.
+  void set_packet_id(uint32_t v) noexcept { packet_id_.store(v, std::memory_order_relaxed); }
   const data_key_params& params() const noexcept { return params_; }
   const crypto::aead_key* key() const noexcept { return aead_.get(); }  // null for CBC (prefetching)
   // The key_id of the slot this key sends in; written by data_keys before it publishes the key.

@@ -76,6 +76,11 @@ class data_keys {
   }
   // Seals b (payload) with the sending key; peer_id == k_peer_id_none gives P_DATA_V1.
   dc_err seal(crypto::engine& e, buf_view& b, uint32_t peer_id, uint64_t now_s) noexcept;
+  // The staged form of seal() for a burst: with an AEAD sending key, j comes back ready to run
+  // and b holds the whole packet but its tag (staged true); with a CBC key the packet is sealed
+  // whole here (staged false). Not for a shared peer's keys (the dataplane reserves their ids).
+  dc_err seal_prepare(crypto::engine& e, buf_view& b, uint32_t peer_id, uint64_t now_s, seal_job& j,
+                      bool& staged) noexcept;
 
   // One tunnel on several lcores (docs/dataplane.md, "One tunnel on several lcores"). The owner
   // publishes the sending key and each key_id's receive key; the peer's other lcores read them
