@@ -71,16 +71,14 @@ inline constexpr int k_dir_server_to_client = 1;
 // waits until every older store has reached the cache: the previous packet's whole ciphertext).
 // No default member initializers: a burst keeps an array of these on the stack.
 struct seal_job {
-  const crypto::aead_key* key;
+  crypto::aead_key* key;
   const uint8_t* aad;
   uint8_t* data;  // plaintext, sealed in place
   uint8_t* tag;
   uint32_t aad_len;
   uint32_t len;
   uint8_t nonce[wire::k_aead_nonce];
-  bool run(crypto::engine& e) const noexcept {
-    return const_cast<crypto::aead_key*>(key)->seal(e, nonce, aad, aad_len, data, len, tag);
-  }
+  bool run(crypto::engine& e) const noexcept { return key->seal(e, nonce, aad, aad_len, data, len, tag); }
 };
 
 // Sending state for one key_id.
