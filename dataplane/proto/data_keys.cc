@@ -181,10 +181,11 @@ dc_err data_keys::seal(crypto::engine& e, buf_view& b, uint32_t peer_id, uint64_
     if (!tx) return dc_err::crypto_failure;
     return tx->seal_id(e, b, tx->key_id(), peer_id, framing, tx->reserve_ids(1));
   }
-  if (pending_ >= 0 && now_s >= pending_since_s_ + switch_after_s) promote_pending();
-  if (tx_ < 0) return dc_err::crypto_failure;
-  slot& s = slots_[static_cast<size_t>(tx_)];
-  return s.tx->seal(e, b, static_cast<uint8_t>(s.key_id), peer_id, framing);
+  seal_job j;
+  bool staged = false;
+  const dc_err r = seal_prepare(e, b, peer_id, now_s, j, staged);
+  if (r != dc_err::ok || !staged) return r;
+  return j.run(e) ? dc_err::ok : dc_err::crypto_failure;
 }
 
 dc_err data_keys::seal_prepare(crypto::engine& e, buf_view& b, uint32_t peer_id, uint64_t now_s, seal_job& j,

@@ -204,11 +204,8 @@ uint8_t* write_headers_v6(uint8_t* h, const udp6_endpoints& e, uint16_t ulen, ui
 
 void write_outer_v6(uint8_t* h, const udp6_endpoints& e, size_t payload_len, uint32_t flow_label,
                     bool udp_csum) noexcept {
-  const uint16_t ulen = static_cast<uint16_t>(k_udp_hdr + payload_len);
-  uint8_t* udp = write_headers_v6(h, e, ulen, flow_label);
-  if (!udp_csum) return;  // fill_outer_udp_csum
-  const uint16_t c = csum_fold(csum_partial(udp, ulen, pseudo_sum6(e.src_ip.data(), e.dst_ip.data(), ulen, k_proto_udp)));
-  put_u16(udp + 6, c == 0 ? 0xffff : c);  // 0 means "no checksum", forbidden over IPv6
+  write_headers_v6(h, e, static_cast<uint16_t>(k_udp_hdr + payload_len), flow_label);
+  if (udp_csum) fill_outer_udp_csum(h);  // mandatory over IPv6 (RFC 8200 §8.1)
 }
 
 void write_outer_v6_nic_csum(uint8_t* h, const udp6_endpoints& e, size_t payload_len, uint32_t flow_label) noexcept {
