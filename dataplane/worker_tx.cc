@@ -99,9 +99,11 @@ bool seal_prepare(worker_ctx& c, dp_peer& p, buf_view& v, proto::dc_tx* tx, uint
 }
 
 // The last stage: the outer Ethernet/IP/UDP headers in front of the sealed packet v, written back
-// to m, with the UDP checksum still to fill (net::fill_outer_udp_csum) when csum_later comes back
-// true.
-bool frame_outer(worker_ctx& c, const dp_peer& p, rte_mbuf* m, buf_view& v, bool& csum_later) noexcept {
+// to m. A software UDP checksum comes from payload_sum (csum_partial of v, taken in the AEAD pass)
+// where there is one; without it csum_later comes back true and net::fill_outer_udp_csum must
+// run before the frame is sent.
+bool frame_outer(worker_ctx& c, const dp_peer& p, rte_mbuf* m, buf_view& v, const uint32_t* payload_sum,
+                 bool& csum_later) noexcept {
   const uint32_t payload = v.len;
   const dp_config& cfg = c.sh.cfg;
   if (net::is_v4_mapped(p.client.ip)) {
@@ -121,7 +123,10 @@ bool frame_outer(worker_ctx& c, const dp_peer& p, rte_mbuf* m, buf_view& v, bool
       m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_UDP_CKSUM;
     } else {
       net::write_outer_v4(h, e, payload, c.ip_id++, false);
-      csum_later = cfg.udp_checksum;
+      if (cfg.udp_checksum && payload_sum)
+        wire::put_u16(h + net::k_eth_hdr + net::k_ipv4_hdr + 6, net::udp_csum_v4(e, payload, *payload_sum));
+      else
+        csum_later = cfg.udp_checksum;
     }
   } else {
     uint8_t* h = v.prepend(static_cast<uint32_t>(net::k_outer_v6));
@@ -134,7 +139,11 @@ bool frame_outer(worker_ctx& c, const dp_peer& p, rte_mbuf* m, buf_view& v, bool
       m->ol_flags |= RTE_MBUF_F_TX_IPV6 | RTE_MBUF_F_TX_UDP_CKSUM;
     } else {
       net::write_outer_v6(h, e, payload, 0, false);
-      csum_later = true;  // the UDP checksum is mandatory over IPv6 (RFC 8200 §8.1)
+      // The UDP checksum is mandatory over IPv6 (RFC 8200 §8.1).
+      if (payload_sum)
+        wire::put_u16(h + net::k_eth_hdr + net::k_ipv6_hdr + 6, net::udp_csum_v6(e, payload, *payload_sum));
+      else
+        csum_later = true;
     }
   }
   apply_view(m, v);
@@ -347,20 +356,40 @@ void seal_chunk(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept {
     }
     live[i] = true;
   }
-  // 2. The AEAD for the group, each plaintext fetched one packet ahead (as on the open side).
+  // 2. The AEAD for the group, each plaintext fetched one packet ahead (as on the open side). Where
+  // the outer UDP checksum is the lcore's to compute, each sealed packet is summed one packet
+  // behind, while it is still in L1 and its stores have drained (a pass after the chunk read it
+  // back from L2 at 1420 B); frame_outer adds the headers from values.
+  const bool sum_v6 = !cfg.tx_csum_offload, sum_v4 = sum_v6 && cfg.udp_checksum;
+  uint32_t psum[k_stage];
+  bool has_sum[k_stage];
   auto fetch = [&](uint16_t from) {
     while (from < n && !(live[from] && staged[from])) ++from;
     if (from < n) prefetch_lines(job[from].data, (job[from].len + 63u) / 64u);
     return from;
   };
-  for (uint16_t i = 0, next = fetch(0); i < n; ++i) {
-    if (!live[i] || !staged[i]) continue;
-    if (i == next) next = fetch(static_cast<uint16_t>(i + 1));
-    if (!job[i].run(*c.me.eng)) [[unlikely]] {
-      live[i] = false;
-      drop_pkt(c, pkts[i], drop::seal_failed);
+  int behind = -1;
+  auto sum_behind = [&] {
+    if (behind >= 0) {
+      psum[behind] = net::csum_partial(v[behind].data, v[behind].len);
+      has_sum[behind] = true;
     }
+  };
+  for (uint16_t i = 0, next = fetch(0); i < n; ++i) {
+    has_sum[i] = false;
+    if (!live[i]) continue;
+    if (staged[i]) {
+      if (i == next) next = fetch(static_cast<uint16_t>(i + 1));
+      if (!job[i].run(*c.me.eng)) [[unlikely]] {
+        live[i] = false;
+        drop_pkt(c, pkts[i], drop::seal_failed);
+        continue;
+      }
+    }
+    sum_behind();
+    behind = (net::is_v4_mapped(peer[i]->client.ip) ? sum_v4 : sum_v6) ? i : -1;
   }
+  sum_behind();
   // 3. Outer headers, counters, the TX batch.
   for (uint16_t i = 0; i < n; ++i) {
     if (!live[i]) continue;
@@ -368,7 +397,7 @@ void seal_chunk(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept {
     dp_peer* p = peer[i];
     proto::dc_tx* const tx = spread ? stx[i] : nullptr;
     bool csum_later = false;
-    if (!frame_outer(c, *p, m, v[i], csum_later)) {
+    if (!frame_outer(c, *p, m, v[i], has_sum[i] ? &psum[i] : nullptr, csum_later)) {
       drop_pkt(c, m, drop::seal_failed);
       continue;
     }
@@ -389,7 +418,8 @@ void seal_chunk(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept {
     c.tx.wan[c.tx.n_wan++] = m;
   }
   tally.flush();
-  // The UDP checksums as a pass of their own, once the chunk's stores have drained (netpkt.h).
+  // UDP checksums not summed above (a peer that moved between the passes), once the chunk's
+  // stores have drained (netpkt.h).
   for (uint16_t i = 0; i < n_csum; ++i) net::fill_outer_udp_csum(rte_pktmbuf_mtod(csum[i], uint8_t*));
   if (spread) {
     spread_hold_chunk(c, wan0, sent_tx, sent_pid);

@@ -214,6 +214,13 @@ void write_outer_v6_nic_csum(uint8_t* h, const udp6_endpoints& e, size_t payload
   put_u16(udp + 6, static_cast<uint16_t>(~csum_fold(pseudo_sum6(e.src_ip.data(), e.dst_ip.data(), ulen, k_proto_udp))));
 }
 
+uint16_t udp_csum_v6(const udp6_endpoints& e, size_t payload_len, uint32_t payload_sum) noexcept {
+  const uint32_t ulen = static_cast<uint16_t>(k_udp_hdr + payload_len);
+  const uint32_t s = pseudo_sum6(e.src_ip.data(), e.dst_ip.data(), ulen, k_proto_udp);
+  const uint16_t c = csum_fold(s + ulen + e.src_port + e.dst_port + payload_sum);
+  return c == 0 ? 0xffff : c;  // 0 means "no checksum", forbidden over IPv6
+}
+
 // Declared in netpkt.h; here because the IPv6 pseudo header is.
 void fill_outer_udp_csum(uint8_t* h) noexcept {
   if (get_u16(h + 12) == k_ethertype_ipv6) {

@@ -26,6 +26,9 @@ inline constexpr size_t k_tcp_hdr = 20;
 // RFC 1071 ones' complement sum folded to 16 bits (not inverted).
 uint32_t csum_partial(const uint8_t* p, size_t n, uint32_t sum = 0) noexcept;
 uint16_t csum_fold(uint32_t sum) noexcept;  // inverted, ready to store
+// For tests: csum_partial's 64-byte vectors (AVX-512, where the CPU has it) on or off; returns
+// the previous choice. Off, it uses 32-byte AVX2 steps.
+bool csum_vector_width(bool wide) noexcept;
 uint16_t ipv4_header_checksum(const uint8_t* ip, size_t ihl_bytes) noexcept;
 
 // What the WAN receive path needs to know about a frame.
@@ -64,6 +67,12 @@ void write_outer_v4_nic_csum(uint8_t* hdr, const udp_endpoints& e, size_t payloa
 // still in the store buffer (the header fields, the packet id, the AEAD's tail) waits for them to
 // reach the cache, so summing each packet right after writing it cost more than the sum.
 void fill_outer_udp_csum(uint8_t* frame) noexcept;
+// The UDP checksum of the datagram write_outer_v4 (udp_csum false) frames, from values: the
+// pseudo header and UDP header from e and payload_len, the payload as payload_sum, its
+// csum_partial. Nothing is read back from the frame, so the caller can sum each payload while it
+// is still in L1 (the dataplane does, one packet behind the AEAD) and store the result with the
+// headers. 0 comes back as 0xffff (RFC 768).
+uint16_t udp_csum_v4(const udp_endpoints& e, size_t payload_len, uint32_t payload_sum) noexcept;
 
 // The IP version nibble of an inner packet (4, 6, anything else), 0 for an empty one.
 inline unsigned ip_version(const uint8_t* p, size_t len) noexcept { return len ? p[0] >> 4 : 0; }

@@ -304,6 +304,11 @@ TEST(netpkt6, a_checksum_filled_later_equals_one_written_at_once) {
     fill_outer_udp_csum(b.data());
     ASSERT_EQ(a, b) << n;
     ASSERT_TRUE(l4_verifies(a)) << n;
+    // From values, with the payload summed on its own (what the dataplane stores).
+    const uint32_t ps = csum_partial(a.data() + k_outer_v6, n);
+    ASSERT_EQ(udp_csum_v6(e6, n, ps), wire::get_u16(&a[k_eth_hdr + k_ipv6_hdr + 6])) << n;
+    write_outer_v4(a.data() + (k_outer_v6 - k_outer_v4), e4, n, id, true);
+    ASSERT_EQ(udp_csum_v4(e4, n, ps), wire::get_u16(&a[k_outer_v6 - k_outer_v4 + k_eth_hdr + k_ipv4_hdr + 6])) << n;
   }
 }
 
@@ -317,6 +322,7 @@ TEST(netpkt6, a_computed_zero_checksum_is_sent_as_ffff) {
   write_outer_v6(f.data(), e, 2);
   EXPECT_EQ(wire::get_u16(&f[k_eth_hdr + k_ipv6_hdr + 6]), 0xffff);
   EXPECT_TRUE(l4_verifies(f));
+  EXPECT_EQ(udp_csum_v6(e, 2, csum_partial(&f[k_outer_v6], 2)), 0xffff);
 }
 
 TEST(netpkt6, frame_kinds) {
