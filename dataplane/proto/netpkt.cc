@@ -147,11 +147,6 @@ uint32_t csum_partial(const uint8_t* p, size_t n, uint32_t sum) noexcept {
   return static_cast<uint32_t>(s);
 }
 
-uint16_t csum_fold(uint32_t sum) noexcept {
-  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
-  return static_cast<uint16_t>(~sum & 0xffff);
-}
-
 uint16_t ipv4_header_checksum(const uint8_t* ip, size_t ihl_bytes) noexcept {
   return csum_fold(csum_partial(ip, ihl_bytes));
 }
@@ -259,14 +254,6 @@ void write_outer_v4_nic_csum(uint8_t* h, const udp_endpoints& e, size_t payload_
   s += k_proto_udp;
   s += static_cast<uint32_t>(k_udp_hdr + payload_len);
   put_u16(ip + k_ipv4_hdr + 6, static_cast<uint16_t>(~csum_fold(s)));
-}
-
-uint16_t udp_csum_v4(const udp_endpoints& e, size_t payload_len, uint32_t payload_sum) noexcept {
-  const uint32_t ulen = static_cast<uint16_t>(k_udp_hdr + payload_len);
-  const uint32_t addrs = (e.src_ip >> 16) + (e.src_ip & 0xffff) + (e.dst_ip >> 16) + (e.dst_ip & 0xffff);
-  // Pseudo header (addresses, protocol, length), then the UDP header (ports, length, checksum 0).
-  const uint16_t c = csum_fold(addrs + k_proto_udp + 2 * ulen + e.src_port + e.dst_port + payload_sum);
-  return c == 0 ? 0xffff : c;
 }
 
 bool inner_v4_addrs(const uint8_t* p, size_t len, uint32_t& src, uint32_t& dst) noexcept {

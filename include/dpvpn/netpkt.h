@@ -25,7 +25,12 @@ inline constexpr size_t k_tcp_hdr = 20;
 
 // RFC 1071 ones' complement sum folded to 16 bits (not inverted).
 uint32_t csum_partial(const uint8_t* p, size_t n, uint32_t sum = 0) noexcept;
-uint16_t csum_fold(uint32_t sum) noexcept;  // inverted, ready to store
+// Inverted, ready to store. Two folds: the first leaves at most 0x1fffe, the second 0xffff.
+inline uint16_t csum_fold(uint32_t sum) noexcept {
+  sum = (sum & 0xffff) + (sum >> 16);
+  sum += sum >> 16;
+  return static_cast<uint16_t>(~sum & 0xffff);
+}
 // For tests: csum_partial's 64-byte vectors (AVX-512, where the CPU has it) on or off; returns
 // the previous choice. Off, it uses 32-byte AVX2 steps.
 bool csum_vector_width(bool wide) noexcept;
@@ -72,7 +77,13 @@ void fill_outer_udp_csum(uint8_t* frame) noexcept;
 // csum_partial. Nothing is read back from the frame, so the caller can sum each payload while it
 // is still in L1 (the dataplane does, one packet behind the AEAD) and store the result with the
 // headers. 0 comes back as 0xffff (RFC 768).
-uint16_t udp_csum_v4(const udp_endpoints& e, size_t payload_len, uint32_t payload_sum) noexcept;
+inline uint16_t udp_csum_v4(const udp_endpoints& e, size_t payload_len, uint32_t payload_sum) noexcept {
+  const uint32_t ulen = static_cast<uint16_t>(k_udp_hdr + payload_len);
+  const uint32_t addrs = (e.src_ip >> 16) + (e.src_ip & 0xffff) + (e.dst_ip >> 16) + (e.dst_ip & 0xffff);
+  // Pseudo header (addresses, protocol, length), then the UDP header (ports, length, checksum 0).
+  const uint16_t c = csum_fold(addrs + k_proto_udp + 2 * ulen + e.src_port + e.dst_port + payload_sum);
+  return c == 0 ? 0xffff : c;
+}
 
 // The IP version nibble of an inner packet (4, 6, anything else), 0 for an empty one.
 inline unsigned ip_version(const uint8_t* p, size_t len) noexcept { return len ? p[0] >> 4 : 0; }
