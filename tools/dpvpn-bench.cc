@@ -4,7 +4,11 @@
 //
 //   dpvpn-bench [--time S] [--json] [--cipher NAME] [--backend ipsec-mb|openssl] [--sessions 1,100]
 //               [--sizes 64,512,1420,imix] [--pkts N] [--dir both|decrypt|encrypt] [--no-udp-csum]
-//               [--tx-csum-offload] [--no-raw] [--raw-offset 0..63] [--hugepages] [-- extra EAL args]
+//               [--tx-csum-offload] [--no-raw] [--raw-offset 0..63] [--hugepages] [--cold-sessions]
+//               [-- extra EAL args]
+//   --cold-sessions: before each timed pass, after the keys are rebuilt, the pass's sessions'
+//               state (peers, receive/send state, expanded keys) is flushed from the caches, as
+//               with many more clients than the cache holds; code, tables and packets stay warm.
 //   --hugepages (every scenario): mbufs in 2 MiB hugepages, as a deployment has them, instead of
 //               4 KiB pages (--no-huge, the default: runs anywhere); needs free hugepages.
 //   dpvpn-bench --tunnel-lcores 1,2 [--role client|server] [--rx-model copy|dma|pull] [--independent] [--time S] [--json] [--cipher NAME] [--sizes 64,1420] [--pkts N] [--dir ...]
@@ -21,6 +25,8 @@
 #include <rte_mbuf.h>
 #include <rte_rcu_qsbr.h>
 #include <rte_ring.h>
+
+#include <immintrin.h>
 
 #include <algorithm>
 #include <array>
@@ -79,6 +85,7 @@ struct options {
   bool raw = true;          // --no-raw: skip the raw reference (for profiling the dataplane alone)
   uint32_t raw_offset = 0;  // raw buffers' offset from a 64-byte boundary
   bool hugepages = false;   // --hugepages: mbufs in hugepages, as deployed (bench_raw.h)
+  bool cold = false;        // --cold-sessions: the sessions flushed from the caches before each pass
   std::vector<std::string> eal_extra;
   std::vector<uint32_t> tunnel_lcores;  // --tunnel-lcores: the one-tunnel scenario instead
   bool client_role = false;             // --role client (with --tunnel-lcores)
@@ -186,7 +193,7 @@ struct templates {
   std::vector<uint16_t> len;
   std::vector<uint16_t> inner_len;
   std::vector<uint32_t> session;
-  std::vector<uint32_t> sessions_used;  // distinct, for the rekey before a decrypt pass
+  std::vector<uint32_t> sessions_used;  // distinct: the rekey before a decrypt pass, --cold-sessions
   uint64_t inner_bytes = 0;
   void add(const uint8_t* p, uint32_t n, uint16_t inner, uint32_t s) {
     off.push_back(static_cast<uint32_t>(bytes.size()));
@@ -235,6 +242,7 @@ templates build_wan(crypto::engine& eng, const dp::dp_config& cfg, sessions& ss,
 // Inner packets as the exception port delivers them: to the session's VPN address.
 templates build_tun(const sessions& ss, const size_spec& sz, uint32_t n, uint32_t set) {
   templates t;
+  for (uint32_t i = 0; i < std::min(n, ss.n); ++i) t.sessions_used.push_back(session_of(set, i, n, ss.n));
   uint8_t buf[2048];
   for (uint32_t i = 0; i < n; ++i) {
     const uint32_t s = session_of(set, i, n, ss.n);
@@ -243,6 +251,37 @@ templates build_tun(const sessions& ss, const size_spec& sz, uint32_t n, uint32_
     t.add(buf, len, len, s);
   }
   return t;
+}
+
+// --cold-sessions: every line of the given sessions' state written back and dropped from the
+// caches (clflush), as if 100 000 clients had pushed it out: the peer (its key slots inline), the
+// receiving or sending key's state and its expanded key. Code, tables, rings and the packets stay
+// where they are. Untimed.
+void flush_lines(const void* p, size_t n) {
+  const auto a = reinterpret_cast<uintptr_t>(p);
+  for (uintptr_t l = a & ~uintptr_t{63}; l < a + n; l += 64) _mm_clflush(reinterpret_cast<const void*>(l));
+}
+void flush_key(const crypto::aead_key* k) {
+  if (!k) return;
+  flush_lines(k, 64);
+  const std::span<const uint8_t> st = k->state();
+  if (!st.empty()) flush_lines(st.data(), st.size());
+}
+void evict_sessions(dp::dp_lcore& lc, const std::vector<uint32_t>& which, bool wan) {
+  for (uint32_t i : which) {
+    const dp::dp_peer* p = lc.peers[i];
+    if (wan) {
+      if (const proto::dc_rx* rx = p->keys.rx_for(0)) {
+        flush_key(rx->key());
+        flush_lines(rx, sizeof *rx);
+      }
+    } else if (const proto::dc_tx* tx = p->keys.tx_peek()) {
+      flush_key(tx->key());
+      flush_lines(tx, sizeof *tx);
+    }
+    flush_lines(p, sizeof *p);
+  }
+  _mm_mfence();
 }
 
 void refill(rte_mempool* pool, const templates& t, std::vector<rte_mbuf*>& m) {
@@ -369,6 +408,7 @@ void measure(worker_ctx& c, sessions& ss, const size_spec& sz, bool wan, const o
     do {
       const templates& t = sets[pass++ % n_sets];
       if (wan) fresh_rx_keys(sh, c.me, ss, t.sessions_used);
+      if (o.cold) evict_sessions(c.me, t.sessions_used, wan);
       refill(sh.pool, t, pkts);
       const counter_snap a = snap(c.me.ctr);
       cpu += run_pass(c, pkts, wan);
@@ -405,11 +445,12 @@ void measure(worker_ctx& c, sessions& ss, const size_spec& sz, bool wan, const o
 double gbps(const point& p) { return p.pps * p.avg_bytes * 8 / 1e9; }
 
 void print_text(const std::vector<point>& pts, const options& o, const char* arch) {
-  std::printf("dpvpn-bench: one lcore, %s, backend %s (IPsec-MB arch %s), %u packets per pass, UDP checksum %s;\n"
+  std::printf("dpvpn-bench: one lcore, %s, backend %s (IPsec-MB arch %s), %u packets per pass, UDP checksum %s%s;\n"
               "rates per CPU-second of the lcore; size = inner IPv4 packet bytes (imix = 7:4:1 of 64/576/1500);\n"
               "Gbit/s counts inner packet bits; raw = aead_key %s alone on hot buffers, same sizes\n",
               crypto::name(o.cipher), crypto::name(o.backend), arch, o.pkts,
-              o.tx_offload ? "offloaded" : o.udp_csum ? "on" : "off", "open/seal");
+              o.tx_offload ? "offloaded" : o.udp_csum ? "on" : "off",
+              o.cold ? ", sessions cold (flushed from the caches before each pass)" : "", "open/seal");
   for (const char* dir : {"decrypt", "encrypt"}) {
     bool any = false;
     for (const auto& p : pts) any |= std::strcmp(p.dir, dir) == 0;
@@ -431,9 +472,10 @@ void print_json(const std::vector<point>& pts, const options& o, const char* arc
     std::printf("{\"scenario\":\"dataplane\",\"dir\":\"%s\",\"size\":\"%s\",\"sessions\":%u,\"mpps\":%.4f,"
                 "\"raw_mpps\":%.4f,\"ratio\":%.3f,\"gbps\":%.3f,\"avg_bytes\":%.1f,\"raw_api\":\"%s\","
                 "\"raw_direct_mpps\":%.4f,\"raw_job_mpps\":%.4f,"
-                "\"cipher\":\"%s\",\"backend\":\"%s\",\"arch\":\"%s\",\"udp_checksum\":%s,\"tx_csum_offload\":%s,\"pkts_per_pass\":%u}\n",
+                "\"cipher\":\"%s\",\"backend\":\"%s\",\"arch\":\"%s\",\"udp_checksum\":%s,\"tx_csum_offload\":%s,\"pkts_per_pass\":%u,"
+                "\"cold_sessions\":%s}\n",
                 p.dir, p.size.c_str(), p.sessions, p.pps / 1e6, p.raw_pps / 1e6, p.ratio, gbps(p), p.avg_bytes,
-                p.raw_api, p.raw_direct_pps / 1e6, p.raw_job_pps / 1e6, crypto::name(o.cipher), crypto::name(o.backend), arch, o.udp_csum ? "true" : "false", o.tx_offload ? "true" : "false", o.pkts);
+                p.raw_api, p.raw_direct_pps / 1e6, p.raw_job_pps / 1e6, crypto::name(o.cipher), crypto::name(o.backend), arch, o.udp_csum ? "true" : "false", o.tx_offload ? "true" : "false", o.pkts, o.cold ? "true" : "false");
   }
 }
 
@@ -445,7 +487,7 @@ void print_json(const std::vector<point>& pts, const options& o, const char* arc
                "usage: dpvpn-bench [--time S] [--json] [--cipher AES-256-GCM] [--backend ipsec-mb|openssl]\n"
                "                   [--sessions 1,100,10000] [--sizes 64,512,1420,imix] [--pkts 2048]\n"
                "                   [--dir both|decrypt|encrypt] [--no-udp-csum] [--tx-csum-offload] [--no-raw]\n"
-               "                   [--raw-offset 0..63] [--hugepages] [-- extra EAL args]\n"
+               "                   [--raw-offset 0..63] [--hugepages] [--cold-sessions] [-- extra EAL args]\n"
                "       dpvpn-bench --tunnel-lcores 1,2 [--role client|server] [--rx-model copy|dma|pull] [--independent] [--time S] [--json] [--cipher NAME] [--sizes 64,1420]\n"
                "                   [--pkts N] [--dir both|decrypt|encrypt] [--no-udp-csum] [-- extra EAL args]\n"
                "       dpvpn-bench --scenario fanout [--clients 10,100,1000] [--lcores 1,2] [--from exception|client|both]\n"
@@ -491,6 +533,8 @@ options parse_args(int argc, char** argv) {
       o.raw = false;
     } else if (a == "--hugepages") {
       o.hugepages = true;
+    } else if (a == "--cold-sessions") {
+      o.cold = true;
     } else if (a == "--no-udp-csum") {
       o.udp_csum = false;
     } else if (a == "--tx-csum-offload") {

@@ -100,6 +100,9 @@ class imb_gcm final : public aead_key {
   // The round keys, and the GHASH key powers a message of len bytes uses: a short one only the
   // lowest powers (at one end of the table; both ends are fetched, so the hint holds whichever
   // order the arch's table uses), a long one all of them.
+  std::span<const uint8_t> state() const noexcept override {
+    return {reinterpret_cast<const uint8_t*>(&key_), sizeof key_};
+  }
   void prefetch(size_t len) const noexcept override {
     const auto* k = reinterpret_cast<const uint8_t*>(&key_);
     constexpr size_t rk = sizeof key_.expanded_keys;

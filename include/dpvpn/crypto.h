@@ -88,6 +88,9 @@ class aead_key {
   // Prefetches the parts of the expanded key that a seal/open of `len` bytes reads first, so that
   // a burst can start those misses one pass before its crypto pass. A hint; the default does nothing.
   virtual void prefetch(size_t len) const noexcept { (void)len; }
+  // Where the expanded key lives beside the object itself (the IPsec-MB keys: their key data), for
+  // tools that place it in or out of the cache (dpvpn-bench --cold-sessions); empty when unknown.
+  virtual std::span<const uint8_t> state() const noexcept { return {}; }
 
  protected:
   aead_key(backend b, cipher_alg c) : backend_(b), alg_(c) {}

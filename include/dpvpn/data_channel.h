@@ -196,6 +196,7 @@ class dc_rx {
   // caller ran j, open_finish commits the id, re-checking it first (an earlier packet of the same
   // burst may have taken it or moved the window past it), then strips header and framing.
   bool is_aead() const noexcept { return aead_ != nullptr; }
+  const crypto::aead_key* key() const noexcept { return aead_.get(); }  // null for CBC
   dc_err open_prepare(const buf_view& b, uint64_t now, open_job& j) noexcept;
   dc_err open_finish(buf_view& b, const open_job& j, bool tag_ok, uint64_t now, comp_framing f, dc_kind& kind,
                      commit_state pre = commit_state::here) noexcept;

@@ -391,9 +391,9 @@ TEST(staged_seal, same_bytes_and_ids_as_seal) {
   auto eng = crypto::engine::create();
   ASSERT_TRUE(eng);
   std::string err;
-  for (const auto [c, d] : {std::pair{crypto::cipher_alg::aes_256_gcm, crypto::digest_alg::none},
-                            std::pair{crypto::cipher_alg::chacha20_poly1305, crypto::digest_alg::none},
-                            std::pair{crypto::cipher_alg::aes_256_cbc, crypto::digest_alg::sha256}}) {
+  for (const auto& [c, d] : {std::pair{crypto::cipher_alg::aes_256_gcm, crypto::digest_alg::none},
+                             std::pair{crypto::cipher_alg::chacha20_poly1305, crypto::digest_alg::none},
+                             std::pair{crypto::cipher_alg::aes_256_cbc, crypto::digest_alg::sha256}}) {
     data_keys a(true, gcm()), b(true, gcm());
     ASSERT_TRUE(a.install(0, k, c, d, 0, &err)) << err;
     ASSERT_TRUE(b.install(0, k, c, d, 0, &err)) << err;
@@ -408,7 +408,9 @@ TEST(staged_seal, same_bytes_and_ids_as_seal) {
       bool staged = false;
       ASSERT_EQ(b.seal_prepare(*eng, vy, 7, 0, j, staged), dc_err::ok);
       EXPECT_EQ(staged, aead);
-      if (staged) ASSERT_TRUE(j.run(*eng));
+      if (staged) {
+        ASSERT_TRUE(j.run(*eng));
+      }
       if (!aead) continue;  // CBC: a random IV per packet, so no two seals are alike
       ASSERT_EQ(vx.len, vy.len);
       EXPECT_EQ(vx.headroom, vy.headroom);
