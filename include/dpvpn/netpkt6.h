@@ -92,10 +92,10 @@ struct udp6_endpoints {
 // the frame is sent.
 void write_outer_v6(uint8_t* hdr, const udp6_endpoints& e, size_t payload_len, uint32_t flow_label = 0,
                     bool udp_csum = true) noexcept;
-// For a port that computes the UDP checksum on TX (RTE_MBUF_F_TX_UDP_CKSUM): the UDP field holds
-// the pseudo-header's sum, folded, not inverted (write_outer_v4_nic_csum).
 // udp_csum_v4 (netpkt.h) for a datagram write_outer_v6 (udp_csum false) frames.
 uint16_t udp_csum_v6(const udp6_endpoints& e, size_t payload_len, uint32_t payload_sum) noexcept;
+// For a port that computes the UDP checksum on TX (RTE_MBUF_F_TX_UDP_CKSUM): the UDP field holds
+// the pseudo-header's sum, folded, not inverted (write_outer_v4_nic_csum).
 void write_outer_v6_nic_csum(uint8_t* hdr, const udp6_endpoints& e, size_t payload_len, uint32_t flow_label = 0) noexcept;
 
 // A client's outer transport address as the dataplane's `addrs` hash and the control thread key
