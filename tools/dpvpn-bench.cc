@@ -209,15 +209,20 @@ uint32_t session_of(uint32_t set, uint32_t i, uint32_t n, uint32_t sessions) {
   return static_cast<uint32_t>((uint64_t{set} * n + i) % sessions);
 }
 
+// The sessions a pass of set `set` uses, each once.
+std::vector<uint32_t> distinct_sessions(uint32_t set, uint32_t n, uint32_t sessions) {
+  std::vector<uint32_t> v;
+  for (uint32_t i = 0; i < std::min(n, sessions); ++i) v.push_back(session_of(set, i, n, sessions));
+  return v;
+}
+
 // WAN frames as the clients send them: an inner packet from the session's VPN address, sealed by
 // that client's key (client -> server), wrapped in Ethernet/IPv4/UDP to the gateway.
 templates build_wan(crypto::engine& eng, const dp::dp_config& cfg, sessions& ss, const size_spec& sz, uint32_t n,
                     uint32_t set) {
   templates t;
-  for (uint32_t i = 0; i < std::min(n, ss.n); ++i) {
-    t.sessions_used.push_back(session_of(set, i, n, ss.n));
-    ss.client_tx[t.sessions_used.back()]->set_packet_id(0);  // the server's rx key is fresh each pass
-  }
+  t.sessions_used = distinct_sessions(set, n, ss.n);
+  for (uint32_t s : t.sessions_used) ss.client_tx[s]->set_packet_id(0);  // the server's rx key is fresh each pass
   alignas(64) uint8_t buf[4096];
   for (uint32_t i = 0; i < n; ++i) {
     const uint32_t s = session_of(set, i, n, ss.n);
@@ -242,7 +247,7 @@ templates build_wan(crypto::engine& eng, const dp::dp_config& cfg, sessions& ss,
 // Inner packets as the exception port delivers them: to the session's VPN address.
 templates build_tun(const sessions& ss, const size_spec& sz, uint32_t n, uint32_t set) {
   templates t;
-  for (uint32_t i = 0; i < std::min(n, ss.n); ++i) t.sessions_used.push_back(session_of(set, i, n, ss.n));
+  t.sessions_used = distinct_sessions(set, n, ss.n);
   uint8_t buf[2048];
   for (uint32_t i = 0; i < n; ++i) {
     const uint32_t s = session_of(set, i, n, ss.n);
