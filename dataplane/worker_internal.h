@@ -193,6 +193,9 @@ inline dp_peer* peer_here(const worker_ctx& c, uint32_t pid) noexcept {
 dp_peer* spread_sealer(const worker_ctx& c, uint32_t pid, uint16_t owner) noexcept;
 // The spread peer pid names, when this lcore may open a packet of it from src; null: the owner's.
 dp_peer* spread_opener(const worker_ctx& c, uint32_t pid, const net::outer_addr& src) noexcept;
+// Tests: turn the WAN's inline common-frame path off (every frame through parse_frame and
+// udp_classify) or back on; returns the previous setting. Not for use while workers run.
+bool set_wan_fast_path(bool on) noexcept;
 // The WAN packets of spread peers in this lcore's group, cut into chunks of k_spread_chunk in
 // arrival order; chunk k goes to the (k % spread)-th lcore after this one (0: kept here, so a
 // burst shorter than a chunk is never spread). pkts is compacted to what stays; returns its count.

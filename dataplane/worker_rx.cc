@@ -281,6 +281,65 @@ static bool punt_arp_reply(worker_ctx& c, rte_mbuf* m, const uint8_t* f) noexcep
   return true;
 }
 
+// A data packet for peer-id pid: kept when this lcore owns the peer (or opens for a spread one),
+// handed off to its owner otherwise, dropped when no lcore owns it.
+static bool to_owner(worker_ctx& c, rte_mbuf* m, uint32_t pid) noexcept {
+  const uint16_t owner = pid < c.sh.cfg.max_peers ? c.sh.owner[pid].load(std::memory_order_acquire) : k_no_owner;
+  if (owner == k_no_owner) {
+    drop_pkt(c, m, drop::unknown_peer);
+    return false;
+  }
+  mbuf_meta& mm = meta_of(m);
+  mm.peer_id = pid;
+  if (owner != c.me.index && !spread_opener(c, pid, mm.src)) {
+    handoff(c, m, owner);
+    return false;
+  }
+  return true;
+}
+
+// The common WAN frame decided in a few compares, with no call and no frame_info (docs/dataplane.md,
+// "The common frame inline"): untagged IPv4 without options, not a fragment, UDP to our address and
+// port with consistent lengths, carrying P_DATA_V2 with a peer-id, on a server. False for anything
+// else, which then takes the general path (parse_frame, udp_classify); for the frames taken here
+// that path gives the same verdict and the same metadata (tests/dp/test_worker_burst.cc).
+static bool wan_fast = true;  // off only in tests (set_wan_fast_path), to compare the two paths
+
+bool set_wan_fast_path(bool on) noexcept {
+  const bool was = wan_fast;
+  wan_fast = on;
+  return was;
+}
+
+static bool wan_fast_v4(worker_ctx& c, rte_mbuf* m, const uint8_t* f, bool& owned) noexcept {
+  const dp_config& cfg = c.sh.cfg;
+  const size_t len = m->data_len;
+  if (len < net::k_outer_v4 + 4 || cfg.client_role || !cfg.wan_v4 || !wan_fast) return false;
+  const uint8_t* ip = f + net::k_eth_hdr;
+  const uint8_t* udp = ip + net::k_ipv4_hdr;
+  const uint8_t* p = udp + net::k_udp_hdr;
+  if (wire::get_u16(f + 12) != net::k_ethertype_ipv4 || ip[0] != 0x45 || ip[9] != net::k_proto_udp ||
+      (wire::get_u16(ip + 6) & 0x3fff) != 0 || wire::op_of(p[0]) != wire::P_DATA_V2)
+    return false;
+  const size_t tot = wire::get_u16(ip + 2), ulen = wire::get_u16(udp + 4);
+  // ulen >= 12: the 4-byte P_DATA_V2 header; the upper bound is classify()'s largest datagram.
+  if (tot > len - net::k_eth_hdr || ulen > tot - net::k_ipv4_hdr || ulen < net::k_udp_hdr + 4 ||
+      ulen - net::k_udp_hdr > proto::k_max_packet)
+    return false;
+  if (wire::get_u32(ip + 16) != cfg.local_ip || wire::get_u16(udp + 2) != cfg.local_port) return false;
+  const uint32_t pid = wire::get_u24(p + 1);
+  if (pid == wire::k_peer_id_none) return false;
+  mbuf_meta& mm = meta_of(m);
+  mm.payload_off = static_cast<uint16_t>(net::k_outer_v4);
+  mm.payload_len = static_cast<uint16_t>(ulen - net::k_udp_hdr);
+  std::memcpy(mm.src_mac.data(), f + 6, 6);
+  mm.dir = pkt_dir::wan;
+  mm.from_worker = static_cast<uint8_t>(c.me.index);
+  mm.src = net::outer_v4(wire::get_u32(ip + 12), wire::get_u16(udp));
+  owned = to_owner(c, m, pid);
+  return true;
+}
+
 // Stage 1 for one WAN frame. True when m is a data packet for a peer this lcore owns (its peer-id
 // is in the metadata): the caller collects those for open_owned. Everything else is answered,
 // punted, handed off or dropped here.
@@ -291,6 +350,7 @@ bool wan_classify(worker_ctx& c, rte_mbuf* m) noexcept {
     return false;
   }
   uint8_t* f = rte_pktmbuf_mtod(m, uint8_t*);
+  if (bool owned = false; wan_fast_v4(c, m, f, owned)) return owned;
   const net::frame_info fi = net::parse_frame(f, m->data_len);
   switch (fi.kind) {
     case net::frame_kind::arp:
@@ -374,17 +434,7 @@ bool udp_classify(worker_ctx& c, rte_mbuf* m, size_t payload_off, size_t payload
       return false;
     }
   }
-  const uint16_t owner = pid < c.sh.cfg.max_peers ? c.sh.owner[pid].load(std::memory_order_acquire) : k_no_owner;
-  if (owner == k_no_owner) {
-    drop_pkt(c, m, drop::unknown_peer);
-    return false;
-  }
-  mm.peer_id = pid;
-  if (owner != c.me.index && !spread_opener(c, pid, mm.src)) {
-    handoff(c, m, owner);
-    return false;
-  }
-  return true;
+  return to_owner(c, m, pid);
 }
 
 void wan_burst(worker_ctx& c, rte_mbuf** pkts, uint16_t n, bool spread) noexcept {

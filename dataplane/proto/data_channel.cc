@@ -344,8 +344,7 @@ bool dc_rx::commit_id(uint32_t id, uint64_t now) noexcept {
   if (shared_mode_) {
     if (shared_.commit(id) != replay_verdict::ok) return false;
   } else {
-    if (replay_.check(id, 0, now) != replay_verdict::ok) return false;
-    replay_.commit(id, 0, now);
+    if (!replay_.take_short(id, now)) return false;
   }
   if (!used_.load(std::memory_order_relaxed)) used_.store(true, std::memory_order_relaxed);
   return true;

@@ -94,17 +94,6 @@ ip6 solicited_node(const ip6& addr) noexcept {
 
 mac multicast_mac(const ip6& group) noexcept { return {0x33, 0x33, group[12], group[13], group[14], group[15]}; }
 
-ip6 v4_mapped(uint32_t ip) noexcept {
-  ip6 a{};
-  a[10] = 0xff;
-  a[11] = 0xff;
-  a[12] = static_cast<uint8_t>(ip >> 24);
-  a[13] = static_cast<uint8_t>(ip >> 16);
-  a[14] = static_cast<uint8_t>(ip >> 8);
-  a[15] = static_cast<uint8_t>(ip);
-  return a;
-}
-
 nd_result nd_make_advert(uint8_t* f, size_t& len, size_t cap, const ip6& our_ip, const mac& our_mac) noexcept {
   const frame6_info fi = parse_frame6(f, len);
   if (fi.kind != frame6_kind::nd_solicit) return nd_result::invalid;

@@ -223,7 +223,7 @@ class dc_rx {
  private:
   explicit dc_rx(uint32_t window) : shared_(window) {}
   replay_verdict check_id(uint32_t id, uint64_t now) const noexcept {
-    return shared_mode_ ? shared_.check(id) : replay_.check(id, 0, now);
+    return shared_mode_ ? shared_.check(id) : replay_.check_short(id, now);
   }
   bool commit_id(uint32_t id, uint64_t now) noexcept;
   dc_err open_header(const buf_view& b, uint64_t now, bool& v2, uint32_t& hdr) noexcept;

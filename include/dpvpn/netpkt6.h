@@ -124,7 +124,16 @@ inline bool same_outer(const outer_addr& a, const outer_addr& b) noexcept {
   return ((a0 ^ b0) | (a1 ^ b1) | (a2 ^ b2)) == 0;
 }
 
-ip6 v4_mapped(uint32_t ip_host_order) noexcept;
+inline ip6 v4_mapped(uint32_t ip_host_order) noexcept {  // ::ffff:a.b.c.d; per packet on RX
+  ip6 a{};
+  a[10] = 0xff;
+  a[11] = 0xff;
+  a[12] = static_cast<uint8_t>(ip_host_order >> 24);
+  a[13] = static_cast<uint8_t>(ip_host_order >> 16);
+  a[14] = static_cast<uint8_t>(ip_host_order >> 8);
+  a[15] = static_cast<uint8_t>(ip_host_order);
+  return a;
+}
 inline bool is_v4_mapped(const ip6& a) noexcept {  // per packet on TX: one 12-byte compare
   static constexpr uint8_t prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
   return std::memcmp(a.data(), prefix, sizeof prefix) == 0;

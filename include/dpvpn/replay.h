@@ -38,6 +38,46 @@ class replay_window {
 
   replay_verdict check(uint32_t id, uint32_t time, uint64_t now) const noexcept;
   void commit(uint32_t id, uint32_t time, uint64_t now) noexcept;
+
+  // The data channel's forms (short-form ids, time 0), inline for the default 64-id window in
+  // its usual state; anything else goes through check() and commit(), with the same result.
+  // check_short(id) == check(id, 0, now).
+  replay_verdict check_short(uint32_t id, uint64_t now) const noexcept {
+    if (mask_ != 63 || highest_time_ != 0 || id == 0) return check(id, 0, now);
+    if (id > highest_id_) return replay_verdict::ok;
+    if (highest_id_ - id >= 64) return replay_verdict::too_old;
+    const uint64_t bit = uint64_t{1} << (id & 63);
+    if (expired_ & bit) return replay_verdict::expired;
+    return seen_ & bit ? replay_verdict::replayed : replay_verdict::ok;
+  }
+  // check(id, 0, now) and, when ok, commit(id, 0, now): true when the id was taken.
+  bool take_short(uint32_t id, uint64_t now) noexcept {
+    if (mask_ == 63 && highest_time_ == 0 && id != 0) {
+      const uint64_t bit = uint64_t{1} << (id & 63);
+      if (id > highest_id_) {
+        const uint32_t advance = id - highest_id_;
+        if (advance < 64) {  // slide: the slots passed over become unseen (as commit())
+          const uint64_t run = (uint64_t{1} << advance) - 1;
+          const uint32_t first = (highest_id_ + 1) & 63;
+          const uint64_t bits = first ? (run << first) | (run >> (64 - first)) : run;
+          seen_ &= ~bits;
+          expired_ &= ~bits;
+          highest_id_ = id;
+          seen_ |= bit;
+          rx_time_[id & 63] = static_cast<uint32_t>(now);
+          return true;
+        }
+      } else {
+        if (highest_id_ - id >= 64 || ((seen_ | expired_) & bit)) return false;
+        seen_ |= bit;
+        rx_time_[id & 63] = static_cast<uint32_t>(now);
+        return true;
+      }
+    }
+    if (check(id, 0, now) != replay_verdict::ok) return false;
+    commit(id, 0, now);
+    return true;
+  }
   // Time-backtrack expiry pass (§8.5); commit() and check() callers may run it at most every 5 s.
   void reap(uint64_t now) noexcept;
   // A hint before commit(id): fetch the line that commit will write (a burst's look-up pass).

@@ -319,6 +319,69 @@ TEST(worker_burst, wan_staged_equals_packet_at_a_time) {
   EXPECT_EQ(staged.lcore[11], 1u);  // floats
 }
 
+// The WAN's inline path for the common frame (worker_rx.cc, wan_fast_v4) against the general
+// one (parse_frame, udp_classify) on the mixed burst and on frames at each of its conditions'
+// edges: IP options, a fragment, another port or address, a UDP length shorter than the IP
+// payload (trailing bytes), longer than it, an IP length past the frame, Ethernet padding,
+// P_DATA_V1, the reserved peer-id, a VLAN tag. Same verdicts, bytes and counters.
+TEST(worker_burst, wan_common_frame_inline_equals_general_path) {
+  ASSERT_TRUE(eal_ok);
+  clients cl;
+  size_t split = 0;
+  std::vector<bytes> f = wan_frames(cl, split);
+  const bytes ok = wan_frame(client_of(0), mac_of(0), cl.seal(0, 0, inner_v4(vpn_of(0), k_lan, 90, 1)));
+  auto edit = [&](auto fn) {
+    bytes b = wan_frame(client_of(0), mac_of(0), cl.seal(0, 0, inner_v4(vpn_of(0), k_lan, 90, 2)));
+    fn(b);
+    f.push_back(b);
+  };
+  constexpr size_t ip = 14, udp = 34;
+  auto fix_ip_csum = [](bytes& b) {
+    b[ip + 10] = b[ip + 11] = 0;
+    wire::put_u16(&b[ip + 10], net::ipv4_header_checksum(&b[ip], (b[ip] & 15) * 4u));
+  };
+  f.push_back(ok);
+  edit([&](bytes& b) {  // IP options: 4 bytes of NOP, ihl 6
+    b.insert(b.begin() + udp, {1, 1, 1, 1});
+    b[ip] = 0x46;
+    wire::put_u16(&b[ip + 2], static_cast<uint16_t>(wire::get_u16(&b[ip + 2]) + 4));
+    fix_ip_csum(b);
+  });
+  edit([&](bytes& b) { wire::put_u16(&b[ip + 6], 0x2000); });                      // MF: a fragment
+  edit([&](bytes& b) { wire::put_u16(&b[udp + 2], k_gw_port + 1); });             // another port
+  edit([&](bytes& b) { b[ip + 19] ^= 1; });                                        // another address
+  edit([&](bytes& b) { wire::put_u16(&b[udp + 4], static_cast<uint16_t>(wire::get_u16(&b[udp + 4]) - 5)); });
+  edit([&](bytes& b) { wire::put_u16(&b[udp + 4], static_cast<uint16_t>(wire::get_u16(&b[udp + 4]) + 1)); });
+  edit([&](bytes& b) { b.resize(b.size() - 3); });                                 // IP length past the frame
+  edit([&](bytes& b) { b.resize(b.size() + 9, 0); });                              // Ethernet padding
+  edit([&](bytes& b) { wire::put_u16(&b[udp + 4], 11); });                         // 3 bytes of payload
+  edit([&](bytes& b) { wire::put_u24(&b[udp + 9], wire::k_peer_id_none); });     // the reserved peer-id
+  edit([&](bytes& b) { b[udp + 8] = wire::op_byte(wire::P_DATA_V1, 0); });         // DATA_V1
+  edit([&](bytes& b) { b.insert(b.begin() + 12, {0x81, 0x00, 0x00, 0x05}); });    // a VLAN tag
+  f.push_back(ok);                                                                 // a replay of the first
+  outcome fast, general;
+  {
+    world w(1);
+    run_wan(w, f, {split, f.size()});
+    fast = collect(w);
+  }
+  {
+    world w(2);
+    const bool was = set_wan_fast_path(false);
+    run_wan(w, f, {split, f.size()});
+    set_wan_fast_path(was);
+    general = collect(w);
+  }
+  EXPECT_EQ(fast.tun, general.tun);
+  EXPECT_EQ(fast.lcore, general.lcore);
+  EXPECT_EQ(fast.per_peer, general.per_peer);
+  EXPECT_EQ(fast.wan, general.wan);
+  EXPECT_EQ(fast.punt, general.punt);
+  EXPECT_EQ(fast.handoff, general.handoff);
+  EXPECT_TRUE(fast == general);
+  EXPECT_EQ(fast.tun.size(), 8u + 3u);  // the burst's 8, ok, the short UDP length's, the padded one
+}
+
 // Where the peer is found by the outer address (the client role; DATA_V1), each lcore memos its
 // last hit. A change to the table (addr_set / addr_del) must end the memo at once: the address
 // handed to another peer, then removed.

@@ -206,3 +206,37 @@ TEST(replay, differential_against_set_model) {
     EXPECT_GT(counts[static_cast<int>(OLD)], 100);
   }
 }
+
+// The inline data-channel forms against check() + commit(): the same verdicts, and the same
+// window afterwards, through slides of every length, replays, ids far behind and far ahead,
+// id 0, expiry by reap(), and windows other than the default (which take the general path).
+TEST(replay, short_forms_equal_check_and_commit) {
+  for (uint32_t size : {64u, 0u, 32u, 100u}) {
+    SCOPED_TRACE("size " + std::to_string(size));
+    std::mt19937 rng(size + 7);
+    replay_window ref(size, 15), fast(size, 15);
+    uint64_t now = k_t0;
+    uint32_t base = 1;
+    for (int i = 0; i < 200'000; ++i) {
+      const uint32_t r = rng() % 100;
+      uint32_t id = r == 0 ? 0 : r < 3 ? base + 60 + rng() % 200 : base + rng() % 80;
+      if (r == 3 && base > 70) id = base - 70;
+      ASSERT_EQ(fast.check_short(id, now), ref.check(id, 0, now)) << "step " << i << " id " << id;
+      const bool want = ref.check(id, 0, now) == OK;
+      if (rng() % 8 == 0) continue;  // the tag failed: nothing committed
+      if (want) ref.commit(id, 0, now);
+      ASSERT_EQ(fast.take_short(id, now), want) << "step " << i << " id " << id;
+      ASSERT_EQ(fast.highest_id(), ref.highest_id());
+      if (rng() % 500 == 0) {  // time passes: reap() expires old slots in both
+        now += 1 + rng() % 30;
+        ref.reap(now);
+        fast.reap(now);
+      }
+      if (rng() % 1000 == 0) {  // the whole neighbourhood of the top reads the same
+        const uint32_t top = ref.highest_id();
+        for (uint32_t k = top > 130 ? top - 130 : 0; k < top + 3; ++k) ASSERT_EQ(fast.check_short(k, now), ref.check(k, 0, now));
+      }
+      if (rng() % 3 == 0) base += rng() % 6;
+    }
+  }
+}

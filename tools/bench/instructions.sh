@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Instructions per packet of the dataplane, outside the AEAD: dpvpn-bench's passes run under
+# valgrind's callgrind, which counts every instruction the worker code executes. Unlike a rate,
+# the count does not move with the machine's load, so a change to the packet path can be judged
+# on a noisy shared machine in one run (docs/bench/dataplane.md, "Instructions per packet").
+#
+# Only the passes are counted (callgrind collects inside run_pass: classify, look-up, crypto,
+# finish, the TX flush and its mbuf frees, the empty polls of the other port); the AEAD is every
+# call into the crypto key's open/seal, and one such call is made per packet, so its call count
+# is the packet count. Under valgrind the CPU has no AVX-512, so IPsec-MB and the checksum take
+# their AVX2 code: the AEAD column is not this CPU's, the rest is the same code as in a real run.
+#
+# usage: tools/bench/instructions.sh [--build DIR] [--points LIST] [--top N] [--json]
+#   --points  dir:size:sessions,... (default decrypt:64:1,decrypt:1420:1,encrypt:64:1,
+#             encrypt:1420:1,decrypt:64:10000,encrypt:64:10000)
+#   --top N   also list the N functions with the most instructions per packet (self, not
+#             counting the AEAD) for each point (default 0)
+#   --json    one object per point: {"scenario":"instructions","dir","size","sessions","pkts",
+#             "outside_aead","aead","total"} (instructions per packet)
+# Builds tools/dpvpn-bench if needed (tools/bench/prepare.sh); installs valgrind if missing.
+set -euo pipefail
+src=$(cd "$(dirname "$0")/../.." && pwd)
+build=$src/build
+points=decrypt:64:1,decrypt:1420:1,encrypt:64:1,encrypt:1420:1,decrypt:64:10000,encrypt:64:10000
+top=0
+json=0
+while (($#)); do
+  case $1 in
+    --build) build=$2; shift 2 ;;
+    --points) points=$2; shift 2 ;;
+    --top) top=$2; shift 2 ;;
+    --json) json=1; shift ;;
+    *) echo "usage: $0 [--build DIR] [--points dir:size:sessions,...] [--top N] [--json]" >&2; exit 2 ;;
+  esac
+done
+# shellcheck source=tools/bench/prepare.sh
+. "$src/tools/bench/prepare.sh"
+bench_prepare "$build" tools/dpvpn-bench
+if ! command -v valgrind >/dev/null || ! command -v callgrind_annotate >/dev/null; then
+  echo "instructions: installing valgrind" >&2
+  if [[ $(id -u) == 0 ]]; then apt-get install -y -q valgrind >&2; else sudo apt-get install -y -q valgrind >&2; fi
+fi
+
+work=$(mktemp -d)
+trap '[[ -n ${INSTR_KEEP:-} ]] || rm -rf "$work"' EXIT
+((json)) || printf '%-8s %6s %9s %8s %14s %10s %8s\n' dir size sessions pkts outside_aead aead total
+IFS=, read -ra list <<<"$points"
+for p in "${list[@]}"; do
+  IFS=: read -r dir size sessions <<<"$p"
+  out=$work/cg.$dir.$size.$sessions
+  # --time: CPU seconds under valgrind (~50x slower): a few passes per round are enough.
+  valgrind --tool=callgrind --callgrind-out-file="$out" --toggle-collect='*run_pass*' \
+    "$build/tools/dpvpn-bench" --no-raw --dir "$dir" --sessions "$sessions" --sizes "$size" \
+    --time 0.05 >"$out.log" 2>&1 || { cat "$out.log" >&2; exit 1; }
+  callgrind_annotate --inclusive=yes --tree=caller "$out" >"$out.tree" 2>/dev/null
+  callgrind_annotate --auto=no "$out" >"$out.self" 2>/dev/null
+  python3 - "$out.tree" "$out.self" "$dir" "$size" "$sessions" "$json" "$top" <<'EOF'
+import json, re, sys
+tree, selff, d, size, sessions, as_json, top = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]), sys.argv[6] == "1", int(sys.argv[7])
+num = lambda s: int(s.replace(",", ""))
+total = aead = 0
+seen = set()  # callgrind may list a function twice, under two spellings of its file's path
+for line in open(tree):
+    m = re.match(r"\s*([\d,]+) \([ \d.%]*\)\s+PROGRAM TOTALS", line)
+    if m: total = num(m.group(1))
+    # the AEAD: a crypto key's open/seal, inclusive, as called from the dataplane
+    m = re.match(r"\s*([\d,]+) \([ \d.%]*\)\s+\*\s+\S*crypto\S*:(dpvpn::crypto::.*::(open|seal)\(dpvpn::crypto::engine.*)", line)
+    key = m and re.sub(r" \[[^]]*\]\s*$", "", m.group(2).rstrip())
+    if m and key not in seen:
+        seen.add(key)
+        aead += num(m.group(1))
+# call counts precede the callee's own line ("<" caller lines come first in caller trees)
+pending = pkts = 0
+for line in open(tree):
+    m = re.match(r"\s*[\d,]+ \([ \d.%]*\)\s+<\s.*\(([\d,]+)x\)\s*$", line)
+    if m:
+        pending += num(m.group(1))
+        continue
+    if re.match(r"\s*[\d,]+ \([ \d.%]*\)\s+\*", line):
+        if re.search(r"dpvpn::crypto::.*::(open|seal)\(dpvpn::crypto::engine", line): pkts += pending  # once: no "<" lines before a repeat
+        pending = 0
+        continue
+    if not line.strip(): pending = 0
+if not pkts or not total:
+    sys.exit(f"instructions: no packets counted for {d} {size} x{sessions}")
+out = {"scenario": "instructions", "dir": d, "size": size, "sessions": sessions, "pkts": pkts,
+       "outside_aead": round((total - aead) / pkts), "aead": round(aead / pkts), "total": round(total / pkts)}
+if as_json:
+    print(json.dumps(out))
+else:
+    print(f"{d:<8} {size:>6} {sessions:>9} {pkts:>8} {out['outside_aead']:>14} {out['aead']:>10} {out['total']:>8}")
+if top:
+    rows, names = [], set()
+    body = False
+    for line in open(selff):
+        if "file:function" in line: body = True
+        if not body: continue
+        m = re.match(r"\s*([\d,]+) \([ \d.%]*\)\s+(\S.*)$", line)
+        if not m or "PROGRAM TOTALS" in line: continue
+        name = m.group(2)
+        fn = re.sub(r" \[[^]]*\]\s*$", "", name.split(":", 1)[1] if ":" in name else name).rstrip()
+        if fn in names: continue
+        names.add(fn)
+        if re.search(r"aes_gcm|IPSec_MB|chacha|poly|libcrypto", name): continue
+        rows.append((num(m.group(1)), name))
+    rows.sort(reverse=True)
+    for ir, name in rows[:top]:
+        fn = name.split(":", 1)[1] if ":" in name else name
+        fn = re.sub(r"\(.*|\[.*", "", fn.replace("(anonymous namespace)::", ""))[:90]
+        print(f"    {ir / pkts:8.1f}  {fn}", file=sys.stdout if not as_json else sys.stderr)
+EOF
+done
