@@ -84,7 +84,7 @@ struct room {
   uint32_t tail;
 };
 
-room framing_room(comp_framing f, const buf_view& b) {
+[[gnu::always_inline]] inline room framing_room(comp_framing f, const buf_view& b) {
   if (b.len == 0) return {0, 0};
   switch (f) {
     case comp_framing::none: return {0, 0};
@@ -100,7 +100,7 @@ room framing_room(comp_framing f, const buf_view& b) {
 }
 
 // Precondition: framing_room(f, b) fits in b's headroom/tailroom.
-void apply_framing(comp_framing f, buf_view& b, room r) {
+[[gnu::always_inline]] inline void apply_framing(comp_framing f, buf_view& b, room r) {
   if (b.len == 0) return;
   switch (f) {
     case comp_framing::none: break;
@@ -121,7 +121,7 @@ void apply_framing(comp_framing f, buf_view& b, room r) {
   }
 }
 
-dc_err undo_framing(comp_framing f, buf_view& b) {
+[[gnu::always_inline]] inline dc_err undo_framing(comp_framing f, buf_view& b) {
   if (b.len == 0) return dc_err::ok;
   switch (f) {
     case comp_framing::none: break;
@@ -178,7 +178,13 @@ const char* to_string(dc_err e) noexcept {
   return "unknown";
 }
 
+// An IP packet (version 4 or 6 in its first nibble) is decided by one compare: neither magic
+// starts with such a byte.
+static_assert(wire::k_ping_magic[0] >> 4 != 4 && wire::k_ping_magic[0] >> 4 != 6);
+static_assert(wire::k_occ_magic[0] >> 4 != 4 && wire::k_occ_magic[0] >> 4 != 6);
+
 dc_kind classify_payload(std::span<const uint8_t> p) noexcept {
+  if (!p.empty() && ((p[0] >> 4) == 4 || (p[0] >> 4) == 6)) return dc_kind::ip;
   // §9.2: ping is exactly the 16 magic bytes.
   if (p.size() == wire::k_ping_magic.size() && std::memcmp(p.data(), wire::k_ping_magic.data(), p.size()) == 0)
     return dc_kind::ping;
@@ -302,7 +308,7 @@ std::unique_ptr<dc_rx> dc_rx::create(const data_key_params& p, std::span<const u
 
 // Both ciphers: the opcode and the op/peer-id header length (§1.5), and the time-backtrack expiry
 // pass, which runs before the replay test at most every 5 s (§8.5).
-dc_err dc_rx::open_header(const buf_view& b, uint64_t now, bool& v2, uint32_t& hdr) noexcept {
+[[gnu::always_inline]] inline dc_err dc_rx::open_header(const buf_view& b, uint64_t now, bool& v2, uint32_t& hdr) noexcept {
   if (b.len < 1) return dc_err::too_short;
   const uint8_t op = wire::op_of(b.data[0]);
   if (!wire::is_data_op(op)) return dc_err::bad_opcode;
@@ -340,7 +346,7 @@ dc_err dc_rx::open_prepare(const buf_view& b, uint64_t now, open_job& j) noexcep
 
 // The commit after the tag verified: re-checks first (an earlier packet of the same burst, or
 // another lcore of a spread peer, may have taken the id or moved the window past it).
-bool dc_rx::commit_id(uint32_t id, uint64_t now) noexcept {
+[[gnu::always_inline]] inline bool dc_rx::commit_id(uint32_t id, uint64_t now) noexcept {
   if (shared_mode_) {
     if (shared_.commit(id) != replay_verdict::ok) return false;
   } else {

@@ -125,4 +125,61 @@ class data_keys {
   std::array<std::atomic<dc_rx*>, 8> rx_pub_{};
 };
 
+// The staged open, inline: the dataplane calls it for every packet.
+inline data_keys::open_result data_keys::open_prepare(const buf_view& b, uint64_t now_s, staged& s) noexcept {
+  open_result r;
+  if (b.len < 1) {
+    r.err = dc_err::too_short;
+    return r;
+  }
+  r.key_id = wire::key_id_of(b.data[0]);
+  if (shared_) {
+    s.rx = rx_shared(r.key_id);
+    if (!s.rx) {
+      r.no_key = true;
+      return r;
+    }
+    s.slot = -1;
+    s.job.key = nullptr;
+    if (s.rx->is_aead()) r.err = s.rx->open_prepare(b, now_s, s.job);
+    return r;
+  }
+  for (size_t i = 0; i < slots_.size(); ++i) {
+    slot& sl = slots_[i];
+    if (sl.key_id != r.key_id || !sl.rx) continue;
+    s.rx = sl.rx.get();
+    s.slot = static_cast<int>(i);
+    s.job.key = nullptr;
+    if (s.rx->is_aead()) r.err = s.rx->open_prepare(b, now_s, s.job);
+    return r;
+  }
+  r.no_key = true;
+  return r;
+}
+
+inline data_keys::open_result data_keys::open_finish(buf_view& b, const staged& s, bool tag_ok, uint64_t now_s,
+                                                     commit_state pre) noexcept {
+  open_result r;
+  r.key_id = wire::key_id_of(b.data[0]);
+  r.err = s.rx->open_finish(b, s.job, tag_ok, now_s, framing, r.kind, pre);
+  if (r.err == dc_err::ok && !shared_ && pending_ == s.slot) promote_pending();  // the peer has it
+  return r;
+}
+
+inline dc_err data_keys::seal_prepare(crypto::engine& e, buf_view& b, uint32_t peer_id, uint64_t now_s, seal_job& j,
+                                      bool& staged) noexcept {
+  staged = false;
+  if (shared_) return seal(e, b, peer_id, now_s);
+  if (pending_ >= 0 && now_s >= pending_since_s_ + switch_after_s) promote_pending();
+  if (tx_ < 0) return dc_err::crypto_failure;
+  slot& s = slots_[static_cast<size_t>(tx_)];
+  if (!s.tx->key()) return s.tx->seal(e, b, static_cast<uint8_t>(s.key_id), peer_id, framing);
+  // As seal(): an id is used unless the packet had no room.
+  const uint32_t pid = s.tx->take_id();
+  const dc_err r = s.tx->seal_prepare(b, static_cast<uint8_t>(s.key_id), peer_id, framing, pid, j);
+  if (r == dc_err::no_room) s.tx->set_packet_id(pid - 1);
+  staged = r == dc_err::ok;
+  return r;
+}
+
 }  // namespace dpvpn::proto
