@@ -13,6 +13,8 @@ PKGS+=(libmicrohttpd-dev dpdk-dev prometheus)
 # TAP mode's bridged interop cases (gateway-tap.sh dhcp): dnsmasq's binary alone (dnsmasq-base: no
 # system service) as the DHCP server behind the bridge, busybox for its udhcpc client.
 PKGS+=(dnsmasq-base busybox)
+# tools/bench/instructions.sh (and its CI smoke) counts the dataplane's instructions with callgrind.
+PKGS+=(valgrind)
 # The management interface's interop test builds a client on someone else's Go library.
 PKGS+=(golang-go golang-github-apparentlymart-go-openvpn-mgmt-dev)
 missing=()

@@ -11,7 +11,8 @@
 # is the packet count. Under valgrind the CPU has no AVX-512, so IPsec-MB and the checksum take
 # their AVX2 code: the AEAD column is not this CPU's, the rest is the same code as in a real run.
 #
-# usage: tools/bench/instructions.sh [--build DIR] [--points LIST] [--top N] [--json]
+# usage: tools/bench/instructions.sh [--build DIR] [--bench BIN] [--points LIST] [--top N] [--json]
+#   --bench   count this dpvpn-bench binary instead (an older build kept for an A/B; no build)
 #   --points  dir:size:sessions,... (default decrypt:64:1,decrypt:1420:1,encrypt:64:1,
 #             encrypt:1420:1,decrypt:64:10000,encrypt:64:10000)
 #   --top N   also list the N functions with the most instructions per packet (self, not
@@ -22,21 +23,26 @@
 set -euo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
 build=$src/build
+bench=
 points=decrypt:64:1,decrypt:1420:1,encrypt:64:1,encrypt:1420:1,decrypt:64:10000,encrypt:64:10000
 top=0
 json=0
 while (($#)); do
   case $1 in
     --build) build=$2; shift 2 ;;
+    --bench) bench=$2; shift 2 ;;
     --points) points=$2; shift 2 ;;
     --top) top=$2; shift 2 ;;
     --json) json=1; shift ;;
-    *) echo "usage: $0 [--build DIR] [--points dir:size:sessions,...] [--top N] [--json]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--build DIR] [--bench BIN] [--points dir:size:sessions,...] [--top N] [--json]" >&2; exit 2 ;;
   esac
 done
 # shellcheck source=tools/bench/prepare.sh
 . "$src/tools/bench/prepare.sh"
-bench_prepare "$build" tools/dpvpn-bench
+if [[ -z $bench ]]; then
+  bench_prepare "$build" tools/dpvpn-bench
+  bench=$build/tools/dpvpn-bench
+fi
 if ! command -v valgrind >/dev/null || ! command -v callgrind_annotate >/dev/null; then
   echo "instructions: installing valgrind" >&2
   if [[ $(id -u) == 0 ]]; then apt-get install -y -q valgrind >&2; else sudo apt-get install -y -q valgrind >&2; fi
@@ -51,7 +57,7 @@ for p in "${list[@]}"; do
   out=$work/cg.$dir.$size.$sessions
   # --time: CPU seconds under valgrind (~50x slower): a few passes per round are enough.
   valgrind --tool=callgrind --callgrind-out-file="$out" --toggle-collect='*run_pass*' \
-    "$build/tools/dpvpn-bench" --no-raw --dir "$dir" --sessions "$sessions" --sizes "$size" \
+    "$bench" --no-raw --dir "$dir" --sessions "$sessions" --sizes "$size" \
     --time 0.05 >"$out.log" 2>&1 || { cat "$out.log" >&2; exit 1; }
   callgrind_annotate --inclusive=yes --tree=caller "$out" >"$out.tree" 2>/dev/null
   callgrind_annotate --auto=no "$out" >"$out.self" 2>/dev/null
