@@ -25,14 +25,15 @@ using wire::put_u32;
 #ifdef __AVX2__
 namespace {
 
-// The vector part of csum_partial: whole 64-byte steps from p[i], i moved past them. Each 32-bit
+// The vector part of csum_partial: the sum of p's whole 64-byte steps (n & ~63 bytes). Each 32-bit
 // lane adds the low and the high 16-bit half of its word into two accumulators (an AND and a
 // shift, no shuffles), independent chains. A lane gains at most 0xffff a step, so a block of
 // 32 768 steps (2 MiB) cannot overflow it.
 constexpr size_t k_block = size_t{64} << 15;
 
-uint64_t csum_steps_avx2(const uint8_t* p, size_t n, size_t& i) noexcept {
+uint64_t csum_steps_avx2(const uint8_t* p, size_t n) noexcept {
   uint64_t acc = 0;
+  size_t i = 0;
   const __m256i low = _mm256_set1_epi32(0xffff);
   while (i + 64 <= n) {
     __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
@@ -60,8 +61,9 @@ uint64_t csum_steps_avx2(const uint8_t* p, size_t n, size_t& i) noexcept {
 
 // The same with 64-byte vectors (half the instructions; the build's baseline is x86-64-v3, so it
 // is chosen at run time).
-__attribute__((target("avx512f,avx512bw"))) uint64_t csum_steps_avx512(const uint8_t* p, size_t n, size_t& i) noexcept {
+__attribute__((target("avx512f,avx512bw"))) uint64_t csum_steps_avx512(const uint8_t* p, size_t n) noexcept {
   uint64_t acc = 0;
+  size_t i = 0;
   const __m512i low = _mm512_set1_epi32(0xffff);
   while (i + 64 <= n) {
     __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
@@ -113,22 +115,40 @@ uint32_t csum_partial(const uint8_t* p, size_t n, uint32_t sum) noexcept {
   uint64_t acc = 0;
   size_t i = 0;
 #ifdef __AVX2__
-  if (n >= 64) acc = use_avx512 ? csum_steps_avx512(p, n, i) : csum_steps_avx2(p, n, i);
+  // The vector steps pay a set-up and a reduction that a short buffer (a small packet's datagram)
+  // does not earn back.
+  if (n >= 128) {
+    acc = use_avx512 ? csum_steps_avx512(p, n) : csum_steps_avx2(p, n);
+    i = n & ~size_t{63};
+  }
 #endif
-  uint64_t b0 = 0, b1 = 0;
-  for (; i + 16 <= n; i += 16) {
-    uint64_t w0, w1;
+  // What is left, by 64-bit words, counting the carries out of the top bit (add, adc): 2^64 = 1
+  // modulo 0xffff, so each carry adds one to the ones' complement sum.
+  uint64_t words = 0, carries = 0;
+  for (; i + 32 <= n; i += 32) {
+    uint64_t w0, w1, w2, w3;
     std::memcpy(&w0, p + i, 8);
     std::memcpy(&w1, p + i + 8, 8);
-    b0 += (w0 & 0xffffffffu) + (w0 >> 32);
-    b1 += (w1 & 0xffffffffu) + (w1 >> 32);
+    std::memcpy(&w2, p + i + 16, 8);
+    std::memcpy(&w3, p + i + 24, 8);
+    words += w0;
+    carries += words < w0;
+    words += w1;
+    carries += words < w1;
+    words += w2;
+    carries += words < w2;
+    words += w3;
+    carries += words < w3;
   }
-  acc += b0 + b1;
   for (; i + 8 <= n; i += 8) {
     uint64_t w;
     std::memcpy(&w, p + i, 8);
-    acc += (w & 0xffffffffu) + (w >> 32);
+    words += w;
+    carries += words < w;
   }
+  words += carries;
+  words += words < carries;  // end-around carry
+  acc += (words & 0xffffffffu) + (words >> 32);
   for (; i + 2 <= n; i += 2) {
     uint16_t h;
     std::memcpy(&h, p + i, 2);
