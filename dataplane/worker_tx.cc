@@ -109,24 +109,22 @@ bool frame_outer(worker_ctx& c, const dp_peer& p, rte_mbuf* m, buf_view& v, cons
   if (net::is_v4_mapped(p.client.ip)) {
     uint8_t* h = v.prepend(static_cast<uint32_t>(net::k_outer_v4));
     if (!h) return false;
-    net::udp_endpoints e;
-    e.src_mac = cfg.wan_mac;
-    e.dst_mac = p.client_mac;
-    e.src_ip = cfg.local_ip;
-    e.dst_ip = net::v4_of(p.client.ip);
-    e.src_port = cfg.local_port;
-    e.dst_port = p.client.port;
     if (cfg.tx_csum_offload) {
+      const net::udp_endpoints e{cfg.wan_mac, p.client_mac, cfg.local_ip, net::v4_of(p.client.ip), cfg.local_port,
+                                 p.client.port};
       net::write_outer_v4_nic_csum(h, e, payload, c.ip_id++);
       m->l2_len = net::k_eth_hdr;
       m->l3_len = net::k_ipv4_hdr;
       m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_UDP_CKSUM;
     } else {
-      net::write_outer_v4(h, e, payload, c.ip_id++, false);
-      if (cfg.udp_checksum && payload_sum)
-        wire::put_u16(h + net::k_eth_hdr + net::k_ipv4_hdr + 6, net::udp_csum_v4(e, payload, *payload_sum));
-      else
-        csum_later = cfg.udp_checksum;
+      if (!c.outer4_ready) [[unlikely]] {
+        net::make_outer_v4_tmpl(c.outer4, cfg.wan_mac, cfg.local_ip, cfg.local_port);
+        c.outer4_ready = true;
+      }
+      const bool sum_now = cfg.udp_checksum && payload_sum;
+      net::write_outer_v4_tmpl(h, c.outer4, p.client_mac, net::v4_of(p.client.ip), p.client.port, payload, c.ip_id++,
+                               sum_now ? payload_sum : nullptr);
+      csum_later = cfg.udp_checksum && !sum_now;
     }
   } else {
     uint8_t* h = v.prepend(static_cast<uint32_t>(net::k_outer_v6));

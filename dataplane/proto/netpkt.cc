@@ -266,6 +266,13 @@ void write_outer_v4(uint8_t* h, const udp_endpoints& e, size_t payload_len, uint
   if (udp_csum) fill_outer_udp_csum(h);
 }
 
+void make_outer_v4_tmpl(outer_v4_tmpl& t, const mac& src_mac, uint32_t src_ip, uint16_t src_port) noexcept {
+  const udp_endpoints e{src_mac, mac{}, src_ip, 0, src_port, 0};
+  write_outer_v4(t.h, e, 0, 0, false);
+  const uint32_t src = (src_ip >> 16) + (src_ip & 0xffff);
+  t.ip_sum = 0x4500u + 0x4000u + (64u << 8 | k_proto_udp) + src;  // ver/ihl/tos, DF, TTL/proto
+  t.udp_sum = src + k_proto_udp + src_port;
+}
 void write_outer_v4_nic_csum(uint8_t* h, const udp_endpoints& e, size_t payload_len, uint16_t ip_id) noexcept {
   write_outer_v4(h, e, payload_len, ip_id, false);
   uint8_t* ip = h + k_eth_hdr;

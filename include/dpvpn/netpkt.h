@@ -6,6 +6,9 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
+
+#include "dpvpn/wire.h"
 
 namespace dpvpn::net {
 
@@ -83,6 +86,41 @@ inline uint16_t udp_csum_v4(const udp_endpoints& e, size_t payload_len, uint32_t
   // Pseudo header (addresses, protocol, length), then the UDP header (ports, length, checksum 0).
   const uint16_t c = csum_fold(addrs + k_proto_udp + 2 * ulen + e.src_port + e.dst_port + payload_sum);
   return c == 0 ? 0xffff : c;
+}
+
+// The IPv4 outer headers of one sender (its MAC, address and port), prepared once: per packet
+// a copy of these 42 bytes, then the receiver's fields, the lengths, the id and both checksums
+// from values (the sealing side, which would otherwise build every field of every header). The
+// bytes are write_outer_v4's (udp_csum false) with udp_csum_v4's checksum stored, or 0 when
+// payload_sum is null.
+struct outer_v4_tmpl {
+  uint8_t h[k_outer_v4] = {};
+  uint32_t ip_sum = 0;   // the IP header's fixed words and the source address, summed
+  uint32_t udp_sum = 0;  // the pseudo header's source address and protocol, and the source port
+};
+void make_outer_v4_tmpl(outer_v4_tmpl& t, const mac& src_mac, uint32_t src_ip, uint16_t src_port) noexcept;
+inline void write_outer_v4_tmpl(uint8_t* h, const outer_v4_tmpl& t, const mac& dst_mac, uint32_t dst_ip,
+                                uint16_t dst_port, size_t payload_len, uint16_t ip_id,
+                                const uint32_t* payload_sum) noexcept {
+  std::memcpy(h, t.h, k_outer_v4);
+  std::memcpy(h, dst_mac.data(), 6);
+  uint8_t* ip = h + k_eth_hdr;
+  const uint32_t tot = static_cast<uint16_t>(k_ipv4_hdr + k_udp_hdr + payload_len);
+  const uint32_t dst = (dst_ip >> 16) + (dst_ip & 0xffff);
+  wire::put_u16(ip + 2, static_cast<uint16_t>(tot));
+  wire::put_u16(ip + 4, ip_id);
+  wire::put_u16(ip + 10, csum_fold(t.ip_sum + tot + ip_id + dst));
+  wire::put_u32(ip + 16, dst_ip);
+  uint8_t* udp = ip + k_ipv4_hdr;
+  const uint32_t ulen = tot - k_ipv4_hdr;
+  wire::put_u16(udp + 2, dst_port);
+  wire::put_u16(udp + 4, static_cast<uint16_t>(ulen));
+  uint16_t c = 0;
+  if (payload_sum) {
+    c = csum_fold(t.udp_sum + dst + 2 * ulen + dst_port + *payload_sum);
+    if (c == 0) c = 0xffff;
+  }
+  wire::put_u16(udp + 6, c);
 }
 
 // The IP version nibble of an inner packet (4, 6, anything else), 0 for an empty one.
