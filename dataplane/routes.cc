@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Inner-address LPM tables: rte_lpm + QSBR for IPv4, host hash + RCU-published prefix snapshot for IPv6.
 #include "dpvpn/dp_routes.h"
+#include "route_v4.h"
 
 #include <rte_errno.h>
 #include <rte_hash.h>
@@ -95,11 +96,9 @@ std::atomic<unsigned> g_instance{0};  // DPDK object names must be unique per pr
 }  // namespace
 
 struct route_tables {
+  route_v4_hot v4;  // first: route_hot() reads it through the opaque pointer
   rte_rcu_qsbr* qsbr = nullptr;
-  rte_lpm* lpm4 = nullptr;
   rte_hash* host6 = nullptr;
-  // The IPv4 /0 (rte_lpm takes depths 1..32): bit 32 set = present, low bits the peer id.
-  std::atomic<uint64_t> default_v4{0};  // cp: wo, dp: ro
   std::atomic<const v6_snapshot*> prefix6{nullptr};  // cp: wo (publish), dp: ro (acquire)
   // Control thread only.
   uint32_t max_v6 = 0;
@@ -114,6 +113,13 @@ route_tables* routes_create(rte_rcu_qsbr* qsbr, uint32_t max_v4, uint32_t max_v6
     return nullptr;
   }
   auto rt = std::make_unique<route_tables>();
+  // route_hot() reads the first member through the opaque pointer. The struct is not
+  // standard-layout (std::map), so the language does not promise offset 0; the ABI does, and this
+  // checks it where the tables are made.
+  if (static_cast<const void*>(&rt->v4) != static_cast<const void*>(rt.get())) {
+    err = "routes: the IPv4 look-up head is not at the start of the tables";
+    return nullptr;
+  }
   rt->qsbr = qsbr;
   rt->max_v6 = std::max<uint32_t>(max_v6, 1);
   const unsigned id = g_instance.fetch_add(1);
@@ -127,15 +133,15 @@ route_tables* routes_create(rte_rcu_qsbr* qsbr, uint32_t max_v4, uint32_t max_v6
   lc.max_rules = std::max<uint32_t>(max_v4, 1);
   lc.number_tbl8s = std::min<uint32_t>(512 + lc.max_rules / 8, RTE_LPM_MAX_TBL8_NUM_GROUPS);
   const std::string n4 = "dpvpn_rt4_" + std::to_string(id);
-  rt->lpm4 = rte_lpm_create(n4.c_str(), socket, &lc);
-  if (!rt->lpm4) {
+  rt->v4.lpm4 = rte_lpm_create(n4.c_str(), socket, &lc);
+  if (!rt->v4.lpm4) {
     err = "routes: rte_lpm_create(" + std::to_string(lc.max_rules) + " rules): " + rte_strerror(rte_errno);
     return nullptr;
   }
   rte_lpm_rcu_config rc4{};
   rc4.v = qsbr;
   rc4.mode = RTE_LPM_QSBR_MODE_DQ;  // deletes never block; freed tbl8 groups wait in a FIFO
-  if (rte_lpm_rcu_qsbr_add(rt->lpm4, &rc4) != 0) {
+  if (rte_lpm_rcu_qsbr_add(rt->v4.lpm4, &rc4) != 0) {
     err = std::string("routes: rte_lpm_rcu_qsbr_add: ") + rte_strerror(rte_errno);
     routes_destroy(rt.release());
     return nullptr;
@@ -171,7 +177,7 @@ route_tables* routes_create(rte_rcu_qsbr* qsbr, uint32_t max_v4, uint32_t max_v6
 
 void routes_destroy(route_tables* rt) {
   if (!rt) return;
-  rte_lpm_free(rt->lpm4);
+  rte_lpm_free(rt->v4.lpm4);
   rte_hash_free(rt->host6);
   delete rt->prefix6.load();
   delete rt;
@@ -180,22 +186,22 @@ void routes_destroy(route_tables* rt) {
 int route_add_v4(route_tables* rt, uint32_t net, uint8_t len, uint32_t peer_id) {
   if (len > 32 || peer_id > k_route_max_peer_id || (net & ~v4_mask(len)) != 0) return -EINVAL;
   if (len == 0) {
-    rt->default_v4.store(uint64_t{1} << 32 | peer_id, std::memory_order_release);
+    rt->v4.default_v4.store(uint64_t{1} << 32 | peer_id, std::memory_order_release);
     return 0;
   }
-  int rc = rte_lpm_add(rt->lpm4, net, len, peer_id);
+  int rc = rte_lpm_add(rt->v4.lpm4, net, len, peer_id);
   if (rc == -ENOSPC) {
     // Maybe only tbl8 groups still in the defer queue: after a grace period rte_lpm_add reclaims one.
     rte_rcu_qsbr_synchronize(rt->qsbr, RTE_QSBR_THRID_INVALID);
-    rc = rte_lpm_add(rt->lpm4, net, len, peer_id);
+    rc = rte_lpm_add(rt->v4.lpm4, net, len, peer_id);
   }
   return rc;
 }
 
 int route_del_v4(route_tables* rt, uint32_t net, uint8_t len) {
   if (len > 32 || (net & ~v4_mask(len)) != 0) return -EINVAL;
-  if (len == 0) return rt->default_v4.exchange(0, std::memory_order_release) ? 0 : -ENOENT;
-  const int rc = rte_lpm_delete(rt->lpm4, net, len);
+  if (len == 0) return rt->v4.default_v4.exchange(0, std::memory_order_release) ? 0 : -ENOENT;
+  const int rc = rte_lpm_delete(rt->v4.lpm4, net, len);
   return rc == -EINVAL ? -ENOENT : rc;  // the arguments are valid: rte_lpm says "no such rule"
 }
 
@@ -277,15 +283,7 @@ int route_del_v6(route_tables* rt, const uint8_t net[16], uint8_t len) {
 }
 
 bool route_lookup_v4(const route_tables* rt, uint32_t dst, uint32_t& peer_id) noexcept {
-  uint32_t nh;
-  if (rte_lpm_lookup(rt->lpm4, dst, &nh) == 0) {
-    peer_id = nh;
-    return true;
-  }
-  const uint64_t d = rt->default_v4.load(std::memory_order_acquire);
-  if (!(d >> 32)) return false;
-  peer_id = static_cast<uint32_t>(d);
-  return true;
+  return route_lookup_v4_inline(rt, dst, peer_id);
 }
 
 bool route_lookup_v6(const route_tables* rt, const uint8_t dst[16], uint32_t& peer_id) noexcept {

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <iterator>
 
+#include "route_v4.h"
 #include "worker_internal.h"
 
 namespace dpvpn::dp {
@@ -23,7 +24,7 @@ static bool route_inner(const dp_shared& sh, const uint8_t* p, size_t len, bool 
     case 4: {
       uint32_t src = 0, dst = 0;
       if (!net::inner_v4_addrs(p, len, src, dst)) return false;
-      found = route_lookup_v4(sh.rt, want_src ? src : dst, pid);
+      found = route_lookup_v4_inline(sh.rt, want_src ? src : dst, pid);
       break;
     }
     case 6: {

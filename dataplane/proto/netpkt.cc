@@ -283,13 +283,6 @@ void write_outer_v4_nic_csum(uint8_t* h, const udp_endpoints& e, size_t payload_
   put_u16(ip + k_ipv4_hdr + 6, static_cast<uint16_t>(~csum_fold(s)));
 }
 
-bool inner_v4_addrs(const uint8_t* p, size_t len, uint32_t& src, uint32_t& dst) noexcept {
-  if (len < k_ipv4_hdr || (p[0] >> 4) != 4 || (p[0] & 0x0f) < 5) return false;
-  src = get_u32(p + 12);
-  dst = get_u32(p + 16);
-  return true;
-}
-
 uint16_t csum_update16(uint16_t csum, uint16_t old_word, uint16_t new_word) noexcept {
   // HC' = ~(~HC + ~m + m'), all ones' complement 16-bit arithmetic.
   uint32_t s = static_cast<uint16_t>(~csum);

@@ -18,16 +18,29 @@
 // Next hops are peer ids < 2^24 (rte_lpm's next-hop width).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <string>
 
 struct rte_rcu_qsbr;
+struct rte_lpm;
 
 namespace dpvpn::dp {
 
 inline constexpr uint32_t k_route_max_peer_id = (1u << 24) - 1;
 
 struct route_tables;  // opaque
+
+// What every IPv4 look-up reads: the first member of route_tables (routes.cc checks), so that the
+// workers' look-up can be inline (route_lookup_v4_inline, dataplane/worker_internal.h).
+struct route_v4_hot {
+  rte_lpm* lpm4 = nullptr;
+  // The /0 (rte_lpm takes depths 1..32): bit 32 set = present, low bits the peer id.
+  std::atomic<uint64_t> default_v4{0};  // cp: wo, dp: ro
+};
+inline const route_v4_hot& route_hot(const route_tables* rt) noexcept {
+  return *reinterpret_cast<const route_v4_hot*>(rt);
+}
 
 // Start-up, control thread, after rte_eal_init and QSBR init. max_v4/max_v6: route capacity
 // (clients + iroutes). Returns nullptr and sets err on failure.

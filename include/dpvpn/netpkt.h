@@ -127,7 +127,12 @@ inline void write_outer_v4_tmpl(uint8_t* h, const outer_v4_tmpl& t, const mac& d
 inline unsigned ip_version(const uint8_t* p, size_t len) noexcept { return len ? p[0] >> 4 : 0; }
 
 // Inner IPv4 packet (tun side): source and destination, or false if not a valid IPv4 header.
-bool inner_v4_addrs(const uint8_t* p, size_t len, uint32_t& src, uint32_t& dst) noexcept;
+inline bool inner_v4_addrs(const uint8_t* p, size_t len, uint32_t& src, uint32_t& dst) noexcept {
+  if (len < k_ipv4_hdr || (p[0] >> 4) != 4 || (p[0] & 0x0f) < 5) return false;
+  src = wire::get_u32(p + 12);
+  dst = wire::get_u32(p + 16);
+  return true;
+}
 
 // Inner IPv6 packet (RFC 8200 §3): version 6, the whole 40-byte header, and a payload length that
 // accounts for exactly the rest of the packet (a tun packet or a decrypted one is exactly one IP
