@@ -298,11 +298,6 @@ static bool to_owner(worker_ctx& c, rte_mbuf* m, uint32_t pid) noexcept {
   return true;
 }
 
-// The common WAN frame decided in a few compares, with no call and no frame_info (docs/dataplane.md,
-// "The common frame inline"): untagged IPv4 without options, not a fragment, UDP to our address and
-// port with consistent lengths, carrying P_DATA_V2 with a peer-id, on a server. False for anything
-// else, which then takes the general path (parse_frame, udp_classify); for the frames taken here
-// that path gives the same verdict and the same metadata (tests/dp/test_worker_burst.cc).
 static bool wan_fast = true;  // off only in tests (set_wan_fast_path), to compare the two paths
 
 bool set_wan_fast_path(bool on) noexcept {
@@ -311,6 +306,11 @@ bool set_wan_fast_path(bool on) noexcept {
   return was;
 }
 
+// The common WAN frame decided in a few compares, with no call and no frame_info (docs/dataplane.md,
+// "The common frame inline"): untagged IPv4 without options, not a fragment, UDP to our address and
+// port with consistent lengths, carrying P_DATA_V2 with a peer-id, on a server. False for anything
+// else, which then takes the general path (parse_frame, udp_classify); for the frames taken here
+// that path gives the same verdict and the same metadata (tests/dp/test_worker_burst.cc).
 static bool wan_fast_v4(worker_ctx& c, rte_mbuf* m, const uint8_t* f, bool& owned) noexcept {
   const dp_config& cfg = c.sh.cfg;
   const size_t len = m->data_len;
