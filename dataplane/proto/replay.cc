@@ -143,13 +143,8 @@ void replay_window::commit(uint32_t id, uint32_t time, uint64_t now) noexcept {
       const uint32_t advance = id - highest_id_;
       if (advance >= size_) {
         clear_all();
-      } else if (!big_ && mask_ == 63) {
-        // The default window: the slots passed over are a run of `advance` bits, rotated.
-        const uint32_t first = (highest_id_ + 1) & 63;
-        const uint64_t run = advance == 64 ? ~uint64_t{0} : (uint64_t{1} << advance) - 1;
-        const uint64_t bits = (run << first) | (first ? run >> (64 - first) : 0);
-        seen_ &= ~bits;
-        expired_ &= ~bits;
+      } else if (mask_ == 63) {  // the default window (inline): advance < 64 here
+        clear_run(advance);
       } else {
         for (uint32_t k = highest_id_ + 1; k != id + 1; ++k) clear_slot(slot_of(k));
       }

@@ -56,12 +56,8 @@ class replay_window {
       const uint64_t bit = uint64_t{1} << (id & 63);
       if (id > highest_id_) {
         const uint32_t advance = id - highest_id_;
-        if (advance < 64) {  // slide: the slots passed over become unseen (as commit())
-          const uint64_t run = (uint64_t{1} << advance) - 1;
-          const uint32_t first = (highest_id_ + 1) & 63;
-          const uint64_t bits = first ? (run << first) | (run >> (64 - first)) : run;
-          seen_ &= ~bits;
-          expired_ &= ~bits;
+        if (advance < 64) {
+          clear_run(advance);
           highest_id_ = id;
           seen_ |= bit;
           rx_time_[id & 63] = static_cast<uint32_t>(now);
@@ -105,6 +101,15 @@ class replay_window {
   std::unique_ptr<big> big_;
 
   uint32_t slot_of(uint32_t id) const noexcept { return mask_ ? (id & mask_) : id % size_; }
+  // The default window (mask_ 63, inline bitmaps) slides by advance < 64: the slots of the ids
+  // passed over, a run of bits from highest_id_ + 1, rotated, become unseen.
+  void clear_run(uint32_t advance) noexcept {
+    const uint64_t run = (uint64_t{1} << advance) - 1;
+    const uint32_t first = (highest_id_ + 1) & 63;
+    const uint64_t bits = first ? (run << first) | (run >> (64 - first)) : run;
+    seen_ &= ~bits;
+    expired_ &= ~bits;
+  }
   bool get_seen(uint32_t slot) const noexcept;
   bool get_expired(uint32_t slot) const noexcept;
   void mark(uint32_t slot, uint64_t now) noexcept;   // seen, with its time
