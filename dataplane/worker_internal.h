@@ -117,8 +117,9 @@ struct worker_ctx {
   tx_batch tx;
   uint64_t now_s;
   uint16_t ip_id = 0;
-  bool outer4_ready = false;  // outer4 built from sh.cfg (frame_outer, at the first IPv4 packet)
-  net::outer_v4_tmpl outer4;  // the WAN's IPv4 outer headers from our side (cfg is fixed once running)
+  // The WAN's IPv4 outer headers from our side, built from sh.cfg (fixed once running) by
+  // frame_outer at the first IPv4 packet (until then ip_sum is 0, never after).
+  net::outer_v4_tmpl outer4;
   uint64_t icmp_sec = 0;   // the second icmp_left counts down in (ICMP error rate limit)
   uint32_t icmp_left = 0;
   neigh_cache neigh;       // recent next-hop look-ups (LAN port)

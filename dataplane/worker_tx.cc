@@ -118,10 +118,8 @@ bool frame_outer(worker_ctx& c, const dp_peer& p, rte_mbuf* m, buf_view& v, cons
       m->l3_len = net::k_ipv4_hdr;
       m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_UDP_CKSUM;
     } else {
-      if (!c.outer4_ready) [[unlikely]] {
+      if (!c.outer4.ip_sum) [[unlikely]]
         net::make_outer_v4_tmpl(c.outer4, cfg.wan_mac, cfg.local_ip, cfg.local_port);
-        c.outer4_ready = true;
-      }
       const bool sum_now = cfg.udp_checksum && payload_sum;
       net::write_outer_v4_tmpl(h, c.outer4, p.client_mac, net::v4_of(p.client.ip), p.client.port, payload, c.ip_id++,
                                sum_now ? payload_sum : nullptr);

@@ -95,7 +95,7 @@ inline uint16_t udp_csum_v4(const udp_endpoints& e, size_t payload_len, uint32_t
 // payload_sum is null.
 struct outer_v4_tmpl {
   uint8_t h[k_outer_v4] = {};
-  uint32_t ip_sum = 0;   // the IP header's fixed words and the source address, summed
+  uint32_t ip_sum = 0;   // the IP header's fixed words and the source address, summed (> 0 once made)
   uint32_t udp_sum = 0;  // the pseudo header's source address and protocol, and the source port
 };
 void make_outer_v4_tmpl(outer_v4_tmpl& t, const mac& src_mac, uint32_t src_ip, uint16_t src_port) noexcept;

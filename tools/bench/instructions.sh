@@ -43,10 +43,8 @@ if [[ -z $bench ]]; then
   bench_prepare "$build" tools/dpvpn-bench
   bench=$build/tools/dpvpn-bench
 fi
-if ! command -v valgrind >/dev/null || ! command -v callgrind_annotate >/dev/null; then
-  echo "instructions: installing valgrind" >&2
-  if [[ $(id -u) == 0 ]]; then apt-get install -y -q valgrind >&2; else sudo apt-get install -y -q valgrind >&2; fi
-fi
+# valgrind is in setup-deps.sh's list (bench_prepare ran it unless --bench was given).
+command -v callgrind_annotate >/dev/null || "$src/tools/setup-deps.sh" >&2
 
 work=$(mktemp -d)
 trap '[[ -n ${INSTR_KEEP:-} ]] || rm -rf "$work"' EXIT
@@ -62,32 +60,42 @@ for p in "${list[@]}"; do
   callgrind_annotate --inclusive=yes --tree=caller "$out" >"$out.tree" 2>/dev/null
   callgrind_annotate --auto=no "$out" >"$out.self" 2>/dev/null
   python3 - "$out.tree" "$out.self" "$dir" "$size" "$sessions" "$json" "$top" <<'EOF'
-import json, re, sys
+import json, os, re, sys
+from collections import defaultdict
 tree, selff, d, size, sessions, as_json, top = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]), sys.argv[6] == "1", int(sys.argv[7])
 num = lambda s: int(s.replace(",", ""))
-total = aead = 0
-seen = set()  # callgrind may list a function twice, under two spellings of its file's path
+row = re.compile(r"\s*([\d,]+) \([ \d.%]*\)\s+(.*)$")  # "Ir (pct) rest"
+aead_fn = re.compile(r"dpvpn::crypto::.*::(open|seal)\(dpvpn::crypto::engine")  # a key's open/seal: one per packet
+
+
+def split(name):
+    """(file's base name, function) of "file:function [object]"; callgrind may spell one file two ways."""
+    name = re.sub(r" \[[^]]*\]\s*$", "", name).rstrip()
+    f, _, fn = name.partition(":") if re.match(r"\S+:", name) else ("", "", name)
+    return os.path.basename(f), fn
+
+
+total = aead = pkts = pending = 0
+seen = set()
 for line in open(tree):
-    m = re.match(r"\s*([\d,]+) \([ \d.%]*\)\s+PROGRAM TOTALS", line)
-    if m: total = num(m.group(1))
-    # the AEAD: a crypto key's open/seal, inclusive, as called from the dataplane
-    m = re.match(r"\s*([\d,]+) \([ \d.%]*\)\s+\*\s+\S*crypto\S*:(dpvpn::crypto::.*::(open|seal)\(dpvpn::crypto::engine.*)", line)
-    key = m and re.sub(r" \[[^]]*\]\s*$", "", m.group(2).rstrip())
-    if m and key not in seen:
-        seen.add(key)
-        aead += num(m.group(1))
-# call counts precede the callee's own line ("<" caller lines come first in caller trees)
-pending = pkts = 0
-for line in open(tree):
-    m = re.match(r"\s*[\d,]+ \([ \d.%]*\)\s+<\s.*\(([\d,]+)x\)\s*$", line)
-    if m:
-        pending += num(m.group(1))
+    m = row.match(line)
+    if not m:
+        if not line.strip(): pending = 0
         continue
-    if re.match(r"\s*[\d,]+ \([ \d.%]*\)\s+\*", line):
-        if re.search(r"dpvpn::crypto::.*::(open|seal)\(dpvpn::crypto::engine", line): pkts += pending  # once: no "<" lines before a repeat
+    ir, rest = num(m.group(1)), m.group(2)
+    if rest.startswith("PROGRAM TOTALS"):
+        total = ir
+    elif rest.startswith("<"):  # a caller of the function whose "*" line follows: "(Nx)" calls
+        c = re.search(r"\(([\d,]+)x\)\s*$", rest)
+        pending += num(c.group(1)) if c else 0
+    elif rest.startswith("*"):
+        key = split(rest[1:].strip())
+        if aead_fn.search(key[1]):
+            if key not in seen:  # inclusive: the AEAD and all it calls, once per spelling pair
+                seen.add(key)
+                aead += ir
+            pkts += pending  # the "<" lines come before one of the spellings only
         pending = 0
-        continue
-    if not line.strip(): pending = 0
 if not pkts or not total:
     sys.exit(f"instructions: no packets counted for {d} {size} x{sessions}")
 out = {"scenario": "instructions", "dir": d, "size": size, "sessions": sessions, "pkts": pkts,
@@ -97,23 +105,18 @@ if as_json:
 else:
     print(f"{d:<8} {size:>6} {sessions:>9} {pkts:>8} {out['outside_aead']:>14} {out['aead']:>10} {out['total']:>8}")
 if top:
-    rows, names = [], set()
+    # Self cost per function, its inlined parts (listed under the headers they came from) added up.
+    per_fn, seen = defaultdict(int), set()
     body = False
     for line in open(selff):
-        if "file:function" in line: body = True
-        if not body: continue
-        m = re.match(r"\s*([\d,]+) \([ \d.%]*\)\s+(\S.*)$", line)
-        if not m or "PROGRAM TOTALS" in line: continue
-        name = m.group(2)
-        fn = re.sub(r" \[[^]]*\]\s*$", "", name.split(":", 1)[1] if ":" in name else name).rstrip()
-        if fn in names: continue
-        names.add(fn)
-        if re.search(r"aes_gcm|IPSec_MB|chacha|poly|libcrypto", name): continue
-        rows.append((num(m.group(1)), name))
-    rows.sort(reverse=True)
-    for ir, name in rows[:top]:
-        fn = name.split(":", 1)[1] if ":" in name else name
-        fn = re.sub(r"\(.*|\[.*", "", fn.replace("(anonymous namespace)::", ""))[:90]
-        print(f"    {ir / pkts:8.1f}  {fn}", file=sys.stdout if not as_json else sys.stderr)
+        body = body or "file:function" in line
+        m = row.match(line) if body else None
+        if not m or "PROGRAM TOTALS" in line or re.search(r"aes_gcm|IPSec_MB|chacha|poly|libcrypto", line): continue
+        key = split(m.group(2))
+        if key in seen: continue
+        seen.add(key)
+        per_fn[re.sub(r"\(.*|\[.*", "", key[1].replace("(anonymous namespace)::", ""))[:90]] += num(m.group(1))
+    for fn, ir in sorted(per_fn.items(), key=lambda x: -x[1])[:top]:
+        print(f"    {ir / pkts:8.1f}  {fn}", file=sys.stderr if as_json else sys.stdout)
 EOF
 done
