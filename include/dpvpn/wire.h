@@ -3,8 +3,10 @@
 #pragma once
 
 #include <array>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
+#include <type_traits>
 
 namespace dpvpn::wire {
 
@@ -187,16 +189,48 @@ inline constexpr uint32_t k_iv_proto_cc_exit_notify = 1u << 7;
 inline constexpr uint32_t k_iv_proto_auth_fail_temp = 1u << 8;
 inline constexpr uint32_t k_iv_proto_dyn_tls_crypt = 1u << 9;
 
-// Big-endian helpers.
-constexpr uint16_t get_u16(const uint8_t* p) { return static_cast<uint16_t>((p[0] << 8) | p[1]); }
+// Big-endian helpers. At run time one load or store and a byte swap: GCC does not merge the
+// byte-wise form (it assembled a put_u16 from shifts and ors, ~5 instructions; the outer header of
+// every sealed packet has seven of them). The byte-wise form stays for constant evaluation.
+namespace detail {
+template <class T>
+constexpr T from_be(T v) {
+  if constexpr (std::endian::native == std::endian::big || sizeof(T) == 1) return v;
+  else if constexpr (sizeof(T) == 2) return __builtin_bswap16(v);
+  else return __builtin_bswap32(v);
+}
+}  // namespace detail
+constexpr uint16_t get_u16(const uint8_t* p) {
+  if (std::is_constant_evaluated()) return static_cast<uint16_t>((p[0] << 8) | p[1]);
+  uint16_t v;
+  __builtin_memcpy(&v, p, 2);
+  return detail::from_be(v);
+}
 constexpr uint32_t get_u24(const uint8_t* p) { return (uint32_t{p[0]} << 16) | (uint32_t{p[1]} << 8) | p[2]; }
 constexpr uint32_t get_u32(const uint8_t* p) {
-  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | p[3];
+  if (std::is_constant_evaluated())
+    return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | p[3];
+  uint32_t v;
+  __builtin_memcpy(&v, p, 4);
+  return detail::from_be(v);
 }
-constexpr void put_u16(uint8_t* p, uint16_t v) { p[0] = uint8_t(v >> 8); p[1] = uint8_t(v); }
+constexpr void put_u16(uint8_t* p, uint16_t v) {
+  if (std::is_constant_evaluated()) {
+    p[0] = uint8_t(v >> 8);
+    p[1] = uint8_t(v);
+    return;
+  }
+  const uint16_t be = detail::from_be(v);
+  __builtin_memcpy(p, &be, 2);
+}
 constexpr void put_u24(uint8_t* p, uint32_t v) { p[0] = uint8_t(v >> 16); p[1] = uint8_t(v >> 8); p[2] = uint8_t(v); }
 constexpr void put_u32(uint8_t* p, uint32_t v) {
-  p[0] = uint8_t(v >> 24); p[1] = uint8_t(v >> 16); p[2] = uint8_t(v >> 8); p[3] = uint8_t(v);
+  if (std::is_constant_evaluated()) {
+    p[0] = uint8_t(v >> 24); p[1] = uint8_t(v >> 16); p[2] = uint8_t(v >> 8); p[3] = uint8_t(v);
+    return;
+  }
+  const uint32_t be = detail::from_be(v);
+  __builtin_memcpy(p, &be, 4);
 }
 
 }  // namespace dpvpn::wire
