@@ -10,6 +10,8 @@
 #include <span>
 #include <string_view>
 
+#include "dpvpn/session_mem.h"
+
 struct IMB_MGR;
 
 namespace dpvpn::crypto {
@@ -55,7 +57,7 @@ class engine {
 
 // One AEAD key for one direction, expanded once. All operations are in place.
 // iv: 12 bytes. tag: 16 bytes. noexcept; no allocation.
-class aead_key {
+class aead_key : public session_allocated {
  public:
   static std::unique_ptr<aead_key> create(backend b, cipher_alg c, std::span<const uint8_t> key);
   virtual ~aead_key() = default;

@@ -82,7 +82,7 @@ struct seal_job {
 };
 
 // Sending state for one key_id.
-class dc_tx {
+class dc_tx : public session_allocated {
  public:
   static std::unique_ptr<dc_tx> create(const data_key_params& p, std::span<const uint8_t, wire::k_key2_size> key2,
                                        int dir, std::string* err);
@@ -184,7 +184,7 @@ struct open_job {
 enum class commit_state : uint8_t { here, taken, refused };
 
 // Receiving state for one key_id.
-class dc_rx {
+class dc_rx : public session_allocated {
  public:
   static std::unique_ptr<dc_rx> create(const data_key_params& p, std::span<const uint8_t, wire::k_key2_size> key2,
                                        int dir, std::string* err);

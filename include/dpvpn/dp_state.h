@@ -16,6 +16,7 @@
 #include "dpvpn/l2frame.h"
 #include "dpvpn/netpkt.h"
 #include "dpvpn/netpkt6.h"
+#include "dpvpn/session_mem.h"
 
 struct rte_ring;
 struct rte_mempool;
@@ -85,7 +86,7 @@ struct share_mark {
 // writer of everything here except where a field says otherwise. Cache-line aligned: the fields
 // every packet reads (addresses, key slots, rx/tx counters) are the first four lines, which the
 // burst's look-up pass prefetches (prefetch_peer).
-struct alignas(64) dp_peer {
+struct alignas(64) dp_peer : session_allocated {
   uint32_t peer_id = 0;     // immutable
   uint32_t vpn_ip = 0;      // immutable, host order
   bool data_v2 = true;      // immutable: send P_DATA_V2 with peer_id
