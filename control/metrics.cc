@@ -17,6 +17,7 @@
 #include <cstring>
 
 #include "client.h"
+#include "dpvpn/session_mem.h"
 #include "gateway.h"
 
 namespace dpvpn::cp {
@@ -173,6 +174,10 @@ metrics_snapshot metrics_hub::snapshot() const {
     m.size = sh_.pool->size;
     s.pools.push_back(std::move(m));
   }
+  const session_mem_stats sm = session_mem_usage();
+  s.session_mem.in_use = sm.in_use;
+  s.session_mem.mapped = sm.mapped;
+  s.session_mem.thp_advised = sm.thp_advised;
   if (const auto cp = control_now()) s.cp = *cp;
   s.now_ms = wall_ms();
   return s;

@@ -130,6 +130,27 @@ void write_pools(writer& w, const metrics_snapshot& s) {
   }
 }
 
+void write_session_mem(writer& w, const metrics_snapshot& s) {
+  struct col {
+    const char* name;
+    const char* help;
+    uint64_t session_mem_figures::*field;
+  };
+  static constexpr col cols[] = {
+      {"dpvpn_session_memory_bytes", "Bytes of per-session dataplane state (peers, key state, expanded keys) in use.",
+       &session_mem_figures::in_use},
+      {"dpvpn_session_memory_mapped_bytes", "Bytes mapped for per-session state (2 MiB chunks, kept until exit).",
+       &session_mem_figures::mapped},
+      {"dpvpn_session_memory_thp_advised_bytes",
+       "Of the mapped bytes, those the kernel accepted for transparent huge pages (madvise).",
+       &session_mem_figures::thp_advised},
+  };
+  for (const col& c : cols) {
+    w.family(c.name, "gauge", c.help);
+    w.sample(c.name, "", s.session_mem.*c.field);
+  }
+}
+
 void write_control(writer& w, const metrics_snapshot& s) {
   const control_figures& c = s.cp;
   w.family("dpvpn_control_snapshot_age_seconds", "gauge",
@@ -245,6 +266,7 @@ std::string format_prometheus(const metrics_snapshot& s) {
   w.sample("dpvpn_worker_lcores", "", s.lcores.size());
   write_lcores(w, s);
   write_pools(w, s);
+  write_session_mem(w, s);
   if (s.cp.taken_ms) write_control(w, s);
   return out;
 }

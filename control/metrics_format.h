@@ -75,11 +75,19 @@ struct control_figures {
   std::vector<client_figures> clients;  // per_client only
 };
 
+// Per-session dataplane state (peers, keys) in session memory (include/dpvpn/session_mem.h).
+struct session_mem_figures {
+  uint64_t in_use = 0;      // bytes handed out
+  uint64_t mapped = 0;      // bytes of 2 MiB chunks mapped
+  uint64_t thp_advised = 0; // of which the kernel accepted madvise(MADV_HUGEPAGE)
+};
+
 struct metrics_snapshot {
   uint64_t now_ms = 0;  // when the readers took it (wall clock): the control figures' age
   bool lan = false;     // dp-lan: the lan port's counters are listed
   std::vector<lcore_figures> lcores;
   std::vector<mbuf_figures> pools;
+  session_mem_figures session_mem;
   control_figures cp;
 };
 

@@ -59,8 +59,8 @@ struct arena {
     if (start > base) munmap(base, static_cast<size_t>(start - base));
     const uint8_t* end = base + 2 * k_chunk;
     if (start + k_chunk < end) munmap(start + k_chunk, static_cast<size_t>(end - (start + k_chunk)));
-    ++stats.chunks;
-    if (madvise(start, k_chunk, MADV_HUGEPAGE) == 0) ++stats.huge_chunks;
+    stats.mapped += k_chunk;
+    if (madvise(start, k_chunk, MADV_HUGEPAGE) == 0) stats.thp_advised += k_chunk;
     cur = start;
     left = k_chunk;
     return true;

@@ -106,6 +106,10 @@ if sum(f['wan_rx_p'] for f in lc.values()) < 10: bad.append('fewer than 10 WAN p
 for q, want in [('dpvpn_clients_connected', 1), ('dpvpn_handshakes_completed_total', 1),
                 ('dpvpn_sessions{state="established"}', 1)]:
     if vec(q).get('') != want: bad.append(f'{q}: {vec(q)}, expected {want}')
+# One client's session state (peer, key state, expanded keys) is in session memory, inside what
+# is mapped.
+sm, smm = vec('dpvpn_session_memory_bytes').get(''), vec('dpvpn_session_memory_mapped_bytes').get('')
+if not (sm and smm and 0 < sm <= smm): bad.append(f'session memory: {sm} of {smm} bytes mapped')
 cl = prom['dpvpn_client_rx_bytes_total{common_name="client1"}']
 if len(cl) != 1 or int(float(cl[0]['value'][1])) < 10 * 84: bad.append(f'client1 rx bytes: {cl}')
 # Telemetry: the command list, then /dpvpn/drops, lcores, control, lcore,FIRST, mbufs, clients.
@@ -162,7 +166,8 @@ queries=('dpvpn_port_rx_packets_total{port="wan"}' 'dpvpn_port_rx_bytes_total{po
          'dpvpn_port_rx_packets_total{port="exception"}' 'dpvpn_port_tx_packets_total{port="exception"}'
          'dpvpn_handoffs_total{direction="out"}' 'dpvpn_handoffs_total{direction="in"}'
          'sum by (reason) (dpvpn_drops_total)' 'dpvpn_clients_connected' 'dpvpn_handshakes_completed_total'
-         'dpvpn_sessions{state="established"}' 'dpvpn_client_rx_bytes_total{common_name="client1"}')
+         'dpvpn_sessions{state="established"}' 'dpvpn_client_rx_bytes_total{common_name="client1"}'
+         'dpvpn_session_memory_bytes' 'dpvpn_session_memory_mapped_bytes')
 ok=0
 for try in 1 2 3 4 5; do
   sleep 1

@@ -36,6 +36,7 @@ metrics_snapshot two_lcores() {
     s.lcores.push_back(l);
   }
   s.pools.push_back({"dpvpn_mbufs", 300, 700, 1000});
+  s.session_mem = {3'200'000, 4'194'304, 2'097'152};
   s.cp.taken_ms = 9'750;
   s.cp.handshakes_completed = 3;
   s.cp.handshakes_failed = 1;
@@ -109,6 +110,10 @@ TEST(MetricsFormat, LinesFamiliesAndValues) {
   EXPECT_EQ(p.samples.at(R"(dpvpn_mbufs_in_use{pool="dpvpn_mbufs"})"), "300");
   EXPECT_EQ(p.samples.at(R"(dpvpn_mbufs_available{pool="dpvpn_mbufs"})"), "700");
   EXPECT_EQ(p.samples.at(R"(dpvpn_mbufs_capacity{pool="dpvpn_mbufs"})"), "1000");
+  EXPECT_EQ(p.types.at("dpvpn_session_memory_bytes"), "gauge");
+  EXPECT_EQ(p.samples.at("dpvpn_session_memory_bytes"), "3200000");
+  EXPECT_EQ(p.samples.at("dpvpn_session_memory_mapped_bytes"), "4194304");
+  EXPECT_EQ(p.samples.at("dpvpn_session_memory_thp_advised_bytes"), "2097152");
   EXPECT_EQ(p.samples.at("dpvpn_handshakes_completed_total"), "3");
   EXPECT_EQ(p.samples.at("dpvpn_handshakes_failed_total"), "1");
   EXPECT_EQ(p.samples.at(R"(dpvpn_sessions{state="handshaking"})"), "2");
