@@ -51,14 +51,18 @@ class writer {
   std::string& out_;
 };
 
+// A metric family whose samples are one field of a figures struct.
+template <class T>
+struct column {
+  const char* name;
+  const char* help;
+  uint64_t T::*field;
+};
+
 std::string lcore_label(const lcore_figures& l) { return "lcore=\"" + std::to_string(l.lcore_id) + "\""; }
 
 void write_ports(writer& w, const metrics_snapshot& s) {
-  struct col {
-    const char* name;
-    const char* help;
-    uint64_t port_counts::*field;
-  };
+  using col = column<port_counts>;
   static constexpr col cols[] = {
       {"dpvpn_port_rx_packets_total", "Packets received on a port by the lcore.", &port_counts::rx_pkts},
       {"dpvpn_port_rx_bytes_total", "Bytes received on a port by the lcore (frames as the port gave them).",
@@ -112,11 +116,7 @@ void write_lcores(writer& w, const metrics_snapshot& s) {
 }
 
 void write_pools(writer& w, const metrics_snapshot& s) {
-  struct col {
-    const char* name;
-    const char* help;
-    uint64_t mbuf_figures::*field;
-  };
+  using col = column<mbuf_figures>;
   static constexpr col cols[] = {
       {"dpvpn_mbufs_in_use",
        "Mbufs out of the pool: in NIC and internal rings, in flight (lcore caches count as available).",
@@ -131,11 +131,7 @@ void write_pools(writer& w, const metrics_snapshot& s) {
 }
 
 void write_session_mem(writer& w, const metrics_snapshot& s) {
-  struct col {
-    const char* name;
-    const char* help;
-    uint64_t session_mem_figures::*field;
-  };
+  using col = column<session_mem_figures>;
   static constexpr col cols[] = {
       {"dpvpn_session_memory_bytes", "Bytes of per-session dataplane state (peers, key state, expanded keys) in use.",
        &session_mem_figures::in_use},
@@ -179,11 +175,7 @@ void write_control(writer& w, const metrics_snapshot& s) {
   w.family("dpvpn_clients_connected", "gauge", "Clients accepted and installed in the dataplane.");
   w.sample("dpvpn_clients_connected", "", c.clients_connected);
   if (!c.per_client) return;
-  struct col {
-    const char* name;
-    const char* help;
-    uint64_t client_figures::*field;
-  };
+  using col = column<client_figures>;
   static constexpr col cols[] = {
       {"dpvpn_client_rx_bytes_total", "Inner bytes received from the client.", &client_figures::rx_bytes},
       {"dpvpn_client_tx_bytes_total", "Inner bytes sent to the client.", &client_figures::tx_bytes},
