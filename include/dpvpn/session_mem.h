@@ -24,7 +24,7 @@ void session_free(void* p, size_t size, size_t align) noexcept;
 
 struct session_mem_stats {
   size_t mapped = 0;       // bytes of 2 MiB chunks mapped
-  size_t thp_advised = 0;  // of those, the chunks' whose madvise(MADV_HUGEPAGE) was accepted
+  size_t thp_advised = 0;  // of those, bytes in chunks whose madvise(MADV_HUGEPAGE) was accepted
   size_t in_use = 0;       // bytes handed out and not freed
 };
 session_mem_stats session_mem_usage() noexcept;

@@ -193,6 +193,7 @@ inline constexpr uint32_t k_iv_proto_dyn_tls_crypt = 1u << 9;
 // byte-wise form (it assembled a put_u16 from shifts and ors, ~5 instructions; the outer header of
 // every sealed packet has seven of them). The byte-wise form stays for constant evaluation.
 namespace detail {
+// Big-endian <-> native; the swap is its own inverse, so the put_ helpers use it too.
 template <class T>
 constexpr T from_be(T v) {
   if constexpr (std::endian::native == std::endian::big || sizeof(T) == 1) return v;
