@@ -199,6 +199,9 @@ dp_peer* spread_opener(const worker_ctx& c, uint32_t pid, const net::outer_addr&
 // Tests: turn the WAN's inline common-frame path off (every frame through parse_frame and
 // udp_classify) or back on; returns the previous setting. Not for use while workers run.
 bool set_wan_fast_path(bool on) noexcept;
+// Tests: open owned WAN packets in the staged form (open_chunk) even with no spread peer, instead
+// of one whole packet at a time (open_each), or back; returns the previous setting.
+bool set_open_each(bool on) noexcept;
 // The WAN packets of spread peers in this lcore's group, cut into chunks of k_spread_chunk in
 // arrival order; chunk k goes to the (k % spread)-th lcore after this one (0: kept here, so a
 // burst shorter than a chunk is never spread). pkts is compacted to what stays; returns its count.

@@ -6,6 +6,9 @@
 //      prefetched one pass ahead of its use;
 //   3. crypto: every AEAD of the group back to back;
 //   4. finish: replay commit, float, inner source check, MSS clamp, exception-port TX.
+// Stages 2-4 run as passes over the group (open_chunk) where spread peers commit their ids for
+// the group, and otherwise as one pass per packet with its state fetched a few packets ahead
+// (open_each), which measured faster at 10 000 sessions and the same at one.
 // A burst of one packet goes through the same stages, so the packet-at-a-time result is the
 // reference the staged one is tested against (tests/dp/test_worker_burst.cc).
 #include <rte_cycles.h>
@@ -127,6 +130,85 @@ struct peer_tally {
   }
 };
 
+// What a chunk's finish counts, stored once per chunk (per peer: once per run of one peer).
+struct opened_tally {
+  worker_ctx& c;
+  peer_tally peers{c};
+  uint64_t decrypted = 0, pings = 0, spread_opened = 0;
+  void flush() noexcept {
+    peers.flush(c.now_s);
+    lcore_counters::bump(c.me.ctr.decrypted, decrypted);
+    if (spread_opened) lcore_counters::bump(c.me.ctr.spread_opened, spread_opened);
+    if (pings) lcore_counters::bump(c.me.ctr.pings_rx, pings);
+  }
+};
+
+// The last stage for one packet that keys.open / open_finish has answered: a drop with its
+// reason, or replay commit done: float, inner source check, MSS clamp, then the exception port,
+// the LAN, another client or the L2 stage.
+[[gnu::always_inline]] inline void deliver(worker_ctx& c, rte_mbuf* m, dp_peer& p, buf_view& v,
+                                           const proto::data_keys::open_result& res, opened_tally& t) noexcept {
+  if (res.no_key) {
+    drop_pkt(c, m, drop::no_key);
+    return;
+  }
+  if (res.err != proto::dc_err::ok) {
+    drop_pkt(c, m, drop_of(res.err));
+    return;
+  }
+  const dp_config& cfg = c.sh.cfg;
+  const mbuf_meta& mm = meta_of(m);
+  const bool owner = c.me.peers[p.peer_id] == &p;
+  if (!net::same_outer(mm.src, p.client)) {
+    // Only the owner moves a peer (spread_rx keeps such a packet there); another lcore of a
+    // spread peer sees one only when the peer floated while the packet was in flight.
+    if (!owner) {
+      drop_pkt(c, m, drop::spread_float);
+      return;
+    }
+    if (!float_peer(c, p, mm)) {
+      drop_pkt(c, m, drop::float_taken);
+      return;
+    }
+  }
+  ++t.decrypted;
+  t.spread_opened += !owner;
+  t.peers.add(&p, v.len, c.now_s);
+  if (res.kind != proto::dc_kind::ip) {
+    if (res.kind == proto::dc_kind::ping) ++t.pings;
+    if (res.kind == proto::dc_kind::occ_exit) p.occ_exit.store(true, std::memory_order_relaxed);
+    rte_pktmbuf_free(m);
+    return;
+  }
+  if (cfg.tap) {  // an Ethernet frame: the L2 stage (worker_l2.cc) checks and forwards it
+    apply_view(m, v);
+    l2_from_peer(c, p, m);
+    return;
+  }
+  drop why{};
+  if (!cfg.client_role && !source_routes_back(c.sh, p.peer_id, v.data, v.len, why)) {
+    drop_pkt(c, m, why);
+    return;
+  }
+  if (mss_clamp(cfg, v.data, v.len)) lcore_counters::bump(c.me.ctr.mss_clamped);
+  apply_view(m, v);
+  if (cfg.client_to_client && hairpin(c, m)) return;
+  if (cfg.lan.on && to_lan(c, p.peer_id, m)) return;
+  c.tx.tun[c.tx.n_tun++] = m;
+}
+
+// The view of the OpenVPN packet in a classified WAN frame (no Ethernet padding); the mbuf itself
+// is written once, by apply_view, when the packet goes out.
+inline buf_view payload_view(rte_mbuf* m) noexcept {
+  const mbuf_meta& mm = meta_of(m);
+  buf_view v;
+  v.data = rte_pktmbuf_mtod_offset(m, uint8_t*, mm.payload_off);
+  v.len = mm.payload_len;
+  v.headroom = rte_pktmbuf_headroom(m) + mm.payload_off;
+  v.tailroom = m->buf_len - (m->data_off + mm.payload_off + mm.payload_len);
+  return v;
+}
+
 // Stages 2-4 for up to k_stage packets whose owner is this lcore.
 void open_chunk(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept {
   dp_peer* peer[k_stage];
@@ -148,13 +230,7 @@ void open_chunk(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept {
       drop_pkt(c, m, drop::peer_not_ready);
       continue;
     }
-    // The view of the OpenVPN packet (no Ethernet padding); the mbuf itself is written once, by
-    // apply_view, when the packet goes out.
-    const mbuf_meta& mm = meta_of(m);
-    v[i].data = rte_pktmbuf_mtod_offset(m, uint8_t*, mm.payload_off);
-    v[i].len = mm.payload_len;
-    v[i].headroom = rte_pktmbuf_headroom(m) + mm.payload_off;
-    v[i].tailroom = m->buf_len - (m->data_off + mm.payload_off + mm.payload_len);
+    v[i] = payload_view(m);
     if (const proto::dc_rx* rx = peer[i]->keys.rx_for(wire::key_id_of(v[i].data[0]))) prefetch_lines(rx, 2);
   }
   // 2c. Header and replay checks; the key schedules the crypto pass will read.
@@ -194,71 +270,79 @@ void open_chunk(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept {
   else std::fill(pre, pre + n, proto::commit_state::here);
 #pragma GCC diagnostic pop
   // 4. Finish, in arrival order (commits see the same window a packet-at-a-time run would).
-  const dp_config& cfg = c.sh.cfg;
-  peer_tally tally{c};
-  uint64_t decrypted = 0, pings = 0, spread_opened = 0;
+  opened_tally t{c};
   for (uint16_t i = 0; i < n; ++i) {
     if (!live[i]) continue;
-    rte_mbuf* m = pkts[i];
-    dp_peer& p = *peer[i];
-    if (st[i].job.key) res[i] = p.keys.open_finish(v[i], st[i], tag_ok[i], c.now_s, pre[i]);
-    if (res[i].no_key) {
-      drop_pkt(c, m, drop::no_key);
-      continue;
-    }
-    if (res[i].err != proto::dc_err::ok) {
-      drop_pkt(c, m, drop_of(res[i].err));
-      continue;
-    }
-    const mbuf_meta& mm = meta_of(m);
-    const bool owner = c.me.peers[p.peer_id] == &p;
-    if (!net::same_outer(mm.src, p.client)) {
-      // Only the owner moves a peer (spread_rx keeps such a packet there); another lcore of a
-      // spread peer sees one only when the peer floated while the packet was in flight.
-      if (!owner) {
-        drop_pkt(c, m, drop::spread_float);
-        continue;
-      }
-      if (!float_peer(c, p, mm)) {
-        drop_pkt(c, m, drop::float_taken);
-        continue;
-      }
-    }
-    ++decrypted;
-    spread_opened += !owner;
-    tally.add(&p, v[i].len, c.now_s);
-    if (res[i].kind != proto::dc_kind::ip) {
-      if (res[i].kind == proto::dc_kind::ping) ++pings;
-      if (res[i].kind == proto::dc_kind::occ_exit) p.occ_exit.store(true, std::memory_order_relaxed);
-      rte_pktmbuf_free(m);
-      continue;
-    }
-    if (cfg.tap) {  // an Ethernet frame: the L2 stage (worker_l2.cc) checks and forwards it
-      apply_view(m, v[i]);
-      l2_from_peer(c, p, m);
-      continue;
-    }
-    drop why{};
-    if (!cfg.client_role && !source_routes_back(c.sh, p.peer_id, v[i].data, v[i].len, why)) {
-      drop_pkt(c, m, why);
-      continue;
-    }
-    if (mss_clamp(cfg, v[i].data, v[i].len)) lcore_counters::bump(c.me.ctr.mss_clamped);
-    apply_view(m, v[i]);
-    if (cfg.client_to_client && hairpin(c, m)) continue;
-    if (cfg.lan.on && to_lan(c, p.peer_id, m)) continue;
-    c.tx.tun[c.tx.n_tun++] = m;
+    if (st[i].job.key) res[i] = peer[i]->keys.open_finish(v[i], st[i], tag_ok[i], c.now_s, pre[i]);
+    deliver(c, pkts[i], *peer[i], v[i], res[i], t);
   }
-  tally.flush(c.now_s);
-  lcore_counters::bump(c.me.ctr.decrypted, decrypted);
-  if (spread_opened) lcore_counters::bump(c.me.ctr.spread_opened, spread_opened);
-  if (pings) lcore_counters::bump(c.me.ctr.pings_rx, pings);
+  t.flush();
+}
+
+// How far ahead each level is fetched: measured at 10 000 sessions (docs/bench/dataplane.md,
+// "One pass per packet"); the key and ciphertext further ahead than one packet measured worse at
+// 1420 B (their lines crowd out the packet being opened).
+constexpr uint16_t k_rx_ahead = 2, k_key_ahead = 1;
+
+// Stages 2-4 in one pass per packet (docs/dataplane.md, "One pass per packet"): with no
+// spread peer there is no group commit to wait for, so each packet is opened and delivered whole
+// (keys.open: header, replay check, AEAD, commit), the state it needs fetched a few packets
+// ahead: every peer of the group first, the receive state two packets ahead, the key schedule and
+// the ciphertext one ahead. Same verdicts, bytes and counters as open_chunk
+// (tests/dp/test_worker_burst.cc compares the two).
+void open_each(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept {
+  dp_peer* peer[k_stage];
+  const proto::dc_rx* rx[k_stage + k_rx_ahead];
+  for (uint16_t i = 0; i < n; ++i) {
+    peer[i] = c.me.peers[meta_of(pkts[i]).peer_id];
+    if (peer[i]) prefetch_peer(peer[i]);
+  }
+  auto payload = [&](uint16_t i) { return rte_pktmbuf_mtod_offset(pkts[i], uint8_t*, meta_of(pkts[i]).payload_off); };
+  auto fetch_rx = [&](uint16_t i) {
+    rx[i] = nullptr;
+    if (i < n && peer[i]) {
+      rx[i] = peer[i]->keys.rx_for(wire::key_id_of(payload(i)[0]));
+      prefetch_lines(rx[i], 2);
+    }
+  };
+  auto fetch_key = [&](uint16_t i) {
+    if (i >= n || !rx[i]) return;
+    const uint32_t len = meta_of(pkts[i]).payload_len;
+    if (const crypto::aead_key* k = rx[i]->key()) k->prefetch(len);
+    prefetch_lines(payload(i), (len + 63) / 64);
+  };
+  for (uint16_t i = 0; i < k_rx_ahead; ++i) fetch_rx(i);
+  for (uint16_t i = 0; i < k_key_ahead; ++i) fetch_key(i);
+  opened_tally t{c};
+  for (uint16_t i = 0; i < n; ++i) {
+    fetch_rx(static_cast<uint16_t>(i + k_rx_ahead));
+    fetch_key(static_cast<uint16_t>(i + k_key_ahead));
+    rte_mbuf* m = pkts[i];
+    if (!peer[i]) {
+      drop_pkt(c, m, drop::peer_not_ready);
+      continue;
+    }
+    buf_view v = payload_view(m);
+    const proto::data_keys::open_result r = peer[i]->keys.open(*c.me.eng, v, c.now_s);
+    deliver(c, m, *peer[i], v, r, t);
+  }
+  t.flush();
 }
 
 }  // namespace
 
+static bool open_whole = true;  // off only in tests (set_open_each), to compare the two forms
+
+bool set_open_each(bool on) noexcept {
+  const bool was = open_whole;
+  open_whole = on;
+  return was;
+}
+
 void open_owned(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept {
-  for (uint16_t off = 0; off < n; off += k_stage) open_chunk(c, pkts + off, std::min<uint16_t>(k_stage, n - off));
+  // Spread peers need the staged form: their ids are committed for the group (spread_commit).
+  void (*const chunk)(worker_ctx&, rte_mbuf**, uint16_t) = open_whole && !c.sh.spread_peer ? open_each : open_chunk;
+  for (uint16_t off = 0; off < n; off += k_stage) chunk(c, pkts + off, std::min<uint16_t>(k_stage, n - off));
 }
 
 void punt_wan_l2(worker_ctx& c, rte_mbuf* m) noexcept {

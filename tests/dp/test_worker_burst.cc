@@ -292,7 +292,7 @@ TEST(worker_burst, wan_staged_equals_packet_at_a_time) {
   clients cl;
   size_t split = 0;
   const std::vector<bytes> f = wan_frames(cl, split);
-  outcome staged, single;
+  outcome staged, single, chunked;
   {
     world w(1);
     run_wan(w, f, {split, f.size()});
@@ -305,7 +305,15 @@ TEST(worker_burst, wan_staged_equals_packet_at_a_time) {
     run_wan(w, f, cuts);
     single = collect(w);
   }
+  {  // the open stage's two forms: whole packets (open_each, the default) and open_chunk's passes
+    world w(3);
+    const bool was = set_open_each(false);
+    run_wan(w, f, {split, f.size()});
+    set_open_each(was);
+    chunked = collect(w);
+  }
   expect_same(staged, single);
+  expect_same(chunked, single);
   // The verdicts themselves: 3 + key_id 1 + CBC + 2 spoofed + moved float + 2 in window + ping = 11
   // opened (the spoofed ones are dropped after they opened), 8 of them IP to the exception port.
   EXPECT_EQ(staged.tun.size(), 8u);
