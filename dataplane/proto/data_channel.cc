@@ -333,7 +333,7 @@ std::unique_ptr<dc_rx> dc_rx::create(const data_key_params& p, std::span<const u
 }
 
 // Header and replay check of an AEAD packet (§8.1, §8.5); b is left as it is.
-dc_err dc_rx::open_prepare(const buf_view& b, uint64_t now, open_job& j) noexcept {
+[[gnu::always_inline]] inline dc_err dc_rx::prepare_aead(const buf_view& b, uint64_t now, open_job& j) noexcept {
   bool v2 = false;
   uint32_t hdr = 0;
   if (const dc_err e = open_header(b, now, v2, hdr); e != dc_err::ok) return e;
@@ -367,8 +367,8 @@ dc_err dc_rx::open_prepare(const buf_view& b, uint64_t now, open_job& j) noexcep
   return true;
 }
 
-dc_err dc_rx::open_finish(buf_view& b, const open_job& j, bool tag_ok, uint64_t now, comp_framing f,
-                          dc_kind& kind, commit_state pre) noexcept {
+[[gnu::always_inline]] inline dc_err dc_rx::finish_aead(buf_view& b, const open_job& j, bool tag_ok, uint64_t now,
+                                                      comp_framing f, dc_kind& kind, commit_state pre) noexcept {
   if (!tag_ok) return dc_err::bad_tag;
   if (pre == commit_state::refused || (pre == commit_state::here && !commit_id(j.pid, now))) return dc_err::replay;
   b.adj(j.off);
@@ -377,12 +377,19 @@ dc_err dc_rx::open_finish(buf_view& b, const open_job& j, bool tag_ok, uint64_t 
   return dc_err::ok;
 }
 
+dc_err dc_rx::open_prepare(const buf_view& b, uint64_t now, open_job& j) noexcept { return prepare_aead(b, now, j); }
+
+dc_err dc_rx::open_finish(buf_view& b, const open_job& j, bool tag_ok, uint64_t now, comp_framing f, dc_kind& kind,
+                          commit_state pre) noexcept {
+  return finish_aead(b, j, tag_ok, now, f, kind, pre);
+}
+
 dc_err dc_rx::open(crypto::engine& e, buf_view& b, uint64_t now, comp_framing f, dc_kind& kind) noexcept {
-  if (aead_) {
+  if (aead_) [[likely]] {
     open_job j;
-    const dc_err pe = open_prepare(b, now, j);
+    const dc_err pe = prepare_aead(b, now, j);
     if (pe != dc_err::ok) return pe;
-    return open_finish(b, j, j.run(e), now, f, kind);
+    return finish_aead(b, j, j.run(e), now, f, kind, commit_state::here);
   }
   bool v2 = false;
   uint32_t hdr = 0;

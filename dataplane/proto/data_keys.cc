@@ -125,13 +125,34 @@ void data_keys::retire(uint8_t key_id) noexcept {
   retire(key_id, tx, rx);
 }
 
+// One whole packet: the slot, then dc_rx::open (header, replay check, AEAD or CBC, commit) in
+// one call, with nothing staged in between (the dataplane's open_each; open_prepare/open_finish
+// are the same steps split for a group).
 data_keys::open_result data_keys::open(crypto::engine& e, buf_view& b, uint64_t now_s) noexcept {
-  staged s;
-  open_result r = open_prepare(b, now_s, s);
-  if (r.no_key || r.err != dc_err::ok) return r;
-  if (s.job.key) return open_finish(b, s, s.job.run(e), now_s);
-  r.err = s.rx->open(e, b, now_s, framing, r.kind);  // CBC
-  if (r.err == dc_err::ok && !shared_ && pending_ == s.slot) promote_pending();
+  open_result r;
+  if (b.len < 1) {
+    r.err = dc_err::too_short;
+    return r;
+  }
+  r.key_id = wire::key_id_of(b.data[0]);
+  dc_rx* rx = nullptr;
+  int slot = -1;
+  if (shared_) {
+    rx = rx_shared(r.key_id);
+  } else {
+    for (size_t i = 0; i < slots_.size(); ++i)
+      if (slots_[i].key_id == r.key_id && slots_[i].rx) {
+        rx = slots_[i].rx.get();
+        slot = static_cast<int>(i);
+        break;
+      }
+  }
+  if (!rx) {
+    r.no_key = true;
+    return r;
+  }
+  r.err = rx->open(e, b, now_s, framing, r.kind);
+  if (r.err == dc_err::ok && !shared_ && pending_ == slot) promote_pending();  // the peer has it
   return r;
 }
 

@@ -230,6 +230,10 @@ class dc_rx : public session_allocated {
   }
   bool commit_id(uint32_t id, uint64_t now) noexcept;
   dc_err open_header(const buf_view& b, uint64_t now, bool& v2, uint32_t& hdr) noexcept;
+  // open_prepare / open_finish's bodies, inlined into them and into open() (data_channel.cc only).
+  dc_err prepare_aead(const buf_view& b, uint64_t now, open_job& j) noexcept;
+  dc_err finish_aead(buf_view& b, const open_job& j, bool tag_ok, uint64_t now, comp_framing f, dc_kind& kind,
+                     commit_state pre) noexcept;
   // What open_prepare reads for every packet comes first, with the inline replay window.
   std::unique_ptr<crypto::aead_key> aead_;
   uint8_t implicit_iv_[wire::k_implicit_iv] = {};
