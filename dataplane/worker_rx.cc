@@ -22,6 +22,7 @@
 #include "dpvpn/front_filter.h"
 #include "dpvpn/netpkt_fwd.h"
 #include "dpvpn/packet.h"
+#include "route_v4.h"
 #include "worker_internal.h"
 
 namespace dpvpn::dp {
@@ -67,6 +68,10 @@ bool hairpin(worker_ctx& c, rte_mbuf* m) noexcept {
 // sent it, i.e. be its own VPN address or inside a network behind it. False with the reason.
 bool source_routes_back(const dp_shared& sh, uint32_t peer_id, const uint8_t* ip, size_t len, drop& why) noexcept {
   uint32_t back = 0;
+  if (uint32_t src, dst; net::inner_v4_addrs(ip, len, src, dst)) {  // route_src's IPv4 case, inline
+    why = drop::spoofed_src;
+    return route_lookup_v4_inline(sh.rt, src, back) && back == peer_id;
+  }
   const bool found = route_src(sh, ip, len, back, why);
   if (!found && why != drop::no_route) return false;  // not IP, or a malformed header
   why = drop::spoofed_src;  // a source that routes nowhere is spoofed too
@@ -367,7 +372,7 @@ static bool punt_arp_reply(worker_ctx& c, rte_mbuf* m, const uint8_t* f) noexcep
 
 // A data packet for peer-id pid: kept when this lcore owns the peer (or opens for a spread one),
 // handed off to its owner otherwise, dropped when no lcore owns it.
-static bool to_owner(worker_ctx& c, rte_mbuf* m, uint32_t pid) noexcept {
+[[gnu::always_inline]] static inline bool to_owner(worker_ctx& c, rte_mbuf* m, uint32_t pid) noexcept {
   const uint16_t owner = pid < c.sh.cfg.max_peers ? c.sh.owner[pid].load(std::memory_order_acquire) : k_no_owner;
   if (owner == k_no_owner) {
     drop_pkt(c, m, drop::unknown_peer);
