@@ -58,7 +58,13 @@ bool tun_classify(worker_ctx& c, rte_mbuf* m) noexcept {
   }
   uint32_t pid = 0;
   drop why{};
-  if (!route_dst(c.sh, rte_pktmbuf_mtod(m, const uint8_t*), m->data_len, pid, why)) {
+  const uint8_t* ip = rte_pktmbuf_mtod(m, const uint8_t*);
+  if (uint32_t src, dst; net::inner_v4_addrs(ip, m->data_len, src, dst)) {  // route_dst's IPv4 case, inline
+    if (!route_lookup_v4_inline(c.sh.rt, dst, pid) || pid >= c.sh.cfg.max_peers) {
+      drop_pkt(c, m, drop::no_route);
+      return false;
+    }
+  } else if (!route_dst(c.sh, ip, m->data_len, pid, why)) {
     drop_pkt(c, m, why);
     return false;
   }

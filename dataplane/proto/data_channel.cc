@@ -243,8 +243,12 @@ dc_err dc_tx::seal_prepare(buf_view& b, uint8_t key_id, uint32_t peer_id, comp_f
   j.data = b.data;
   j.len = b.len;
   uint8_t* const p = b.prepend(hdr + k_pid_len + k_tag);
-  write_op_hdr(p, v2, key_id, peer_id);
-  wire::put_u32(p + hdr, pid);
+  // V2's 8 bytes of AAD in one store: the AEAD's load of them is then forwarded from it, not held
+  // until three smaller stores drain.
+  if (v2)
+    wire::put_u64(p, uint64_t{wire::op_byte(wire::P_DATA_V2, key_id)} << 56 | uint64_t{peer_id & 0xffffff} << 32 | pid);
+  else
+    write_op_hdr(p, v2, key_id, peer_id), wire::put_u32(p + hdr, pid);
   make_nonce(j.nonce, p + hdr, implicit_iv_);
   // AAD: V2 authenticates op/kid, peer-id and packet-id (8 bytes); V1 the packet-id only.
   j.aad = v2 ? p : p + hdr;

@@ -198,7 +198,8 @@ template <class T>
 constexpr T from_be(T v) {
   if constexpr (std::endian::native == std::endian::big || sizeof(T) == 1) return v;
   else if constexpr (sizeof(T) == 2) return __builtin_bswap16(v);
-  else return __builtin_bswap32(v);
+  else if constexpr (sizeof(T) == 4) return __builtin_bswap32(v);
+  else return __builtin_bswap64(v);
 }
 }  // namespace detail
 constexpr uint16_t get_u16(const uint8_t* p) {
@@ -232,6 +233,15 @@ constexpr void put_u32(uint8_t* p, uint32_t v) {
   }
   const uint32_t be = detail::from_be(v);
   __builtin_memcpy(p, &be, 4);
+}
+constexpr void put_u64(uint8_t* p, uint64_t v) {
+  if (std::is_constant_evaluated()) {
+    put_u32(p, uint32_t(v >> 32));
+    put_u32(p + 4, uint32_t(v));
+    return;
+  }
+  const uint64_t be = detail::from_be(v);
+  __builtin_memcpy(p, &be, 8);
 }
 
 }  // namespace dpvpn::wire

@@ -2,6 +2,8 @@
 // Wire constants and the buffer view.
 #include <gtest/gtest.h>
 
+#include <cstring>
+
 #include "dpvpn/buf.h"
 #include "dpvpn/wire.h"
 
@@ -33,6 +35,15 @@ TEST(wire, big_endian_helpers) {
   EXPECT_EQ(wire::get_u32(b), 0x0f000001u);
   wire::put_u24(b, 0xabcdef);
   EXPECT_EQ(wire::get_u24(b), 0xabcdefu);
+  uint8_t q[8];
+  wire::put_u64(q, 0x4801020300000007ull);  // a P_DATA_V2 header and packet id in one store
+  const uint8_t want[8] = {0x48, 0x01, 0x02, 0x03, 0, 0, 0, 7};
+  EXPECT_EQ(std::memcmp(q, want, 8), 0);
+  static_assert([] {
+    uint8_t c[8]{};
+    wire::put_u64(c, 0x0102030405060708ull);
+    return c[0] == 1 && c[7] == 8;
+  }());
   EXPECT_EQ(wire::ack_record_size(0), 1u);
   EXPECT_EQ(wire::ack_record_size(1), 13u);
   EXPECT_EQ(wire::k_tls_crypt_hdr, 49u);
