@@ -319,7 +319,7 @@ void seal_chunk(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept {
   }
   auto tx_of = [](const dp_peer* p) { return p->spread > 1 ? p->keys.tx_shared() : p->keys.tx_peek(); };
   auto fetch_tx = [&](uint16_t i) {
-    if (i < n && peer[i])
+    if (i < n && peer[i] && (i == 0 || peer[i] != peer[i - 1]))
       if (const proto::dc_tx* tx = tx_of(peer[i])) prefetch_lines(tx, 2);
   };
   for (uint16_t i = 0; i < k_tx_ahead; ++i) fetch_tx(i);
@@ -370,10 +370,12 @@ void seal_chunk(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept {
   const bool sum_v6 = !cfg.tx_csum_offload, sum_v4 = sum_v6 && cfg.udp_checksum;
   uint32_t psum[k_stage];
   bool has_sum[k_stage];
+  const crypto::aead_key* fetched_key = nullptr;  // a busy tunnel's key is fetched once
   auto fetch = [&](uint16_t from) {
     while (from < n && !(live[from] && staged[from])) ++from;
     if (from < n) {
-      job[from].key->prefetch(job[from].len);
+      if (job[from].key != fetched_key) job[from].key->prefetch(job[from].len);
+      fetched_key = job[from].key;
       prefetch_lines(job[from].data, (job[from].len + 63u) / 64u);
     }
     return from;
