@@ -10,6 +10,8 @@
 
 #include "dpvpn/dp_state.h"
 #include "dpvpn/mac_table.h"
+#include "dpvpn/netpkt.h"
+#include "route_v4.h"
 
 namespace dpvpn::dp {
 
@@ -316,9 +318,24 @@ void open_owned(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept;
 void tun_burst(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept;
 bool tun_classify(worker_ctx& c, rte_mbuf* m) noexcept;
 void seal_owned(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept;
-// The peer an inner packet's destination / source routes to; false with the drop reason.
-bool route_dst(const dp_shared& sh, const uint8_t* p, size_t len, uint32_t& pid, drop& why) noexcept;
-bool route_src(const dp_shared& sh, const uint8_t* p, size_t len, uint32_t& pid, drop& why) noexcept;
+// The peer an inner packet's source (want_src) or destination routes to (longest prefix: a
+// client's address or an iroute behind it); false with the drop reason when malformed or
+// unrouted. IPv4 inline (the common case on every packet), the rest out of line (worker_tx.cc).
+bool route_inner_other(const dp_shared& sh, const uint8_t* p, size_t len, bool want_src, uint32_t& pid,
+                       drop& why) noexcept;
+inline bool route_inner(const dp_shared& sh, const uint8_t* p, size_t len, bool want_src, uint32_t& pid,
+                        drop& why) noexcept {
+  uint32_t src = 0, dst = 0;
+  if (!net::inner_v4_addrs(p, len, src, dst)) return route_inner_other(sh, p, len, want_src, pid, why);
+  why = drop::no_route;
+  return route_lookup_v4_inline(sh.rt, want_src ? src : dst, pid) && pid < sh.cfg.max_peers;
+}
+inline bool route_dst(const dp_shared& sh, const uint8_t* p, size_t len, uint32_t& pid, drop& why) noexcept {
+  return route_inner(sh, p, len, false, pid, why);
+}
+inline bool route_src(const dp_shared& sh, const uint8_t* p, size_t len, uint32_t& pid, drop& why) noexcept {
+  return route_inner(sh, p, len, true, pid, why);
+}
 void handoff(worker_ctx& c, rte_mbuf* m, uint16_t owner) noexcept;     // worker.cc
 // LAN side (worker_lan.cc, dp-lan): a LAN rx burst (ARP/ND answered, packets for clients sealed by
 // their owner); and a decrypted packet of peer pid that a LAN route covers, forwarded (true: m

@@ -22,7 +22,6 @@
 #include "dpvpn/front_filter.h"
 #include "dpvpn/netpkt_fwd.h"
 #include "dpvpn/packet.h"
-#include "route_v4.h"
 #include "worker_internal.h"
 
 namespace dpvpn::dp {
@@ -68,10 +67,6 @@ bool hairpin(worker_ctx& c, rte_mbuf* m) noexcept {
 // sent it, i.e. be its own VPN address or inside a network behind it. False with the reason.
 bool source_routes_back(const dp_shared& sh, uint32_t peer_id, const uint8_t* ip, size_t len, drop& why) noexcept {
   uint32_t back = 0;
-  if (uint32_t src, dst; net::inner_v4_addrs(ip, len, src, dst)) {  // route_src's IPv4 case, inline
-    why = drop::spoofed_src;
-    return route_lookup_v4_inline(sh.rt, src, back) && back == peer_id;
-  }
   const bool found = route_src(sh, ip, len, back, why);
   if (!found && why != drop::no_route) return false;  // not IP, or a malformed header
   why = drop::spoofed_src;  // a source that routes nowhere is spoofed too

@@ -8,46 +8,18 @@
 #include <algorithm>
 #include <iterator>
 
-#include "route_v4.h"
 #include "worker_internal.h"
 
 namespace dpvpn::dp {
 
-// The peer an inner packet's source (want_src) or destination routes to (longest prefix: a
-// client's address or an iroute behind it), by IP version. False with the drop reason when
-// malformed or unrouted.
-static bool route_inner(const dp_shared& sh, const uint8_t* p, size_t len, bool want_src, uint32_t& pid,
-                        drop& why) noexcept {
-  bool found = false;
-  why = drop::inner_not_ip;
-  switch (net::ip_version(p, len)) {
-    case 4: {
-      uint32_t src = 0, dst = 0;
-      if (!net::inner_v4_addrs(p, len, src, dst)) return false;
-      found = route_lookup_v4_inline(sh.rt, want_src ? src : dst, pid);
-      break;
-    }
-    case 6: {
-      net::inner_v6 h;
-      if (!net::inner_v6_addrs(p, len, h)) {
-        why = drop::inner_bad_ipv6;
-        return false;
-      }
-      found = route_lookup_v6(sh.rt, want_src ? h.src : h.dst, pid);
-      break;
-    }
-    default: return false;
-  }
+// route_inner's cases other than a well-formed IPv4 header: IPv6, or the drop reason.
+bool route_inner_other(const dp_shared& sh, const uint8_t* p, size_t len, bool want_src, uint32_t& pid,
+                       drop& why) noexcept {
+  why = net::ip_version(p, len) == 6 ? drop::inner_bad_ipv6 : drop::inner_not_ip;
+  net::inner_v6 h;
+  if (why == drop::inner_not_ip || !net::inner_v6_addrs(p, len, h)) return false;
   why = drop::no_route;
-  return found && pid < sh.cfg.max_peers;
-}
-
-bool route_dst(const dp_shared& sh, const uint8_t* p, size_t len, uint32_t& pid, drop& why) noexcept {
-  return route_inner(sh, p, len, false, pid, why);
-}
-
-bool route_src(const dp_shared& sh, const uint8_t* p, size_t len, uint32_t& pid, drop& why) noexcept {
-  return route_inner(sh, p, len, true, pid, why);
+  return route_lookup_v6(sh.rt, want_src ? h.src : h.dst, pid) && pid < sh.cfg.max_peers;
 }
 
 // Stage 1 for one exception-port packet: true when this lcore owns its destination peer.
@@ -58,13 +30,7 @@ bool tun_classify(worker_ctx& c, rte_mbuf* m) noexcept {
   }
   uint32_t pid = 0;
   drop why{};
-  const uint8_t* ip = rte_pktmbuf_mtod(m, const uint8_t*);
-  if (uint32_t src, dst; net::inner_v4_addrs(ip, m->data_len, src, dst)) {  // route_dst's IPv4 case, inline
-    if (!route_lookup_v4_inline(c.sh.rt, dst, pid) || pid >= c.sh.cfg.max_peers) {
-      drop_pkt(c, m, drop::no_route);
-      return false;
-    }
-  } else if (!route_dst(c.sh, ip, m->data_len, pid, why)) {
+  if (!route_dst(c.sh, rte_pktmbuf_mtod(m, const uint8_t*), m->data_len, pid, why)) {
     drop_pkt(c, m, why);
     return false;
   }

@@ -135,18 +135,8 @@ data_keys::open_result data_keys::open(crypto::engine& e, buf_view& b, uint64_t 
     return r;
   }
   r.key_id = wire::key_id_of(b.data[0]);
-  dc_rx* rx = nullptr;
   int slot = -1;
-  if (shared_) {
-    rx = rx_shared(r.key_id);
-  } else {
-    for (size_t i = 0; i < slots_.size(); ++i)
-      if (slots_[i].key_id == r.key_id && slots_[i].rx) {
-        rx = slots_[i].rx.get();
-        slot = static_cast<int>(i);
-        break;
-      }
-  }
+  dc_rx* const rx = rx_slot(r.key_id, slot);
   if (!rx) {
     r.no_key = true;
     return r;

@@ -65,14 +65,15 @@ enum class dc_kind : uint8_t { ip, ping, occ_exit, occ_other };
 inline constexpr int k_dir_client_to_server = 0;
 inline constexpr int k_dir_server_to_client = 1;
 
+// The jobs' nonce is written with one 16-byte store (its last 4 bytes zero): the AEAD's 12-byte
+// load then forwards from that one store instead of waiting for two smaller ones to drain.
+inline constexpr size_t k_nonce_store = 16;
+
 // One packet's AEAD seal, split like open_job: seal_prepare writes the header and the nonce, the
 // caller runs the AEAD for a group of them, so that no seal reads what was stored just before it
 // (a load that spans smaller stores still in flight, such as IPsec-MB's masked 12-byte nonce load,
 // waits until every older store has reached the cache: the previous packet's whole ciphertext).
 // No default member initializers: a burst keeps an array of these on the stack.
-// The jobs' nonce is written with one 16-byte store (its last 4 bytes zero): the AEAD's 12-byte
-// load then forwards from that one store instead of waiting for two smaller ones to drain.
-inline constexpr size_t k_nonce_store = 16;
 struct seal_job {
   crypto::aead_key* key;
   const uint8_t* aad;

@@ -69,10 +69,8 @@ class data_keys {
                           commit_state pre = commit_state::here) noexcept;
   // key_id's receive state, or null: for prefetching ahead of open_prepare.
   const dc_rx* rx_for(uint8_t key_id) const noexcept {
-    if (shared_) return rx_shared(key_id);
-    for (const slot& sl : slots_)
-      if (sl.key_id == key_id) return sl.rx.get();
-    return nullptr;
+    int slot = -1;
+    return rx_slot(key_id, slot);
   }
   // Seals b (payload) with the sending key; peer_id == k_peer_id_none gives P_DATA_V1.
   dc_err seal(crypto::engine& e, buf_view& b, uint32_t peer_id, uint64_t now_s) noexcept;
@@ -89,6 +87,16 @@ class data_keys {
   // quiescent state after it was unpublished (dataplane/worker.cc, the deferred done ring).
   dc_tx* tx_shared() const noexcept { return tx_pub_.load(std::memory_order_acquire); }
   dc_rx* rx_shared(uint8_t key_id) const noexcept { return rx_pub_[key_id & 7].load(std::memory_order_acquire); }
+  // key_id's receive state and its slot (-1 when shared: the published keys, no slot), or null.
+  dc_rx* rx_slot(uint8_t key_id, int& slot) const noexcept {
+    if (shared_) return rx_shared(key_id);
+    for (size_t i = 0; i < slots_.size(); ++i)
+      if (slots_[i].key_id == key_id && slots_[i].rx) {
+        slot = static_cast<int>(i);
+        return slots_[i].rx.get();
+      }
+    return nullptr;
+  }
   // Owner, between bursts: what seal() and open_finish() do to the slots when the packets go
   // through the shared keys: a pending key becomes the sending key once the peer used it (any
   // lcore opened a packet with it) or switch_after_s after it was armed.
@@ -133,22 +141,9 @@ inline data_keys::open_result data_keys::open_prepare(const buf_view& b, uint64_
     return r;
   }
   r.key_id = wire::key_id_of(b.data[0]);
-  if (shared_) {
-    s.rx = rx_shared(r.key_id);
-    if (!s.rx) {
-      r.no_key = true;
-      return r;
-    }
-    s.slot = -1;
-    s.job.key = nullptr;
-    if (s.rx->is_aead()) r.err = s.rx->open_prepare(b, now_s, s.job);
-    return r;
-  }
-  for (size_t i = 0; i < slots_.size(); ++i) {
-    slot& sl = slots_[i];
-    if (sl.key_id != r.key_id || !sl.rx) continue;
-    s.rx = sl.rx.get();
-    s.slot = static_cast<int>(i);
+  s.slot = -1;
+  s.rx = rx_slot(r.key_id, s.slot);
+  if (s.rx) {
     s.job.key = nullptr;
     if (s.rx->is_aead()) r.err = s.rx->open_prepare(b, now_s, s.job);
     return r;
