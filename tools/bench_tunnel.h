@@ -61,6 +61,9 @@ struct tunnel_opts {
   // --independent: N tunnels, each owned by its own lcore and fed on that lcore (no spread): what
   // N lcores give on this machine when nothing is shared, the ceiling for one spread tunnel.
   bool independent = false;
+  // --ceiling: each round also measures the --independent configuration of every lcore count
+  // after the first, so the ceiling and the spread tunnel are read in the same minutes.
+  bool ceiling = false;
   std::vector<std::string> eal_extra;
 };
 

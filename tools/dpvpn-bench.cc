@@ -11,7 +11,7 @@
 //               with many more clients than the cache holds; code, tables and packets stay warm.
 //   --hugepages (every scenario): mbufs in 2 MiB hugepages, as a deployment has them, instead of
 //               4 KiB pages (--no-huge, the default: runs anywhere); needs free hugepages.
-//   dpvpn-bench --tunnel-lcores 1,2 [--role client|server] [--rx-model copy|dma|pull] [--independent] [--time S] [--json] [--cipher NAME] [--sizes 64,1420] [--pkts N] [--dir ...]
+//   dpvpn-bench --tunnel-lcores 1,2 [--role client|server] [--rx-model copy|dma|pull] [--independent] [--ceiling] [--time S] [--json] [--cipher NAME] [--sizes 64,1420] [--pkts N] [--dir ...]
 //               ONE tunnel on 1 and on N lcores with dp-tunnel-spread (tools/bench_tunnel.cc)
 //   dpvpn-bench --scenario fanout [--clients 10,100,1000] [--lcores 1,2] [--from exception|client|both]
 //               [--frames 64] [--sizes 64,1420] [--time S] [--json] [--cipher NAME] [--no-raw]
@@ -92,6 +92,7 @@ struct options {
   bool rx_dma = false;                  // --rx-model dma (with --tunnel-lcores)
   bool rx_pull = false;                 // --rx-model pull (with --tunnel-lcores)
   bool independent = false;             // --independent (with --tunnel-lcores)
+  bool ceiling = false;                 // --ceiling (with --tunnel-lcores)
   bool fanout = false;                  // --scenario fanout: TAP broadcast fan-out instead
   bool sizes_given = false;
   bench::fanout_opts fan;               // its --clients, --lcores, --from, --frames
@@ -493,7 +494,7 @@ void print_json(const std::vector<point>& pts, const options& o, const char* arc
                "                   [--sessions 1,100,10000] [--sizes 64,512,1420,imix] [--pkts 2048]\n"
                "                   [--dir both|decrypt|encrypt] [--no-udp-csum] [--tx-csum-offload] [--no-raw]\n"
                "                   [--raw-offset 0..63] [--hugepages] [--cold-sessions] [-- extra EAL args]\n"
-               "       dpvpn-bench --tunnel-lcores 1,2 [--role client|server] [--rx-model copy|dma|pull] [--independent] [--time S] [--json] [--cipher NAME] [--sizes 64,1420]\n"
+               "       dpvpn-bench --tunnel-lcores 1,2 [--role client|server] [--rx-model copy|dma|pull] [--independent] [--ceiling] [--time S] [--json] [--cipher NAME] [--sizes 64,1420]\n"
                "                   [--pkts N] [--dir both|decrypt|encrypt] [--no-udp-csum] [-- extra EAL args]\n"
                "       dpvpn-bench --scenario fanout [--clients 10,100,1000] [--lcores 1,2] [--from exception|client|both]\n"
                "                   [--frames 64] [--sizes 64,1420] [--time S] [--json] [--cipher NAME] [--no-raw] [-- extra EAL args]\n",
@@ -567,6 +568,8 @@ options parse_args(int argc, char** argv) {
       o.client_role = v == "client";
     } else if (a == "--independent") {
       o.independent = true;
+    } else if (a == "--ceiling") {
+      o.ceiling = true;
     } else if (a == "--rx-model") {
       const std::string v = next();
       if (v != "copy" && v != "dma" && v != "pull") usage("--rx-model: copy, dma or pull");
@@ -652,6 +655,7 @@ int main(int argc, char** argv) {
     t.rx_dma = o.rx_dma;
     t.rx_pull = o.rx_pull;
     t.independent = o.independent;
+    t.ceiling = o.ceiling;
     t.hugepages = o.hugepages;
     t.eal_extra = o.eal_extra;
     return bench::tunnel_bench(t);
