@@ -145,7 +145,9 @@ struct opened_tally {
 
 // The last stage for one packet that keys.open / open_finish has answered: a drop with its
 // reason, or replay commit done: float, inner source check, MSS clamp, then the exception port,
-// the LAN, another client or the L2 stage.
+// the LAN, another client or the L2 stage. spread: p may be a spread peer that another lcore
+// owns (open_chunk); open_each runs only where no peer is spread, so p is this lcore's.
+template <bool spread>
 [[gnu::always_inline]] inline void deliver(worker_ctx& c, rte_mbuf* m, dp_peer& p, buf_view& v,
                                            const proto::data_keys::open_result& res, opened_tally& t) noexcept {
   if (res.no_key) {
@@ -158,7 +160,7 @@ struct opened_tally {
   }
   const dp_config& cfg = c.sh.cfg;
   const mbuf_meta& mm = meta_of(m);
-  const bool owner = c.me.peers[p.peer_id] == &p;
+  const bool owner = !spread || c.me.peers[p.peer_id] == &p;
   if (!net::same_outer(mm.src, p.client)) {
     // Only the owner moves a peer (spread_rx keeps such a packet there); another lcore of a
     // spread peer sees one only when the peer floated while the packet was in flight.
@@ -172,7 +174,7 @@ struct opened_tally {
     }
   }
   ++t.decrypted;
-  t.spread_opened += !owner;
+  if constexpr (spread) t.spread_opened += !owner;
   t.peers.add(&p, v.len, c.now_s);
   if (res.kind != proto::dc_kind::ip) {
     if (res.kind == proto::dc_kind::ping) ++t.pings;
@@ -274,7 +276,7 @@ void open_chunk(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept {
   for (uint16_t i = 0; i < n; ++i) {
     if (!live[i]) continue;
     if (st[i].job.key) res[i] = peer[i]->keys.open_finish(v[i], st[i], tag_ok[i], c.now_s, pre[i]);
-    deliver(c, pkts[i], *peer[i], v[i], res[i], t);
+    deliver<true>(c, pkts[i], *peer[i], v[i], res[i], t);
   }
   t.flush();
 }
@@ -297,13 +299,14 @@ void open_each(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept {
     peer[i] = c.me.peers[meta_of(pkts[i]).peer_id];
     if (peer[i]) prefetch_peer(peer[i]);
   }
-  auto payload = [&](uint16_t i) { return rte_pktmbuf_mtod_offset(pkts[i], uint8_t*, meta_of(pkts[i]).payload_off); };
+  uint8_t* payload[k_stage + k_rx_ahead];  // the OpenVPN packet in each frame, found by fetch_rx
   // A packet of the same peer and key as the one before it (one busy tunnel) finds that state in
   // cache already: only its own ciphertext is fetched.
   auto fetch_rx = [&](uint16_t i) {
     rx[i] = nullptr;
     if (i < n && peer[i]) {
-      rx[i] = peer[i]->keys.rx_for(wire::key_id_of(payload(i)[0]));
+      payload[i] = rte_pktmbuf_mtod_offset(pkts[i], uint8_t*, meta_of(pkts[i]).payload_off);
+      rx[i] = peer[i]->keys.rx_for(wire::key_id_of(payload[i][0]));
       if (i == 0 || rx[i] != rx[i - 1]) prefetch_lines(rx[i], 2);
     }
   };
@@ -311,7 +314,7 @@ void open_each(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept {
     if (i >= n || !rx[i]) return;
     const uint32_t len = meta_of(pkts[i]).payload_len;
     if (const crypto::aead_key* k = rx[i]->key(); k && (i == 0 || rx[i] != rx[i - 1])) k->prefetch(len);
-    prefetch_lines(payload(i), (len + 63) / 64);
+    prefetch_lines(payload[i], (len + 63) / 64);
   };
   for (uint16_t i = 0; i < k_rx_ahead; ++i) fetch_rx(i);
   for (uint16_t i = 0; i < k_key_ahead; ++i) fetch_key(i);
@@ -326,7 +329,7 @@ void open_each(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept {
     }
     buf_view v = payload_view(m);
     const proto::data_keys::open_result r = peer[i]->keys.open(*c.me.eng, v, c.now_s);
-    deliver(c, m, *peer[i], v, r, t);
+    deliver<false>(c, m, *peer[i], v, r, t);
   }
   t.flush();
 }
@@ -421,7 +424,7 @@ static bool wan_fast_v4(worker_ctx& c, rte_mbuf* m, const uint8_t* f, bool& owne
   std::memcpy(mm.src_mac.data(), f + 6, 6);
   mm.dir = pkt_dir::wan;
   mm.from_worker = static_cast<uint8_t>(c.me.index);
-  mm.src = net::outer_v4(wire::get_u32(ip + 12), wire::get_u16(udp));
+  mm.src = net::outer_v4_wire(ip + 12, udp);
   owned = to_owner(c, m, pid);
   return true;
 }

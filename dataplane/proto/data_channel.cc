@@ -192,6 +192,12 @@ const char* to_string(dc_err e) noexcept {
 static_assert(wire::k_ping_magic[0] >> 4 != 4 && wire::k_ping_magic[0] >> 4 != 6);
 static_assert(wire::k_occ_magic[0] >> 4 != 4 && wire::k_occ_magic[0] >> 4 != 6);
 
+// classify_payload with an IP packet's first nibble decided inline (per packet on RX).
+[[gnu::always_inline]] inline dc_kind kind_of(std::span<const uint8_t> p) noexcept {
+  if (!p.empty() && (p[0] & 0xd0) == 0x40) return dc_kind::ip;  // version 4 or 6: 0100 or 0110
+  return classify_payload(p);
+}
+
 dc_kind classify_payload(std::span<const uint8_t> p) noexcept {
   if (!p.empty() && ((p[0] >> 4) == 4 || (p[0] >> 4) == 6)) return dc_kind::ip;
   // §9.2: ping is exactly the 16 magic bytes.
@@ -377,7 +383,7 @@ std::unique_ptr<dc_rx> dc_rx::create(const data_key_params& p, std::span<const u
   if (pre == commit_state::refused || (pre == commit_state::here && !commit_id(j.pid, now))) return dc_err::replay;
   b.adj(j.off);
   if (const dc_err fe = undo_framing(f, b); fe != dc_err::ok) return fe;
-  kind = classify_payload(b.span());
+  kind = kind_of(b.span());
   return dc_err::ok;
 }
 
@@ -423,7 +429,7 @@ dc_err dc_rx::open(crypto::engine& e, buf_view& b, uint64_t now, comp_framing f,
   }
 
   if (const dc_err fe = undo_framing(f, b); fe != dc_err::ok) return fe;
-  kind = classify_payload(b.span());
+  kind = kind_of(b.span());
   return dc_err::ok;
 }
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <array>
+#include <bit>
 #include <compare>
 #include <cstddef>
 #include <cstdint>
@@ -143,6 +144,21 @@ inline uint32_t v4_of(const ip6& a) noexcept {
   return uint32_t{a[12]} << 24 | uint32_t{a[13]} << 16 | uint32_t{a[14]} << 8 | a[15];
 }
 inline outer_addr outer_v4(uint32_t ip, uint16_t port) noexcept { return {v4_mapped(ip), port, 0}; }
+// outer_v4 straight from a header's source address and port (network order): the address bytes
+// as they are, the ::ffff: prefix as one word (per packet on RX: no byte shuffling).
+inline outer_addr outer_v4_wire(const uint8_t* ip_be, const uint8_t* port_be) noexcept {
+  if constexpr (std::endian::native != std::endian::little) {
+    return outer_v4(wire::get_u32(ip_be), wire::get_u16(port_be));
+  } else {
+    outer_addr a;
+    uint32_t raw;
+    std::memcpy(&raw, ip_be, 4);
+    const uint64_t hi = 0xffff0000ull | uint64_t{raw} << 32;  // bytes 8..15: 00 00 ff ff a b c d
+    std::memcpy(a.ip.data() + 8, &hi, 8);
+    a.port = wire::get_u16(port_be);
+    return a;
+  }
+}
 inline outer_addr outer_v6(const ip6& ip, uint16_t port) noexcept { return {ip, port, 0}; }
 
 }  // namespace dpvpn::net

@@ -419,3 +419,13 @@ TEST(netpkt6, nic_csum_forms_complete_to_the_software_checksums) {
 }
 
 }  // namespace
+
+TEST(netpkt6, outer_v4_wire_is_outer_v4_of_the_header_fields) {
+  const uint8_t hdr[6] = {198, 51, 100, 7, 0x9c, 0x41};  // 198.51.100.7, port 40001
+  const outer_addr a = outer_v4_wire(hdr, hdr + 4);
+  const outer_addr b = outer_v4(0xc6336407, 40001);
+  EXPECT_EQ(std::memcmp(&a, &b, sizeof a), 0);
+  EXPECT_TRUE(same_outer(a, b));
+  EXPECT_TRUE(is_v4_mapped(a.ip));
+  EXPECT_EQ(v4_of(a.ip), 0xc6336407u);
+}
