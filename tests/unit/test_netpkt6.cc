@@ -429,3 +429,16 @@ TEST(netpkt6, outer_v4_wire_is_outer_v4_of_the_header_fields) {
   EXPECT_TRUE(is_v4_mapped(a.ip));
   EXPECT_EQ(v4_of(a.ip), 0xc6336407u);
 }
+
+TEST(netpkt6, is_v4_mapped_only_for_the_ffff_prefix) {
+  ip6 a{};
+  a[10] = a[11] = 0xff;
+  a[12] = 10;
+  EXPECT_TRUE(is_v4_mapped(a));
+  for (size_t i = 0; i < 12; ++i) {  // any other byte in the first 12 makes it an IPv6 address
+    ip6 b = a;
+    b[i] ^= 0x01;
+    EXPECT_FALSE(is_v4_mapped(b)) << i;
+  }
+  EXPECT_FALSE(is_v4_mapped(ip6{}));  // ::
+}
