@@ -281,17 +281,18 @@ void open_chunk(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept {
   t.flush();
 }
 
-// How far ahead each level is fetched: measured at 10 000 sessions (docs/bench/dataplane.md,
-// "One pass per packet", "Peers fetched eight ahead"); the key and ciphertext further ahead than
-// one packet measured worse at 1420 B (their lines crowd out the packet being opened), and so did
-// every peer of the group at once or 16 ahead (more misses than the core keeps in flight).
-constexpr uint16_t k_peer_ahead = 8, k_rx_ahead = 2, k_key_ahead = 1;
+// How far ahead each level is fetched, measured at 10 000 sessions (docs/bench/dataplane.md,
+// "Fetches spaced out"): every peer of the group at once, or 16 ahead, was worse than 8 (more
+// misses than the core keeps in flight); with the peers spaced out the session state goes further
+// ahead than the packet's own ciphertext, whose lines (23 at 1420 B) crowd out the packet being
+// opened when fetched more than two packets ahead.
+constexpr uint16_t k_peer_ahead = 8, k_rx_ahead = 4, k_key_ahead = 3, k_data_ahead = 2;
 
 // Stages 2-4 in one pass per packet (docs/dataplane.md, "One pass per packet"): with no
 // spread peer there is no group commit to wait for, so each packet is opened and delivered whole
 // (keys.open: header, replay check, AEAD, commit), the state it needs fetched a few packets
-// ahead: the peer eight packets ahead, the receive state two, the key schedule and the
-// ciphertext one. Same verdicts, bytes and counters as open_chunk
+// ahead: the peer eight packets ahead, the receive state four, the key schedule three, the
+// ciphertext two. Same verdicts, bytes and counters as open_chunk
 // (tests/dp/test_worker_burst.cc compares the two).
 void open_each(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept {
   dp_peer* peer[k_stage];
@@ -314,17 +315,20 @@ void open_each(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept {
   };
   auto fetch_key = [&](uint16_t i) {
     if (i >= n || !rx[i]) return;
-    const uint32_t len = meta_of(pkts[i]).payload_len;
-    if (const crypto::aead_key* k = rx[i]->key(); k && (i == 0 || rx[i] != rx[i - 1])) k->prefetch(len);
-    prefetch_lines(payload[i], (len + 63) / 64);
+    if (const crypto::aead_key* k = rx[i]->key(); k && (i == 0 || rx[i] != rx[i - 1])) k->prefetch(meta_of(pkts[i]).payload_len);
+  };
+  auto fetch_data = [&](uint16_t i) {
+    if (i < n && rx[i]) prefetch_lines(payload[i], (meta_of(pkts[i]).payload_len + 63u) / 64u);
   };
   for (uint16_t i = 0; i < k_rx_ahead; ++i) fetch_rx(i);
   for (uint16_t i = 0; i < k_key_ahead; ++i) fetch_key(i);
+  for (uint16_t i = 0; i < k_data_ahead; ++i) fetch_data(i);
   opened_tally t{c};
   for (uint16_t i = 0; i < n; ++i) {
     fetch_peer(static_cast<uint16_t>(i + k_peer_ahead));
     fetch_rx(static_cast<uint16_t>(i + k_rx_ahead));
     fetch_key(static_cast<uint16_t>(i + k_key_ahead));
+    fetch_data(static_cast<uint16_t>(i + k_data_ahead));
     rte_mbuf* m = pkts[i];
     if (!peer[i]) {
       drop_pkt(c, m, drop::peer_not_ready);
