@@ -450,8 +450,8 @@ struct point {
 // passes until the round's share of --time is spent. Appends the round's rate (the median of its
 // passes' rates: on a shared machine a pass in which an lcore or its vCPU was preempted costs
 // several times the others, and one such pass would otherwise decide the round) and its sum form
-// (dpvpn-bench's: all packets / all CPU) to pt; counted=false: warm-up only.
-void measure_round(env& e, const tunnel_opts::size& sz, point& pt, bool counted) {
+// (dpvpn-bench's: all packets / all CPU) to pt.
+void measure_round(env& e, const tunnel_opts::size& sz, point& pt) {
   const tunnel_opts& o = e.o;
   std::vector<tmpl> t;
   for (unsigned i = 0; i < e.n_lcores; ++i) {
@@ -498,7 +498,6 @@ void measure_round(env& e, const tunnel_opts::size& sz, point& pt, bool counted)
     return cpu;
   };
   for (int w = 0; w < 2; ++w) one(false);
-  if (!counted) return;
   double cpu = 0;
   uint64_t pk = 0;
   std::vector<double> pass_rates;
@@ -640,14 +639,14 @@ int tunnel_bench(const tunnel_opts& o) {
         for (size_t k = 0; k < configs.size(); ++k) {
           bring_up(*e, configs[k].n, configs[k].independent, wan, args);
           arch_name = e->sh.lcores[0]->eng->arch_name();
-          measure_round(*e, sz, ps[k], true);
+          measure_round(*e, sz, ps[k]);
           if (configs[k].n == 1 && max_l > 1) {
             // One lcore runs on the main thread, on CPU 0's lcore, while N lcores run on all
             // of them; the vCPUs of a VM may differ in speed for minutes at a time, so the
             // one-lcore rate is the mean of a round on each end of the set (the main thread
             // moved onto the last lcore's CPUs for the second; no helper runs meanwhile).
             rte_thread_set_affinity(&other_cpus);
-            measure_round(*e, sz, ps[k], true);
+            measure_round(*e, sz, ps[k]);
             rte_thread_set_affinity(&main_cpus);
             const double b = ps[k].rates.back(), bs = ps[k].sums.back();
             ps[k].rates.pop_back(), ps[k].sums.pop_back();
