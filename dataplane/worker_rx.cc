@@ -200,15 +200,19 @@ template <bool spread>
 }
 
 // The view of the OpenVPN packet in a classified WAN frame (no Ethernet padding); the mbuf itself
-// is written once, by apply_view, when the packet goes out.
-inline buf_view payload_view(rte_mbuf* m) noexcept {
+// is written once, by apply_view, when the packet goes out. data: where it starts, if the caller
+// found it already.
+inline buf_view payload_view(rte_mbuf* m, uint8_t* data) noexcept {
   const mbuf_meta& mm = meta_of(m);
   buf_view v;
-  v.data = rte_pktmbuf_mtod_offset(m, uint8_t*, mm.payload_off);
+  v.data = data;
   v.len = mm.payload_len;
   v.headroom = rte_pktmbuf_headroom(m) + mm.payload_off;
   v.tailroom = m->buf_len - (m->data_off + mm.payload_off + mm.payload_len);
   return v;
+}
+inline buf_view payload_view(rte_mbuf* m) noexcept {
+  return payload_view(m, rte_pktmbuf_mtod_offset(m, uint8_t*, meta_of(m).payload_off));
 }
 
 // Stages 2-4 for up to k_stage packets whose owner is this lcore.
@@ -334,7 +338,7 @@ void open_each(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept {
       drop_pkt(c, m, drop::peer_not_ready);
       continue;
     }
-    buf_view v = payload_view(m);
+    buf_view v = payload_view(m, payload[i]);  // fetch_rx found it (every packet with a peer)
     const proto::data_keys::open_result r = peer[i]->keys.open(*c.me.eng, v, c.now_s);
     deliver<false>(c, m, *peer[i], v, r, t);
   }
