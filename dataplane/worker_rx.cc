@@ -300,7 +300,8 @@ constexpr uint16_t k_peer_ahead = 8, k_rx_ahead = 4, k_key_ahead = 3, k_data_ahe
 // (tests/dp/test_worker_burst.cc compares the two).
 void open_each(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept {
   dp_peer* peer[k_stage];
-  const proto::dc_rx* rx[k_stage + k_rx_ahead];
+  proto::dc_rx* rx[k_stage + k_rx_ahead];
+  int slot[k_stage + k_rx_ahead];  // rx's key slot (keys.open_with)
   for (uint16_t i = 0; i < n; ++i) peer[i] = c.me.peers[meta_of(pkts[i]).peer_id];
   auto fetch_peer = [&](uint16_t i) {
     if (i < n && peer[i] && (i == 0 || peer[i] != peer[i - 1])) prefetch_peer(peer[i]);
@@ -313,7 +314,8 @@ void open_each(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept {
     rx[i] = nullptr;
     if (i < n && peer[i]) {
       payload[i] = rte_pktmbuf_mtod_offset(pkts[i], uint8_t*, meta_of(pkts[i]).payload_off);
-      rx[i] = peer[i]->keys.rx_for(wire::key_id_of(payload[i][0]));
+      slot[i] = -1;
+      rx[i] = peer[i]->keys.rx_slot(wire::key_id_of(payload[i][0]), slot[i]);
       if (i == 0 || rx[i] != rx[i - 1]) prefetch_lines(rx[i], 2);
     }
   };
@@ -339,7 +341,7 @@ void open_each(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept {
       continue;
     }
     buf_view v = payload_view(m, payload[i]);  // fetch_rx found it (every packet with a peer)
-    const proto::data_keys::open_result r = peer[i]->keys.open(*c.me.eng, v, c.now_s);
+    const proto::data_keys::open_result r = peer[i]->keys.open_with(*c.me.eng, v, c.now_s, rx[i], slot[i]);
     deliver<false>(c, m, *peer[i], v, r, t);
   }
   t.flush();

@@ -125,27 +125,6 @@ void data_keys::retire(uint8_t key_id) noexcept {
   retire(key_id, tx, rx);
 }
 
-// One whole packet: the slot, then dc_rx::open (header, replay check, AEAD or CBC, commit) in
-// one call, with nothing staged in between (the dataplane's open_each; open_prepare/open_finish
-// are the same steps split for a group).
-data_keys::open_result data_keys::open(crypto::engine& e, buf_view& b, uint64_t now_s) noexcept {
-  open_result r;
-  if (b.len < 1) {
-    r.err = dc_err::too_short;
-    return r;
-  }
-  r.key_id = wire::key_id_of(b.data[0]);
-  int slot = -1;
-  dc_rx* const rx = rx_slot(r.key_id, slot);
-  if (!rx) {
-    r.no_key = true;
-    return r;
-  }
-  r.err = rx->open(e, b, now_s, framing, r.kind);
-  if (r.err == dc_err::ok && !shared_ && pending_ == slot) promote_pending();  // the peer has it
-  return r;
-}
-
 dc_err data_keys::seal(crypto::engine& e, buf_view& b, uint32_t peer_id, uint64_t now_s) noexcept {
   if (shared_) {  // a block of one id (the dataplane takes a block per run of a burst)
     dc_tx* tx = tx_shared();

@@ -3,8 +3,11 @@
 // ping/OCC recognition and compression-stub framing. Owner thread only; no allocation per packet.
 #pragma once
 
+#include <immintrin.h>
+
 #include <atomic>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <span>
 #include <string>
@@ -195,6 +198,15 @@ class dc_rx : public session_allocated {
   // b holds the whole packet from the opcode byte; on ok it holds the inner payload (framing
   // stripped) and kind says what it is. now = Unix seconds (replay time window).
   dc_err open(crypto::engine& e, buf_view& b, uint64_t now, comp_framing f, dc_kind& kind) noexcept;
+  // open() for an AEAD key (is_aead()), inline: the dataplane's one-pass open (data_keys::open)
+  // runs it for every packet with no call but the AEAD's.
+  [[gnu::always_inline]] dc_err open_aead(crypto::engine& e, buf_view& b, uint64_t now, comp_framing f,
+                                         dc_kind& kind) noexcept {
+    open_job j;
+    const dc_err pe = prepare_aead(b, now, j);
+    if (pe != dc_err::ok) return pe;
+    return finish_aead(b, j, j.run(e), now, f, kind, commit_state::here);
+  }
   // The staged form (AEAD keys only: is_aead()). open_prepare checks the header and the packet id
   // against the window (reaping it at most every 5 s) and fills j; b is not changed. After the
   // caller ran j, open_finish commits the id, re-checking it first (an earlier packet of the same
@@ -249,5 +261,124 @@ class dc_rx : public session_allocated {
 
 // Classify an opened plaintext (after framing is stripped).
 dc_kind classify_payload(std::span<const uint8_t> p) noexcept;
+
+// ---- the inline open (dc_rx::open_aead and the staged form's bodies) ----------------------------
+
+namespace dc_inline {
+
+inline constexpr uint32_t k_pid_len = 4;  // short-form packet-id (§8.3): AEAD and CBC data use it
+inline constexpr uint32_t k_tag = wire::k_aead_tag;
+constexpr uint32_t op_hdr_len(bool v2) { return v2 ? wire::k_data_v2_hdr : wire::k_data_v1_hdr; }
+
+// nonce = packet-id (4, as on the wire) || implicit IV (8)   (§8.1), then 4 zero bytes: one
+// 16-byte store (k_nonce_store), so that the AEAD's nonce load right after is forwarded from it.
+[[gnu::always_inline]] inline void make_nonce(uint8_t nonce[k_nonce_store], const uint8_t* pid_on_wire,
+                                              const uint8_t* implicit_iv) {
+  static_assert(k_pid_len + wire::k_implicit_iv + 4 == k_nonce_store);
+  uint32_t pid;
+  uint64_t iv;
+  std::memcpy(&pid, pid_on_wire, k_pid_len);
+  std::memcpy(&iv, implicit_iv, wire::k_implicit_iv);
+  const __m128i v = _mm_set_epi64x(static_cast<long long>(iv >> 32),
+                                   static_cast<long long>(uint64_t{pid} | (iv << 32)));
+  _mm_store_si128(reinterpret_cast<__m128i*>(nonce), v);
+}
+
+// The compression framing (§9) undone on an opened payload.
+[[gnu::always_inline]] inline dc_err undo_framing(comp_framing f, buf_view& b) {
+  if (b.len == 0) return dc_err::ok;
+  switch (f) {
+    case comp_framing::none: break;
+    case comp_framing::lzo_no:
+      if (b.data[0] != wire::k_no_compress_byte) return dc_err::bad_framing;
+      b.adj(1);
+      break;
+    case comp_framing::stub:
+      if (b.data[0] != wire::k_comp_swap_byte) return dc_err::bad_framing;
+      b.data[0] = b.data[b.len - 1];
+      b.trim(1);
+      break;
+    case comp_framing::stub_v2:
+      if (b.data[0] == wire::k_comp_v2_indicator) {
+        if (b.len < 2 || b.data[1] != 0x00) return dc_err::bad_framing;
+        b.adj(2);
+      }
+      break;
+  }
+  return dc_err::ok;
+}
+
+// An IP packet (version 4 or 6 in its first nibble) is decided by one compare: neither magic
+// starts with such a byte.
+static_assert(wire::k_ping_magic[0] >> 4 != 4 && wire::k_ping_magic[0] >> 4 != 6);
+static_assert(wire::k_occ_magic[0] >> 4 != 4 && wire::k_occ_magic[0] >> 4 != 6);
+[[gnu::always_inline]] inline dc_kind kind_of(std::span<const uint8_t> p) noexcept {
+  if (!p.empty() && (p[0] & 0xd0) == 0x40) return dc_kind::ip;  // version 4 or 6: 0100 or 0110
+  return classify_payload(p);
+}
+
+}  // namespace dc_inline
+
+// Both ciphers: the opcode and the op/peer-id header length (§1.5), and the time-backtrack expiry
+// pass, which runs before the replay test at most every 5 s (§8.5).
+[[gnu::always_inline]] inline dc_err dc_rx::open_header(const buf_view& b, uint64_t now, bool& v2, uint32_t& hdr) noexcept {
+  if (b.len < 1) return dc_err::too_short;
+  const uint8_t op = wire::op_of(b.data[0]);
+  if (!wire::is_data_op(op)) return dc_err::bad_opcode;
+  v2 = op == wire::P_DATA_V2;
+  hdr = dc_inline::op_hdr_len(v2);
+  if (!shared_mode_ && (now >= last_reap_ + wire::k_seq_reap_interval || now < last_reap_)) {
+    // The key's first packet starts the interval: a window that has seen nothing has nothing to
+    // expire (after a rekey wave, 10 000 fresh keys skip 10 000 empty walks).
+    if (last_reap_ != 0) replay_.reap(now);
+    last_reap_ = now;
+  }
+  return dc_err::ok;
+}
+
+// Header and replay check of an AEAD packet (§8.1, §8.5); b is left as it is.
+[[gnu::always_inline]] inline dc_err dc_rx::prepare_aead(const buf_view& b, uint64_t now, open_job& j) noexcept {
+  bool v2 = false;
+  uint32_t hdr = 0;
+  if (const dc_err e = open_header(b, now, v2, hdr); e != dc_err::ok) return e;
+  if (b.len < hdr + dc_inline::k_pid_len + dc_inline::k_tag) return dc_err::too_short;
+  uint8_t* const p = b.data;
+  j.pid = wire::get_u32(p + hdr);
+  // check() is const: a replayed id is dropped before paying for decryption, and the window
+  // moves only after the tag verifies (open_finish).
+  if (check_id(j.pid, now) != replay_verdict::ok) return dc_err::replay;
+  if (!shared_mode_) replay_.prefetch_commit(j.pid);
+  dc_inline::make_nonce(j.nonce, p + hdr, implicit_iv_);
+  j.key = aead_.get();
+  j.aad = v2 ? p : p + hdr;
+  j.aad_len = v2 ? hdr + dc_inline::k_pid_len : dc_inline::k_pid_len;
+  j.off = hdr + dc_inline::k_pid_len + dc_inline::k_tag;
+  j.data = p + j.off;
+  j.len = b.len - j.off;
+  j.tag = p + hdr + dc_inline::k_pid_len;
+  return dc_err::ok;
+}
+
+// The commit after the tag verified: re-checks first (an earlier packet of the same burst, or
+// another lcore of a spread peer, may have taken the id or moved the window past it).
+[[gnu::always_inline]] inline bool dc_rx::commit_id(uint32_t id, uint64_t now) noexcept {
+  if (shared_mode_) {
+    if (shared_.commit(id) != replay_verdict::ok) return false;
+  } else {
+    if (!replay_.take_short(id, now)) return false;
+  }
+  if (!used_.load(std::memory_order_relaxed)) used_.store(true, std::memory_order_relaxed);
+  return true;
+}
+
+[[gnu::always_inline]] inline dc_err dc_rx::finish_aead(buf_view& b, const open_job& j, bool tag_ok, uint64_t now,
+                                                      comp_framing f, dc_kind& kind, commit_state pre) noexcept {
+  if (!tag_ok) return dc_err::bad_tag;
+  if (pre == commit_state::refused || (pre == commit_state::here && !commit_id(j.pid, now))) return dc_err::replay;
+  b.adj(j.off);
+  if (const dc_err fe = dc_inline::undo_framing(f, b); fe != dc_err::ok) return fe;
+  kind = dc_inline::kind_of(b.span());
+  return dc_err::ok;
+}
 
 }  // namespace dpvpn::proto

@@ -54,6 +54,9 @@ class data_keys {
     uint8_t key_id = 0;
   };
   open_result open(crypto::engine& e, buf_view& b, uint64_t now_s) noexcept;
+  // open() with b's key_id already looked up (rx_slot: its state and slot, rx null if none; b
+  // holds at least the opcode byte): the dataplane finds them a few packets ahead.
+  open_result open_with(crypto::engine& e, buf_view& b, uint64_t now_s, dc_rx* rx, int slot) noexcept;
 
   // The staged form of open() for a burst (see open_job): open_prepare finds key_id's slot and
   // checks the packet (b unchanged); the caller runs s.job (AEAD keys) or, when s.job.key is null
@@ -132,6 +135,34 @@ class data_keys {
   std::atomic<dc_tx*> tx_pub_{nullptr};
   std::array<std::atomic<dc_rx*>, 8> rx_pub_{};
 };
+
+// One whole packet: the slot, then the header, replay check, AEAD and commit (dc_rx::open_aead,
+// inline: the dataplane's open_each calls this for every packet) or CBC (dc_rx::open).
+[[gnu::always_inline]] inline data_keys::open_result data_keys::open(crypto::engine& e, buf_view& b,
+                                                                   uint64_t now_s) noexcept {
+  if (b.len < 1) {
+    open_result r;
+    r.err = dc_err::too_short;
+    return r;
+  }
+  int slot = -1;
+  dc_rx* const rx = rx_slot(wire::key_id_of(b.data[0]), slot);
+  return open_with(e, b, now_s, rx, slot);
+}
+
+[[gnu::always_inline]] inline data_keys::open_result data_keys::open_with(crypto::engine& e, buf_view& b,
+                                                                        uint64_t now_s, dc_rx* rx,
+                                                                        int slot) noexcept {
+  open_result r;
+  r.key_id = wire::key_id_of(b.data[0]);
+  if (!rx) {
+    r.no_key = true;
+    return r;
+  }
+  r.err = rx->is_aead() ? rx->open_aead(e, b, now_s, framing, r.kind) : rx->open(e, b, now_s, framing, r.kind);
+  if (r.err == dc_err::ok && !shared_ && pending_ == slot) promote_pending();  // the peer has it
+  return r;
+}
 
 // The staged open, inline: the dataplane calls it for every packet.
 inline data_keys::open_result data_keys::open_prepare(const buf_view& b, uint64_t now_s, staged& s) noexcept {

@@ -86,7 +86,7 @@ for line in open(tree):
     if rest.startswith("PROGRAM TOTALS"):
         total = ir
     elif rest.startswith("<"):  # a caller of the function whose "*" line follows: "(Nx)" calls
-        c = re.search(r"\(([\d,]+)x\)\s*$", rest)
+        c = re.search(r"\(([\d,]+)x\)(\s*\[[^]]*\])?\s*$", rest)  # the object name may follow
         pending += num(c.group(1)) if c else 0
     elif rest.startswith("*"):
         key = split(rest[1:].strip())
