@@ -22,18 +22,15 @@ constexpr uint32_t k_iv = wire::k_cbc_iv;
 constexpr uint32_t k_block = wire::k_cbc_block;
 constexpr size_t k_max_hmac = 64;  // SHA512
 
-// The peer-id 0xFFFFFF (MAX_PEER_ID) means "no peer-id" and selects P_DATA_V1 (§1.5). Larger
-// values cannot be encoded in 24 bits; they are a caller bug and are treated the same way.
-constexpr bool use_v2(uint32_t peer_id) { return peer_id < wire::k_peer_id_none; }
+using dc_inline::apply_framing;
+using dc_inline::framing_room;
 using dc_inline::kind_of;
 using dc_inline::make_nonce;
 using dc_inline::op_hdr_len;
+using dc_inline::room;
 using dc_inline::undo_framing;
-
-void write_op_hdr(uint8_t* p, bool v2, uint8_t key_id, uint32_t peer_id) {
-  p[0] = wire::op_byte(v2 ? wire::P_DATA_V2 : wire::P_DATA_V1, key_id);
-  if (v2) wire::put_u24(p + 1, peer_id);
-}
+using dc_inline::use_v2;
+using dc_inline::write_op_hdr;
 
 // ---- key setup (§7.3) -------------------------------------------------------------------
 
@@ -79,51 +76,6 @@ bool build_keys(const data_key_params& p, std::span<const uint8_t, wire::k_key2_
     return false;
   }
   return true;
-}
-
-// ---- compression framing (§9.1) ---------------------------------------------------------
-// An empty payload carries no framing byte in any mode (the 2.6 compressors leave len 0 alone).
-
-struct room {
-  uint32_t head;
-  uint32_t tail;
-};
-
-[[gnu::always_inline]] inline room framing_room(comp_framing f, const buf_view& b) {
-  if (b.len == 0) return {0, 0};
-  switch (f) {
-    case comp_framing::none: return {0, 0};
-    case comp_framing::lzo_no: return {1, 0};
-    // Swap form: [0xFB][d1 .. dn-1][d0]; d0 moves to the tail, 0xFB takes its place.
-    case comp_framing::stub: return {0, 1};
-    // stub-v2 escapes only a payload starting with 0x50. 2.6.14 writes 0x50 0x0A but reads
-    // 0x50 0x00 (§9.1 note 1); we write what a 2.6.14 peer reads. An IP packet never starts
-    // with 0x50 (IP version 5), so on a tun tunnel this does not happen.
-    case comp_framing::stub_v2: return {b.data[0] == wire::k_comp_v2_indicator ? 2u : 0u, 0};
-  }
-  return {0, 0};
-}
-
-// Precondition: framing_room(f, b) fits in b's headroom/tailroom.
-[[gnu::always_inline]] inline void apply_framing(comp_framing f, buf_view& b, room r) {
-  if (b.len == 0) return;
-  switch (f) {
-    case comp_framing::none: break;
-    case comp_framing::lzo_no: b.prepend(1)[0] = wire::k_no_compress_byte; break;
-    case comp_framing::stub: {
-      const uint8_t first = b.data[0];
-      b.append(1)[0] = first;
-      b.data[0] = wire::k_comp_swap_byte;
-      break;
-    }
-    case comp_framing::stub_v2:
-      if (r.head) {
-        uint8_t* p = b.prepend(2);
-        p[0] = wire::k_comp_v2_indicator;
-        p[1] = 0x00;  // algorithm "uncompressed"
-      }
-      break;
-  }
 }
 
 }  // namespace
@@ -192,33 +144,6 @@ dc_err dc_tx::seal(crypto::engine& e, buf_view& b, uint8_t key_id, uint32_t peer
   // no_room leaves the id unused (as before: room is checked before anything is written).
   if (r != dc_err::no_room) packet_id_.store(last + 1, std::memory_order_relaxed);
   return r;
-}
-
-dc_err dc_tx::seal_prepare(buf_view& b, uint8_t key_id, uint32_t peer_id, comp_framing f, uint32_t pid,
-                          seal_job& j) const noexcept {
-  if (pid == 0) return dc_err::packet_id_exhausted;
-  const bool v2 = use_v2(peer_id);
-  const uint32_t hdr = op_hdr_len(v2);
-  const room fr = framing_room(f, b);
-  // §8.1: [op/kid (+peer-id)] [packet-id 4] [tag 16] [ciphertext]
-  if (b.headroom < fr.head + hdr + k_pid_len + k_tag || b.tailroom < fr.tail) return dc_err::no_room;
-  apply_framing(f, b, fr);
-  j.data = b.data;
-  j.len = b.len;
-  uint8_t* const p = b.prepend(hdr + k_pid_len + k_tag);
-  // V2's 8 bytes of AAD in one store: the AEAD's load of them is then forwarded from it, not held
-  // until three smaller stores drain.
-  if (v2)
-    wire::put_u64(p, uint64_t{wire::op_byte(wire::P_DATA_V2, key_id)} << 56 | uint64_t{peer_id & 0xffffff} << 32 | pid);
-  else
-    write_op_hdr(p, v2, key_id, peer_id), wire::put_u32(p + hdr, pid);
-  make_nonce(j.nonce, p + hdr, implicit_iv_);
-  // AAD: V2 authenticates op/kid, peer-id and packet-id (8 bytes); V1 the packet-id only.
-  j.aad = v2 ? p : p + hdr;
-  j.aad_len = v2 ? hdr + k_pid_len : k_pid_len;
-  j.tag = p + hdr + k_pid_len;
-  j.key = aead_.get();
-  return dc_err::ok;
 }
 
 dc_err dc_tx::seal_id(crypto::engine& e, buf_view& b, uint8_t key_id, uint32_t peer_id, comp_framing f,

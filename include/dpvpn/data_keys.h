@@ -192,8 +192,8 @@ inline data_keys::open_result data_keys::open_finish(buf_view& b, const staged& 
   return r;
 }
 
-inline dc_err data_keys::seal_prepare(crypto::engine& e, buf_view& b, uint32_t peer_id, uint64_t now_s, seal_job& j,
-                                      bool& staged) noexcept {
+[[gnu::always_inline]] inline dc_err data_keys::seal_prepare(crypto::engine& e, buf_view& b, uint32_t peer_id,
+                                                             uint64_t now_s, seal_job& j, bool& staged) noexcept {
   staged = false;
   if (shared_) return seal(e, b, peer_id, now_s);
   if (pending_ >= 0 && now_s >= pending_since_s_ + switch_after_s) promote_pending();
