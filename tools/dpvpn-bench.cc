@@ -5,7 +5,12 @@
 //   dpvpn-bench [--time S] [--json] [--cipher NAME] [--backend ipsec-mb|openssl] [--sessions 1,100]
 //               [--sizes 64,512,1420,imix] [--pkts N] [--dir both|decrypt|encrypt] [--no-udp-csum]
 //               [--tx-csum-offload] [--no-raw] [--raw-offset 0..63] [--hugepages] [--cold-sessions]
-//               [-- extra EAL args]
+//               [--tx-sink null|ring] [-- extra EAL args]
+//   --tx-sink:  where the sent packets go. null (the default): net_null ports, whose TX frees each
+//               mbuf on its own (rte_pktmbuf_free per packet, its mempool cache found through the
+//               PMD's thread-local lcore id). ring: net_ring ports, drained after every TX burst in
+//               the timed loop and freed in bulk, as a NIC's TX completion frees them
+//               (docs/bench/dataplane.md, "The TX sink").
 //   --cold-sessions: before each timed pass, after the keys are rebuilt, the pass's sessions'
 //               state (peers, receive/send state, expanded keys) is flushed from the caches, as
 //               with many more clients than the cache holds; code, tables and packets stay warm.
@@ -86,6 +91,7 @@ struct options {
   uint32_t raw_offset = 0;  // raw buffers' offset from a 64-byte boundary
   bool hugepages = false;   // --hugepages: mbufs in hugepages, as deployed (bench_raw.h)
   bool cold = false;        // --cold-sessions: the sessions flushed from the caches before each pass
+  bool ring_sink = false;   // --tx-sink ring: net_ring ports drained and freed in bulk (see the top)
   std::vector<std::string> eal_extra;
   std::vector<uint32_t> tunnel_lcores;  // --tunnel-lcores: the one-tunnel scenario instead
   bool client_role = false;             // --role client (with --tunnel-lcores)
@@ -305,9 +311,19 @@ void refill(rte_mempool* pool, const templates& t, std::vector<rte_mbuf*>& m) {
 // One pass, as worker_main's loop would run it with the busy port's rx_burst replaced by the
 // pre-built array: per burst, the empty polls (command ring, control frames, the idle port),
 // the per-packet entry point, the TX flush and the QSBR report. Returns CPU seconds.
+bool g_ring_sink = false;  // --tx-sink ring (set once in main)
+
+// --tx-sink ring: the packets the TX burst put on the port's ring (its queue's one ring is both
+// its rx and its tx), freed in bulk, as a NIC's TX completion frees them.
+void drain_sink(uint16_t port, uint16_t queue) {
+  rte_mbuf* sent[dp::k_max_burst];
+  for (uint16_t n; (n = rte_eth_rx_burst(port, queue, sent, dp::k_max_burst)) > 0;) rte_pktmbuf_free_bulk(sent, n);
+}
+
 double run_pass(worker_ctx& c, std::vector<rte_mbuf*>& pkts, bool wan) {
   const uint16_t burst = c.sh.cfg.rx_burst;
   const uint16_t idle_port = wan ? c.sh.cfg.exc_port : c.sh.cfg.wan_port;
+  const uint16_t busy_tx = wan ? c.sh.cfg.exc_port : c.sh.cfg.wan_port;
   rte_mbuf* idle[dp::k_max_burst];
   void* objs[16];
   const size_t n = pkts.size();
@@ -326,6 +342,7 @@ double run_pass(worker_ctx& c, std::vector<rte_mbuf*>& pkts, bool wan) {
       dp::tun_burst(c, pkts.data() + i, cnt);
     }
     dp::flush_tx(c);
+    if (g_ring_sink) drain_sink(busy_tx, c.me.index);
     rte_rcu_qsbr_quiescent(c.sh.qsbr, c.me.index);
   }
   return thread_cpu_s() - t0;
@@ -451,12 +468,13 @@ void measure(worker_ctx& c, sessions& ss, const size_spec& sz, bool wan, const o
 double gbps(const point& p) { return p.pps * p.avg_bytes * 8 / 1e9; }
 
 void print_text(const std::vector<point>& pts, const options& o, const char* arch) {
-  std::printf("dpvpn-bench: one lcore, %s, backend %s (IPsec-MB arch %s), %u packets per pass, UDP checksum %s%s;\n"
+  std::printf("dpvpn-bench: one lcore, %s, backend %s (IPsec-MB arch %s), %u packets per pass, UDP checksum %s%s%s;\n"
               "rates per CPU-second of the lcore; size = inner IPv4 packet bytes (imix = 7:4:1 of 64/576/1500);\n"
               "Gbit/s counts inner packet bits; raw = aead_key %s alone on hot buffers, same sizes\n",
               crypto::name(o.cipher), crypto::name(o.backend), arch, o.pkts,
               o.tx_offload ? "offloaded" : o.udp_csum ? "on" : "off",
-              o.cold ? ", sessions cold (flushed from the caches before each pass)" : "", "open/seal");
+              o.cold ? ", sessions cold (flushed from the caches before each pass)" : "",
+              o.ring_sink ? ", TX sink ring (freed in bulk)" : "", "open/seal");
   for (const char* dir : {"decrypt", "encrypt"}) {
     bool any = false;
     for (const auto& p : pts) any |= std::strcmp(p.dir, dir) == 0;
@@ -479,9 +497,10 @@ void print_json(const std::vector<point>& pts, const options& o, const char* arc
                 "\"raw_mpps\":%.4f,\"ratio\":%.3f,\"gbps\":%.3f,\"avg_bytes\":%.1f,\"raw_api\":\"%s\","
                 "\"raw_direct_mpps\":%.4f,\"raw_job_mpps\":%.4f,"
                 "\"cipher\":\"%s\",\"backend\":\"%s\",\"arch\":\"%s\",\"udp_checksum\":%s,\"tx_csum_offload\":%s,\"pkts_per_pass\":%u,"
-                "\"cold_sessions\":%s}\n",
+                "\"cold_sessions\":%s,\"tx_sink\":\"%s\"}\n",
                 p.dir, p.size.c_str(), p.sessions, p.pps / 1e6, p.raw_pps / 1e6, p.ratio, gbps(p), p.avg_bytes,
-                p.raw_api, p.raw_direct_pps / 1e6, p.raw_job_pps / 1e6, crypto::name(o.cipher), crypto::name(o.backend), arch, o.udp_csum ? "true" : "false", o.tx_offload ? "true" : "false", o.pkts, o.cold ? "true" : "false");
+                p.raw_api, p.raw_direct_pps / 1e6, p.raw_job_pps / 1e6, crypto::name(o.cipher), crypto::name(o.backend), arch, o.udp_csum ? "true" : "false", o.tx_offload ? "true" : "false", o.pkts, o.cold ? "true" : "false",
+                o.ring_sink ? "ring" : "null");
   }
 }
 
@@ -493,7 +512,8 @@ void print_json(const std::vector<point>& pts, const options& o, const char* arc
                "usage: dpvpn-bench [--time S] [--json] [--cipher AES-256-GCM] [--backend ipsec-mb|openssl]\n"
                "                   [--sessions 1,100,10000] [--sizes 64,512,1420,imix] [--pkts 2048]\n"
                "                   [--dir both|decrypt|encrypt] [--no-udp-csum] [--tx-csum-offload] [--no-raw]\n"
-               "                   [--raw-offset 0..63] [--hugepages] [--cold-sessions] [-- extra EAL args]\n"
+               "                   [--raw-offset 0..63] [--hugepages] [--cold-sessions] [--tx-sink null|ring]\n"
+               "                   [-- extra EAL args]\n"
                "       dpvpn-bench --tunnel-lcores 1,2 [--role client|server] [--rx-model copy|dma|pull] [--independent] [--ceiling] [--time S] [--json] [--cipher NAME] [--sizes 64,1420]\n"
                "                   [--pkts N] [--dir both|decrypt|encrypt] [--no-udp-csum] [-- extra EAL args]\n"
                "       dpvpn-bench --scenario fanout [--clients 10,100,1000] [--lcores 1,2] [--from exception|client|both]\n"
@@ -541,6 +561,10 @@ options parse_args(int argc, char** argv) {
       o.hugepages = true;
     } else if (a == "--cold-sessions") {
       o.cold = true;
+    } else if (a == "--tx-sink") {
+      const std::string v = next();
+      if (v != "null" && v != "ring") usage("--tx-sink: null or ring");
+      o.ring_sink = v == "ring";
     } else if (a == "--no-udp-csum") {
       o.udp_csum = false;
     } else if (a == "--tx-csum-offload") {
@@ -661,8 +685,11 @@ int main(int argc, char** argv) {
     return bench::tunnel_bench(t);
   }
   std::vector<std::string> eal{"dpvpn-bench", "--no-huge", "-m", "2048", "--no-shconf", "--no-pci", "-l", "0",
-                               "--vdev=net_null0,no-rx=1", "--vdev=net_null1,no-rx=1", "--no-telemetry",
-                               "--log-level=lib.eal:warning"};
+                               "--no-telemetry", "--log-level=lib.eal:warning"};
+  // net_ring with no arguments: each queue one ring, both its rx and its tx (drain_sink).
+  for (const char* v : {"0", "1"})
+    eal.push_back(o.ring_sink ? std::string("--vdev=net_ring") + v : std::string("--vdev=net_null") + v + ",no-rx=1");
+  g_ring_sink = o.ring_sink;
   bench::eal_memory(eal, o.hugepages);
   eal.insert(eal.end(), o.eal_extra.begin(), o.eal_extra.end());
   std::vector<char*> eal_argv;
@@ -680,9 +707,9 @@ int main(int argc, char** argv) {
   pc.queues = 1;
   pc.pool = sh.pool;
   pc.want_rss = false;
-  pc.port_id = port_by_name("net_null0");
+  pc.port_id = port_by_name(o.ring_sink ? "net_ring0" : "net_null0");
   if (dp::setup_port(pc, wan_info, err) != 0) fatal(err);
-  pc.port_id = port_by_name("net_null1");
+  pc.port_id = port_by_name(o.ring_sink ? "net_ring1" : "net_null1");
   if (dp::setup_port(pc, exc_info, err) != 0) fatal(err);
   sh.cfg.wan_port = wan_info.port_id;
   sh.cfg.exc_port = exc_info.port_id;
