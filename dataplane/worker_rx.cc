@@ -294,9 +294,9 @@ constexpr uint16_t k_peer_ahead = 8, k_rx_ahead = 4, k_key_ahead = 3, k_data_ahe
 
 // Stages 2-4 in one pass per packet (docs/dataplane.md, "One pass per packet"): with no
 // spread peer there is no group commit to wait for, so each packet is opened and delivered whole
-// (keys.open: header, replay check, AEAD, commit), the state it needs fetched a few packets
-// ahead: the peer eight packets ahead, the receive state four, the key schedule three, the
-// ciphertext two. Same verdicts, bytes and counters as open_chunk
+// (keys.open_with, inline: header, replay check, AEAD, commit), the state it needs fetched a few
+// packets ahead: the peer eight packets ahead, the receive state (and its key slot) four, the key
+// schedule three, the ciphertext two. Same verdicts, bytes and counters as open_chunk
 // (tests/dp/test_worker_burst.cc compares the two).
 void open_each(worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept {
   dp_peer* peer[k_stage];
