@@ -413,7 +413,8 @@ bool set_wan_fast_path(bool on) noexcept {
 // port with consistent lengths, carrying P_DATA_V2 with a peer-id, on a server. False for anything
 // else, which then takes the general path (parse_frame, udp_classify); for the frames taken here
 // that path gives the same verdict and the same metadata (tests/dp/test_worker_burst.cc).
-static bool wan_fast_v4(worker_ctx& c, rte_mbuf* m, const uint8_t* f, bool& owned) noexcept {
+[[gnu::always_inline]] static inline bool wan_fast_v4(worker_ctx& c, rte_mbuf* m, const uint8_t* f,
+                                                      bool& owned) noexcept {
   const dp_config& cfg = c.sh.cfg;
   const size_t len = m->data_len;
   if (len < net::k_outer_v4 + 4 || cfg.client_role || !cfg.wan_v4 || !wan_fast) return false;
@@ -442,17 +443,14 @@ static bool wan_fast_v4(worker_ctx& c, rte_mbuf* m, const uint8_t* f, bool& owne
   return true;
 }
 
-// Stage 1 for one WAN frame. True when m is a data packet for a peer this lcore owns (its peer-id
-// is in the metadata): the caller collects those for open_owned. Everything else is answered,
-// punted, handed off or dropped here.
-bool wan_classify(worker_ctx& c, rte_mbuf* m) noexcept {
+// wan_classify past the common frame: everything wan_fast_v4 does not take.
+static bool wan_classify_rest(worker_ctx& c, rte_mbuf* m) noexcept {
   const dp_config& cfg = c.sh.cfg;
   if (m->nb_segs != 1) {
     drop_pkt(c, m, drop::multi_segment);
     return false;
   }
   uint8_t* f = rte_pktmbuf_mtod(m, uint8_t*);
-  if (bool owned = false; wan_fast_v4(c, m, f, owned)) return owned;
   const net::frame_info fi = net::parse_frame(f, m->data_len);
   switch (fi.kind) {
     case net::frame_kind::arp:
@@ -477,6 +475,16 @@ bool wan_classify(worker_ctx& c, rte_mbuf* m) noexcept {
   meta_of(m).src = net::outer_v4(fi.src_ip, fi.src_port);
   return udp_classify(c, m, fi.payload_off, fi.payload_len, fi.src_mac);
 }
+
+// Stage 1 for one WAN frame. True when m is a data packet for a peer this lcore owns (its peer-id
+// is in the metadata): the caller collects those for open_owned. Everything else is answered,
+// punted, handed off or dropped here. The common frame is decided inline in wan_burst's loop.
+[[gnu::always_inline]] static inline bool wan_classify_inline(worker_ctx& c, rte_mbuf* m) noexcept {
+  if (bool owned = false; m->nb_segs == 1 && wan_fast_v4(c, m, rte_pktmbuf_mtod(m, uint8_t*), owned)) return owned;
+  return wan_classify_rest(c, m);
+}
+
+bool wan_classify(worker_ctx& c, rte_mbuf* m) noexcept { return wan_classify_inline(c, m); }
 
 // The peer of an outer address (sh.addrs), through the lcore's memo of its last hit. The
 // generation is read before the table, so a change made during the look-up leaves the memo stale.
@@ -543,7 +551,8 @@ void wan_burst(worker_ctx& c, rte_mbuf** pkts, uint16_t n, bool spread) noexcept
   rte_mbuf* owned[k_max_burst];
   const bool spreading = spread && c.sh.spread_peer;
   if (!spreading) {
-    const uint16_t n_owned = classify_burst(c, pkts, n, owned, c.me.ctr.wan_rx_pkts, c.me.ctr.wan_rx_bytes, wan_classify);
+    auto classify = [](worker_ctx& cc, rte_mbuf* m) noexcept { return wan_classify_inline(cc, m); };
+    const uint16_t n_owned = classify_burst(c, pkts, n, owned, c.me.ctr.wan_rx_pkts, c.me.ctr.wan_rx_bytes, classify);
     return open_owned(c, owned, n_owned);
   }
   // One tunnel on several lcores (worker_spread.cc): what stays here is opened run by run, each

@@ -150,7 +150,7 @@ inline uint32_t v4_of(const ip6& a) noexcept {
 inline outer_addr outer_v4(uint32_t ip, uint16_t port) noexcept { return {v4_mapped(ip), port, 0}; }
 // outer_v4 straight from a header's source address and port (network order): the address bytes
 // as they are, the ::ffff: prefix as one word (per packet on RX: no byte shuffling).
-inline outer_addr outer_v4_wire(const uint8_t* ip_be, const uint8_t* port_be) noexcept {
+[[gnu::always_inline]] inline outer_addr outer_v4_wire(const uint8_t* ip_be, const uint8_t* port_be) noexcept {
   if constexpr (std::endian::native != std::endian::little) {
     return outer_v4(wire::get_u32(ip_be), wire::get_u16(port_be));
   } else {
