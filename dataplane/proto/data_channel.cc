@@ -4,8 +4,6 @@
 
 #include <openssl/crypto.h>  // CRYPTO_memcmp: constant-time HMAC compare (§8.2)
 
-#include <immintrin.h>
-
 #include <algorithm>
 #include <cstring>
 #include <exception>
@@ -16,14 +14,14 @@ namespace {
 using crypto::cipher_alg;
 using crypto::digest_alg;
 
-constexpr uint32_t k_pid_len = 4;  // short-form packet-id (§8.3): AEAD and CBC data use it
-constexpr uint32_t k_tag = wire::k_aead_tag;
 constexpr uint32_t k_iv = wire::k_cbc_iv;
 constexpr uint32_t k_block = wire::k_cbc_block;
 constexpr size_t k_max_hmac = 64;  // SHA512
 
 using dc_inline::apply_framing;
 using dc_inline::framing_room;
+using dc_inline::k_pid_len;  // short-form packet-id (§8.3): AEAD and CBC data use it
+using dc_inline::k_tag;
 using dc_inline::kind_of;
 using dc_inline::make_nonce;
 using dc_inline::op_hdr_len;

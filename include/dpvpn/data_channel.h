@@ -262,7 +262,8 @@ class dc_rx : public session_allocated {
 // Classify an opened plaintext (after framing is stripped).
 dc_kind classify_payload(std::span<const uint8_t> p) noexcept;
 
-// ---- the inline open (dc_rx::open_aead and the staged form's bodies) ----------------------------
+// ---- inline per packet: the AEAD open (dc_rx::open_aead and the staged form's bodies), the
+// staged seal (dc_tx::seal_prepare) and their helpers ---------------------------------------------
 
 namespace dc_inline {
 
@@ -283,7 +284,6 @@ constexpr uint32_t op_hdr_len(bool v2) { return v2 ? wire::k_data_v2_hdr : wire:
                                    static_cast<long long>(uint64_t{pid} | (iv << 32)));
   _mm_store_si128(reinterpret_cast<__m128i*>(nonce), v);
 }
-
 
 // The peer-id 0xFFFFFF (MAX_PEER_ID) means "no peer-id" and selects P_DATA_V1 (§1.5). Larger
 // values cannot be encoded in 24 bits; they are a caller bug and are treated the same way.
