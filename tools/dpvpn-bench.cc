@@ -308,11 +308,6 @@ void refill(rte_mempool* pool, const templates& t, std::vector<rte_mbuf*>& m) {
 
 // ---- the worker's per-iteration work ---------------------------------------------------------
 
-// One pass, as worker_main's loop would run it with the busy port's rx_burst replaced by the
-// pre-built array: per burst, the empty polls (command ring, control frames, the idle port),
-// the per-packet entry point, the TX flush and the QSBR report. Returns CPU seconds.
-bool g_ring_sink = false;  // --tx-sink ring (set once in main)
-
 // --tx-sink ring: the packets the TX burst put on the port's ring (its queue's one ring is both
 // its rx and its tx), freed in bulk, as a NIC's TX completion frees them.
 void drain_sink(uint16_t port, uint16_t queue) {
@@ -320,10 +315,14 @@ void drain_sink(uint16_t port, uint16_t queue) {
   for (uint16_t n; (n = rte_eth_rx_burst(port, queue, sent, dp::k_max_burst)) > 0;) rte_pktmbuf_free_bulk(sent, n);
 }
 
-double run_pass(worker_ctx& c, std::vector<rte_mbuf*>& pkts, bool wan) {
+// One pass, as worker_main's loop would run it with the busy port's rx_burst replaced by the
+// pre-built array: per burst, the empty polls (command ring, control frames, the idle port),
+// the per-packet entry point, the TX flush (with ring_sink, the sent packets drained and freed
+// right after, so the idle port's poll finds its ring empty) and the QSBR report. Returns CPU
+// seconds.
+double run_pass(worker_ctx& c, std::vector<rte_mbuf*>& pkts, bool wan, bool ring_sink) {
   const uint16_t burst = c.sh.cfg.rx_burst;
-  const uint16_t idle_port = wan ? c.sh.cfg.exc_port : c.sh.cfg.wan_port;
-  const uint16_t busy_tx = wan ? c.sh.cfg.exc_port : c.sh.cfg.wan_port;
+  const uint16_t idle_port = wan ? c.sh.cfg.exc_port : c.sh.cfg.wan_port;  // its tx takes the output
   rte_mbuf* idle[dp::k_max_burst];
   void* objs[16];
   const size_t n = pkts.size();
@@ -342,7 +341,7 @@ double run_pass(worker_ctx& c, std::vector<rte_mbuf*>& pkts, bool wan) {
       dp::tun_burst(c, pkts.data() + i, cnt);
     }
     dp::flush_tx(c);
-    if (g_ring_sink) drain_sink(busy_tx, c.me.index);
+    if (ring_sink) drain_sink(idle_port, c.me.index);
     rte_rcu_qsbr_quiescent(c.sh.qsbr, c.me.index);
   }
   return thread_cpu_s() - t0;
@@ -412,7 +411,7 @@ void measure(worker_ctx& c, sessions& ss, const size_spec& sz, bool wan, const o
     refill(sh.pool, t, pkts);
     verify(c, ss, pkts, t, wan);
     pkts.erase(pkts.begin(), pkts.begin() + std::min<size_t>(k_verify, pkts.size()));
-    run_pass(c, pkts, wan);
+    run_pass(c, pkts, wan, o.ring_sink);
   }
 
   pt.dir = wan ? "decrypt" : "encrypt";
@@ -434,7 +433,7 @@ void measure(worker_ctx& c, sessions& ss, const size_spec& sz, bool wan, const o
       if (o.cold) evict_sessions(c.me, t.sessions_used, wan);
       refill(sh.pool, t, pkts);
       const counter_snap a = snap(c.me.ctr);
-      cpu += run_pass(c, pkts, wan);
+      cpu += run_pass(c, pkts, wan, o.ring_sink);
       const counter_snap b = snap(c.me.ctr);
       const uint64_t done = wan ? b.decrypted - a.decrypted : b.encrypted - a.encrypted;
       const uint64_t sent = wan ? b.tun_tx - a.tun_tx : b.wan_tx - a.wan_tx;
@@ -689,7 +688,6 @@ int main(int argc, char** argv) {
   // net_ring with no arguments: each queue one ring, both its rx and its tx (drain_sink).
   for (const char* v : {"0", "1"})
     eal.push_back(o.ring_sink ? std::string("--vdev=net_ring") + v : std::string("--vdev=net_null") + v + ",no-rx=1");
-  g_ring_sink = o.ring_sink;
   bench::eal_memory(eal, o.hugepages);
   eal.insert(eal.end(), o.eal_extra.begin(), o.eal_extra.end());
   std::vector<char*> eal_argv;
