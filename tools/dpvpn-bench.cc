@@ -5,7 +5,10 @@
 //   dpvpn-bench [--time S] [--json] [--cipher NAME] [--backend ipsec-mb|openssl] [--sessions 1,100]
 //               [--sizes 64,512,1420,imix] [--pkts N] [--dir both|decrypt|encrypt] [--no-udp-csum]
 //               [--tx-csum-offload] [--no-raw] [--raw-offset 0..63] [--hugepages] [--cold-sessions]
-//               [--tx-sink null|ring] [-- extra EAL args]
+//               [--tx-sink null|ring] [--floor] [-- extra EAL args]
+//   --floor:    each round also times the floor (tools/bench_floor.h): the least any OpenVPN data
+//               plane does per packet, on the same harness; reported as its own ratio to raw
+//               (its keys stay warm with --cold-sessions).
 //   --tx-sink:  where the sent packets go. null (the default): net_null ports, whose TX frees each
 //               mbuf on its own (rte_pktmbuf_free per packet, its mempool cache found through the
 //               PMD's thread-local lcore id). ring: net_ring ports, drained after every TX burst in
@@ -46,6 +49,7 @@
 
 #include "../dataplane/worker_internal.h"
 #include "bench_fanout.h"
+#include "bench_floor.h"
 #include "bench_raw.h"
 #include "bench_tunnel.h"
 #include "dpvpn/dp_setup.h"
@@ -92,6 +96,7 @@ struct options {
   bool hugepages = false;   // --hugepages: mbufs in hugepages, as deployed (bench_raw.h)
   bool cold = false;        // --cold-sessions: the sessions flushed from the caches before each pass
   bool ring_sink = false;   // --tx-sink ring: net_ring ports drained and freed in bulk (see the top)
+  bool floor = false;       // --floor: the floor timed in the same rounds (see the top)
   std::vector<std::string> eal_extra;
   std::vector<uint32_t> tunnel_lcores;  // --tunnel-lcores: the one-tunnel scenario instead
   bool client_role = false;             // --role client (with --tunnel-lcores)
@@ -116,6 +121,7 @@ struct point {
   double ratio = 0;  // median over rounds of (dpvpn round / raw round right after it)
   const char* raw_api = "-";
   double raw_direct_pps = 0, raw_job_pps = 0;  // the direct-API burst and the job API alone
+  double floor_pps = 0, floor_ratio = 0;       // --floor: its median rate, median of floor / raw
 };
 
 uint32_t vpn_ip_of(uint32_t i) { return 0x0a080002 + i; }      // 10.8.0.2 + i
@@ -320,7 +326,7 @@ void drain_sink(uint16_t port, uint16_t queue) {
 // the per-packet entry point, the TX flush (with ring_sink, the sent packets drained and freed
 // right after, so the idle port's poll finds its ring empty) and the QSBR report. Returns CPU
 // seconds.
-double run_pass(worker_ctx& c, std::vector<rte_mbuf*>& pkts, bool wan, bool ring_sink) {
+double run_pass(worker_ctx& c, std::vector<rte_mbuf*>& pkts, bool wan, bool ring_sink, bench::floor_path* fl = nullptr) {
   const uint16_t burst = c.sh.cfg.rx_burst;
   const uint16_t idle_port = wan ? c.sh.cfg.exc_port : c.sh.cfg.wan_port;  // its tx takes the output
   rte_mbuf* idle[dp::k_max_burst];
@@ -334,11 +340,13 @@ double run_pass(worker_ctx& c, std::vector<rte_mbuf*>& pkts, bool wan, bool ring
     const size_t end = std::min(n, i + burst);
     const auto cnt = static_cast<uint16_t>(end - i);
     if (wan) {
-      dp::wan_burst(c, pkts.data() + i, cnt);
+      if (fl) fl->open_burst(c, pkts.data() + i, cnt);
+      else dp::wan_burst(c, pkts.data() + i, cnt);
       rte_eth_rx_burst(idle_port, c.me.index, idle, burst);
     } else {
       rte_eth_rx_burst(idle_port, c.me.index, idle, burst);
-      dp::tun_burst(c, pkts.data() + i, cnt);
+      if (fl) fl->seal_burst(c, pkts.data() + i, cnt);
+      else dp::tun_burst(c, pkts.data() + i, cnt);
     }
     dp::flush_tx(c);
     if (ring_sink) drain_sink(idle_port, c.me.index);
@@ -366,10 +374,13 @@ counter_snap snap(const dp::lcore_counters& k) {
 
 // Byte-for-byte check of the first packets of a pass: decrypt gives back the client's inner
 // packet; encrypt gives a frame to the client that the client's key opens to the inner packet.
-void verify(worker_ctx& c, sessions& ss, std::vector<rte_mbuf*>& pkts, const templates& t, bool wan) {
+void verify(worker_ctx& c, sessions& ss, std::vector<rte_mbuf*>& pkts, const templates& t, bool wan,
+            bench::floor_path* fl = nullptr) {
   const uint32_t n = std::min<uint32_t>(k_verify, static_cast<uint32_t>(pkts.size()));
   uint8_t want[2048];
-  if (wan) dp::wan_burst(c, pkts.data(), static_cast<uint16_t>(n));
+  if (fl && wan) fl->open_burst(c, pkts.data(), static_cast<uint16_t>(n));
+  else if (fl) fl->seal_burst(c, pkts.data(), static_cast<uint16_t>(n));
+  else if (wan) dp::wan_burst(c, pkts.data(), static_cast<uint16_t>(n));
   else dp::tun_burst(c, pkts.data(), static_cast<uint16_t>(n));
   rte_mbuf** out = wan ? c.tx.tun : c.tx.wan;
   uint16_t& n_out = wan ? c.tx.n_tun : c.tx.n_wan;
@@ -398,7 +409,8 @@ void verify(worker_ctx& c, sessions& ss, std::vector<rte_mbuf*>& pkts, const tem
 
 // ---- one measured point ------------------------------------------------------------------------
 
-void measure(worker_ctx& c, sessions& ss, const size_spec& sz, bool wan, const options& o, point& pt) {
+void measure(worker_ctx& c, sessions& ss, const size_spec& sz, bool wan, const options& o, point& pt,
+             bench::floor_path* fl) {
   dp::dp_shared& sh = c.sh;
   const uint32_t n_sets = (ss.n + o.pkts - 1) / o.pkts;
   std::vector<templates> sets;
@@ -412,6 +424,11 @@ void measure(worker_ctx& c, sessions& ss, const size_spec& sz, bool wan, const o
     verify(c, ss, pkts, t, wan);
     pkts.erase(pkts.begin(), pkts.begin() + std::min<size_t>(k_verify, pkts.size()));
     run_pass(c, pkts, wan, o.ring_sink);
+    if (!fl) continue;
+    refill(sh.pool, t, pkts);
+    verify(c, ss, pkts, t, wan, fl);
+    pkts.erase(pkts.begin(), pkts.begin() + std::min<size_t>(k_verify, pkts.size()));
+    run_pass(c, pkts, wan, o.ring_sink, fl);
   }
 
   pt.dir = wan ? "decrypt" : "encrypt";
@@ -422,18 +439,19 @@ void measure(worker_ctx& c, sessions& ss, const size_spec& sz, bool wan, const o
   // that load from other processes affects both alike; the medians are reported.
   std::optional<raw_ref> raw;
   if (o.raw) raw.emplace(*c.me.eng, o.backend, o.cipher, sz.pattern, !wan, o.raw_offset);
-  std::vector<double> rates, raw_rates, ratios;
+  std::vector<double> rates, raw_rates, ratios, floor_rates, floor_ratios;
   uint64_t pass = 0;
-  for (uint32_t r = 0; r < k_rounds; ++r) {
+  // Whole passes of dpvpn's path (or the floor's) for this round's share of the time: packets/s.
+  auto timed = [&](bench::floor_path* path) {
     double cpu = 0;
     uint64_t packets = 0;
     do {
       const templates& t = sets[pass++ % n_sets];
-      if (wan) fresh_rx_keys(sh, c.me, ss, t.sessions_used);
+      if (wan && !path) fresh_rx_keys(sh, c.me, ss, t.sessions_used);
       if (o.cold) evict_sessions(c.me, t.sessions_used, wan);
       refill(sh.pool, t, pkts);
       const counter_snap a = snap(c.me.ctr);
-      cpu += run_pass(c, pkts, wan, o.ring_sink);
+      cpu += run_pass(c, pkts, wan, o.ring_sink, path);
       const counter_snap b = snap(c.me.ctr);
       const uint64_t done = wan ? b.decrypted - a.decrypted : b.encrypted - a.encrypted;
       const uint64_t sent = wan ? b.tun_tx - a.tun_tx : b.wan_tx - a.wan_tx;
@@ -444,15 +462,24 @@ void measure(worker_ctx& c, sessions& ss, const size_spec& sz, bool wan, const o
       packets += pkts.size();
     } while (cpu < o.seconds / k_rounds);
     if (rte_mempool_in_use_count(sh.pool) != 0) fatal("mbufs leaked");
-    rates.push_back(static_cast<double>(packets) / cpu);
-    pt.packets += packets;
-    pt.cpu_s += cpu;
+    if (!path) {
+      pt.packets += packets;
+      pt.cpu_s += cpu;
+    }
+    return static_cast<double>(packets) / cpu;
+  };
+  for (uint32_t r = 0; r < k_rounds; ++r) {
+    rates.push_back(timed(nullptr));
+    if (fl) floor_rates.push_back(timed(fl));
     if (raw) {
       raw_rates.push_back(raw->round(o.seconds / k_rounds));
       ratios.push_back(rates.back() / raw_rates.back());
+      if (fl) floor_ratios.push_back(floor_rates.back() / raw_rates.back());
     }
   }
   pt.pps = median(rates);
+  if (fl) pt.floor_pps = median(floor_rates);
+  if (fl && raw) pt.floor_ratio = median(floor_ratios);
   if (raw) {
     pt.raw_pps = median(raw_rates);
     pt.ratio = median(ratios);
@@ -478,13 +505,16 @@ void print_text(const std::vector<point>& pts, const options& o, const char* arc
     bool any = false;
     for (const auto& p : pts) any |= std::strcmp(p.dir, dir) == 0;
     if (!any) continue;
-    std::printf("\n%s (%s)\n%-6s %8s %8s %8s %8s %9s %-6s %6s %9s %9s\n", dir,
+    std::printf("\n%s (%s)\n%-6s %8s %8s %8s %8s %9s %-6s %6s %9s %9s%s\n", dir,
                 std::strcmp(dir, "decrypt") == 0 ? "WAN -> exception port: wan_burst" : "exception port -> WAN: tun_burst",
-                "size", "sessions", "Mpps", "Gbit/s", "ns/pkt", "raw Mpps", "api", "ratio", "direct", "job");
+                "size", "sessions", "Mpps", "Gbit/s", "ns/pkt", "raw Mpps", "api", "ratio", "direct", "job",
+                o.floor ? "  floor Mpps  floor ratio" : "");
     for (const auto& p : pts) {
       if (std::strcmp(p.dir, dir) != 0) continue;
-      std::printf("%-6s %8u %8.3f %8.2f %8.1f %9.3f %-6s %6.2f %9.3f %9.3f\n", p.size.c_str(), p.sessions, p.pps / 1e6,
+      std::printf("%-6s %8u %8.3f %8.2f %8.1f %9.3f %-6s %6.2f %9.3f %9.3f", p.size.c_str(), p.sessions, p.pps / 1e6,
                   gbps(p), 1e9 / p.pps, p.raw_pps / 1e6, p.raw_api, p.ratio, p.raw_direct_pps / 1e6, p.raw_job_pps / 1e6);
+      if (o.floor) std::printf(" %11.3f %12.2f", p.floor_pps / 1e6, p.floor_ratio);
+      std::printf("\n");
     }
   }
 }
@@ -496,10 +526,12 @@ void print_json(const std::vector<point>& pts, const options& o, const char* arc
                 "\"raw_mpps\":%.4f,\"ratio\":%.3f,\"gbps\":%.3f,\"avg_bytes\":%.1f,\"raw_api\":\"%s\","
                 "\"raw_direct_mpps\":%.4f,\"raw_job_mpps\":%.4f,"
                 "\"cipher\":\"%s\",\"backend\":\"%s\",\"arch\":\"%s\",\"udp_checksum\":%s,\"tx_csum_offload\":%s,\"pkts_per_pass\":%u,"
-                "\"cold_sessions\":%s,\"tx_sink\":\"%s\"}\n",
+                "\"cold_sessions\":%s,\"tx_sink\":\"%s\"",
                 p.dir, p.size.c_str(), p.sessions, p.pps / 1e6, p.raw_pps / 1e6, p.ratio, gbps(p), p.avg_bytes,
                 p.raw_api, p.raw_direct_pps / 1e6, p.raw_job_pps / 1e6, crypto::name(o.cipher), crypto::name(o.backend), arch, o.udp_csum ? "true" : "false", o.tx_offload ? "true" : "false", o.pkts, o.cold ? "true" : "false",
                 o.ring_sink ? "ring" : "null");
+    if (o.floor) std::printf(",\"floor_mpps\":%.4f,\"floor_ratio\":%.3f", p.floor_pps / 1e6, p.floor_ratio);
+    std::printf("}\n");
   }
 }
 
@@ -511,7 +543,7 @@ void print_json(const std::vector<point>& pts, const options& o, const char* arc
                "usage: dpvpn-bench [--time S] [--json] [--cipher AES-256-GCM] [--backend ipsec-mb|openssl]\n"
                "                   [--sessions 1,100,10000] [--sizes 64,512,1420,imix] [--pkts 2048]\n"
                "                   [--dir both|decrypt|encrypt] [--no-udp-csum] [--tx-csum-offload] [--no-raw]\n"
-               "                   [--raw-offset 0..63] [--hugepages] [--cold-sessions] [--tx-sink null|ring]\n"
+               "                   [--raw-offset 0..63] [--hugepages] [--cold-sessions] [--tx-sink null|ring] [--floor]\n"
                "                   [-- extra EAL args]\n"
                "       dpvpn-bench --tunnel-lcores 1,2 [--role client|server] [--rx-model copy|dma|pull] [--independent] [--ceiling] [--time S] [--json] [--cipher NAME] [--sizes 64,1420]\n"
                "                   [--pkts N] [--dir both|decrypt|encrypt] [--no-udp-csum] [-- extra EAL args]\n"
@@ -558,6 +590,8 @@ options parse_args(int argc, char** argv) {
       o.raw = false;
     } else if (a == "--hugepages") {
       o.hugepages = true;
+    } else if (a == "--floor") {
+      o.floor = true;
     } else if (a == "--cold-sessions") {
       o.cold = true;
     } else if (a == "--tx-sink") {
@@ -734,11 +768,18 @@ int main(int argc, char** argv) {
     auto c = std::make_unique<worker_ctx>(worker_ctx{sh, lc, {}, sh.now_s.load(), 0});
     sessions ss;
     install_sessions(sh, lc, ss, n, o);
+    std::unique_ptr<bench::floor_path> fl;
+    if (o.floor) {
+      std::vector<net::udp_endpoints> ep(n);
+      for (uint32_t i = 0; i < n; ++i)
+        ep[i] = {sh.cfg.wan_mac, client_mac_of(i), k_local_ip, client_ip_of(i), k_local_port, client_port_of(i)};
+      fl = std::make_unique<bench::floor_path>(o.backend, o.cipher, ss.key2, std::move(ep), vpn_ip_of(0), o.udp_csum);
+    }
     for (const auto& sz : o.sizes) {
       for (bool wan : {true, false}) {
         if ((wan && !o.decrypt) || (!wan && !o.encrypt)) continue;
         point p;
-        measure(*c, ss, sz, wan, o, p);
+        measure(*c, ss, sz, wan, o, p, fl.get());
         pts.push_back(p);
         if (!o.json) std::fprintf(stderr, "  %s %s x %u: %.3f Mpps\n", p.dir, p.size.c_str(), n, p.pps / 1e6);
       }
