@@ -5,7 +5,11 @@
 //   dpvpn-bench [--time S] [--json] [--cipher NAME] [--backend ipsec-mb|openssl] [--sessions 1,100]
 //               [--sizes 64,512,1420,imix] [--pkts N] [--dir both|decrypt|encrypt] [--no-udp-csum]
 //               [--tx-csum-offload] [--no-raw] [--raw-offset 0..63] [--hugepages] [--cold-sessions]
-//               [--tx-sink null|ring] [--floor] [-- extra EAL args]
+//               [--tx-sink null|ring] [--floor] [--keep-keys] [-- extra EAL args]
+//   --keep-keys: decrypt passes reopen the same packets, so before each pass the receive keys
+//               are rebuilt (a rekey on the same key, the default) or, with this, kept and their
+//               replay windows restarted: the rebuild allocates and wipes every key of the pass,
+//               which at 10 000 sessions evicts state the timed pass then misses.
 //   --floor:    each round also times the floor (tools/bench_floor.h): the least any OpenVPN data
 //               plane does per packet, on the same harness; reported as its own ratio to raw
 //               (its keys stay warm with --cold-sessions).
@@ -19,11 +23,9 @@
 //               with many more clients than the cache holds; code, tables and packets stay warm.
 //   --hugepages (every scenario): mbufs in 2 MiB hugepages, as a deployment has them, instead of
 //               4 KiB pages (--no-huge, the default: runs anywhere); needs free hugepages.
-//   dpvpn-bench --tunnel-lcores 1,2 [--role client|server] [--rx-model copy|dma|pull] [--independent] [--ceiling] [--time S] [--json] [--cipher NAME] [--sizes 64,1420] [--pkts N] [--dir ...]
-//               ONE tunnel on 1 and on N lcores with dp-tunnel-spread (tools/bench_tunnel.cc)
-//   dpvpn-bench --scenario fanout [--clients 10,100,1000] [--lcores 1,2] [--from exception|client|both]
-//               [--frames 64] [--sizes 64,1420] [--time S] [--json] [--cipher NAME] [--no-raw]
-//               TAP broadcast fan-out to C clients over N lcores (tools/bench_fanout.cc)
+//   Other scenarios, their options in usage(): --tunnel-lcores 1,2 (ONE tunnel on 1 and on N lcores
+//   with dp-tunnel-spread, tools/bench_tunnel.cc); --scenario fanout (TAP broadcast fan-out to C
+//   clients over N lcores, tools/bench_fanout.cc).
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_ethdev.h>
@@ -97,6 +99,7 @@ struct options {
   bool cold = false;        // --cold-sessions: the sessions flushed from the caches before each pass
   bool ring_sink = false;   // --tx-sink ring: net_ring ports drained and freed in bulk (see the top)
   bool floor = false;       // --floor: the floor timed in the same rounds (see the top)
+  bool keep_keys = false;   // --keep-keys: windows restarted between passes, keys not rebuilt
   std::vector<std::string> eal_extra;
   std::vector<uint32_t> tunnel_lcores;  // --tunnel-lcores: the one-tunnel scenario instead
   bool client_role = false;             // --role client (with --tunnel-lcores)
@@ -186,9 +189,15 @@ void install_sessions(dp::dp_shared& sh, dp::dp_lcore& lc, sessions& ss, uint32_
 }
 
 // A legitimate rekey of the given sessions on the same key_id and key (what a new_key command
-// does), so that the next pass may replay the same packet ids. Outside the timed region.
-void fresh_rx_keys(dp::dp_shared& sh, dp::dp_lcore& lc, sessions& ss, const std::vector<uint32_t>& which) {
+// does), so that the next pass may replay the same packet ids; with keep, the keys kept and their
+// windows restarted (--keep-keys). Outside the timed region.
+void fresh_rx_keys(dp::dp_shared& sh, dp::dp_lcore& lc, sessions& ss, const std::vector<uint32_t>& which, bool keep) {
   std::string err;
+  if (keep) {  // --keep-keys: the same key, its window restarted
+    for (uint32_t i : which)
+      if (int slot = -1; proto::dc_rx* rx = lc.peers[i]->keys.rx_slot(0, slot)) rx->restart_window();
+    return;
+  }
   for (uint32_t i : which) {
     auto rx = proto::dc_rx::create(ss.params, key_span(ss.key2[i]), proto::k_dir_client_to_server, &err);
     if (!rx) fatal("rekey: " + err);
@@ -419,7 +428,7 @@ void measure(worker_ctx& c, sessions& ss, const size_spec& sz, bool wan, const o
   std::vector<rte_mbuf*> pkts;
   // Warm-up: one pass per set (not timed); the first packets are checked byte for byte.
   for (const templates& t : sets) {
-    if (wan) fresh_rx_keys(sh, c.me, ss, t.sessions_used);
+    if (wan) fresh_rx_keys(sh, c.me, ss, t.sessions_used, o.keep_keys);
     refill(sh.pool, t, pkts);
     verify(c, ss, pkts, t, wan);
     pkts.erase(pkts.begin(), pkts.begin() + std::min<size_t>(k_verify, pkts.size()));
@@ -447,7 +456,7 @@ void measure(worker_ctx& c, sessions& ss, const size_spec& sz, bool wan, const o
     uint64_t packets = 0;
     do {
       const templates& t = sets[pass++ % n_sets];
-      if (wan && !path) fresh_rx_keys(sh, c.me, ss, t.sessions_used);
+      if (wan && !path) fresh_rx_keys(sh, c.me, ss, t.sessions_used, o.keep_keys);
       if (o.cold) evict_sessions(c.me, t.sessions_used, wan);
       refill(sh.pool, t, pkts);
       const counter_snap a = snap(c.me.ctr);
@@ -544,6 +553,7 @@ void print_json(const std::vector<point>& pts, const options& o, const char* arc
                "                   [--sessions 1,100,10000] [--sizes 64,512,1420,imix] [--pkts 2048]\n"
                "                   [--dir both|decrypt|encrypt] [--no-udp-csum] [--tx-csum-offload] [--no-raw]\n"
                "                   [--raw-offset 0..63] [--hugepages] [--cold-sessions] [--tx-sink null|ring] [--floor]\n"
+               "                   [--keep-keys]\n"
                "                   [-- extra EAL args]\n"
                "       dpvpn-bench --tunnel-lcores 1,2 [--role client|server] [--rx-model copy|dma|pull] [--independent] [--ceiling] [--time S] [--json] [--cipher NAME] [--sizes 64,1420]\n"
                "                   [--pkts N] [--dir both|decrypt|encrypt] [--no-udp-csum] [-- extra EAL args]\n"
@@ -592,6 +602,8 @@ options parse_args(int argc, char** argv) {
       o.hugepages = true;
     } else if (a == "--floor") {
       o.floor = true;
+    } else if (a == "--keep-keys") {
+      o.keep_keys = true;
     } else if (a == "--cold-sessions") {
       o.cold = true;
     } else if (a == "--tx-sink") {

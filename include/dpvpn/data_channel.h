@@ -213,6 +213,12 @@ class dc_rx : public session_allocated {
   // burst may have taken it or moved the window past it), then strips header and framing.
   bool is_aead() const noexcept { return aead_ != nullptr; }
   const crypto::aead_key* key() const noexcept { return aead_.get(); }  // null for CBC
+  // Forgets every packet id seen, as a fresh key would: for dpvpn-bench --keep-keys, which opens
+  // the same packets every pass. Never on a live key (it would accept replays).
+  void restart_window() noexcept {
+    replay_ = replay_window(params_.replay_window, params_.replay_time);
+    last_reap_ = 0;
+  }
   dc_err open_prepare(const buf_view& b, uint64_t now, open_job& j) noexcept;
   dc_err open_finish(buf_view& b, const open_job& j, bool tag_ok, uint64_t now, comp_framing f, dc_kind& kind,
                      commit_state pre = commit_state::here) noexcept;
@@ -247,15 +253,17 @@ class dc_rx : public session_allocated {
   dc_err prepare_aead(const buf_view& b, uint64_t now, open_job& j) noexcept;
   dc_err finish_aead(buf_view& b, const open_job& j, bool tag_ok, uint64_t now, comp_framing f, dc_kind& kind,
                      commit_state pre) noexcept;
-  // What open_prepare reads for every packet comes first, with the inline replay window.
+  // What the open reads for every packet comes first, in the two lines the dataplane prefetches
+  // (the key, IV, flags and the replay window's head; the window's per-id times follow, their line
+  // fetched by prefetch_commit): at 10 000 sessions any other line is a miss per packet.
   std::unique_ptr<crypto::aead_key> aead_;
   uint8_t implicit_iv_[wire::k_implicit_iv] = {};
   uint64_t last_reap_ = 0;  // when replay_.reap() last ran (§8.5: at most every k_seq_reap_interval s)
+  bool shared_mode_ = false;  // immutable once the key is published (share_window)
+  std::atomic<bool> used_{false};  // see used(); every lcore of a spread peer: rw
   replay_window replay_{wire::k_replay_window_default, wire::k_replay_time_default};
   std::unique_ptr<crypto::cbc_hmac_key> cbc_;
   data_key_params params_;
-  bool shared_mode_ = false;  // immutable once the key is published (share_window)
-  std::atomic<bool> used_{false};  // see used(); every lcore of a spread peer: rw
   shared_replay shared_;  // on its own lines (alignas 64): every lcore of a spread peer writes it
 };
 
