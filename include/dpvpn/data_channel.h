@@ -255,7 +255,7 @@ class dc_rx : public session_allocated {
                      commit_state pre) noexcept;
   // What the open reads for every packet comes first, in the two lines the dataplane prefetches
   // (the key, IV, flags and the replay window's head; the window's per-id times follow, their line
-  // fetched by prefetch_commit): at 10 000 sessions any other line is a miss per packet.
+  // fetched by prefetch_commit); any other line would be a miss per packet at 10 000 sessions.
   std::unique_ptr<crypto::aead_key> aead_;
   uint8_t implicit_iv_[wire::k_implicit_iv] = {};
   uint64_t last_reap_ = 0;  // when replay_.reap() last ran (§8.5: at most every k_seq_reap_interval s)

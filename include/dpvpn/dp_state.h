@@ -106,7 +106,8 @@ struct alignas(64) dp_peer : session_allocated {
   // dp: wo (owner, relaxed; a spread peer's lcores: fetch_add of their tallies, see peer_count in
   // dataplane/worker_internal.h), cp: ro (liveness, stats). Ahead of `keys`, so that every field a
   // packet reads or writes is in the first four lines (data_keys' published pointers, read only
-  // for spread peers, are its last line): at 10 000 sessions a fifth line was a miss per packet.
+  // for spread peers, are its last line), which prefetch_peer fetches; a fifth line would be a
+  // miss per packet at 10 000 sessions (within this VM's noise: docs/bench/dataplane.md, "The floor").
   std::atomic<uint64_t> last_rx_s{0}, last_tx_s{0};
   std::atomic<uint64_t> rx_pkts{0}, rx_bytes{0}, tx_pkts{0}, tx_bytes{0};
   proto::data_keys keys{true, proto::data_key_params{}};
