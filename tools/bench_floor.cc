@@ -8,24 +8,20 @@
 #include <span>
 #include <stdexcept>
 
+#include "dpvpn/data_channel.h"
+
 namespace dpvpn::bench {
 
 namespace {
+
+using dp::prefetch_lines;
+using proto::dc_inline::make_nonce;
 
 // The OpenVPN AEAD packet, P_DATA_V2 (docs/protocol.md, §8.1): op+peer-id (4) | packet-id (4) | tag (16)
 // | ciphertext. AAD: the first 8 bytes. Nonce: the packet-id as on the wire, then the implicit IV.
 constexpr uint32_t k_hdr = wire::k_data_v2_hdr + 4;  // the AAD
 constexpr uint32_t k_over = wire::k_aead_v2_overhead;  // 24
 constexpr uint32_t k_key_ahead = 3, k_data_ahead = 2;  // as dataplane/worker_rx.cc's open_each
-
-void make_nonce(uint8_t nonce[16], const uint8_t* pid, const uint8_t* iv) {
-  std::memcpy(nonce, pid, 4);
-  std::memcpy(nonce + 4, iv, wire::k_implicit_iv);
-}
-
-void prefetch_lines(const void* p, uint32_t len) {
-  for (uint32_t o = 0; o < len; o += 64) rte_prefetch0(static_cast<const uint8_t*>(p) + o);
-}
 
 }  // namespace
 
@@ -49,7 +45,7 @@ floor_path::floor_path(crypto::backend b, crypto::cipher_alg c,
 }
 
 void floor_path::open_burst(dp::worker_ctx& c, rte_mbuf** pkts, uint16_t n) noexcept {
-  session* ses[dp::k_max_burst + k_key_ahead];
+  session* ses[dp::k_max_burst];
   uint8_t* pay[dp::k_max_burst];
   uint32_t len[dp::k_max_burst];
   // The peer-id and the datagram's length from each frame (the outer headers as built: no checks).
@@ -62,13 +58,13 @@ void floor_path::open_burst(dp::worker_ctx& c, rte_mbuf** pkts, uint16_t n) noex
   }
   for (uint16_t i = 0; i < n && i < k_key_ahead; ++i)
     if (ses[i]) ses[i]->rx->prefetch(len[i]);
-  for (uint16_t i = 0; i < n && i < k_data_ahead; ++i) prefetch_lines(pay[i], len[i]);
+  for (uint16_t i = 0; i < n && i < k_data_ahead; ++i) prefetch_lines(pay[i], (len[i] + 63) / 64);
   uint16_t done = 0;
-  alignas(16) uint8_t nonce[16] = {};
+  alignas(16) uint8_t nonce[proto::k_nonce_store];
   for (uint16_t i = 0; i < n; ++i) {
     if (i + k_key_ahead < n && ses[i + k_key_ahead] && ses[i + k_key_ahead] != ses[i + k_key_ahead - 1])
       ses[i + k_key_ahead]->rx->prefetch(len[i + k_key_ahead]);
-    if (i + k_data_ahead < n) prefetch_lines(pay[i + k_data_ahead], len[i + k_data_ahead]);
+    if (i + k_data_ahead < n) prefetch_lines(pay[i + k_data_ahead], (len[i + k_data_ahead] + 63) / 64);
     rte_mbuf* m = pkts[i];
     session* s = ses[i];
     uint8_t* p = pay[i];
@@ -93,7 +89,7 @@ void floor_path::seal_burst(dp::worker_ctx& c, rte_mbuf** pkts, uint16_t n) noex
   session* ses[dp::k_max_burst];
   uint8_t* pay[dp::k_max_burst];
   uint32_t len[dp::k_max_burst];
-  alignas(16) uint8_t nonce[dp::k_max_burst][16];
+  alignas(16) uint8_t nonce[dp::k_max_burst][proto::k_nonce_store];
   // 1. The session from each inner destination; the OpenVPN header, packet-id and nonce written
   //    for the whole burst before any AEAD reads them (as dataplane/worker_tx.cc: an AEAD that
   //    loads what was stored just before waits for the store).
@@ -123,11 +119,11 @@ void floor_path::seal_burst(dp::worker_ctx& c, rte_mbuf** pkts, uint16_t n) noex
   for (uint16_t i = 0; i < n && i < k_key_ahead; ++i)
     if (ses[i]) ses[i]->tx->prefetch(len[i]);
   for (uint16_t i = 0; i < n && i < k_data_ahead; ++i)
-    if (ses[i]) prefetch_lines(pay[i] + k_over, len[i]);
+    if (ses[i]) prefetch_lines(pay[i] + k_over, (len[i] + 63) / 64);
   for (uint16_t i = 0; i < n; ++i) {
     const uint16_t k = static_cast<uint16_t>(i + k_key_ahead), d = static_cast<uint16_t>(i + k_data_ahead);
     if (k < n && ses[k] && ses[k] != ses[k - 1]) ses[k]->tx->prefetch(len[k]);
-    if (d < n && ses[d]) prefetch_lines(pay[d] + k_over, len[d]);
+    if (d < n && ses[d]) prefetch_lines(pay[d] + k_over, (len[d] + 63) / 64);
     if (ses[i]) ses[i]->tx->seal(*c.me.eng, nonce[i], pay[i], k_hdr, pay[i] + k_over, len[i], pay[i] + k_hdr);
     if (udp_csum_ && i > 0 && ses[i - 1]) sum[i - 1] = net::csum_partial(pay[i - 1], len[i - 1] + k_over);
   }

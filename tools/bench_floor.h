@@ -9,10 +9,9 @@
 // queued for the exception port. Encrypt: the session from the inner destination (an address
 // offset, no route look-up), the OpenVPN header and packet-id, the AEAD seal, the outer headers
 // from a template with the UDP checksum as configured (summed one packet behind the AEAD, from
-// values, as dpvpn does), queued for the WAN. No replay
-// window, no float, source, MSS or framing checks, one counter store per burst. Each level is
-// fetched ahead as dpvpn does (key three packets ahead, payload two), so with many sessions it is
-// not slower for want of prefetching.
+// values, as dpvpn does), queued for the WAN. No replay window, no float, source, MSS or framing
+// checks, one counter store per burst. Each level is fetched ahead as dpvpn does (key three
+// packets ahead, payload two), so with many sessions it is not slower for want of prefetching.
 #pragma once
 
 #include <rte_mbuf.h>
